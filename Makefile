@@ -1,0 +1,39 @@
+# minik8s — every target sets up what it needs first, so a fresh machine needs only `make demo` / `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: install test lint unit demo bench down clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check minik8s tests bench cmd
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: lint
+	$(VENV)/bin/pytest -q -x tests
+
+unit: install
+	$(VENV)/bin/pytest -q tests/unit tests/component
+
+demo: install
+	bash deploy/demo.sh
+
+bench: install
+	$(PY) -m bench
+
+down: install
+	$(VENV)/bin/minik8s down
+
+clean: down
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""minik8s: a Kubernetes-shaped orchestrator in Python that runs real Docker containers."""

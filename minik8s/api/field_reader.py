@@ -1,0 +1,128 @@
+"""Safe, typed reads of JSON objects for the validators.
+
+Objects arrive as plain JSON from any client, so any field may hold the wrong type
+(`"replicas": "three"`). Kubernetes rejects those while decoding; here validation must
+do it, and must never crash on them (a crash would be a 500). `FieldReader` hands each
+validator values of the type it expects, records a `FieldValueTypeInvalid` error for
+every misfit, and collects all other errors the validators add.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from minik8s.api.field_errors import FieldError, child, index
+
+JSON = Mapping[str, Any]
+_EMPTY: JSON = {}
+
+
+class FieldReader:
+    """Collects the errors of one validation while reading fields of unknown shape."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, *errors: FieldError) -> None:
+        self.errors.extend(errors)
+
+    def extend(self, errors: Iterable[FieldError]) -> None:
+        self.errors.extend(errors)
+
+    def mapping(self, obj: JSON, name: str, path: str) -> JSON:
+        """`obj[name]` as an object; {} when absent or null."""
+        value = obj.get(name)
+        if value is None:
+            return _EMPTY
+        if not isinstance(value, Mapping):
+            self._mistyped(child(path, name), value, "object")
+            return _EMPTY
+        return value
+
+    def optional_mapping(self, obj: JSON, name: str, path: str) -> JSON | None:
+        return self.mapping(obj, name, path) if obj.get(name) is not None else None
+
+    def items(self, obj: JSON, name: str, path: str) -> list[Any]:
+        """`obj[name]` as a list; [] when absent or null."""
+        value = obj.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self._mistyped(child(path, name), value, "array")
+            return []
+        return value
+
+    def objects(self, obj: JSON, name: str, path: str) -> list[tuple[str, JSON]]:
+        """The object elements of list `obj[name]`, each with its path (`spec.containers[0]`)."""
+        found = []
+        list_path = child(path, name)
+        for position, item in enumerate(self.items(obj, name, path)):
+            if isinstance(item, Mapping):
+                found.append((index(list_path, position), item))
+            else:
+                self._mistyped(index(list_path, position), item, "object")
+        return found
+
+    def string(self, obj: JSON, name: str, path: str) -> str:
+        """`obj[name]` as a string; "" when absent or null."""
+        value = self.optional_string(obj, name, path)
+        return "" if value is None else value
+
+    def optional_string(self, obj: JSON, name: str, path: str) -> str | None:
+        value = obj.get(name)
+        if value is None or isinstance(value, str):
+            return value
+        self._mistyped(child(path, name), value, "string")
+        return None
+
+    def integer(self, obj: JSON, name: str, path: str) -> int | None:
+        """`obj[name]` as an integer (never a bool or a float); None when absent."""
+        value = obj.get(name)
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        self._mistyped(child(path, name), value, "integer")
+        return None
+
+    def boolean(self, obj: JSON, name: str, path: str) -> bool | None:
+        value = obj.get(name)
+        if value is None or isinstance(value, bool):
+            return value
+        self._mistyped(child(path, name), value, "boolean")
+        return None
+
+    def int_or_string(self, obj: JSON, name: str, path: str) -> int | str | None:
+        value = obj.get(name)
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        self._mistyped(child(path, name), value, "integer or string")
+        return None
+
+    def string_map(self, obj: JSON, name: str, path: str) -> dict[str, str]:
+        """`obj[name]` as a map of strings to strings; entries of other types are reported."""
+        found: dict[str, str] = {}
+        map_path = child(path, name)
+        for entry_key, entry_value in self.mapping(obj, name, path).items():
+            if isinstance(entry_value, str):
+                found[str(entry_key)] = entry_value
+            else:
+                self._mistyped(f"{map_path}[{entry_key}]", entry_value, "string")
+        return found
+
+    def strings(self, obj: JSON, name: str, path: str) -> list[tuple[str, str]]:
+        """The string elements of list `obj[name]`, each with its path."""
+        found = []
+        list_path = child(path, name)
+        for position, item in enumerate(self.items(obj, name, path)):
+            if isinstance(item, str):
+                found.append((index(list_path, position), item))
+            else:
+                self._mistyped(index(list_path, position), item, "string")
+        return found
+
+    def _mistyped(self, field: str, value: Any, expected: str) -> None:
+        self.errors.append(FieldError.type_invalid(field, value, f"must be of type {expected}"))

@@ -1,0 +1,142 @@
+"""The columns of each kind's server-side Table, exactly as Kubernetes v1.32 defines them.
+
+kubectl prints the column names the server sends, shows `priority: 1` columns only with `-o wide`, and
+uses `format: name` to find the name column. The descriptions are the API's swagger docs, which
+Kubernetes copies into every Table; they live here, apart from the cell logic in `tables.py`, because
+they are long, pure data (pkg/printers/internalversion/printers.go, AddHandlers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["column_definitions"]
+
+Column = dict[str, Any]
+
+
+def _column(name: str, description: str, *, priority: int = 0, column_type: str = "string") -> Column:
+    column_format = "name" if name == "Name" else ""
+    return {"name": name, "type": column_type, "format": column_format, "description": description,
+            "priority": priority}
+
+
+_DOCS = {
+    "name": "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+    "age": "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+    "containers": "Names of each container in the template.",
+    "images": "Images referenced by each container in the template.",
+    "podIP": "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
+    "nodeName": "NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName. Once this field is set, the kubelet for this node becomes responsible for the lifecycle of this pod. This field should not be used to express a desire for the pod to be scheduled on a specific node. https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename",
+    "nominatedNodeName": "nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods. This field does not guarantee that the pod will be scheduled on this node. Scheduler may decide to place the pod elsewhere if other nodes become available sooner. Scheduler may also decide to give the resources on this node to a higher priority pod that is created after preemption. As a result, this field may be different than PodSpec.nodeName when the pod is scheduled.",
+    "readinessGates": 'If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to "True" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates',
+    "nodeSelector": "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/",
+    "serviceType": 'type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer. "ClusterIP" allocates a cluster-internal IP address for load-balancing to endpoints. Endpoints are determined by the selector or if that is not specified, by manual construction of an Endpoints object or EndpointSlice objects. If clusterIP is "None", no virtual IP is allocated and the endpoints are published as a set of endpoints rather than a virtual IP. "NodePort" builds on ClusterIP and allocates a port on every node which routes to the same endpoints as the clusterIP. "LoadBalancer" builds on NodePort and creates an external load-balancer (if supported in the current cloud) which routes to the same endpoints as the clusterIP. "ExternalName" aliases this service to the specified externalName. Several other fields do not apply to ExternalName services. More info: https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types',
+    "clusterIP": 'clusterIP is the IP address of the service and is usually assigned randomly. If an address is specified manually, is in-range (as per system configuration), and is not in use, it will be allocated to the service; otherwise creation of the service will fail. This field may not be changed through updates unless the type field is also being changed to ExternalName (which requires this field to be blank) or the type field is being changed from ExternalName (in which case this field may optionally be specified, as describe above).  Valid values are "None", empty string (""), or a valid IP address. Setting this to "None" makes a "headless service" (no virtual IP), which is useful when direct endpoint connections are preferred and proxying is not required.  Only applies to types ClusterIP, NodePort, and LoadBalancer. If this field is specified when creating a Service of type ExternalName, creation will fail. This field will be wiped when updating a Service to type ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies',
+    "externalIPs": "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.  These IPs are not managed by Kubernetes.  The user is responsible for ensuring that traffic arrives at a node with this IP.  A common example is external load-balancers that are not part of the Kubernetes system.",
+    "servicePorts": "The list of ports that are exposed by this service. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies",
+    "serviceSelector": "Route service traffic to pods with label keys and values matching this selector. If empty or not present, the service is assumed to have an external process managing its endpoints, which Kubernetes will not modify. Only applies to types ClusterIP, NodePort, and LoadBalancer. Ignored if type is ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/",
+    "subsets": "The set of all endpoints is the union of all subsets. Addresses are placed into subsets according to the IPs they share. A single address with multiple ports, some of which are ready and some of which are not (because they come from different containers) will result in the address being displayed in different subsets for the different ports. No address will appear in both Addresses and NotReadyAddresses in the same subset. Sets of addresses and ports that comprise a service.",
+    "kubeletVersion": "Kubelet Version reported by the node.",
+    "osImage": "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).",
+    "kernelVersion": "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+    "containerRuntimeVersion": "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
+    "addresses": "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).",
+    "lastTimestamp": "The time at which the most recent occurrence of this event was recorded.",
+    "eventType": "Type of this event (Normal, Warning), new types could be added in the future",
+    "reason": "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+    "involvedObject": "The object that this event is about.",
+    "fieldPath": 'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: "spec.containers{name}" (where "name" refers to the name of the container that triggered the event) or if no container name is specified "spec.containers[2]" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object.',
+    "source": "The component reporting this event. Should be a short machine understandable string.",
+    "message": "A human-readable description of the status of this operation.",
+    "firstTimestamp": "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)",
+    "count": "The number of times this event has occurred.",
+    "secretType": "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types",
+    "secretData": "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4",
+    "configMapData": "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.",
+    "rsReplicas": "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller",
+    "rsStatusReplicas": "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller",
+    "rsReadyReplicas": "The number of ready replicas for this replica set.",
+    "rsSelector": "Selector is a label query over pods that should match the replica count. If the selector is empty, it is defaulted to the labels present on the pod template. Label keys and values that must match in order to be controlled by this replica set. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+    "desiredNumberScheduled": "The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
+    "currentNumberScheduled": "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
+    "numberReady": "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.",
+    "updatedNumberScheduled": "The total number of nodes that are running updated daemon pod",
+    "numberAvailable": "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)",
+    "dsSelector": "A label query over pods that are managed by the daemon set. Must match in order to be controlled. If empty, defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+    "updatedReplicas": "Total number of non-terminated pods targeted by this deployment that have the desired template spec.",
+    "availableReplicas": "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
+    "deploySelector": "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.",
+    "holderIdentity": "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.",
+}
+
+_NAME = _column("Name", _DOCS["name"])
+_AGE = _column("Age", _DOCS["age"])
+_WIDE_TEMPLATE = [_column("Containers", _DOCS["containers"], priority=1),
+                  _column("Images", _DOCS["images"], priority=1)]
+
+_COLUMNS: dict[str, list[Column]] = {
+    "Namespace": [_NAME, _column("Status", "The status of the namespace"), _AGE],
+    "Node": [
+        _NAME, _column("Status", "The status of the node"), _column("Roles", "The roles of the node"), _AGE,
+        _column("Version", _DOCS["kubeletVersion"]),
+        _column("Internal-IP", _DOCS["addresses"], priority=1),
+        _column("External-IP", _DOCS["addresses"], priority=1),
+        _column("OS-Image", _DOCS["osImage"], priority=1),
+        _column("Kernel-Version", _DOCS["kernelVersion"], priority=1),
+        _column("Container-Runtime", _DOCS["containerRuntimeVersion"], priority=1),
+    ],
+    "Pod": [
+        _NAME,
+        _column("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+        _column("Status", "The aggregate status of the containers in this pod."),
+        _column("Restarts", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+        _AGE,
+        _column("IP", _DOCS["podIP"], priority=1),
+        _column("Node", _DOCS["nodeName"], priority=1),
+        _column("Nominated Node", _DOCS["nominatedNodeName"], priority=1),
+        _column("Readiness Gates", _DOCS["readinessGates"], priority=1),
+    ],
+    "Service": [
+        _NAME, _column("Type", _DOCS["serviceType"]), _column("Cluster-IP", _DOCS["clusterIP"]),
+        _column("External-IP", _DOCS["externalIPs"]), _column("Port(s)", _DOCS["servicePorts"]), _AGE,
+        _column("Selector", _DOCS["serviceSelector"], priority=1),
+    ],
+    "Endpoints": [_NAME, _column("Endpoints", _DOCS["subsets"]), _AGE],
+    "Event": [
+        _column("Last Seen", _DOCS["lastTimestamp"]), _column("Type", _DOCS["eventType"]),
+        _column("Reason", _DOCS["reason"]), _column("Object", _DOCS["involvedObject"]),
+        _column("Subobject", _DOCS["fieldPath"], priority=1), _column("Source", _DOCS["source"], priority=1),
+        _column("Message", _DOCS["message"]), _column("First Seen", _DOCS["firstTimestamp"], priority=1),
+        _column("Count", _DOCS["count"], priority=1), _column("Name", _DOCS["name"], priority=1),
+    ],
+    "ConfigMap": [_NAME, _column("Data", _DOCS["configMapData"]), _AGE],
+    "Secret": [_NAME, _column("Type", _DOCS["secretType"]), _column("Data", _DOCS["secretData"]), _AGE],
+    "Deployment": [
+        _NAME, _column("Ready", "Number of the pod with ready state"),
+        _column("Up-to-date", _DOCS["updatedReplicas"]), _column("Available", _DOCS["availableReplicas"]), _AGE,
+        *_WIDE_TEMPLATE, _column("Selector", _DOCS["deploySelector"], priority=1),
+    ],
+    "ReplicaSet": [
+        _NAME, _column("Desired", _DOCS["rsReplicas"], column_type="integer"),
+        _column("Current", _DOCS["rsStatusReplicas"], column_type="integer"),
+        _column("Ready", _DOCS["rsReadyReplicas"], column_type="integer"), _AGE,
+        *_WIDE_TEMPLATE, _column("Selector", _DOCS["rsSelector"], priority=1),
+    ],
+    "DaemonSet": [
+        _NAME, _column("Desired", _DOCS["desiredNumberScheduled"], column_type="integer"),
+        _column("Current", _DOCS["currentNumberScheduled"], column_type="integer"),
+        _column("Ready", _DOCS["numberReady"], column_type="integer"),
+        _column("Up-to-date", _DOCS["updatedNumberScheduled"], column_type="integer"),
+        _column("Available", _DOCS["numberAvailable"], column_type="integer"),
+        _column("Node Selector", _DOCS["nodeSelector"]), _AGE,
+        *_WIDE_TEMPLATE, _column("Selector", _DOCS["dsSelector"], priority=1),
+    ],
+    "Lease": [_NAME, _column("Holder", _DOCS["holderIdentity"]), _AGE],
+}
+_DEFAULT_COLUMNS = [_NAME, _AGE]
+
+
+def column_definitions(kind: str) -> list[dict[str, Any]]:
+    """The Table columns Kubernetes sends for `kind` (Name + Age for a kind without a printer)."""
+    return [dict(column) for column in _COLUMNS.get(kind, _DEFAULT_COLUMNS)]

@@ -1,0 +1,155 @@
+"""Discovery, version and OpenAPI documents, all derived from the kind registry.
+
+kubectl learns what the server serves from `/api`, `/apis`, `/api/v1` and
+`/apis/{group}/{version}`, and validates manifests against `/openapi/v3`. We serve the plain
+(non-aggregated) discovery documents, which kubectl accepts, and a minimal OpenAPI v3 that
+declares each kind's PATCH with `fieldValidation`, so kubectl leaves validation to the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from minik8s.api.registry import REGISTRY, ResourceKind
+
+Document = dict[str, Any]
+
+VERSION_INFO: Document = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0-minik8s",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2026-11-01T00:00:00Z",
+    "goVersion": "go1.23.0",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+# Groups served only for a subresource's sake (kubectl drain looks for policy/v1).
+_EXTRA_GROUPS = (("policy", "v1"), ("autoscaling", "v1"))
+
+_SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, list[str]]] = {
+    # subresource -> (group, version, kind, verbs); "" group/version means the parent's
+    "status": ("", "", "", ["get", "patch", "update"]),
+    "scale": ("autoscaling", "v1", "Scale", ["get", "patch", "update"]),
+    "binding": ("", "", "Binding", ["create"]),
+    "log": ("", "", "Pod", ["get"]),
+    "exec": ("", "", "PodExecOptions", ["create", "get"]),
+    "eviction": ("policy", "v1", "Eviction", ["create"]),
+}
+
+
+def core_versions(server_address: str) -> Document:
+    return {"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+
+
+def _group_versions() -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for group, version in [*REGISTRY.group_versions(), *_EXTRA_GROUPS]:
+        if group:
+            groups.setdefault(group, [])
+            if version not in groups[group]:
+                groups[group].append(version)
+    return groups
+
+
+def group_list() -> Document:
+    groups = []
+    for group, versions in _group_versions().items():
+        entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+        groups.append({"name": group, "versions": entries, "preferredVersion": entries[0]})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def group(group_name: str) -> Document | None:
+    versions = _group_versions().get(group_name)
+    if not versions:
+        return None
+    entries = [{"groupVersion": f"{group_name}/{v}", "version": v} for v in versions]
+    return {"kind": "APIGroup", "apiVersion": "v1", "name": group_name, "versions": entries,
+            "preferredVersion": entries[0]}
+
+
+def _resource_entry(resource: ResourceKind) -> Document:
+    entry: Document = {
+        "name": resource.plural,
+        "singularName": resource.singular,
+        "namespaced": resource.namespaced,
+        "kind": resource.kind,
+        "verbs": list(resource.verbs),
+        "storageVersionHash": hashlib.sha256(resource.group_resource.encode()).hexdigest()[:12],
+    }
+    if resource.short_names:
+        entry["shortNames"] = list(resource.short_names)
+    if resource.categories:
+        entry["categories"] = list(resource.categories)
+    return entry
+
+
+def _subresource_entry(resource: ResourceKind, subresource: str) -> Document:
+    group, version, kind, verbs = _SUBRESOURCE_KINDS[subresource]
+    entry: Document = {"name": f"{resource.plural}/{subresource}", "singularName": "",
+                       "namespaced": resource.namespaced, "kind": kind or resource.kind, "verbs": verbs}
+    if group:
+        entry["group"], entry["version"] = group, version
+    return entry
+
+
+def resource_list(group_name: str, version: str) -> Document | None:
+    resources = REGISTRY.in_group_version(group_name, version)
+    if not resources and (group_name, version) not in _EXTRA_GROUPS:
+        return None
+    entries: list[Document] = []
+    for resource in resources:
+        entries.append(_resource_entry(resource))
+        entries.extend(_subresource_entry(resource, sub) for sub in resource.subresources)
+    group_version = f"{group_name}/{version}" if group_name else version
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}
+
+
+def _openapi_path_document(group_name: str, version: str) -> Document:
+    paths: Document = {}
+    for resource in REGISTRY.in_group_version(group_name, version):
+        base = "/api/v1" if not group_name else f"/apis/{group_name}/{version}"
+        scope = "/namespaces/{namespace}" if resource.namespaced else ""
+        gvk = {"group": group_name, "version": version, "kind": resource.kind}
+        operation = {
+            "operationId": f"patch{resource.kind}",
+            "x-kubernetes-action": "patch",
+            "x-kubernetes-group-version-kind": gvk,
+            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "OK"}},
+        }
+        paths[f"{base}{scope}/{resource.plural}/{{name}}"] = {"patch": operation}
+        paths[f"{base}{scope}/{resource.plural}"] = {
+            "post": {**operation, "operationId": f"create{resource.kind}", "x-kubernetes-action": "post"}
+        }
+    return {"openapi": "3.0.0", "info": {"title": "minik8s", "version": "v1.32.0"}, "paths": paths,
+            "components": {"schemas": {}}}
+
+
+def _openapi_key(group_name: str, version: str) -> str:
+    return f"api/{version}" if not group_name else f"apis/{group_name}/{version}"
+
+
+def openapi_index() -> Document:
+    paths: Document = {}
+    for group_name, version in REGISTRY.group_versions():
+        document = _openapi_path_document(group_name, version)
+        digest = hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32].upper()
+        paths[_openapi_key(group_name, version)] = {
+            "serverRelativeURL": f"/openapi/v3/{_openapi_key(group_name, version)}?hash={digest}"
+        }
+    return {"paths": paths}
+
+
+def openapi_document(path: str) -> Document | None:
+    for group_name, version in REGISTRY.group_versions():
+        if _openapi_key(group_name, version) == path.strip("/"):
+            return _openapi_path_document(group_name, version)
+    return None

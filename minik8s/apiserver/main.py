@@ -1,0 +1,90 @@
+"""The apiserver process: one Raft replica of the store plus the HTTP API, in one event loop.
+
+Started by `minik8s up`, or by hand on each machine of a cluster:
+    minik8s-apiserver --name apiserver-1 --listen 127.0.0.1:6443 --raft-address 127.0.0.1:7001 \
+        --peers 127.0.0.1:7002,127.0.0.1:7003 --data-dir /var/lib/minik8s/apiserver-1 \
+        --secret-file /etc/minik8s/cluster-secret
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from minik8s.apiserver.app import create_app
+from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
+
+log = logging.getLogger("minik8s.apiserver")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="minik8s-apiserver", description="minik8s API server + store replica")
+    parser.add_argument("--name", default="apiserver-1", help="this replica's name (logs, status)")
+    parser.add_argument("--listen", default="127.0.0.1:6443", help="HTTP address host:port")
+    parser.add_argument("--raft-address", default="127.0.0.1:7001", help="this replica's Raft address host:port")
+    parser.add_argument("--peers", default="", help="comma-separated Raft addresses of the other replicas")
+    parser.add_argument("--data-dir", default="./data/apiserver-1", help="journal and snapshot directory")
+    parser.add_argument("--secret-file", default="", help="cluster secret (mode 0600) protecting Raft traffic; "
+                        "created when missing")
+    parser.add_argument("--watch-history", type=int, default=10_000, help="watch events kept for resuming")
+    parser.add_argument("--log-level", default="info")
+    return parser.parse_args(argv)
+
+
+def host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    password = ensure_secret(Path(args.secret_file)) if args.secret_file else None
+    if password is None:
+        log.warning("no --secret-file: Raft traffic is neither authenticated nor encrypted")
+    settings = RaftSettings(
+        self_address=args.raft_address,
+        peers=tuple(p for p in args.peers.split(",") if p),
+        data_dir=Path(args.data_dir),
+        password=password,
+    )
+    store = await RaftStore.open(settings, history=args.watch_history)
+    host, port = host_port(args.listen)
+    config = uvicorn.Config(create_app(store, name=args.name), host=host, port=port, log_level="warning",
+                            access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    log.info("%s serving on http://%s:%d, raft %s, peers %s", args.name, host, port, args.raft_address,
+             args.peers or "none")
+    try:
+        await server.serve()
+    finally:
+        await store.close()
+    if not server.started:
+        raise OSError(f"could not listen on {args.listen}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        pass
+    try:
+        asyncio.run(serve(args))
+    except (OSError, ValueError) as error:
+        log.error("%s: %s", args.name, error)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,451 @@
+"""The generic verbs (create, get, list, update, patch, delete) for every kind, without HTTP.
+
+Every write is a compare-and-set on the key's mod revision. When the caller gave no
+resourceVersion (PATCH, or PUT without one) a lost race is retried against fresh state;
+when it gave one, a mismatch is the caller's 409. Reads of the local replica are made
+linearizable by the store's shared read barrier, taken only when local state may be stale.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from minik8s.api.defaults import apply_defaults
+from minik8s.api.fields import object_fields, supported_fields
+from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES, ResourceKind
+from minik8s.api.selectors import (
+    FieldSelector,
+    LabelSelector,
+    SelectorError,
+    parse_field_selector,
+    parse_label_selector,
+)
+from minik8s.api.validation import validate
+from minik8s.apiserver import errors, strategy
+from minik8s.apiserver.patch import APPLY_PATCH, PatchError, apply_patch_by_content_type
+from minik8s.apiserver.storage import Object, ObjectStore
+
+NAMESPACES = REGISTRY.require("", "v1", "namespaces")
+_CONFLICT_RETRIES = 8
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    label_selector: LabelSelector | None = None
+    field_selector: FieldSelector | None = None
+    resource_version: str | None = None
+    limit: int | None = None
+    continue_token: str | None = None
+
+    @staticmethod
+    def parse(resource: ResourceKind, params: dict[str, str]) -> ListOptions:
+        try:
+            labels = parse_label_selector(params["labelSelector"]) if params.get("labelSelector") else None
+            fields = parse_field_selector(params["fieldSelector"]) if params.get("fieldSelector") else None
+        except SelectorError as error:
+            raise errors.bad_request(f"unable to parse requirement: {error}") from None
+        if fields is not None:
+            allowed = supported_fields(resource.kind)
+            for requirement in fields.requirements:
+                if requirement.field not in allowed:
+                    raise errors.bad_request(
+                        f'field label not supported: {requirement.field}'
+                    )
+        limit = params.get("limit")
+        try:
+            limit_value = int(limit) if limit else None
+        except ValueError:
+            raise errors.bad_request(f"invalid limit {limit!r}") from None
+        return ListOptions(labels, fields, params.get("resourceVersion"), limit_value or None,
+                           params.get("continue") or None)
+
+    def matches(self, resource: ResourceKind, obj: Object) -> bool:
+        if self.label_selector is not None and not self.label_selector.matches(
+            obj.get("metadata", {}).get("labels") or {}
+        ):
+            return False
+        return self.field_selector is None or self.field_selector.matches(object_fields(resource.kind, obj))
+
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    grace_period_seconds: int | None = None
+    propagation_policy: str | None = None
+    precondition_uid: str | None = None
+    precondition_resource_version: str | None = None
+    dry_run: bool = False
+
+    @staticmethod
+    def parse(params: dict[str, str], body: Object | None) -> DeleteOptions:
+        body = body or {}
+        grace = body.get("gracePeriodSeconds", params.get("gracePeriodSeconds"))
+        policy = body.get("propagationPolicy", params.get("propagationPolicy"))
+        if body.get("orphanDependents") is True or params.get("orphanDependents") == "true":
+            policy = policy or "Orphan"
+        if policy not in (None, "Orphan", "Background", "Foreground"):
+            raise errors.bad_request(f"unsupported propagationPolicy {policy!r}")
+        preconditions = body.get("preconditions") or {}
+        try:
+            grace_value = int(grace) if grace is not None else None
+        except (TypeError, ValueError):
+            raise errors.bad_request(f"invalid gracePeriodSeconds {grace!r}") from None
+        dry_run = bool(body.get("dryRun")) or bool(params.get("dryRun"))
+        return DeleteOptions(grace_value, policy, preconditions.get("uid"),
+                             preconditions.get("resourceVersion"), dry_run)
+
+
+def _causes(field_errors: list[Any]) -> list[dict[str, str]]:
+    return [{"reason": e.reason, "message": e.message, "field": e.field} for e in field_errors]
+
+
+def scale_of(obj: Object) -> Object:
+    """The autoscaling/v1 Scale view of a Deployment or ReplicaSet."""
+    from minik8s.api.selectors import label_selector_from_object
+
+    metadata = obj["metadata"]
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    try:
+        selector = str(label_selector_from_object(spec.get("selector")))
+    except SelectorError:
+        selector = ""
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {key: metadata[key] for key in ("name", "namespace", "uid", "resourceVersion",
+                                                   "creationTimestamp") if key in metadata},
+        "spec": {"replicas": spec.get("replicas", 0)},
+        "status": {"replicas": status.get("replicas", 0), "selector": selector},
+    }
+
+
+class Operations:
+    def __init__(self, objects: ObjectStore) -> None:
+        self.objects = objects
+
+    # ---- reads ----
+
+    async def get(self, resource: ResourceKind, namespace: str | None, name: str,
+                  resource_version: str | None = None) -> Object:
+        await self.objects.sync(resource_version)
+        return self.objects.must_get(resource, namespace, name)
+
+    async def list(self, resource: ResourceKind, namespace: str | None, options: ListOptions) -> Object:
+        await self.objects.sync(options.resource_version)
+        revision, items = self.objects.list(resource, namespace)
+        items = [obj for obj in items if options.matches(resource, obj)]
+        metadata: dict[str, Any] = {"resourceVersion": str(revision)}
+        if options.continue_token:
+            start = _decode_continue(options.continue_token)
+            items = [obj for obj in items if _sort_key(obj) > start]
+        if options.limit and len(items) > options.limit:
+            remaining = len(items) - options.limit
+            items = items[: options.limit]
+            metadata["continue"] = _encode_continue(_sort_key(items[-1]), revision)
+            metadata["remainingItemCount"] = remaining
+        return {"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": metadata,
+                "items": items}
+
+    async def current(self, resource: ResourceKind, namespace: str | None, name: str,
+                      wanted_version: str | None = None) -> Object | None:
+        """The object, re-read after a read barrier when local state may be behind the caller."""
+        obj = self.objects.get(resource, namespace, name)
+        if obj is None or (wanted_version and obj["metadata"]["resourceVersion"] != wanted_version):
+            await self.objects.sync(None)
+            obj = self.objects.get(resource, namespace, name)
+        return obj
+
+    # ---- create ----
+
+    def check_body(self, resource: ResourceKind, namespace: str | None, body: Any, *,
+                   strict: bool, name: str | None = None) -> Object:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a JSON object")
+        kind, api_version = body.get("kind"), body.get("apiVersion")
+        if kind is not None and kind != resource.kind:
+            raise errors.bad_request(f"the kind of the object ({kind}) does not match the URL ({resource.kind})")
+        if api_version is not None and api_version != resource.api_version:
+            raise errors.bad_request(
+                f"the API version of the object ({api_version}) does not match the URL ({resource.api_version})"
+            )
+        if strict:
+            unknown = strategy.unknown_fields(resource, body)
+            if unknown:
+                raise errors.bad_request(f".{', '.join(unknown)}")
+        obj = copy.deepcopy(body)
+        obj["kind"], obj["apiVersion"] = resource.kind, resource.api_version
+        metadata = obj.setdefault("metadata", {})
+        if not isinstance(metadata, dict):
+            raise errors.bad_request("metadata must be an object")
+        if resource.namespaced:
+            given = metadata.get("namespace")
+            if given and given != namespace:
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            metadata["namespace"] = namespace
+        else:
+            metadata.pop("namespace", None)
+        if name is not None and metadata.get("name") not in (None, name):
+            raise errors.bad_request(
+                f"the name of the object ({metadata.get('name')}) does not match the name on the URL ({name})"
+            )
+        if name is not None:
+            metadata["name"] = name
+        return obj
+
+    async def check_namespace(self, resource: ResourceKind, namespace: str | None) -> None:
+        if not resource.namespaced or namespace is None:
+            return
+        ns = await self.current(NAMESPACES, None, namespace)
+        if ns is None:
+            raise errors.not_found(NAMESPACES, namespace)
+        if ns["metadata"].get("deletionTimestamp"):
+            raise errors.forbidden(
+                resource, "", f"unable to create new content in namespace {namespace} because it is being terminated"
+            )
+
+    async def create(self, resource: ResourceKind, namespace: str | None, body: Any, *,
+                     dry_run: bool = False, strict: bool = False) -> Object:
+        obj = self.check_body(resource, namespace, body, strict=strict)
+        metadata = obj["metadata"]
+        if metadata.get("resourceVersion"):
+            raise errors.bad_request("resourceVersion should not be set on objects to be created")
+        if not metadata.get("name") and metadata.get("generateName"):
+            metadata["name"] = strategy.generate_name(str(metadata["generateName"]))
+        self.validate(resource, obj, None)  # names first: clearer errors before namespace checks
+        await self.check_namespace(resource, namespace)
+        apply_defaults(resource.kind, obj)
+        strategy.prepare_for_create(resource, obj)
+        self.validate(resource, obj, None)
+        if dry_run:
+            return obj
+        return await self.objects.create(resource, obj)
+
+    def validate(self, resource: ResourceKind, obj: Object, old: Object | None) -> None:
+        problems = validate(resource.kind, obj, old=old)
+        if problems:
+            raise errors.invalid(resource, str(obj["metadata"].get("name", "")), _causes(problems))
+
+    # ---- update and patch ----
+
+    async def update(self, resource: ResourceKind, namespace: str | None, name: str, body: Any, *,
+                     subresource: str | None = None, dry_run: bool = False, strict: bool = False) -> Object:
+        obj = self.check_body(resource, namespace, body, strict=strict, name=name)
+        wanted = obj["metadata"].get("resourceVersion") or None
+        for _ in range(_CONFLICT_RETRIES):
+            current = await self.current(resource, namespace, name, wanted)
+            if current is None:
+                raise errors.not_found(resource, name)
+            if wanted and wanted != current["metadata"]["resourceVersion"]:
+                raise errors.stale_conflict(resource, name)
+            try:
+                return await self.write_update(resource, copy.deepcopy(obj), current,
+                                               subresource=subresource, dry_run=dry_run)
+            except errors.StatusError as error:
+                if error.reason != "Conflict" or wanted:
+                    raise
+        raise errors.stale_conflict(resource, name)
+
+    async def write_update(self, resource: ResourceKind, new: Object, current: Object, *,
+                           subresource: str | None, dry_run: bool) -> Object:
+        if subresource == "status":
+            new = strategy.prepare_for_status_update(new, current)
+        elif subresource == "finalize":
+            finalized = copy.deepcopy(current)
+            finalized.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
+            new = finalized
+        else:
+            apply_defaults(resource.kind, new)
+            strategy.prepare_for_update(resource, new, current)
+        new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        if new == current:
+            return current  # a no-op write does not move the resourceVersion
+        self.validate(resource, new, current)
+        if dry_run:
+            return new
+        mod_revision = int(current["metadata"]["resourceVersion"])
+        if strategy.ready_to_remove(resource, new):
+            await self.objects.remove(resource, current)
+            return new
+        return await self.objects.replace(resource, new, mod_revision=mod_revision)
+
+    async def patch(self, resource: ResourceKind, namespace: str | None, name: str, content_type: str,
+                    raw: bytes, *, subresource: str | None = None, dry_run: bool = False) -> tuple[int, Object]:
+        for attempt in range(_CONFLICT_RETRIES):
+            current = self.objects.get(resource, namespace, name)
+            if current is None or attempt:
+                await self.objects.sync(None)
+                current = self.objects.get(resource, namespace, name)
+            if current is None:
+                if content_type.startswith(APPLY_PATCH) and subresource is None:
+                    applied = self._parse_patch(content_type, None, raw, resource)
+                    return 201, await self.create(resource, namespace, applied, dry_run=dry_run)
+                raise errors.not_found(resource, name)
+            view = scale_of(current) if subresource == "scale" else current
+            patched = self._parse_patch(content_type, copy.deepcopy(view), raw, resource)
+            wanted = (patched.get("metadata") or {}).get("resourceVersion")
+            if wanted and wanted != current["metadata"]["resourceVersion"]:
+                raise errors.stale_conflict(resource, name)
+            if subresource == "scale":
+                patched = self._apply_scale(current, patched)
+                subresource = None
+            new = self.check_body(resource, namespace, patched, strict=False, name=name)
+            try:
+                result = await self.write_update(resource, new, current, subresource=subresource, dry_run=dry_run)
+                return 200, result
+            except errors.StatusError as error:
+                if error.reason != "Conflict" or wanted:
+                    raise
+        raise errors.stale_conflict(resource, name)
+
+    @staticmethod
+    def _parse_patch(content_type: str, live: Object | None, raw: bytes, resource: ResourceKind) -> Object:
+        try:
+            patched = apply_patch_by_content_type(content_type, live, raw, kind=resource.kind)
+        except PatchError as error:
+            reasons = {400: "BadRequest", 404: "NotFound", 413: "RequestEntityTooLarge", 415: "UnsupportedMediaType",
+                       422: "Invalid"}
+            raise errors.StatusError(error.status_code, reasons.get(error.status_code, "BadRequest"),
+                                     str(error)) from None
+        if not isinstance(patched, dict):
+            raise errors.bad_request("the patch did not produce an object")
+        return patched
+
+    @staticmethod
+    def _apply_scale(current: Object, scale: Object) -> Object:
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool):
+            raise errors.bad_request("spec.replicas of a Scale must be an integer")
+        updated = copy.deepcopy(current)
+        updated.setdefault("spec", {})["replicas"] = replicas
+        return updated
+
+    async def update_scale(self, resource: ResourceKind, namespace: str | None, name: str, body: Any, *,
+                           dry_run: bool = False) -> Object:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a Scale object")
+        wanted = (body.get("metadata") or {}).get("resourceVersion")
+        for _ in range(_CONFLICT_RETRIES):
+            current = await self.current(resource, namespace, name, wanted)
+            if current is None:
+                raise errors.not_found(resource, name)
+            if wanted and wanted != current["metadata"]["resourceVersion"]:
+                raise errors.stale_conflict(resource, name)
+            try:
+                updated = await self.write_update(resource, self._apply_scale(current, body), current,
+                                                  subresource=None, dry_run=dry_run)
+                return scale_of(updated)
+            except errors.StatusError as error:
+                if error.reason != "Conflict" or wanted:
+                    raise
+        raise errors.stale_conflict(resource, name)
+
+    # ---- delete ----
+
+    async def delete(self, resource: ResourceKind, namespace: str | None, name: str,
+                     options: DeleteOptions) -> tuple[int, Object]:
+        if resource.kind == "Namespace" and name in SYSTEM_NAMESPACES[:3]:
+            raise errors.forbidden(resource, name, "this namespace may not be deleted")
+        for _ in range(_CONFLICT_RETRIES):
+            current = await self.current(resource, namespace, name, None)
+            if current is None:
+                raise errors.not_found(resource, name)
+            self._check_preconditions(resource, current, options)
+            try:
+                return await self._delete_once(resource, current, options)
+            except errors.StatusError as error:
+                if error.reason != "Conflict":
+                    raise
+        raise errors.stale_conflict(resource, name)
+
+    @staticmethod
+    def _check_preconditions(resource: ResourceKind, current: Object, options: DeleteOptions) -> None:
+        metadata = current["metadata"]
+        if options.precondition_uid and options.precondition_uid != metadata.get("uid"):
+            raise errors.conflict(resource, metadata["name"],
+                                  f"Precondition failed: UID in precondition: {options.precondition_uid}, "
+                                  f"UID in object meta: {metadata.get('uid')}")
+        wanted = options.precondition_resource_version
+        if wanted and wanted != metadata.get("resourceVersion"):
+            raise errors.conflict(resource, metadata["name"],
+                                  f"Precondition failed: ResourceVersion in precondition: {wanted}, "
+                                  f"ResourceVersion in object meta: {metadata.get('resourceVersion')}")
+
+    async def _delete_once(self, resource: ResourceKind, current: Object,
+                           options: DeleteOptions) -> tuple[int, Object]:
+        marked = copy.deepcopy(current)
+        metadata = marked["metadata"]
+        finalizers: list[str] = list(metadata.get("finalizers") or [])
+        policy = options.propagation_policy
+        if policy == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        elif policy == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        if finalizers:
+            metadata["finalizers"] = finalizers
+        grace = 0
+        if resource.kind == "Pod":
+            grace = strategy.pod_grace_period(current, options.grace_period_seconds)
+        graceful = grace > 0 or bool(finalizers) or (
+            resource.kind == "Namespace" and bool((current.get("spec") or {}).get("finalizers"))
+        )
+        if not graceful:
+            if not options.dry_run:
+                await self.objects.remove(resource, current)
+            return 200, current if resource.kind == "Pod" else _success_status(resource, current)
+        strategy.mark_deleting(marked, grace)
+        if resource.kind == "Namespace":
+            marked.setdefault("status", {})["phase"] = "Terminating"
+        if marked == current or options.dry_run:
+            return 200, marked
+        mod_revision = int(current["metadata"]["resourceVersion"])
+        updated = await self.objects.replace(resource, marked, mod_revision=mod_revision)
+        return (202 if policy == "Foreground" else 200), updated
+
+    async def delete_collection(self, resource: ResourceKind, namespace: str | None, list_options: ListOptions,
+                                options: DeleteOptions) -> Object:
+        listing = await self.list(resource, namespace, list_options)
+        deleted = []
+        for obj in listing["items"]:
+            try:
+                _, result = await self.delete(resource, obj["metadata"].get("namespace"),
+                                              obj["metadata"]["name"], options)
+            except errors.StatusError as error:
+                if error.code != 404:
+                    raise
+                continue
+            deleted.append(result if result.get("kind") == resource.kind else obj)
+        return {"kind": resource.list_kind, "apiVersion": resource.api_version,
+                "metadata": {"resourceVersion": listing["metadata"]["resourceVersion"]}, "items": deleted}
+
+
+def _success_status(resource: ResourceKind, obj: Object) -> Object:
+    details: dict[str, Any] = {"name": obj["metadata"]["name"], "kind": resource.plural,
+                               "uid": obj["metadata"].get("uid")}
+    if resource.group:
+        details["group"] = resource.group
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+
+def _sort_key(obj: Object) -> str:
+    metadata = obj["metadata"]
+    return f"{metadata.get('namespace', '')}/{metadata['name']}"
+
+
+def _encode_continue(start: str, revision: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"rv": revision, "start": start})).decode()
+
+
+def _decode_continue(token: str) -> str:
+    try:
+        start = orjson.loads(base64.urlsafe_b64decode(token.encode()))["start"]
+    except Exception:
+        raise errors.bad_request("invalid continue token") from None
+    if not isinstance(start, str):
+        raise errors.bad_request("invalid continue token")
+    return start

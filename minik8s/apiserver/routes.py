@@ -1,0 +1,234 @@
+"""The REST surface: Kubernetes paths → the generic operations, with content negotiation.
+
+One catch-all route per API root parses the path itself: `/api/v1/namespaces/x` (a Namespace)
+and `/api/v1/namespaces/x/pods` (pods in x) share a shape no path template tells apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import yaml
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from minik8s.api.registry import REGISTRY, ResourceKind
+from minik8s.api.tables import build_table
+from minik8s.apiserver import binding, discovery, errors
+from minik8s.apiserver.operations import DeleteOptions, ListOptions, Operations, scale_of
+from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
+from minik8s.apiserver.storage import Object
+from minik8s.apiserver.watch import DecodedEvents, WatchStream
+
+MAX_BODY_BYTES = 3 * 1024 * 1024
+_NAMESPACE_SUBRESOURCES = ("status", "finalize")
+
+
+@dataclass(frozen=True)
+class Target:
+    resource: ResourceKind
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+
+def json_response(body: Any, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+
+
+def parse_target(group: str, version: str, segments: list[str]) -> Target | None:
+    namespace: str | None = None
+    if (len(segments) >= 3 and segments[0] == "namespaces" and segments[2] not in _NAMESPACE_SUBRESOURCES):
+        namespace, segments = segments[1], segments[2:]
+    if not segments or len(segments) > 3:
+        return None
+    resource = REGISTRY.get(group, version, segments[0])
+    if resource is None or (namespace is not None and not resource.namespaced):
+        return None
+    name = segments[1] if len(segments) > 1 else None
+    subresource = segments[2] if len(segments) > 2 else None
+    if subresource is not None and subresource not in resource.subresources and not (
+        resource.kind == "Namespace" and subresource == "finalize"
+    ):
+        return None
+    return Target(resource, namespace, name, subresource)
+
+
+def wants_table(accept: str) -> bool:
+    """True when the first media type we can serve is a meta.k8s.io Table."""
+    for media_range in accept.split(","):
+        parts = [part.strip() for part in media_range.split(";")]
+        media_type = parts[0].lower()
+        params = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+        if media_type not in ("application/json", "*/*", "application/*"):
+            continue
+        if params.get("as") == "Table":
+            if params.get("g") == "meta.k8s.io" and params.get("v") in ("v1", "v1beta1"):
+                return True
+            continue
+        return False
+    return False
+
+
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise errors.too_large("the request body is larger than 3 MiB")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise errors.too_large("the request body is larger than 3 MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_object(raw: bytes, content_type: str) -> Any:
+    if not raw.strip():
+        raise errors.bad_request("the request body is empty")
+    try:
+        if "yaml" in content_type:
+            return yaml.safe_load(raw)
+        return orjson.loads(raw)
+    except (orjson.JSONDecodeError, yaml.YAMLError) as error:
+        raise errors.bad_request(f"the request body is not valid {'YAML' if 'yaml' in content_type else 'JSON'}: "
+                                 f"{str(error).splitlines()[0]}") from None
+
+
+class ApiHandler:
+    def __init__(self, ops: Operations) -> None:
+        self.ops = ops
+        self.decoded = DecodedEvents()
+
+    async def core(self, request: Request) -> Response:
+        segments = [s for s in request.path_params["path"].split("/") if s]
+        if not segments:
+            return json_response(discovery.core_versions(request.url.netloc))
+        if segments[0] != "v1":
+            raise errors.path_not_found(request.url.path)
+        if len(segments) == 1:
+            return json_response(discovery.resource_list("", "v1"))
+        return await self.dispatch(request, "", "v1", segments[1:])
+
+    async def groups(self, request: Request) -> Response:
+        segments = [s for s in request.path_params["path"].split("/") if s]
+        if not segments:
+            return json_response(discovery.group_list())
+        if len(segments) == 1:
+            document = discovery.group(segments[0])
+        elif len(segments) == 2:
+            document = discovery.resource_list(segments[0], segments[1])
+        else:
+            return await self.dispatch(request, segments[0], segments[1], segments[2:])
+        if document is None:
+            raise errors.path_not_found(request.url.path)
+        return json_response(document)
+
+    async def dispatch(self, request: Request, group: str, version: str, segments: list[str]) -> Response:
+        target = parse_target(group, version, segments)
+        if target is None:
+            raise errors.path_not_found(request.url.path)
+        params = dict(request.query_params)
+        method = request.method
+        if target.name is None:
+            return await self.collection(request, target, params)
+        if target.subresource in ("binding", "eviction"):
+            if method != "POST":
+                raise errors.method_not_allowed(f"{method} is not supported on {target.subresource}")
+            body = parse_object(await read_body(request), request.headers.get("content-type", ""))
+            assert target.namespace is not None
+            act = binding.bind if target.subresource == "binding" else binding.evict
+            return json_response(await act(self.ops, target.resource, target.namespace, target.name, body), 201)
+        if target.subresource in ("log", "exec"):
+            raise errors.StatusError(503, "ServiceUnavailable",
+                                     f"{target.subresource} is served by the node agent, which is not reachable")
+        return await self.member(request, target, params)
+
+    async def collection(self, request: Request, target: Target, params: dict[str, str]) -> Response:
+        resource, namespace, method = target.resource, target.namespace, request.method
+        if resource.namespaced and namespace is None and method not in ("GET",):
+            raise errors.method_not_allowed(f"{method} on all namespaces is not supported; name a namespace")
+        if method == "GET":
+            options = ListOptions.parse(resource, params)
+            if params.get("watch") in ("true", "1"):
+                return await self.watch(request, target, options, params)
+            listing = await self.ops.list(resource, namespace, options)
+            if wants_table(request.headers.get("accept", "")):
+                return json_response(self.table(resource, listing["items"], listing["metadata"], params))
+            return json_response(listing)
+        if method == "POST":
+            body = parse_object(await read_body(request), request.headers.get("content-type", ""))
+            created = await self.ops.create(resource, namespace, body, dry_run=bool(params.get("dryRun")),
+                                            strict=params.get("fieldValidation") == "Strict")
+            return json_response(created, 201)
+        if method == "DELETE":
+            raw = await read_body(request)
+            body = orjson.loads(raw) if raw.strip() else None
+            deleted = await self.ops.delete_collection(resource, namespace, ListOptions.parse(resource, params),
+                                                       DeleteOptions.parse(params, body))
+            return json_response(deleted)
+        raise errors.method_not_allowed(f"{method} is not supported on a collection")
+
+    async def member(self, request: Request, target: Target, params: dict[str, str]) -> Response:
+        resource, namespace, name, sub = target.resource, target.namespace, target.name, target.subresource
+        assert name is not None
+        method, dry_run = request.method, bool(params.get("dryRun"))
+        if method == "GET":
+            obj = await self.ops.get(resource, namespace, name, params.get("resourceVersion"))
+            if sub == "scale":
+                return json_response(scale_of(obj))
+            if wants_table(request.headers.get("accept", "")):
+                return json_response(self.table(resource, [obj], {"resourceVersion": obj["metadata"]
+                                                                  ["resourceVersion"]}, params))
+            return json_response(obj)
+        if method == "PUT":
+            body = parse_object(await read_body(request), request.headers.get("content-type", ""))
+            if sub == "scale":
+                return json_response(await self.ops.update_scale(resource, namespace, name, body, dry_run=dry_run))
+            updated = await self.ops.update(resource, namespace, name, body, subresource=sub, dry_run=dry_run,
+                                            strict=params.get("fieldValidation") == "Strict")
+            return json_response(updated)
+        if method == "PATCH":
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type not in PATCH_CONTENT_TYPES:
+                raise errors.StatusError(415, "UnsupportedMediaType",
+                                         f"the body of the request was in an unknown format - accepted media "
+                                         f"types include: {', '.join(PATCH_CONTENT_TYPES)}")
+            code, patched = await self.ops.patch(resource, namespace, name, content_type, await read_body(request),
+                                                 subresource=sub, dry_run=dry_run)
+            return json_response(scale_of(patched) if sub == "scale" else patched, code)
+        if method == "DELETE" and sub is None:
+            raw = await read_body(request)
+            body = parse_object(raw, "json") if raw.strip() else None
+            code, result = await self.ops.delete(resource, namespace, name, DeleteOptions.parse(params, body))
+            return json_response(result, code)
+        raise errors.method_not_allowed(f"{method} is not supported here")
+
+    async def watch(self, request: Request, target: Target, options: ListOptions,
+                    params: dict[str, str]) -> Response:
+        as_table = wants_table(request.headers.get("accept", ""))
+        resource = target.resource
+
+        def render(obj: Object) -> Object:
+            if not as_table:
+                return obj
+            return self.table(resource, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                              params)
+
+        timeout = params.get("timeoutSeconds")
+        stream = WatchStream(self.ops, self.decoded, resource, target.namespace, options, render=render,
+                             bookmarks=params.get("allowWatchBookmarks") in ("true", "1"),
+                             timeout=float(timeout) if timeout and timeout.isdigit() else None)
+        return StreamingResponse(stream.stream(), media_type="application/json",
+                                 headers={"Transfer-Encoding": "chunked"})
+
+    @staticmethod
+    def table(resource: ResourceKind, items: list[Object], metadata: dict[str, Any],
+              params: dict[str, str]) -> Object:
+        table = build_table(resource.kind, items, resource_version=metadata.get("resourceVersion", ""),
+                            now=datetime.now(UTC), include_object=params.get("includeObject", "Metadata"),
+                            continue_token=metadata.get("continue", ""))
+        return table

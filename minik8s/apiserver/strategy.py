@@ -1,0 +1,162 @@
+"""Per-kind rules of the write path: what create, update and status update may change.
+
+Kubernetes calls these "strategies": a pod starts Pending whatever status it was sent with,
+a write to the main resource never changes status, a write to /status changes nothing else,
+`generation` moves only when the spec does. Keeping them here keeps the HTTP handlers generic.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from minik8s.api.registry import ResourceKind
+
+Object = dict[str, Any]
+
+# The body of these kinds has no spec/status pair; their data is at the top level.
+_TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
+    "ConfigMap": frozenset({"data", "binaryData", "immutable"}),
+    "Secret": frozenset({"data", "stringData", "type", "immutable"}),
+    "Endpoints": frozenset({"subsets"}),
+    "Event": frozenset({
+        "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type",
+        "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance",
+    }),
+}
+_COMMON_FIELDS = frozenset({"apiVersion", "kind", "metadata"})
+_METADATA_FIELDS = frozenset({
+    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+    "ownerReferences", "finalizers", "managedFields",
+})
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# Fields the server owns: a client may not set them on create.
+_SERVER_METADATA = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                    "generation", "selfLink", "managedFields")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    return (moment or now()).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+
+
+def unknown_fields(resource: ResourceKind, obj: Object) -> list[str]:
+    """Top-level and metadata fields Kubernetes would reject under fieldValidation=Strict."""
+    allowed = _COMMON_FIELDS | _TOP_LEVEL_FIELDS.get(resource.kind, frozenset({"spec", "status"}))
+    unknown = [f'unknown field "{name}"' for name in obj if name not in allowed]
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict):
+        unknown += [f'unknown field "metadata.{name}"' for name in metadata if name not in _METADATA_FIELDS]
+    return unknown
+
+
+def generate_name(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
+
+
+def pod_qos_class(pod: Object) -> str:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    requests_seen = limits_seen = False
+    guaranteed = True
+    for container in containers:
+        resources = container.get("resources") or {}
+        requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+        requests_seen = requests_seen or bool(requests)
+        limits_seen = limits_seen or bool(limits)
+        for name in ("cpu", "memory"):
+            if name not in limits or requests.get(name, limits[name]) != limits[name]:
+                guaranteed = False
+    if not requests_seen and not limits_seen:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def prepare_for_create(resource: ResourceKind, obj: Object) -> None:
+    """Server-set metadata and the initial status."""
+    metadata = obj["metadata"]
+    for field in _SERVER_METADATA:
+        metadata.pop(field, None)
+    metadata["uid"] = str(uuid.uuid4())
+    metadata["creationTimestamp"] = timestamp()
+    if "spec" in obj or resource.kind in ("Deployment", "ReplicaSet", "DaemonSet", "Pod"):
+        metadata["generation"] = 1
+    if resource.kind == "Pod":
+        obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj)}
+    elif resource.kind == "Namespace":
+        obj["status"] = {"phase": "Active"}
+    elif resource.has_status and resource.kind != "Node":
+        obj["status"] = {}
+
+
+def prepare_for_update(resource: ResourceKind, new: Object, old: Object) -> None:
+    """Keep what a write to the main resource may not change; bump generation on spec change."""
+    metadata, old_metadata = new["metadata"], old["metadata"]
+    for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace"):
+        if field in old_metadata:
+            metadata[field] = old_metadata[field]
+        else:
+            metadata.pop(field, None)
+    metadata.pop("managedFields", None)
+    if resource.has_status:
+        if "status" in old:
+            new["status"] = copy.deepcopy(old["status"])
+        else:
+            new.pop("status", None)
+    generation = old_metadata.get("generation")
+    if generation is not None:
+        changed = new.get("spec") != old.get("spec")
+        metadata["generation"] = generation + 1 if changed else generation
+    else:
+        metadata.pop("generation", None)
+
+
+def prepare_for_status_update(new: Object, old: Object) -> Object:
+    """A write to /status: the old object with the new status (and nothing else)."""
+    updated = copy.deepcopy(old)
+    if "status" in new:
+        updated["status"] = new["status"]
+    else:
+        updated.pop("status", None)
+    return updated
+
+
+def pod_grace_period(pod: Object, requested: int | None) -> int:
+    """0 means delete now: unscheduled or finished pods, or an explicit 0."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+        return 0
+    if requested is not None:
+        return max(0, requested)
+    configured = spec.get("terminationGracePeriodSeconds")
+    return int(configured) if configured is not None else 30
+
+
+def mark_deleting(obj: Object, grace_seconds: int) -> None:
+    metadata = obj["metadata"]
+    deadline = now() + timedelta(seconds=grace_seconds)
+    existing = metadata.get("deletionTimestamp")
+    if existing is None or parse_timestamp(existing) > deadline:
+        metadata["deletionTimestamp"] = timestamp(deadline)
+    current = metadata.get("deletionGracePeriodSeconds")
+    metadata["deletionGracePeriodSeconds"] = grace_seconds if current is None else min(current, grace_seconds)
+
+
+def ready_to_remove(resource: ResourceKind, obj: Object) -> bool:
+    """An object marked for deletion goes once nothing holds it any more."""
+    metadata = obj["metadata"]
+    if not metadata.get("deletionTimestamp") or metadata.get("finalizers"):
+        return False
+    if resource.kind == "Namespace":
+        return not (obj.get("spec") or {}).get("finalizers")
+    return not metadata.get("deletionGracePeriodSeconds")

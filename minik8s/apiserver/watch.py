@@ -1,0 +1,148 @@
+"""Watch streams: store events → Kubernetes watch events, filtered by selectors.
+
+Selectors are applied to both the old and the new state of a changed object, as Kubernetes
+does: an object that stops matching is reported DELETED, one that starts matching ADDED. The
+stream replays from the requested revision (410 Expired when it is too old), sends periodic
+BOOKMARKs when asked, and ends only on `timeoutSeconds` or when the client goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+
+from minik8s.api.registry import ResourceKind
+from minik8s.apiserver import errors
+from minik8s.apiserver.operations import ListOptions, Operations
+from minik8s.apiserver.storage import Object, decode_value
+from minik8s.store.state import StoreEvent
+from minik8s.store.watch import WatchExpired
+
+log = logging.getLogger(__name__)
+
+BOOKMARK_INTERVAL = 30.0
+Render = Callable[[Object], Object]
+
+
+class DecodedEvents:
+    """Decode each store event once, however many watchers see it (objects are read-only)."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._cache: OrderedDict[tuple[int, str], tuple[Object, Object | None]] = OrderedDict()
+        self._size = size
+
+    def get(self, event: StoreEvent) -> tuple[Object, Object | None]:
+        cache_key = (event.revision, event.key)
+        found = self._cache.get(cache_key)
+        if found is None:
+            new = decode_value(event.value, event.revision)
+            old = decode_value(event.prev_value, event.revision - 1) if event.prev_value is not None else None
+            found = (new, old)
+            self._cache[cache_key] = found
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return found
+
+
+def classify(resource: ResourceKind, event: StoreEvent, new: Object, old: Object | None,
+             options: ListOptions) -> str | None:
+    """The watch event type this watcher should see, or None to skip."""
+    if event.type == "DELETED":
+        return "DELETED" if options.matches(resource, new) else None
+    new_matches = options.matches(resource, new)
+    old_matches = old is not None and options.matches(resource, old)
+    if new_matches:
+        return "MODIFIED" if old_matches else "ADDED"
+    return "DELETED" if old_matches else None
+
+
+def _line(event_type: str, obj: Object) -> bytes:
+    return orjson.dumps({"type": event_type, "object": obj}) + b"\n"
+
+
+def expired_line(message: str) -> bytes:
+    return _line("ERROR", errors.expired(message).status())
+
+
+class WatchStream:
+    def __init__(self, ops: Operations, decoded: DecodedEvents, resource: ResourceKind, namespace: str | None,
+                 options: ListOptions, *, render: Render, bookmarks: bool, timeout: float | None,
+                 bookmark_interval: float = BOOKMARK_INTERVAL) -> None:
+        self.ops, self.decoded, self.resource, self.namespace = ops, decoded, resource, namespace
+        self.options, self.render, self.bookmarks, self.timeout = options, render, bookmarks, timeout
+        self.bookmark_interval = bookmark_interval
+
+    async def prepare(self) -> tuple[list[bytes], Any]:
+        """Initial events and the subscription; raises StatusError (410) before streaming starts."""
+        store = self.ops.objects.store
+        prefix = self.resource.storage_prefix(self.namespace)
+        version = self.options.resource_version
+        initial: list[bytes] = []
+        if version in (None, "", "0"):
+            await self.ops.objects.sync(version)
+            revision, items = self.ops.objects.list(self.resource, self.namespace)
+            for obj in items:
+                if self.options.matches(self.resource, obj):
+                    initial.append(_line("ADDED", self.render(obj)))
+            subscription = store.watch(prefix, revision)
+        else:
+            try:
+                start = int(version)
+            except ValueError:
+                raise errors.bad_request(f"invalid resourceVersion {version!r}") from None
+            try:
+                subscription = store.watch(prefix, start)
+            except WatchExpired:
+                initial.append(expired_line(f"too old resource version: {start}"))
+                return initial, None
+        return initial, subscription
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        initial, subscription = await self.prepare()
+        if initial:
+            yield b"".join(initial)
+        if subscription is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout if self.timeout else None
+        next_bookmark = loop.time() + self.bookmark_interval
+        last_revision = subscription.after_revision
+        try:
+            while True:
+                now = loop.time()
+                if deadline is not None and now >= deadline:
+                    return
+                wake = min(next_bookmark, deadline) if deadline is not None else next_bookmark
+                try:
+                    event = await subscription.next(timeout=max(0.001, wake - now))
+                except WatchExpired:
+                    yield expired_line("the watch fell too far behind; please re-list")
+                    return
+                if event is None:
+                    if self.bookmarks and loop.time() >= next_bookmark:
+                        yield _line("BOOKMARK", self._bookmark(max(last_revision, self.ops.objects.store.revision)))
+                    next_bookmark = loop.time() + self.bookmark_interval
+                    continue
+                chunk = [event, *subscription.drain()]
+                lines = [line for line in map(self._convert, chunk) if line]
+                last_revision = chunk[-1].revision
+                if lines:
+                    yield b"".join(lines)
+        except WatchExpired:
+            yield expired_line("the watch fell too far behind; please re-list")
+        finally:
+            subscription.close()
+
+    def _convert(self, event: StoreEvent) -> bytes | None:
+        new, old = self.decoded.get(event)
+        event_type = classify(self.resource, event, new, old, self.options)
+        return _line(event_type, self.render(new)) if event_type else None
+
+    def _bookmark(self, revision: int) -> Object:
+        return {"kind": self.resource.kind, "apiVersion": self.resource.api_version,
+                "metadata": {"resourceVersion": str(revision)}}

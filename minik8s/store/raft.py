@@ -1,0 +1,242 @@
+"""The cluster store replicated with Raft (pysyncobj): the only module that imports it.
+
+One stable replicated method, `apply(command)`, carries every change (method ids are derived
+from sorted method names, so adding methods would break old journals). Runtime objects —
+lock, loop, watch hub — live outside the replicated state (pysyncobj pickles every attribute
+set after the consumer's __init__). Callbacks arrive on the Raft thread and reach the event
+loop through `call_soon_threadsafe`; nothing here ever blocks the loop or the Raft thread.
+Settings follow reference/raft-store.md: no batching, short elections with quick reconnects,
+bounded bind retries, a password (encrypted, authenticated traffic), journal + dump files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
+
+from minik8s.store.base import ReplicaCore, StoreBusy, StoreUnavailable, new_request_id
+from minik8s.store.state import Command, Entry, KVState, Result
+from minik8s.store.watch import Subscription
+
+log = logging.getLogger(__name__)
+
+_ROLES = {0: "follower", 1: "candidate", 2: "leader"}
+_RETRYABLE = {
+    FAIL_REASON.MISSING_LEADER,
+    FAIL_REASON.DISCARDED,
+    FAIL_REASON.NOT_LEADER,
+    FAIL_REASON.LEADER_CHANGED,
+    FAIL_REASON.REQUEST_DENIED,
+    getattr(FAIL_REASON, "UNKNOWN_OUTCOME", -1),
+}
+
+
+class _QuietTruncation(logging.Filter):
+    """pysyncobj logs a harmless CRITICAL under pipelined load (raft-store.md pitfall 11)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "truncating already-applied" not in record.getMessage()
+
+
+logging.getLogger("pysyncobj").addFilter(_QuietTruncation())
+logging.getLogger("pysyncobj.syncobj").addFilter(_QuietTruncation())
+
+
+@dataclass(frozen=True)
+class RaftSettings:
+    self_address: str  # host:port this replica's Raft listens on
+    peers: tuple[str, ...]  # the other replicas' Raft addresses
+    data_dir: Path
+    password: str | None
+    write_timeout: float = 5.0
+    election_min: float = 0.2
+    election_max: float = 0.6
+    heartbeat: float = 0.05
+
+
+class _ReplicatedState(SyncObjConsumer):  # type: ignore[misc]
+    def __init__(self, core: ReplicaCore) -> None:
+        self._core = core  # set before the base __init__: runtime only, never pickled
+        super().__init__()
+        self.state = core.state  # set after: the replicated, snapshotted state
+
+    @replicated  # type: ignore[untyped-decorator]
+    def apply(self, command: Command) -> Result:
+        return self._core.apply_here(command, on_loop_thread=False)
+
+    def _deserialize(self, data: dict[str, Any]) -> None:
+        state = data.get("state")
+        if not isinstance(state, KVState):
+            log.error("ignoring a snapshot without a KV state")
+            return
+        with self._core.lock:
+            self._core.state = state
+            self.state = state
+        # Events between our old state and the snapshot are unknown: watchers must re-list.
+        self._core.loop.call_soon_threadsafe(self._core.hub.reset)
+
+
+def read_secret(path: Path) -> str:
+    secret = path.read_text().strip()
+    if not secret:
+        raise ValueError(f"cluster secret file {path} is empty")
+    return secret
+
+
+def check_bindable(address: str) -> None:
+    """Fail fast with a clear message instead of pysyncobj's silent bind retries."""
+    host, port = address.rsplit(":", 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host if host not in ("", "localhost") else "127.0.0.1", int(port)))
+        except OSError as error:
+            raise OSError(f"cannot listen for Raft on {address}: {error.strerror}") from error
+
+
+class RaftStore:
+    """A replica of the cluster store. Create with `await RaftStore.open(settings)`."""
+
+    def __init__(self, settings: RaftSettings, core: ReplicaCore) -> None:
+        self.settings = settings
+        self.core = core
+        self._consumer = _ReplicatedState(core)
+        self._pending_barrier: asyncio.Future[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        conf = SyncObjConf(
+            password=settings.password,
+            appendEntriesUseBatch=False,
+            raftMinTimeout=settings.election_min,
+            raftMaxTimeout=settings.election_max,
+            appendEntriesPeriod=settings.heartbeat,
+            connectionTimeout=30.0,
+            connectionRetryTime=0.5,
+            bindRetryTime=0.5,
+            maxBindRetries=20,
+            journalFile=str(settings.data_dir / "raft.journal"),
+            fullDumpFile=str(settings.data_dir / "raft.dump"),
+            logCompactionMinEntries=50_000,
+            logCompactionMinTime=600,
+            logCompactionSplit=True,
+            commandsQueueSize=20_000,
+            dynamicMembershipChange=False,
+        )
+        self._syncobj = SyncObj(settings.self_address, list(settings.peers), conf, consumers=[self._consumer])
+
+    @classmethod
+    async def open(cls, settings: RaftSettings, *, history: int = 10_000) -> RaftStore:
+        check_bindable(settings.self_address)
+        core = ReplicaCore(asyncio.get_running_loop(), history=history)
+        return cls(settings, core)
+
+    # ---- writes ----
+
+    async def apply(self, command: Command) -> Result:
+        """Commit a command; resubmit (same request id, so at most once) while Raft can't tell."""
+        command.setdefault("request_id", new_request_id())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.write_timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise StoreUnavailable("the cluster store did not commit the write in time (no quorum?)")
+            future: asyncio.Future[tuple[Any, int]] = loop.create_future()
+            self._consumer.apply(command, callback=partial(self._resolve, loop, future))
+            try:
+                result, error = await asyncio.wait_for(future, remaining)
+            except TimeoutError:
+                raise StoreUnavailable(
+                    "the cluster store did not commit the write in time (no quorum?)"
+                ) from None
+            if error == FAIL_REASON.SUCCESS:
+                return result  # type: ignore[no-any-return]
+            if error == FAIL_REASON.QUEUE_FULL:
+                raise StoreBusy("the cluster store's queue is full")
+            if error not in _RETRYABLE:
+                raise StoreUnavailable(f"the cluster store refused the write (reason {error})")
+            await asyncio.sleep(0.02)  # a leader change is under way: resubmit shortly
+
+    @staticmethod
+    def _resolve(
+        loop: asyncio.AbstractEventLoop, future: asyncio.Future[tuple[Any, int]], result: Any, error: int
+    ) -> None:
+        def settle() -> None:
+            if not future.done():
+                future.set_result((result, error))
+
+        loop.call_soon_threadsafe(settle)
+
+    async def barrier(self) -> None:
+        """A replicated no-op shared by every read that arrives before it is sent."""
+        if self._pending_barrier is None:
+            loop = asyncio.get_running_loop()
+            self._pending_barrier = loop.create_future()
+            loop.call_soon(self._send_barrier)
+        await asyncio.shield(self._pending_barrier)
+
+    def _send_barrier(self) -> None:
+        future, self._pending_barrier = self._pending_barrier, None
+        assert future is not None
+
+        async def run() -> None:
+            try:
+                await self.apply({"op": "noop"})
+                future.set_result(None)
+            except Exception as error:
+                future.set_exception(error)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ---- reads (local) ----
+
+    def get(self, key: str) -> Entry | None:
+        return self.core.get(key)
+
+    def list(self, prefix: str) -> tuple[int, list[tuple[str, Entry]]]:
+        return self.core.list(prefix)
+
+    @property
+    def revision(self) -> int:
+        return self.core.state.revision
+
+    def watch(self, prefix: str, after_revision: int) -> Subscription:
+        return self.core.hub.subscribe(prefix, after_revision)
+
+    def status(self) -> dict[str, object]:
+        raw = self._syncobj.getStatus()
+        leader = raw.get("leader")
+        return {
+            "role": _ROLES.get(raw.get("state", 0), "follower"),
+            "self": str(raw.get("self")),
+            "leader": str(leader) if leader is not None else None,
+            "term": raw.get("raft_term"),
+            "has_quorum": bool(raw.get("has_quorum")),
+            "commit_index": raw.get("commit_idx"),
+            "last_applied": raw.get("last_applied"),
+            "revision": self.revision,
+        }
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._syncobj.destroy)
+
+
+def ensure_secret(path: Path) -> str:
+    """Create a random cluster secret (mode 0600) when missing, and return it."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(os.urandom(24).hex())
+    os.chmod(path, 0o600)
+    return read_secret(path)
