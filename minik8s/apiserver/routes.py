@@ -104,7 +104,7 @@ class ApiHandler:
         self.decoded = DecodedEvents()
 
     async def core(self, request: Request) -> Response:
-        segments = [s for s in request.path_params["path"].split("/") if s]
+        segments = [s for s in request.path_params.get("path", "").split("/") if s]
         if not segments:
             return json_response(discovery.core_versions(request.url.netloc))
         if segments[0] != "v1":
@@ -114,7 +114,7 @@ class ApiHandler:
         return await self.dispatch(request, "", "v1", segments[1:])
 
     async def groups(self, request: Request) -> Response:
-        segments = [s for s in request.path_params["path"].split("/") if s]
+        segments = [s for s in request.path_params.get("path", "").split("/") if s]
         if not segments:
             return json_response(discovery.group_list())
         if len(segments) == 1:

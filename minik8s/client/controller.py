@@ -92,7 +92,7 @@ class Controller:
         """Queue the key of the new object: usable directly as an on_update handler."""
         self.queue.add(object_key(new))
 
-    def watch(self, informer: Informer) -> None:
+    def enqueue_events_of(self, informer: Informer) -> None:
         """Queue the key of every object `informer` reports added, updated or deleted."""
         informer.add_handler(on_add=self.enqueue, on_update=self.enqueue_update, on_delete=self.enqueue)
 

@@ -204,7 +204,8 @@ class LeaderElector:
             await asyncio.sleep(self._retry_period * random.uniform(1.0, 1.2))
 
     async def _renew_while_leading(self, lead_task: asyncio.Task[None]) -> bool:
-        """Renew every retry period; True when leadership is lost, False when lead() ended."""
+        """Renew every retry period; False when lead() ended, True when leadership is lost:
+        no renewal for renew_deadline, or the Lease seen held by someone else (no use waiting)."""
         last_renewal = self._clock()
         while True:
             await asyncio.wait({lead_task}, timeout=self._retry_period)

@@ -237,6 +237,18 @@ async def test_post_is_not_resent_once_it_may_have_arrived(client: ApiClient, se
     assert servers.hosts() == ["10.0.0.1", "10.0.0.1", "10.0.0.2"]
 
 
+async def test_json_patch_is_not_resent_once_it_may_have_arrived(client: ApiClient,
+                                                                 servers: FakeServers) -> None:
+    def reset(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("server disconnected", request=request)
+
+    servers.by_host["10.0.0.1"] = reset
+    operations = [{"op": "add", "path": "/metadata/finalizers/-", "value": "x"}]
+    with pytest.raises(errors.ServerUnreachable):
+        await client.patch(PODS, "web", operations, namespace="prod", patch_type="json")
+    assert servers.hosts() == ["10.0.0.1"]
+
+
 @pytest.mark.parametrize(
     ("handler", "expected"),
     [(refuse, errors.ServerUnreachable),
@@ -276,6 +288,25 @@ async def test_watch_streams_events(client: ApiClient, servers: FakeServers) -> 
         "watch": "true", "resourceVersion": "10", "fieldSelector": "metadata.name=web",
         "timeoutSeconds": "30", "allowWatchBookmarks": "true",
     }
+
+
+class BrokenStream(httpx.AsyncByteStream):
+    """A watch body whose connection resets after the first event."""
+
+    def __init__(self, first: bytes) -> None:
+        self.first = first
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.first
+        raise httpx.ReadError("connection reset by peer")
+
+
+async def test_a_broken_watch_stream_just_ends(client: ApiClient, servers: FakeServers) -> None:
+    pod = {"kind": "Pod", "metadata": {"name": "web", "namespace": "prod", "resourceVersion": "11"}}
+    servers.default = lambda request: httpx.Response(
+        200, stream=BrokenStream(watch_body({"type": "ADDED", "object": pod})))
+    events = [event async for event in client.watch(PODS)]
+    assert [(event.type, event.resource_version) for event in events] == [("ADDED", "11")]
 
 
 async def test_watch_error_410_raises_gone(client: ApiClient, servers: FakeServers) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from minik8s.api.registry import REGISTRY, ResourceKind
+from minik8s.client.controller import Controller
 from minik8s.client.errors import Gone, ServerUnreachable
 from minik8s.client.informer import Informer, ListWatchClient, object_key
 from minik8s.client.watch import WatchEvent
@@ -217,3 +218,25 @@ async def test_wait_synced_times_out_without_a_list() -> None:
     informer = Informer(FakeListWatch(pod_list("1")), PODS)
     assert not await informer.wait_synced(0.01)
     assert not informer.has_synced
+
+
+async def test_controller_reconciles_keys_only_once_its_caches_are_synced() -> None:
+    client = FakeListWatch(ServerUnreachable("down"), pod_list("10", pod("a", "5")))
+    stream = client.open_stream()
+    informer = Informer(client, PODS, backoff_base=0.001, backoff_max=0.005)
+    reconciled: list[tuple[str, bool]] = []
+
+    async def reconcile(key: str) -> None:
+        reconciled.append((key, informer.get(key) is not None))
+
+    controller = Controller(name="test", reconcile=reconcile, informers=[informer])
+    controller.enqueue_events_of(informer)
+    controller.queue.add("default/early")  # queued before any cache exists
+    task = asyncio.create_task(controller.run())
+    await eventually(lambda: len(reconciled) == 2)
+    assert informer.has_synced
+    assert sorted(reconciled) == [("default/a", True), ("default/early", False)]
+    stream.put_nowait(WatchEvent("DELETED", pod("a", "11")))
+    await eventually(lambda: reconciled[-1] == ("default/a", False))
+    await stop(task)
+    assert controller.queue.shutting_down

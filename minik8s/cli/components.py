@@ -1,0 +1,62 @@
+"""The processes a local cluster is made of, described as data.
+
+`up`, `status` and `down` do the same few things to every process: start it detached,
+find out whether it runs, ask whether it is healthy, stop it. So each process is one
+`ComponentSpec` (name, kind, command line, URL, how to recognise it), and the commands
+loop over the list. A later part of the cluster (scheduler, controller-manager, node
+agents, proxy, dns) joins by adding its specs in `component_specs`, nothing else.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from minik8s.cli.cluster_config import ApiserverLayout, ClusterConfig, ClusterHome
+
+APISERVER = "apiserver"
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """One process of the cluster.
+
+    `markers` are command-line arguments that only this process of this cluster has: a pid
+    whose command line holds all of them is this component, not a stranger reusing the pid.
+    `ready_path` is the URL path answering 200 once the component serves. `status_fields`
+    are extra fields `status -o json` shows for it (e.g. `{"node": "node-1"}`).
+    """
+
+    name: str
+    kind: str
+    argv: tuple[str, ...]
+    markers: tuple[str, ...]
+    url: str | None = None
+    ready_path: str = "/healthz"
+    status_fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def component_specs(config: ClusterConfig, home: ClusterHome) -> list[ComponentSpec]:
+    """Every process of the cluster, in start order (apiservers first)."""
+    specs = [apiserver_spec(layout, config=config, home=home) for layout in config.apiservers]
+    # Later issues add here: scheduler, controller-manager, node agents (config.nodes of them), proxy, dns.
+    return specs
+
+
+def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: ClusterHome) -> ComponentSpec:
+    """An apiserver replica, joined to the Raft group of all the others."""
+    module = "minik8s.apiserver.main"
+    data_dir = str(home.root / layout.data_dir)
+    peers = ",".join(other.raft_address for other in config.apiservers if other.name != layout.name)
+    argv = [sys.executable, "-m", module, "--name", layout.name, "--listen", layout.listen_address,
+            "--raft-address", layout.raft_address]
+    if peers:
+        argv += ["--peers", peers]
+    argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file)]
+    return ComponentSpec(name=layout.name, kind=APISERVER, argv=tuple(argv), markers=(module, layout.name, data_dir),
+                         url=layout.url, ready_path="/readyz")
+
+
+def apiserver_urls(specs: list[ComponentSpec]) -> list[str]:
+    return [spec.url for spec in specs if spec.kind == APISERVER and spec.url]

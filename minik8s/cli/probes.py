@@ -1,0 +1,118 @@
+"""Asking running components whether they serve, through minik8s.client.
+
+`up` waits on these answers and `status` shows them. Each component is asked on its own
+URL with no fail-over (a replica that is down must look down, not be answered for by
+another), and briefly: one try, a one-second timeout. For an apiserver, healthy means it
+serves the API (`/readyz`: its Raft group has a leader), and `/debug/raft` tells its role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import orjson
+
+from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES
+from minik8s.cli.components import APISERVER, ComponentSpec
+from minik8s.client.api import ApiClient
+from minik8s.client.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+PROBE_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Health:
+    """What one probe learned: serving or not, the Raft role of an apiserver, and why not."""
+
+    healthy: bool
+    raft_role: str | None = None
+    raft_leader: str | None = None  # the leader's Raft address as this replica sees it
+    reason: str = ""
+
+
+class Prober:
+    """One small single-server client per component URL, reused across polls."""
+
+    def __init__(self, *, timeout: float = PROBE_TIMEOUT) -> None:
+        self._timeout = timeout
+        self._clients: dict[str, ApiClient] = {}
+
+    async def __aenter__(self) -> Prober:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        traceback: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        clients = list(self._clients.values())
+        self._clients.clear()
+        for client in clients:
+            await client.aclose()
+
+    async def check_all(self, specs: Sequence[ComponentSpec]) -> list[Health]:
+        """Probe every component at once; the answers in the same order."""
+        return list(await asyncio.gather(*(self.check(spec) for spec in specs)))
+
+    async def check(self, spec: ComponentSpec) -> Health:
+        """Is this component serving? (Only its HTTP answer counts; the caller knows its pid.)"""
+        if spec.url is None:
+            return Health(healthy=True)
+        if spec.kind != APISERVER:
+            ready, reason = await self._answers_ok(spec.url, spec.ready_path)
+            return Health(healthy=ready, reason=reason)
+        (ready, reason), raft = await asyncio.gather(self._answers_ok(spec.url, spec.ready_path),
+                                                     self._raft_status(spec.url))
+        role = raft.get("role")
+        leader = raft.get("leader")
+        return Health(healthy=ready, raft_role=role if isinstance(role, str) else None,
+                      raft_leader=leader if isinstance(leader, str) else None, reason=reason)
+
+    async def system_namespaces_exist(self, url: str) -> bool:
+        """True once the apiserver at `url` lists the system namespaces (the API is usable)."""
+        namespaces = REGISTRY.require("", "v1", "namespaces")
+        try:
+            listed = await self._client(url).list(namespaces)
+        except ApiError as error:
+            logger.debug("listing namespaces: %s", error)
+            return False
+        items = listed.get("items")
+        names = {item.get("metadata", {}).get("name") for item in items or [] if isinstance(item, dict)}
+        return set(SYSTEM_NAMESPACES) <= names
+
+    async def _answers_ok(self, url: str, path: str) -> tuple[bool, str]:
+        try:
+            response = await self._client(url).request("GET", path)
+        except ApiError as error:
+            return False, error.message
+        if response.status_code == 200:
+            return True, ""
+        return False, f"{path} answered {response.status_code}: {response.text.strip()[:200]}"
+
+    async def _raft_status(self, url: str) -> dict[str, Any]:
+        try:
+            response = await self._client(url).request("GET", "/debug/raft")
+        except ApiError:
+            return {}
+        if response.status_code != 200:
+            return {}
+        try:
+            decoded = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
+
+    def _client(self, url: str) -> ApiClient:
+        client = self._clients.get(url)
+        if client is None:
+            client = ApiClient([url], timeout=self._timeout, max_connections=2, max_streams=1,
+                               failover_deadline=0.0, user_agent="minik8s-cli")
+            self._clients[url] = client
+        return client

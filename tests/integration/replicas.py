@@ -1,0 +1,118 @@
+"""Real apiserver replica processes for integration tests: start, kill -9, restart, find the leader."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_ports(count: int) -> list[int]:
+    sockets, ports = [], []
+    for _ in range(count):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        sockets.append(probe)
+        ports.append(probe.getsockname()[1])
+    for probe in sockets:
+        probe.close()
+    return ports
+
+
+@dataclass
+class Replica:
+    name: str
+    http_port: int
+    raft_port: int
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def raft_address(self) -> str:
+        return f"127.0.0.1:{self.raft_port}"
+
+
+@dataclass
+class ReplicaSet:
+    root: Path
+    size: int = 3
+    watch_history: int = 10_000
+    replicas: list[Replica] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        ports = free_ports(self.size * 2)
+        for index in range(self.size):
+            name = f"apiserver-{index + 1}"
+            self.replicas.append(Replica(name, ports[2 * index], ports[2 * index + 1], self.root / name,
+                                         self.root / f"{name}.log"))
+
+    def start(self, index: int) -> None:
+        replica = self.replicas[index]
+        peers = ",".join(r.raft_address for r in self.replicas if r is not replica)
+        argv = [sys.executable, "-m", "minik8s.apiserver.main", "--name", replica.name,
+                "--listen", f"127.0.0.1:{replica.http_port}", "--raft-address", replica.raft_address,
+                "--peers", peers, "--data-dir", str(replica.data_dir), "--secret-file", str(self.root / "secret"),
+                "--watch-history", str(self.watch_history), "--log-level", "warning"]
+        log = replica.log_path.open("ab")
+        replica.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_all(self) -> None:
+        for index in range(self.size):
+            self.start(index)
+        self.wait_ready()
+
+    def kill(self, index: int) -> None:
+        process = self.replicas[index].process
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        self.replicas[index].process = None
+
+    def stop_all(self) -> None:
+        for index in range(self.size):
+            self.kill(index)
+
+    def alive(self) -> list[Replica]:
+        return [r for r in self.replicas if r.process is not None and r.process.poll() is None]
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        for replica in self.alive():
+            while True:
+                try:
+                    if httpx.get(f"{replica.url}/readyz", timeout=1).status_code == 200:
+                        namespaces = httpx.get(f"{replica.url}/api/v1/namespaces/kube-node-lease", timeout=2)
+                        if namespaces.status_code == 200:
+                            break
+                except httpx.TransportError:
+                    pass
+                exited = replica.process is not None and replica.process.poll() is not None
+                if exited or time.monotonic() > deadline:
+                    raise AssertionError(f"{replica.name} not ready:\n{replica.log_path.read_text()[-3000:]}")
+                time.sleep(0.05)
+
+    def leader_index(self, timeout: float = 10) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for index, replica in enumerate(self.replicas):
+                if replica not in self.alive():
+                    continue
+                try:
+                    if httpx.get(f"{replica.url}/debug/raft", timeout=1).json()["role"] == "leader":
+                        return index
+                except (httpx.TransportError, ValueError):
+                    continue
+            time.sleep(0.05)
+        raise AssertionError("no Raft leader")
