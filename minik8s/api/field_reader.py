@@ -126,3 +126,12 @@ class FieldReader:
 
     def _mistyped(self, field: str, value: Any, expected: str) -> None:
         self.errors.append(FieldError.type_invalid(field, value, f"must be of type {expected}"))
+
+
+def without_nulls(value: Any) -> Any:
+    """`value` with null members dropped at every depth (JSON null and absent mean the same)."""
+    if isinstance(value, Mapping):
+        return {name: without_nulls(item) for name, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value

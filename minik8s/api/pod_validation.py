@@ -15,7 +15,7 @@ from typing import Any
 
 from minik8s.api.container_validation import validate_container, validate_container_name
 from minik8s.api.field_errors import FieldError, child
-from minik8s.api.field_reader import JSON, FieldReader
+from minik8s.api.field_reader import JSON, FieldReader, without_nulls
 from minik8s.api.formats import (
     check_dns1123_label,
     check_dns1123_subdomain,
@@ -96,10 +96,10 @@ def validate_pod_spec_update(reader: FieldReader, spec: JSON, old_spec: JSON) ->
         detail = "existing toleration can not be modified except its tolerationSeconds"
         reader.add(FieldError.forbidden("spec.tolerations", detail))
     allowed = _with_mutable_fields_of(spec, old_spec)
-    if _without_nulls(allowed) != _without_nulls(old_spec):
+    if without_nulls(allowed) != without_nulls(old_spec):
         changed = sorted(
             name for name in set(allowed) | set(old_spec)
-            if _without_nulls(allowed.get(name)) != _without_nulls(old_spec.get(name))
+            if without_nulls(allowed.get(name)) != without_nulls(old_spec.get(name))
         )  # fmt: skip
         summary = ", ".join(f"spec.{name}" for name in changed)
         reader.add(FieldError.forbidden("spec", f"{POD_UPDATE_MESSAGE}\n  changed: {summary}"))
@@ -193,8 +193,8 @@ def _only_adds_tolerations(new: Any, old: Any) -> bool:
     new_list = [t for t in new if isinstance(t, Mapping)] if isinstance(new, list) else []
     old_list = [t for t in old if isinstance(t, Mapping)] if isinstance(old, list) else []
     for old_toleration in old_list:
-        wanted = _without_nulls({**old_toleration, "tolerationSeconds": None})
-        if not any(_without_nulls({**t, "tolerationSeconds": None}) == wanted for t in new_list):
+        wanted = without_nulls({**old_toleration, "tolerationSeconds": None})
+        if not any(without_nulls({**t, "tolerationSeconds": None}) == wanted for t in new_list):
             return False
     return True
 
@@ -211,11 +211,3 @@ def _with_mutable_fields_of(spec: JSON, old_spec: JSON) -> dict[str, Any]:
     for field in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"):
         allowed[field] = old_spec.get(field)
     return allowed
-
-
-def _without_nulls(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {name: _without_nulls(item) for name, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_without_nulls(item) for item in value]
-    return value

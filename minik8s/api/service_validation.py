@@ -14,7 +14,12 @@ from collections.abc import Mapping
 from minik8s.api.container_validation import SUPPORTED_PROTOCOLS, validate_port_or_name
 from minik8s.api.field_errors import FieldError, child
 from minik8s.api.field_reader import JSON, FieldReader
-from minik8s.api.formats import check_dns1123_label, check_dns1123_subdomain, check_ip_address, check_port_number
+from minik8s.api.formats import (
+    check_dns1123_label,
+    check_dns1123_subdomain,
+    check_ip_address,
+    check_port_number,
+)
 from minik8s.api.meta_validation import (
     IMMUTABLE_MESSAGE,
     validate_enum,

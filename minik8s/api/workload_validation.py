@@ -8,10 +8,9 @@ immutable selector, and rolling-update knobs that are integers or percentages.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from minik8s.api.field_errors import FieldError, child
-from minik8s.api.field_reader import JSON, FieldReader
+from minik8s.api.field_reader import JSON, FieldReader, without_nulls
 from minik8s.api.formats import check_percent
 from minik8s.api.meta_validation import (
     validate_annotations,
@@ -100,7 +99,7 @@ def _validate_workload(reader: FieldReader, workload: JSON, old: JSON | None, *,
         old_spec = old.get("spec") if isinstance(old.get("spec"), Mapping) else {}
         old_selector = old_spec.get("selector") if isinstance(old_spec, Mapping) else None
         if old_selector is not None:
-            validate_immutable(reader, _without_nulls(spec.get("selector")), _without_nulls(old_selector), "spec.selector")
+            validate_immutable(reader, without_nulls(spec.get("selector")), without_nulls(old_selector), "spec.selector")
     return spec
 
 
@@ -141,11 +140,3 @@ def _amount(value: int | str | None) -> int | None:
     if isinstance(value, str) and not check_percent(value):
         return int(value[:-1])
     return None
-
-
-def _without_nulls(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {name: _without_nulls(item) for name, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_without_nulls(item) for item in value]
-    return value

@@ -29,8 +29,6 @@ VERSION_INFO: Document = {
     "platform": "linux/amd64",
 }
 
-# Groups served only for a subresource's sake (kubectl drain looks for policy/v1).
-_EXTRA_GROUPS = (("policy", "v1"), ("autoscaling", "v1"))
 
 _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, list[str]]] = {
     # subresource -> (group, version, kind, verbs); "" group/version means the parent's
@@ -50,7 +48,7 @@ def core_versions(server_address: str) -> Document:
 
 def _group_versions() -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
-    for group, version in [*REGISTRY.group_versions(), *_EXTRA_GROUPS]:
+    for group, version in REGISTRY.group_versions():
         if group:
             groups.setdefault(group, [])
             if version not in groups[group]:
@@ -102,7 +100,7 @@ def _subresource_entry(resource: ResourceKind, subresource: str) -> Document:
 
 def resource_list(group_name: str, version: str) -> Document | None:
     resources = REGISTRY.in_group_version(group_name, version)
-    if not resources and (group_name, version) not in _EXTRA_GROUPS:
+    if not resources:
         return None
     entries: list[Document] = []
     for resource in resources:

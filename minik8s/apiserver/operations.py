@@ -217,7 +217,6 @@ class Operations:
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
         if not metadata.get("name") and metadata.get("generateName"):
             metadata["name"] = strategy.generate_name(str(metadata["generateName"]))
-        self.validate(resource, obj, None)  # names first: clearer errors before namespace checks
         await self.check_namespace(resource, namespace)
         apply_defaults(resource.kind, obj)
         strategy.prepare_for_create(resource, obj)

@@ -87,6 +87,12 @@ async def read_body(request: Request) -> bytes:
 
 
 def parse_object(raw: bytes, content_type: str) -> Any:
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type not in ("", "json", "application/json", "application/yaml", "application/x-yaml", "text/yaml",
+                          "*/*"):
+        raise errors.StatusError(415, "UnsupportedMediaType",
+                                 f"the body of the request was in an unknown format - accepted media types "
+                                 f"include: application/json, application/yaml (got {media_type})")
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
     try:

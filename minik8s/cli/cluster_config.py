@@ -153,7 +153,7 @@ def load_config(home: ClusterHome) -> ClusterConfig | None:
 
 def save_config(home: ClusterHome, config: ClusterConfig) -> None:
     """Write `cluster.json` atomically, so a crash never leaves half a layout."""
-    home.root.mkdir(parents=True, exist_ok=True)
+    home.root.mkdir(mode=0o700, parents=True, exist_ok=True)  # it will hold the cluster secret
     descriptor, temporary = tempfile.mkstemp(prefix=".cluster.json.", dir=home.root)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:

@@ -1,0 +1,279 @@
+"""The three lifecycle verbs of a local cluster: bring it up, report on it, take it down.
+
+Each verb works on the component list of `components.py` and never on a particular
+kind of process, so the verbs stay the same as the cluster grows. `up` is idempotent:
+it starts only what does not run and changes nothing else, which is also how a killed
+replica is brought back. Output goes through a `Reporter` so the verbs stay testable
+and the typer layer alone decides what reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from minik8s.cli import processes
+from minik8s.cli.cluster_config import (
+    DEFAULT_NODES,
+    DEFAULT_REPLICAS,
+    ClusterConfig,
+    ClusterHome,
+    check_compatible,
+    ensure_secret,
+    load_config,
+    plan_config,
+    save_config,
+    validate_request,
+)
+from minik8s.cli.components import APISERVER, ComponentSpec, apiserver_urls, component_specs
+from minik8s.cli.errors import CliError
+from minik8s.cli.probes import Health, Prober
+from minik8s.client.kubeconfig import KubeConfigError, load_kubeconfig, write_kubeconfig
+
+logger = logging.getLogger(__name__)
+
+READY_POLL_INTERVAL = 0.1
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Where progress lines (stdout) and warnings (stderr) go."""
+
+    progress: Callable[[str], None]
+    warning: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    """The flags of `up`; None means "as recorded" (or the default for a new cluster)."""
+
+    replicas: int | None = None
+    nodes: int | None = None
+    port_base: int | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class UpSummary:
+    """What `up` achieved, for the closing lines."""
+
+    kubeconfig: str
+    ready: int
+    total: int
+    started: tuple[str, ...]
+    leader: str | None
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    """One line of `status`: the component, its pid if it runs, and how it answered."""
+
+    spec: ComponentSpec
+    pid: int | None
+    health: Health
+
+    @property
+    def healthy(self) -> bool:
+        return self.pid is not None and self.health.healthy
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"name": self.spec.name, "kind": self.spec.kind, "pid": self.pid,
+                                    "url": self.spec.url, "healthy": self.healthy}
+        if self.spec.kind == APISERVER:
+            document["raft_role"] = self.health.raft_role if self.pid is not None else None
+        document.update(self.spec.status_fields)
+        return document
+
+
+def bring_up(home: ClusterHome, options: UpOptions, report: Reporter) -> UpSummary:
+    """Start every component that does not run, wait until all serve, write the kubeconfig."""
+    config = _prepare(home, options, report)
+    specs = component_specs(config, home)
+    started = _start_missing(specs, home, report)
+    healths = asyncio.run(_wait_ready(specs, started, home=home, timeout=options.timeout, report=report))
+    urls = apiserver_urls(specs)
+    _ensure_kubeconfig(home, servers=urls, ready=[s.url for s in specs if s.url and healths[s.name].healthy],
+                       report=report)
+    return UpSummary(kubeconfig=str(home.kubeconfig_file), ready=len(healths), total=len(specs),
+                     started=tuple(started), leader=_leader_name(config, list(healths.values())))
+
+
+def cluster_status(home: ClusterHome) -> list[ComponentStatus]:
+    """Every component with its pid (None when not running) and its health."""
+    config = load_config(home)
+    if config is None:
+        raise CliError(f"no cluster in {home.root} (start one with `minik8s up`)")
+    specs = component_specs(config, home)
+    pids = [processes.running_pid(home.pid_file(spec.name), spec.markers) for spec in specs]
+    running = [spec for spec, pid in zip(specs, pids, strict=True) if pid is not None]
+    healths = dict(zip([s.name for s in running], asyncio.run(_probe(running)), strict=True))
+    not_running = Health(healthy=False, reason="not running")
+    return [ComponentStatus(spec, pid, healths.get(spec.name, not_running))
+            for spec, pid in zip(specs, pids, strict=True)]
+
+
+def bring_down(home: ClusterHome, *, purge: bool, grace_seconds: float, report: Reporter) -> None:
+    """Stop every component (SIGTERM, then SIGKILL after the grace period); purge files if asked."""
+    config = load_config(home)
+    specs = component_specs(config, home) if config is not None else []
+    targets: dict[int, tuple[str, ...]] = {}
+    for spec in reversed(specs):
+        pid = processes.running_pid(home.pid_file(spec.name), spec.markers)
+        if pid is not None:
+            report.progress(f"stopping {spec.name} (pid {pid})")
+            targets[pid] = spec.markers
+    survivors = processes.stop(targets, grace_seconds=grace_seconds)
+    if survivors:
+        raise CliError(f"processes {survivors} are still running after SIGKILL; not touching their files")
+    processes.remove_files(home.pid_file(spec.name) for spec in specs)
+    if config is None:
+        report.progress(f"no cluster in {home.root}: nothing to stop")
+    else:
+        report.progress(f"stopped {len(targets)} component(s)" if targets else "nothing was running")
+    if purge:
+        _purge(home, report)
+
+
+def _prepare(home: ClusterHome, options: UpOptions, report: Reporter) -> ClusterConfig:
+    """The recorded layout (checked against the flags), or a new one recorded now."""
+    config = load_config(home)
+    if config is not None:
+        check_compatible(config, home=home, replicas=options.replicas, nodes=options.nodes,
+                         port_base=options.port_base)
+        report.progress(f"cluster in {home.root}: {config.replicas} apiserver replica(s), {config.nodes} node(s)")
+    else:
+        replicas = DEFAULT_REPLICAS if options.replicas is None else options.replicas
+        nodes = DEFAULT_NODES if options.nodes is None else options.nodes
+        validate_request(replicas=replicas, nodes=nodes, port_base=options.port_base)
+        config = plan_config(replicas=replicas, nodes=nodes, port_base=options.port_base)
+        save_config(home, config)
+        report.progress(f"new cluster in {home.root}: {replicas} apiserver replica(s), {nodes} node(s)")
+    if config.nodes:
+        report.warning(f"note: node agents are not part of minik8s yet; {config.nodes} node(s) recorded, "
+                       "none started")
+    for layout in config.apiservers:
+        (home.root / layout.data_dir).mkdir(parents=True, exist_ok=True)
+    home.logs_dir.mkdir(parents=True, exist_ok=True)
+    home.run_dir.mkdir(parents=True, exist_ok=True)
+    ensure_secret(home.secret_file)
+    return config
+
+
+def _start_missing(specs: list[ComponentSpec], home: ClusterHome,
+                   report: Reporter) -> dict[str, subprocess.Popen[bytes]]:
+    started: dict[str, subprocess.Popen[bytes]] = {}
+    for spec in specs:
+        pid = processes.running_pid(home.pid_file(spec.name), spec.markers)
+        if pid is not None:
+            report.progress(f"{spec.name} already running (pid {pid})")
+            continue
+        process = processes.spawn(spec.argv, log_file=home.log_file(spec.name), pid_file=home.pid_file(spec.name))
+        started[spec.name] = process
+        where = f" at {spec.url}" if spec.url else ""
+        report.progress(f"started {spec.name} (pid {process.pid}){where}, log {home.log_file(spec.name)}")
+    return started
+
+
+async def _wait_ready(specs: list[ComponentSpec], started: dict[str, subprocess.Popen[bytes]], *,
+                      home: ClusterHome, timeout: float, report: Reporter) -> dict[str, Health]:
+    """Poll until every component serves; fail at once when a started one exits."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    ready: dict[str, Health] = {}
+    last: dict[str, Health] = {}
+    report.progress(f"waiting for {len(specs)} component(s) to serve (up to {timeout:.0f} s)")
+    async with Prober() as prober:
+        while True:
+            _fail_if_exited(started, home, report)
+            pending = [spec for spec in specs if spec.name not in ready]
+            for spec, health in zip(pending, await prober.check_all(pending), strict=True):
+                last[spec.name] = health
+                if health.healthy:
+                    ready[spec.name] = health
+                    role = f" ({health.raft_role})" if health.raft_role else ""
+                    report.progress(f"{spec.name} ready{role}")
+            if len(ready) == len(specs) and await _api_usable(prober, specs):
+                return ready
+            if loop.time() > deadline:
+                raise CliError(_not_ready_message(specs, ready, last, home=home, timeout=timeout))
+            await asyncio.sleep(READY_POLL_INTERVAL)
+
+
+async def _api_usable(prober: Prober, specs: list[ComponentSpec]) -> bool:
+    """The replicas serve and the cluster has made its system namespaces (kubectl get ns works)."""
+    urls = apiserver_urls(specs)
+    return not urls or await prober.system_namespaces_exist(urls[0])
+
+
+def _fail_if_exited(started: dict[str, subprocess.Popen[bytes]], home: ClusterHome, report: Reporter) -> None:
+    for name, process in started.items():
+        exit_code = process.poll()
+        if exit_code is None:
+            continue
+        log_file = home.log_file(name)
+        report.warning(f"--- last lines of {log_file}:")
+        for line in processes.log_tail(log_file):
+            report.warning(line)
+        home.pid_file(name).unlink(missing_ok=True)
+        raise CliError(f"{name} exited with code {exit_code} while starting (log: {log_file})")
+
+
+def _not_ready_message(specs: list[ComponentSpec], ready: dict[str, Health], last: dict[str, Health], *,
+                       home: ClusterHome, timeout: float) -> str:
+    waiting = [spec.name for spec in specs if spec.name not in ready]
+    if not waiting:
+        return f"the apiservers serve but did not create the system namespaces within {timeout:.0f} s"
+    first = waiting[0]
+    reason = last[first].reason if first in last else "no answer"
+    return (f"{', '.join(waiting)} not ready after {timeout:.0f} s ({first}: {reason}); "
+            f"see {home.log_file(first)}")
+
+
+async def _probe(specs: list[ComponentSpec]) -> list[Health]:
+    async with Prober() as prober:
+        return await prober.check_all(specs)
+
+
+def _ensure_kubeconfig(home: ClusterHome, *, servers: list[str], ready: list[str], report: Reporter) -> None:
+    """Write the kubeconfig unless the existing one already names these servers with a live one first."""
+    if not servers:
+        return
+    try:
+        existing = load_kubeconfig(home.kubeconfig_file).servers
+    except (OSError, KubeConfigError, yaml.YAMLError):
+        existing = []
+    if existing and existing[0] in ready and set(existing) == set(servers):
+        return
+    ordered = [url for url in servers if url in ready] + [url for url in servers if url not in ready]
+    write_kubeconfig(home.kubeconfig_file, servers=ordered)
+    report.progress(f"wrote {home.kubeconfig_file} (server {ordered[0]})")
+
+
+def _leader_name(config: ClusterConfig, healths: list[Health]) -> str | None:
+    by_raft_address = {layout.raft_address: layout.name for layout in config.apiservers}
+    for health in healths:
+        if health.raft_leader in by_raft_address:
+            return by_raft_address[health.raft_leader]
+    return None
+
+
+def _purge(home: ClusterHome, report: Reporter) -> None:
+    """Remove everything `up` made in the home, and the home itself when nothing else is left."""
+    try:
+        for folder in (home.data_dir, home.logs_dir, home.run_dir):
+            if folder.exists():
+                shutil.rmtree(folder)
+        processes.remove_files([home.secret_file, home.kubeconfig_file, home.config_file])
+    except OSError as error:
+        raise CliError(f"could not remove the files of {home.root}: {error}") from error
+    with contextlib.suppress(OSError):  # absent, or holds files that are not ours: keep it
+        home.root.rmdir()
+    report.progress(f"removed the data, logs, secret, kubeconfig and cluster.json of {home.root}")

@@ -1,0 +1,160 @@
+"""The `minik8s` command: flags in, one clear line out on every failure.
+
+This module is only the terminal side of the CLI: it declares the commands and their
+flags with typer, hands the work to `cluster.py`, and turns results into text. `run`
+wraps the whole app so that a user never sees a traceback: a known failure is one line on
+stderr and a non-zero exit code, and so is an unexpected one (a bug, reported as such;
+`MINIK8S_DEBUG=1` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Annotated
+
+import click
+import typer
+
+from minik8s.cli.cluster import (
+    ComponentStatus,
+    Reporter,
+    UpOptions,
+    UpSummary,
+    bring_down,
+    bring_up,
+    cluster_status,
+)
+from minik8s.cli.cluster_config import HOME_ENV, ClusterHome, resolve_home
+from minik8s.cli.errors import CliError
+
+DEBUG_ENV = "MINIK8S_DEBUG"
+
+app = typer.Typer(
+    name="minik8s",
+    help="A Kubernetes-shaped orchestrator on this machine: start, inspect and stop a local cluster.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+HomeOption = Annotated[
+    str | None,
+    typer.Option("--home", help=f"cluster folder [default: ${HOME_ENV}, else ~/.minik8s]", show_default=False),
+]
+
+
+@app.command()
+def up(
+    home: HomeOption = None,
+    replicas: Annotated[int | None, typer.Option(
+        "--replicas", help="apiserver replicas: 1, 3 or 5 [default: 3; fixed once the cluster exists]",
+        show_default=False)] = None,
+    nodes: Annotated[int | None, typer.Option(
+        "--nodes", help="node agents [default: 0; recorded, started by a later version]", show_default=False)] = None,
+    port_base: Annotated[int | None, typer.Option(
+        "--port-base", help="HTTP ports P, P+1…, Raft ports P+100, P+101… "
+        "[default: 6443… and 7001…, or any free port]", show_default=False)] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait until everything serves")] = 30.0,
+) -> None:
+    """Start the cluster (or the parts of it that are not running) and write its kubeconfig."""
+    cluster_home = resolve_home(home)
+    options = UpOptions(replicas=replicas, nodes=nodes, port_base=port_base, timeout=timeout)
+    summary = bring_up(cluster_home, options, _terminal_reporter())
+    for line in usage_lines(summary, cluster_home, explicit_home=home is not None):
+        typer.echo(line)
+
+
+@app.command()
+def status(
+    home: HomeOption = None,
+    output: Annotated[str | None, typer.Option("-o", "--output", help="json, or a table when omitted",
+                                               show_default=False)] = None,
+) -> None:
+    """Show every component: pid, URL, health and (for apiservers) Raft role."""
+    if output not in (None, "json"):
+        raise CliError(f"unknown output format {output!r} (only `-o json`, or no -o for a table)")
+    statuses = cluster_status(resolve_home(home))
+    if output == "json":
+        typer.echo(json.dumps({"components": [entry.to_json() for entry in statuses]}, indent=2))
+        return
+    for line in status_table(statuses):
+        typer.echo(line)
+
+
+@app.command()
+def down(
+    home: HomeOption = None,
+    purge: Annotated[bool, typer.Option("--purge", help="also remove data, logs, secret, kubeconfig, cluster.json")]
+    = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="seconds between SIGTERM and SIGKILL")] = 10.0,
+) -> None:
+    """Stop every component of the cluster (its objects are kept unless --purge)."""
+    bring_down(resolve_home(home), purge=purge, grace_seconds=timeout, report=_terminal_reporter())
+
+
+def usage_lines(summary: UpSummary, home: ClusterHome, *, explicit_home: bool) -> list[str]:
+    """The closing lines of `up`: what runs and how to use it."""
+    leader = f", Raft leader {summary.leader}" if summary.leader else ""
+    home_flag = f" --home {home.root}" if explicit_home else ""
+    return [
+        f"cluster is up: {summary.ready}/{summary.total} component(s) serving{leader}",
+        "",
+        "use it with:",
+        f"  export KUBECONFIG={summary.kubeconfig}",
+        "  kubectl get ns",
+        f"  minik8s status{home_flag}",
+        f"  minik8s down{home_flag}",
+    ]
+
+
+def status_table(statuses: list[ComponentStatus]) -> list[str]:
+    """A plain aligned table, one row per component."""
+    header = ("NAME", "KIND", "PID", "URL", "HEALTHY", "ROLE")
+    rows = [header] + [
+        (entry.spec.name, entry.spec.kind, "-" if entry.pid is None else str(entry.pid), entry.spec.url or "-",
+         "yes" if entry.healthy else "no", str(entry.to_json().get("raft_role") or "-"))
+        for entry in statuses
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; never lets an exception escape."""
+    logging.basicConfig(level=logging.WARNING, format="minik8s: %(levelname)s %(name)s: %(message)s")
+    try:
+        result = app(args=argv, prog_name="minik8s", standalone_mode=False)
+    except CliError as error:
+        typer.echo(f"minik8s: error: {error.message}", err=True)
+        return error.exit_code
+    except click.UsageError as error:
+        typer.echo(f"minik8s: error: {error.format_message()} (see `minik8s --help`)", err=True)
+        return error.exit_code
+    except click.ClickException as error:
+        typer.echo(f"minik8s: error: {error.format_message()}", err=True)
+        return error.exit_code
+    except click.Abort:
+        typer.echo("minik8s: aborted", err=True)
+        return 130
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        typer.echo(f"minik8s: unexpected error ({type(error).__name__}: {error}); this is a bug, "
+                   f"run again with {DEBUG_ENV}=1 for the traceback", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point (`minik8s`)."""
+    raise SystemExit(main())
+
+
+def _terminal_reporter() -> Reporter:
+    return Reporter(progress=typer.echo, warning=lambda line: typer.echo(line, err=True))
+
+
+if __name__ == "__main__":
+    run()
