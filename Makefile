@@ -6,9 +6,18 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install test lint unit demo bench down clean
+.PHONY: install images test lint unit demo bench down clean
 
+# After the venv: a running Docker engine plus host tools, then the local images (both scripts
+# return at once when everything is already there).
 install: $(STAMP)
+	@bash deploy/setup/docker.sh
+	@bash deploy/images/build.sh
+
+# Rebuild minik8s/busybox and minik8s/pause even if they exist.
+images:
+	@bash deploy/setup/docker.sh
+	bash deploy/images/build.sh --force
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -120,7 +120,11 @@ build_pause_image() {
     if compile_pause "${root}/pause"; then
         kind="static C (pause.c)"
     else
-        say "gcc with a static libc is unavailable; using the busybox-shell pause"
+        if [[ "${MINIK8S_PAUSE_USE_SHELL:-0}" == 1 ]]; then
+            say "MINIK8S_PAUSE_USE_SHELL=1: using the busybox-shell pause"
+        else
+            say "gcc with a static libc is unavailable; using the busybox-shell pause"
+        fi
         rm -rf "${root}" && stage_shell_pause_tree "${root}"
         kind="busybox shell"
     fi
@@ -128,6 +132,20 @@ build_pause_image() {
         --change "${IMAGE_LABEL}" --change 'ENTRYPOINT ["/pause"]' \
         --message "minik8s pause (${kind})" - "${PAUSE_IMAGE}" >/dev/null
     say "built ${PAUSE_IMAGE} (${kind})"
+}
+
+image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+
+# Runs builder $2 for image $1, then drops the image it replaced if nothing else names it,
+# so `--force` does not pile up untagged images. An image a container still uses stays.
+rebuild() {
+    local image="$1" builder="$2" work="$3" previous_id
+    previous_id="$(image_id "${image}")"
+    "${builder}" "${work}"
+    if [[ -n "${previous_id}" && "${previous_id}" != "$(image_id "${image}")" &&
+        "$(docker image inspect --format '{{len .RepoTags}}' "${previous_id}" 2>/dev/null)" == 0 ]]; then
+        docker image rm "${previous_id}" >/dev/null 2>&1 || true
+    fi
 }
 
 main() {
@@ -147,10 +165,10 @@ main() {
     # shellcheck disable=SC2064  # expand now: the path is fixed
     trap "rm -rf '${work}'" EXIT
     if [[ "${force}" == yes ]] || ! image_present "${BUSYBOX_IMAGE}"; then
-        build_busybox_image "${work}"
+        rebuild "${BUSYBOX_IMAGE}" build_busybox_image "${work}"
     fi
     if [[ "${force}" == yes ]] || ! image_present "${PAUSE_IMAGE}"; then
-        build_pause_image "${work}"
+        rebuild "${PAUSE_IMAGE}" build_pause_image "${work}"
     fi
     say "ok: ${BUSYBOX_IMAGE} and ${PAUSE_IMAGE} present"
 }

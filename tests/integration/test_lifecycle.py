@@ -8,6 +8,7 @@ the one-line errors, and processes that outlive the command that started them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -108,15 +109,11 @@ def processes_mentioning(home: Path) -> list[int]:
 
 def clean_up(home: Path) -> None:
     """Best-effort `down`, then SIGKILL whatever this test's home still runs."""
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         minik8s(home, "down", "--timeout", "5", timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
     for pid in processes_mentioning(home):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture(scope="module")

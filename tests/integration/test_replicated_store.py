@@ -135,3 +135,13 @@ def test_two_puts_with_one_resource_version_on_two_replicas(cluster: ReplicaSet)
     for thread in threads:
         thread.join(10)
     assert sorted(results) == [200, 409]
+
+
+def test_without_a_quorum_writes_get_503_with_retry_after(cluster: ReplicaSet) -> None:
+    cluster.kill(0)
+    cluster.kill(1)
+    survivor = cluster.replicas[2]
+    response = httpx.post(f"{survivor.url}{CM}", json={"metadata": {"name": "lonely"}}, timeout=15)
+    assert response.status_code == 503
+    assert response.json()["reason"] == "ServiceUnavailable" and int(response.headers["Retry-After"]) >= 1
+    assert httpx.get(f"{survivor.url}/healthz", timeout=2).status_code == 200  # degraded, not crashed
