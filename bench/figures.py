@@ -42,6 +42,14 @@ class Figure:
         return f"{sign} {format_value(self.target)} {self.unit}"
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one benchmark hands back: its figures, and remarks on how they were obtained."""
+
+    figures: tuple[Figure, ...]
+    remarks: tuple[str, ...] = ()
+
+
 def percentile(samples: Sequence[float], fraction: float) -> float:
     """The nearest-rank percentile (fraction in 0..1) of the samples; NaN when there are none."""
     if not samples:

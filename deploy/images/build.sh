@@ -13,7 +13,8 @@ set -euo pipefail
 
 export PATH="${PATH}:/usr/local/sbin:/usr/sbin:/sbin"
 
-readonly HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly HERE
 readonly BUSYBOX_IMAGE=minik8s/busybox:latest
 readonly PAUSE_IMAGE=minik8s/pause:latest
 readonly IMAGE_LABEL='LABEL minik8s.io/image=true'
@@ -80,8 +81,9 @@ stage_busybox_tree() {
 }
 
 build_busybox_image() {
-    local root="$1/busybox-root"
-    stage_busybox_tree "${root}" "$(static_busybox)"
+    local root="$1/busybox-root" busybox_binary
+    busybox_binary="$(static_busybox)"
+    stage_busybox_tree "${root}" "${busybox_binary}"
     tar_tree "${root}" | docker import \
         --change "${IMAGE_LABEL}" --change "${DEFAULT_PATH}" --change 'CMD ["sh"]' \
         --message 'minik8s busybox (Debian busybox-static)' - "${BUSYBOX_IMAGE}" >/dev/null
@@ -97,9 +99,10 @@ compile_pause() {
 
 # Fallback pause: busybox sh as PID 1 with a TERM/INT trap; `wait` also reaps orphans.
 stage_shell_pause_tree() {
-    local root="$1"
+    local root="$1" busybox_binary
+    busybox_binary="$(static_busybox)"
     mkdir -p "${root}/bin"
-    install -m 0755 "$(static_busybox)" "${root}/bin/busybox"
+    install -m 0755 "${busybox_binary}" "${root}/bin/busybox"
     ln -s busybox "${root}/bin/sh"
     ln -s busybox "${root}/bin/sleep"
     cat >"${root}/pause" <<'SCRIPT'
@@ -154,7 +157,7 @@ main() {
         --force) force=yes ;;
         "") ;;
         -h | --help)
-            sed -n '2,12p' "${BASH_SOURCE[0]}"
+            sed -n '2,11p' "${BASH_SOURCE[0]}"
             return 0
             ;;
         *) fail "unknown argument '$1' (usage: build.sh [--force])" ;;

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from minik8s.api.field_errors import OMITTED, FieldError, child, index, key
+from minik8s.api.field_errors import OMITTED, FieldError, join_index, join_key, join_path
 from minik8s.api.field_reader import JSON, FieldReader
 from minik8s.api.formats import check_cidr, check_config_map_key, check_label_value, check_qualified_name
 from minik8s.api.meta_validation import (
@@ -40,7 +40,7 @@ def validate_namespace(reader: FieldReader, namespace: JSON, old: JSON | None) -
     validate_object_meta(reader, namespace, "Namespace")
     spec = reader.mapping(namespace, "spec", "")
     for position, (_, finalizer) in enumerate(reader.strings(spec, "finalizers", "spec")):
-        reader.extend(check_finalizer_name(finalizer, index("spec.finalizers", position)))
+        reader.extend(check_finalizer_name(finalizer, join_index("spec.finalizers", position)))
     if old is not None:
         validate_object_meta_update(reader, namespace, old)
 
@@ -50,7 +50,9 @@ def validate_node(reader: FieldReader, node: JSON, old: JSON | None) -> None:
     spec = reader.mapping(node, "spec", "")
     pod_cidr = reader.string(spec, "podCIDR", "spec")
     if pod_cidr:
-        reader.extend(FieldError.invalid("spec.podCIDR", pod_cidr, problem) for problem in check_cidr(pod_cidr))
+        reader.extend(
+            FieldError.invalid("spec.podCIDR", pod_cidr, problem) for problem in check_cidr(pod_cidr)
+        )
     for cidr_path, cidr in reader.strings(spec, "podCIDRs", "spec"):
         reader.extend(FieldError.invalid(cidr_path, cidr, problem) for problem in check_cidr(cidr))
     reader.boolean(spec, "unschedulable", "spec")
@@ -63,7 +65,7 @@ def validate_node(reader: FieldReader, node: JSON, old: JSON | None) -> None:
         for field in ("podCIDR", "podCIDRs"):
             if old_spec.get(field) and spec.get(field) != old_spec.get(field):
                 detail = 'node updates may not change podCIDR except from "" to valid'
-                reader.add(FieldError.forbidden(child("spec", field), detail))
+                reader.add(FieldError.forbidden(join_path("spec", field), detail))
 
 
 def validate_event(reader: FieldReader, event: JSON, old: JSON | None) -> None:
@@ -88,9 +90,13 @@ def validate_config_map(reader: FieldReader, config_map: JSON, old: JSON | None)
     binary_data = reader.string_map(config_map, "binaryData", "")
     total_size = _validate_keys(reader, data, "data") + _validate_keys(reader, binary_data, "binaryData")
     for duplicate_key in set(data) & set(binary_data):
-        reader.add(FieldError.invalid(key("data", duplicate_key), duplicate_key, "duplicate of key present in binaryData"))
+        reader.add(
+            FieldError.invalid(
+                join_key("data", duplicate_key), duplicate_key, "duplicate of key present in binaryData"
+            )
+        )
     for binary_key, value in binary_data.items():
-        _validate_base64(reader, value, key("binaryData", binary_key))
+        _validate_base64(reader, value, join_key("binaryData", binary_key))
     if total_size > MAX_CONFIG_SIZE_BYTES:
         reader.add(FieldError.too_long("data", MAX_CONFIG_SIZE_BYTES))
     reader.boolean(config_map, "immutable", "")
@@ -106,16 +112,19 @@ def validate_secret(reader: FieldReader, secret: JSON, old: JSON | None) -> None
     _validate_keys(reader, data, "data")
     total_size = _validate_keys(reader, string_data, "stringData")
     for data_key, value in data.items():
-        total_size += _validate_base64(reader, value, key("data", data_key))
+        total_size += _validate_base64(reader, value, join_key("data", data_key))
     if total_size > MAX_CONFIG_SIZE_BYTES:
         reader.add(FieldError.too_long("data", MAX_CONFIG_SIZE_BYTES))
     secret_type = reader.string(secret, "type", "")
     present = set(data) | set(string_data)
     for required_key in _SECRET_REQUIRED_KEYS.get(secret_type, ()):
         if required_key not in present:
-            reader.add(FieldError.required(key("data", required_key)))
+            reader.add(FieldError.required(join_key("data", required_key)))
     if secret_type == "kubernetes.io/basic-auth" and not present & {"username", "password"}:
-        reader.add(FieldError.required(key("data", "username")), FieldError.required(key("data", "password")))
+        reader.add(
+            FieldError.required(join_key("data", "username")),
+            FieldError.required(join_key("data", "password")),
+        )
     reader.boolean(secret, "immutable", "")
     if old is not None:
         validate_object_meta_update(reader, secret, old)
@@ -139,7 +148,10 @@ def validate_lease(reader: FieldReader, lease: JSON, old: JSON | None) -> None:
 def _validate_keys(reader: FieldReader, entries: Mapping[str, str], path: str) -> int:
     """Check every key; return the size in bytes of the values."""
     for entry_key in entries:
-        reader.extend(FieldError.invalid(key(path, entry_key), entry_key, p) for p in check_config_map_key(entry_key))
+        reader.extend(
+            FieldError.invalid(join_key(path, entry_key), entry_key, p)
+            for p in check_config_map_key(entry_key)
+        )
     return sum(len(value.encode()) for value in entries.values())
 
 
@@ -160,16 +172,21 @@ def _validate_taints(reader: FieldReader, spec: JSON) -> None:
     for taint_path, taint in reader.objects(spec, "taints", "spec"):
         taint_key = reader.string(taint, "key", taint_path)
         if not taint_key:
-            reader.add(FieldError.required(child(taint_path, "key")))
+            reader.add(FieldError.required(join_path(taint_path, "key")))
         else:
-            reader.extend(FieldError.invalid(child(taint_path, "key"), taint_key, p) for p in check_qualified_name(taint_key))
+            reader.extend(
+                FieldError.invalid(join_path(taint_path, "key"), taint_key, p)
+                for p in check_qualified_name(taint_key)
+            )
         value = reader.string(taint, "value", taint_path)
-        reader.extend(FieldError.invalid(child(taint_path, "value"), value, p) for p in check_label_value(value))
+        reader.extend(
+            FieldError.invalid(join_path(taint_path, "value"), value, p) for p in check_label_value(value)
+        )
         effect = reader.string(taint, "effect", taint_path)
         if not effect:
-            reader.add(FieldError.required(child(taint_path, "effect")))
+            reader.add(FieldError.required(join_path(taint_path, "effect")))
         elif effect not in TAINT_EFFECTS:
-            reader.add(FieldError.not_supported(child(taint_path, "effect"), effect, TAINT_EFFECTS))
+            reader.add(FieldError.not_supported(join_path(taint_path, "effect"), effect, TAINT_EFFECTS))
         if (taint_key, effect) in seen:
             reader.add(FieldError.duplicate(taint_path, dict(taint)))
         seen.add((taint_key, effect))
@@ -181,9 +198,9 @@ def _validate_immutable_data(reader: FieldReader, obj: JSON, old: JSON, fields: 
     if obj.get("immutable") is not True:
         reader.add(FieldError.forbidden("immutable", IMMUTABLE_DATA_MESSAGE))
     for field in fields:
-        if _or_empty(obj.get(field)) != _or_empty(old.get(field)):
+        if _empty_if_null(obj.get(field)) != _empty_if_null(old.get(field)):
             reader.add(FieldError.forbidden(field, IMMUTABLE_DATA_MESSAGE))
 
 
-def _or_empty(value: Any) -> Any:
+def _empty_if_null(value: Any) -> Any:
     return {} if value is None else value

@@ -44,14 +44,14 @@ def apply_pod_spec_defaults(spec: JSONObject) -> None:
     _set_default(spec, "securityContext", {})
     _set_default(spec, "terminationGracePeriodSeconds", 30)
     _set_default(spec, "schedulerName", "default-scheduler")
-    for volume in _objects(spec.get("volumes")):
+    for volume in _list_objects(spec.get("volumes")):
         _default_volume(volume)
     for field in ("initContainers", "containers"):
-        for container in _objects(spec.get(field)):
+        for container in _list_objects(spec.get(field)):
             _default_container(container)
 
 
-def image_pull_policy(image: str) -> str:
+def pick_image_pull_policy(image: str) -> str:
     """Always for an untagged or `:latest` image, else IfNotPresent (a digest pins the image)."""
     reference = image.split("@", 1)
     name, has_digest = reference[0], len(reference) == 2
@@ -65,7 +65,7 @@ def image_pull_policy(image: str) -> str:
 
 
 def _default_pod(pod: JSONObject, on_create: bool) -> None:
-    spec = _child_object(pod, "spec")
+    spec = _get_object(pod, "spec")
     if spec is None:
         return
     _default_requests_from_limits(spec)
@@ -80,32 +80,32 @@ def _default_pod(pod: JSONObject, on_create: bool) -> None:
 def _default_container(container: JSONObject) -> None:
     image = container.get("image")
     if not container.get("imagePullPolicy"):
-        container["imagePullPolicy"] = image_pull_policy(image if isinstance(image, str) else "")
+        container["imagePullPolicy"] = pick_image_pull_policy(image if isinstance(image, str) else "")
     _set_default(container, "terminationMessagePath", "/dev/termination-log")
     _set_default(container, "terminationMessagePolicy", "File")
     _set_default(container, "resources", {})
-    for port in _objects(container.get("ports")):
+    for port in _list_objects(container.get("ports")):
         _set_default(port, "protocol", "TCP")
-    for variable in _objects(container.get("env")):
-        field_ref = _child_object(_child_object(variable, "valueFrom") or {}, "fieldRef")
+    for variable in _list_objects(container.get("env")):
+        field_ref = _get_object(_get_object(variable, "valueFrom") or {}, "fieldRef")
         if field_ref is not None:
             _set_default(field_ref, "apiVersion", "v1")
     for probe_name in _PROBES:
-        probe = _child_object(container, probe_name)
+        probe = _get_object(container, probe_name)
         if probe is not None:
             for key, value in _PROBE_DEFAULTS.items():
                 if not probe.get(key):  # plain int32 in Go: 0 means unset
                     probe[key] = value
             _default_http_get(probe)
-    lifecycle = _child_object(container, "lifecycle") or {}
+    lifecycle = _get_object(container, "lifecycle") or {}
     for hook_name in ("postStart", "preStop"):
-        hook = _child_object(lifecycle, hook_name)
+        hook = _get_object(lifecycle, hook_name)
         if hook is not None:
             _default_http_get(hook)
 
 
 def _default_http_get(handler: JSONObject) -> None:
-    http_get = _child_object(handler, "httpGet")
+    http_get = _get_object(handler, "httpGet")
     if http_get is not None:
         _set_default(http_get, "path", "/")
         _set_default(http_get, "scheme", "HTTP")
@@ -114,15 +114,15 @@ def _default_http_get(handler: JSONObject) -> None:
 def _default_volume(volume: JSONObject) -> None:
     if not any(key != "name" and value is not None for key, value in volume.items()):
         volume["emptyDir"] = {}
-    host_path = _child_object(volume, "hostPath")
+    host_path = _get_object(volume, "hostPath")
     if host_path is not None:
         _set_default(host_path, "type", "")
     for source_name in ("secret", "configMap", "downwardAPI", "projected"):
-        source = _child_object(volume, source_name)
+        source = _get_object(volume, source_name)
         if source is not None:
             _set_default(source, "defaultMode", _FILE_MODE_DEFAULT)
-    for item in _objects((_child_object(volume, "downwardAPI") or {}).get("items")):
-        field_ref = _child_object(item, "fieldRef")
+    for item in _list_objects((_get_object(volume, "downwardAPI") or {}).get("items")):
+        field_ref = _get_object(item, "fieldRef")
         if field_ref is not None:
             _set_default(field_ref, "apiVersion", "v1")
 
@@ -130,12 +130,12 @@ def _default_volume(volume: JSONObject) -> None:
 def _default_requests_from_limits(spec: JSONObject) -> None:
     """A bare Pod's container that sets only limits requests the same (SetDefaults_Pod)."""
     for field in ("initContainers", "containers"):
-        for container in _objects(spec.get(field)):
-            resources = _child_object(container, "resources") or {}
-            limits = _child_object(resources, "limits")
+        for container in _list_objects(spec.get(field)):
+            resources = _get_object(container, "resources") or {}
+            limits = _get_object(resources, "limits")
             if not limits:
                 continue
-            requests = _child_object(resources, "requests")
+            requests = _get_object(resources, "requests")
             if requests is None:
                 if resources.get("requests") is not None:
                     continue
@@ -146,8 +146,8 @@ def _default_requests_from_limits(spec: JSONObject) -> None:
 
 def _default_host_ports(spec: JSONObject) -> None:
     for field in ("initContainers", "containers"):
-        for container in _objects(spec.get(field)):
-            for port in _objects(container.get("ports")):
+        for container in _list_objects(spec.get(field)):
+            for port in _list_objects(container.get("ports")):
                 if not port.get("hostPort") and "containerPort" in port:
                     port["hostPort"] = port["containerPort"]
 
@@ -161,7 +161,12 @@ def _add_default_tolerations(spec: JSONObject) -> None:
         return
     existing = [toleration for toleration in tolerations if isinstance(toleration, dict)]
     added = [
-        {"key": taint, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": DEFAULT_TOLERATION_SECONDS}
+        {
+            "key": taint,
+            "operator": "Exists",
+            "effect": "NoExecute",
+            "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
+        }
         for taint in (_NOT_READY_TAINT, _UNREACHABLE_TAINT)
         if not any(_tolerates_no_execute(toleration, taint) for toleration in existing)
     ]
@@ -176,10 +181,10 @@ def _tolerates_no_execute(toleration: JSONObject, taint: str) -> bool:
 
 
 def _default_template_spec(workload: JSONObject) -> JSONObject | None:
-    spec = _child_object(workload, "spec")
+    spec = _get_object(workload, "spec")
     if spec is None:
         return None
-    template_spec = _child_object(_child_object(spec, "template") or {}, "spec")
+    template_spec = _get_object(_get_object(spec, "template") or {}, "spec")
     if template_spec is not None:
         apply_pod_spec_defaults(template_spec)
     return spec
@@ -224,7 +229,7 @@ def _default_daemon_set(daemon_set: JSONObject, on_create: bool) -> None:
 
 
 def _default_service(service: JSONObject, on_create: bool) -> None:
-    spec = _child_object(service, "spec")
+    spec = _get_object(service, "spec")
     if spec is None:
         return
     _set_default(spec, "sessionAffinity", "None")
@@ -233,7 +238,7 @@ def _default_service(service: JSONObject, on_create: bool) -> None:
     elif spec["sessionAffinity"] == "ClientIP":
         _default_client_ip_config(spec)
     service_type = _set_default(spec, "type", "ClusterIP")
-    for port in _objects(spec.get("ports")):
+    for port in _list_objects(spec.get("ports")):
         _set_default(port, "protocol", "TCP")
         if port.get("targetPort") in (None, 0, "") and port.get("port") is not None:
             port["targetPort"] = port["port"]
@@ -261,7 +266,7 @@ def _default_secret(secret: JSONObject, on_create: bool) -> None:
 
 
 def _default_namespace(namespace: JSONObject, on_create: bool) -> None:
-    metadata = _child_object(namespace, "metadata")
+    metadata = _get_object(namespace, "metadata")
     name = metadata.get("name") if metadata is not None else None
     if metadata is not None and isinstance(name, str) and name:
         labels = _set_default(metadata, "labels", {})
@@ -278,14 +283,14 @@ def _default_namespace(namespace: JSONObject, on_create: bool) -> None:
 
 
 def _default_node(node: JSONObject, on_create: bool) -> None:
-    status = _child_object(node, "status")
+    status = _get_object(node, "status")
     if status is not None and status.get("allocatable") is None and isinstance(status.get("capacity"), dict):
         status["allocatable"] = dict(status["capacity"])
 
 
 def _default_endpoints(endpoints: JSONObject, on_create: bool) -> None:
-    for subset in _objects(endpoints.get("subsets")):
-        for port in _objects(subset.get("ports")):
+    for subset in _list_objects(endpoints.get("subsets")):
+        for port in _list_objects(subset.get("ports")):
             _set_default(port, "protocol", "TCP")
 
 
@@ -296,12 +301,12 @@ def _set_default(obj: JSONObject, key: str, value: Any) -> Any:
     return obj[key]
 
 
-def _child_object(obj: JSONObject, key: str) -> JSONObject | None:
+def _get_object(obj: JSONObject, key: str) -> JSONObject | None:
     value = obj.get(key)
     return value if isinstance(value, dict) else None
 
 
-def _objects(value: Any) -> list[JSONObject]:
+def _list_objects(value: Any) -> list[JSONObject]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 

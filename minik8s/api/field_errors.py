@@ -40,29 +40,29 @@ class FieldError:
 
     @classmethod
     def required(cls, field: str, detail: str = "") -> FieldError:
-        return cls(field, REQUIRED, _with_detail("Required value", detail))
+        return cls(field, REQUIRED, _append_detail("Required value", detail))
 
     @classmethod
     def invalid(cls, field: str, value: Any, detail: str) -> FieldError:
-        return cls(field, INVALID, _with_detail(_with_value("Invalid value", value), detail))
+        return cls(field, INVALID, _append_detail(_append_value("Invalid value", value), detail))
 
     @classmethod
     def type_invalid(cls, field: str, value: Any, detail: str) -> FieldError:
-        return cls(field, TYPE_INVALID, _with_detail(_with_value("Invalid value", value), detail))
+        return cls(field, TYPE_INVALID, _append_detail(_append_value("Invalid value", value), detail))
 
     @classmethod
     def not_supported(cls, field: str, value: Any, supported: Iterable[str]) -> FieldError:
         quoted = ", ".join(render_value(option) for option in supported)
         detail = f"supported values: {quoted}" if quoted else ""
-        return cls(field, NOT_SUPPORTED, _with_detail(_with_value("Unsupported value", value), detail))
+        return cls(field, NOT_SUPPORTED, _append_detail(_append_value("Unsupported value", value), detail))
 
     @classmethod
     def duplicate(cls, field: str, value: Any) -> FieldError:
-        return cls(field, DUPLICATE, _with_value("Duplicate value", value))
+        return cls(field, DUPLICATE, _append_value("Duplicate value", value))
 
     @classmethod
     def forbidden(cls, field: str, detail: str) -> FieldError:
-        return cls(field, FORBIDDEN, _with_detail("Forbidden", detail))
+        return cls(field, FORBIDDEN, _append_detail("Forbidden", detail))
 
     @classmethod
     def too_long(cls, field: str, max_bytes: int) -> FieldError:
@@ -70,7 +70,7 @@ class FieldError:
 
     @classmethod
     def not_found(cls, field: str, value: Any) -> FieldError:
-        return cls(field, NOT_FOUND, _with_value("Not found", value))
+        return cls(field, NOT_FOUND, _append_value("Not found", value))
 
 
 def render_value(value: Any) -> str:
@@ -96,24 +96,24 @@ def describe_invalid(kind_label: str, name: str, errors: Sequence[FieldError]) -
     return f'{kind_label} "{name}" is invalid: {body}'
 
 
-def child(path: str, *names: str) -> str:
+def join_path(path: str, *names: str) -> str:
     """`spec` + `template`, `spec` → `spec.template.spec`; an empty path starts fresh."""
     for name in names:
         path = f"{path}.{name}" if path else name
     return path
 
 
-def index(path: str, position: int) -> str:
+def join_index(path: str, position: int) -> str:
     return f"{path}[{position}]"
 
 
-def key(path: str, name: str) -> str:
+def join_key(path: str, name: str) -> str:
     return f"{path}[{name}]"
 
 
-def _with_value(label: str, value: Any) -> str:
+def _append_value(label: str, value: Any) -> str:
     return label if value is OMITTED else f"{label}: {render_value(value)}"
 
 
-def _with_detail(body: str, detail: str) -> str:
+def _append_detail(body: str, detail: str) -> str:
     return f"{body}: {detail}" if detail else body

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from minik8s.api.field_errors import FieldError, child, index
+from minik8s.api.field_errors import FieldError, join_index, join_path
 
 JSON = Mapping[str, Any]
 _EMPTY: JSON = {}
@@ -36,7 +36,7 @@ class FieldReader:
         if value is None:
             return _EMPTY
         if not isinstance(value, Mapping):
-            self._mistyped(child(path, name), value, "object")
+            self._report_mistyped(join_path(path, name), value, "object")
             return _EMPTY
         return value
 
@@ -49,19 +49,19 @@ class FieldReader:
         if value is None:
             return []
         if not isinstance(value, list):
-            self._mistyped(child(path, name), value, "array")
+            self._report_mistyped(join_path(path, name), value, "array")
             return []
         return value
 
     def objects(self, obj: JSON, name: str, path: str) -> list[tuple[str, JSON]]:
         """The object elements of list `obj[name]`, each with its path (`spec.containers[0]`)."""
         found = []
-        list_path = child(path, name)
+        list_path = join_path(path, name)
         for position, item in enumerate(self.items(obj, name, path)):
             if isinstance(item, Mapping):
-                found.append((index(list_path, position), item))
+                found.append((join_index(list_path, position), item))
             else:
-                self._mistyped(index(list_path, position), item, "object")
+                self._report_mistyped(join_index(list_path, position), item, "object")
         return found
 
     def string(self, obj: JSON, name: str, path: str) -> str:
@@ -73,7 +73,7 @@ class FieldReader:
         value = obj.get(name)
         if value is None or isinstance(value, str):
             return value
-        self._mistyped(child(path, name), value, "string")
+        self._report_mistyped(join_path(path, name), value, "string")
         return None
 
     def integer(self, obj: JSON, name: str, path: str) -> int | None:
@@ -83,14 +83,14 @@ class FieldReader:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        self._mistyped(child(path, name), value, "integer")
+        self._report_mistyped(join_path(path, name), value, "integer")
         return None
 
     def boolean(self, obj: JSON, name: str, path: str) -> bool | None:
         value = obj.get(name)
         if value is None or isinstance(value, bool):
             return value
-        self._mistyped(child(path, name), value, "boolean")
+        self._report_mistyped(join_path(path, name), value, "boolean")
         return None
 
     def int_or_string(self, obj: JSON, name: str, path: str) -> int | str | None:
@@ -99,39 +99,39 @@ class FieldReader:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        self._mistyped(child(path, name), value, "integer or string")
+        self._report_mistyped(join_path(path, name), value, "integer or string")
         return None
 
     def string_map(self, obj: JSON, name: str, path: str) -> dict[str, str]:
         """`obj[name]` as a map of strings to strings; entries of other types are reported."""
         found: dict[str, str] = {}
-        map_path = child(path, name)
+        map_path = join_path(path, name)
         for entry_key, entry_value in self.mapping(obj, name, path).items():
             if isinstance(entry_value, str):
                 found[str(entry_key)] = entry_value
             else:
-                self._mistyped(f"{map_path}[{entry_key}]", entry_value, "string")
+                self._report_mistyped(f"{map_path}[{entry_key}]", entry_value, "string")
         return found
 
     def strings(self, obj: JSON, name: str, path: str) -> list[tuple[str, str]]:
         """The string elements of list `obj[name]`, each with its path."""
         found = []
-        list_path = child(path, name)
+        list_path = join_path(path, name)
         for position, item in enumerate(self.items(obj, name, path)):
             if isinstance(item, str):
-                found.append((index(list_path, position), item))
+                found.append((join_index(list_path, position), item))
             else:
-                self._mistyped(index(list_path, position), item, "string")
+                self._report_mistyped(join_index(list_path, position), item, "string")
         return found
 
-    def _mistyped(self, field: str, value: Any, expected: str) -> None:
+    def _report_mistyped(self, field: str, value: Any, expected: str) -> None:
         self.errors.append(FieldError.type_invalid(field, value, f"must be of type {expected}"))
 
 
-def without_nulls(value: Any) -> Any:
+def drop_nulls(value: Any) -> Any:
     """`value` with null members dropped at every depth (JSON null and absent mean the same)."""
     if isinstance(value, Mapping):
-        return {name: without_nulls(item) for name, item in value.items() if item is not None}
+        return {name: drop_nulls(item) for name, item in value.items() if item is not None}
     if isinstance(value, list):
-        return [without_nulls(item) for item in value]
+        return [drop_nulls(item) for item in value]
     return value

@@ -59,7 +59,9 @@ _LABEL_VALUE_MSG = (
 )
 _CONFIG_KEY_MSG = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
 _PERCENT_MSG = "a valid percent string must be a numeric string followed by an ending '%'"
-_ENV_VAR_NAME_MSG = "a valid environment variable name must consist only of printable ASCII characters other than '='"
+_ENV_VAR_NAME_MSG = (
+    "a valid environment variable name must consist only of printable ASCII characters other than '='"
+)
 
 
 def describe_regex_error(message: str, pattern: str, *examples: str) -> str:
@@ -86,7 +88,9 @@ def check_dns1123_label(value: str) -> list[str]:
         if _DNS1123_SUBDOMAIN.fullmatch(value):
             problems.append("must not contain dots")
         else:
-            problems.append(describe_regex_error(_DNS1123_LABEL_MSG, _DNS1123_LABEL_FMT, "my-name", "123-abc"))
+            problems.append(
+                describe_regex_error(_DNS1123_LABEL_MSG, _DNS1123_LABEL_FMT, "my-name", "123-abc")
+            )
     return problems
 
 
@@ -143,7 +147,9 @@ def check_label_value(value: str) -> list[str]:
     if len(value) > LABEL_VALUE_MAX_LENGTH:
         problems.append(describe_max_length(LABEL_VALUE_MAX_LENGTH))
     if not _LABEL_VALUE.fullmatch(value):
-        problems.append(describe_regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
+        problems.append(
+            describe_regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345")
+        )
     return problems
 
 
@@ -172,7 +178,9 @@ def check_config_map_key(value: str) -> list[str]:
     if len(value) > DNS1123_SUBDOMAIN_MAX_LENGTH:
         problems.append(describe_max_length(DNS1123_SUBDOMAIN_MAX_LENGTH))
     if not _CONFIG_KEY.fullmatch(value):
-        problems.append(describe_regex_error(_CONFIG_KEY_MSG, _CONFIG_KEY_FMT, "key.name", "KEY_NAME", "key-name"))
+        problems.append(
+            describe_regex_error(_CONFIG_KEY_MSG, _CONFIG_KEY_FMT, "key.name", "KEY_NAME", "key-name")
+        )
     problems.extend(_check_chdir_prefix(value))
     return problems
 

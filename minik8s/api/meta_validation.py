@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from minik8s.api.field_errors import FieldError, child
+from minik8s.api.field_errors import FieldError, join_path
 from minik8s.api.field_reader import JSON, FieldReader
 from minik8s.api.formats import (
     check_dns1035_label,
@@ -43,7 +43,9 @@ def validate_object_meta(reader: FieldReader, obj: JSON, kind: str) -> None:
     _validate_name_fields(reader, metadata, kind)
     _validate_namespace_field(reader, metadata, kind)
     validate_labels(reader, reader.string_map(metadata, "labels", "metadata"), "metadata.labels")
-    validate_annotations(reader, reader.string_map(metadata, "annotations", "metadata"), "metadata.annotations")
+    validate_annotations(
+        reader, reader.string_map(metadata, "annotations", "metadata"), "metadata.annotations"
+    )
     for _, finalizer in reader.strings(metadata, "finalizers", "metadata"):
         reader.extend(check_finalizer_name(finalizer, "metadata.finalizers"))
     _validate_owner_references(reader, metadata)
@@ -57,13 +59,17 @@ def validate_object_meta_update(reader: FieldReader, obj: JSON, old: JSON) -> No
     for field in ("name", "namespace", "uid"):
         new_value = new_metadata.get(field)
         if new_value not in (None, "") and new_value != old_metadata.get(field):
-            reader.add(FieldError.invalid(child("metadata", field), new_value, IMMUTABLE_MESSAGE))
+            reader.add(FieldError.invalid(join_path("metadata", field), new_value, IMMUTABLE_MESSAGE))
 
 
 def validate_labels(reader: FieldReader, labels: Mapping[str, str], path: str) -> None:
     for label_key, label_value in labels.items():
-        reader.extend(FieldError.invalid(path, label_key, problem) for problem in check_qualified_name(label_key))
-        reader.extend(FieldError.invalid(path, label_value, problem) for problem in check_label_value(label_value))
+        reader.extend(
+            FieldError.invalid(path, label_key, problem) for problem in check_qualified_name(label_key)
+        )
+        reader.extend(
+            FieldError.invalid(path, label_value, problem) for problem in check_label_value(label_value)
+        )
 
 
 def validate_annotations(reader: FieldReader, annotations: Mapping[str, str], path: str) -> None:
@@ -89,9 +95,13 @@ def validate_label_selector(reader: FieldReader, owner: JSON, name: str, path: s
     if owner.get(name) is None:
         return None
     errors_before = len(reader.errors)
-    selector_path = child(path, name)
+    selector_path = join_path(path, name)
     selector = reader.mapping(owner, name, path)
-    validate_labels(reader, reader.string_map(selector, "matchLabels", selector_path), child(selector_path, "matchLabels"))
+    validate_labels(
+        reader,
+        reader.string_map(selector, "matchLabels", selector_path),
+        join_path(selector_path, "matchLabels"),
+    )
     for expression_path, expression in reader.objects(selector, "matchExpressions", selector_path):
         _validate_selector_expression(reader, expression, expression_path)
     if len(reader.errors) > errors_before:
@@ -128,7 +138,9 @@ def _validate_name_fields(reader: FieldReader, metadata: JSON, kind: str) -> Non
         for problem in check_name(kind, generate_name, prefix=True):
             reader.add(FieldError.invalid("metadata.generateName", generate_name, problem))
     if name:
-        reader.extend(FieldError.invalid("metadata.name", name, problem) for problem in check_name(kind, name))
+        reader.extend(
+            FieldError.invalid("metadata.name", name, problem) for problem in check_name(kind, name)
+        )
     elif not generate_name:
         reader.add(FieldError.required("metadata.name", "name or generateName is required"))
 
@@ -141,7 +153,9 @@ def _validate_namespace_field(reader: FieldReader, metadata: JSON, kind: str) ->
     elif namespaced is False and namespace:
         reader.add(FieldError.forbidden("metadata.namespace", "not allowed on this type"))
     elif namespace:
-        reader.extend(FieldError.invalid("metadata.namespace", namespace, p) for p in check_dns1123_label(namespace))
+        reader.extend(
+            FieldError.invalid("metadata.namespace", namespace, p) for p in check_dns1123_label(namespace)
+        )
 
 
 def _validate_owner_references(reader: FieldReader, metadata: JSON) -> None:
@@ -156,7 +170,7 @@ def _validate_owner_references(reader: FieldReader, metadata: JSON) -> None:
             ("uid", reader.string(reference, "uid", path), "uid must not be empty"),
         ):
             if not value:
-                reader.add(FieldError.invalid(child(path, field), reference.get(field) or "", detail))
+                reader.add(FieldError.invalid(join_path(path, field), reference.get(field) or "", detail))
         if reader.boolean(reference, "controller", path):
             controllers.append(f"{reference.get('kind')}/{reference.get('name')}")
     if len(controllers) > 1:
@@ -168,13 +182,20 @@ def _validate_selector_expression(reader: FieldReader, expression: JSON, path: s
     operator = reader.string(expression, "operator", path)
     values = reader.strings(expression, "values", path)
     if operator in ("In", "NotIn") and not values:
-        reader.add(FieldError.required(child(path, "values"), "must be specified when `operator` is 'In' or 'NotIn'"))
+        reader.add(
+            FieldError.required(
+                join_path(path, "values"), "must be specified when `operator` is 'In' or 'NotIn'"
+            )
+        )
     elif operator in ("Exists", "DoesNotExist") and values:
         detail = "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
-        reader.add(FieldError.forbidden(child(path, "values"), detail))
+        reader.add(FieldError.forbidden(join_path(path, "values"), detail))
     elif operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
-        reader.add(FieldError.invalid(child(path, "operator"), operator, "not a valid selector operator"))
+        reader.add(FieldError.invalid(join_path(path, "operator"), operator, "not a valid selector operator"))
     selector_key = reader.string(expression, "key", path)
-    reader.extend(FieldError.invalid(child(path, "key"), selector_key, p) for p in check_qualified_name(selector_key))
+    reader.extend(
+        FieldError.invalid(join_path(path, "key"), selector_key, p)
+        for p in check_qualified_name(selector_key)
+    )
     for value_path, value in values:
         reader.extend(FieldError.invalid(value_path, value, problem) for problem in check_label_value(value))

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from minik8s.api.container_validation import validate_container, validate_container_name
-from minik8s.api.field_errors import FieldError, child
-from minik8s.api.field_reader import JSON, FieldReader, without_nulls
+from minik8s.api.field_errors import FieldError, join_path
+from minik8s.api.field_reader import JSON, FieldReader, drop_nulls
 from minik8s.api.formats import (
     check_dns1123_label,
     check_dns1123_subdomain,
@@ -70,36 +70,40 @@ def validate_pod_spec(reader: FieldReader, spec: JSON, path: str) -> None:
     volume_names = _validate_volumes(reader, spec, path)
     _validate_containers(reader, spec, path, volume_names=volume_names)
     restart_policy = reader.string(spec, "restartPolicy", path)
-    validate_enum(reader, restart_policy, child(path, "restartPolicy"), RESTART_POLICIES)
+    validate_enum(reader, restart_policy, join_path(path, "restartPolicy"), RESTART_POLICIES)
     dns_policy = reader.string(spec, "dnsPolicy", path)
-    validate_enum(reader, dns_policy, child(path, "dnsPolicy"), DNS_POLICIES)
+    validate_enum(reader, dns_policy, join_path(path, "dnsPolicy"), DNS_POLICIES)
     grace_period = reader.integer(spec, "terminationGracePeriodSeconds", path)
-    validate_nonnegative(reader, grace_period, child(path, "terminationGracePeriodSeconds"))
+    validate_nonnegative(reader, grace_period, join_path(path, "terminationGracePeriodSeconds"))
     deadline = reader.integer(spec, "activeDeadlineSeconds", path)
     if deadline is not None and not 1 <= deadline <= _MAX_INT32:
         detail = describe_inclusive_range(1, _MAX_INT32)
-        reader.add(FieldError.invalid(child(path, "activeDeadlineSeconds"), deadline, detail))
-    validate_labels(reader, reader.string_map(spec, "nodeSelector", path), child(path, "nodeSelector"))
+        reader.add(FieldError.invalid(join_path(path, "activeDeadlineSeconds"), deadline, detail))
+    validate_labels(reader, reader.string_map(spec, "nodeSelector", path), join_path(path, "nodeSelector"))
     _validate_tolerations(reader, spec, path)
     for field, check in _DNS_NAMED_FIELDS:
         value = reader.string(spec, field, path)
         if value:
-            reader.extend(FieldError.invalid(child(path, field), value, problem) for problem in check(value))
+            reader.extend(
+                FieldError.invalid(join_path(path, field), value, problem) for problem in check(value)
+            )
     for flag in ("hostNetwork", "hostPID", "hostIPC", "enableServiceLinks"):
         reader.boolean(spec, flag, path)
 
 
 def validate_pod_spec_update(reader: FieldReader, spec: JSON, old_spec: JSON) -> None:
     """Only the fields Kubernetes lets a Pod update change; everything else is Forbidden."""
-    _validate_deadline_update(reader, spec.get("activeDeadlineSeconds"), old_spec.get("activeDeadlineSeconds"))
+    _validate_deadline_update(
+        reader, spec.get("activeDeadlineSeconds"), old_spec.get("activeDeadlineSeconds")
+    )
     if not _only_adds_tolerations(spec.get("tolerations"), old_spec.get("tolerations")):
         detail = "existing toleration can not be modified except its tolerationSeconds"
         reader.add(FieldError.forbidden("spec.tolerations", detail))
-    allowed = _with_mutable_fields_of(spec, old_spec)
-    if without_nulls(allowed) != without_nulls(old_spec):
+    allowed = _copy_mutable_fields_from(spec, old_spec)
+    if drop_nulls(allowed) != drop_nulls(old_spec):
         changed = sorted(
             name for name in set(allowed) | set(old_spec)
-            if without_nulls(allowed.get(name)) != without_nulls(old_spec.get(name))
+            if drop_nulls(allowed.get(name)) != drop_nulls(old_spec.get(name))
         )  # fmt: skip
         summary = ", ".join(f"spec.{name}" for name in changed)
         reader.add(FieldError.forbidden("spec", f"{POD_UPDATE_MESSAGE}\n  changed: {summary}"))
@@ -107,7 +111,7 @@ def validate_pod_spec_update(reader: FieldReader, spec: JSON, old_spec: JSON) ->
 
 def _validate_containers(reader: FieldReader, spec: JSON, path: str, *, volume_names: set[str]) -> None:
     if not spec.get("containers"):
-        reader.add(FieldError.required(child(path, "containers")))
+        reader.add(FieldError.required(join_path(path, "containers")))
     seen_names: set[str] = set()
     for field, is_init in (("containers", False), ("initContainers", True)):
         for container_path, container in reader.objects(spec, field, path):
@@ -119,11 +123,13 @@ def _validate_volumes(reader: FieldReader, spec: JSON, path: str) -> set[str]:
     names: set[str] = set()
     for volume_path, volume in reader.objects(spec, "volumes", path):
         name = reader.string(volume, "name", volume_path)
-        name_path = child(volume_path, "name")
+        name_path = join_path(volume_path, "name")
         if not name:
             reader.add(FieldError.required(name_path))
         else:
-            reader.extend(FieldError.invalid(name_path, name, problem) for problem in check_dns1123_label(name))
+            reader.extend(
+                FieldError.invalid(name_path, name, problem) for problem in check_dns1123_label(name)
+            )
             if name in names:
                 reader.add(FieldError.duplicate(name_path, name))
             names.add(name)
@@ -131,7 +137,9 @@ def _validate_volumes(reader: FieldReader, spec: JSON, path: str) -> set[str]:
         if not sources:
             reader.add(FieldError.required(volume_path, "must specify a volume type"))
         for extra in sources[1:]:
-            reader.add(FieldError.forbidden(child(volume_path, extra), "may not specify more than 1 volume type"))
+            reader.add(
+                FieldError.forbidden(join_path(volume_path, extra), "may not specify more than 1 volume type")
+            )
         for source_name in sources:
             _validate_volume_source(reader, volume, source_name, volume_path)
     return names
@@ -140,29 +148,33 @@ def _validate_volumes(reader: FieldReader, spec: JSON, path: str) -> set[str]:
 def _validate_volume_source(reader: FieldReader, volume: JSON, source_name: str, path: str) -> None:
     source = reader.mapping(volume, source_name, path)
     required_field = _VOLUME_REQUIRED_FIELDS.get(source_name)
-    if required_field and not reader.string(source, required_field, child(path, source_name)):
-        reader.add(FieldError.required(child(path, source_name, required_field)))
+    if required_field and not reader.string(source, required_field, join_path(path, source_name)):
+        reader.add(FieldError.required(join_path(path, source_name, required_field)))
 
 
 def _validate_tolerations(reader: FieldReader, spec: JSON, path: str) -> None:
     for toleration_path, toleration in reader.objects(spec, "tolerations", path):
         toleration_key = reader.string(toleration, "key", toleration_path)
-        key_path = child(toleration_path, "key")
+        key_path = join_path(toleration_path, "key")
         if toleration_key:
-            reader.extend(FieldError.invalid(key_path, toleration_key, p) for p in check_qualified_name(toleration_key))
+            reader.extend(
+                FieldError.invalid(key_path, toleration_key, p) for p in check_qualified_name(toleration_key)
+            )
         operator = reader.string(toleration, "operator", toleration_path)
-        operator_path = child(toleration_path, "operator")
+        operator_path = join_path(toleration_path, "operator")
         if not toleration_key and operator != "Exists":
-            detail = 'operator must be Exists when `key` is empty, which means "match all values and all keys"'
+            detail = (
+                'operator must be Exists when `key` is empty, which means "match all values and all keys"'
+            )
             reader.add(FieldError.invalid(operator_path, operator, detail))
         value = reader.string(toleration, "value", toleration_path)
         if operator in ("", "Equal"):
             for problem in check_label_value(value):
-                reader.add(FieldError.invalid(child(toleration_path, "value"), value, problem))
+                reader.add(FieldError.invalid(join_path(toleration_path, "value"), value, problem))
         elif operator == "Exists":
             if value:
                 detail = "value must be empty when `operator` is 'Exists'"
-                reader.add(FieldError.invalid(child(toleration_path, "value"), value, detail))
+                reader.add(FieldError.invalid(join_path(toleration_path, "value"), value, detail))
         else:
             reader.add(FieldError.not_supported(operator_path, operator, ("Equal", "Exists")))
         _validate_toleration_effect(reader, toleration, toleration_path)
@@ -171,10 +183,10 @@ def _validate_tolerations(reader: FieldReader, spec: JSON, path: str) -> None:
 def _validate_toleration_effect(reader: FieldReader, toleration: JSON, path: str) -> None:
     effect = reader.string(toleration, "effect", path)
     if effect and effect not in TAINT_EFFECTS:
-        reader.add(FieldError.not_supported(child(path, "effect"), effect, TAINT_EFFECTS))
+        reader.add(FieldError.not_supported(join_path(path, "effect"), effect, TAINT_EFFECTS))
     if reader.integer(toleration, "tolerationSeconds", path) is not None and effect != "NoExecute":
         detail = "effect must be 'NoExecute' when `tolerationSeconds` is set"
-        reader.add(FieldError.invalid(child(path, "effect"), effect, detail))
+        reader.add(FieldError.invalid(join_path(path, "effect"), effect, detail))
 
 
 def _validate_deadline_update(reader: FieldReader, new: Any, old: Any) -> None:
@@ -193,13 +205,13 @@ def _only_adds_tolerations(new: Any, old: Any) -> bool:
     new_list = [t for t in new if isinstance(t, Mapping)] if isinstance(new, list) else []
     old_list = [t for t in old if isinstance(t, Mapping)] if isinstance(old, list) else []
     for old_toleration in old_list:
-        wanted = without_nulls({**old_toleration, "tolerationSeconds": None})
-        if not any(without_nulls({**t, "tolerationSeconds": None}) == wanted for t in new_list):
+        wanted = drop_nulls({**old_toleration, "tolerationSeconds": None})
+        if not any(drop_nulls({**t, "tolerationSeconds": None}) == wanted for t in new_list):
             return False
     return True
 
 
-def _with_mutable_fields_of(spec: JSON, old_spec: JSON) -> dict[str, Any]:
+def _copy_mutable_fields_from(spec: JSON, old_spec: JSON) -> dict[str, Any]:
     """`spec` with every field a Pod update may change copied back from `old_spec`."""
     allowed = copy.deepcopy(dict(spec))
     for field in ("containers", "initContainers"):

@@ -148,7 +148,8 @@ def make_requirement(key: str, operator: Operator, values: Iterable[str] = ()) -
         problems.extend(_check_numeric_values(distinct))
     for value in distinct:
         problems.extend(
-            f"values[{key}]: Invalid value: {_quote(value)}: {problem}" for problem in check_label_value(value)
+            f"values[{key}]: Invalid value: {_quote(value)}: {problem}"
+            for problem in check_label_value(value)
         )
     if problems:
         raise SelectorError("; ".join(problems))
@@ -179,12 +180,12 @@ def label_selector_from_object(selector: Mapping[str, Any] | None) -> LabelSelec
         return LabelSelector()
     if not isinstance(selector, Mapping):
         raise SelectorError("a label selector must be an object with matchLabels and/or matchExpressions")
-    requirements = [*_match_label_requirements(selector.get("matchLabels"))]
-    requirements.extend(_match_expression_requirements(selector.get("matchExpressions")))
+    requirements = [*_convert_match_labels(selector.get("matchLabels"))]
+    requirements.extend(_convert_match_expressions(selector.get("matchExpressions")))
     return label_selector_from_requirements(requirements)
 
 
-def _match_label_requirements(match_labels: Any) -> list[Requirement]:
+def _convert_match_labels(match_labels: Any) -> list[Requirement]:
     if match_labels is None:
         return []
     if not isinstance(match_labels, Mapping):
@@ -197,7 +198,7 @@ def _match_label_requirements(match_labels: Any) -> list[Requirement]:
     return requirements
 
 
-def _match_expression_requirements(expressions: Any) -> list[Requirement]:
+def _convert_match_expressions(expressions: Any) -> list[Requirement]:
     if expressions is None:
         return []
     if not isinstance(expressions, list):
@@ -206,12 +207,21 @@ def _match_expression_requirements(expressions: Any) -> list[Requirement]:
     for index, expression in enumerate(expressions):
         if not isinstance(expression, Mapping):
             raise SelectorError(f"matchExpressions[{index}] must be an object")
-        operator = _EXPRESSION_OPERATORS.get(expression.get("operator"))  # type: ignore[arg-type]
+        spelled = expression.get("operator")
+        operator = _EXPRESSION_OPERATORS.get(spelled) if isinstance(spelled, str) else None
         if operator is None:
-            raise SelectorError(f"{_quote(str(expression.get('operator')))} is not a valid label selector operator")
+            raise SelectorError(
+                f"{_quote(str(expression.get('operator')))} is not a valid label selector operator"
+            )
         key, values = expression.get("key"), expression.get("values") or []
-        if not isinstance(key, str) or not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise SelectorError(f"matchExpressions[{index}]: key must be a string and values a list of strings")
+        if (
+            not isinstance(key, str)
+            or not isinstance(values, list)
+            or not all(isinstance(v, str) for v in values)
+        ):
+            raise SelectorError(
+                f"matchExpressions[{index}]: key must be a string and values a list of strings"
+            )
         try:
             requirements.append(make_requirement(key, operator, values))
         except SelectorError as error:
@@ -329,12 +339,12 @@ def _check_numeric_values(values: tuple[str, ...]) -> list[str]:
     try:
         int(values[0], 10)
     except ValueError:
-        return [f"values[0]: Invalid value: {_quote(values[0])}: for 'Gt', 'Lt' operators, the value must be an integer"]
+        return [
+            f"values[0]: Invalid value: {_quote(values[0])}: for 'Gt', 'Lt' operators, the value must be an integer"
+        ]
     return []
 
 
 def _quote(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
-
-

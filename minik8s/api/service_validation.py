@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from minik8s.api.container_validation import SUPPORTED_PROTOCOLS, validate_port_or_name
-from minik8s.api.field_errors import FieldError, child
+from minik8s.api.field_errors import FieldError, join_path
 from minik8s.api.field_reader import JSON, FieldReader
 from minik8s.api.formats import (
     check_dns1123_label,
@@ -71,16 +71,20 @@ def validate_endpoints(reader: FieldReader, endpoints: JSON, old: JSON | None) -
         for address_path, address in [*ready, *not_ready]:
             ip = reader.string(address, "ip", address_path)
             if not ip:
-                reader.add(FieldError.required(child(address_path, "ip")))
+                reader.add(FieldError.required(join_path(address_path, "ip")))
             else:
-                reader.extend(FieldError.invalid(child(address_path, "ip"), ip, p) for p in check_ip_address(ip))
+                reader.extend(
+                    FieldError.invalid(join_path(address_path, "ip"), ip, p) for p in check_ip_address(ip)
+                )
         ports = reader.objects(subset, "ports", subset_path)
         for port_path, port in ports:
             _validate_port_name(reader, port, port_path, required=len(ports) > 1)
             number = reader.integer(port, "port", port_path) or 0
-            reader.extend(FieldError.invalid(child(port_path, "port"), number, p) for p in check_port_number(number))
+            reader.extend(
+                FieldError.invalid(join_path(port_path, "port"), number, p) for p in check_port_number(number)
+            )
             protocol = reader.string(port, "protocol", port_path)
-            validate_enum(reader, protocol, child(port_path, "protocol"), SUPPORTED_PROTOCOLS)
+            validate_enum(reader, protocol, join_path(port_path, "protocol"), SUPPORTED_PROTOCOLS)
     if old is not None:
         validate_object_meta_update(reader, endpoints, old)
 
@@ -95,7 +99,9 @@ def _validate_cluster_ip(reader: FieldReader, cluster_ip: str, service_type: str
             detail = f"may not be set to 'None' for {service_type} services"
             reader.add(FieldError.invalid("spec.clusterIP", cluster_ip, detail))
     elif check_ip_address(cluster_ip):
-        reader.add(FieldError.invalid("spec.clusterIP", cluster_ip, "must be empty, 'None', or a valid IP address"))
+        reader.add(
+            FieldError.invalid("spec.clusterIP", cluster_ip, "must be empty, 'None', or a valid IP address")
+        )
 
 
 def _validate_service_ports(reader: FieldReader, ports: list[tuple[str, JSON]], service_type: str) -> None:
@@ -106,12 +112,14 @@ def _validate_service_ports(reader: FieldReader, ports: list[tuple[str, JSON]], 
         name = _validate_port_name(reader, port, port_path, required=len(ports) > 1)
         if name:
             if name in names:
-                reader.add(FieldError.duplicate(child(port_path, "name"), name))
+                reader.add(FieldError.duplicate(join_path(port_path, "name"), name))
             names.add(name)
         number = reader.integer(port, "port", port_path) or 0
-        reader.extend(FieldError.invalid(child(port_path, "port"), number, p) for p in check_port_number(number))
+        reader.extend(
+            FieldError.invalid(join_path(port_path, "port"), number, p) for p in check_port_number(number)
+        )
         protocol = reader.string(port, "protocol", port_path)
-        validate_enum(reader, protocol, child(port_path, "protocol"), SUPPORTED_PROTOCOLS)
+        validate_enum(reader, protocol, join_path(port_path, "protocol"), SUPPORTED_PROTOCOLS)
         if (number, protocol) in port_keys:
             reader.add(FieldError.duplicate(port_path, {"port": number, "protocol": protocol}))
         port_keys.add((number, protocol))
@@ -119,18 +127,18 @@ def _validate_service_ports(reader: FieldReader, ports: list[tuple[str, JSON]], 
             validate_port_or_name(reader, port, "targetPort", port_path)
         node_port = reader.integer(port, "nodePort", port_path)
         if node_port:
-            _validate_node_port(reader, node_port, child(port_path, "nodePort"), service_type)
+            _validate_node_port(reader, node_port, join_path(port_path, "nodePort"), service_type)
             if (node_port, protocol) in node_port_keys:
-                reader.add(FieldError.duplicate(child(port_path, "nodePort"), node_port))
+                reader.add(FieldError.duplicate(join_path(port_path, "nodePort"), node_port))
             node_port_keys.add((node_port, protocol))
 
 
 def _validate_port_name(reader: FieldReader, port: JSON, path: str, *, required: bool) -> str:
     name = reader.string(port, "name", path)
     if not name and required:
-        reader.add(FieldError.required(child(path, "name")))
+        reader.add(FieldError.required(join_path(path, "name")))
     elif name:
-        reader.extend(FieldError.invalid(child(path, "name"), name, p) for p in check_dns1123_label(name))
+        reader.extend(FieldError.invalid(join_path(path, "name"), name, p) for p in check_dns1123_label(name))
     return name
 
 
@@ -179,4 +187,6 @@ def _validate_cluster_ip_update(reader: FieldReader, spec: JSON, old: JSON) -> N
     old_ip, new_ip = old_spec.get("clusterIP"), spec.get("clusterIP")
     both_need_ip = "ExternalName" not in (old_spec.get("type"), spec.get("type"))
     if both_need_ip and old_ip and new_ip != old_ip:
-        reader.add(FieldError.invalid("spec.clusterIP", new_ip if new_ip is not None else "", IMMUTABLE_MESSAGE))
+        reader.add(
+            FieldError.invalid("spec.clusterIP", new_ip if new_ip is not None else "", IMMUTABLE_MESSAGE)
+        )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from minik8s.api.field_errors import FieldError, child
-from minik8s.api.field_reader import JSON, FieldReader, without_nulls
+from minik8s.api.field_errors import FieldError, join_path
+from minik8s.api.field_reader import JSON, FieldReader, drop_nulls
 from minik8s.api.formats import check_percent
 from minik8s.api.meta_validation import (
     validate_annotations,
@@ -38,17 +38,27 @@ def validate_deployment(reader: FieldReader, deployment: JSON, old: JSON | None)
             reader.add(FieldError.forbidden("spec.strategy.rollingUpdate", detail))
     elif strategy_type == "RollingUpdate":
         if rolling_update is None:
-            reader.add(FieldError.required("spec.strategy.rollingUpdate", "this should be defaulted and never be nil"))
+            reader.add(
+                FieldError.required(
+                    "spec.strategy.rollingUpdate", "this should be defaulted and never be nil"
+                )
+            )
         else:
             _validate_rolling_update(reader, rolling_update, "spec.strategy.rollingUpdate")
     else:
-        reader.add(FieldError.not_supported("spec.strategy.type", strategy_type, ("Recreate", "RollingUpdate")))
+        reader.add(
+            FieldError.not_supported("spec.strategy.type", strategy_type, ("Recreate", "RollingUpdate"))
+        )
     for field in ("revisionHistoryLimit", "progressDeadlineSeconds"):
-        validate_nonnegative(reader, reader.integer(spec, field, "spec"), child("spec", field))
+        validate_nonnegative(reader, reader.integer(spec, field, "spec"), join_path("spec", field))
     deadline = reader.integer(spec, "progressDeadlineSeconds", "spec")
     min_ready = reader.integer(spec, "minReadySeconds", "spec")
     if deadline is not None and min_ready is not None and deadline <= min_ready:
-        reader.add(FieldError.invalid("spec.progressDeadlineSeconds", deadline, "must be greater than minReadySeconds"))
+        reader.add(
+            FieldError.invalid(
+                "spec.progressDeadlineSeconds", deadline, "must be greater than minReadySeconds"
+            )
+        )
     reader.boolean(spec, "paused", "spec")
 
 
@@ -71,10 +81,14 @@ def validate_daemon_set(reader: FieldReader, daemon_set: JSON, old: JSON | None)
     elif strategy_type != "OnDelete":
         supported = ("RollingUpdate", "OnDelete")
         reader.add(FieldError.not_supported("spec.updateStrategy.type", strategy_type, supported))
-    validate_nonnegative(reader, reader.integer(spec, "revisionHistoryLimit", "spec"), "spec.revisionHistoryLimit")
+    validate_nonnegative(
+        reader, reader.integer(spec, "revisionHistoryLimit", "spec"), "spec.revisionHistoryLimit"
+    )
 
 
-def _validate_workload(reader: FieldReader, workload: JSON, old: JSON | None, *, kind: str, noun: str) -> JSON:
+def _validate_workload(
+    reader: FieldReader, workload: JSON, old: JSON | None, *, kind: str, noun: str
+) -> JSON:
     """Metadata, selector, template and (on update) the immutable selector; return the spec."""
     validate_object_meta(reader, workload, kind)
     spec = reader.mapping(workload, "spec", "")
@@ -82,7 +96,9 @@ def _validate_workload(reader: FieldReader, workload: JSON, old: JSON | None, *,
     if spec.get("selector") is None:
         reader.add(FieldError.required("spec.selector"))
     elif selector is not None and selector.is_empty():
-        reader.add(FieldError.invalid("spec.selector", spec.get("selector"), f"empty selector is invalid for {noun}"))
+        reader.add(
+            FieldError.invalid("spec.selector", spec.get("selector"), f"empty selector is invalid for {noun}")
+        )
     template = reader.mapping(spec, "template", "spec")
     template_metadata = reader.mapping(template, "metadata", _TEMPLATE_PATH)
     labels = reader.string_map(template_metadata, "labels", "spec.template.metadata")
@@ -99,7 +115,9 @@ def _validate_workload(reader: FieldReader, workload: JSON, old: JSON | None, *,
         old_spec = old.get("spec") if isinstance(old.get("spec"), Mapping) else {}
         old_selector = old_spec.get("selector") if isinstance(old_spec, Mapping) else None
         if old_selector is not None:
-            validate_immutable(reader, without_nulls(spec.get("selector")), without_nulls(old_selector), "spec.selector")
+            validate_immutable(
+                reader, drop_nulls(spec.get("selector")), drop_nulls(old_selector), "spec.selector"
+            )
     return spec
 
 
@@ -108,22 +126,30 @@ def _validate_template_spec(reader: FieldReader, template_spec: JSON) -> None:
     validate_pod_spec(reader, template_spec, path)
     restart_policy = template_spec.get("restartPolicy")
     if isinstance(restart_policy, str) and restart_policy and restart_policy != "Always":
-        reader.add(FieldError.not_supported(child(path, "restartPolicy"), restart_policy, ("Always",)))
+        reader.add(FieldError.not_supported(join_path(path, "restartPolicy"), restart_policy, ("Always",)))
     if template_spec.get("activeDeadlineSeconds") is not None:
         detail = "activeDeadlineSeconds in ReplicaSet is not Supported"
-        reader.add(FieldError.forbidden(child(path, "activeDeadlineSeconds"), detail))
+        reader.add(FieldError.forbidden(join_path(path, "activeDeadlineSeconds"), detail))
 
 
 def _validate_rolling_update(reader: FieldReader, rolling_update: JSON, path: str) -> None:
     max_unavailable = reader.int_or_string(rolling_update, "maxUnavailable", path)
     max_surge = reader.int_or_string(rolling_update, "maxSurge", path)
     for name, value in (("maxUnavailable", max_unavailable), ("maxSurge", max_surge)):
-        _validate_int_or_percent(reader, value, child(path, name))
-    unavailable_amount = _amount(max_unavailable)
+        _validate_int_or_percent(reader, value, join_path(path, name))
+    unavailable_amount = _read_amount(max_unavailable)
     if isinstance(max_unavailable, str) and unavailable_amount is not None and unavailable_amount > 100:
-        reader.add(FieldError.invalid(child(path, "maxUnavailable"), max_unavailable, "must not be greater than 100%"))
-    if unavailable_amount == 0 and _amount(max_surge) in (0, None):
-        reader.add(FieldError.invalid(child(path, "maxUnavailable"), max_unavailable, "may not be 0 when `maxSurge` is 0"))
+        reader.add(
+            FieldError.invalid(
+                join_path(path, "maxUnavailable"), max_unavailable, "must not be greater than 100%"
+            )
+        )
+    if unavailable_amount == 0 and _read_amount(max_surge) in (0, None):
+        reader.add(
+            FieldError.invalid(
+                join_path(path, "maxUnavailable"), max_unavailable, "may not be 0 when `maxSurge` is 0"
+            )
+        )
 
 
 def _validate_int_or_percent(reader: FieldReader, value: int | str | None, path: str) -> None:
@@ -133,7 +159,7 @@ def _validate_int_or_percent(reader: FieldReader, value: int | str | None, path:
         validate_nonnegative(reader, value, path)
 
 
-def _amount(value: int | str | None) -> int | None:
+def _read_amount(value: int | str | None) -> int | None:
     """The number of an int-or-percent (`25%` → 25); None when absent or malformed."""
     if isinstance(value, int):
         return value

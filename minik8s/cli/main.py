@@ -31,17 +31,27 @@ from minik8s.cli.errors import CliError
 
 DEBUG_ENV = "MINIK8S_DEBUG"
 
+def _usage_error_classes() -> tuple[type[Exception], ...]:
+    """What typer raises for bad flags: click's errors, or (typer >= 0.20, which vendors click) its own."""
+    classes: list[type[Exception]] = [click.ClickException]
+    typer_base = getattr(typer, "TyperException", None)
+    if isinstance(typer_base, type) and issubclass(typer_base, Exception):
+        classes.append(typer_base)
+    return tuple(classes)
+
+
+_USAGE_ERRORS = _usage_error_classes()
+
 app = typer.Typer(
     name="minik8s",
     help="A Kubernetes-shaped orchestrator on this machine: start, inspect and stop a local cluster.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
 HomeOption = Annotated[
     str | None,
-    typer.Option("--home", help=f"cluster folder [default: ${HOME_ENV}, else ~/.minik8s]", show_default=False),
+    typer.Option("--home", help=f"cluster folder (default: ${HOME_ENV}, else ~/.minik8s)", show_default=False),
 ]
 
 
@@ -49,13 +59,13 @@ HomeOption = Annotated[
 def up(
     home: HomeOption = None,
     replicas: Annotated[int | None, typer.Option(
-        "--replicas", help="apiserver replicas: 1, 3 or 5 [default: 3; fixed once the cluster exists]",
+        "--replicas", help="apiserver replicas: 1, 3 or 5 (default: 3; fixed once the cluster exists)",
         show_default=False)] = None,
     nodes: Annotated[int | None, typer.Option(
-        "--nodes", help="node agents [default: 0; recorded, started by a later version]", show_default=False)] = None,
+        "--nodes", help="node agents (default: 0; recorded, started by a later version)", show_default=False)] = None,
     port_base: Annotated[int | None, typer.Option(
         "--port-base", help="HTTP ports P, P+1…, Raft ports P+100, P+101… "
-        "[default: 6443… and 7001…, or any free port]", show_default=False)] = None,
+        "(default: 6443… and 7001…, or any free port)", show_default=False)] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait until everything serves")] = 30.0,
 ) -> None:
     """Start the cluster (or the parts of it that are not running) and write its kubeconfig."""
@@ -129,13 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as error:
         typer.echo(f"minik8s: error: {error.message}", err=True)
         return error.exit_code
-    except click.UsageError as error:
-        typer.echo(f"minik8s: error: {error.format_message()} (see `minik8s --help`)", err=True)
-        return error.exit_code
-    except click.ClickException as error:
-        typer.echo(f"minik8s: error: {error.format_message()}", err=True)
-        return error.exit_code
-    except click.Abort:
+    except _USAGE_ERRORS as error:  # a flag or command typer could not parse
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        typer.echo(f"minik8s: error: {message} (see `minik8s --help`)", err=True)
+        exit_code = getattr(error, "exit_code", 2)
+        return exit_code if isinstance(exit_code, int) else 2
+    except (click.Abort, typer.Abort):
         typer.echo("minik8s: aborted", err=True)
         return 130
     except Exception as error:

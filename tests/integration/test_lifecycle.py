@@ -240,6 +240,7 @@ def test_replica_dying_while_starting_shows_its_log_and_fails(small_home: Path) 
     (["status"], "no cluster"),
     (["status", "-o", "yaml"], "output format"),
     (["up", "--no-such-flag"], "--no-such-flag"),
+    (["up", "--replicas", "three"], "--replicas"),
 ])
 def test_bad_input_is_one_line_on_stderr(tmp_path: Path, args: list[str], message: str) -> None:
     home = tmp_path / "home"
@@ -247,4 +248,5 @@ def test_bad_input_is_one_line_on_stderr(tmp_path: Path, args: list[str], messag
     assert result.returncode != 0
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert "unexpected error" not in result.stderr
     assert not home.exists()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minik8s.api.defaults import apply_defaults, image_pull_policy
+from minik8s.api.defaults import apply_defaults, pick_image_pull_policy
 
 
 def _pod(**spec: Any) -> dict[str, Any]:
@@ -35,7 +35,10 @@ def _at(obj: Any, path: str) -> Any:
 def _deployment(strategy: dict[str, Any] | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "selector": {"matchLabels": {"app": "web"}},
-        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "web"}]}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "c", "image": "web"}]},
+        },
     }
     if strategy is not None:
         spec["strategy"] = strategy
@@ -64,8 +67,18 @@ def test_a_bare_pod_gets_kubernetes_defaults(path, expected):
 def test_bare_pods_tolerate_unready_and_unreachable_nodes_for_300_seconds():
     tolerations = _defaulted("Pod", _pod())["spec"]["tolerations"]
     assert tolerations == [
-        {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-        {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+        {
+            "key": "node.kubernetes.io/not-ready",
+            "operator": "Exists",
+            "effect": "NoExecute",
+            "tolerationSeconds": 300,
+        },
+        {
+            "key": "node.kubernetes.io/unreachable",
+            "operator": "Exists",
+            "effect": "NoExecute",
+            "tolerationSeconds": 300,
+        },
     ]
 
 
@@ -104,7 +117,7 @@ def test_updates_do_not_bring_back_create_time_tolerations():
     ],
 )
 def test_image_pull_policy_follows_the_image_tag(image, policy):
-    assert image_pull_policy(image) == policy
+    assert pick_image_pull_policy(image) == policy
     pod = _defaulted("Pod", _pod(initContainers=[{"name": "i", "image": image}]))
     assert pod["spec"]["initContainers"][0]["imagePullPolicy"] == policy
 
@@ -112,10 +125,16 @@ def test_image_pull_policy_follows_the_image_tag(image, policy):
 def test_values_the_user_set_are_kept():
     pod = _pod(restartPolicy="Never", terminationGracePeriodSeconds=0, dnsPolicy="Default")
     pod["spec"]["containers"][0].update(
-        imagePullPolicy="Never", ports=[{"containerPort": 53, "protocol": "UDP"}], resources={"requests": {"cpu": "1"}}
+        imagePullPolicy="Never",
+        ports=[{"containerPort": 53, "protocol": "UDP"}],
+        resources={"requests": {"cpu": "1"}},
     )
     spec = _defaulted("Pod", pod)["spec"]
-    assert (spec["restartPolicy"], spec["terminationGracePeriodSeconds"], spec["dnsPolicy"]) == ("Never", 0, "Default")
+    assert (spec["restartPolicy"], spec["terminationGracePeriodSeconds"], spec["dnsPolicy"]) == (
+        "Never",
+        0,
+        "Default",
+    )
     container = spec["containers"][0]
     assert container["imagePullPolicy"] == "Never"
     assert container["ports"] == [{"containerPort": 53, "protocol": "UDP"}]
@@ -138,19 +157,31 @@ def test_container_ports_env_and_probes_are_defaulted():
         "httpGet": {"port": 80, "path": "/", "scheme": "HTTP"},
         "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3,
     }  # fmt: skip
-    assert (container["readinessProbe"]["periodSeconds"], container["readinessProbe"]["timeoutSeconds"]) == (5, 1)
+    assert (container["readinessProbe"]["periodSeconds"], container["readinessProbe"]["timeoutSeconds"]) == (
+        5,
+        1,
+    )
     assert container["lifecycle"]["preStop"]["httpGet"] == {"port": 80, "path": "/quit", "scheme": "HTTP"}
 
 
 def test_a_bare_pod_requests_what_it_limits():
     pod = _pod()
-    pod["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "500m", "memory": "64Mi"}, "requests": {"cpu": "100m"}}
+    pod["spec"]["containers"][0]["resources"] = {
+        "limits": {"cpu": "500m", "memory": "64Mi"},
+        "requests": {"cpu": "100m"},
+    }
     resources = _defaulted("Pod", pod)["spec"]["containers"][0]["resources"]
     assert resources["requests"] == {"cpu": "100m", "memory": "64Mi"}
 
 
 def test_volumes_are_defaulted():
-    pod = _pod(volumes=[{"name": "scratch"}, {"name": "cfg", "configMap": {"name": "c"}}, {"name": "h", "hostPath": {"path": "/x"}}])
+    pod = _pod(
+        volumes=[
+            {"name": "scratch"},
+            {"name": "cfg", "configMap": {"name": "c"}},
+            {"name": "h", "hostPath": {"path": "/x"}},
+        ]
+    )
     volumes = _defaulted("Pod", pod)["spec"]["volumes"]
     assert volumes[0] == {"name": "scratch", "emptyDir": {}}
     assert volumes[1]["configMap"]["defaultMode"] == 420
@@ -161,11 +192,17 @@ def test_deployment_defaults():
     deployment = _defaulted("Deployment", _deployment())
     spec = deployment["spec"]
     assert spec["replicas"] == 1
-    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+    }
     assert (spec["revisionHistoryLimit"], spec["progressDeadlineSeconds"]) == (10, 600)
     assert "minReadySeconds" not in spec
     template_spec = spec["template"]["spec"]
-    assert (template_spec["restartPolicy"], template_spec["containers"][0]["imagePullPolicy"]) == ("Always", "Always")
+    assert (template_spec["restartPolicy"], template_spec["containers"][0]["imagePullPolicy"]) == (
+        "Always",
+        "Always",
+    )
     assert "enableServiceLinks" not in template_spec
     assert "tolerations" not in template_spec
 
@@ -177,7 +214,10 @@ def test_a_recreate_deployment_gets_no_rolling_update_knobs():
 
 def test_partial_rolling_update_is_completed():
     spec = _defaulted("Deployment", _deployment({"rollingUpdate": {"maxSurge": 2}}))["spec"]
-    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2, "maxUnavailable": "25%"}}
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 2, "maxUnavailable": "25%"},
+    }
 
 
 @pytest.mark.parametrize(
@@ -185,7 +225,11 @@ def test_partial_rolling_update_is_completed():
     [
         ("ReplicaSet", "spec.replicas", 1),
         ("ReplicaSet", "spec.template.spec.terminationGracePeriodSeconds", 30),
-        ("DaemonSet", "spec.updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+        (
+            "DaemonSet",
+            "spec.updateStrategy",
+            {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+        ),
         ("DaemonSet", "spec.revisionHistoryLimit", 10),
     ],
 )
@@ -196,9 +240,16 @@ def test_replica_set_and_daemon_set_defaults(kind, path, expected):
 
 
 def test_service_defaults():
-    service = {"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}, {"port": 53, "targetPort": "dns", "protocol": "UDP"}]}}
+    service = {
+        "metadata": {"name": "s"},
+        "spec": {"ports": [{"port": 80}, {"port": 53, "targetPort": "dns", "protocol": "UDP"}]},
+    }
     spec = _defaulted("Service", service)["spec"]
-    assert (spec["type"], spec["sessionAffinity"], spec["internalTrafficPolicy"]) == ("ClusterIP", "None", "Cluster")
+    assert (spec["type"], spec["sessionAffinity"], spec["internalTrafficPolicy"]) == (
+        "ClusterIP",
+        "None",
+        "Cluster",
+    )
     assert spec["ports"] == [
         {"port": 80, "protocol": "TCP", "targetPort": 80},
         {"port": 53, "targetPort": "dns", "protocol": "UDP"},
@@ -226,7 +277,9 @@ def test_namespace_defaults_and_create_time_finalizer():
     assert created["spec"]["finalizers"] == ["kubernetes"]
     assert created["status"]["phase"] == "Active"
     assert created["metadata"]["labels"]["kubernetes.io/metadata.name"] == "dev"
-    updated = _defaulted("Namespace", {"metadata": {"name": "dev"}, "status": {"phase": "Terminating"}}, on_create=False)
+    updated = _defaulted(
+        "Namespace", {"metadata": {"name": "dev"}, "status": {"phase": "Terminating"}}, on_create=False
+    )
     assert "finalizers" not in updated["spec"]
     assert updated["status"]["phase"] == "Terminating"
 
@@ -255,21 +308,37 @@ def test_defaulting_twice_changes_nothing(kind):
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=3),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
     max_leaves=10,
 )
 _FIELDS = ["spec", "containers", "ports", "volumes", "strategy", "tolerations", "metadata", "status", "subsets",
            "resources", "limits", "template", "env", "valueFrom", "livenessProbe", "httpGet", "sessionAffinity"]  # fmt: skip
 _SHAPES = st.recursive(
     _JSON,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(_FIELDS), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(_FIELDS), children, max_size=4)
+    ),
     max_leaves=25,
 )
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    kind=st.sampled_from(["Pod", "Deployment", "ReplicaSet", "DaemonSet", "Service", "Secret", "Namespace", "Node", "Endpoints"]),
+    kind=st.sampled_from(
+        [
+            "Pod",
+            "Deployment",
+            "ReplicaSet",
+            "DaemonSet",
+            "Service",
+            "Secret",
+            "Namespace",
+            "Node",
+            "Endpoints",
+        ]
+    ),
     shape=st.dictionaries(st.sampled_from(_FIELDS), _SHAPES, max_size=4),
 )
 def test_defaulting_never_fails_on_malformed_objects(kind, shape):

@@ -64,7 +64,12 @@ def test_object_fields_render_values_as_strings(kind, obj, expected):
         ("Pod", "spec.nodeName=", UNSCHEDULED_POD, True),
         ("Pod", "spec.nodeName=", RUNNING_POD, False),
         ("Pod", "spec.nodeName=n1,status.phase!=Succeeded,status.phase!=Failed", RUNNING_POD, True),
-        ("Event", "involvedObject.name=p1,involvedObject.namespace=default,involvedObject.uid=u-1", EVENT, True),
+        (
+            "Event",
+            "involvedObject.name=p1,involvedObject.namespace=default,involvedObject.uid=u-1",
+            EVENT,
+            True,
+        ),
         ("Event", "involvedObject.uid=other", EVENT, False),
         ("Node", "spec.unschedulable=false", {"metadata": {"name": "n"}}, True),
         ("Deployment", "metadata.name=web", {"metadata": {"name": "web", "namespace": "d"}}, True),

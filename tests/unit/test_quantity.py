@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minik8s.api.quantity import cpu_millis, format_cpu_millis, format_memory_bytes, memory_bytes, parse_quantity
+from minik8s.api.quantity import (
+    cpu_millis,
+    format_cpu_millis,
+    format_memory_bytes,
+    memory_bytes,
+    parse_quantity,
+)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +75,9 @@ def test_memory_rounds_up_to_whole_bytes(quantity, size):
     assert memory_bytes(quantity) == size
 
 
-@pytest.mark.parametrize(("millis", "text"), [(1000, "1"), (250, "250m"), (0, "0"), (1500, "1500m"), (4000, "4")])
+@pytest.mark.parametrize(
+    ("millis", "text"), [(1000, "1"), (250, "250m"), (0, "0"), (1500, "1500m"), (4000, "4")]
+)
 def test_cpu_formats_canonically(millis, text):
     assert format_cpu_millis(millis) == text
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minik8s.api.selectors import (
@@ -17,6 +17,17 @@ from minik8s.api.selectors import (
     label_selector_from_set,
     parse_field_selector,
     parse_label_selector,
+)
+
+_ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.sampled_from(["", "a", "In", "Exists", "x y"]),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["matchLabels", "matchExpressions", "key", "operator", "values", "a"]), children
+        )
+    ),
+    max_leaves=12,
 )
 
 WEB_PROD = {"app": "web", "env": "prod", "tier": "frontend", "replicas": "3"}
@@ -102,8 +113,16 @@ def test_bad_label_selector_strings_are_rejected_with_a_clear_message(text, frag
     [
         ({"matchLabels": {"app": "web"}}, {"app": "web", "x": "y"}, True),
         ({"matchLabels": {"app": "web"}}, {"app": "db"}, False),
-        ({"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "qa"]}]}, {"env": "qa"}, True),
-        ({"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}, {"env": "prod"}, False),
+        (
+            {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "qa"]}]},
+            {"env": "qa"},
+            True,
+        ),
+        (
+            {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]},
+            {"env": "prod"},
+            False,
+        ),
         ({"matchExpressions": [{"key": "env", "operator": "Exists"}]}, {"env": ""}, True),
         ({"matchExpressions": [{"key": "env", "operator": "DoesNotExist"}]}, {"env": ""}, False),
         (
@@ -128,9 +147,20 @@ def test_empty_selector_objects_are_empty_so_the_caller_can_decide():
 @pytest.mark.parametrize(
     ("selector", "fragment"),
     [
-        ({"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}, "not a valid label selector operator"),
+        (
+            {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]},
+            "not a valid label selector operator",
+        ),
         ({"matchExpressions": [{"key": "a", "operator": "In", "values": []}]}, "values set can't be empty"),
-        ({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}, "values set must be empty"),
+        (
+            {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]},
+            "values set must be empty",
+        ),
+        (
+            {"matchExpressions": [{"key": "a", "operator": ["In"], "values": ["x"]}]},
+            "not a valid label selector operator",
+        ),
+        ({"matchExpressions": [{"key": "a", "operator": "In", "values": "x"}]}, "values a list of strings"),
         ({"matchLabels": {"bad key": "x"}}, "name part must consist of"),
         ({"matchLabels": {"a": 1}}, "must be a string"),
         ({"matchLabels": ["a"]}, "matchLabels must be a map"),
@@ -144,9 +174,23 @@ def test_invalid_selector_objects_raise(selector, fragment):
     assert fragment in str(raised.value)
 
 
+@settings(max_examples=150)
+@given(selector=_ANY_JSON)
+def test_selector_objects_of_any_shape_give_a_selector_or_a_selector_error(selector):
+    try:
+        result = label_selector_from_object(selector)
+    except SelectorError as error:
+        assert str(error)
+    else:
+        assert isinstance(result, LabelSelector)
+
+
 def test_object_and_string_forms_agree():
     from_object = label_selector_from_object(
-        {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "env", "operator": "In", "values": ["b", "a"]}]}
+        {
+            "matchLabels": {"app": "web"},
+            "matchExpressions": [{"key": "env", "operator": "In", "values": ["b", "a"]}],
+        }
     )
     assert from_object == parse_label_selector("env in (a,b),app=web")
     assert str(from_object) == "app=web,env in (a,b)"
@@ -163,7 +207,9 @@ def test_selector_from_a_service_style_map():
 
 _ALNUM = st.text(alphabet="abcxyzAZ019", min_size=1, max_size=5)
 _NAME = st.one_of(_ALNUM, st.builds(lambda a, sep, b: a + sep + b, _ALNUM, st.sampled_from("-_."), _ALNUM))
-_KEY = st.one_of(_NAME, st.builds(lambda prefix, name: f"{prefix}/{name}", st.sampled_from(["k8s.io", "a.b"]), _NAME))
+_KEY = st.one_of(
+    _NAME, st.builds(lambda prefix, name: f"{prefix}/{name}", st.sampled_from(["k8s.io", "a.b"]), _NAME)
+)
 _VALUE = st.one_of(st.just(""), _NAME)
 
 
@@ -183,7 +229,9 @@ def _requirements(draw: st.DrawFn) -> Requirement:
 
 
 _SELECTORS = st.lists(_requirements(), max_size=5).map(label_selector_from_requirements)
-_LABELS = st.dictionaries(st.sampled_from(["app", "env", "k8s.io/x", "a.b/y", "n"]), st.one_of(_VALUE, st.integers(0, 9).map(str)))
+_LABELS = st.dictionaries(
+    st.sampled_from(["app", "env", "k8s.io/x", "a.b/y", "n"]), st.one_of(_VALUE, st.integers(0, 9).map(str))
+)
 
 
 @given(selector=_SELECTORS, labels=_LABELS)
@@ -252,3 +300,13 @@ def test_bad_field_selectors_are_rejected(text, fragment):
     with pytest.raises(SelectorError) as raised:
         parse_field_selector(text)
     assert fragment in str(raised.value)
+
+
+@settings(max_examples=300)
+@given(text=st.text(alphabet="ab=!(),<> in\\x-1.", max_size=20))
+def test_any_selector_text_parses_or_raises_a_selector_error(text):
+    for parse in (parse_label_selector, parse_field_selector):
+        try:
+            parse(text)
+        except SelectorError as error:
+            assert str(error)

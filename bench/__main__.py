@@ -1,0 +1,81 @@
+"""`python -m bench [names...]` (what `make bench` runs): run the benchmarks in turn, print one table.
+
+Each benchmark is named so a single figure can be re-measured on its own
+(`python -m bench watch-latency`). The table shows each figure next to its design.md §13 target;
+nothing is asserted, and the exit status is non-zero only when a benchmark could not run at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from bench.api_store import bench_create_latency, bench_watch_latency, bench_write_throughput
+from bench.failover import bench_failover
+from bench.figures import Figure, Outcome, render_table
+
+log = logging.getLogger("bench")
+
+BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
+    "create-latency": (bench_create_latency, "1,000 sequential creates, to the leader and via a follower"),
+    "write-throughput": (bench_write_throughput, "32 connections over 3 replicas for 10 s"),
+    "watch-latency": (bench_watch_latency, "write acknowledged → event at a watcher on a follower"),
+    "failover": (bench_failover, "SIGKILL the leader → a create succeeds again, 5 rounds"),
+}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    listing = "; ".join(f"{name}: {about}" for name, (_, about) in BENCHMARKS.items())
+    parser = argparse.ArgumentParser(prog="python -m bench", description=f"minik8s benchmarks. {listing}")
+    parser.add_argument("names", nargs="*", metavar="name", help="benchmarks to run (default: all)")
+    parser.add_argument("--verbose", action="store_true", help="debug logging")
+    arguments = parser.parse_args(argv)
+    unknown = [name for name in arguments.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    return arguments
+
+
+def run(names: Sequence[str]) -> tuple[list[Figure], list[str], list[str]]:
+    """Run the named benchmarks in order: (figures, remarks, names that failed)."""
+    figures: list[Figure] = []
+    remarks: list[str] = []
+    failed: list[str] = []
+    for name in names:
+        benchmark, about = BENCHMARKS[name]
+        log.info("running %s (%s)", name, about)
+        started = time.monotonic()
+        try:
+            outcome = benchmark()
+        except Exception:
+            log.exception("benchmark %s failed", name)
+            failed.append(name)
+            continue
+        log.info("%s done in %.1f s", name, time.monotonic() - started)
+        figures.extend(outcome.figures)
+        remarks.extend(remark for remark in outcome.remarks if remark not in remarks)
+    return figures, remarks, failed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    started = time.monotonic()
+    figures, remarks, failed = run(arguments.names or list(BENCHMARKS))
+    header = (f"minik8s benchmarks — Python {platform.python_version()}, {platform.machine()}, "
+              f"{len(BENCHMARKS) if not arguments.names else len(arguments.names)} benchmark(s) "
+              f"in {time.monotonic() - started:.0f} s")
+    lines = [header, "", render_table(figures), ""]
+    lines += [f"* {remark}" for remark in remarks]
+    lines += [f"! {name} failed (see the log above)" for name in failed]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The write-throughput load generator: several worker processes, each with threads on lean connections.
+
+One Python process cannot drive 32 connections fast enough to load three replicas (design.md §13), so
+the connections are spread over worker processes (multiprocessing, spawn) and each connection gets a
+thread running the blocking `LeanConnection`. All workers start at an agreed CLOCK_MONOTONIC instant
+(the clock is shared by every process on Linux) and count only the creates completed inside the
+measuring window, after a warm-up. Each worker reports its own CPU time, so the client's share of the
+machine can be printed next to the figure.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bench.wire import CONFIG_MAPS, Endpoint, LeanConnection, ProtocolError, config_map_body
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What every worker agrees on: where to connect, and the window to count in."""
+
+    endpoints: tuple[Endpoint, ...]
+    connections_per_worker: int
+    start_at: float  # time.monotonic() instant at which every connection starts writing
+    warmup: float
+    duration: float
+
+    @property
+    def window(self) -> tuple[float, float]:
+        begin = self.start_at + self.warmup
+        return begin, begin + self.duration
+
+
+@dataclass
+class WorkerReport:
+    created: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)  # seconds, creates completed in the window
+    cpu_seconds: float = 0.0  # this worker process's CPU time inside the window
+
+
+def _drive_connection(plan: LoadPlan, *, worker: int, slot: int, report: WorkerReport,
+                      lock: threading.Lock) -> None:
+    """One connection: create ConfigMaps back to back until the window closes."""
+    connection_index = worker * plan.connections_per_worker + slot
+    endpoint = plan.endpoints[connection_index % len(plan.endpoints)]
+    begin, end = plan.window
+    created, latencies, failures = 0, [], Counter[str]()
+    connection = LeanConnection(endpoint)
+    try:
+        _sleep_until(plan.start_at)
+        sequence = 0
+        while (started := time.monotonic()) < end:
+            sequence += 1
+            body = config_map_body(f"load-{connection_index}-{sequence}")
+            try:
+                status, _ = connection.post(CONFIG_MAPS, body)
+            except (OSError, ProtocolError) as error:
+                failures[type(error).__name__] += 1
+                connection.close()
+                connection = LeanConnection(endpoint)
+                continue
+            finished = time.monotonic()
+            if not begin <= finished <= end:
+                continue
+            if status == 201:
+                created += 1
+                latencies.append(finished - started)
+            else:
+                failures[f"HTTP {status}"] += 1
+    finally:
+        connection.close()
+    with lock:
+        report.created += created
+        report.latencies.extend(latencies)
+        report.failures.update(failures)
+
+
+def _sleep_until(instant: float) -> None:
+    remaining = instant - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_worker(plan: LoadPlan, worker: int, results: multiprocessing.Queue[WorkerReport]) -> None:
+    """A worker process: one thread per connection; its report goes back through `results`."""
+    report, lock = WorkerReport(), threading.Lock()
+    threads = [threading.Thread(target=_drive_connection, args=(plan,),
+                                kwargs={"worker": worker, "slot": slot, "report": report, "lock": lock})
+               for slot in range(plan.connections_per_worker)]
+    for thread in threads:
+        thread.start()
+    begin, end = plan.window
+    _sleep_until(begin)
+    cpu_at_begin = _cpu_seconds()
+    _sleep_until(end)
+    report.cpu_seconds = _cpu_seconds() - cpu_at_begin
+    for thread in threads:
+        thread.join()
+    results.put(report)
+
+
+def start_workers(plan: LoadPlan, *, workers: int) -> tuple[list[multiprocessing.Process],
+                                                             multiprocessing.Queue[WorkerReport]]:
+    """Spawn the worker processes; they wait for `plan.start_at` before writing."""
+    context = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue[WorkerReport] = context.Queue()
+    processes = [context.Process(target=run_worker, args=(plan, index, results), daemon=True)
+                 for index in range(workers)]
+    for process in processes:
+        process.start()
+    return processes, results  # type: ignore[return-value]
+
+
+def collect(processes: Sequence[multiprocessing.Process], results: multiprocessing.Queue[WorkerReport],
+            *, timeout: float) -> WorkerReport:
+    """Merge the workers' reports (waiting at most `timeout` s for each) and reap the processes."""
+    total = WorkerReport()
+    for _ in processes:
+        report = results.get(timeout=timeout)
+        total.created += report.created
+        total.failures.update(report.failures)
+        total.latencies.extend(report.latencies)
+        total.cpu_seconds += report.cpu_seconds
+    for process in processes:
+        process.join(timeout)
+        if process.is_alive():
+            process.kill()
+    return total
