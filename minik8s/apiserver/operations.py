@@ -259,7 +259,7 @@ class Operations:
             finalized.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
             new = finalized
         else:
-            apply_defaults(resource.kind, new)
+            apply_defaults(resource.kind, new, on_create=False)
             strategy.prepare_for_update(resource, new, current)
         new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         if new == current:

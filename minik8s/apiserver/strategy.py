@@ -113,12 +113,31 @@ def prepare_for_update(resource: ResourceKind, new: Object, old: Object) -> None
             new["status"] = copy.deepcopy(old["status"])
         else:
             new.pop("status", None)
+    if resource.kind == "Service":
+        keep_allocations(new, old)
     generation = old_metadata.get("generation")
     if generation is not None:
         changed = new.get("spec") != old.get("spec")
         metadata["generation"] = generation + 1 if changed else generation
     else:
         metadata.pop("generation", None)
+
+
+def keep_allocations(new: Object, old: Object) -> None:
+    """An update that leaves out the allocated clusterIP or nodePorts keeps them, as Kubernetes does."""
+    spec, old_spec = new.get("spec"), old.get("spec") or {}
+    if not isinstance(spec, dict):
+        return
+    for field in ("clusterIP", "clusterIPs"):
+        if not spec.get(field) and old_spec.get(field):
+            spec[field] = copy.deepcopy(old_spec[field])
+    old_ports = {(p.get("port"), p.get("protocol", "TCP")): p for p in old_spec.get("ports") or []
+                 if isinstance(p, dict)}
+    for port in spec.get("ports") or []:
+        if isinstance(port, dict) and not port.get("nodePort"):
+            previous = old_ports.get((port.get("port"), port.get("protocol", "TCP")))
+            if previous and previous.get("nodePort") and spec.get("type") in ("NodePort", "LoadBalancer"):
+                port["nodePort"] = previous["nodePort"]
 
 
 def prepare_for_status_update(new: Object, old: Object) -> Object:
