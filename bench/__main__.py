@@ -65,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per readiness poll otherwise
     started = time.monotonic()
     figures, remarks, failed = run(arguments.names or list(BENCHMARKS))
     header = (f"minik8s benchmarks — Python {platform.python_version()}, {platform.machine()}, "

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 
 from bench.wire import CONFIG_MAPS, Endpoint, LeanConnection, ProtocolError, config_map_body
 
@@ -111,19 +112,19 @@ def run_worker(plan: LoadPlan, worker: int, results: multiprocessing.Queue[Worke
     results.put(report)
 
 
-def start_workers(plan: LoadPlan, *, workers: int) -> tuple[list[multiprocessing.Process],
+def start_workers(plan: LoadPlan, *, workers: int) -> tuple[list[BaseProcess],
                                                              multiprocessing.Queue[WorkerReport]]:
     """Spawn the worker processes; they wait for `plan.start_at` before writing."""
     context = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[WorkerReport] = context.Queue()
-    processes = [context.Process(target=run_worker, args=(plan, index, results), daemon=True)
+    processes: list[BaseProcess] = [context.Process(target=run_worker, args=(plan, index, results), daemon=True)
                  for index in range(workers)]
     for process in processes:
         process.start()
-    return processes, results  # type: ignore[return-value]
+    return processes, results
 
 
-def collect(processes: Sequence[multiprocessing.Process], results: multiprocessing.Queue[WorkerReport],
+def collect(processes: Sequence[BaseProcess], results: multiprocessing.Queue[WorkerReport],
             *, timeout: float) -> WorkerReport:
     """Merge the workers' reports (waiting at most `timeout` s for each) and reap the processes."""
     total = WorkerReport()

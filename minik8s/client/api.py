@@ -62,6 +62,10 @@ class ApiClient:
     Objects go in and come out as plain JSON dicts. A namespaced kind addressed without
     namespace means `default` for one object and all namespaces for list and watch; a
     namespace given for a cluster-scoped kind is ignored.
+
+    Pools: at most `max_connections` per server for requests; watches and log streams hold a
+    connection each from a separate per-server pool of `max_streams`, so long watches never
+    starve short requests. `transport` (tests) replaces the network for every server.
     """
 
     def __init__(

@@ -7,6 +7,10 @@ contenders exactly one wins), renews it every retry period, and stops leading wh
 not renewed for the renew deadline, which is shorter than the lease so that it stops
 before anyone else may start. Expiry is judged by the local monotonic time at which this
 elector last saw the Lease change, never by comparing clocks across machines.
+
+Deadlines use `asyncio.timeout`, not `asyncio.wait_for`: on Python 3.11 `wait_for` can
+swallow a cancellation that arrives as its inner call completes, and an elector that
+ignores cancellation keeps leading.
 """
 
 from __future__ import annotations
@@ -193,7 +197,8 @@ class LeaderElector:
     async def _acquire(self) -> None:
         while True:
             try:
-                acquired = await asyncio.wait_for(self.try_acquire_or_renew(), self._renew_deadline)
+                async with asyncio.timeout(self._renew_deadline):
+                    acquired = await self.try_acquire_or_renew()
             except (ApiError, TimeoutError) as exc:
                 logger.info("lease %s/%s: cannot acquire yet: %r", self.namespace, self.lease_name, exc)
                 acquired = False
@@ -213,7 +218,8 @@ class LeaderElector:
                 return False
             remaining = last_renewal + self._renew_deadline - self._clock()
             try:
-                renewed = await asyncio.wait_for(self.try_acquire_or_renew(), max(remaining, 0.001))
+                async with asyncio.timeout(max(remaining, 0.001)):
+                    renewed = await self.try_acquire_or_renew()
             except (ApiError, TimeoutError) as exc:
                 logger.info("lease %s/%s: renewal failed: %r", self.namespace, self.lease_name, exc)
                 renewed = False
@@ -236,7 +242,8 @@ class LeaderElector:
         released["spec"] = {**spec, "holderIdentity": "", "leaseDurationSeconds": 1,
                             "acquireTime": now, "renewTime": now}
         try:
-            self._observe(await asyncio.wait_for(self._client.update(LEASE, released), self._retry_period))
+            async with asyncio.timeout(self._retry_period):
+                self._observe(await self._client.update(LEASE, released))
         except (ApiError, TimeoutError) as exc:
             logger.info("lease %s/%s: release failed: %r", self.namespace, self.lease_name, exc)
             return False
