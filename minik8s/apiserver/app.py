@@ -8,72 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import generate_latest
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES
 from minik8s.apiserver import discovery, errors
+from minik8s.apiserver.metrics import MetricsMiddleware, RequestStats, new_registry
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.routes import ApiHandler, json_response
 from minik8s.apiserver.storage import ObjectStore
 from minik8s.store.base import Store
 
 log = logging.getLogger(__name__)
-
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
-
-
-class Metrics:
-    def __init__(self, store: Store) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter("apiserver_request_total", "Requests by verb and HTTP code",
-                                ["verb", "code"], registry=self.registry)
-        self.latency = Histogram("apiserver_request_duration_seconds", "Request latency by verb", ["verb"],
-                                 registry=self.registry,
-                                 buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-        revision = Gauge("minik8s_store_revision", "The store's current revision", registry=self.registry)
-        revision.set_function(lambda: store.revision)
-        leader = Gauge("minik8s_raft_is_leader", "1 when this replica leads the Raft group", registry=self.registry)
-        leader.set_function(lambda: 1 if store.status().get("role") == "leader" else 0)
-
-
-class MetricsMiddleware:
-    """Counts and times every request (a plain ASGI middleware: cheap on the hot path)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app, self.metrics = app, metrics
-
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]],
-                       send: Callable[[Any], Awaitable[None]]) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started, code = time.perf_counter(), 500
-        is_watch = b"watch=" in scope.get("query_string", b"")
-
-        async def record(message: Any) -> None:
-            nonlocal code
-            if message["type"] == "http.response.start":
-                code = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record)
-        finally:
-            verb = "WATCH" if is_watch else scope["method"]
-            self.metrics.requests.labels(verb, str(code)).inc()
-            if not is_watch:
-                self.metrics.latency.labels(verb).observe(time.perf_counter() - started)
-
 
 async def bootstrap(ops: Operations) -> None:
     """Create the system namespaces; retried until the store has a leader."""
@@ -97,7 +49,8 @@ async def bootstrap(ops: Operations) -> None:
 def create_app(store: Store, *, name: str = "apiserver") -> FastAPI:
     ops = Operations(ObjectStore(store))
     handler = ApiHandler(ops)
-    metrics = Metrics(store)
+    stats = RequestStats()
+    metrics_registry = new_registry(stats, store, lambda: handler.open_watches)
     background: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
@@ -142,7 +95,7 @@ def create_app(store: Store, *, name: str = "apiserver") -> FastAPI:
         return json_response({"name": name, **store.status()})
 
     async def metrics_endpoint(_: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
+        return Response(generate_latest(metrics_registry), media_type="text/plain; version=0.0.4")
 
     app.add_route("/version", version, methods=["GET"])
     app.add_route("/openapi/v3", openapi_v3, methods=["GET"])
@@ -175,5 +128,5 @@ def create_app(store: Store, *, name: str = "apiserver") -> FastAPI:
     app.add_exception_handler(errors.StatusError, status_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
+    app.add_middleware(MetricsMiddleware, stats=stats)  # type: ignore[arg-type]
     return app

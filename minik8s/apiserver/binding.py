@@ -6,13 +6,12 @@ bound again, whichever scheduler (or deposed leader) asks. Eviction is a gracefu
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors, strategy
 from minik8s.apiserver.operations import DeleteOptions, Operations
-from minik8s.apiserver.storage import Object
+from minik8s.apiserver.storage import Object, clone
 
 
 def _success(code: int) -> Object:
@@ -36,7 +35,7 @@ async def bind(ops: Operations, pods: ResourceKind, namespace: str, name: str, b
             raise errors.conflict(pods, name, f"pod {name} is already assigned to node \"{spec['nodeName']}\"")
         if current["metadata"].get("deletionTimestamp"):
             raise errors.conflict(pods, name, f"pod {name} is being deleted, cannot be assigned to a host")
-        bound = copy.deepcopy(current)
+        bound = clone(current)
         bound["spec"]["nodeName"] = node_name
         conditions = [c for c in (bound.setdefault("status", {}).get("conditions") or [])
                       if c.get("type") != "PodScheduled"]

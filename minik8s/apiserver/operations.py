@@ -9,7 +9,6 @@ linearizable by the store's shared read barrier, taken only when local state may
 from __future__ import annotations
 
 import base64
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +27,7 @@ from minik8s.api.selectors import (
 from minik8s.api.validation import validate
 from minik8s.apiserver import errors, strategy
 from minik8s.apiserver.patch import APPLY_PATCH, PatchError, apply_patch_by_content_type
-from minik8s.apiserver.storage import Object, ObjectStore
+from minik8s.apiserver.storage import Object, ObjectStore, clone
 
 NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 _CONFLICT_RETRIES = 8
@@ -176,7 +175,7 @@ class Operations:
             unknown = strategy.unknown_fields(resource, body)
             if unknown:
                 raise errors.bad_request(f".{', '.join(unknown)}")
-        obj = copy.deepcopy(body)
+        obj = clone(body)
         obj["kind"], obj["apiVersion"] = resource.kind, resource.api_version
         metadata = obj.setdefault("metadata", {})
         if not isinstance(metadata, dict):
@@ -243,7 +242,7 @@ class Operations:
             if wanted and wanted != current["metadata"]["resourceVersion"]:
                 raise errors.stale_conflict(resource, name)
             try:
-                return await self.write_update(resource, copy.deepcopy(obj), current,
+                return await self.write_update(resource, clone(obj), current,
                                                subresource=subresource, dry_run=dry_run)
             except errors.StatusError as error:
                 if error.reason != "Conflict" or wanted:
@@ -255,7 +254,7 @@ class Operations:
         if subresource == "status":
             new = strategy.prepare_for_status_update(new, current)
         elif subresource == "finalize":
-            finalized = copy.deepcopy(current)
+            finalized = clone(current)
             finalized.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
             new = finalized
         else:
@@ -286,7 +285,7 @@ class Operations:
                     return 201, await self.create(resource, namespace, applied, dry_run=dry_run)
                 raise errors.not_found(resource, name)
             view = scale_of(current) if subresource == "scale" else current
-            patched = self._parse_patch(content_type, copy.deepcopy(view), raw, resource)
+            patched = self._parse_patch(content_type, clone(view), raw, resource)
             wanted = (patched.get("metadata") or {}).get("resourceVersion")
             if wanted and wanted != current["metadata"]["resourceVersion"]:
                 raise errors.stale_conflict(resource, name)
@@ -320,7 +319,7 @@ class Operations:
         replicas = (scale.get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool):
             raise errors.bad_request("spec.replicas of a Scale must be an integer")
-        updated = copy.deepcopy(current)
+        updated = clone(current)
         updated.setdefault("spec", {})["replicas"] = replicas
         return updated
 
@@ -377,7 +376,7 @@ class Operations:
 
     async def _delete_once(self, resource: ResourceKind, current: Object,
                            options: DeleteOptions) -> tuple[int, Object]:
-        marked = copy.deepcopy(current)
+        marked = clone(current)
         metadata = marked["metadata"]
         finalizers: list[str] = list(metadata.get("finalizers") or [])
         policy = options.propagation_policy

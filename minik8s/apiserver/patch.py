@@ -20,7 +20,7 @@ import orjson
 import yaml
 
 from minik8s.apiserver.json_patch import MAX_JSON_PATCH_OPERATIONS, json_patch
-from minik8s.apiserver.json_values import PatchError, clone_json
+from minik8s.apiserver.json_values import JsonCompatibleLoader, PatchError, clone_json
 from minik8s.apiserver.strategic_merge import list_merge_keys, strategic_merge_patch
 
 __all__ = [
@@ -122,16 +122,6 @@ def apply_patch_by_content_type(content_type: str, live: JsonMap | None, body: b
     return result
 
 
-class _JsonCompatibleLoader(yaml.SafeLoader):
-    """YAML as Kubernetes reads it: timestamps stay strings, so the result is plain JSON."""
-
-
-_JsonCompatibleLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def _parse_body(body: bytes, *, yaml_allowed: bool) -> Any:
     if not body.strip():
         raise PatchError("the patch body is empty")
@@ -141,7 +131,7 @@ def _parse_body(body: bytes, *, yaml_allowed: bool) -> Any:
         if not yaml_allowed:
             raise PatchError(f"the patch body is not valid JSON: {error}") from error
     try:
-        documents = list(yaml.load_all(body, Loader=_JsonCompatibleLoader))  # a SafeLoader subclass
+        documents = list(yaml.load_all(body, Loader=JsonCompatibleLoader))  # a SafeLoader subclass
     except yaml.YAMLError as error:
         raise PatchError(f"the patch body is neither JSON nor YAML: {error}") from error
     if len(documents) != 1:

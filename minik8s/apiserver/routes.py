@@ -6,6 +6,7 @@ and `/api/v1/namespaces/x/pods` (pods in x) share a shape no path template tells
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.api.tables import build_table
 from minik8s.apiserver import binding, discovery, errors
+from minik8s.apiserver.json_values import JsonCompatibleLoader
 from minik8s.apiserver.operations import DeleteOptions, ListOptions, Operations, scale_of
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
 from minik8s.apiserver.storage import Object
@@ -96,11 +98,13 @@ def parse_object(raw: bytes, content_type: str) -> Any:
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
     try:
-        if "yaml" in content_type:
-            return yaml.safe_load(raw)
-        return orjson.loads(raw)
-    except (orjson.JSONDecodeError, yaml.YAMLError) as error:
-        raise errors.bad_request(f"the request body is not valid {'YAML' if 'yaml' in content_type else 'JSON'}: "
+        if "yaml" not in media_type:
+            return orjson.loads(raw)
+        document = yaml.load(raw, Loader=JsonCompatibleLoader)  # a SafeLoader: plain data only
+        orjson.dumps(document)  # e.g. !!binary values are not JSON
+        return document
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, yaml.YAMLError) as error:
+        raise errors.bad_request(f"the request body is not valid {'YAML' if 'yaml' in media_type else 'JSON'}: "
                                  f"{str(error).splitlines()[0]}") from None
 
 
@@ -108,6 +112,7 @@ class ApiHandler:
     def __init__(self, ops: Operations) -> None:
         self.ops = ops
         self.decoded = DecodedEvents()
+        self.open_watches = 0
 
     async def core(self, request: Request) -> Response:
         segments = [s for s in request.path_params.get("path", "").split("/") if s]
@@ -228,8 +233,16 @@ class ApiHandler:
         stream = WatchStream(self.ops, self.decoded, resource, target.namespace, options, render=render,
                              bookmarks=params.get("allowWatchBookmarks") in ("true", "1"),
                              timeout=float(timeout) if timeout and timeout.isdigit() else None)
-        return StreamingResponse(stream.stream(), media_type="application/json",
+        return StreamingResponse(self._counted(stream.stream()), media_type="application/json",
                                  headers={"Transfer-Encoding": "chunked"})
+
+    async def _counted(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        self.open_watches += 1
+        try:
+            async for line in lines:
+                yield line
+        finally:
+            self.open_watches -= 1
 
     @staticmethod
     def table(resource: ResourceKind, items: list[Object], metadata: dict[str, Any],

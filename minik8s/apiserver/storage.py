@@ -27,6 +27,12 @@ def encode(obj: Object) -> bytes:
     return orjson.dumps(obj)
 
 
+def clone(obj: Object) -> Object:
+    """A deep copy of a JSON object (orjson round trip: several times faster than copy.deepcopy)."""
+    copied: Object = orjson.loads(orjson.dumps(obj))
+    return copied
+
+
 def decode(entry: Entry) -> Object:
     obj: Object = orjson.loads(entry.value)
     obj.setdefault("metadata", {})["resourceVersion"] = str(entry.mod_revision)

@@ -7,13 +7,14 @@ a write to the main resource never changes status, a write to /status changes no
 
 from __future__ import annotations
 
-import copy
+import random
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from minik8s.api.registry import ResourceKind
+from minik8s.apiserver.storage import clone
 
 Object = dict[str, Any]
 
@@ -33,6 +34,7 @@ _METADATA_FIELDS = frozenset({
     "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
     "ownerReferences", "finalizers", "managedFields",
 })
+_UID_SOURCE = random.Random(secrets.randbits(128))  # seeded once: uids need uniqueness, not secrecy
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # Fields the server owns: a client may not set them on create.
 _SERVER_METADATA = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -87,7 +89,7 @@ def prepare_for_create(resource: ResourceKind, obj: Object) -> None:
     metadata = obj["metadata"]
     for field in _SERVER_METADATA:
         metadata.pop(field, None)
-    metadata["uid"] = str(uuid.uuid4())
+    metadata["uid"] = str(uuid.UUID(int=_UID_SOURCE.getrandbits(128), version=4))
     metadata["creationTimestamp"] = timestamp()
     if "spec" in obj or resource.kind in ("Deployment", "ReplicaSet", "DaemonSet", "Pod"):
         metadata["generation"] = 1
@@ -110,7 +112,7 @@ def prepare_for_update(resource: ResourceKind, new: Object, old: Object) -> None
     metadata.pop("managedFields", None)
     if resource.has_status:
         if "status" in old:
-            new["status"] = copy.deepcopy(old["status"])
+            new["status"] = clone(old["status"])
         else:
             new.pop("status", None)
     if resource.kind == "Service":
@@ -130,7 +132,7 @@ def keep_allocations(new: Object, old: Object) -> None:
         return
     for field in ("clusterIP", "clusterIPs"):
         if not spec.get(field) and old_spec.get(field):
-            spec[field] = copy.deepcopy(old_spec[field])
+            spec[field] = clone(old_spec[field])
     old_ports = {(p.get("port"), p.get("protocol", "TCP")): p for p in old_spec.get("ports") or []
                  if isinstance(p, dict)}
     for port in spec.get("ports") or []:
@@ -142,7 +144,7 @@ def keep_allocations(new: Object, old: Object) -> None:
 
 def prepare_for_status_update(new: Object, old: Object) -> Object:
     """A write to /status: the old object with the new status (and nothing else)."""
-    updated = copy.deepcopy(old)
+    updated = clone(old)
     if "status" in new:
         updated["status"] = new["status"]
     else:

@@ -9,6 +9,7 @@ lock and its watch hub, so the two cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import uuid
 from typing import Protocol
@@ -49,8 +50,13 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
 
+_REQUEST_PREFIX = uuid.uuid4().hex[:12]
+_request_counter = itertools.count()
+
+
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """Unique across replicas and restarts: a random per-process prefix plus a counter."""
+    return f"{_REQUEST_PREFIX}-{next(_request_counter)}"
 
 
 class ReplicaCore:
@@ -62,10 +68,14 @@ class ReplicaCore:
         self.state = KVState()
         self.hub = WatchHub(current_revision=lambda: self.state.revision, history=history)
 
-    def apply_here(self, command: Command, *, on_loop_thread: bool) -> Result:
+    def apply_here(self, command: Command, *, on_loop_thread: bool) -> Result | list[Result]:
         """Apply on the calling thread and hand the events to the hub on the loop."""
+        result: Result | list[Result]
         with self.lock:
-            result, events = self.state.apply(command)
+            if command.get("op") == "batch" and isinstance(command.get("commands"), list):
+                result, events = self.state.apply_batch(command["commands"])
+            else:
+                result, events = self.state.apply(command)
         if events:
             if on_loop_thread:
                 self.hub.publish(events)
@@ -94,7 +104,9 @@ class LocalStore:
 
     async def apply(self, command: Command) -> Result:
         command.setdefault("request_id", new_request_id())
-        return self.core.apply_here(command, on_loop_thread=True)
+        result = self.core.apply_here(command, on_loop_thread=True)
+        assert isinstance(result, Result)
+        return result
 
     async def barrier(self) -> None:
         return None

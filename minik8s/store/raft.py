@@ -69,7 +69,7 @@ class _ReplicatedState(SyncObjConsumer):  # type: ignore[misc]
         self.state = core.state  # set after: the replicated, snapshotted state
 
     @replicated  # type: ignore[untyped-decorator]
-    def apply(self, command: Command) -> Result:
+    def apply(self, command: Command) -> Result | list[Result]:
         return self._core.apply_here(command, on_loop_thread=False)
 
     def _deserialize(self, data: dict[str, Any]) -> None:
@@ -111,6 +111,7 @@ class RaftStore:
         self._consumer = _ReplicatedState(core)
         self._pending_barrier: asyncio.Future[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._outbox: list[tuple[Command, asyncio.Future[tuple[Any, int]]]] = []
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         conf = SyncObjConf(
             password=settings.password,
@@ -150,9 +151,12 @@ class RaftStore:
             if remaining <= 0:
                 raise StoreUnavailable("the cluster store did not commit the write in time (no quorum?)")
             future: asyncio.Future[tuple[Any, int]] = loop.create_future()
-            self._consumer.apply(command, callback=partial(self._resolve, loop, future))
+            self._outbox.append((command, future))
+            if len(self._outbox) == 1:
+                loop.call_soon(self._flush, loop)
             try:
-                result, error = await asyncio.wait_for(future, remaining)
+                async with asyncio.timeout(remaining):
+                    result, error = await future
             except TimeoutError:
                 raise StoreUnavailable(
                     "the cluster store did not commit the write in time (no quorum?)"
@@ -165,13 +169,26 @@ class RaftStore:
                 raise StoreUnavailable(f"the cluster store refused the write (reason {error})")
             await asyncio.sleep(0.02)  # a leader change is under way: resubmit shortly
 
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Send what arrived during this loop iteration as one Raft entry (a batch when several)."""
+        pending, self._outbox = self._outbox, []
+        if len(pending) == 1:
+            command, future = pending[0]
+            self._consumer.apply(command, callback=partial(self._resolve, loop, [future]))
+            return
+        batch = {"op": "batch", "commands": [command for command, _ in pending]}
+        self._consumer.apply(batch, callback=partial(self._resolve, loop, [future for _, future in pending]))
+
     @staticmethod
-    def _resolve(
-        loop: asyncio.AbstractEventLoop, future: asyncio.Future[tuple[Any, int]], result: Any, error: int
-    ) -> None:
+    def _resolve(loop: asyncio.AbstractEventLoop, futures: list[asyncio.Future[tuple[Any, int]]],
+                 result: Any, error: int) -> None:
+        """Raft thread → loop: hand each waiting command its own outcome."""
+        outcomes = result if len(futures) > 1 and isinstance(result, list) else [result] * len(futures)
+
         def settle() -> None:
-            if not future.done():
-                future.set_result((result, error))
+            for future, outcome in zip(futures, outcomes, strict=False):
+                if not future.done():
+                    future.set_result((outcome, error))
 
         loop.call_soon_threadsafe(settle)
 

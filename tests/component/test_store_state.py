@@ -163,3 +163,18 @@ async def test_hub_filters_by_prefix() -> None:
     subscription = hub.subscribe("/registry/pods/a/", 0)
     hub.publish([_event(1, "/registry/pods/b/x"), _event(2, "/registry/pods/a/y")])
     assert [e.key for e in subscription.drain()] == ["/registry/pods/a/y"]
+
+
+def test_a_batch_applies_each_command_with_its_own_outcome_and_revision() -> None:
+    state = KVState()
+    state.apply({"op": "create", "key": "/registry/things/a", "value": b"1"})
+    results, events = state.apply_batch([
+        {"op": "create", "key": "/registry/things/b", "value": b"2", "request_id": "b"},
+        {"op": "create", "key": "/registry/things/a", "value": b"x"},  # exists: fails alone
+        {"op": "update", "key": "/registry/things/a", "value": b"3", "mod_revision": 1},
+    ])
+    assert [r.status for r in results] == ["ok", "exists", "ok"]
+    assert [(e.revision, e.key) for e in events] == [(2, "/registry/things/b"), (3, "/registry/things/a")]
+    again, replayed = state.apply_batch([{"op": "create", "key": "/registry/things/b", "value": b"2",
+                                          "request_id": "b"}])
+    assert again[0] == results[0] and replayed == []
