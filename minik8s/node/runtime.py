@@ -28,7 +28,7 @@ LABEL_SPEC_HASH = "minik8s.io/spec-hash"  # hash of the container spec it was ma
 ContainerState = Literal["created", "running", "exited", "dead", "paused", "restarting", "removing", "unknown"]
 
 
-class RuntimeError_(Exception):
+class RuntimeFailure(Exception):
     """A runtime operation failed; `reason` is a Kubernetes-style waiting reason."""
 
     def __init__(self, message: str, *, reason: str = "RunContainerError") -> None:
@@ -36,12 +36,12 @@ class RuntimeError_(Exception):
         self.reason = reason
 
 
-class ImagePullError(RuntimeError_):
+class ImagePullError(RuntimeFailure):
     def __init__(self, message: str) -> None:
         super().__init__(message, reason="ErrImagePull")
 
 
-class RuntimeUnavailable(RuntimeError_):
+class RuntimeUnavailable(RuntimeFailure):
     """The engine does not answer (socket gone, daemon down)."""
 
     def __init__(self, message: str) -> None:
@@ -164,7 +164,7 @@ class ContainerRuntime(Protocol):
         """Create and start the sandbox; the returned info carries its IP."""
 
     async def create_container(self, spec: ContainerSpec) -> str:
-        """Create (not start) a container; returns its id. Raises RuntimeError_."""
+        """Create (not start) a container; returns its id. Raises RuntimeFailure."""
 
     async def start_container(self, container_id: str) -> None: ...
 
