@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES
 from minik8s.apiserver import discovery, errors
 from minik8s.apiserver.metrics import MetricsMiddleware, RequestStats, new_registry
+from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.routes import ApiHandler, json_response
 from minik8s.apiserver.storage import ObjectStore
@@ -48,7 +49,8 @@ async def bootstrap(ops: Operations) -> None:
 
 def create_app(store: Store, *, name: str = "apiserver") -> FastAPI:
     ops = Operations(ObjectStore(store))
-    handler = ApiHandler(ops)
+    node_proxy = NodeProxy(ops)
+    handler = ApiHandler(ops, node_proxy=node_proxy)
     stats = RequestStats()
     metrics_registry = new_registry(stats, store, lambda: handler.open_watches)
     background: set[asyncio.Task[None]] = set()
@@ -60,6 +62,7 @@ def create_app(store: Store, *, name: str = "apiserver") -> FastAPI:
         task.add_done_callback(background.discard)
         yield
         task.cancel()
+        await node_proxy.close()
 
     app = FastAPI(title="minik8s apiserver", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.store = store
@@ -69,6 +72,7 @@ def create_app(store: Store, *, name: str = "apiserver") -> FastAPI:
     app.add_route("/api/{path:path}", handler.core, methods=api_methods)
     app.add_route("/apis", handler.groups, methods=["GET"])
     app.add_route("/apis/{path:path}", handler.groups, methods=api_methods)
+    app.router.add_websocket_route("/api/v1/namespaces/{namespace}/pods/{name}/exec", node_proxy.exec_socket)
 
     async def version(_: Request) -> Response:
         return json_response(discovery.VERSION_INFO)

@@ -20,6 +20,7 @@ from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.api.tables import build_table
 from minik8s.apiserver import binding, discovery, errors
 from minik8s.apiserver.json_values import JsonCompatibleLoader
+from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import DeleteOptions, ListOptions, Operations, scale_of
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
 from minik8s.apiserver.storage import Object
@@ -109,8 +110,9 @@ def parse_object(raw: bytes, content_type: str) -> Any:
 
 
 class ApiHandler:
-    def __init__(self, ops: Operations) -> None:
+    def __init__(self, ops: Operations, *, node_proxy: NodeProxy | None = None) -> None:
         self.ops = ops
+        self.node_proxy = node_proxy
         self.decoded = DecodedEvents()
         self.open_watches = 0
 
@@ -154,8 +156,11 @@ class ApiHandler:
             act = binding.bind if target.subresource == "binding" else binding.evict
             return json_response(await act(self.ops, target.resource, target.namespace, target.name, body), 201)
         if target.subresource in ("log", "exec"):
-            raise errors.StatusError(503, "ServiceUnavailable",
-                                     f"{target.subresource} is served by the node agent, which is not reachable")
+            if self.node_proxy is None:
+                raise errors.StatusError(503, "ServiceUnavailable",
+                                         f"{target.subresource} is served by the node agent, which is not reachable")
+            assert target.namespace is not None
+            return await self.node_proxy.serve(request, target.subresource, target.namespace, target.name)
         return await self.member(request, target, params)
 
     async def collection(self, request: Request, target: Target, params: dict[str, str]) -> Response:

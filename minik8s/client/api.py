@@ -228,6 +228,7 @@ class ApiClient:
         grace_period_seconds: int | None = None,
         propagation_policy: Literal["Background", "Foreground", "Orphan"] | None = None,
         preconditions_resource_version: str | None = None,
+        preconditions_uid: str | None = None,
     ) -> JsonObject:
         """DELETE; returns the object (still terminating) or a Success Status."""
         options: JsonObject = {"kind": "DeleteOptions", "apiVersion": "v1"}
@@ -235,8 +236,9 @@ class ApiClient:
             options["gracePeriodSeconds"] = grace_period_seconds
         if propagation_policy is not None:
             options["propagationPolicy"] = propagation_policy
-        if preconditions_resource_version is not None:
-            options["preconditions"] = {"resourceVersion": preconditions_resource_version}
+        preconditions = {"resourceVersion": preconditions_resource_version, "uid": preconditions_uid}
+        if any(preconditions.values()):
+            options["preconditions"] = {k: v for k, v in preconditions.items() if v is not None}
         path = object_path(kind, name, namespace=resolve_namespace(kind, namespace))
         return await self._call("DELETE", path, json=options)
 
