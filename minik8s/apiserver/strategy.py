@@ -7,6 +7,7 @@ a write to the main resource never changes status, a write to /status changes no
 
 from __future__ import annotations
 
+import base64
 import random
 import secrets
 import uuid
@@ -84,8 +85,20 @@ def pod_qos_class(pod: Object) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
+def fold_string_data(secret: Object) -> None:
+    """A Secret's write-only `stringData` is merged into `data` (base64), as the apiserver does."""
+    string_data = secret.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = secret.get("data") if isinstance(secret.get("data"), dict) else {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        secret["data"] = data
+
+
 def prepare_for_create(resource: ResourceKind, obj: Object) -> None:
     """Server-set metadata and the initial status."""
+    if resource.kind == "Secret":
+        fold_string_data(obj)
     metadata = obj["metadata"]
     for field in _SERVER_METADATA:
         metadata.pop(field, None)
@@ -103,6 +116,8 @@ def prepare_for_create(resource: ResourceKind, obj: Object) -> None:
 
 def prepare_for_update(resource: ResourceKind, new: Object, old: Object) -> None:
     """Keep what a write to the main resource may not change; bump generation on spec change."""
+    if resource.kind == "Secret":
+        fold_string_data(new)
     metadata, old_metadata = new["metadata"], old["metadata"]
     for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace"):
         if field in old_metadata:

@@ -10,7 +10,6 @@ Event must not break the reconcile that reported it.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -76,7 +75,8 @@ class EventRecorder:
     async def _create(self, key: tuple[str, str, str, str], namespace: str, reference: dict[str, Any],
                       event_type: str, reason: str, message: str) -> None:
         stamp = _now()
-        name = f"{reference.get('name', 'object')}.{secrets.token_hex(8)}"
+        # Kubernetes' naming: the hex nanosecond timestamp makes names sort in creation order.
+        name = f"{reference.get('name', 'object')}.{time.time_ns():x}"
         event = {
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": name, "namespace": namespace},

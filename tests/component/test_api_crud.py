@@ -276,3 +276,10 @@ async def test_health_and_metrics(api: httpx.AsyncClient) -> None:
     assert (await api.get("/readyz")).status_code == 200
     metrics = (await api.get("/metrics")).text
     assert "apiserver_request_total" in metrics and "minik8s_store_revision" in metrics
+
+
+async def test_secret_string_data_is_stored_as_base64_data(api: httpx.AsyncClient) -> None:
+    body = {"metadata": {"name": "creds"}, "data": {"user": "YWRtaW4="}, "stringData": {"password": "s3cret"}}
+    created = (await api.post("/api/v1/namespaces/default/secrets", json=body)).json()
+    assert created["data"] == {"user": "YWRtaW4=", "password": "czNjcmV0"} and "stringData" not in created
+    assert created["type"] == "Opaque"

@@ -1,0 +1,362 @@
+"""The node agent (kubelet): pods bound to this node, driven into containers and reported back.
+
+The one controller pattern (design §10): an informer on pods with `spec.nodeName=<node>`,
+runtime events (a container died) and a periodic resync turn into pod keys on a work queue;
+`sync` reads the pod and its containers, lets `pod_sync.decide` choose, executes, and writes
+the status when it changed. Nothing is torn down because the apiserver is unreachable: the
+containers keep running and the agent retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from minik8s.api.registry import REGISTRY
+from minik8s.client.api import ApiClient
+from minik8s.client.controller import run_workers
+from minik8s.client.errors import BadRequest, Conflict, NotFound
+from minik8s.client.events import EventRecorder
+from minik8s.client.informer import Informer, object_key
+from minik8s.client.workqueue import WorkQueue
+from minik8s.node.backoff import Backoff
+from minik8s.node.executor import Executor, NodeSettings, PodContext
+from minik8s.node.pod_sync import LABEL_SANDBOX_ATTEMPT, BackoffQuery, PodView, attempt_of, by_name, decide
+from minik8s.node.probes import ProbeSet
+from minik8s.node.runtime import (
+    LABEL_NODE,
+    LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE,
+    LABEL_POD_UID,
+    LABEL_ROLE,
+    ContainerInfo,
+    ContainerRuntime,
+)
+from minik8s.node.server import ResolvedContainer
+from minik8s.node.status import ContainerObservation, PodObservation, pod_status, status_changed
+
+log = logging.getLogger(__name__)
+
+PODS = REGISTRY.require("", "v1", "pods")
+CONFIGMAPS = REGISTRY.require("", "v1", "configmaps")
+SECRETS = REGISTRY.require("", "v1", "secrets")
+
+
+@dataclass
+class PodMemory:
+    """What the agent remembers of a pod between syncs (lost on restart, rebuilt from Docker)."""
+
+    uid: str
+    counted_failures: set[str] = field(default_factory=set)  # exited container ids already in the back-off
+
+
+class NodeAgent:
+    def __init__(self, client: ApiClient, runtime: ContainerRuntime, settings: NodeSettings, *,
+                 backoff_base: float = 10.0, backoff_cap: float = 300.0, resync_seconds: float = 10.0,
+                 workers: int = 8) -> None:
+        self.client, self.runtime, self.settings = client, runtime, settings
+        self.events = EventRecorder(client, component="kubelet", host=settings.node_name)
+        self.executor = Executor(runtime, settings, self.events, self.lookup)
+        self.backoff = Backoff(base=backoff_base, cap=backoff_cap, immediate_first_retry=True)
+        self.image_backoff = Backoff(base=backoff_base, cap=backoff_cap)
+        self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={settings.node_name}")
+        self.queue = WorkQueue(name=f"pods@{settings.node_name}")
+        self.memory: dict[str, PodMemory] = {}  # pod key -> memory
+        self.probes = ProbeSet(runtime, on_change=self._probe_changed)
+        self.resync_seconds, self.workers = resync_seconds, workers
+
+    # ---- wiring ----
+
+    async def run(self) -> None:
+        self.pods.add_handler(on_add=self._enqueue, on_update=lambda _, new: self._enqueue(new),
+                              on_delete=self._enqueue)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.pods.run())
+            tasks.create_task(self._follow_runtime_events())
+            await self.pods.wait_synced()
+            tasks.create_task(self._resync_forever())
+            tasks.create_task(run_workers(self.queue, self.sync, workers=self.workers,
+                                          name=f"kubelet {self.settings.node_name}"))
+
+    def _enqueue(self, pod: dict[str, Any]) -> None:
+        self.queue.add(object_key(pod))
+
+    def _probe_changed(self, pod_key: str) -> None:
+        self.queue.add(pod_key)
+
+    async def _follow_runtime_events(self) -> None:
+        while True:
+            try:
+                async for event in self.runtime.events({LABEL_NODE: self.settings.node_name}):
+                    namespace = event.labels.get(LABEL_POD_NAMESPACE)
+                    name = event.labels.get(LABEL_POD_NAME)
+                    if namespace and name:
+                        self.queue.add(f"{namespace}/{name}")
+            except Exception as error:  # the engine restarted or is gone: follow again shortly
+                log.warning("runtime events stopped (%s); following again", error)
+            await asyncio.sleep(1.0)
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.resync_seconds)
+            keys = self.pods.keys()
+            for key in keys:
+                self.queue.add(key)
+            try:
+                await self.remove_orphans()
+            except Exception:
+                log.exception("removing orphaned containers failed; retrying at the next resync")
+
+    async def lookup(self, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
+        try:
+            return await self.client.get(CONFIGMAPS if kind == "ConfigMap" else SECRETS, name, namespace=namespace)
+        except NotFound:
+            return None
+
+    # ---- one pod ----
+
+    async def sync(self, key: str) -> None:
+        pod = self.pods.get(key)
+        memory = self.memory.get(key)
+        if pod is None:
+            if memory is not None:
+                await self._forget(key, memory.uid)
+            return
+        uid = pod["metadata"]["uid"]
+        if memory is None or memory.uid != uid:
+            if memory is not None:
+                await self._forget(key, memory.uid)
+            memory = self.memory[key] = PodMemory(uid)
+        containers = await self._containers_of(uid)
+        if pod["metadata"].get("deletionTimestamp"):
+            await self._terminate(key, pod, containers)
+            return
+        decision = decide(PodView(pod, containers, self._backoff_query(memory),
+                                  self.probes.unhealthy(uid)))
+        context = PodContext(pod, _running_sandbox(containers, decision.sandbox_attempt), decision.sandbox_attempt)
+        waiting = dict(decision.waiting)
+        steps = []
+        for step in decision.steps:  # a container whose image failed to pull waits out its back-off
+            remaining = self.image_backoff.remaining((uid, step.container), now=_now())
+            if step.action == "start" and not step.container_id and remaining > 0:
+                waiting[step.container] = ("ImagePullBackOff",
+                                           f'Back-off pulling image "{_image_of(pod, step.container)}"')
+                decision.wait(remaining)
+            else:
+                steps.append(step)
+        if await self._execute(context, steps, containers):
+            containers = await self._containers_of(uid)
+        for name, failure in context.failures.items():
+            waiting[name] = (failure.reason, failure.message)
+            if failure.reason == "ErrImagePull":
+                decision.wait(self.image_backoff.record_failure((uid, name), now=_now()))
+            else:
+                decision.wait(2.0)  # e.g. a missing ConfigMap: look again soon
+        for step in steps:
+            if step.action == "start" and step.container not in context.failures:
+                self.image_backoff.reset((uid, step.container))
+        requeue = decision.requeue_after
+        self.probes.sync(key, pod, containers)
+        await self._report(pod, containers, waiting, decision.sandbox_attempt)
+        if requeue is not None:
+            self.queue.add_after(key, requeue)
+
+    async def _containers_of(self, uid: str) -> list[ContainerInfo]:
+        return await self.runtime.list_containers({LABEL_NODE: self.settings.node_name, LABEL_POD_UID: uid})
+
+    def _backoff_query(self, memory: PodMemory) -> BackoffQuery:
+        def remaining(name: str, exited: ContainerInfo) -> float:
+            key = (memory.uid, name)
+            if exited.id not in memory.counted_failures:
+                memory.counted_failures.add(exited.id)
+                self.backoff.record_failure(key, now=_now(), ran_for=_ran_for(exited))
+            return self.backoff.remaining(key, now=_now())
+
+        return remaining
+
+    async def _execute(self, context: PodContext, steps: list[Any], containers: list[ContainerInfo]) -> bool:
+        by_id = {c.id: c for c in containers}
+        pod = context.pod
+        for step in steps:
+            if step.action == "run_sandbox":
+                await self.executor.run_sandbox(context, step.attempt)
+                if context.sandbox is None:
+                    return True
+            elif step.action == "kill_pod":
+                await self.executor.kill_all(pod, containers, grace_seconds=_grace(pod), remove=False)
+            elif step.action == "kill":
+                info = by_id.get(step.container_id)
+                if info is not None:
+                    await self.executor.kill(pod, info, grace_seconds=_grace(pod), message=step.message)
+            elif step.action == "remove":
+                await self.executor.remove(step.container_id)
+            elif step.action == "start":
+                await self.executor.start(context, step)
+        return bool(steps)
+
+    async def _report(self, pod: dict[str, Any], containers: list[ContainerInfo],
+                      waiting: dict[str, tuple[str, str]], sandbox_attempt: int) -> None:
+        uid = pod["metadata"]["uid"]
+        sandbox = _running_sandbox(containers, sandbox_attempt) or _newest_sandbox(containers)
+        observation = PodObservation(
+            sandbox=sandbox, pod_ip=sandbox.ip if sandbox and sandbox.ip else None, host_ip=self.settings.node_ip,
+            init=self._observe(pod, containers, "init", waiting, uid),
+            containers=self._observe(pod, containers, "app", waiting, uid),
+            terminating=False,
+        )
+        status = pod_status(pod, observation, now=datetime.now(UTC))
+        if not status_changed(pod.get("status") or {}, status):
+            return
+        try:
+            await self.client.update_status(PODS, {**pod, "status": status})
+        except Conflict:
+            self.queue.add_after(object_key(pod), 0.05)  # our cache is behind: sync again when it catches up
+        except NotFound:
+            return
+
+    def _observe(self, pod: Mapping[str, Any], containers: list[ContainerInfo], role: str,
+                 waiting: dict[str, tuple[str, str]], uid: str) -> list[ContainerObservation]:
+        grouped = by_name(containers, role)
+        spec = pod.get("spec") or {}
+        observed = []
+        for container in spec.get("initContainers" if role == "init" else "containers") or []:
+            name = container.get("name", "")
+            history = grouped.get(name, [])
+            latest = history[-1] if history else None
+            reason, message = waiting.get(name, (None, None))
+            if latest is None and reason is None:
+                reason = "PodInitializing" if role == "app" and spec.get("initContainers") else "ContainerCreating"
+            observed.append(ContainerObservation(
+                name=name, image=str(container.get("image", "")), info=latest,
+                previous=history[-2] if len(history) > 1 else None,
+                restart_count=attempt_of(latest) if latest else 0,
+                waiting_reason=reason, waiting_message=message,
+                ready=self.probes.ready(uid, name, latest),
+                started=self.probes.started(uid, name, latest),
+            ))
+        return observed
+
+    # ---- endings ----
+
+    async def _terminate(self, key: str, pod: dict[str, Any], containers: list[ContainerInfo]) -> None:
+        """Graceful deletion: SIGTERM, the grace period, SIGKILL; then the pod object goes for good."""
+        grace = _remaining_grace(pod)
+        self.probes.forget(pod["metadata"]["uid"])
+        await self.executor.kill_all(pod, containers, grace_seconds=grace, remove=True)
+        await asyncio.to_thread(shutil.rmtree, self.executor.pod_dir(pod), True)
+        with contextlib.suppress(NotFound, Conflict):  # already gone, or a new pod of that name
+            await self.client.delete(PODS, pod["metadata"]["name"], namespace=pod["metadata"]["namespace"],
+                                     grace_period_seconds=0, preconditions_uid=pod["metadata"]["uid"])
+        self.memory.pop(key, None)
+        self.backoff.forget(pod["metadata"]["uid"])
+        self.image_backoff.forget(pod["metadata"]["uid"])
+
+    async def _forget(self, key: str, uid: str) -> None:
+        """A pod removed from the API without us (force delete): remove what is left of it."""
+        self.probes.forget(uid)
+        containers = await self._containers_of(uid)
+        await self.executor.kill_all({"metadata": {"uid": uid}}, containers, grace_seconds=2, remove=True)
+        await asyncio.to_thread(shutil.rmtree, self.settings.data_dir / "pods" / uid, True)
+        self.memory.pop(key, None)
+        self.backoff.forget(uid)
+        self.image_backoff.forget(uid)
+
+    async def remove_orphans(self) -> None:
+        """Containers of this node whose pod no longer exists (e.g. deleted while the agent was down)."""
+        if not self.pods.has_synced:
+            return
+        known = {pod["metadata"]["uid"] for pod in self.pods.list()}
+        containers = await self.runtime.list_containers({LABEL_NODE: self.settings.node_name})
+        orphans: dict[str, list[ContainerInfo]] = {}
+        for info in containers:
+            uid = info.labels.get(LABEL_POD_UID, "")
+            if uid and uid not in known:
+                orphans.setdefault(uid, []).append(info)
+        for uid, infos in orphans.items():
+            log.info("removing %d container(s) of pod uid %s, which no longer exists", len(infos), uid)
+            await self.executor.kill_all({"metadata": {"uid": uid}}, infos, grace_seconds=2, remove=True)
+
+    async def resolve_container(self, namespace: str, pod_name: str, container: str | None,
+                                previous: bool) -> ResolvedContainer:
+        """The Docker id behind `kubectl logs|exec`, or a Status error with Kubernetes' wording."""
+        pod = self.pods.get(f"{namespace}/{pod_name}")
+        if pod is None:
+            raise NotFound(404, "NotFound", f'pods "{pod_name}" not found')
+        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        names += [c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or []]
+        if container is None:
+            if len((pod.get("spec") or {}).get("containers") or []) != 1:
+                raise BadRequest(400, "BadRequest", f"a container name must be specified for pod {pod_name}, "
+                                 f"choose one of: [{' '.join(str(n) for n in names)}]")
+            container = str(names[0])
+        if container not in names:
+            raise BadRequest(400, "BadRequest", f"container {container} is not valid for pod {pod_name}")
+        containers = await self._containers_of(pod["metadata"]["uid"])
+        history = [c for c in containers if c.labels.get("minik8s.io/container") == container
+                   and c.labels.get(LABEL_ROLE) != "sandbox"]
+        history.sort(key=attempt_of)
+        chosen = history[-2:-1] if previous else history[-1:]
+        if not chosen:
+            if previous:
+                raise BadRequest(400, "BadRequest",
+                                 f'previous terminated container "{container}" in pod "{pod_name}" not found')
+            raise BadRequest(400, "BadRequest",
+                             f'container "{container}" in pod "{pod_name}" is waiting to start: ContainerCreating')
+        return ResolvedContainer(chosen[0].id)
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def _running_sandbox(containers: list[ContainerInfo], attempt: int) -> ContainerInfo | None:
+    for info in containers:
+        if (info.labels.get(LABEL_ROLE) == "sandbox" and info.state == "running"
+                and attempt_of(info, LABEL_SANDBOX_ATTEMPT) == attempt):
+            return info
+    return None
+
+
+def _newest_sandbox(containers: list[ContainerInfo]) -> ContainerInfo | None:
+    sandboxes = sorted((c for c in containers if c.labels.get(LABEL_ROLE) == "sandbox"), key=attempt_of)
+    return sandboxes[-1] if sandboxes else None
+
+
+def _grace(pod: Mapping[str, Any]) -> float:
+    configured = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+    return float(configured) if configured is not None else 30.0
+
+
+def _remaining_grace(pod: Mapping[str, Any]) -> float:
+    metadata = pod.get("metadata") or {}
+    grace = metadata.get("deletionGracePeriodSeconds")
+    deadline = metadata.get("deletionTimestamp")
+    if deadline:
+        moment = datetime.strptime(deadline[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        left = (moment - datetime.now(UTC)).total_seconds()
+        return max(0.0, min(float(grace) if grace is not None else left, left + 1))
+    return float(grace) if grace is not None else _grace(pod)
+
+
+def _ran_for(info: ContainerInfo) -> float:
+    def parse(text: str | None) -> datetime | None:
+        if not text:
+            return None
+        return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+
+    started, finished = parse(info.started_at), parse(info.finished_at)
+    return (finished - started).total_seconds() if started and finished else 0.0
+
+
+def _image_of(pod: Mapping[str, Any], name: str) -> str:
+    spec = pod.get("spec") or {}
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        if container.get("name") == name:
+            return str(container.get("image", ""))
+    return ""

@@ -1,0 +1,308 @@
+"""Carrying out the steps `pod_sync.decide` chose: sandboxes, images, containers, kills.
+
+The thin side of the agent: each method turns one step into runtime calls and Events. A
+failure never escapes as an exception; it becomes the container's waiting reason
+(ErrImagePull, CreateContainerConfigError, RunContainerError) so the status shows it and the
+next sync retries after a back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from minik8s.api.quantity import cpu_millis, memory_bytes
+from minik8s.client.events import EventRecorder
+from minik8s.node.env import ConfigError, expand_command, resolve_env
+from minik8s.node.pod_sync import LABEL_SANDBOX_ATTEMPT, Step, spec_hash
+from minik8s.node.runtime import (
+    LABEL_ATTEMPT,
+    LABEL_CONTAINER,
+    LABEL_MANAGED,
+    LABEL_NODE,
+    LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE,
+    LABEL_POD_UID,
+    LABEL_ROLE,
+    LABEL_SPEC_HASH,
+    ContainerInfo,
+    ContainerRuntime,
+    ContainerSpec,
+    ImagePullError,
+    RuntimeFailure,
+    SandboxSpec,
+)
+from minik8s.node.volumes import container_mounts, prepare_volumes, read_only_volumes
+
+log = logging.getLogger(__name__)
+
+Lookup = Callable[[str, str, str], Awaitable[Mapping[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    node_name: str
+    network: str  # the node's Docker network
+    pod_cidr: str
+    node_ip: str
+    data_dir: Path
+    pause_image: str = "minik8s/pause:latest"
+    cluster_dns: str | None = None  # nameserver for dnsPolicy ClusterFirst (None: the engine's default)
+    cluster_domain: str = "cluster.local"
+    # Registries the engine may pull from. Empty: never pull (nothing may leave the machine);
+    # a missing image then fails at once with ErrImagePull and a message saying why.
+    allowed_registries: tuple[str, ...] = ()
+
+    @property
+    def gateway(self) -> str:
+        return str(next(ipaddress.ip_network(self.pod_cidr, strict=False).hosts()))
+
+
+@dataclass
+class Failure:
+    reason: str
+    message: str
+
+
+@dataclass
+class PodContext:
+    """What one sync of a pod needs besides the step."""
+
+    pod: Mapping[str, Any]
+    sandbox: ContainerInfo | None
+    sandbox_attempt: int
+    failures: dict[str, Failure] = field(default_factory=dict)
+
+
+def pod_labels(settings: NodeSettings, pod: Mapping[str, Any]) -> dict[str, str]:
+    metadata = pod.get("metadata") or {}
+    return {LABEL_MANAGED: "true", LABEL_NODE: settings.node_name, LABEL_POD_UID: metadata.get("uid", ""),
+            LABEL_POD_NAME: metadata.get("name", ""), LABEL_POD_NAMESPACE: metadata.get("namespace", "")}
+
+
+def docker_name(pod: Mapping[str, Any], container: str, attempt: int) -> str:
+    metadata = pod.get("metadata") or {}
+    return f"k8s_{container}_{metadata.get('name')}_{metadata.get('namespace')}_{metadata.get('uid', '')[:8]}_{attempt}"
+
+
+def registry_of(image: str) -> str:
+    """The registry host of an image reference, normalised as Docker does (docker.io by default)."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def find_container(pod: Mapping[str, Any], name: str, role: str) -> Mapping[str, Any]:
+    spec = pod.get("spec") or {}
+    for container in spec.get("initContainers" if role == "init" else "containers") or []:
+        if container.get("name") == name:
+            return container  # type: ignore[no-any-return]
+    raise KeyError(name)
+
+
+class Executor:
+    def __init__(self, runtime: ContainerRuntime, settings: NodeSettings, events: EventRecorder,
+                 lookup: Lookup) -> None:
+        self.runtime, self.settings, self.events, self.lookup = runtime, settings, events, lookup
+
+    def pod_dir(self, pod: Mapping[str, Any]) -> Path:
+        return self.settings.data_dir / "pods" / str((pod.get("metadata") or {}).get("uid", "unknown"))
+
+    async def run_sandbox(self, context: PodContext, attempt: int) -> None:
+        pod = context.pod
+        spec = pod.get("spec") or {}
+        dns_servers, dns_search, dns_options = self._dns(pod)
+        ports = [(int(p["hostPort"]), str(p.get("protocol", "TCP")).lower(), int(p["containerPort"]))
+                 for c in spec.get("containers") or [] for p in c.get("ports") or [] if p.get("hostPort")]
+        sandbox = SandboxSpec(
+            name=docker_name(pod, "POD", attempt), image=self.settings.pause_image,
+            labels={**pod_labels(self.settings, pod), LABEL_ROLE: "sandbox", LABEL_CONTAINER: "",
+                    LABEL_ATTEMPT: str(attempt), LABEL_SANDBOX_ATTEMPT: str(attempt)},
+            network=self.settings.network, hostname=str(spec.get("hostname") or pod["metadata"]["name"])[:63],
+            dns_servers=dns_servers, dns_search=dns_search, dns_options=dns_options,
+            extra_hosts={h: a["ip"] for a in spec.get("hostAliases") or [] for h in a.get("hostnames") or []},
+            port_bindings=ports,
+        )
+        try:
+            context.sandbox = await self.runtime.run_sandbox(sandbox)
+            context.sandbox_attempt = attempt
+        except RuntimeFailure as error:
+            context.failures["POD"] = Failure("CreatePodSandboxError", str(error))
+            await self.events.record(dict(pod), "Warning", "FailedCreatePodSandBox",
+                                     f"Failed to create pod sandbox: {error}")
+
+    def _dns(self, pod: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
+        spec = pod.get("spec") or {}
+        policy = spec.get("dnsPolicy", "ClusterFirst")
+        config = spec.get("dnsConfig") or {}
+        servers: list[str] = []
+        search: list[str] = []
+        options: list[str] = []
+        if policy in ("ClusterFirst", "ClusterFirstWithHostNet") and self.settings.cluster_dns:
+            namespace = pod["metadata"].get("namespace", "default")
+            domain = self.settings.cluster_domain
+            servers = [self.settings.cluster_dns]
+            search = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
+            options = ["ndots:5"]
+        servers += list(config.get("nameservers") or [])
+        search += list(config.get("searches") or [])
+        options += [f"{o['name']}:{o['value']}" if o.get("value") else str(o.get("name"))
+                    for o in config.get("options") or [] if o.get("name")]
+        return servers, search, options
+
+    async def start(self, context: PodContext, step: Step) -> None:
+        """Create (unless it exists) and start one container; failures become waiting reasons."""
+        pod, name = context.pod, step.container
+        container = find_container(pod, name, step.role)
+        field_path = f"spec.{'initContainers' if step.role == 'init' else 'containers'}{{{name}}}"
+        container_id = step.container_id
+        try:
+            if not container_id:
+                if not await self.ensure_image(pod, container, field_path):
+                    context.failures[name] = Failure("ErrImagePull", f'failed to pull image "{container["image"]}"')
+                    return
+                container_id = await self.runtime.create_container(await self._container_spec(context, step,
+                                                                                             container))
+                await self.events.record(dict(pod), "Normal", "Created", f"Created container {name}",
+                                         field_path=field_path)
+            await self.runtime.start_container(container_id)
+            await self.events.record(dict(pod), "Normal", "Started", f"Started container {name}",
+                                     field_path=field_path)
+        except ConfigError as error:
+            context.failures[name] = Failure("CreateContainerConfigError", str(error))
+            await self.events.record(dict(pod), "Warning", "Failed", f"Error: {error}", field_path=field_path)
+        except ImagePullError as error:
+            context.failures[name] = Failure("ErrImagePull", str(error))
+            await self.events.record(dict(pod), "Warning", "Failed", f"Error: {error}", field_path=field_path)
+        except RuntimeFailure as error:
+            context.failures[name] = Failure(error.reason if error.reason != "RunContainerError" and
+                                             not container_id else "RunContainerError", str(error))
+            await self.events.record(dict(pod), "Warning", "Failed", f"Error: {error}", field_path=field_path)
+
+    async def ensure_image(self, pod: Mapping[str, Any], container: Mapping[str, Any], field_path: str) -> bool:
+        image = str(container.get("image", ""))
+        policy = container.get("imagePullPolicy", "IfNotPresent")
+        present = await self.runtime.image_id(image)
+        if present and policy != "Always":
+            return True
+        if policy == "Never":
+            raise ImagePullError(f'Container image "{image}" is not present with pull policy of Never')
+        registry = registry_of(image)
+        if registry not in self.settings.allowed_registries:
+            raise ImagePullError(
+                f'pulling "{image}" from {registry} is not allowed on this node (allowed registries: '
+                f'{", ".join(self.settings.allowed_registries) or "none"}); load the image locally '
+                f'(docker load, deploy/images/build.sh) or use imagePullPolicy: IfNotPresent')
+        await self.events.record(dict(pod), "Normal", "Pulling", f'Pulling image "{image}"', field_path=field_path)
+        started = asyncio.get_running_loop().time()
+        try:
+            await self.runtime.pull_image(image)
+        except ImagePullError as error:
+            await self.events.record(dict(pod), "Warning", "Failed", f'Failed to pull image "{image}": {error}',
+                                     field_path=field_path)
+            raise
+        took = asyncio.get_running_loop().time() - started
+        await self.events.record(dict(pod), "Normal", "Pulled",
+                                 f'Successfully pulled image "{image}" in {took:.3f}s', field_path=field_path)
+        return True
+
+    async def _container_spec(self, context: PodContext, step: Step,
+                              container: Mapping[str, Any]) -> ContainerSpec:
+        pod = context.pod
+        if context.sandbox is None:
+            raise RuntimeFailure("the pod sandbox is not running")
+        pod_ip = context.sandbox.ip or ""
+        env = await resolve_env_async(pod, container, pod_ip=pod_ip, host_ip=self.settings.node_ip,
+                                      node_name=self.settings.node_name, lookup=self.lookup)
+        volume_paths = await prepare_volumes_async(pod, pod_dir=self.pod_dir(pod), lookup=self.lookup)
+        limits = (container.get("resources") or {}).get("limits") or {}
+        command, args = container.get("command"), container.get("args")
+        return ContainerSpec(
+            name=docker_name(pod, step.container, step.attempt), image=str(container["image"]),
+            labels={**pod_labels(self.settings, pod), LABEL_ROLE: step.role, LABEL_CONTAINER: step.container,
+                    LABEL_ATTEMPT: str(step.attempt), LABEL_SANDBOX_ATTEMPT: str(context.sandbox_attempt),
+                    LABEL_SPEC_HASH: spec_hash(container)},
+            sandbox_id=context.sandbox.id,
+            entrypoint=expand_command(command, env) if command else None,
+            args=expand_command(args, env) if args else None,
+            env=env, working_dir=container.get("workingDir") or None,
+            mounts=container_mounts(container, volume_paths, read_only_volumes=read_only_volumes(pod), env=env),
+            cpu_millis=cpu_millis(limits["cpu"]) if "cpu" in limits else None,
+            memory_bytes=memory_bytes(limits["memory"]) if "memory" in limits else None,
+            stdin=bool(container.get("stdin")), tty=bool(container.get("tty")),
+        )
+
+    async def kill(self, pod: Mapping[str, Any], info: ContainerInfo, *, grace_seconds: float,
+                   message: str = "") -> None:
+        name = info.labels.get(LABEL_CONTAINER, "")
+        if name and info.state == "running":
+            field_path = f"spec.{'initContainers' if info.labels.get(LABEL_ROLE) == 'init' else 'containers'}{{{name}}}"
+            await self.events.record(dict(pod), "Normal", "Killing", message or f"Stopping container {name}",
+                                     field_path=field_path)
+        try:
+            await self.runtime.stop_container(info.id, grace_seconds=grace_seconds)
+        except RuntimeFailure as error:
+            log.warning("stopping %s failed: %s", info.name, error)
+
+    async def kill_all(self, pod: Mapping[str, Any], containers: list[ContainerInfo], *, grace_seconds: float,
+                       remove: bool) -> None:
+        """Stop app and init containers together (SIGTERM, grace, SIGKILL), then the sandbox."""
+        workload = [c for c in containers if c.labels.get(LABEL_ROLE) != "sandbox" and c.state == "running"]
+        await asyncio.gather(*(self.kill(pod, c, grace_seconds=grace_seconds) for c in workload))
+        sandboxes = [c for c in containers if c.labels.get(LABEL_ROLE) == "sandbox" and c.state == "running"]
+        await asyncio.gather(*(self.kill(pod, c, grace_seconds=0) for c in sandboxes))
+        if remove:
+            await asyncio.gather(*(self.remove(c.id) for c in containers))
+
+    async def remove(self, container_id: str) -> None:
+        try:
+            await self.runtime.remove_container(container_id)
+        except RuntimeFailure as error:
+            log.warning("removing %s failed: %s", container_id[:12], error)
+
+
+async def resolve_env_async(pod: Mapping[str, Any], container: Mapping[str, Any], *, pod_ip: str, host_ip: str,
+                            node_name: str, lookup: Lookup) -> dict[str, str]:
+    """resolve_env needs the referenced ConfigMaps and Secrets: fetch them first, then resolve purely."""
+    fetched = await _fetch_references(pod, [container], lookup)
+    return resolve_env(pod, container, pod_ip=pod_ip, host_ip=host_ip, node_name=node_name,
+                       lookup=lambda kind, namespace, name: fetched.get((kind, name)))
+
+
+async def prepare_volumes_async(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup) -> dict[str, Path]:
+    fetched = await _fetch_references(pod, [], lookup)
+    return await asyncio.to_thread(prepare_volumes, pod, pod_dir=pod_dir,
+                                   lookup=lambda kind, namespace, name: fetched.get((kind, name)))
+
+
+async def _fetch_references(pod: Mapping[str, Any], containers: list[Mapping[str, Any]],
+                            lookup: Lookup) -> dict[tuple[str, str], Mapping[str, Any] | None]:
+    """Every ConfigMap and Secret the containers' env or the pod's volumes name."""
+    wanted: set[tuple[str, str]] = set()
+    for container in containers:
+        for source in container.get("envFrom") or []:
+            if source.get("configMapRef"):
+                wanted.add(("ConfigMap", source["configMapRef"].get("name", "")))
+            if source.get("secretRef"):
+                wanted.add(("Secret", source["secretRef"].get("name", "")))
+        for variable in container.get("env") or []:
+            value_from = variable.get("valueFrom") or {}
+            if value_from.get("configMapKeyRef"):
+                wanted.add(("ConfigMap", value_from["configMapKeyRef"].get("name", "")))
+            if value_from.get("secretKeyRef"):
+                wanted.add(("Secret", value_from["secretKeyRef"].get("name", "")))
+    if not containers:
+        for volume in (pod.get("spec") or {}).get("volumes") or []:
+            if volume.get("configMap"):
+                wanted.add(("ConfigMap", volume["configMap"].get("name", "")))
+            if volume.get("secret"):
+                wanted.add(("Secret", volume["secret"].get("secretName", "")))
+    namespace = (pod.get("metadata") or {}).get("namespace", "default")
+    results = await asyncio.gather(*(lookup(kind, namespace, name) for kind, name in wanted))
+    return dict(zip(wanted, results, strict=True))

@@ -1,0 +1,136 @@
+"""The node agent process: registration + heartbeat, the pod loop, and the logs/exec endpoint.
+
+Started by `minik8s up` (one per node), or by hand on a machine with a Docker engine:
+    minik8s-node --node-name node-1 --server http://10.0.0.1:6443 --pod-cidr 10.244.1.0/24 \
+        --port 10250 --data-dir /var/lib/minik8s/node-1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from minik8s.client.api import ApiClient
+from minik8s.client.errors import ApiError
+from minik8s.node.agent import NodeAgent
+from minik8s.node.docker_runtime import DockerRuntime
+from minik8s.node.executor import NodeSettings
+from minik8s.node.registration import Heartbeat, NodeIdentity, RuntimeProbe, read_host_facts
+from minik8s.node.runtime import ContainerRuntime, RuntimeFailure
+from minik8s.node.server import create_node_app
+
+log = logging.getLogger("minik8s.node")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="minik8s-node", description="minik8s node agent (kubelet)")
+    parser.add_argument("--node-name", required=True)
+    parser.add_argument("--server", default="", help="apiserver URLs, comma-separated (fail-over in order)")
+    parser.add_argument("--kubeconfig", default=None, help="kubeconfig to find the apiservers (instead of --server)")
+    parser.add_argument("--pod-cidr", required=True, help="this node's pod network, e.g. 10.244.1.0/24")
+    parser.add_argument("--node-ip", default="", help="the node's address (default: the pod network's gateway)")
+    parser.add_argument("--address", default="", help="listen address of the logs/exec endpoint (default: node IP)")
+    parser.add_argument("--port", type=int, default=10250, help="port of the logs/exec endpoint")
+    parser.add_argument("--data-dir", default="./data/node", help="volumes of this node's pods")
+    parser.add_argument("--node-status-update-frequency", type=float, default=10.0, help="seconds")
+    parser.add_argument("--node-lease-duration-seconds", type=int, default=40)
+    parser.add_argument("--lease-renew-interval", type=float, default=10.0, help="seconds")
+    parser.add_argument("--crashloop-backoff-base", type=float, default=10.0,
+                        help="first CrashLoopBackOff delay, doubling to 300 s (seconds)")
+    parser.add_argument("--sync-frequency", type=float, default=10.0, help="resync of every pod (seconds)")
+    parser.add_argument("--cluster-dns", default="", help="nameserver given to ClusterFirst pods")
+    parser.add_argument("--cluster-domain", default="cluster.local")
+    parser.add_argument("--pause-image", default="minik8s/pause:latest")
+    parser.add_argument("--allowed-registries", default="",
+                        help="registries images may be pulled from, comma-separated (default: none, never pull)")
+    parser.add_argument("--log-level", default="info")
+    return parser.parse_args(argv)
+
+
+def gateway_of(pod_cidr: str) -> str:
+    return str(next(ipaddress.ip_network(pod_cidr, strict=False).hosts()))
+
+
+def runtime_probe(runtime: ContainerRuntime) -> RuntimeProbe:
+    async def probe() -> tuple[str, str | None, list[dict[str, Any]]]:
+        try:
+            return await runtime.version(), None, []
+        except RuntimeFailure as error:
+            return "unknown", f"container runtime is down: {error}", []
+
+    return probe
+
+
+async def until_done(what: str, action: Any, *, pause: float = 1.0) -> Any:
+    """Retry an async action until it succeeds: the control plane or Docker may come later."""
+    attempt = 0
+    while True:
+        try:
+            return await action()
+        except (ApiError, RuntimeFailure, OSError) as error:
+            if attempt % 10 == 0:
+                log.warning("%s failed (%s); retrying", what, error)
+            attempt += 1
+            await asyncio.sleep(pause)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    if args.server:
+        client = ApiClient([s for s in args.server.split(",") if s])
+    else:
+        client = ApiClient.from_kubeconfig(args.kubeconfig)
+    runtime = DockerRuntime()
+    node_ip = args.node_ip or gateway_of(args.pod_cidr)
+    identity = NodeIdentity(args.node_name, node_ip, args.port, args.pod_cidr)
+    heartbeat = Heartbeat(client, identity, read_host_facts(), lease_seconds=args.node_lease_duration_seconds,
+                          lease_renew_interval=args.lease_renew_interval,
+                          status_interval=args.node_status_update_frequency, probe_runtime=runtime_probe(runtime))
+    settings = NodeSettings(node_name=args.node_name, network=f"minik8s-{args.node_name}", pod_cidr=args.pod_cidr,
+                            node_ip=node_ip, data_dir=Path(args.data_dir), pause_image=args.pause_image,
+                            cluster_dns=args.cluster_dns or None, cluster_domain=args.cluster_domain,
+                            allowed_registries=tuple(r for r in args.allowed_registries.split(",") if r))
+    agent = NodeAgent(client, runtime, settings, backoff_base=args.crashloop_backoff_base,
+                      resync_seconds=args.sync_frequency)
+    await until_done("registering the node", heartbeat.register)
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(heartbeat.run())
+        await until_done("creating the pod network", lambda: runtime.ensure_network(
+            settings.network, subnet=args.pod_cidr, gateway=settings.gateway))
+        app = create_node_app(resolve=agent.resolve_container, runtime=runtime)
+        server = uvicorn.Server(uvicorn.Config(app, host=args.address or node_ip, port=args.port,
+                                               log_level="warning", access_log=False, lifespan="off"))
+        tasks.create_task(server.serve())
+        tasks.create_task(agent.run())
+        log.info("node %s ready: pod network %s, endpoint %s:%d", args.node_name, args.pod_cidr,
+                 args.address or node_ip, args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        return 0
+    except (OSError, ValueError) as error:
+        log.error("node %s: %s", args.node_name, error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

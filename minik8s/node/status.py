@@ -1,0 +1,407 @@
+"""The pod status the agent reports, computed from what it observed, as the kubelet computes it.
+
+Users read `kubectl get pods`, controllers read `phase` and the `Ready` condition, Service
+endpoints follow readiness: all of them expect Kubernetes' exact rules. `pod_status` is a
+pure function of the pod (its spec and the status last written) and an observation the
+agent assembled from the runtime, the back-off and the probes, so every rule — the phase
+(kubelet's getPhase, with restartPolicy and init containers), the conditions and their
+lastTransitionTime, the container states — is unit-tested without Docker.
+
+`status_changed` lets the agent skip writes that would change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from minik8s.node.runtime import ContainerInfo
+
+JSON = dict[str, Any]
+
+PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
+TERMINAL_PHASES = (SUCCEEDED, FAILED)
+KUBELET_CONDITIONS = ("PodScheduled", "Initialized", "Ready", "ContainersReady", "PodReadyToStartContainers")
+CONTAINER_CREATING = "ContainerCreating"
+POD_INITIALIZING = "PodInitializing"
+UNKNOWN_EXIT_CODE = 137
+_RUNNING_STATES = ("running", "paused")
+_EXITED_STATES = ("exited", "dead", "removing")
+
+
+@dataclass
+class ContainerObservation:
+    """What the agent knows about one container name of the pod."""
+
+    name: str
+    image: str  # the image in the pod spec
+    info: ContainerInfo | None = None  # the newest container of this name
+    previous: ContainerInfo | None = None  # the one before it, for lastState
+    restart_count: int = 0
+    waiting_reason: str | None = None  # CrashLoopBackOff, ImagePullBackOff, CreateContainerConfigError …
+    waiting_message: str | None = None
+    ready: bool = False  # the readiness probe's verdict (True when there is no readiness probe)
+    started: bool | None = None  # the startup probe's verdict; None: no startup probe
+
+
+@dataclass
+class PodObservation:
+    sandbox: ContainerInfo | None = None
+    pod_ip: str | None = None
+    host_ip: str | None = None
+    init: list[ContainerObservation] = field(default_factory=list)
+    containers: list[ContainerObservation] = field(default_factory=list)
+    terminating: bool = False  # the pod is being deleted
+
+
+def pod_status(pod: Mapping[str, Any], observation: PodObservation, *, now: datetime) -> JSON:
+    """The full status to write for the pod."""
+    spec = pod.get("spec") or {}
+    previous = pod.get("status") or {}
+    default_reason = POD_INITIALIZING if spec.get("initContainers") else CONTAINER_CREATING
+    init_statuses = container_statuses(
+        spec.get("initContainers") or [], observation.init, previous.get("initContainerStatuses") or [],
+        default_reason=default_reason, init=True,
+    )
+    statuses = container_statuses(
+        spec.get("containers") or [], observation.containers, previous.get("containerStatuses") or [],
+        default_reason=default_reason, init=False,
+    )
+    still_running = any("running" in status["state"] for status in [*init_statuses, *statuses])
+    terminal = observation.terminating and not still_running
+    phase = pod_phase(spec, init_statuses=init_statuses, statuses=statuses, terminal=terminal)
+    if previous.get("phase") in TERMINAL_PHASES:
+        phase = previous["phase"]  # a pod never leaves a terminal phase
+    elif terminal and phase not in TERMINAL_PHASES:
+        phase = FAILED
+    status: JSON = {"phase": phase}
+    if phase == previous.get("phase"):
+        status.update({key: previous[key] for key in ("reason", "message") if previous.get(key)})
+    status["conditions"] = pod_conditions(
+        pod, init_statuses=init_statuses, statuses=statuses, phase=phase, now=now
+    )
+    status.update(_addresses(observation, previous))
+    status["startTime"] = previous.get("startTime") or format_time(now)
+    for key in ("qosClass", "nominatedNodeName"):
+        if previous.get(key):
+            status[key] = previous[key]
+    if init_statuses:
+        status["initContainerStatuses"] = init_statuses
+    status["containerStatuses"] = statuses
+    return status
+
+
+def _addresses(observation: PodObservation, previous: Mapping[str, Any]) -> JSON:
+    """podIP/podIPs and hostIP/hostIPs; an address once reported is kept while none is observed."""
+    addresses: JSON = {}
+    sandbox_ip = observation.sandbox.ip if observation.sandbox is not None else None
+    pod_ip = observation.pod_ip or sandbox_ip or previous.get("podIP")
+    host_ip = observation.host_ip or previous.get("hostIP")
+    if host_ip:
+        addresses.update(hostIP=host_ip, hostIPs=[{"ip": host_ip}])
+    if pod_ip:
+        addresses.update(podIP=pod_ip, podIPs=[{"ip": pod_ip}])
+    return addresses
+
+
+def container_statuses(
+    containers: Sequence[Mapping[str, Any]],
+    observations: Sequence[ContainerObservation],
+    previous: Sequence[Mapping[str, Any]],
+    *,
+    default_reason: str,
+    init: bool,
+) -> list[JSON]:
+    """One status per container of the spec, in spec order."""
+    by_name = {observation.name: observation for observation in observations}
+    previous_by_name = {str(status.get("name")): status for status in previous}
+    statuses: list[JSON] = []
+    for container in containers:
+        name = str(container.get("name"))
+        observation = by_name.get(name)
+        if observation is None:
+            statuses.append(_unobserved_status(container, previous_by_name.get(name), default_reason))
+            continue
+        sidecar = init and container.get("restartPolicy") == "Always"
+        statuses.append(container_status(observation, default_reason=default_reason, run_to_completion=init and not sidecar))
+    return statuses
+
+
+def _unobserved_status(container: Mapping[str, Any], previous: Mapping[str, Any] | None, default_reason: str) -> JSON:
+    return {
+        "name": str(container.get("name")),
+        "state": {"waiting": {"reason": default_reason}},
+        "lastState": dict((previous or {}).get("lastState") or {}),
+        "ready": False,
+        "restartCount": int((previous or {}).get("restartCount") or 0),
+        "image": str(container.get("image") or ""),
+        "imageID": "",
+        "started": False,
+    }
+
+
+def container_status(observation: ContainerObservation, *, default_reason: str, run_to_completion: bool) -> JSON:
+    """The API status of one container. `run_to_completion`: a regular init container (ready = exited 0)."""
+    info = observation.info
+    last = observation.previous
+    state: JSON
+    if observation.waiting_reason:
+        state = {"waiting": _waiting(observation.waiting_reason, observation.waiting_message)}
+        if info is not None and info.state in _EXITED_STATES:
+            last = info
+    elif info is None:
+        state = {"waiting": {"reason": default_reason}}
+    elif info.state in _RUNNING_STATES:
+        state = {"running": _dropping_none({"startedAt": format_runtime_time(info.started_at)})}
+    elif info.state in _EXITED_STATES:
+        state = {"terminated": terminated_state(info)}
+    else:
+        state = {"waiting": {}}  # created but not started: the kubelet reports an empty waiting state
+    running = "running" in state
+    if run_to_completion:
+        ready = state.get("terminated", {}).get("exitCode") == 0
+    else:
+        ready = running and observation.ready
+    status: JSON = {
+        "name": observation.name,
+        "state": state,
+        "lastState": {"terminated": terminated_state(last)} if last is not None and last.state in _EXITED_STATES else {},
+        "ready": ready,
+        "restartCount": observation.restart_count,
+        "image": observation.image,
+        "imageID": info.image_id if info is not None else "",
+        "started": running and (observation.started if observation.started is not None else True),
+    }
+    if info is not None:
+        status["containerID"] = f"docker://{info.id}"
+    return status
+
+
+def _waiting(reason: str, message: str | None) -> JSON:
+    return {"reason": reason, "message": message} if message else {"reason": reason}
+
+
+def terminated_state(info: ContainerInfo) -> JSON:
+    """terminated{exitCode, reason (Completed/Error/OOMKilled), message, startedAt, finishedAt, containerID}."""
+    exit_code = info.exit_code if info.exit_code is not None else UNKNOWN_EXIT_CODE
+    reason = "OOMKilled" if info.oom_killed else "Completed" if exit_code == 0 else "Error"
+    return _dropping_none(
+        {
+            "exitCode": exit_code,
+            "reason": reason,
+            "message": info.error or None,
+            "startedAt": format_runtime_time(info.started_at),
+            "finishedAt": format_runtime_time(info.finished_at),
+            "containerID": f"docker://{info.id}",
+        }
+    )
+
+
+def pod_phase(
+    spec: Mapping[str, Any], *, init_statuses: Sequence[Mapping[str, Any]], statuses: Sequence[Mapping[str, Any]],
+    terminal: bool,
+) -> str:
+    """Kubernetes' getPhase: Pending, Running, Succeeded or Failed."""
+    restart_policy = spec.get("restartPolicy") or "Always"
+    by_name = {str(status["name"]): status for status in [*init_statuses, *statuses]}
+    init = _count_init(spec.get("initContainers") or [], by_name)
+    counts = _count_containers(spec.get("containers") or [], by_name, init)
+    initialized = any(status.get("containerID") for status in statuses)
+    if init["failed"] > 0 and restart_policy == "Never":
+        return FAILED
+    if init["pending"] > 0 or (init["pending_sidecars"] > 0 and not initialized) or counts["waiting"] > 0:
+        return PENDING
+    if counts["running"] > 0 and counts["unknown"] == 0:
+        return RUNNING
+    if counts["running"] == 0 and counts["stopped"] > 0 and counts["unknown"] == 0:
+        all_succeeded = counts["stopped"] == counts["succeeded"]
+        if terminal:
+            return SUCCEEDED if all_succeeded else FAILED
+        if restart_policy == "Always":
+            return RUNNING
+        if all_succeeded:
+            return SUCCEEDED
+        return FAILED if restart_policy == "Never" else RUNNING
+    return PENDING
+
+
+def _count_init(init_containers: Sequence[Mapping[str, Any]], by_name: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """Regular init containers still pending or failed; sidecars (restartPolicy Always) not yet started."""
+    counts = {"pending": 0, "failed": 0, "pending_sidecars": 0, "running": 0, "waiting": 0, "unknown": 0}
+    for container in init_containers:
+        status = by_name.get(str(container.get("name")))
+        state = (status or {}).get("state") or {}
+        last = ((status or {}).get("lastState") or {}).get("terminated")
+        if container.get("restartPolicy") == "Always":
+            if "running" in state:
+                counts["running"] += 1
+                counts["pending_sidecars"] += 0 if (status or {}).get("started") else 1
+            elif "terminated" in state or ("waiting" in state and last is not None):
+                continue
+            else:
+                counts["pending_sidecars"] += 1
+                counts["waiting" if "waiting" in state else "unknown"] += 1
+        elif "terminated" in state:
+            counts["failed"] += 1 if state["terminated"].get("exitCode") != 0 else 0
+        elif "waiting" in state and last is not None:
+            counts["failed"] += 1 if last.get("exitCode") != 0 else 0
+        else:
+            counts["pending"] += 1
+    return counts
+
+
+def _count_containers(
+    containers: Sequence[Mapping[str, Any]], by_name: Mapping[str, Mapping[str, Any]], init: Mapping[str, int]
+) -> dict[str, int]:
+    counts = {"running": init["running"], "waiting": init["waiting"], "unknown": init["unknown"], "stopped": 0,
+              "succeeded": 0}
+    for container in containers:
+        status = by_name.get(str(container.get("name")))
+        if status is None:
+            counts["unknown"] += 1
+            continue
+        state = status.get("state") or {}
+        if "running" in state:
+            counts["running"] += 1
+        elif "terminated" in state:
+            counts["stopped"] += 1
+            counts["succeeded"] += 1 if state["terminated"].get("exitCode") == 0 else 0
+        elif "waiting" in state and (status.get("lastState") or {}).get("terminated") is not None:
+            counts["stopped"] += 1
+        elif "waiting" in state:
+            counts["waiting"] += 1
+        else:
+            counts["unknown"] += 1
+    return counts
+
+
+def pod_conditions(
+    pod: Mapping[str, Any],
+    *,
+    init_statuses: Sequence[Mapping[str, Any]],
+    statuses: Sequence[Mapping[str, Any]],
+    phase: str,
+    now: datetime,
+) -> list[JSON]:
+    """Conditions not owned by the kubelet (kept), then Initialized, Ready, ContainersReady, PodScheduled."""
+    spec = pod.get("spec") or {}
+    old_conditions = list((pod.get("status") or {}).get("conditions") or [])
+    kept = [dict(condition) for condition in old_conditions if condition.get("type") not in KUBELET_CONDITIONS]
+    containers_ready = _containers_ready(spec, [*init_statuses, *statuses], phase)
+    ready = _ready(spec, containers_ready, kept)
+    generated = [
+        _initialized(spec, init_statuses, statuses, phase),
+        ready,
+        containers_ready,
+        {"type": "PodScheduled", "status": "True"},
+    ]
+    old_by_type = {condition.get("type"): condition for condition in old_conditions}
+    stamp = format_time(now)
+    for condition in generated:
+        old = old_by_type.get(condition["type"]) or {}
+        unchanged = old.get("status") == condition["status"] and old.get("lastTransitionTime")
+        condition["lastTransitionTime"] = old["lastTransitionTime"] if unchanged else stamp
+    return kept + generated
+
+
+def _condition(kind: str, *, ok: bool, reason: str = "", message: str = "") -> JSON:
+    condition: JSON = {"type": kind, "status": "True" if ok else "False"}
+    if reason:
+        condition["reason"] = reason
+    if message:
+        condition["message"] = message
+    return condition
+
+
+def _containers_ready(spec: Mapping[str, Any], statuses: Sequence[Mapping[str, Any]], phase: str) -> JSON:
+    if phase == SUCCEEDED:
+        return _condition("ContainersReady", ok=False, reason="PodCompleted")
+    if phase == FAILED:
+        return _condition("ContainersReady", ok=False, reason="PodFailed")
+    by_name = {str(status["name"]): status for status in statuses}
+    sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+    unready = [
+        str(container.get("name"))
+        for container in [*sidecars, *(spec.get("containers") or [])]
+        if not by_name.get(str(container.get("name")), {}).get("ready")
+    ]
+    if unready:
+        message = f"containers with unready status: [{' '.join(unready)}]"
+        return _condition("ContainersReady", ok=False, reason="ContainersNotReady", message=message)
+    return _condition("ContainersReady", ok=True)
+
+
+def _ready(spec: Mapping[str, Any], containers_ready: Mapping[str, Any], conditions: Sequence[Mapping[str, Any]]) -> JSON:
+    if containers_ready["status"] != "True":
+        return {**containers_ready, "type": "Ready"}
+    by_type = {condition.get("type"): condition for condition in conditions}
+    messages = []
+    for gate in spec.get("readinessGates") or []:
+        kind = str(gate.get("conditionType"))
+        found = by_type.get(kind)
+        if found is None:
+            messages.append(f'corresponding condition of pod readiness gate "{kind}" does not exist.')
+        elif found.get("status") != "True":
+            messages.append(f'the status of pod readiness gate "{kind}" is not "True", but {found.get("status")}')
+    if messages:
+        return _condition("Ready", ok=False, reason="ReadinessGatesNotReady", message=", ".join(messages))
+    return _condition("Ready", ok=True)
+
+
+def _initialized(
+    spec: Mapping[str, Any], init_statuses: Sequence[Mapping[str, Any]], statuses: Sequence[Mapping[str, Any]],
+    phase: str,
+) -> JSON:
+    if phase == SUCCEEDED:
+        return _condition("Initialized", ok=True, reason="PodCompleted")
+    if any("running" in s["state"] or "terminated" in s["state"] for s in statuses):
+        return _condition("Initialized", ok=True)  # an app container started: initialized before
+    by_name = {str(status["name"]): status for status in init_statuses}
+    incomplete = []
+    for container in spec.get("initContainers") or []:
+        status = by_name.get(str(container.get("name")), {})
+        done = status.get("started") if container.get("restartPolicy") == "Always" else status.get("ready")
+        if not done:
+            incomplete.append(str(container.get("name")))
+    if incomplete:
+        message = f"containers with incomplete status: [{' '.join(incomplete)}]"
+        return _condition("Initialized", ok=False, reason="ContainersNotInitialized", message=message)
+    return _condition("Initialized", ok=True)
+
+
+def status_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether writing `new` would change anything, ignoring the order of conditions and statuses."""
+    return _canonical(old) != _canonical(new)
+
+
+def _canonical(status: Mapping[str, Any]) -> JSON:
+    canonical = dict(status)
+    if isinstance(canonical.get("conditions"), list):
+        canonical["conditions"] = sorted(canonical["conditions"], key=lambda item: str(item.get("type")))
+    for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
+        if isinstance(canonical.get(key), list):
+            canonical[key] = sorted(canonical[key], key=lambda item: str(item.get("name")))
+    return canonical
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC at whole seconds, as Kubernetes writes times."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_runtime_time(text: str | None) -> str | None:
+    """A runtime's timestamp (nanoseconds, any offset) in Kubernetes' form; None when never set."""
+    if not text or text.startswith("0001-01-01"):
+        return None
+    try:
+        return format_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return text
+
+
+def _dropping_none(values: Mapping[str, Any]) -> JSON:
+    return {key: value for key, value in values.items() if value is not None}
