@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from minik8s.cli import processes
+from minik8s.cli import node_resources, processes
 from minik8s.cli.cluster_config import (
     DEFAULT_NODES,
     DEFAULT_REPLICAS,
@@ -33,7 +33,7 @@ from minik8s.cli.cluster_config import (
     save_config,
     validate_request,
 )
-from minik8s.cli.components import APISERVER, ComponentSpec, apiserver_urls, component_specs
+from minik8s.cli.components import APISERVER, NODE_AGENT, ComponentSpec, apiserver_urls, component_specs
 from minik8s.cli.errors import CliError
 from minik8s.cli.probes import Health, Prober
 from minik8s.client.kubeconfig import KubeConfigError, load_kubeconfig, write_kubeconfig
@@ -59,6 +59,7 @@ class UpOptions:
     nodes: int | None = None
     port_base: int | None = None
     timeout: float = 30.0
+    daemon_args: tuple[tuple[str, tuple[str, ...]], ...] = ()  # recorded by the first `up` only
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,10 @@ def bring_down(home: ClusterHome, *, purge: bool, grace_seconds: float, report: 
     if survivors:
         raise CliError(f"processes {survivors} are still running after SIGKILL; not touching their files")
     processes.remove_files(home.pid_file(spec.name) for spec in specs)
+    if config is not None and config.nodes:
+        removed = node_resources.remove([node.name for node in config.node_layouts], report=report.warning)
+        if removed:
+            report.progress(f"removed {removed} pod container(s) and the nodes' networks")
     if config is None:
         report.progress(f"no cluster in {home.root}: nothing to stop")
     else:
@@ -153,14 +158,12 @@ def _prepare(home: ClusterHome, options: UpOptions, report: Reporter) -> Cluster
         replicas = DEFAULT_REPLICAS if options.replicas is None else options.replicas
         nodes = DEFAULT_NODES if options.nodes is None else options.nodes
         validate_request(replicas=replicas, nodes=nodes, port_base=options.port_base)
-        config = plan_config(replicas=replicas, nodes=nodes, port_base=options.port_base)
+        config = plan_config(replicas=replicas, nodes=nodes, port_base=options.port_base,
+                             daemon_args=options.daemon_args)
         save_config(home, config)
         report.progress(f"new cluster in {home.root}: {replicas} apiserver replica(s), {nodes} node(s)")
-    if config.nodes:
-        report.warning(f"note: node agents are not part of minik8s yet; {config.nodes} node(s) recorded, "
-                       "none started")
-    for layout in config.apiservers:
-        (home.root / layout.data_dir).mkdir(parents=True, exist_ok=True)
+    for data_dir in [*(a.data_dir for a in config.apiservers), *(n.data_dir for n in config.node_layouts)]:
+        (home.root / data_dir).mkdir(parents=True, exist_ok=True)
     home.logs_dir.mkdir(parents=True, exist_ok=True)
     home.run_dir.mkdir(parents=True, exist_ok=True)
     ensure_secret(home.secret_file)
@@ -208,9 +211,12 @@ async def _wait_ready(specs: list[ComponentSpec], started: dict[str, subprocess.
 
 
 async def _api_usable(prober: Prober, specs: list[ComponentSpec]) -> bool:
-    """The replicas serve and the cluster has made its system namespaces (kubectl get ns works)."""
+    """The system namespaces exist (kubectl get ns works) and every node reports Ready."""
     urls = apiserver_urls(specs)
-    return not urls or await prober.system_namespaces_exist(urls[0])
+    if not urls or not await prober.system_namespaces_exist(urls[0]):
+        return False
+    nodes = [spec.name for spec in specs if spec.kind == NODE_AGENT]
+    return not nodes or await prober.nodes_ready(urls[0], nodes)
 
 
 def _fail_if_exited(started: dict[str, subprocess.Popen[bytes]], home: ClusterHome, report: Reporter) -> None:

@@ -31,7 +31,9 @@ HOME_ENV = "MINIK8S_HOME"
 LOOPBACK = "127.0.0.1"
 REPLICA_COUNTS = (1, 3, 5)
 DEFAULT_REPLICAS = 3
-DEFAULT_NODES = 0
+DEFAULT_NODES = 2
+CLUSTER_CIDR_PREFIX = "10.244"  # node i gets 10.244.i.0/24; its agent listens on 10.244.i.1
+NODE_AGENT_PORT = 10250
 WELL_KNOWN_HTTP_PORT = 6443
 WELL_KNOWN_RAFT_PORT = 7001
 RAFT_PORT_OFFSET = 100  # with --port-base P: HTTP ports P+i, Raft ports P+100+i
@@ -101,13 +103,52 @@ class ApiserverLayout:
 
 
 @dataclass(frozen=True)
+class NodeLayout:
+    """One node agent: derived from its index, so nothing about it needs recording."""
+
+    index: int
+
+    @property
+    def name(self) -> str:
+        return f"node-{self.index}"
+
+    @property
+    def pod_cidr(self) -> str:
+        return f"{CLUSTER_CIDR_PREFIX}.{self.index}.0/24"
+
+    @property
+    def node_ip(self) -> str:
+        return f"{CLUSTER_CIDR_PREFIX}.{self.index}.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.node_ip}:{NODE_AGENT_PORT}"
+
+    @property
+    def data_dir(self) -> str:
+        return f"data/{self.name}"
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
-    """What `HOME/cluster.json` records: fixed at the first `up`, reused by every later one."""
+    """What `HOME/cluster.json` records: fixed at the first `up`, reused by every later one.
+
+    `daemon_args` holds extra flags per daemon kind ("node", …) given with `up --daemon-arg`
+    (short intervals for tests, say); they are recorded so a restarted daemon gets them again.
+    """
 
     replicas: int
     nodes: int
     port_base: int | None
     apiservers: tuple[ApiserverLayout, ...]
+    daemon_args: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def node_layouts(self) -> tuple[NodeLayout, ...]:
+        return tuple(NodeLayout(index) for index in range(1, self.nodes + 1))
+
+    def args_for(self, daemon: str) -> tuple[str, ...]:
+        return dict(self.daemon_args).get(daemon, ())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,6 +160,7 @@ class ClusterConfig:
                 {"name": a.name, "http_port": a.http_port, "raft_port": a.raft_port, "data_dir": a.data_dir}
                 for a in self.apiservers
             ],
+            "daemon_args": {daemon: list(args) for daemon, args in self.daemon_args},
         }
 
     @classmethod
@@ -129,8 +171,11 @@ class ClusterConfig:
             for entry in document["apiservers"]
         )
         port_base = document.get("port_base")
+        daemon_args = tuple((str(daemon), tuple(str(a) for a in args))
+                            for daemon, args in (document.get("daemon_args") or {}).items())
         return cls(replicas=int(document["replicas"]), nodes=int(document.get("nodes", 0)),
-                   port_base=None if port_base is None else int(port_base), apiservers=apiservers)
+                   port_base=None if port_base is None else int(port_base), apiservers=apiservers,
+                   daemon_args=daemon_args)
 
 
 def resolve_home(explicit: str | None) -> ClusterHome:
@@ -169,8 +214,8 @@ def validate_request(*, replicas: int, nodes: int, port_base: int | None) -> Non
     """Refuse flags that cannot make a cluster."""
     if replicas not in REPLICA_COUNTS:
         raise CliError(f"--replicas must be 1, 3 or 5 (a Raft group needs an odd size), not {replicas}")
-    if nodes < 0:
-        raise CliError(f"--nodes must be 0 or more, not {nodes}")
+    if not 0 <= nodes <= 250:
+        raise CliError(f"--nodes must be between 0 and 250 (one /24 of 10.244.0.0/16 each), not {nodes}")
     if port_base is not None and not 1024 <= port_base <= 65535 - RAFT_PORT_OFFSET - replicas:
         raise CliError(f"--port-base must leave room for {replicas} HTTP and Raft ports below 65536, "
                        f"not {port_base}")
@@ -189,7 +234,8 @@ def check_compatible(config: ClusterConfig, *, home: ClusterHome, replicas: int 
 
 
 def plan_config(*, replicas: int, nodes: int, port_base: int | None,
-                is_free: PortCheck | None = None, pick_free: PortPicker | None = None) -> ClusterConfig:
+                is_free: PortCheck | None = None, pick_free: PortPicker | None = None,
+                daemon_args: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> ClusterConfig:
     """Choose names and ports for a new cluster, preferring the well-known (or --port-base) ports."""
     check = is_free or port_is_free
     pick = pick_free or free_port
@@ -207,7 +253,8 @@ def plan_config(*, replicas: int, nodes: int, port_base: int | None,
         name = f"apiserver-{index + 1}"
         apiservers.append(ApiserverLayout(name=name, http_port=choose(http_base + index),
                                           raft_port=choose(raft_base + index), data_dir=f"data/{name}"))
-    return ClusterConfig(replicas=replicas, nodes=nodes, port_base=port_base, apiservers=tuple(apiservers))
+    return ClusterConfig(replicas=replicas, nodes=nodes, port_base=port_base, apiservers=tuple(apiservers),
+                         daemon_args=daemon_args)
 
 
 def port_is_free(port: int) -> bool:

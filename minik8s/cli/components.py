@@ -13,9 +13,16 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from minik8s.cli.cluster_config import ApiserverLayout, ClusterConfig, ClusterHome
+from minik8s.cli.cluster_config import (
+    NODE_AGENT_PORT,
+    ApiserverLayout,
+    ClusterConfig,
+    ClusterHome,
+    NodeLayout,
+)
 
 APISERVER = "apiserver"
+NODE_AGENT = "node-agent"
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,9 @@ class ComponentSpec:
 def component_specs(config: ClusterConfig, home: ClusterHome) -> list[ComponentSpec]:
     """Every process of the cluster, in start order (apiservers first)."""
     specs = [apiserver_spec(layout, config=config, home=home) for layout in config.apiservers]
-    # Later issues add here: scheduler, controller-manager, node agents (config.nodes of them), proxy, dns.
+    servers = ",".join(layout.url for layout in config.apiservers)
+    specs += [node_agent_spec(node, servers=servers, config=config, home=home) for node in config.node_layouts]
+    # Later issues add here: scheduler, controller-manager, proxy, dns.
     return specs
 
 
@@ -56,6 +65,17 @@ def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: Clus
     argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file)]
     return ComponentSpec(name=layout.name, kind=APISERVER, argv=tuple(argv), markers=(module, layout.name, data_dir),
                          url=layout.url, ready_path="/readyz")
+
+
+def node_agent_spec(node: NodeLayout, *, servers: str, config: ClusterConfig, home: ClusterHome) -> ComponentSpec:
+    """A node agent: its own pod network (a /24 of 10.244.0.0/16) on this machine's Docker engine."""
+    module = "minik8s.node.main"
+    data_dir = str(home.root / node.data_dir)
+    argv = [sys.executable, "-m", module, "--node-name", node.name, "--server", servers,
+            "--pod-cidr", node.pod_cidr, "--port", str(NODE_AGENT_PORT), "--data-dir", data_dir,
+            *config.args_for("node")]
+    return ComponentSpec(name=node.name, kind=NODE_AGENT, argv=tuple(argv), markers=(module, node.name, data_dir),
+                         url=node.url, ready_path="/healthz", status_fields={"node": node.name})
 
 
 def apiserver_urls(specs: list[ComponentSpec]) -> list[str]:

@@ -62,15 +62,20 @@ def up(
         "--replicas", help="apiserver replicas: 1, 3 or 5 (default: 3; fixed once the cluster exists)",
         show_default=False)] = None,
     nodes: Annotated[int | None, typer.Option(
-        "--nodes", help="node agents (default: 0; recorded, started by a later version)", show_default=False)] = None,
+        "--nodes", help="node agents node-1…node-N (default: 2; fixed once the cluster exists)",
+        show_default=False)] = None,
     port_base: Annotated[int | None, typer.Option(
         "--port-base", help="HTTP ports P, P+1…, Raft ports P+100, P+101… "
         "(default: 6443… and 7001…, or any free port)", show_default=False)] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait until everything serves")] = 30.0,
+    daemon_arg: Annotated[list[str] | None, typer.Option(
+        "--daemon-arg", help="extra flag for a kind of daemon, DAEMON=FLAG (e.g. node=--sync-frequency=2); "
+        "recorded when the cluster is created", show_default=False)] = None,
 ) -> None:
     """Start the cluster (or the parts of it that are not running) and write its kubeconfig."""
     cluster_home = resolve_home(home)
-    options = UpOptions(replicas=replicas, nodes=nodes, port_base=port_base, timeout=timeout)
+    options = UpOptions(replicas=replicas, nodes=nodes, port_base=port_base, timeout=timeout,
+                        daemon_args=parse_daemon_args(daemon_arg or []))
     summary = bring_up(cluster_home, options, _terminal_reporter())
     for line in usage_lines(summary, cluster_home, explicit_home=home is not None):
         typer.echo(line)
@@ -102,6 +107,16 @@ def down(
 ) -> None:
     """Stop every component of the cluster (its objects are kept unless --purge)."""
     bring_down(resolve_home(home), purge=purge, grace_seconds=timeout, report=_terminal_reporter())
+
+
+def parse_daemon_args(values: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    grouped: dict[str, list[str]] = {}
+    for value in values:
+        daemon, separator, flag = value.partition("=")
+        if not separator or not flag.startswith("-") or not daemon:
+            raise CliError(f"--daemon-arg wants DAEMON=FLAG, e.g. node=--sync-frequency=2, not {value!r}")
+        grouped.setdefault(daemon, []).append(flag)
+    return tuple((daemon, tuple(flags)) for daemon, flags in grouped.items())
 
 
 def usage_lines(summary: UpSummary, home: ClusterHome, *, explicit_home: bool) -> list[str]:

@@ -87,6 +87,18 @@ class Prober:
         names = {item.get("metadata", {}).get("name") for item in items or [] if isinstance(item, dict)}
         return set(SYSTEM_NAMESPACES) <= names
 
+    async def nodes_ready(self, url: str, names: list[str]) -> bool:
+        """True once every named Node exists with condition Ready=True."""
+        try:
+            listed = await self._client(url).list(REGISTRY.require("", "v1", "nodes"))
+        except ApiError as error:
+            logger.debug("listing nodes: %s", error)
+            return False
+        ready = {item["metadata"]["name"] for item in listed.get("items") or []
+                 if any(c.get("type") == "Ready" and c.get("status") == "True"
+                        for c in (item.get("status") or {}).get("conditions") or [])}
+        return set(names) <= ready
+
     async def _answers_ok(self, url: str, path: str) -> tuple[bool, str]:
         try:
             response = await self._client(url).request("GET", path)

@@ -27,6 +27,7 @@ from minik8s.node.docker_runtime import DockerRuntime
 from minik8s.node.runtime import (
     LABEL_MANAGED,
     ContainerEvent,
+    ContainerRuntime,
     ContainerSpec,
     ImagePullError,
     LogOptions,
@@ -113,7 +114,9 @@ def labels() -> Iterator[dict[str, str]]:
 @pytest.fixture
 async def runtime() -> AsyncIterator[DockerRuntime]:
     docker_runtime = DockerRuntime()
+    conforming: ContainerRuntime = docker_runtime  # mypy holds it to the Protocol
     yield docker_runtime
+    assert conforming is docker_runtime
     await docker_runtime.close()
 
 

@@ -11,6 +11,7 @@ import pytest
 from minik8s.node.fake_runtime import ExecResult, FakeRuntime
 from minik8s.node.runtime import (
     ContainerEvent,
+    ContainerRuntime,
     ContainerSpec,
     ImagePullError,
     LogOptions,
@@ -28,7 +29,8 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 @pytest.fixture
 async def runtime() -> FakeRuntime:
     fake = FakeRuntime()
-    await fake.ensure_network(NETWORK, subnet=SUBNET, gateway="10.244.1.1")
+    conforming: ContainerRuntime = fake  # mypy holds the fake to the Protocol
+    await conforming.ensure_network(NETWORK, subnet=SUBNET, gateway="10.244.1.1")
     return fake
 
 
