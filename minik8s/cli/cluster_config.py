@@ -260,6 +260,7 @@ def plan_config(*, replicas: int, nodes: int, port_base: int | None,
 def port_is_free(port: int) -> bool:
     """True when nothing listens on 127.0.0.1:port (a bind succeeds)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is not "taken"
         try:
             probe.bind((LOOPBACK, port))
         except OSError:

@@ -68,7 +68,8 @@ class NodeAgent:
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={settings.node_name}")
         self.queue = WorkQueue(name=f"pods@{settings.node_name}")
         self.memory: dict[str, PodMemory] = {}  # pod key -> memory
-        self.probes = ProbeSet(runtime, on_change=self._probe_changed)
+        self.probes = ProbeSet(runtime, on_change=self._probe_changed, on_unhealthy=self._unhealthy)
+        self._background: set[asyncio.Task[None]] = set()
         self.resync_seconds, self.workers = resync_seconds, workers
 
     # ---- wiring ----
@@ -89,6 +90,18 @@ class NodeAgent:
 
     def _probe_changed(self, pod_key: str) -> None:
         self.queue.add(pod_key)
+
+    def _unhealthy(self, pod_key: str, container: str, message: str) -> None:
+        """A failed probe attempt: an Unhealthy event, recorded in the background."""
+        pod = self.pods.get(pod_key)
+        if pod is not None:
+            self._in_background(self.events.record(pod, "Warning", "Unhealthy", message,
+                                                   field_path=f"spec.containers{{{container}}}"))
+
+    def _in_background(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _follow_runtime_events(self) -> None:
         while True:
@@ -163,9 +176,22 @@ class NodeAgent:
                 self.image_backoff.reset((uid, step.container))
         requeue = decision.requeue_after
         self.probes.sync(key, pod, containers)
+        await self._record_back_offs(pod, waiting)
         await self._report(pod, containers, waiting, decision.sandbox_attempt)
         if requeue is not None:
             self.queue.add_after(key, requeue)
+
+    async def _record_back_offs(self, pod: dict[str, Any], waiting: dict[str, tuple[str, str]]) -> None:
+        """BackOff events (aggregated into a count by the recorder) for containers waiting one out."""
+        for name, (reason, _) in waiting.items():
+            if reason == "CrashLoopBackOff":
+                message = f"Back-off restarting failed container {name} in pod {_pod_ref(pod)}"
+            elif reason == "ImagePullBackOff":
+                message = f'Back-off pulling image "{_image_of(pod, name)}"'
+            else:
+                continue
+            await self.events.record(pod, "Warning" if reason == "CrashLoopBackOff" else "Normal", "BackOff",
+                                     message, field_path=f"spec.containers{{{name}}}")
 
     async def _containers_of(self, uid: str) -> list[ContainerInfo]:
         return await self.runtime.list_containers({LABEL_NODE: self.settings.node_name, LABEL_POD_UID: uid})
@@ -352,6 +378,11 @@ def _ran_for(info: ContainerInfo) -> float:
 
     started, finished = parse(info.started_at), parse(info.finished_at)
     return (finished - started).total_seconds() if started and finished else 0.0
+
+
+def _pod_ref(pod: Mapping[str, Any]) -> str:
+    metadata = pod.get("metadata") or {}
+    return f"{metadata.get('name')}_{metadata.get('namespace')}({metadata.get('uid')})"
 
 
 def _image_of(pod: Mapping[str, Any], name: str) -> str:

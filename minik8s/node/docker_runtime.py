@@ -227,6 +227,7 @@ class DockerRuntime:
                  pull_timeout_seconds: float = PULL_TIMEOUT_SECONDS) -> None:
         self._base_url = base_url
         self._pull_timeout_seconds = pull_timeout_seconds
+        self._max_workers = max_workers  # one pooled connection per worker thread
         self._client: Any = None  # docker.APIClient, made on first use
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="docker")
         self._streams = ThreadStreams()
@@ -239,7 +240,8 @@ class DockerRuntime:
         if self._client is None:
             try:
                 settings = docker.utils.kwargs_from_env() if self._base_url is None else {"base_url": self._base_url}
-                self._client = docker.APIClient(version=API_VERSION, timeout=REQUEST_TIMEOUT_SECONDS, **settings)
+                self._client = docker.APIClient(version=API_VERSION, timeout=REQUEST_TIMEOUT_SECONDS,
+                                                max_pool_size=self._max_workers, **settings)
             except docker.errors.DockerException as exc:
                 raise RuntimeUnavailable(f"cannot set up a Docker client: {exc}") from exc
         return self._client
