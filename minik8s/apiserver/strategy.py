@@ -89,7 +89,8 @@ def fold_string_data(secret: Object) -> None:
     """A Secret's write-only `stringData` is merged into `data` (base64), as the apiserver does."""
     string_data = secret.pop("stringData", None)
     if isinstance(string_data, dict) and string_data:
-        data = secret.get("data") if isinstance(secret.get("data"), dict) else {}
+        existing = secret.get("data")
+        data: dict[str, Any] = existing if isinstance(existing, dict) else {}
         for key, value in string_data.items():
             data[key] = base64.b64encode(str(value).encode()).decode()
         secret["data"] = data
