@@ -121,7 +121,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A 3-replica cluster shared by the tests of this module; each leaves it up and healthy."""
     home = tmp_path_factory.mktemp("lifecycle") / "home"
     try:
-        succeed(home, "up", "--replicas", "3", "--port-base", str(free_port_base(3)))
+        succeed(home, "up", "--replicas", "3", "--nodes", "0", "--port-base", str(free_port_base(3)))
         yield home
     finally:
         clean_up(home)
@@ -211,7 +211,7 @@ def test_objects_survive_down_and_up(cluster: Path) -> None:
 
 
 def test_down_purge_leaves_no_process_and_no_files(small_home: Path) -> None:
-    succeed(small_home, "up", "--replicas", "1", "--port-base", str(free_port_base(1)))
+    succeed(small_home, "up", "--replicas", "1", "--nodes", "0", "--port-base", str(free_port_base(1)))
     assert len(processes_mentioning(small_home)) == 1
 
     succeed(small_home, "down", "--purge")
@@ -220,7 +220,7 @@ def test_down_purge_leaves_no_process_and_no_files(small_home: Path) -> None:
 
 
 def test_replica_dying_while_starting_shows_its_log_and_fails(small_home: Path) -> None:
-    succeed(small_home, "up", "--replicas", "1", "--port-base", str(free_port_base(1)))
+    succeed(small_home, "up", "--replicas", "1", "--nodes", "0", "--port-base", str(free_port_base(1)))
     http_port = components(small_home)["apiserver-1"]["url"].rsplit(":", 1)[1]
     succeed(small_home, "down")
     with socket.socket() as squatter:
