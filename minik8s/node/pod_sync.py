@@ -73,6 +73,11 @@ def by_name(containers: Sequence[ContainerInfo], role: str) -> dict[str, list[Co
     return grouped
 
 
+def never_started(info: ContainerInfo) -> bool:
+    """Created, but the engine could not start it (bad command): a failure like an exit."""
+    return info.state == "created" and bool(info.error)
+
+
 def should_restart(policy: str, exit_code: int | None) -> bool:
     if policy == "Always":
         return True
@@ -147,11 +152,11 @@ def _init_done(decision: Decision, view: PodView, spec: Mapping[str, Any], curre
         if latest is None:
             decision.steps.append(Step("start", name, "init", _next_attempt(name, view.containers, "init")))
             return False
-        if latest.state in ("running", "created", "restarting"):
+        if latest.state in ("running", "created", "restarting") and not never_started(latest):
             if latest.state == "created":
                 decision.steps.append(Step("start", name, "init", attempt_of(latest), container_id=latest.id))
             return False
-        if latest.exit_code == 0:
+        if latest.exit_code == 0 and not never_started(latest):
             continue
         if policy == "Never":
             return False  # the pod has failed; status says so
@@ -195,8 +200,8 @@ def _keep_apps_running(decision: Decision, view: PodView, spec: Mapping[str, Any
                 decision.steps.append(Step("kill", name, "app", container_id=latest.id,
                                            message=f"Container {name} definition changed, will be restarted"))
             continue
-        if latest.state == "created":
+        if latest.state == "created" and not never_started(latest):
             decision.steps.append(Step("start", name, "app", attempt_of(latest), container_id=latest.id))
             continue
-        if should_restart(policy, latest.exit_code):
+        if should_restart(policy, 128 if never_started(latest) else latest.exit_code):
             _restart_after_backoff(decision, view, name, "app", latest)
