@@ -1,1 +1,1 @@
-"""minik8s.controllers."""
+"""minik8s.controllers: the controller-manager and one module per controller."""
