@@ -47,8 +47,8 @@ async def bootstrap(ops: Operations) -> None:
             await asyncio.sleep(0.5)
 
 
-def create_app(store: Store, *, name: str = "apiserver") -> FastAPI:
-    ops = Operations(ObjectStore(store))
+def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dict[str, int] | None = None) -> FastAPI:
+    ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds)
     node_proxy = NodeProxy(ops)
     handler = ApiHandler(ops, node_proxy=node_proxy)
     stats = RequestStats()

@@ -32,6 +32,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--secret-file", default="", help="cluster secret (mode 0600) protecting Raft traffic; "
                         "created when missing")
     parser.add_argument("--watch-history", type=int, default=10_000, help="watch events kept for resuming")
+    parser.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
+                        help="tolerationSeconds of the not-ready NoExecute toleration added to every pod")
+    parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
+                        help="tolerationSeconds of the unreachable NoExecute toleration added to every pod")
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
 
@@ -53,7 +57,9 @@ async def serve(args: argparse.Namespace) -> None:
     )
     store = await RaftStore.open(settings, history=args.watch_history)
     host, port = host_port(args.listen)
-    config = uvicorn.Config(create_app(store, name=args.name), host=host, port=port, log_level="warning",
+    tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
+                   "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
+    config = uvicorn.Config(create_app(store, name=args.name, toleration_seconds=tolerations), host=host, port=port, log_level="warning",
                             access_log=False, lifespan="on", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     log.info("%s serving on http://%s:%d, raft %s, peers %s", args.name, host, port, args.raft_address,

@@ -123,8 +123,9 @@ def scale_of(obj: Object) -> Object:
 
 
 class Operations:
-    def __init__(self, objects: ObjectStore) -> None:
+    def __init__(self, objects: ObjectStore, *, toleration_seconds: dict[str, int] | None = None) -> None:
         self.objects = objects
+        self.toleration_seconds = toleration_seconds or {}
 
     # ---- reads ----
 
@@ -217,7 +218,10 @@ class Operations:
         if not metadata.get("name") and metadata.get("generateName"):
             metadata["name"] = strategy.generate_name(str(metadata["generateName"]))
         await self.check_namespace(resource, namespace)
+        given = list((obj.get("spec") or {}).get("tolerations") or []) if resource.kind == "Pod" else []
         apply_defaults(resource.kind, obj)
+        if resource.kind == "Pod" and self.toleration_seconds:
+            strategy.set_default_toleration_seconds(obj, self.toleration_seconds, given=given)
         strategy.prepare_for_create(resource, obj)
         self.validate(resource, obj, None)
         if dry_run:
