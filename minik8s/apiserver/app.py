@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import generate_latest
@@ -28,18 +29,56 @@ from minik8s.store.base import Store
 
 log = logging.getLogger(__name__)
 
-async def bootstrap(ops: Operations) -> None:
-    """Create the system namespaces; retried until the store has a leader."""
-    namespaces = REGISTRY.require("", "v1", "namespaces")
+async def _create_if_missing(ops: Operations, kind: str, namespace: str | None, body: dict[str, Any]) -> None:
+    resource = REGISTRY.require("", "v1", kind)
+    if ops.objects.get(resource, namespace, body["metadata"]["name"]) is None:
+        try:
+            await ops.create(resource, namespace, body)
+        except errors.StatusError as error:
+            if error.reason != "AlreadyExists":
+                raise
+
+
+async def register_endpoint(ops: Operations, address: tuple[str, int]) -> None:
+    """Add this replica to the `kubernetes` Endpoints (compare-and-set, retried on conflict)."""
+    endpoints = REGISTRY.require("", "v1", "endpoints")
+    host, port = address
+    for _ in range(8):
+        current = await ops.current(endpoints, "default", "kubernetes")
+        if current is None:
+            return
+        subsets = current.get("subsets") or [{"addresses": [], "ports": [{"name": "https", "port": port,
+                                                                             "protocol": "TCP"}]}]
+        if any(a.get("ip") == host for a in subsets[0].get("addresses") or []) and any(
+                p.get("port") == port for p in subsets[0].get("ports") or []):
+            return
+        subsets[0].setdefault("addresses", []).append({"ip": host})
+        current["subsets"] = subsets
+        try:
+            await ops.update(endpoints, "default", "kubernetes", current)
+            return
+        except errors.StatusError as error:
+            if error.reason != "Conflict":
+                raise
+
+
+async def bootstrap(ops: Operations, advertise: tuple[str, int] | None = None) -> None:
+    """The system namespaces and the `kubernetes` service; retried until the store has a leader."""
     for attempt in range(600):
         try:
             for name in SYSTEM_NAMESPACES:
-                if ops.objects.get(namespaces, None, name) is None:
-                    try:
-                        await ops.create(namespaces, None, {"metadata": {"name": name}})
-                    except errors.StatusError as error:
-                        if error.reason != "AlreadyExists":
-                            raise
+                await _create_if_missing(ops, "namespaces", None, {"metadata": {"name": name}})
+            if advertise is not None:
+                labels = {"component": "apiserver", "provider": "kubernetes"}
+                await _create_if_missing(ops, "services", "default", {
+                    "metadata": {"name": "kubernetes", "labels": labels},
+                    "spec": {"clusterIP": "10.96.0.1", "type": "ClusterIP", "sessionAffinity": "None",
+                             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": advertise[1]}]}})
+                await _create_if_missing(ops, "endpoints", "default", {
+                    "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                    "subsets": [{"addresses": [{"ip": advertise[0]}],
+                                 "ports": [{"name": "https", "port": advertise[1], "protocol": "TCP"}]}]})
+                await register_endpoint(ops, advertise)
             return
         except errors.StatusError as error:
             if attempt % 20 == 0:
@@ -47,7 +86,8 @@ async def bootstrap(ops: Operations) -> None:
             await asyncio.sleep(0.5)
 
 
-def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dict[str, int] | None = None) -> FastAPI:
+def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dict[str, int] | None = None,
+               advertise: tuple[str, int] | None = None) -> FastAPI:
     ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds)
     node_proxy = NodeProxy(ops)
     handler = ApiHandler(ops, node_proxy=node_proxy)
@@ -57,7 +97,7 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(bootstrap(ops))
+        task = asyncio.create_task(bootstrap(ops, advertise))
         background.add(task)
         task.add_done_callback(background.discard)
         yield

@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", default="./data/apiserver-1", help="journal and snapshot directory")
     parser.add_argument("--secret-file", default="", help="cluster secret (mode 0600) protecting Raft traffic; "
                         "created when missing")
+    parser.add_argument("--advertise-address", default="",
+                        help="host:port listed in the `kubernetes` Endpoints (default: the --listen address)")
     parser.add_argument("--watch-history", type=int, default=10_000, help="watch events kept for resuming")
     parser.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the not-ready NoExecute toleration added to every pod")
@@ -59,7 +61,8 @@ async def serve(args: argparse.Namespace) -> None:
     host, port = host_port(args.listen)
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
-    config = uvicorn.Config(create_app(store, name=args.name, toleration_seconds=tolerations), host=host, port=port, log_level="warning",
+    advertise = host_port(args.advertise_address or args.listen)
+    config = uvicorn.Config(create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise), host=host, port=port, log_level="warning",
                             access_log=False, lifespan="on", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     log.info("%s serving on http://%s:%d, raft %s, peers %s", args.name, host, port, args.raft_address,

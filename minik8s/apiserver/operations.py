@@ -27,7 +27,8 @@ from minik8s.api.selectors import (
 from minik8s.api.validation import validate
 from minik8s.apiserver import errors, strategy
 from minik8s.apiserver.patch import APPLY_PATCH, PatchError, apply_patch_by_content_type
-from minik8s.apiserver.storage import Object, ObjectStore, clone
+from minik8s.apiserver.service_addresses import CLUSTER_IPS, ServiceAddresses
+from minik8s.apiserver.storage import AllocationTaken, Object, ObjectStore, clone
 
 NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 _CONFLICT_RETRIES = 8
@@ -123,9 +124,11 @@ def scale_of(obj: Object) -> Object:
 
 
 class Operations:
-    def __init__(self, objects: ObjectStore, *, toleration_seconds: dict[str, int] | None = None) -> None:
+    def __init__(self, objects: ObjectStore, *, toleration_seconds: dict[str, int] | None = None,
+                 service_cidr: str = "10.96.0.0/16") -> None:
         self.objects = objects
         self.toleration_seconds = toleration_seconds or {}
+        self.addresses = ServiceAddresses(objects.store, service_cidr=service_cidr)
 
     # ---- reads ----
 
@@ -226,7 +229,23 @@ class Operations:
         self.validate(resource, obj, None)
         if dry_run:
             return obj
+        if resource.kind == "Service":
+            return await self._create_service(resource, obj)
         return await self.objects.create(resource, obj)
+
+    async def _create_service(self, resource: ResourceKind, obj: Object) -> Object:
+        """Create with fresh addresses; an automatic pick that lost a race is picked again."""
+        original = clone(obj)
+        key = resource.storage_key(obj["metadata"].get("namespace"), obj["metadata"]["name"])
+        for _ in range(8):
+            service = clone(original)
+            changes = self.addresses.assign(service, None, key=key)
+            try:
+                return await self.objects.create(resource, service, extra=changes.commands())
+            except AllocationTaken as taken:
+                if _asked_for(original, taken.key):
+                    raise ServiceAddresses.taken_message(service, taken.key) from None
+        raise errors.unavailable("could not allocate the service's addresses; try again")
 
     def validate(self, resource: ResourceKind, obj: Object, old: Object | None) -> None:
         problems = validate(resource.kind, obj, old=old)
@@ -272,9 +291,16 @@ class Operations:
             return new
         mod_revision = int(current["metadata"]["resourceVersion"])
         if strategy.ready_to_remove(resource, new):
-            await self.objects.remove(resource, current)
+            await self.objects.remove(resource, current, extra=_released(resource, current))
             return new
-        return await self.objects.replace(resource, new, mod_revision=mod_revision)
+        extra = []
+        if resource.kind == "Service" and subresource is None:
+            key = resource.storage_key(new["metadata"].get("namespace"), new["metadata"]["name"])
+            extra = self.addresses.assign(new, current, key=key).commands()
+        try:
+            return await self.objects.replace(resource, new, mod_revision=mod_revision, extra=extra)
+        except AllocationTaken as taken:
+            raise ServiceAddresses.taken_message(new, taken.key) from None
 
     async def patch(self, resource: ResourceKind, namespace: str | None, name: str, content_type: str,
                     raw: bytes, *, subresource: str | None = None, dry_run: bool = False) -> tuple[int, Object]:
@@ -398,7 +424,7 @@ class Operations:
         )
         if not graceful:
             if not options.dry_run:
-                await self.objects.remove(resource, current)
+                await self.objects.remove(resource, current, extra=_released(resource, current))
             return 200, current if resource.kind == "Pod" else _success_status(resource, current)
         strategy.mark_deleting(marked, grace)
         if resource.kind == "Namespace":
@@ -424,6 +450,20 @@ class Operations:
             deleted.append(result if result.get("kind") == resource.kind else obj)
         return {"kind": resource.list_kind, "apiVersion": resource.api_version,
                 "metadata": {"resourceVersion": listing["metadata"]["resourceVersion"]}, "items": deleted}
+
+
+def _released(resource: ResourceKind, obj: Object) -> list[dict[str, Any]]:
+    """What goes with an object when it is removed: a Service's addresses."""
+    return ServiceAddresses.release_all(obj) if resource.kind == "Service" else []
+
+
+def _asked_for(service: Object, allocation_key: str) -> bool:
+    """Did the user ask for the address behind this allocation key (rather than us picking it)?"""
+    spec = service.get("spec") or {}
+    value = allocation_key.rsplit("/", 1)[-1]
+    if allocation_key.startswith(CLUSTER_IPS):
+        return spec.get("clusterIP") == value
+    return any(isinstance(p, dict) and str(p.get("nodePort")) == value for p in spec.get("ports") or [])
 
 
 def _success_status(resource: ResourceKind, obj: Object) -> Object:

@@ -6,6 +6,7 @@ key *is* the resourceVersion and is put back on every read, so the two can never
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -16,6 +17,14 @@ from minik8s.store.base import Store, StoreBusy, StoreUnavailable
 from minik8s.store.state import Command, Entry, Result
 
 Object = dict[str, Any]
+
+
+class AllocationTaken(Exception):
+    """A write's companion key (a Service's address) already exists: someone else holds it."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 def encode(obj: Object) -> bytes:
@@ -87,11 +96,13 @@ class ObjectStore:
         items.sort(key=lambda item: item[0])
         return revision, [decode(entry) for _, entry in items]
 
-    async def apply(self, command: Command, resource: ResourceKind, name: str) -> Result:
+    async def apply(self, command: Command, resource: ResourceKind, name: str, *, own_key: str = "") -> Result:
         result: Result = await self.run(self.store.apply(command))
         if result.status == "ok":
             return result
         if result.status == "exists":
+            if own_key and result.key != own_key:
+                raise AllocationTaken(result.key)
             raise errors.already_exists(resource, name)
         if result.status == "conflict":
             raise errors.stale_conflict(resource, name)
@@ -99,23 +110,30 @@ class ObjectStore:
             raise errors.not_found(resource, name)
         raise errors.internal(f"store: {result.message}")
 
-    async def create(self, resource: ResourceKind, obj: Object) -> Object:
+    async def create(self, resource: ResourceKind, obj: Object, *, extra: Sequence[Command] | None = None) -> Object:
         metadata = obj["metadata"]
         key = resource.storage_key(metadata.get("namespace"), metadata["name"])
-        result = await self.apply({"op": "create", "key": key, "value": encode(obj)}, resource, metadata["name"])
+        command = _with_extra({"op": "create", "key": key, "value": encode(obj)}, extra)
+        result = await self.apply(command, resource, metadata["name"], own_key=key)
         metadata["resourceVersion"] = str(result.revision)
         return obj
 
-    async def replace(self, resource: ResourceKind, obj: Object, *, mod_revision: int) -> Object:
+    async def replace(self, resource: ResourceKind, obj: Object, *, mod_revision: int,
+                      extra: Sequence[Command] | None = None) -> Object:
         metadata = obj["metadata"]
         key = resource.storage_key(metadata.get("namespace"), metadata["name"])
-        command = {"op": "update", "key": key, "value": encode(obj), "mod_revision": mod_revision}
-        result = await self.apply(command, resource, metadata["name"])
+        command = _with_extra({"op": "update", "key": key, "value": encode(obj), "mod_revision": mod_revision}, extra)
+        result = await self.apply(command, resource, metadata["name"], own_key=key)
         metadata["resourceVersion"] = str(result.revision)
         return obj
 
-    async def remove(self, resource: ResourceKind, obj: Object) -> None:
+    async def remove(self, resource: ResourceKind, obj: Object, *, extra: Sequence[Command] | None = None) -> None:
         metadata = obj["metadata"]
         key = resource.storage_key(metadata.get("namespace"), metadata["name"])
-        command = {"op": "delete", "key": key, "mod_revision": int(metadata["resourceVersion"])}
-        await self.apply(command, resource, metadata["name"])
+        command = _with_extra({"op": "delete", "key": key, "mod_revision": int(metadata["resourceVersion"])}, extra)
+        await self.apply(command, resource, metadata["name"], own_key=key)
+
+
+def _with_extra(command: Command, extra: Sequence[Command] | None) -> Command:
+    """The object's own write, plus companion keys in one transaction when there are any."""
+    return {"op": "txn", "ops": [command, *extra]} if extra else command

@@ -9,6 +9,7 @@ A command is a dict of plain values (it is pickled into the Raft log):
   {"op": "create", "key": k, "value": b"..."}                  create if absent
   {"op": "update", "key": k, "value": b"...", "mod_revision": r}  replace if mod_revision == r
   {"op": "delete", "key": k, "mod_revision": r | None}          delete (if mod_revision == r)
+  {"op": "delete", "key": k, "if_exists": True}                 inside a txn: no failure when absent
   {"op": "txn", "ops": [create|update|delete, ...]}             all or nothing, one revision
   {"op": "noop"}                                                 read barrier; changes nothing
   {"op": "batch", "commands": [command, ...]}                   several independent commands in one
@@ -137,7 +138,7 @@ class KVState:
             if failed is not None:
                 return failed, []
         new_revision = self.revision + 1
-        events = [self._mutate(sub, new_revision) for sub in ops]
+        events = [event for sub in ops if (event := self._mutate(sub, new_revision)) is not None]
         self.revision = new_revision
         return Result("ok", new_revision), events
 
@@ -156,18 +157,23 @@ class KVState:
         if op not in ("update", "delete"):
             return Result("error", self.revision, message=f"op {op!r} not allowed here")
         if current is None:
+            if op == "delete" and sub.get("if_exists") is True:
+                return None
             return Result("not_found", self.revision, key=key)
         expected = sub.get("mod_revision")
         if expected is not None and expected != current.mod_revision:
             return Result("conflict", self.revision, key=key, mod_revision=current.mod_revision)
         return None
 
-    def _mutate(self, sub: Command, revision: int) -> StoreEvent:
+    def _mutate(self, sub: Command, revision: int) -> StoreEvent | None:
         key: str = sub["key"]
         bucket = self.buckets.setdefault(bucket_of(key), {})
         current = bucket.get(key)
         if sub["op"] == "delete":
-            assert current is not None
+            if current is None:  # an if_exists delete of an absent key
+                if not bucket:
+                    del self.buckets[bucket_of(key)]
+                return None
             del bucket[key]
             if not bucket:
                 del self.buckets[bucket_of(key)]

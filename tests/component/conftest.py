@@ -24,7 +24,8 @@ def free_port() -> int:
 async def api() -> AsyncIterator[httpx.AsyncClient]:
     store = LocalStore(history=50)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(create_app(store, advertise=("127.0.0.1", port)), host="127.0.0.1",
+                                           port=port, log_level="warning",
                                            lifespan="on"))
     task = asyncio.create_task(server.serve())
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
