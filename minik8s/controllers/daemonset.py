@@ -1,0 +1,322 @@
+"""The DaemonSet controller: one pod per eligible node, kept there and rolled to new templates.
+
+It gathers the DaemonSet, the nodes and the namespace's pods from the shared informers, lets
+`daemonset_plan.plan_daemon_set` decide, and carries the plan out through the API. The pods it
+makes name their node directly (`spec.nodeName`, plus Kubernetes' `metadata.name` node
+affinity), so DaemonSets need no scheduler — as kube-controller-manager did before 1.12.
+
+Two memories make the level-triggered loop safe against its own stale cache, as in Kubernetes:
+expectations (pods created or deleted but not yet seen through the informer: until they are,
+the DaemonSet is not placed again, so nothing is created twice) and a per-node backoff for
+replacing failed pods (so a pod the node keeps rejecting is not recreated in a hot loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from minik8s.api.registry import REGISTRY
+from minik8s.api.selectors import SelectorError, label_selector_from_object
+from minik8s.client.controller import Controller
+from minik8s.client.errors import ApiError, NotFound
+from minik8s.client.informer import object_key
+from minik8s.controllers.daemonset_plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
+from minik8s.controllers.daemonset_pods import (
+    build_daemon_pod,
+    controller_of,
+    is_deleting,
+    labels_of,
+    metadata,
+    name_of,
+)
+from minik8s.controllers.shared import ControllerContext
+
+logger = logging.getLogger(__name__)
+
+DAEMON_SETS = REGISTRY.require("apps", "v1", "daemonsets")
+PODS = REGISTRY.require("", "v1", "pods")
+NODES = REGISTRY.require("", "v1", "nodes")
+
+JsonObject = dict[str, Any]
+
+EXPECTATIONS_TIMEOUT = 300.0  # Kubernetes' ExpectationsTimeout: forget what was never observed
+FAILED_POD_BACKOFF_INITIAL = 1.0
+FAILED_POD_BACKOFF_MAX = 900.0
+_ORPHAN_RECHECK_SECONDS = 1.0
+
+
+@dataclass
+class _Pending:
+    creations: int
+    deletions: set[str]  # pod names: observing one twice is harmless
+    since: float
+
+
+class Expectations:
+    """Per DaemonSet, pods created or deleted but not yet seen so in the informer (client-go's idea).
+
+    Creations are counted (their names come from generateName); deletions are tracked by pod
+    name, so seeing a pod first terminating and then gone counts once.
+    """
+
+    def __init__(self, *, timeout: float = EXPECTATIONS_TIMEOUT) -> None:
+        self._pending: dict[str, _Pending] = {}
+        self._timeout = timeout
+
+    def expect(self, key: str, *, creations: int, deletions: set[str]) -> None:
+        self._pending[key] = _Pending(creations, set(deletions), time.monotonic())
+
+    def satisfied(self, key: str) -> bool:
+        pending = self._pending.get(key)
+        if pending is None:
+            return True
+        return (pending.creations <= 0 and not pending.deletions) or (
+            time.monotonic() - pending.since > self._timeout)
+
+    def creation_observed(self, key: str, count: int = 1) -> None:
+        if key in self._pending:
+            self._pending[key].creations -= count
+
+    def deletion_observed(self, key: str, pod_name: str) -> None:
+        if key in self._pending:
+            self._pending[key].deletions.discard(pod_name)
+
+    def forget(self, key: str) -> None:
+        self._pending.pop(key, None)
+
+
+class FailedPodBackoff:
+    """Exponential delay (1 s doubling to 15 min) between replacements of failed pods on one node."""
+
+    def __init__(self, *, initial: float = FAILED_POD_BACKOFF_INITIAL, maximum: float = FAILED_POD_BACKOFF_MAX) -> None:
+        self._entries: dict[tuple[str, str], tuple[float, float]] = {}  # -> (delay, monotonic last update)
+        self._initial, self._maximum = initial, maximum
+
+    def remaining(self, key: str) -> dict[str, float]:
+        """Node name -> seconds still to wait, for the nodes of this DaemonSet in backoff."""
+        now = time.monotonic()
+        return {node: delay - (now - last) for (owner, node), (delay, last) in self._entries.items()
+                if owner == key and now - last < delay}
+
+    def step(self, key: str, node_name: str) -> None:
+        now = time.monotonic()
+        entry = self._entries.get((key, node_name))
+        expired = entry is None or now - entry[1] > 2 * self._maximum
+        delay = self._initial if expired or entry is None else min(entry[0] * 2, self._maximum)
+        self._entries[(key, node_name)] = (delay, now)
+
+    def forget(self, key: str) -> None:
+        for entry_key in [k for k in self._entries if k[0] == key]:
+            del self._entries[entry_key]
+
+
+class DaemonSetController:
+    name = "daemonset"
+
+    def __init__(self, context: ControllerContext) -> None:
+        self.client, self.events = context.client, context.events
+        self.daemon_sets = context.informers.informer(DAEMON_SETS)
+        self.pods = context.informers.informer(PODS)
+        self.nodes = context.informers.informer(NODES)
+        self.expectations = Expectations()
+        self.backoff = FailedPodBackoff()
+        self.controller = Controller(name=self.name, reconcile=self.reconcile,
+                                     informers=[self.daemon_sets, self.pods, self.nodes],
+                                     workers=context.options.workers)
+        self.daemon_sets.add_handler(on_add=self.controller.enqueue, on_update=self.controller.enqueue_update,
+                                     on_delete=self._on_daemon_set_delete)
+        self.pods.add_handler(on_add=self._on_pod_add, on_update=self._on_pod_update, on_delete=self._on_pod_delete)
+        self.nodes.add_handler(on_add=self._enqueue_all, on_update=self._on_node_update,
+                               on_delete=self._enqueue_all)
+
+    async def run(self) -> None:
+        await self.controller.run(start_informers=False)
+
+    # -- events -> keys -------------------------------------------------------------------------
+
+    def _on_daemon_set_delete(self, daemon_set: JsonObject) -> None:
+        key = object_key(daemon_set)
+        self.expectations.forget(key)
+        self.backoff.forget(key)
+
+    def _enqueue_all(self, _: JsonObject | None = None) -> None:
+        for daemon_set in self.daemon_sets.list():
+            self.controller.queue.add(object_key(daemon_set))
+
+    def _on_node_update(self, old: JsonObject, new: JsonObject) -> None:
+        if _placement_facts(old) != _placement_facts(new):
+            self._enqueue_all()
+
+    def _owner_key(self, pod: JsonObject) -> str | None:
+        """The key of the cached DaemonSet that controls `pod`, if one does."""
+        reference = controller_of(pod)
+        if reference is None or reference.get("kind") != "DaemonSet":
+            return None
+        key = f"{metadata(pod).get('namespace') or 'default'}/{reference.get('name')}"
+        daemon_set = self.daemon_sets.get(key)
+        return key if daemon_set is not None and metadata(daemon_set).get("uid") == reference.get("uid") else None
+
+    def _enqueue_selecting(self, pod: JsonObject) -> None:
+        """An orphan pod: every DaemonSet of its namespace that selects it may adopt it."""
+        namespace = metadata(pod).get("namespace") or "default"
+        for daemon_set in self.daemon_sets.list():
+            if (metadata(daemon_set).get("namespace") or "default") != namespace:
+                continue
+            try:
+                selector = label_selector_from_object((daemon_set.get("spec") or {}).get("selector"))
+            except SelectorError:
+                continue
+            if not selector.is_empty() and selector.matches(labels_of(pod)):
+                self.controller.queue.add(object_key(daemon_set))
+
+    def _on_pod_add(self, pod: JsonObject) -> None:
+        if is_deleting(pod):
+            self._on_pod_delete(pod)
+            return
+        owner = self._owner_key(pod)
+        if owner is not None:
+            self.expectations.creation_observed(owner)
+            self.controller.queue.add(owner)
+        elif controller_of(pod) is None:
+            self._enqueue_selecting(pod)
+
+    def _on_pod_update(self, old: JsonObject, new: JsonObject) -> None:
+        if metadata(old).get("resourceVersion") == metadata(new).get("resourceVersion"):
+            return
+        old_owner, new_owner = self._owner_key(old), self._owner_key(new)
+        if is_deleting(new) and new_owner is not None:
+            self.expectations.deletion_observed(new_owner, name_of(new))
+        if old_owner is not None and old_owner != new_owner:
+            self.controller.queue.add(old_owner)
+        if new_owner is not None:
+            self.controller.queue.add(new_owner)
+        elif controller_of(new) is None and (labels_of(old) != labels_of(new) or controller_of(old) is not None):
+            self._enqueue_selecting(new)
+
+    def _on_pod_delete(self, pod: JsonObject) -> None:
+        owner = self._owner_key(pod)
+        if owner is None:
+            return
+        self.expectations.deletion_observed(owner, name_of(pod))
+        self.controller.queue.add(owner)
+
+    # -- reconcile ------------------------------------------------------------------------------
+
+    async def reconcile(self, key: str) -> None:
+        daemon_set = self.daemon_sets.get(key)
+        if daemon_set is None:
+            self.expectations.forget(key)
+            return
+        namespace = metadata(daemon_set).get("namespace") or "default"
+        inputs = DaemonSetInputs(
+            daemon_set=daemon_set, nodes=self.nodes.list(),
+            pods=[pod for pod in self.pods.list() if (metadata(pod).get("namespace") or "default") == namespace],
+            now=datetime.now(UTC), expectations_satisfied=self.expectations.satisfied(key),
+            failed_pod_backoff=self.backoff.remaining(key),
+        )
+        plan = plan_daemon_set(inputs)
+        for event in plan.events:
+            await self.events.record(daemon_set, event.type, event.reason, event.message)
+        for node_name in plan.failed_pod_nodes:
+            self.backoff.step(key, node_name)
+        errors = await self._execute(key, daemon_set, plan)
+        if plan.status is not None:
+            await self.client.update_status(DAEMON_SETS, {**daemon_set, "status": plan.status})
+        if plan.requeue_after is not None:
+            self.controller.queue.add_after(key, plan.requeue_after)
+        if errors:
+            raise errors[0]
+
+    async def _execute(self, key: str, daemon_set: JsonObject, plan: DaemonSetPlan) -> list[ApiError]:
+        namespace = metadata(daemon_set).get("namespace") or "default"
+        errors: list[ApiError] = []
+        for change in plan.owner_changes:
+            patch = {"metadata": {"ownerReferences": list(change.owner_references),
+                                  "resourceVersion": change.resource_version}}
+            try:
+                await self.client.patch(PODS, change.pod_name, patch, namespace=namespace)
+            except NotFound:
+                pass
+            except ApiError as error:
+                errors.append(error)
+        if errors:
+            return errors  # claims come first: place again once they are settled
+        if plan.create_on or plan.delete:  # (an unsatisfied DaemonSet plans neither: keep its expectations)
+            self.expectations.expect(key, creations=len(plan.create_on), deletions=set(plan.delete))
+        errors.extend(await self._create(key, daemon_set, plan))
+        deletions = await asyncio.gather(*(self._delete(key, daemon_set, name) for name in plan.delete))
+        errors.extend(error for error in deletions if error is not None)
+        await asyncio.gather(*(self._delete_orphan(key, daemon_set, name) for name in plan.orphaned))
+        return errors
+
+    async def _create(self, key: str, daemon_set: JsonObject, plan: DaemonSetPlan) -> list[ApiError]:
+        """Create in slow-start batches (1, 2, 4, …): a failing batch stops the rest."""
+        position, batch = 0, 1
+        while position < len(plan.create_on):
+            nodes = plan.create_on[position:position + batch]
+            results = await asyncio.gather(*(self._create_one(key, daemon_set, node, plan.revision_hash)
+                                             for node in nodes))
+            failures = [error for error in results if error is not None]
+            position += len(nodes)
+            if failures:
+                self.expectations.creation_observed(key, len(plan.create_on) - position)
+                return failures
+            batch *= 2
+        return []
+
+    async def _create_one(self, key: str, daemon_set: JsonObject, node_name: str, revision_hash: str
+                          ) -> ApiError | None:
+        pod = build_daemon_pod(daemon_set, node_name, revision_hash)
+        try:
+            created = await self.client.create(PODS, pod)
+        except ApiError as error:
+            self.expectations.creation_observed(key)
+            await self.events.record(daemon_set, "Warning", "FailedCreate", f"Error creating: {error}")
+            return error
+        await self.events.record(daemon_set, "Normal", "SuccessfulCreate",
+                                 f"Created pod: {metadata(created).get('name')}")
+        return None
+
+    async def _delete(self, key: str, daemon_set: JsonObject, pod_name: str) -> ApiError | None:
+        namespace = metadata(daemon_set).get("namespace") or "default"
+        try:
+            await self.client.delete(PODS, pod_name, namespace=namespace)
+        except NotFound:
+            self.expectations.deletion_observed(key, pod_name)
+            return None
+        except ApiError as error:
+            self.expectations.deletion_observed(key, pod_name)
+            await self.events.record(daemon_set, "Warning", "FailedDelete", f"Error deleting: {error}")
+            return error
+        await self.events.record(daemon_set, "Normal", "SuccessfulDelete", f"Deleted pod: {pod_name}")
+        return None
+
+    async def _delete_orphan(self, key: str, daemon_set: JsonObject, pod_name: str) -> None:
+        """A pod bound to a node the cache no longer has: force-delete it once the API confirms."""
+        namespace = metadata(daemon_set).get("namespace") or "default"
+        pod = self.pods.get(f"{namespace}/{pod_name}")
+        node_name = str(((pod or {}).get("spec") or {}).get("nodeName") or "")
+        try:
+            await self.client.get(NODES, node_name)
+        except NotFound:
+            try:
+                await self.client.delete(PODS, pod_name, namespace=namespace, grace_period_seconds=0)
+            except NotFound:
+                return
+            await self.events.record(daemon_set, "Normal", "SuccessfulDelete",
+                                     f"Deleted pod: {pod_name} (node {node_name} is gone)")
+            return
+        logger.info("daemonset %s: node %s of pod %s exists after all; checking again", key, node_name, pod_name)
+        self.controller.queue.add_after(key, _ORPHAN_RECHECK_SECONDS)
+
+
+def _placement_facts(node: JsonObject) -> tuple[Any, ...]:
+    """What of a node decides placement: labels, spec (taints, unschedulable) and condition states."""
+    conditions = sorted((str(c.get("type")), str(c.get("status")))
+                        for c in (node.get("status") or {}).get("conditions") or [] if isinstance(c, dict))
+    return labels_of(node), node.get("spec") or {}, conditions

@@ -1,0 +1,287 @@
+"""The DaemonSet decision: from a DaemonSet, the nodes and the pods, what to create, delete and report.
+
+Kept pure (design §10) so every rule is unit-tested with built objects. It follows Kubernetes'
+daemon controller (`syncDaemonSet`): claim pods (adopt matching orphans, release owned pods
+that no longer match), place — one pod on every eligible node, none elsewhere, failed pods
+replaced (with a per-node backoff), excess pods removed — then, when placement had nothing to
+do, take one rolling-update step; and compute the status counts `kubectl get ds` shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from minik8s.api.selectors import SelectorError, label_selector_from_object
+from minik8s.controllers.daemonset_nodes import Placement, node_should_run
+from minik8s.controllers.daemonset_pods import (
+    REVISION_HASH_LABEL,
+    age_order,
+    controller_of,
+    is_available,
+    is_deleting,
+    is_ready,
+    is_terminal,
+    labels_of,
+    metadata,
+    name_of,
+    owner_reference,
+    phase_of,
+    target_node,
+    template_hash,
+    uid_of,
+)
+from minik8s.controllers.daemonset_rollout import allows_surge, roll, rollout_limits
+
+JsonObject = dict[str, Any]
+Pod = Mapping[str, Any]
+
+_STATUS_COUNTS = ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady",
+                  "updatedNumberScheduled", "numberAvailable", "numberUnavailable")
+_OMITTED_WHEN_ZERO = frozenset({"updatedNumberScheduled", "numberAvailable", "numberUnavailable"})
+
+
+@dataclass(frozen=True)
+class OwnerChange:
+    """Adopt (add our controller reference) or release (remove it): the pod's new ownerReferences."""
+
+    pod_name: str
+    resource_version: str
+    owner_references: tuple[JsonObject, ...]
+    adopt: bool
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DaemonSetInputs:
+    daemon_set: Mapping[str, Any]
+    nodes: Sequence[Mapping[str, Any]]
+    pods: Sequence[Pod]  # every pod of the DaemonSet's namespace
+    now: datetime
+    expectations_satisfied: bool = True
+    failed_pod_backoff: Mapping[str, float] = field(default_factory=dict)  # node -> seconds still to wait
+
+
+@dataclass
+class DaemonSetPlan:
+    revision_hash: str = ""
+    owner_changes: list[OwnerChange] = field(default_factory=list)
+    create_on: list[str] = field(default_factory=list)  # node names
+    delete: list[str] = field(default_factory=list)  # pod names
+    orphaned: list[str] = field(default_factory=list)  # pods on nodes that are gone: force-delete once confirmed
+    failed_pod_nodes: list[str] = field(default_factory=list)  # nodes whose failed pod is replaced now
+    status: JsonObject | None = None  # the new status, when it differs
+    events: list[PlannedEvent] = field(default_factory=list)
+    requeue_after: float | None = None
+
+    def requeue_within(self, seconds: float) -> None:
+        self.requeue_after = seconds if self.requeue_after is None else min(self.requeue_after, seconds)
+
+
+def plan_daemon_set(inputs: DaemonSetInputs) -> DaemonSetPlan:
+    daemon_set = inputs.daemon_set
+    plan = DaemonSetPlan()
+    if is_deleting(daemon_set):
+        return plan  # the garbage collector removes its pods; status would be meaningless
+    selector_spec = (daemon_set.get("spec") or {}).get("selector")
+    try:
+        selector = label_selector_from_object(selector_spec)
+    except SelectorError as error:
+        plan.events.append(PlannedEvent("Warning", "InvalidSelector", f"Invalid selector: {error}"))
+        return plan
+    if selector.is_empty():
+        message = "This daemon set is selecting all pods. A non-empty selector is required."
+        plan.events.append(PlannedEvent("Warning", "SelectingAll", message))
+        return plan
+    template = (daemon_set.get("spec") or {}).get("template") or {}
+    collision_count = int((daemon_set.get("status") or {}).get("collisionCount") or 0)
+    plan.revision_hash = template_hash(template, collision_count)
+    owned = _claim(daemon_set, inputs.pods, plan, matches=lambda pod: selector.matches(labels_of(pod)))
+    placements = {name_of(node): node_should_run(daemon_set, node) for node in inputs.nodes}
+    if inputs.expectations_satisfied:
+        _place(inputs, owned, placements, plan)
+        if not (plan.create_on or plan.delete or plan.orphaned):
+            _roll(inputs, owned, placements, plan)
+    plan.status = _status(inputs, owned, placements, plan, observed=inputs.expectations_satisfied)
+    return plan
+
+
+def _claim(daemon_set: Mapping[str, Any], pods: Sequence[Pod], plan: DaemonSetPlan, *,
+           matches: Callable[[Pod], bool]) -> list[Pod]:
+    """Kubernetes' ClaimPods: ours if our controller reference and the selector match; adopt orphans."""
+    our_uid = uid_of(daemon_set)
+    owned: list[Pod] = []
+    for pod in pods:
+        reference = controller_of(pod)
+        references = [dict(r) for r in metadata(pod).get("ownerReferences") or [] if isinstance(r, Mapping)]
+        resource_version = str(metadata(pod).get("resourceVersion") or "")
+        if reference is not None and reference.get("uid") != our_uid:
+            continue
+        if reference is not None and matches(pod):
+            owned.append(pod)
+        elif reference is not None:
+            kept = tuple(r for r in references if r.get("uid") != our_uid)
+            plan.owner_changes.append(OwnerChange(name_of(pod), resource_version, kept, adopt=False))
+        elif matches(pod) and not is_deleting(pod):
+            adopted = (*references, owner_reference(daemon_set))
+            plan.owner_changes.append(OwnerChange(name_of(pod), resource_version, adopted, adopt=True))
+            owned.append(pod)
+    return owned
+
+
+def _by_node(pods: Sequence[Pod], *, skip_deleted_terminal: bool) -> dict[str, list[Pod]]:
+    grouped: dict[str, list[Pod]] = {}
+    for pod in pods:
+        if skip_deleted_terminal and is_terminal(pod) and is_deleting(pod):
+            continue  # nothing left to do with it: its node or the garbage collector removes it
+        node_name = target_node(pod)
+        if node_name is not None:
+            grouped.setdefault(node_name, []).append(pod)
+    return grouped
+
+
+def _place(inputs: DaemonSetInputs, owned: list[Pod], placements: Mapping[str, Placement],
+           plan: DaemonSetPlan) -> None:
+    """Kubernetes' manage: a pod where one should run, none where none may stay."""
+    node_pods = _by_node(owned, skip_deleted_terminal=True)
+    surge = allows_surge(inputs.daemon_set)
+    for node_name in sorted(placements):
+        placement, pods = placements[node_name], node_pods.get(node_name, [])
+        if placement.should_run and not pods:
+            plan.create_on.append(node_name)
+        elif placement.should_continue_running:
+            running = _drop_finished(inputs, node_name, pods, plan)
+            _keep_one(inputs, node_name, placement, running, plan, surge=surge)
+        elif pods:
+            plan.delete.extend(name_of(pod) for pod in pods if not is_deleting(pod))
+    for node_name, pods in sorted(node_pods.items()):
+        if node_name in placements:
+            continue
+        for pod in pods:
+            if (pod.get("spec") or {}).get("nodeName"):
+                plan.orphaned.append(name_of(pod))  # bound to a node that is gone
+            elif not is_deleting(pod):
+                plan.delete.append(name_of(pod))  # meant for a node that is gone
+
+
+def _drop_finished(inputs: DaemonSetInputs, node_name: str, pods: list[Pod], plan: DaemonSetPlan) -> list[Pod]:
+    """Delete failed (with backoff) and succeeded pods; return the live ones."""
+    running: list[Pod] = []
+    namespace = metadata(inputs.daemon_set).get("namespace") or "default"
+    for pod in pods:
+        if is_deleting(pod):
+            continue
+        if phase_of(pod) == "Failed":
+            delay = inputs.failed_pod_backoff.get(node_name)
+            if delay is not None and delay > 0:
+                plan.requeue_within(delay)
+                continue
+            message = f"Found failed daemon pod {namespace}/{name_of(pod)} on node {node_name}, will try to kill it"
+            plan.events.append(PlannedEvent("Warning", "FailedDaemonPod", message))
+            plan.failed_pod_nodes.append(node_name)
+            plan.delete.append(name_of(pod))
+        elif phase_of(pod) == "Succeeded":
+            message = (f"Found succeeded daemon pod {namespace}/{name_of(pod)} on node {node_name}, "
+                       "will try to delete it")
+            plan.events.append(PlannedEvent("Normal", "SucceededDaemonPod", message))
+            plan.delete.append(name_of(pod))
+        else:
+            running.append(pod)
+    return running
+
+
+def _keep_one(inputs: DaemonSetInputs, node_name: str, placement: Placement, running: list[Pod],
+              plan: DaemonSetPlan, *, surge: bool) -> None:
+    """One pod per node: the oldest; with surge, an old ready pod may stay beside a new unready one."""
+    ordered = sorted(running, key=age_order)
+    if not surge:
+        plan.delete.extend(name_of(pod) for pod in ordered[1:])
+        return
+    if not ordered:
+        if placement.should_run:
+            plan.create_on.append(node_name)
+        return
+    oldest_new: Pod | None = None
+    oldest_old: Pod | None = None
+    for pod in ordered:
+        if labels_of(pod).get(REVISION_HASH_LABEL) == plan.revision_hash and oldest_new is None:
+            oldest_new = pod
+        elif labels_of(pod).get(REVISION_HASH_LABEL) != plan.revision_hash and oldest_old is None:
+            oldest_old = pod
+        else:
+            plan.delete.append(name_of(pod))
+    if oldest_new is not None and oldest_old is not None:
+        min_ready = _min_ready_seconds(inputs.daemon_set)
+        if not is_ready(oldest_old) or is_available(oldest_new, min_ready, inputs.now):
+            plan.delete.append(name_of(oldest_old))
+
+
+def _roll(inputs: DaemonSetInputs, owned: list[Pod], placements: Mapping[str, Placement],
+          plan: DaemonSetPlan) -> None:
+    strategy = (inputs.daemon_set.get("spec") or {}).get("updateStrategy") or {}
+    if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
+        return  # OnDelete: new pods only replace the ones users delete
+    node_pods = _by_node(owned, skip_deleted_terminal=True)
+    desired = [name for name, placement in placements.items() if placement.should_run]
+    for node_name in desired:
+        node_pods.setdefault(node_name, [])
+    try:
+        limits = rollout_limits(inputs.daemon_set, len(desired))
+    except ValueError as error:
+        plan.events.append(PlannedEvent("Warning", "InvalidUpdateStrategy", f"Invalid rolling update: {error}"))
+        return
+    step = roll(node_pods, revision_hash=plan.revision_hash, limits=limits,
+                min_ready_seconds=_min_ready_seconds(inputs.daemon_set), now=inputs.now,
+                should_run=lambda name: name in placements and placements[name].should_run)
+    plan.delete.extend(step.delete)
+    plan.create_on.extend(step.create_on)
+
+
+def _status(inputs: DaemonSetInputs, owned: list[Pod], placements: Mapping[str, Placement],
+            plan: DaemonSetPlan, *, observed: bool) -> JsonObject | None:
+    """Kubernetes' updateDaemonSetStatus; None when nothing would change."""
+    node_pods = _by_node(owned, skip_deleted_terminal=False)
+    min_ready = _min_ready_seconds(inputs.daemon_set)
+    counts = dict.fromkeys(_STATUS_COUNTS, 0)
+    for node_name, placement in placements.items():
+        pods = sorted(node_pods.get(node_name, []), key=age_order)
+        if not placement.should_run:
+            counts["numberMisscheduled"] += 1 if pods else 0
+            continue
+        counts["desiredNumberScheduled"] += 1
+        if not pods:
+            continue
+        counts["currentNumberScheduled"] += 1
+        oldest = pods[0]
+        if is_ready(oldest):
+            counts["numberReady"] += 1
+            counts["numberAvailable"] += 1 if is_available(oldest, min_ready, inputs.now) else 0
+        if labels_of(oldest).get(REVISION_HASH_LABEL) == plan.revision_hash:
+            counts["updatedNumberScheduled"] += 1
+    counts["numberUnavailable"] = counts["desiredNumberScheduled"] - counts["numberAvailable"]
+    if min_ready > 0 and counts["numberReady"] != counts["numberAvailable"]:
+        plan.requeue_within(float(min_ready))
+    current: Mapping[str, Any] = inputs.daemon_set.get("status") or {}
+    generation = int(metadata(inputs.daemon_set).get("generation") or 0)
+    observed_generation = int(current.get("observedGeneration") or 0)
+    unchanged = all(int(current.get(key) or 0) == value for key, value in counts.items())
+    if unchanged and observed_generation >= generation:
+        return None
+    status: JsonObject = {k: v for k, v in current.items() if k not in _STATUS_COUNTS}
+    status.update({k: v for k, v in counts.items() if v or k not in _OMITTED_WHEN_ZERO})
+    if observed and generation:
+        status["observedGeneration"] = generation
+    return status
+
+
+def _min_ready_seconds(daemon_set: Mapping[str, Any]) -> int:
+    value = (daemon_set.get("spec") or {}).get("minReadySeconds")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
