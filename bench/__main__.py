@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from bench.api_store import bench_create_latency, bench_watch_latency, bench_write_throughput
 from bench.failover import bench_failover
 from bench.figures import Figure, Outcome, render_table
+from bench.pod_start import bench_pod_start, bench_pod_start_replicated
+from bench.proxy_sync import bench_proxy_sync
 
 log = logging.getLogger("bench")
 
@@ -25,6 +27,9 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
     "write-throughput": (bench_write_throughput, "32 connections over 3 replicas for 10 s"),
     "watch-latency": (bench_watch_latency, "write acknowledged → event at a watcher on a follower"),
     "failover": (bench_failover, "SIGKILL the leader → a create succeeds again, 5 rounds"),
+    "proxy-sync": (bench_proxy_sync, "1,000 services x 3 endpoints into iptables: full sync, one changed service"),
+    "pod-start": (bench_pod_start, "50 pods on 2 Docker nodes → Running and Ready via a watch, next to docker run"),
+    "pod-start-3": (bench_pod_start_replicated, "pod-start with 3 apiserver replicas"),
 }
 
 

@@ -1,0 +1,132 @@
+"""What the proxy needs to know of a Service port: its virtual address and the ready backends behind it.
+
+Services and Endpoints arrive as Kubernetes' JSON objects. Rendering rules from raw dicts would mix
+two jobs (reading Kubernetes' object shapes, and shaping iptables rules), so this module does the
+first one alone: it reduces a Service and its Endpoints to flat, hashable `ServicePort` records.
+Headless and ExternalName services, ports of protocols the proxy does not program (SCTP) and
+non-IPv4 addresses yield nothing; only `subsets[].addresses` count as backends (never
+`notReadyAddresses`), matched to a service port by port name and protocol, as kube-proxy does — the
+Endpoints carry the resolved number of a named targetPort per backend.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+JsonObject = Mapping[str, Any]
+
+DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800  # Kubernetes' default for sessionAffinity ClientIP
+PROGRAMMED_PROTOCOLS = ("TCP", "UDP")
+NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """One ready endpoint of a service port."""
+
+    ip: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    """One port of one Service, with its ready backends (sorted, deduplicated)."""
+
+    service_key: str  # namespace/name
+    cluster_ip: str
+    port: int
+    protocol: str  # "tcp" or "udp", as iptables spells it
+    node_port: int | None
+    affinity_timeout: int | None  # seconds of ClientIP affinity; None without affinity
+    backends: tuple[Backend, ...]
+
+    @property
+    def identity(self) -> str:
+        """`namespace/name:port/protocol`: what names this port's chains."""
+        return f"{self.service_key}:{self.port}/{self.protocol}"
+
+
+def key_of(obj: JsonObject) -> str:
+    """`namespace/name` (an Endpoints object has its Service's key)."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, Mapping):
+        metadata = {}
+    return f"{metadata.get('namespace') or 'default'}/{metadata.get('name') or ''}"
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def ipv4_value(text: str) -> int | None:
+    """The address as a number (its sort key), or None when `text` is not a dotted IPv4 address."""
+    if _IPV4.fullmatch(text) is None:
+        return None
+    return int.from_bytes(socket.inet_aton(text), "big")
+
+
+def is_ipv4(text: str) -> bool:
+    return ipv4_value(text) is not None
+
+
+def index_endpoints(endpoints: Iterable[JsonObject]) -> dict[str, JsonObject]:
+    return {key_of(item): item for item in endpoints}
+
+
+def affinity_timeout_of(spec: JsonObject) -> int | None:
+    if spec.get("sessionAffinity") != "ClientIP":
+        return None
+    client_ip = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}
+    timeout = client_ip.get("timeoutSeconds")
+    return int(timeout) if isinstance(timeout, int) and timeout > 0 else DEFAULT_AFFINITY_TIMEOUT_SECONDS
+
+
+def backends_for(endpoints: JsonObject | None, *, port_name: str, protocol: str) -> tuple[Backend, ...]:
+    """Ready addresses of the subsets whose port has this name and protocol, with that port's number."""
+    if not endpoints:
+        return ()
+    found: set[Backend] = set()
+    for subset in endpoints.get("subsets") or []:
+        number = None
+        for endpoint_port in subset.get("ports") or []:
+            name = endpoint_port.get("name") or ""
+            if name == port_name and (endpoint_port.get("protocol") or "TCP") == protocol:
+                number = endpoint_port.get("port")
+                break
+        if not isinstance(number, int):
+            continue
+        for address in subset.get("addresses") or []:
+            ip = address.get("ip")
+            if isinstance(ip, str) and is_ipv4(ip):
+                found.add(Backend(ip, number))
+    return tuple(sorted(found, key=lambda backend: (ipv4_value(backend.ip) or 0, backend.port)))
+
+
+def service_ports(service: JsonObject, endpoints: JsonObject | None) -> list[ServicePort]:
+    """The programmable ports of one Service (none for headless, ExternalName or unallocated ones)."""
+    spec = service.get("spec") or {}
+    service_type = spec.get("type") or "ClusterIP"
+    cluster_ip = spec.get("clusterIP")
+    if service_type == "ExternalName" or not isinstance(cluster_ip, str) or not is_ipv4(cluster_ip):
+        return []  # headless ("None"), not yet allocated, IPv6, or ExternalName
+    key = key_of(service)
+    timeout = affinity_timeout_of(spec)
+    ports: list[ServicePort] = []
+    for port in spec.get("ports") or []:
+        protocol = port.get("protocol") or "TCP"
+        number = port.get("port")
+        if protocol not in PROGRAMMED_PROTOCOLS or not isinstance(number, int):
+            continue
+        node_port = port.get("nodePort") if service_type in NODE_PORT_TYPES else None
+        ports.append(ServicePort(
+            service_key=key, cluster_ip=cluster_ip, port=number, protocol=protocol.lower(),
+            node_port=node_port if isinstance(node_port, int) else None, affinity_timeout=timeout,
+            backends=backends_for(endpoints, port_name=port.get("name") or "", protocol=protocol),
+        ))
+    return ports
