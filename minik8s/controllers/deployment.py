@@ -1,0 +1,283 @@
+"""The Deployment controller: rolls a Deployment's pod template out through ReplicaSets.
+
+Event handlers map ReplicaSet events (and, for Recreate, pod deletions) to the owning
+Deployment's key. `reconcile` reads the caches, claims ReplicaSets by selector and
+controller reference, lets `deployment_plan` decide the sync, and writes the plan: create
+the new ReplicaSet, resize or re-annotate others, delete history past the limit, then one
+/status write and the revision annotation. Every write carries the cached resourceVersion,
+so a stale cache or a deposed leader gets a Conflict and the key is simply retried.
+Kubernetes' pkg/controller/deployment is the reference.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from minik8s.api.registry import REGISTRY
+from minik8s.client.controller import Controller
+from minik8s.client.errors import AlreadyExists, ApiError, Forbidden, NotFound
+from minik8s.controllers import deployment_status as conditions
+from minik8s.controllers.deployment_plan import DeploymentPlan, plan_deployment
+from minik8s.controllers.deployment_spec import RECREATE, read_spec
+from minik8s.controllers.deployment_template import REVISION, equal_ignore_hash, template_of
+from minik8s.controllers.shared import ControllerContext
+from minik8s.controllers.workload_objects import (
+    Claim,
+    JsonObject,
+    MalformedObject,
+    adoption_patch,
+    claim,
+    controller_ref_of,
+    controller_reference,
+    is_controlled_by,
+    is_deleting,
+    key_of,
+    labels_of,
+    name_of,
+    namespace_of,
+    release_patch,
+    resource_version_of,
+    selector_of,
+    spec_of,
+    status_of,
+    uid_of,
+)
+
+log = logging.getLogger(__name__)
+
+DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
+REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
+PODS = REGISTRY.require("", "v1", "pods")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeploymentController:
+    name = "deployment"
+
+    def __init__(self, context: ControllerContext, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.client = context.client
+        self.events = context.events
+        self.clock = clock
+        self.deployments = context.informers.informer(DEPLOYMENTS)
+        self.replica_sets = context.informers.informer(REPLICASETS)
+        self.pods = context.informers.informer(PODS)
+        self.controller = Controller(name=self.name, reconcile=self.reconcile,
+                                     informers=[self.deployments, self.replica_sets, self.pods],
+                                     workers=context.options.workers)
+        self.controller.enqueue_events_of(self.deployments)
+        self.replica_sets.add_handler(on_add=self._replica_set_added, on_update=self._replica_set_updated,
+                                      on_delete=self._replica_set_deleted)
+        self.pods.add_handler(on_delete=self._pod_deleted)
+
+    async def run(self) -> None:
+        await self.controller.run(start_informers=False)
+
+    # -- event handlers: events to keys ---------------------------------------------------------
+
+    def _owner_of(self, obj: Mapping[str, Any]) -> JsonObject | None:
+        """resolveControllerRef: the cached Deployment controlling `obj`, if its uid matches."""
+        reference = controller_ref_of(obj)
+        if reference is None or reference.get("kind") != "Deployment":
+            return None
+        deployment = self.deployments.get(f"{namespace_of(obj)}/{reference.get('name', '')}")
+        if deployment is None or uid_of(deployment) != str(reference.get("uid") or ""):
+            return None
+        return deployment
+
+    def _selecting(self, replica_set: Mapping[str, Any]) -> list[JsonObject]:
+        """Deployments of the namespace whose (non-empty) selector matches an orphan ReplicaSet."""
+        matching = []
+        for deployment in self.deployments.list():
+            if namespace_of(deployment) != namespace_of(replica_set):
+                continue
+            try:
+                selector = selector_of(deployment)
+            except MalformedObject:
+                continue
+            if not selector.is_empty() and selector.matches(labels_of(replica_set)):
+                matching.append(deployment)
+        return matching
+
+    def _enqueue(self, deployment: Mapping[str, Any]) -> None:
+        self.controller.queue.add(key_of(deployment))
+
+    def _replica_set_added(self, replica_set: JsonObject) -> None:
+        if is_deleting(replica_set):
+            self._replica_set_deleted(replica_set)
+            return
+        if controller_ref_of(replica_set) is not None:
+            if (owner := self._owner_of(replica_set)) is not None:
+                self._enqueue(owner)
+            return
+        for deployment in self._selecting(replica_set):
+            self._enqueue(deployment)
+
+    def _replica_set_updated(self, old: JsonObject, new: JsonObject) -> None:
+        if resource_version_of(old) == resource_version_of(new):
+            return
+        reference_changed = controller_ref_of(old) != controller_ref_of(new)
+        if reference_changed and (previous := self._owner_of(old)) is not None:
+            self._enqueue(previous)
+        if controller_ref_of(new) is not None:
+            if (owner := self._owner_of(new)) is not None:
+                self._enqueue(owner)
+            return
+        if reference_changed or labels_of(old) != labels_of(new):
+            for deployment in self._selecting(new):
+                self._enqueue(deployment)
+
+    def _replica_set_deleted(self, replica_set: JsonObject) -> None:
+        if (owner := self._owner_of(replica_set)) is not None:
+            self._enqueue(owner)
+
+    def _pod_deleted(self, pod: JsonObject) -> None:
+        """A Recreate rollout waits for the old pods to be gone: look again when one goes."""
+        reference = controller_ref_of(pod)
+        if reference is None or reference.get("kind") != "ReplicaSet":
+            return
+        replica_set = self.replica_sets.get(f"{namespace_of(pod)}/{reference.get('name', '')}")
+        if replica_set is None or uid_of(replica_set) != str(reference.get("uid") or ""):
+            return
+        deployment = self._owner_of(replica_set)
+        strategy = spec_of(deployment).get("strategy") if deployment is not None else None
+        if deployment is not None and isinstance(strategy, Mapping) and strategy.get("type") == RECREATE:
+            self._enqueue(deployment)
+
+    # -- reconcile ------------------------------------------------------------------------------
+
+    async def reconcile(self, key: str) -> None:
+        deployment = self.deployments.get(key)
+        if deployment is None:
+            return
+        try:
+            selector = selector_of(deployment)
+            read_spec(deployment)
+        except MalformedObject as error:
+            await self._malformed(deployment, error)
+            return
+        namespace = namespace_of(deployment)
+        replica_sets: list[JsonObject] = []
+        if not selector.is_empty():
+            candidates = [rs for rs in self.replica_sets.list() if namespace_of(rs) == namespace]
+            replica_sets = await self._claim_replica_sets(deployment, claim(deployment, selector, candidates))
+        owners = {uid_of(rs) for rs in replica_sets}
+        pods_by_owner: dict[str, list[JsonObject]] = {uid: [] for uid in owners}
+        for pod in self.pods.list():
+            reference = controller_ref_of(pod)
+            if (namespace_of(pod) == namespace and reference is not None and reference.get("uid") in owners
+                    and selector.matches(labels_of(pod))):
+                pods_by_owner[str(reference.get("uid"))].append(pod)
+        try:
+            plan = plan_deployment(deployment, replica_sets, pods_by_owner=pods_by_owner, now=self.clock())
+        except MalformedObject as error:
+            await self._malformed(deployment, error)
+            return
+        await self._execute(deployment, plan)
+
+    async def _malformed(self, deployment: JsonObject, error: MalformedObject) -> None:
+        log.warning("deployment %s: %s", key_of(deployment), error)
+        await self.events.record(deployment, "Warning", "InvalidDeployment", str(error))
+
+    async def _claim_replica_sets(self, deployment: JsonObject, decision: Claim) -> list[JsonObject]:
+        owned: list[JsonObject] = list(decision.owned)
+        for replica_set in decision.release:
+            try:
+                await self.client.patch(REPLICASETS, name_of(replica_set), release_patch(replica_set, uid_of(deployment)),
+                                        namespace=namespace_of(replica_set), patch_type="strategic")
+            except NotFound:
+                continue
+        if decision.adopt and await self._can_adopt(deployment):
+            reference = controller_reference(deployment, api_version="apps/v1", kind="Deployment")
+            for replica_set in decision.adopt:
+                try:
+                    owned.append(await self.client.patch(
+                        REPLICASETS, name_of(replica_set), adoption_patch(replica_set, reference),
+                        namespace=namespace_of(replica_set), patch_type="strategic"))
+                except NotFound:
+                    continue
+        return owned
+
+    async def _can_adopt(self, deployment: JsonObject) -> bool:
+        """RecheckDeletionTimestamp: adopt only if a fresh read shows the same, live Deployment."""
+        try:
+            fresh = await self.client.get(DEPLOYMENTS, name_of(deployment), namespace=namespace_of(deployment))
+        except NotFound:
+            return False
+        return uid_of(fresh) == uid_of(deployment) and not is_deleting(fresh)
+
+    # -- carrying out a plan ------------------------------------------------------------------
+
+    async def _execute(self, deployment: JsonObject, plan: DeploymentPlan) -> None:
+        if plan.create is not None and not await self._create_replica_set(deployment, plan):
+            return
+        for state in plan.updates:
+            body = copy.deepcopy(state.obj)
+            body["spec"]["replicas"] = state.replicas
+            body["spec"]["minReadySeconds"] = state.min_ready_seconds
+            body["metadata"]["annotations"] = dict(state.annotations)
+            await self.client.update(REPLICASETS, body)
+        for replica_set in plan.deletes:
+            try:
+                await self.client.delete(REPLICASETS, name_of(replica_set), namespace=namespace_of(replica_set),
+                                         preconditions_uid=uid_of(replica_set) or None)
+            except NotFound:
+                continue
+        resource_version = resource_version_of(deployment)
+        if plan.status is not None:
+            written = await self.client.update_status(DEPLOYMENTS, {**copy.deepcopy(deployment), "status": plan.status})
+            resource_version = resource_version_of(written)
+        if plan.revision is not None:
+            patch = {"metadata": {"annotations": {REVISION: plan.revision}, "resourceVersion": resource_version}}
+            await self.client.patch(DEPLOYMENTS, name_of(deployment), patch, namespace=namespace_of(deployment))
+        for event in plan.events:
+            await self.events.record(deployment, event.type, event.reason, event.message)
+        if plan.requeue_after is not None:
+            self.controller.queue.add_after(key_of(deployment), plan.requeue_after)
+
+    async def _create_replica_set(self, deployment: JsonObject, plan: DeploymentPlan) -> bool:
+        """POST the new ReplicaSet; False when the rest of the plan must wait for another sync."""
+        body = plan.replica_set_body()
+        assert body is not None
+        namespace = namespace_of(deployment)
+        try:
+            await self.client.create(REPLICASETS, body, namespace=namespace)
+            return True
+        except AlreadyExists:
+            await self._on_name_taken(deployment, name_of(body))
+            return False
+        except ApiError as error:
+            if isinstance(error, Forbidden) and "being terminated" in error.message:
+                return False
+            await self._on_create_failed(deployment, name_of(body), error)
+            raise
+
+    async def _on_name_taken(self, deployment: JsonObject, name: str) -> None:
+        """Ours and not yet in the cache: wait for it. Someone else's template: a hash collision."""
+        existing = await self.client.get(REPLICASETS, name, namespace=namespace_of(deployment))
+        if is_controlled_by(existing, deployment) and equal_ignore_hash(template_of(existing), template_of(deployment)):
+            self.controller.queue.add_after(key_of(deployment), 1.0)
+            return
+        status = copy.deepcopy(dict(status_of(deployment)))
+        status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
+        log.info("deployment %s: hash collision on %s, collisionCount now %d", key_of(deployment), name,
+                 status["collisionCount"])
+        await self.client.update_status(DEPLOYMENTS, {**copy.deepcopy(deployment), "status": status})
+
+    async def _on_create_failed(self, deployment: JsonObject, name: str, error: ApiError) -> None:
+        message = f'Failed to create new replica set "{name}": {error}'
+        if read_spec(deployment).has_progress_deadline:
+            status = copy.deepcopy(dict(status_of(deployment)))
+            conditions.set_condition(status, conditions.new_condition(
+                conditions.PROGRESSING, "False", conditions.FAILED_RS_CREATE, message, now=self.clock()))
+            try:
+                await self.client.update_status(DEPLOYMENTS, {**copy.deepcopy(deployment), "status": status})
+            except ApiError as status_error:
+                log.debug("deployment %s: could not report the failed create: %s", key_of(deployment), status_error)
+        await self.events.record(deployment, "Warning", conditions.FAILED_RS_CREATE, message)

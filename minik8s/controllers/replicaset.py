@@ -1,0 +1,298 @@
+"""The ReplicaSet controller: keeps spec.replicas pods of a template alive, and reports them.
+
+Event handlers map pod events to the owning ReplicaSet's key (and count the creates and
+deletes it is waiting for); `reconcile` reads the caches, claims pods by selector and
+controller reference, asks `replicaset_plan` what to create or delete and what the status
+says, then carries that out: creates in slow-start batches, deletes, one /status write when
+something changed. Kubernetes' pkg/controller/replicaset/replica_set.go is the reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from minik8s.api.registry import REGISTRY
+from minik8s.client.controller import Controller
+from minik8s.client.errors import ApiError, Forbidden, NotFound
+from minik8s.controllers.replicaset_expectations import ControllerExpectations
+from minik8s.controllers.replicaset_plan import (
+    compute_status,
+    next_availability_check,
+    plan_replicas,
+    slow_start_batches,
+    status_changed,
+)
+from minik8s.controllers.replicaset_pods import is_active, is_ready, pod_from_template
+from minik8s.controllers.shared import ControllerContext
+from minik8s.controllers.workload_objects import (
+    Claim,
+    JsonObject,
+    MalformedObject,
+    adoption_patch,
+    claim,
+    controller_ref_of,
+    controller_reference,
+    is_deleting,
+    key_of,
+    labels_of,
+    name_of,
+    namespace_of,
+    release_patch,
+    selector_of,
+    uid_of,
+)
+
+log = logging.getLogger(__name__)
+
+REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
+PODS = REGISTRY.require("", "v1", "pods")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _namespace_terminating(error: ApiError) -> bool:
+    return isinstance(error, Forbidden) and "being terminated" in error.message
+
+
+class ReplicaSetController:
+    name = "replicaset"
+
+    def __init__(self, context: ControllerContext, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.client = context.client
+        self.events = context.events
+        self.clock = clock
+        self.expectations = ControllerExpectations()
+        self.replica_sets = context.informers.informer(REPLICASETS)
+        self.pods = context.informers.informer(PODS)
+        self.controller = Controller(name=self.name, reconcile=self.reconcile,
+                                     informers=[self.replica_sets, self.pods], workers=context.options.workers)
+        self.replica_sets.add_handler(on_add=self._replica_set_added, on_update=self._replica_set_updated,
+                                      on_delete=self._replica_set_deleted)
+        self.pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted)
+
+    async def run(self) -> None:
+        await self.controller.run(start_informers=False)
+
+    # -- event handlers: events to keys ---------------------------------------------------------
+
+    def _enqueue(self, replica_set: Mapping[str, Any]) -> None:
+        self.controller.queue.add(key_of(replica_set))
+
+    def _replica_set_added(self, replica_set: JsonObject) -> None:
+        self._enqueue(replica_set)
+
+    def _replica_set_updated(self, old: JsonObject, new: JsonObject) -> None:
+        if uid_of(old) != uid_of(new):
+            self.expectations.forget(key_of(old))
+        self._enqueue(new)
+
+    def _replica_set_deleted(self, replica_set: JsonObject) -> None:
+        self.expectations.forget(key_of(replica_set))
+        self._enqueue(replica_set)
+
+    def _owner_of(self, pod: Mapping[str, Any], reference: Mapping[str, Any] | None) -> JsonObject | None:
+        """resolveControllerRef: the cached ReplicaSet the reference names, if its uid matches."""
+        if reference is None or reference.get("kind") != "ReplicaSet":
+            return None
+        replica_set = self.replica_sets.get(f"{namespace_of(pod)}/{reference.get('name', '')}")
+        if replica_set is None or uid_of(replica_set) != str(reference.get("uid") or ""):
+            return None
+        return replica_set
+
+    def _selecting(self, pod: Mapping[str, Any]) -> list[JsonObject]:
+        """GetPodReplicaSets: ReplicaSets of the pod's namespace whose selector matches it."""
+        matching = []
+        for replica_set in self.replica_sets.list():
+            if namespace_of(replica_set) != namespace_of(pod):
+                continue
+            try:
+                selector = selector_of(replica_set)
+            except MalformedObject:
+                continue
+            if not selector.is_empty() and selector.matches(labels_of(pod)):
+                matching.append(replica_set)
+        return matching
+
+    def _pod_added(self, pod: JsonObject) -> None:
+        if is_deleting(pod):
+            self._pod_deleted(pod)
+            return
+        reference = controller_ref_of(pod)
+        if reference is not None:
+            owner = self._owner_of(pod, reference)
+            if owner is not None:
+                self.expectations.creation_observed(key_of(owner))
+                self._enqueue(owner)
+            return
+        for replica_set in self._selecting(pod):
+            self._enqueue(replica_set)
+
+    def _pod_updated(self, old: JsonObject, new: JsonObject) -> None:
+        if old.get("metadata", {}).get("resourceVersion") == new.get("metadata", {}).get("resourceVersion"):
+            return
+        labels_changed = labels_of(old) != labels_of(new)
+        if is_deleting(new):
+            self._pod_deleted(new)
+            if labels_changed:
+                self._pod_deleted(old)
+            return
+        new_reference, old_reference = controller_ref_of(new), controller_ref_of(old)
+        reference_changed = new_reference != old_reference
+        if reference_changed and (previous := self._owner_of(old, old_reference)) is not None:
+            self._enqueue(previous)
+        if new_reference is not None:
+            owner = self._owner_of(new, new_reference)
+            if owner is not None:
+                self._enqueue(owner)
+            return
+        if labels_changed or reference_changed:
+            for replica_set in self._selecting(new):
+                self._enqueue(replica_set)
+
+    def _pod_deleted(self, pod: JsonObject) -> None:
+        owner = self._owner_of(pod, controller_ref_of(pod))
+        if owner is not None:
+            self.expectations.deletion_observed(key_of(owner), key_of(pod))
+            self._enqueue(owner)
+
+    # -- reconcile ------------------------------------------------------------------------------
+
+    async def reconcile(self, key: str) -> None:
+        replica_set = self.replica_sets.get(key)
+        if replica_set is None:
+            self.expectations.forget(key)
+            return
+        needs_sync = self.expectations.satisfied(key)
+        try:
+            selector = selector_of(replica_set)
+        except MalformedObject as error:
+            log.warning("replicaset %s: %s", key, error)
+            await self.events.record(replica_set, "Warning", "InvalidSelector", str(error))
+            return
+        namespace = namespace_of(replica_set)
+        active = [pod for pod in self.pods.list() if namespace_of(pod) == namespace and is_active(pod)]
+        owned = await self._claim_pods(replica_set, claim(replica_set, selector, active))
+        failure: ApiError | None = None
+        if needs_sync and not is_deleting(replica_set):
+            failure = await self._manage_replicas(replica_set, owned)
+        now = self.clock()
+        status = compute_status(replica_set, owned, now=now, failure=None if failure is None else str(failure))
+        if status_changed(replica_set, status):
+            await self.client.update_status(REPLICASETS, {**copy.deepcopy(replica_set), "status": status})
+        if failure is not None:
+            raise failure  # the worker retries with backoff
+        delay = next_availability_check(replica_set, owned, now=now)
+        if delay is not None:
+            self.controller.queue.add_after(key, delay)
+
+    async def _claim_pods(self, replica_set: JsonObject, decision: Claim) -> list[JsonObject]:
+        """Release pods that stopped matching, adopt matching orphans; return what is owned."""
+        owned: list[JsonObject] = list(decision.owned)
+        for pod in decision.release:
+            with contextlib.suppress(NotFound):
+                await self.client.patch(PODS, name_of(pod), release_patch(pod, uid_of(replica_set)),
+                                        namespace=namespace_of(pod), patch_type="strategic")
+        if decision.adopt and await self._can_adopt(replica_set):
+            reference = controller_reference(replica_set, api_version="apps/v1", kind="ReplicaSet")
+            for pod in decision.adopt:
+                try:
+                    adopted = await self.client.patch(PODS, name_of(pod), adoption_patch(pod, reference),
+                                                      namespace=namespace_of(pod), patch_type="strategic")
+                except NotFound:
+                    continue
+                owned.append(adopted)
+        return owned
+
+    async def _can_adopt(self, replica_set: JsonObject) -> bool:
+        """RecheckDeletionTimestamp: adopt only if a fresh read shows the same, live ReplicaSet."""
+        try:
+            fresh = await self.client.get(REPLICASETS, name_of(replica_set), namespace=namespace_of(replica_set))
+        except NotFound:
+            return False
+        return uid_of(fresh) == uid_of(replica_set) and not is_deleting(fresh)
+
+    async def _manage_replicas(self, replica_set: JsonObject, owned: list[JsonObject]) -> ApiError | None:
+        changes = plan_replicas(replica_set, owned, related_pods=self._related_pods(replica_set))
+        if changes.create:
+            return await self._create_pods(replica_set, changes.create)
+        if changes.delete:
+            return await self._delete_pods(replica_set, changes.delete)
+        return None
+
+    def _related_pods(self, replica_set: JsonObject) -> list[JsonObject]:
+        """getIndirectlyRelatedPods: pods of every ReplicaSet sharing this one's controller."""
+        reference = controller_ref_of(replica_set)
+        if reference is None:
+            return []
+        namespace, owner_uid = namespace_of(replica_set), reference.get("uid")
+        selectors = []
+        for sibling in self.replica_sets.list():
+            sibling_reference = controller_ref_of(sibling)
+            if namespace_of(sibling) == namespace and sibling_reference and sibling_reference.get("uid") == owner_uid:
+                try:
+                    selectors.append(selector_of(sibling))
+                except MalformedObject:
+                    continue
+        return [pod for pod in self.pods.list() if namespace_of(pod) == namespace
+                and any(selector.matches(labels_of(pod)) for selector in selectors)]
+
+    async def _create_pods(self, replica_set: JsonObject, count: int) -> ApiError | None:
+        key = key_of(replica_set)
+        self.expectations.expect_creations(key, count)
+        reference = controller_reference(replica_set, api_version="apps/v1", kind="ReplicaSet")
+        log.info("replicaset %s: too few replicas, creating %d", key, count)
+        successes = 0
+        failure: ApiError | None = None
+        for batch in slow_start_batches(count):
+            results = await asyncio.gather(*(self._create_pod(replica_set, reference) for _ in range(batch)))
+            errors = [result for result in results if result is not None]
+            successes += batch - len(errors)
+            if errors:
+                failure = errors[0]
+                break
+        for _ in range(count - successes):
+            self.expectations.creation_observed(key)  # never to be seen: do not wait for it
+        return failure
+
+    async def _create_pod(self, replica_set: JsonObject, reference: Mapping[str, Any]) -> ApiError | None:
+        pod = pod_from_template(replica_set, owner_reference=reference)
+        try:
+            created = await self.client.create(PODS, pod, namespace=namespace_of(replica_set))
+        except ApiError as error:
+            if _namespace_terminating(error):
+                return None
+            await self.events.record(replica_set, "Warning", "FailedCreate", f"Error creating: {error}")
+            return error
+        await self.events.record(replica_set, "Normal", "SuccessfulCreate", f"Created pod: {name_of(created)}")
+        return None
+
+    async def _delete_pods(self, replica_set: JsonObject, pods: Sequence[JsonObject]) -> ApiError | None:
+        key = key_of(replica_set)
+        log.info("replicaset %s: too many replicas, deleting %d", key, len(pods))
+        self.expectations.expect_deletions(key, [key_of(pod) for pod in pods])
+        results = await asyncio.gather(*(self._delete_pod(replica_set, pod) for pod in pods))
+        errors = [result for result in results if result is not None]
+        return errors[0] if errors else None
+
+    async def _delete_pod(self, replica_set: JsonObject, pod: JsonObject) -> ApiError | None:
+        try:
+            await self.client.delete(PODS, name_of(pod), namespace=namespace_of(pod),
+                                     preconditions_uid=uid_of(pod) or None)
+        except ApiError as error:
+            self.expectations.deletion_observed(key_of(replica_set), key_of(pod))
+            if isinstance(error, NotFound):
+                return None
+            await self.events.record(replica_set, "Warning", "FailedDelete", f"Error deleting: {error}")
+            return error
+        state = "ready" if is_ready(pod) else "not ready"
+        log.debug("replicaset %s: deleted %s pod %s", key_of(replica_set), state, name_of(pod))
+        await self.events.record(replica_set, "Normal", "SuccessfulDelete", f"Deleted pod: {name_of(pod)}")
+        return None
