@@ -23,6 +23,13 @@ from minik8s.cli.cluster_config import (
 
 APISERVER = "apiserver"
 NODE_AGENT = "node-agent"
+SCHEDULER = "scheduler"
+CONTROLLER_MANAGER = "controller-manager"
+PROXY = "proxy"
+DNS = "dns"
+PROXY_HEALTH_URL = "http://127.0.0.1:10256"
+DNS_HEALTH_PORT = 8181
+CLUSTER_DNS_IP = "10.96.0.10"
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,28 @@ def component_specs(config: ClusterConfig, home: ClusterHome) -> list[ComponentS
     """Every process of the cluster, in start order (apiservers first)."""
     specs = [apiserver_spec(layout, config=config, home=home) for layout in config.apiservers]
     servers = ",".join(layout.url for layout in config.apiservers)
+    specs.append(daemon_spec("controller-manager", CONTROLLER_MANAGER, "minik8s.controllers.manager", servers=servers,
+                             config=config, home=home))
+    specs.append(daemon_spec("scheduler", SCHEDULER, "minik8s.scheduler.main", servers=servers, config=config,
+                             home=home))
+    if config.nodes:
+        specs.append(daemon_spec("proxy", PROXY, "minik8s.proxy.main", servers=servers, config=config, home=home,
+                                 url=PROXY_HEALTH_URL))
+        # Pods reach cluster DNS at 10.96.0.10 (the proxy's rules) → node-1's gateway, where it listens.
+        dns_args = ("--listen", "0.0.0.0:53", "--advertise-address", config.node_layouts[0].node_ip,
+                    "--health-port", str(DNS_HEALTH_PORT))
+        specs.append(daemon_spec("dns", DNS, "minik8s.dns.main", servers=servers, config=config, home=home,
+                                 url=f"http://127.0.0.1:{DNS_HEALTH_PORT}", extra=dns_args))
     specs += [node_agent_spec(node, servers=servers, config=config, home=home) for node in config.node_layouts]
-    # Later issues add here: scheduler, controller-manager, proxy, dns.
     return specs
+
+
+def daemon_spec(name: str, kind: str, module: str, *, servers: str, config: ClusterConfig, home: ClusterHome,
+                url: str | None = None, extra: tuple[str, ...] = ()) -> ComponentSpec:
+    """A control-plane daemon talking to every apiserver replica (fail-over in order)."""
+    argv = [sys.executable, "-m", module, "--server", servers, *extra, *config.args_for(kind)]
+    return ComponentSpec(name=name, kind=kind, argv=tuple(argv), markers=(module, servers), url=url,
+                         ready_path="/healthz")
 
 
 def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: ClusterHome) -> ComponentSpec:
@@ -62,7 +88,7 @@ def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: Clus
             "--raft-address", layout.raft_address]
     if peers:
         argv += ["--peers", peers]
-    argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file)]
+    argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file), *config.args_for(APISERVER)]
     return ComponentSpec(name=layout.name, kind=APISERVER, argv=tuple(argv), markers=(module, layout.name, data_dir),
                          url=layout.url, ready_path="/readyz")
 
@@ -73,7 +99,7 @@ def node_agent_spec(node: NodeLayout, *, servers: str, config: ClusterConfig, ho
     data_dir = str(home.root / node.data_dir)
     argv = [sys.executable, "-m", module, "--node-name", node.name, "--server", servers,
             "--pod-cidr", node.pod_cidr, "--port", str(NODE_AGENT_PORT), "--data-dir", data_dir,
-            *config.args_for("node")]
+            "--cluster-dns", CLUSTER_DNS_IP, *config.args_for("node")]
     return ComponentSpec(name=node.name, kind=NODE_AGENT, argv=tuple(argv), markers=(module, node.name, data_dir),
                          url=node.url, ready_path="/healthz", status_fields={"node": node.name})
 

@@ -27,7 +27,16 @@ from minik8s.client.informer import Informer, object_key
 from minik8s.client.workqueue import WorkQueue
 from minik8s.node.backoff import Backoff
 from minik8s.node.executor import Executor, NodeSettings, PodContext
-from minik8s.node.pod_sync import LABEL_SANDBOX_ATTEMPT, BackoffQuery, PodView, attempt_of, by_name, decide
+from minik8s.node.pod_sync import (
+    LABEL_SANDBOX_ATTEMPT,
+    BackoffQuery,
+    Decision,
+    PodView,
+    Step,
+    attempt_of,
+    by_name,
+    decide,
+)
 from minik8s.node.probes import ProbeSet
 from minik8s.node.runtime import (
     LABEL_NODE,
@@ -81,6 +90,10 @@ class NodeAgent:
             tasks.create_task(self.pods.run())
             tasks.create_task(self._follow_runtime_events())
             await self.pods.wait_synced()
+            try:
+                await self.remove_orphans()  # pods deleted while this agent was down
+            except Exception:
+                log.exception("removing orphaned containers at start failed; retrying at the next resync")
             tasks.create_task(self._resync_forever())
             tasks.create_task(run_workers(self.queue, self.sync, workers=self.workers,
                                           name=f"kubelet {self.settings.node_name}"))
@@ -150,21 +163,15 @@ class NodeAgent:
         if pod["metadata"].get("deletionTimestamp"):
             await self._terminate(key, pod, containers)
             return
-        decision = decide(PodView(pod, containers, self._backoff_query(memory),
-                                  self.probes.unhealthy(uid)))
-        context = PodContext(pod, _running_sandbox(containers, decision.sandbox_attempt), decision.sandbox_attempt)
-        waiting = dict(decision.waiting)
-        steps = []
-        for step in decision.steps:  # a container whose image failed to pull waits out its back-off
-            remaining = self.image_backoff.remaining((uid, step.container), now=_now())
-            if step.action == "start" and not step.container_id and remaining > 0:
-                waiting[step.container] = ("ImagePullBackOff",
-                                           f'Back-off pulling image "{_image_of(pod, step.container)}"')
-                decision.wait(remaining)
-            else:
-                steps.append(step)
-        if await self._execute(context, steps, containers):
-            containers = await self._containers_of(uid)
+        for _ in range(3):  # a fresh sandbox: start the containers in this same sync
+            decision = decide(PodView(pod, containers, self._backoff_query(memory), self.probes.unhealthy(uid)))
+            context = PodContext(pod, _running_sandbox(containers, decision.sandbox_attempt),
+                                 decision.sandbox_attempt)
+            waiting, steps = self._hold_back_image_pulls(pod, decision)
+            if await self._execute(context, steps, containers):
+                containers = await self._containers_of(uid)
+            if context.sandbox is None or not any(step.action == "run_sandbox" for step in steps):
+                break
         for name, failure in context.failures.items():
             waiting[name] = (failure.reason, failure.message)
             if failure.reason == "ErrImagePull":
@@ -180,6 +187,22 @@ class NodeAgent:
         await self._report(pod, containers, waiting, decision.sandbox_attempt)
         if requeue is not None:
             self.queue.add_after(key, requeue)
+
+    def _hold_back_image_pulls(self, pod: dict[str, Any], decision: Decision) -> tuple[dict[str, tuple[str, str]],
+                                                                                     list[Step]]:
+        """Steps to run now; a container whose image failed to pull waits out its back-off instead."""
+        uid = pod["metadata"]["uid"]
+        waiting = dict(decision.waiting)
+        steps = []
+        for step in decision.steps:
+            remaining = self.image_backoff.remaining((uid, step.container), now=_now())
+            if step.action == "start" and not step.container_id and remaining > 0:
+                waiting[step.container] = ("ImagePullBackOff",
+                                           f'Back-off pulling image "{_image_of(pod, step.container)}"')
+                decision.wait(remaining)
+            else:
+                steps.append(step)
+        return waiting, steps
 
     async def _record_back_offs(self, pod: dict[str, Any], waiting: dict[str, tuple[str, str]]) -> None:
         """BackOff events (aggregated into a count by the recorder) for containers waiting one out."""
@@ -236,15 +259,16 @@ class NodeAgent:
             containers=self._observe(pod, containers, "app", waiting, uid),
             terminating=False,
         )
+        previous = pod.get("status") or {}
         status = pod_status(pod, observation, now=datetime.now(UTC))
-        if not status_changed(pod.get("status") or {}, status):
+        if not status_changed(previous, status):
             return
-        try:
-            await self.client.update_status(PODS, {**pod, "status": status})
-        except Conflict:
-            self.queue.add_after(object_key(pod), 0.05)  # our cache is behind: sync again when it catches up
-        except NotFound:
-            return
+        # A merge patch of the whole status, as the kubelet patches: no conflict with our own last write
+        # when the informer has not caught up yet. Fields that went away are removed with null.
+        patch = {"status": {**{field: None for field in previous if field not in status}, **status}}
+        with contextlib.suppress(NotFound):
+            await self.client.patch(PODS, pod["metadata"]["name"], patch, namespace=pod["metadata"]["namespace"],
+                                    patch_type="merge", subresource="status")
 
     def _observe(self, pod: Mapping[str, Any], containers: list[ContainerInfo], role: str,
                  waiting: dict[str, tuple[str, str]], uid: str) -> list[ContainerObservation]:

@@ -110,6 +110,14 @@ class Executor:
     def __init__(self, runtime: ContainerRuntime, settings: NodeSettings, events: EventRecorder,
                  lookup: Lookup) -> None:
         self.runtime, self.settings, self.events, self.lookup = runtime, settings, events, lookup
+        self._background: set[asyncio.Task[None]] = set()
+
+    def note(self, pod: Mapping[str, Any], reason: str, message: str, *, field_path: str) -> None:
+        """A Normal event recorded in the background: off the pod's critical path."""
+        task = asyncio.get_running_loop().create_task(
+            self.events.record(dict(pod), "Normal", reason, message, field_path=field_path))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def pod_dir(self, pod: Mapping[str, Any]) -> Path:
         return self.settings.data_dir / "pods" / str((pod.get("metadata") or {}).get("uid", "unknown"))
@@ -169,11 +177,9 @@ class Executor:
                     return
                 container_id = await self.runtime.create_container(await self._container_spec(context, step,
                                                                                              container))
-                await self.events.record(dict(pod), "Normal", "Created", f"Created container {name}",
-                                         field_path=field_path)
+                self.note(pod, "Created", f"Created container {name}", field_path=field_path)
             await self.runtime.start_container(container_id)
-            await self.events.record(dict(pod), "Normal", "Started", f"Started container {name}",
-                                     field_path=field_path)
+            self.note(pod, "Started", f"Started container {name}", field_path=field_path)
         except ConfigError as error:
             context.failures[name] = Failure("CreateContainerConfigError", str(error))
             await self.events.record(dict(pod), "Warning", "Failed", f"Error: {error}", field_path=field_path)

@@ -119,6 +119,8 @@ class RaftStore:
             raftMinTimeout=settings.election_min,
             raftMaxTimeout=settings.election_max,
             appendEntriesPeriod=settings.heartbeat,
+            # A lone replica commits on its next tick (no peer's answer wakes it): tick often.
+            autoTickPeriod=0.002 if not settings.peers else 0.05,
             connectionTimeout=30.0,
             connectionRetryTime=0.5,
             bindRetryTime=0.5,
