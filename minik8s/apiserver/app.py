@@ -47,12 +47,15 @@ async def register_endpoint(ops: Operations, address: tuple[str, int]) -> None:
         current = await ops.current(endpoints, "default", "kubernetes")
         if current is None:
             return
-        subsets = current.get("subsets") or [{"addresses": [], "ports": [{"name": "https", "port": port,
-                                                                             "protocol": "TCP"}]}]
-        if any(a.get("ip") == host for a in subsets[0].get("addresses") or []) and any(
-                p.get("port") == port for p in subsets[0].get("ports") or []):
+        subsets = current.get("subsets") or []
+        # Replicas on one host differ by port: one subset per port, each listing its addresses.
+        subset = next((s for s in subsets if [p.get("port") for p in s.get("ports") or []] == [port]), None)
+        if subset is None:
+            subset = {"addresses": [], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}
+            subsets.append(subset)
+        if any(a.get("ip") == host for a in subset.get("addresses") or []):
             return
-        subsets[0].setdefault("addresses", []).append({"ip": host})
+        subset.setdefault("addresses", []).append({"ip": host})
         current["subsets"] = subsets
         try:
             await ops.update(endpoints, "default", "kubernetes", current)

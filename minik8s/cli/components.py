@@ -63,7 +63,8 @@ def component_specs(config: ClusterConfig, home: ClusterHome) -> list[ComponentS
         specs.append(daemon_spec("proxy", PROXY, "minik8s.proxy.main", servers=servers, config=config, home=home,
                                  url=PROXY_HEALTH_URL))
         # Pods reach cluster DNS at 10.96.0.10 (the proxy's rules) → node-1's gateway, where it listens.
-        dns_args = ("--listen", "0.0.0.0:53", "--advertise-address", config.node_layouts[0].node_ip,
+        dns_args = ("--listen", f"{config.node_layouts[0].node_ip}:53",
+                    "--advertise-address", config.node_layouts[0].node_ip,
                     "--health-port", str(DNS_HEALTH_PORT))
         specs.append(daemon_spec("dns", DNS, "minik8s.dns.main", servers=servers, config=config, home=home,
                                  url=f"http://127.0.0.1:{DNS_HEALTH_PORT}", extra=dns_args))

@@ -12,6 +12,7 @@ through `records.resolve`, with SERVFAIL for cluster names until both caches hav
 from __future__ import annotations
 
 import asyncio
+import socket
 import contextlib
 import logging
 import time
@@ -80,6 +81,27 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         log.debug("UDP socket error: %r", exc)
 
 
+def _bound_socket(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
+    """A socket bound to one address, even one this host does not have yet (IP_FREEBIND).
+
+    Binding to the address pods query (not 0.0.0.0) makes every UDP answer leave from that
+    address: a resolver on a connected socket ignores answers from any other source. FREEBIND
+    lets the server start before the node network that carries the address exists.
+    """
+    sock = socket.socket(socket.AF_INET, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_IP, getattr(socket, "IP_FREEBIND", 15), 1)
+        sock.bind((host, port))
+        if kind == socket.SOCK_STREAM:
+            sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class DnsServer:
     """UDP and TCP listeners on `host:port` (port 0: one free port, the same for both)."""
 
@@ -98,12 +120,13 @@ class DnsServer:
         """Bind both sockets; OSError (e.g. the port is taken, or 53 without privilege) if either fails."""
         tries = _BIND_TRIES_FOR_ANY_PORT if self.port == 0 else 1
         for attempt in range(tries):
-            tcp = await asyncio.start_server(self._serve_connection, self.host, self.port)
+            tcp = await asyncio.start_server(self._serve_connection, sock=_bound_socket(
+                socket.SOCK_STREAM, self.host, self.port))
             port = int(tcp.sockets[0].getsockname()[1])
             try:
                 loop = asyncio.get_running_loop()
                 udp, _ = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self._answer),
-                                                             local_addr=(self.host, port))
+                                                             sock=_bound_socket(socket.SOCK_DGRAM, self.host, port))
             except OSError:
                 tcp.close()
                 await tcp.wait_closed()
