@@ -52,7 +52,7 @@ def succeed(home: Path, *args: str) -> str:
 
 def components(home: Path) -> dict[str, dict[str, Any]]:
     document = json.loads(succeed(home, "status", "-o", "json"))
-    return {component["name"]: component for component in document["components"]}
+    return {component["name"]: component for component in document["components"] if component["kind"] == "apiserver"}
 
 
 def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str) -> T:
