@@ -14,6 +14,7 @@ import contextlib
 import logging
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -139,6 +140,12 @@ def bring_down(home: ClusterHome, *, purge: bool, grace_seconds: float, report: 
         removed = node_resources.remove([node.name for node in config.node_layouts], report=report.warning)
         if removed:
             report.progress(f"removed {removed} pod container(s) and the nodes' networks")
+        cleanup = subprocess.run([sys.executable, "-m", "minik8s.proxy.main", "--cleanup"], capture_output=True,
+                                 text=True, timeout=60, check=False)
+        if cleanup.returncode == 0:
+            report.progress("removed the proxy's iptables rules and the service route")
+        else:
+            report.warning(f"could not remove the proxy's rules: {cleanup.stderr.strip()[-300:]}")
     if config is None:
         report.progress(f"no cluster in {home.root}: nothing to stop")
     else:
