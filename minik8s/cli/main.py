@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from typing import Annotated
 
 import click
 import typer
 
+from minik8s.cli import exec as exec_verb
+from minik8s.cli import verbs_edit, verbs_get, verbs_node, verbs_read, verbs_rollout, verbs_write
 from minik8s.cli.cluster import (
     ComponentStatus,
     Reporter,
@@ -28,6 +31,7 @@ from minik8s.cli.cluster import (
 )
 from minik8s.cli.cluster_config import HOME_ENV, ClusterHome, resolve_home
 from minik8s.cli.errors import CliError
+from minik8s.cli.flags import normalize_bool_flags
 
 DEBUG_ENV = "MINIK8S_DEBUG"
 
@@ -68,14 +72,44 @@ def up(
         "--port-base", help="HTTP ports P, P+1…, Raft ports P+100, P+101… "
         "(default: 6443… and 7001…, or any free port)", show_default=False)] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait until everything serves")] = 30.0,
+    node_monitor_grace_period: Annotated[str | None, typer.Option(
+        "--node-monitor-grace-period", help="controller-manager: a node without heartbeat for this long is "
+        "NotReady (default 40s)", show_default=False)] = None,
+    not_ready_toleration: Annotated[int | None, typer.Option(
+        "--default-not-ready-toleration-seconds", help="apiserver and controller-manager (default 300)",
+        show_default=False)] = None,
+    unreachable_toleration: Annotated[int | None, typer.Option(
+        "--default-unreachable-toleration-seconds", help="apiserver and controller-manager (default 300)",
+        show_default=False)] = None,
+    lease_duration: Annotated[str | None, typer.Option(
+        "--leader-elect-lease-duration", help="scheduler and controller-manager (default 15s)",
+        show_default=False)] = None,
+    renew_deadline: Annotated[str | None, typer.Option(
+        "--leader-elect-renew-deadline", help="scheduler and controller-manager (default 10s)",
+        show_default=False)] = None,
+    retry_period: Annotated[str | None, typer.Option(
+        "--leader-elect-retry-period", help="scheduler and controller-manager (default 2s)",
+        show_default=False)] = None,
     daemon_arg: Annotated[list[str] | None, typer.Option(
         "--daemon-arg", help="extra flag for a kind of daemon, DAEMON=FLAG (e.g. node=--sync-frequency=2); "
         "recorded when the cluster is created", show_default=False)] = None,
 ) -> None:
     """Start the cluster (or the parts of it that are not running) and write its kubeconfig."""
     cluster_home = resolve_home(home)
+    passed = [*(daemon_arg or [])]
+    kubernetes_flags = {
+        "--node-monitor-grace-period": (node_monitor_grace_period, ("controller-manager",)),
+        "--default-not-ready-toleration-seconds": (not_ready_toleration, ("apiserver", "controller-manager")),
+        "--default-unreachable-toleration-seconds": (unreachable_toleration, ("apiserver", "controller-manager")),
+        "--leader-elect-lease-duration": (lease_duration, ("scheduler", "controller-manager")),
+        "--leader-elect-renew-deadline": (renew_deadline, ("scheduler", "controller-manager")),
+        "--leader-elect-retry-period": (retry_period, ("scheduler", "controller-manager")),
+    }
+    for flag, (value, daemons) in kubernetes_flags.items():
+        if value is not None:
+            passed += [f"{daemon}={flag}={value}" for daemon in daemons]
     options = UpOptions(replicas=replicas, nodes=nodes, port_base=port_base, timeout=timeout,
-                        daemon_args=parse_daemon_args(daemon_arg or []))
+                        daemon_args=parse_daemon_args(passed))
     summary = bring_up(cluster_home, options, _terminal_reporter())
     for line in usage_lines(summary, cluster_home, explicit_home=home is not None):
         typer.echo(line)
@@ -107,6 +141,11 @@ def down(
 ) -> None:
     """Stop every component of the cluster (its objects are kept unless --purge)."""
     bring_down(resolve_home(home), purge=purge, grace_seconds=timeout, report=_terminal_reporter())
+
+
+# The kubectl-like verbs live in their own modules; each adds its commands to the app.
+for _verbs in (verbs_get, verbs_read, verbs_write, verbs_edit, verbs_rollout, verbs_node, exec_verb):
+    _verbs.register(app)
 
 
 def parse_daemon_args(values: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -150,9 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; never lets an exception escape."""
     logging.basicConfig(level=logging.WARNING, format="minik8s: %(levelname)s %(name)s: %(message)s")
     try:
-        result = app(args=argv, prog_name="minik8s", standalone_mode=False)
+        arguments = normalize_bool_flags(sys.argv[1:] if argv is None else argv)
+        result = app(args=arguments, prog_name="minik8s", standalone_mode=False)
     except CliError as error:
-        typer.echo(f"minik8s: error: {error.message}", err=True)
+        typer.echo(error.message if error.verbatim else f"minik8s: error: {error.message}", err=True)
         return error.exit_code
     except _USAGE_ERRORS as error:  # a flag or command typer could not parse
         message = error.format_message() if hasattr(error, "format_message") else str(error)
