@@ -19,6 +19,7 @@ from bench.failover import bench_failover
 from bench.figures import Figure, Outcome, render_table
 from bench.pod_start import bench_pod_start, bench_pod_start_replicated
 from bench.proxy_sync import bench_proxy_sync
+from bench.scheduler_bench import bench_scheduler, bench_scheduler_single_apiserver
 
 log = logging.getLogger("bench")
 
@@ -30,6 +31,8 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
     "proxy-sync": (bench_proxy_sync, "1,000 services x 3 endpoints into iptables: full sync, one changed service"),
     "pod-start": (bench_pod_start, "50 pods on 2 Docker nodes → Running and Ready via a watch, next to docker run"),
     "pod-start-3": (bench_pod_start_replicated, "pod-start with 3 apiserver replicas"),
+    "scheduler": (bench_scheduler, "1,000 pods on 100 simulated nodes, 3 apiservers: first create → all bound"),
+    "scheduler-1": (bench_scheduler_single_apiserver, "the scheduler benchmark with 1 apiserver"),
 }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from minik8s.node.docker_runtime import DockerRuntime
 from minik8s.node.runtime import LABEL_MANAGED, LABEL_NODE, RuntimeFailure
 
 
@@ -20,6 +19,8 @@ def remove(node_names: list[str], *, report: Callable[[str], None]) -> int:
 
 
 async def _remove(node_names: list[str], report: Callable[[str], None]) -> int:
+    from minik8s.node.docker_runtime import DockerRuntime  # the docker SDK costs every CLI call 0.25 s to import
+
     runtime = DockerRuntime()
     removed = 0
     try:

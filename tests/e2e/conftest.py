@@ -6,6 +6,7 @@ starts one on a fresh machine.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -18,9 +19,31 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+WEB_SERVER = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -vv -p 8080 -h /www"
 T = TypeVar("T")
+# Short intervals so node-failure tests finish in seconds: a node silent for 4 s is Unknown, its pods
+# are evicted 2 s later; agents renew their Lease every second so a busy machine does not trip that;
+# the proxy's full resync (which repairs chains flushed by hand) runs every 3 s.
+FAST_FAILURE_FLAGS = ("--node-monitor-grace-period", "4s", "--default-not-ready-toleration-seconds", "2",
+                      "--default-unreachable-toleration-seconds", "2", "--daemon-arg", "node=--lease-renew-interval=1",
+                      "--daemon-arg", "proxy=--sync-period=3")
+# Modules with a cluster of their own, which must not run beside the session cluster (both would own
+# the host's MINIK8S chains, the proxy lock and the node names): they run before any other e2e test.
+OWN_CLUSTER_MODULES = ("test_teardown.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the own-cluster modules in front of the first e2e test, so the session cluster is not up yet."""
+    here = Path(__file__).parent
+    first_e2e = next((index for index, item in enumerate(items) if here in item.path.parents), None)
+    own = [item for item in items if item.path.parent == here and item.path.name in OWN_CLUSTER_MODULES]
+    if first_e2e is None or not own:
+        return
+    rest = [item for item in items if item not in own]  # none of `own` precedes the first e2e test
+    items[:] = rest[:first_e2e] + own + rest[first_e2e:]
 
 
 def docker_available() -> bool:
@@ -100,6 +123,27 @@ class Cluster:
     def wait_gone(self, name: str, *, timeout: float = 30.0) -> None:
         wait_for(f"pod {name} to be deleted", lambda: self.pod(name) is None, timeout=timeout)
 
+    def pods(self, namespace: str, selector: str = "") -> list[dict[str, Any]]:
+        params = {"labelSelector": selector} if selector else {}
+        response = self.api.get(f"/api/v1/namespaces/{namespace}/pods", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()["items"]  # type: ignore[no-any-return]
+
+    def apply(self, namespace: str, *objects: dict[str, Any]) -> None:
+        """`kubectl apply` of these objects in the namespace (the real client, the real wire)."""
+        self.kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump_all(objects))
+
+    @contextlib.contextmanager
+    def namespace(self, name: str) -> Iterator[str]:
+        """A fresh namespace, deleted with all it holds afterwards (waits until its pods are gone)."""
+        self.create("/api/v1/namespaces", {"metadata": {"name": name}})
+        try:
+            yield name
+        finally:
+            self.api.delete(f"/api/v1/namespaces/{name}")
+            wait_for(f"namespace {name} and its pods to be gone", lambda: not self.pods(name) and
+                     self.api.get(f"/api/v1/namespaces/{name}").status_code == 404, timeout=60)
+
     def events_for(self, name: str) -> list[dict[str, Any]]:
         listed = self.api.get("/api/v1/namespaces/default/events",
                               params={"fieldSelector": f"involvedObject.name={name}"}).json()
@@ -118,6 +162,24 @@ def container_status(pod: dict[str, Any], name: str) -> dict[str, Any]:
     return {}
 
 
+def is_live(pod: dict[str, Any]) -> bool:
+    """Not on its way out: what controllers count (a terminating pod is neither available nor wanted)."""
+    return not pod["metadata"].get("deletionTimestamp")
+
+
+def web_deployment(name: str, *, replicas: int = 3, max_unavailable: int = 1, max_surge: int = 1) -> dict[str, Any]:
+    """busybox httpd on :8080 answering with its pod's name, Ready once it serves."""
+    container = {"name": "web", "image": "minik8s/busybox:latest", "imagePullPolicy": "IfNotPresent",
+                 "command": ["sh", "-c", WEB_SERVER], "ports": [{"name": "http", "containerPort": 8080}],
+                 "readinessProbe": {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "strategy": {"type": "RollingUpdate",
+                                  "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": max_unavailable}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]}}}}
+
+
 def busybox_pod(name: str, command: str, *, node: str = "node-1", grace: int = 2, **spec: Any) -> dict[str, Any]:
     container = {"name": "main", "image": "minik8s/busybox:latest", "imagePullPolicy": "IfNotPresent",
                  "command": ["sh", "-c", command]}
@@ -134,7 +196,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         result = subprocess.run(
             [sys.executable, "-m", "minik8s.cli.main", "up", "--home", str(home), "--replicas", "1", "--nodes",
              "2", "--timeout", "60", "--daemon-arg", "node=--crashloop-backoff-base=1",
-             "--daemon-arg", "node=--sync-frequency=2", "--daemon-arg", "node=--node-status-update-frequency=2"],
+             "--daemon-arg", "node=--sync-frequency=2", "--daemon-arg", "node=--node-status-update-frequency=2",
+             *FAST_FAILURE_FLAGS],
             capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert result.returncode == 0, result.stderr + result.stdout
         layout = json.loads((home / "cluster.json").read_text())
