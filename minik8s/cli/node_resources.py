@@ -19,7 +19,8 @@ def remove(node_names: list[str], *, report: Callable[[str], None]) -> int:
 
 
 async def _remove(node_names: list[str], report: Callable[[str], None]) -> int:
-    from minik8s.node.docker_runtime import DockerRuntime  # the docker SDK costs every CLI call 0.25 s to import
+    # Imported here: the docker SDK would cost every CLI call 0.25 s to import.
+    from minik8s.node.docker_runtime import DockerRuntime
 
     runtime = DockerRuntime()
     removed = 0

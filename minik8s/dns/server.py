@@ -12,9 +12,9 @@ through `records.resolve`, with SERVFAIL for cluster names until both caches hav
 from __future__ import annotations
 
 import asyncio
-import socket
 import contextlib
 import logging
+import socket
 import time
 from typing import cast
 
