@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from bench.api_store import bench_create_latency, bench_watch_latency, bench_write_throughput
+from bench.deployment_start import bench_deployment_start
 from bench.failover import bench_failover
 from bench.figures import Figure, Outcome, render_table
 from bench.pod_start import bench_pod_start, bench_pod_start_replicated
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
     "proxy-sync": (bench_proxy_sync, "1,000 services x 3 endpoints into iptables: full sync, one changed service"),
     "pod-start": (bench_pod_start, "50 pods on 2 Docker nodes → Running and Ready via a watch, next to docker run"),
     "pod-start-3": (bench_pod_start_replicated, "pod-start with 3 apiserver replicas"),
+    "deployment-30": (bench_deployment_start, "a Deployment of 30 replicas on 2 Docker nodes: create → all available"),
     "scheduler": (bench_scheduler, "1,000 pods on 100 simulated nodes, 3 apiservers: first create → all bound"),
     "scheduler-1": (bench_scheduler_single_apiserver, "the scheduler benchmark with 1 apiserver"),
 }
