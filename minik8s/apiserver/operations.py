@@ -64,12 +64,15 @@ class ListOptions:
         return ListOptions(labels, fields, params.get("resourceVersion"), limit_value or None,
                            params.get("continue") or None)
 
-    def matches(self, resource: ResourceKind, obj: Object) -> bool:
+    def matches(self, resource: ResourceKind, obj: Object, fields: dict[str, str] | None = None) -> bool:
+        """Does `obj` pass both selectors? `fields` may be given when already computed."""
         if self.label_selector is not None and not self.label_selector.matches(
             obj.get("metadata", {}).get("labels") or {}
         ):
             return False
-        return self.field_selector is None or self.field_selector.matches(object_fields(resource.kind, obj))
+        if self.field_selector is None:
+            return True
+        return self.field_selector.matches(fields if fields is not None else object_fields(resource.kind, obj))
 
 
 @dataclass(frozen=True)
