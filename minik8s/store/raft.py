@@ -12,9 +12,11 @@ bounded bind retries, a password (encrypted, authenticated traffic), journal + d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
+import tempfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -251,11 +253,21 @@ class RaftStore:
 
 
 def ensure_secret(path: Path) -> str:
-    """Create a random cluster secret (mode 0600) when missing, and return it."""
+    """Create a random cluster secret (mode 0600) when missing, and return it.
+
+    Replicas started together race for it: the secret is written to a private temporary file
+    and linked into place, so exactly one wins and nobody ever reads a half-written file.
+    """
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(os.urandom(24).hex())
+        descriptor, temporary = tempfile.mkstemp(prefix=".secret.", dir=path.parent)
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(os.urandom(24).hex())
+            os.chmod(temporary, 0o600)
+            with contextlib.suppress(FileExistsError):  # another replica made it first: use theirs
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
     os.chmod(path, 0o600)
     return read_secret(path)
