@@ -10,11 +10,10 @@ if another scheduler bound the pod first.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 
-from minik8s.client.daemon import add_client_flags, add_leader_flags, lead_or_wait, make_client
+from minik8s.client.daemon import add_client_flags, add_leader_flags, lead_or_wait, make_client, run_daemon
 from minik8s.client.events import EventRecorder
 from minik8s.scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler
 
@@ -47,13 +46,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        asyncio.run(serve(args))
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return run_daemon(lambda: serve(args), log_level=args.log_level)
 
 
 if __name__ == "__main__":
