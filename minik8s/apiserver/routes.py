@@ -18,7 +18,7 @@ from starlette.responses import Response, StreamingResponse
 
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.api.tables import build_table
-from minik8s.apiserver import binding, discovery, errors
+from minik8s.apiserver import binding, discovery, errors, protobuf
 from minik8s.apiserver.json_values import JsonCompatibleLoader
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import DeleteOptions, ListOptions, Operations, scale_of
@@ -92,12 +92,15 @@ async def read_body(request: Request) -> bytes:
 def parse_object(raw: bytes, content_type: str) -> Any:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type not in ("", "json", "application/json", "application/yaml", "application/x-yaml", "text/yaml",
-                          "*/*"):
+                          "*/*", protobuf.MEDIA_TYPE):
         raise errors.StatusError(415, "UnsupportedMediaType",
                                  f"the body of the request was in an unknown format - accepted media types "
-                                 f"include: application/json, application/yaml (got {media_type})")
+                                 f"include: application/json, application/yaml, {protobuf.MEDIA_TYPE} "
+                                 f"(got {media_type})")
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
+    if media_type == protobuf.MEDIA_TYPE:
+        return protobuf.parse_protobuf_body(raw)
     try:
         if "yaml" not in media_type:
             return orjson.loads(raw)

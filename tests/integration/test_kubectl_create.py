@@ -1,0 +1,165 @@
+"""The real kubectl (v1.32) `create` generators, which send protobuf bodies, against an in-process apiserver."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from minik8s.apiserver.app import create_app
+from minik8s.store.base import LocalStore
+
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ThreadedApiserver:
+    """An apiserver over a LocalStore on its own event loop thread, so tests may block on kubectl."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server: uvicorn.Server | None = None
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+
+    async def _serve(self) -> None:
+        app = create_app(LocalStore(history=100), advertise=("127.0.0.1", self.port))
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    lifespan="on"))
+        await self.server.serve()
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v1/namespaces/default", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.02)
+        raise AssertionError("the apiserver did not start")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def apiserver() -> Iterator[ThreadedApiserver]:
+    server = ThreadedApiserver()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def kubectl(apiserver: ThreadedApiserver, tmp_path: Path) -> Kubectl:
+    binary = shutil.which("kubectl")
+    assert binary, "kubectl v1.32 is expected on this machine"
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        argv = [binary, "--server", apiserver.url, "--cache-dir", str(tmp_path / "cache"), *args]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if check:
+            assert result.returncode == 0, f"kubectl {' '.join(args)} failed: {result.stderr}"
+        return result
+
+    return run
+
+
+def read(apiserver: ThreadedApiserver, path: str) -> dict[str, Any]:
+    response = httpx.get(apiserver.url + path, timeout=5)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_create_deployment(kubectl: Kubectl, apiserver: ThreadedApiserver) -> None:
+    created = kubectl("create", "deployment", "web", "--image=minik8s/busybox:latest", "--replicas=0", "--port=8080")
+    assert created.stdout.strip() == "deployment.apps/web created"
+    deployment = read(apiserver, "/apis/apps/v1/namespaces/default/deployments/web")
+    assert deployment["spec"]["replicas"] == 0  # a pointer present as zero is not lost
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    assert deployment["metadata"]["labels"] == {"app": "web"}
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert (container["name"], container["image"]) == ("busybox", "minik8s/busybox:latest")
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"  # server defaults still apply
+
+
+def test_create_namespace_and_objects_in_it(kubectl: Kubectl, apiserver: ThreadedApiserver) -> None:
+    assert kubectl("create", "namespace", "team").stdout.strip() == "namespace/team created"
+    assert read(apiserver, "/api/v1/namespaces/team")["status"]["phase"] == "Active"
+    created = kubectl("-n", "team", "create", "configmap", "settings", "--from-literal=mode=fast",
+                      "--from-literal=level=3")
+    assert created.stdout.strip() == "configmap/settings created"
+    assert read(apiserver, "/api/v1/namespaces/team/configmaps/settings")["data"] == {"mode": "fast", "level": "3"}
+
+
+def test_create_secret_generic(kubectl: Kubectl, apiserver: ThreadedApiserver) -> None:
+    created = kubectl("create", "secret", "generic", "creds", "--from-literal=password=s3cr3t")
+    assert created.stdout.strip() == "secret/creds created"
+    secret = read(apiserver, "/api/v1/namespaces/default/secrets/creds")
+    assert base64.b64decode(secret["data"]["password"]) == b"s3cr3t"
+    assert secret["type"] == "Opaque"
+
+
+@pytest.mark.parametrize(("kind", "extra", "expected_type", "node_port"), [
+    ("clusterip", [], "ClusterIP", None),
+    ("nodeport", ["--node-port=30081"], "NodePort", 30081),
+])
+def test_create_service(kubectl: Kubectl, apiserver: ThreadedApiserver, kind: str, extra: list[str],
+                        expected_type: str, node_port: int | None) -> None:
+    name = f"svc-{kind}"
+    created = kubectl("create", "service", kind, name, "--tcp=80:8080", *extra)
+    assert created.stdout.strip() == f"service/{name} created"
+    service = read(apiserver, f"/api/v1/namespaces/default/services/{name}")
+    assert service["spec"]["type"] == expected_type
+    assert service["spec"]["selector"] == {"app": name}
+    [port] = service["spec"]["ports"]
+    assert (port["port"], port["targetPort"], port["protocol"]) == (80, 8080, "TCP")
+    assert port.get("nodePort") == node_port
+
+
+def test_run_a_pod(kubectl: Kubectl, apiserver: ThreadedApiserver) -> None:
+    created = kubectl("run", "runner", "--image=minik8s/busybox:latest", "--labels=tier=batch", "--restart=Never",
+                      "--", "sleep", "60")
+    assert created.stdout.strip() == "pod/runner created"
+    pod = read(apiserver, "/api/v1/namespaces/default/pods/runner")
+    assert pod["metadata"]["labels"] == {"tier": "batch"}
+    assert pod["spec"]["restartPolicy"] == "Never"
+    assert pod["spec"]["containers"][0]["args"] == ["sleep", "60"]
+
+
+def test_a_duplicate_create_prints_already_exists(kubectl: Kubectl) -> None:
+    kubectl("create", "configmap", "twice", "--from-literal=a=b")
+    again = kubectl("create", "configmap", "twice", "--from-literal=a=b", check=False)
+    assert again.returncode != 0
+    assert again.stderr.strip() == 'error: failed to create configmap: configmaps "twice" already exists'
+
+
+def test_a_malformed_protobuf_body_is_a_bad_request(apiserver: ThreadedApiserver) -> None:
+    headers = {"Content-Type": "application/vnd.kubernetes.protobuf"}
+    response = httpx.post(f"{apiserver.url}/api/v1/namespaces/default/configmaps", content=b"k8s\x00\x0a\xff",
+                          headers=headers, timeout=5)
+    assert response.status_code == 400 and response.json()["reason"] == "BadRequest"
