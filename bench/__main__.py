@@ -20,6 +20,7 @@ from bench.failover import bench_failover
 from bench.figures import Figure, Outcome, render_table
 from bench.pod_start import bench_pod_start, bench_pod_start_replicated
 from bench.proxy_sync import bench_proxy_sync
+from bench.ready_traffic import bench_ready_traffic
 from bench.scheduler_bench import bench_scheduler, bench_scheduler_single_apiserver
 
 log = logging.getLogger("bench")
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
     "watch-latency": (bench_watch_latency, "write acknowledged → event at a watcher on a follower"),
     "failover": (bench_failover, "SIGKILL the leader → a create succeeds again, 5 rounds"),
     "proxy-sync": (bench_proxy_sync, "1,000 services x 3 endpoints into iptables: full sync, one changed service"),
+    "ready-traffic": (bench_ready_traffic, "a pod turns Ready → its endpoint receives traffic through its ClusterIP"),
     "pod-start": (bench_pod_start, "50 pods on 2 Docker nodes → Running and Ready via a watch, next to docker run"),
     "pod-start-3": (bench_pod_start_replicated, "pod-start with 3 apiserver replicas"),
     "deployment-30": (bench_deployment_start, "a Deployment of 30 replicas on 2 Docker nodes: create → all available"),

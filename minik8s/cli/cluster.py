@@ -34,7 +34,15 @@ from minik8s.cli.cluster_config import (
     save_config,
     validate_request,
 )
-from minik8s.cli.components import APISERVER, NODE_AGENT, ComponentSpec, apiserver_urls, component_specs
+from minik8s.cli.components import (
+    APISERVER,
+    CLUSTER_DNS_IP,
+    DNS,
+    NODE_AGENT,
+    ComponentSpec,
+    apiserver_urls,
+    component_specs,
+)
 from minik8s.cli.errors import CliError
 from minik8s.cli.probes import Health, Prober
 from minik8s.client.kubeconfig import KubeConfigError, load_kubeconfig, write_kubeconfig
@@ -199,6 +207,7 @@ async def _wait_ready(specs: list[ComponentSpec], started: dict[str, subprocess.
     deadline = loop.time() + timeout
     ready: dict[str, Health] = {}
     last: dict[str, Health] = {}
+    reported: str | None = None
     report.progress(f"waiting for {len(specs)} component(s) to serve (up to {timeout:.0f} s)")
     async with Prober() as prober:
         while True:
@@ -210,20 +219,31 @@ async def _wait_ready(specs: list[ComponentSpec], started: dict[str, subprocess.
                     ready[spec.name] = health
                     role = f" ({health.raft_role})" if health.raft_role else ""
                     report.progress(f"{spec.name} ready{role}")
-            if len(ready) == len(specs) and await _api_usable(prober, specs):
-                return ready
+            if len(ready) == len(specs):
+                missing = await _still_waiting_for(prober, specs)
+                if missing is None:
+                    return ready
+                if missing != reported:
+                    report.progress(f"waiting for {missing}")
+                    reported = missing
             if loop.time() > deadline:
-                raise CliError(_not_ready_message(specs, ready, last, home=home, timeout=timeout))
+                raise CliError(_not_ready_message(specs, ready, last, home=home, timeout=timeout, missing=reported))
             await asyncio.sleep(READY_POLL_INTERVAL)
 
 
-async def _api_usable(prober: Prober, specs: list[ComponentSpec]) -> bool:
-    """The system namespaces exist (kubectl get ns works) and every node reports Ready."""
+async def _still_waiting_for(prober: Prober, specs: list[ComponentSpec]) -> str | None:
+    """What the serving components still lack before a user can work (None: nothing): the system
+    namespaces (kubectl get ns works), every node Ready, the cluster DNS answering at its Service
+    address (so the proxy has programmed it too)."""
     urls = apiserver_urls(specs)
     if not urls or not await prober.system_namespaces_exist(urls[0]):
-        return False
+        return "the apiservers to create the system namespaces"
     nodes = [spec.name for spec in specs if spec.kind == NODE_AGENT]
-    return not nodes or await prober.nodes_ready(urls[0], nodes)
+    if nodes and not await prober.nodes_ready(urls[0], nodes):
+        return f"node(s) {', '.join(nodes)} to report Ready"
+    if any(spec.kind == DNS for spec in specs) and not await prober.dns_answers(CLUSTER_DNS_IP):
+        return f"the cluster DNS to answer at {CLUSTER_DNS_IP}:53"
+    return None
 
 
 def _fail_if_exited(started: dict[str, subprocess.Popen[bytes]], home: ClusterHome, report: Reporter) -> None:
@@ -240,10 +260,10 @@ def _fail_if_exited(started: dict[str, subprocess.Popen[bytes]], home: ClusterHo
 
 
 def _not_ready_message(specs: list[ComponentSpec], ready: dict[str, Health], last: dict[str, Health], *,
-                       home: ClusterHome, timeout: float) -> str:
+                       home: ClusterHome, timeout: float, missing: str | None) -> str:
     waiting = [spec.name for spec in specs if spec.name not in ready]
     if not waiting:
-        return f"the apiservers serve but did not create the system namespaces within {timeout:.0f} s"
+        return f"every component serves, but waiting for {missing or 'the API'} timed out after {timeout:.0f} s"
     first = waiting[0]
     reason = last[first].reason if first in last else "no answer"
     return (f"{', '.join(waiting)} not ready after {timeout:.0f} s ({first}: {reason}); "

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -21,10 +23,13 @@ from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES
 from minik8s.cli.components import APISERVER, ComponentSpec
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError
+from minik8s.dns.message import A, Message, Question, Rcode, RecordType
+from minik8s.dns.wire import decode_message, encode_message
 
 logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 1.0
+DNS_PROBE_NAME = "kubernetes.default.svc.cluster.local"
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,20 @@ class Prober:
                         for c in (item.get("status") or {}).get("conditions") or [])}
         return set(names) <= ready
 
+    async def dns_answers(self, server: str) -> bool:
+        """True once `server`:53 (the cluster DNS Service, through the proxy's rules) resolves the
+        `kubernetes` Service: what a pod's first lookup needs."""
+        query = Message(id=random.randrange(1 << 16), recursion_desired=True,
+                        questions=(Question(DNS_PROBE_NAME, int(RecordType.A)),))
+        try:
+            reply = await asyncio.wait_for(asyncio.to_thread(_ask_udp, server, encode_message(query)), self._timeout)
+            answer = decode_message(reply)
+        except (OSError, TimeoutError, ValueError) as error:
+            logger.debug("asking %s for %s: %s", server, DNS_PROBE_NAME, error)
+            return False
+        return answer.id == query.id and answer.rcode == Rcode.NOERROR and any(
+            isinstance(record.data, A) for record in answer.answers)
+
     async def _answers_ok(self, url: str, path: str) -> tuple[bool, str]:
         try:
             response = await self._client(url).request("GET", path)
@@ -128,3 +147,10 @@ class Prober:
                                failover_deadline=0.0, user_agent="minik8s-cli")
             self._clients[url] = client
         return client
+
+
+def _ask_udp(server: str, query: bytes) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.settimeout(PROBE_TIMEOUT)
+        udp.sendto(query, (server, 53))
+        return udp.recv(4096)
