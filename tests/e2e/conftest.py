@@ -32,7 +32,7 @@ FAST_FAILURE_FLAGS = ("--node-monitor-grace-period", "4s", "--default-not-ready-
                       "--daemon-arg", "proxy=--sync-period=3")
 # Modules with a cluster of their own, which must not run beside the session cluster (both would own
 # the host's MINIK8S chains, the proxy lock and the node names): they run before any other e2e test.
-OWN_CLUSTER_MODULES = ("test_teardown.py",)
+OWN_CLUSTER_MODULES = ("test_demo.py",)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,9 +81,9 @@ class Cluster:
     home: Path
     api: httpx.Client
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([sys.executable, "-m", "minik8s.cli.main", *args, "--home", str(self.home)],
-                                capture_output=True, text=True, timeout=120, cwd=ROOT)
+                                capture_output=True, text=True, timeout=120, cwd=ROOT, input=stdin)
         if check:
             assert result.returncode == 0, result.stderr
         return result
