@@ -3,14 +3,12 @@
 The HA tests must kill a daemon with SIGKILL, as a crash would, and watch another process take
 over, so each daemon runs as its own `python -m ...` process in its own session with its log in a
 file the test can read afterwards. `DaemonGroup` owns the processes of one test and kills every
-one of them on `stop_all`, whatever happened; `tests.integration.replicas.ReplicaSet` does the same
-for apiserver replicas.
+one of them on `stop_all`, whatever happened, and each dies with the test process if the run is
+killed before that; `tests.integration.replicas.ReplicaSet` does the same for apiserver replicas.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -18,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.integration.replicas import ReplicaSet
+from tests.integration.replicas import ReplicaSet, die_with_parent, kill_group, reap
 
 # Short Lease timings so a standby takes over within ~2.5 s of the leader's death.
 SHORT_LEASE_FLAGS: tuple[str, ...] = ("--leader-elect-lease-duration", "2s", "--leader-elect-renew-deadline",
@@ -62,20 +60,22 @@ class DaemonGroup:
         daemon = Daemon(name, [sys.executable, "-m", module, *arguments], self.root / f"{name}.log")
         with daemon.log_path.open("ab") as log:
             daemon.process = subprocess.Popen(daemon.argv, stdout=log, stderr=subprocess.STDOUT,
-                                              start_new_session=True)
+                                              start_new_session=True, preexec_fn=die_with_parent)
         self.daemons[name] = daemon
         return daemon
 
     def kill(self, name: str) -> None:
         """SIGKILL the daemon's whole session, as a crash would, and reap it."""
         process = self.daemons[name].process
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        kill_group(process)
+        reap(process)
 
     def stop_all(self) -> None:
-        for name in self.daemons:
-            self.kill(name)
+        """SIGKILL every daemon first, then reap them: one slow to die does not spare the others."""
+        for daemon in self.daemons.values():
+            kill_group(daemon.process)
+        for daemon in self.daemons.values():
+            reap(daemon.process)
 
     def describe(self, *, tail: int = 2000) -> str:
         """The end of every daemon's log, for an assertion message."""
