@@ -129,3 +129,23 @@ async def pod_for(client: ApiClient, kind: ResourceKind, name: str, *, namespace
     if not pods:
         raise NotFound(404, "NotFound", f"no pods found for {kind.group_resource} {name} (selector {selector})")
     return pods[0], len(pods)
+
+
+DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+
+
+def default_container(pod: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The container `logs`/`exec` use when none is named, as kubectl picks it: the pod's
+    default-container annotation, else the first container. Also the notice kubectl prints on
+    stderr when it chose among several (None when there was no choice or the annotation decided)."""
+    spec = pod.get("spec") or {}
+    names = [str(c.get("name")) for c in spec.get("containers") or []]
+    if not names:
+        return None, None
+    annotated = ((pod.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CONTAINER_ANNOTATION)
+    if annotated in names:
+        return str(annotated), None
+    if len(names) == 1:
+        return names[0], None
+    everything = names + [f"{c.get('name')} (init)" for c in spec.get("initContainers") or []]
+    return names[0], f'Defaulted container "{names[0]}" out of: {", ".join(everything)}'

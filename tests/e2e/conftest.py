@@ -30,6 +30,9 @@ T = TypeVar("T")
 FAST_FAILURE_FLAGS = ("--node-monitor-grace-period", "4s", "--default-not-ready-toleration-seconds", "2",
                       "--default-unreachable-toleration-seconds", "2", "--daemon-arg", "node=--lease-renew-interval=1",
                       "--daemon-arg", "proxy=--sync-period=3")
+# A short watch window (the default keeps 10,000 events) so a test can push a resourceVersion out of
+# it with ~1,000 writes; the daemons' informers re-list on 410 as they must anyway.
+WATCH_HISTORY = 1000
 # Modules with a cluster of their own, which must not run beside the session cluster (both would own
 # the host's MINIK8S chains, the proxy lock and the node names): they run before any other e2e test.
 OWN_CLUSTER_MODULES = ("test_demo.py",)
@@ -81,9 +84,15 @@ class Cluster:
     home: Path
     api: httpx.Client
 
-    def cli(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "minik8s.cli.main", *args, "--home", str(self.home)],
-                                capture_output=True, text=True, timeout=120, cwd=ROOT, input=stdin)
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`minik8s up|status|down …` on this cluster's home."""
+        return self.verb(*args, "--home", str(self.home), check=check)
+
+    def verb(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """`minik8s` with these arguments; its kubectl-like verbs find the cluster through $KUBECONFIG."""
+        result = subprocess.run([sys.executable, "-m", "minik8s.cli.main", *args], capture_output=True, text=True,
+                                timeout=120, cwd=ROOT, input=stdin,
+                                env={**os.environ, "KUBECONFIG": str(self.home / "kubeconfig")})
         if check:
             assert result.returncode == 0, result.stderr
         return result
@@ -196,6 +205,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         result = subprocess.run(
             [sys.executable, "-m", "minik8s.cli.main", "up", "--home", str(home), "--replicas", "1", "--nodes",
              "2", "--timeout", "60", "--daemon-arg", "node=--crashloop-backoff-base=1",
+             "--daemon-arg", f"apiserver=--watch-history={WATCH_HISTORY}",
              "--daemon-arg", "node=--sync-frequency=2", "--daemon-arg", "node=--node-status-update-frequency=2",
              *FAST_FAILURE_FLAGS],
             capture_output=True, text=True, timeout=120, cwd=ROOT)

@@ -11,6 +11,7 @@ import yaml
 
 from minik8s.api.registry import REGISTRY
 from minik8s.cli import jsonpath
+from minik8s.cli.api_calls import default_container
 from minik8s.cli.apply_patch import LAST_APPLIED, apply_patch, read_last_applied, with_last_applied
 from minik8s.cli.describers import Evidence, describe, qos_class, template_matches
 from minik8s.cli.errors import CliError
@@ -451,3 +452,18 @@ def test_drain_refuses_what_kubectl_refuses_unless_told() -> None:
                                                                  delete_emptydir_data=True))
     assert [p["metadata"]["name"] for p in evict] == ["rs", "bare", "data"] and not problems
     assert warnings[0] == "ignoring DaemonSet-managed Pods: prod/ds"
+
+
+@pytest.mark.parametrize(("pod", "chosen", "notice"), [
+    ({"spec": {"containers": [{"name": "only"}]}}, "only", None),
+    ({"spec": {"containers": [{"name": "a"}, {"name": "b"}], "initContainers": [{"name": "setup"}]}},
+     "a", 'Defaulted container "a" out of: a, b, setup (init)'),
+    ({"metadata": {"annotations": {"kubectl.kubernetes.io/default-container": "b"}},
+      "spec": {"containers": [{"name": "a"}, {"name": "b"}]}}, "b", None),
+    ({"metadata": {"annotations": {"kubectl.kubernetes.io/default-container": "gone"}},
+      "spec": {"containers": [{"name": "a"}, {"name": "b"}]}}, "a", 'Defaulted container "a" out of: a, b'),
+    ({"spec": {}}, None, None),
+])
+def test_the_default_container_is_chosen_like_kubectl(pod: dict[str, Any], chosen: str | None,
+                                                      notice: str | None) -> None:
+    assert default_container(pod) == (chosen, notice)
