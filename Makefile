@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install images test lint unit demo bench down clean
+.PHONY: install images test lint unit demo bench down clean compose-image compose-demo compose-down
 
 # After the venv: a running Docker engine plus host tools, then the local images (both scripts
 # return at once when everything is already there).
@@ -37,6 +37,17 @@ unit: install
 
 demo: install
 	bash deploy/demo.sh
+
+# The multi-node docker-compose demo (deploy/compose/): its node image (rebuilt only when the sources
+# change), the scenario (also CI's test of it; tears down after itself), and a manual cleanup.
+compose-image: install
+	bash deploy/compose/build-image.sh
+
+compose-demo: install
+	bash deploy/compose/demo.sh
+
+compose-down:
+	bash deploy/compose/demo.sh down
 
 bench: install
 	$(PY) -m bench

@@ -1,0 +1,1 @@
+"""Docker-free checks of the docker-compose demo's files (deploy/compose/)."""
