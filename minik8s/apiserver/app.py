@@ -129,6 +129,11 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
             raise errors.path_not_found(request.url.path)
         return json_response(document)
 
+    async def openapi_v2(request: Request) -> Response:
+        if discovery.wants_openapi_v2_protobuf(request.headers.get("accept", "")):
+            return Response(discovery.openapi_v2_protobuf(), media_type=discovery.OPENAPI_V2_PROTOBUF)
+        return json_response(discovery.OPENAPI_V2)
+
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -145,6 +150,7 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
         return Response(generate_latest(metrics_registry), media_type="text/plain; version=0.0.4")
 
     app.add_route("/version", version, methods=["GET"])
+    app.add_route("/openapi/v2", openapi_v2, methods=["GET"])
     app.add_route("/openapi/v3", openapi_v3, methods=["GET"])
     app.add_route("/openapi/v3/{path:path}", openapi_v3, methods=["GET"])
     for path in ("/healthz", "/livez"):

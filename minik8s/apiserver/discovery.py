@@ -4,6 +4,9 @@ kubectl learns what the server serves from `/api`, `/apis`, `/api/v1` and
 `/apis/{group}/{version}`, and validates manifests against `/openapi/v3`. We serve the plain
 (non-aggregated) discovery documents, which kubectl accepts, and a minimal OpenAPI v3 that
 declares each kind's PATCH with `fieldValidation`, so kubectl leaves validation to the server.
+A `kind: List` manifest is the exception: kubectl validates it on the client against OpenAPI v2
+(protobuf), so we serve a v2 document without schemas — kubectl then checks nothing itself and
+every item is still validated by the server (`fieldValidation=Strict`).
 """
 
 from __future__ import annotations
@@ -151,3 +154,33 @@ def openapi_document(path: str) -> Document | None:
         if _openapi_key(group_name, version) == path.strip("/"):
             return _openapi_path_document(group_name, version)
     return None
+
+
+# kubectl asks with the older `…v2@v1.0+protobuf`, but `@` is no token character and Go's MIME parser rejects it
+# in a Content-Type; the apiserver answers with the dotted form, as we do.
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+OPENAPI_V2_PROTOBUF_ACCEPTED = ("com.github.proto-openapi.spec.v2.v1.0+protobuf", "com.github.proto-openapi.spec.v2@v1.0+protobuf")
+OPENAPI_V2: Document = {"swagger": "2.0", "info": {"title": "minik8s", "version": VERSION_INFO["gitVersion"]},
+                        "paths": {}, "definitions": {}}
+
+
+def _protobuf_string(field_number: int, value: bytes) -> bytes:
+    """One length-delimited protobuf field (wire type 2)."""
+    length, varint = len(value), bytearray()
+    while True:
+        byte, length = length & 0x7F, length >> 7
+        varint.append(byte | (0x80 if length else 0))
+        if not length:
+            break
+    return bytes([field_number << 3 | 2]) + bytes(varint) + value
+
+
+def openapi_v2_protobuf() -> bytes:
+    """`OPENAPI_V2` as gnostic's openapi_v2.Document: swagger (1) and info (2: title 1, version 2)."""
+    info = OPENAPI_V2["info"]
+    encoded_info = _protobuf_string(1, info["title"].encode()) + _protobuf_string(2, info["version"].encode())
+    return _protobuf_string(1, OPENAPI_V2["swagger"].encode()) + _protobuf_string(2, encoded_info)
+
+
+def wants_openapi_v2_protobuf(accept: str) -> bool:
+    return any(media_type in accept for media_type in OPENAPI_V2_PROTOBUF_ACCEPTED)

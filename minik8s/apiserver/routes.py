@@ -18,7 +18,7 @@ from starlette.responses import Response, StreamingResponse
 
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.api.tables import build_table
-from minik8s.apiserver import binding, discovery, errors, protobuf
+from minik8s.apiserver import binding, discovery, endpoint_slices, errors, protobuf
 from minik8s.apiserver.json_values import JsonCompatibleLoader
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import DeleteOptions, ListOptions, Operations, scale_of
@@ -27,7 +27,11 @@ from minik8s.apiserver.storage import Object
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
+ENDPOINTS = REGISTRY.require("", "v1", "endpoints")
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
+# kubectl prints it after "error upgrading connection: " and exits at once.
+PORT_FORWARD_UNSUPPORTED = ("port-forward is not supported by minik8s; reach the pod at its IP from a node, "
+                            "through a Service, or with `kubectl exec`")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,12 @@ def parse_target(group: str, version: str, segments: list[str]) -> Target | None
     ):
         return None
     return Target(resource, namespace, name, subresource)
+
+
+def is_port_forward(group: str, segments: list[str]) -> bool:
+    """`namespaces/NS/pods/NAME/portforward`: a subresource kubectl knows and minik8s does not serve."""
+    return group == "" and len(segments) == 5 and segments[0] == "namespaces" and segments[2] == "pods" \
+        and segments[4] == "portforward"
 
 
 def wants_table(accept: str) -> bool:
@@ -137,15 +147,32 @@ class ApiHandler:
             document = discovery.group(segments[0])
         elif len(segments) == 2:
             document = discovery.resource_list(segments[0], segments[1])
+        elif segments[:2] == [endpoint_slices.GROUP, endpoint_slices.VERSION]:
+            return await self.endpoint_slices(request, segments[2:])
         else:
             return await self.dispatch(request, segments[0], segments[1], segments[2:])
         if document is None:
             raise errors.path_not_found(request.url.path)
         return json_response(document)
 
+    async def endpoint_slices(self, request: Request, segments: list[str]) -> Response:
+        """GET of `[namespaces/NS/]endpointslices`: the read-only view of Endpoints (see endpoint_slices)."""
+        namespace = segments[1] if len(segments) == 3 and segments[0] == "namespaces" else None
+        if segments[-1:] != ["endpointslices"] or len(segments) not in (1, 3):
+            raise errors.path_not_found(request.url.path)
+        if request.method != "GET" or request.query_params.get("watch") in ("true", "1"):
+            raise errors.method_not_allowed("EndpointSlices are a read-only view of Endpoints: only list is served")
+        params = dict(request.query_params)
+        selector = ListOptions.parse(ENDPOINTS, {"labelSelector": params.get("labelSelector", "")}).label_selector
+        listing = await self.ops.list(ENDPOINTS, namespace, ListOptions.parse(ENDPOINTS, {
+            key: value for key, value in params.items() if key == "resourceVersion"}))
+        return json_response(endpoint_slices.slice_list(listing, selector))
+
     async def dispatch(self, request: Request, group: str, version: str, segments: list[str]) -> Response:
         target = parse_target(group, version, segments)
         if target is None:
+            if is_port_forward(group, segments):
+                raise errors.method_not_allowed(PORT_FORWARD_UNSUPPORTED)
             raise errors.path_not_found(request.url.path)
         params = dict(request.query_params)
         method = request.method

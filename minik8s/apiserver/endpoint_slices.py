@@ -1,0 +1,70 @@
+"""EndpointSlices as a read-only view of Endpoints, for clients that read only slices.
+
+minik8s keeps a Service's addresses in one `Endpoints` object (what its proxy and DNS read). kubectl
+1.32's `describe service` no longer reads Endpoints: it lists `discovery.k8s.io/v1` EndpointSlices
+by the label `kubernetes.io/service-name`, and prints `Endpoints: <none>` when that list is missing.
+Kubernetes mirrors between the two; here each subset of an Endpoints object is shown as one slice,
+computed on every read and never stored. The view is not advertised in discovery (it serves only
+GET of a namespace's list), so `kubectl get endpointslices` still says the type is not served.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minik8s.api.selectors import LabelSelector
+
+Object = dict[str, Any]
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+GROUP, VERSION = "discovery.k8s.io", "v1"
+
+
+def _endpoint(address: Object, *, ready: bool) -> Object:
+    endpoint: Object = {"addresses": [address.get("ip", "")],
+                        "conditions": {"ready": ready, "serving": ready, "terminating": False}}
+    for field in ("nodeName", "targetRef", "hostname"):
+        if address.get(field):
+            endpoint[field] = address[field]
+    return endpoint
+
+
+def _port(port: Object) -> Object:
+    """A slice port always has its name ("" for the one unnamed port), number and protocol: kubectl reads
+    them through pointers it does not check."""
+    sliced: Object = {"name": port.get("name") or "", "port": port.get("port", 0),
+                      "protocol": port.get("protocol") or "TCP"}
+    if port.get("appProtocol"):
+        sliced["appProtocol"] = port["appProtocol"]
+    return sliced
+
+
+def slices_of(endpoints: Object) -> list[Object]:
+    """The EndpointSlices mirroring one Endpoints object: one per subset, named `<service>-<index>`."""
+    metadata = endpoints.get("metadata") or {}
+    name = metadata.get("name", "")
+    labels = {**(metadata.get("labels") or {}), SERVICE_NAME_LABEL: name,
+              MANAGED_BY_LABEL: "endpointslicemirroring-controller.k8s.io"}
+    slices = []
+    for index, subset in enumerate(endpoints.get("subsets") or []):
+        ready = [_endpoint(address, ready=True) for address in subset.get("addresses") or []]
+        not_ready = [_endpoint(address, ready=False) for address in subset.get("notReadyAddresses") or []]
+        ports = [_port(port) for port in subset.get("ports") or []]
+        slice_metadata = {"name": f"{name}-{index}", "namespace": metadata.get("namespace", ""),
+                          "labels": labels, "resourceVersion": metadata.get("resourceVersion", ""),
+                          "creationTimestamp": metadata.get("creationTimestamp"),
+                          "ownerReferences": [{"apiVersion": "v1", "kind": "Endpoints", "name": name,
+                                               "uid": metadata.get("uid", ""), "controller": True}]}
+        slices.append({"kind": "EndpointSlice", "apiVersion": f"{GROUP}/{VERSION}", "metadata": slice_metadata,
+                       "addressType": "IPv4", "endpoints": ready + not_ready, "ports": ports})
+    return slices
+
+
+def slice_list(endpoints_list: Object, selector: LabelSelector | None) -> Object:
+    """An EndpointSliceList of every slice of these Endpoints that the label selector matches."""
+    items = [endpoint_slice for endpoints in endpoints_list.get("items") or []
+             for endpoint_slice in slices_of(endpoints)
+             if selector is None or selector.matches(endpoint_slice["metadata"]["labels"])]
+    metadata = {"resourceVersion": (endpoints_list.get("metadata") or {}).get("resourceVersion", "")}
+    return {"kind": "EndpointSliceList", "apiVersion": f"{GROUP}/{VERSION}", "metadata": metadata, "items": items}
