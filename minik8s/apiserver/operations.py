@@ -32,6 +32,9 @@ from minik8s.apiserver.storage import AllocationTaken, Object, ObjectStore, clon
 
 NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 _CONFLICT_RETRIES = 8
+# Kinds whose DELETE answers with the deleted object, not a Status (`ReturnDeletedObject` in their
+# Kubernetes registries): clients decode the body as that kind (the Python client's V1Service).
+_RETURNS_DELETED_OBJECT = frozenset({"Pod", "Service"})
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,8 @@ class Operations:
         if strict:
             unknown = strategy.unknown_fields(resource, body)
             if unknown:
-                raise errors.bad_request(f".{', '.join(unknown)}")
+                raise errors.bad_request(f"{resource.kind} in version \"{resource.version}\" cannot be handled as a "
+                                         f"{resource.kind}: strict decoding error: {', '.join(unknown)}")
         obj = clone(body)
         obj["kind"], obj["apiVersion"] = resource.kind, resource.api_version
         metadata = obj.setdefault("metadata", {})
@@ -428,7 +432,7 @@ class Operations:
         if not graceful:
             if not options.dry_run:
                 await self.objects.remove(resource, current, extra=_released(resource, current))
-            return 200, current if resource.kind == "Pod" else _success_status(resource, current)
+            return 200, current if resource.kind in _RETURNS_DELETED_OBJECT else _success_status(resource, current)
         strategy.mark_deleting(marked, grace)
         if resource.kind == "Namespace":
             marked.setdefault("status", {})["phase"] = "Terminating"
