@@ -84,7 +84,15 @@ launch_dockerd() {
     # A pidfile left by a dockerd that died would make the new one refuse to start.
     rm -f "${DOCKER_PIDFILE}"
     say "starting dockerd in the background (log: ${DOCKERD_LOG})"
-    setsid nohup dockerd >>"${DOCKERD_LOG}" 2>&1 </dev/null &
+    # The engine outlives this script: it must not keep any descriptor of its caller open (a
+    # `flock LOCK make test` would stay locked, a CI pipe would never see end-of-file).
+    (
+        for fd in /proc/self/fd/*; do
+            fd="${fd##*/}"
+            ((fd > 2)) && eval "exec ${fd}>&-" 2>/dev/null || true
+        done
+        exec setsid nohup dockerd >>"${DOCKERD_LOG}" 2>&1 </dev/null
+    ) &
     DOCKERD_PID=$!
 }
 
