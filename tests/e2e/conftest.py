@@ -123,11 +123,20 @@ class Cluster:
 
     def wait_pod(self, name: str, condition: Callable[[dict[str, Any]], bool], *, what: str,
                  timeout: float = 30.0) -> dict[str, Any]:
+        seen: list[Any] = [None]
+
         def probe() -> dict[str, Any] | None:
-            pod = self.pod(name)
+            pod = seen[0] = self.pod(name)
             return pod if pod is not None and condition(pod) else None
 
-        return wait_for(f"pod {name} to be {what}", probe, timeout=timeout)
+        try:
+            return wait_for(f"pod {name} to be {what}", probe, timeout=timeout)
+        except AssertionError as error:  # say where the pod got stuck, not only that it did
+            status = (seen[0] or {}).get("status")
+            events = [(e.get("reason"), e.get("message")) for e in self.events_for(name)]
+            nodes = [(n["metadata"]["name"], n["spec"].get("taints"), n["spec"].get("unschedulable"))
+                     for n in self.api.get("/api/v1/nodes").json()["items"]]
+            raise AssertionError(f"{error}; its last status: {status!r}; events: {events}; nodes: {nodes}") from None
 
     def wait_gone(self, name: str, *, timeout: float = 30.0) -> None:
         wait_for(f"pod {name} to be deleted", lambda: self.pod(name) is None, timeout=timeout)
@@ -152,6 +161,17 @@ class Cluster:
             self.api.delete(f"/api/v1/namespaces/{name}")
             wait_for(f"namespace {name} and its pods to be gone", lambda: not self.pods(name) and
                      self.api.get(f"/api/v1/namespaces/{name}").status_code == 404, timeout=60)
+
+    def wait_nodes_healthy(self, names: tuple[str, ...] = ("node-1", "node-2"), *, timeout: float = 60.0) -> None:
+        """Until every node is Ready without taints: how a test that upset a node leaves the cluster
+        (a NoExecute taint still there would evict the next test's pods)."""
+        def healthy() -> bool:
+            nodes = {node["metadata"]["name"]: node for node in self.api.get("/api/v1/nodes").json()["items"]}
+            return all(name in nodes and not nodes[name]["spec"].get("taints") and any(
+                c["type"] == "Ready" and c["status"] == "True" for c in nodes[name]["status"].get("conditions") or [])
+                for name in names)
+
+        wait_for(f"nodes {', '.join(names)} to be Ready without taints", healthy, timeout=timeout)
 
     def events_for(self, name: str) -> list[dict[str, Any]]:
         listed = self.api.get("/api/v1/namespaces/default/events",

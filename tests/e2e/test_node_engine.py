@@ -52,11 +52,15 @@ def test_pods_come_back_after_the_engine_restarts(cluster: Cluster, cleanup_pods
     cleanup_pods.append("survivor")
     cluster.create_pod(busybox_pod("survivor", "exec sleep 3600"))
     before = cluster.wait_pod("survivor", is_ready, what="Ready")
-    restart = subprocess.run(["bash", "-c", "kill $(cat /var/run/docker.pid) && "
-                              "while [ -e /var/run/docker.pid ]; do sleep 0.1; done && "
-                              "bash deploy/setup/docker.sh"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert restart.returncode == 0, restart.stderr
-    after = cluster.wait_pod(
-        "survivor", lambda p: is_ready(p) and container_status(p, "main").get("containerID")
-        != container_status(before, "main")["containerID"], what="Ready again in a new container", timeout=60)
-    assert container_status(after, "main")["restartCount"] >= 1
+    try:
+        restart = subprocess.run(["bash", "-c", "kill $(cat /var/run/docker.pid) && "
+                                  "while [ -e /var/run/docker.pid ]; do sleep 0.1; done && "
+                                  "bash deploy/setup/docker.sh"], cwd=ROOT, capture_output=True, text=True,
+                                 timeout=120)
+        assert restart.returncode == 0, restart.stderr
+        after = cluster.wait_pod(
+            "survivor", lambda p: is_ready(p) and container_status(p, "main").get("containerID")
+            != container_status(before, "main")["containerID"], what="Ready again in a new container", timeout=60)
+        assert container_status(after, "main")["restartCount"] >= 1
+    finally:
+        cluster.wait_nodes_healthy()  # both nodes went NotReady with the engine, and were tainted
