@@ -10,7 +10,8 @@ from typing import Any
 
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors, strategy
-from minik8s.apiserver.operations import DeleteOptions, Operations
+from minik8s.apiserver.operations import Operations
+from minik8s.apiserver.request_options import DeleteOptions
 from minik8s.apiserver.storage import Object, clone
 
 

@@ -21,8 +21,9 @@ from minik8s.api.tables import build_table
 from minik8s.apiserver import binding, discovery, endpoint_slices, errors, protobuf
 from minik8s.apiserver.json_values import JsonCompatibleLoader
 from minik8s.apiserver.node_proxy import NodeProxy
-from minik8s.apiserver.operations import DeleteOptions, ListOptions, Operations, scale_of
+from minik8s.apiserver.operations import Operations, scale_of
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
+from minik8s.apiserver.request_options import DeleteOptions, ListOptions
 from minik8s.apiserver.storage import Object
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
 

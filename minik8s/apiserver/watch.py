@@ -19,7 +19,8 @@ import orjson
 from minik8s.api.fields import object_fields
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors
-from minik8s.apiserver.operations import ListOptions, Operations
+from minik8s.apiserver.operations import Operations
+from minik8s.apiserver.request_options import ListOptions
 from minik8s.apiserver.storage import Object, decode_value
 from minik8s.store.state import StoreEvent
 from minik8s.store.watch import WatchExpired
