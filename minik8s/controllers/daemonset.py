@@ -28,13 +28,15 @@ from minik8s.client.informer import object_key
 from minik8s.controllers.daemonset_plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
 from minik8s.controllers.daemonset_pods import (
     build_daemon_pod,
-    controller_of,
-    is_deleting,
-    labels_of,
-    metadata,
-    name_of,
 )
 from minik8s.controllers.shared import ControllerContext
+from minik8s.controllers.workload_objects import (
+    controller_ref_of,
+    is_deleting,
+    labels_of,
+    metadata_of,
+    name_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -154,18 +156,18 @@ class DaemonSetController:
 
     def _owner_key(self, pod: JsonObject) -> str | None:
         """The key of the cached DaemonSet that controls `pod`, if one does."""
-        reference = controller_of(pod)
+        reference = controller_ref_of(pod)
         if reference is None or reference.get("kind") != "DaemonSet":
             return None
-        key = f"{metadata(pod).get('namespace') or 'default'}/{reference.get('name')}"
+        key = f"{metadata_of(pod).get('namespace') or 'default'}/{reference.get('name')}"
         daemon_set = self.daemon_sets.get(key)
-        return key if daemon_set is not None and metadata(daemon_set).get("uid") == reference.get("uid") else None
+        return key if daemon_set is not None and metadata_of(daemon_set).get("uid") == reference.get("uid") else None
 
     def _enqueue_selecting(self, pod: JsonObject) -> None:
         """An orphan pod: every DaemonSet of its namespace that selects it may adopt it."""
-        namespace = metadata(pod).get("namespace") or "default"
+        namespace = metadata_of(pod).get("namespace") or "default"
         for daemon_set in self.daemon_sets.list():
-            if (metadata(daemon_set).get("namespace") or "default") != namespace:
+            if (metadata_of(daemon_set).get("namespace") or "default") != namespace:
                 continue
             try:
                 selector = label_selector_from_object((daemon_set.get("spec") or {}).get("selector"))
@@ -182,11 +184,11 @@ class DaemonSetController:
         if owner is not None:
             self.expectations.creation_observed(owner)
             self.controller.queue.add(owner)
-        elif controller_of(pod) is None:
+        elif controller_ref_of(pod) is None:
             self._enqueue_selecting(pod)
 
     def _on_pod_update(self, old: JsonObject, new: JsonObject) -> None:
-        if metadata(old).get("resourceVersion") == metadata(new).get("resourceVersion"):
+        if metadata_of(old).get("resourceVersion") == metadata_of(new).get("resourceVersion"):
             return
         old_owner, new_owner = self._owner_key(old), self._owner_key(new)
         if is_deleting(new) and new_owner is not None:
@@ -195,7 +197,7 @@ class DaemonSetController:
             self.controller.queue.add(old_owner)
         if new_owner is not None:
             self.controller.queue.add(new_owner)
-        elif controller_of(new) is None and (labels_of(old) != labels_of(new) or controller_of(old) is not None):
+        elif controller_ref_of(new) is None and (labels_of(old) != labels_of(new) or controller_ref_of(old) is not None):
             self._enqueue_selecting(new)
 
     def _on_pod_delete(self, pod: JsonObject) -> None:
@@ -212,10 +214,10 @@ class DaemonSetController:
         if daemon_set is None:
             self.expectations.forget(key)
             return
-        namespace = metadata(daemon_set).get("namespace") or "default"
+        namespace = metadata_of(daemon_set).get("namespace") or "default"
         inputs = DaemonSetInputs(
             daemon_set=daemon_set, nodes=self.nodes.list(),
-            pods=[pod for pod in self.pods.list() if (metadata(pod).get("namespace") or "default") == namespace],
+            pods=[pod for pod in self.pods.list() if (metadata_of(pod).get("namespace") or "default") == namespace],
             now=datetime.now(UTC), expectations_satisfied=self.expectations.satisfied(key),
             failed_pod_backoff=self.backoff.remaining(key),
         )
@@ -233,7 +235,7 @@ class DaemonSetController:
             raise errors[0]
 
     async def _execute(self, key: str, daemon_set: JsonObject, plan: DaemonSetPlan) -> list[ApiError]:
-        namespace = metadata(daemon_set).get("namespace") or "default"
+        namespace = metadata_of(daemon_set).get("namespace") or "default"
         errors: list[ApiError] = []
         for change in plan.owner_changes:
             patch = {"metadata": {"ownerReferences": list(change.owner_references),
@@ -279,11 +281,11 @@ class DaemonSetController:
             await self.events.record(daemon_set, "Warning", "FailedCreate", f"Error creating: {error}")
             return error
         await self.events.record(daemon_set, "Normal", "SuccessfulCreate",
-                                 f"Created pod: {metadata(created).get('name')}")
+                                 f"Created pod: {metadata_of(created).get('name')}")
         return None
 
     async def _delete(self, key: str, daemon_set: JsonObject, pod_name: str) -> ApiError | None:
-        namespace = metadata(daemon_set).get("namespace") or "default"
+        namespace = metadata_of(daemon_set).get("namespace") or "default"
         try:
             await self.client.delete(PODS, pod_name, namespace=namespace)
         except NotFound:
@@ -298,7 +300,7 @@ class DaemonSetController:
 
     async def _delete_orphan(self, key: str, daemon_set: JsonObject, pod_name: str) -> None:
         """A pod bound to a node the cache no longer has: force-delete it once the API confirms."""
-        namespace = metadata(daemon_set).get("namespace") or "default"
+        namespace = metadata_of(daemon_set).get("namespace") or "default"
         pod = self.pods.get(f"{namespace}/{pod_name}")
         node_name = str(((pod or {}).get("spec") or {}).get("nodeName") or "")
         try:

@@ -19,21 +19,23 @@ from minik8s.controllers.daemonset_nodes import Placement, node_should_run
 from minik8s.controllers.daemonset_pods import (
     REVISION_HASH_LABEL,
     age_order,
-    controller_of,
     is_available,
-    is_deleting,
     is_ready,
     is_terminal,
-    labels_of,
-    metadata,
-    name_of,
-    owner_reference,
     phase_of,
     target_node,
     template_hash,
-    uid_of,
 )
 from minik8s.controllers.daemonset_rollout import allows_surge, roll, rollout_limits
+from minik8s.controllers.workload_objects import (
+    controller_ref_of,
+    controller_reference,
+    is_deleting,
+    labels_of,
+    metadata_of,
+    name_of,
+    uid_of,
+)
 
 JsonObject = dict[str, Any]
 Pod = Mapping[str, Any]
@@ -120,9 +122,9 @@ def _claim(daemon_set: Mapping[str, Any], pods: Sequence[Pod], plan: DaemonSetPl
     our_uid = uid_of(daemon_set)
     owned: list[Pod] = []
     for pod in pods:
-        reference = controller_of(pod)
-        references = [dict(r) for r in metadata(pod).get("ownerReferences") or [] if isinstance(r, Mapping)]
-        resource_version = str(metadata(pod).get("resourceVersion") or "")
+        reference = controller_ref_of(pod)
+        references = [dict(r) for r in metadata_of(pod).get("ownerReferences") or [] if isinstance(r, Mapping)]
+        resource_version = str(metadata_of(pod).get("resourceVersion") or "")
         if reference is not None and reference.get("uid") != our_uid:
             continue
         if reference is not None and matches(pod):
@@ -131,7 +133,7 @@ def _claim(daemon_set: Mapping[str, Any], pods: Sequence[Pod], plan: DaemonSetPl
             kept = tuple(r for r in references if r.get("uid") != our_uid)
             plan.owner_changes.append(OwnerChange(name_of(pod), resource_version, kept, adopt=False))
         elif matches(pod) and not is_deleting(pod):
-            adopted = (*references, owner_reference(daemon_set))
+            adopted = (*references, controller_reference(daemon_set, api_version="apps/v1", kind="DaemonSet"))
             plan.owner_changes.append(OwnerChange(name_of(pod), resource_version, adopted, adopt=True))
             owned.append(pod)
     return owned
@@ -175,7 +177,7 @@ def _place(inputs: DaemonSetInputs, owned: list[Pod], placements: Mapping[str, P
 def _drop_finished(inputs: DaemonSetInputs, node_name: str, pods: list[Pod], plan: DaemonSetPlan) -> list[Pod]:
     """Delete failed (with backoff) and succeeded pods; return the live ones."""
     running: list[Pod] = []
-    namespace = metadata(inputs.daemon_set).get("namespace") or "default"
+    namespace = metadata_of(inputs.daemon_set).get("namespace") or "default"
     for pod in pods:
         if is_deleting(pod):
             continue
@@ -270,7 +272,7 @@ def _status(inputs: DaemonSetInputs, owned: list[Pod], placements: Mapping[str, 
     if min_ready > 0 and counts["numberReady"] != counts["numberAvailable"]:
         plan.requeue_within(float(min_ready))
     current: Mapping[str, Any] = inputs.daemon_set.get("status") or {}
-    generation = int(metadata(inputs.daemon_set).get("generation") or 0)
+    generation = int(metadata_of(inputs.daemon_set).get("generation") or 0)
     observed_generation = int(current.get("observedGeneration") or 0)
     unchanged = all(int(current.get(key) or 0) == value for key, value in counts.items())
     if unchanged and observed_generation >= generation:

@@ -20,6 +20,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from minik8s.controllers.daemonset_nodes import replace_node_name_affinity, with_daemon_tolerations
+from minik8s.controllers.workload_objects import (
+    controller_reference,
+    metadata_of,
+    name_of,
+    parse_time,
+)
 
 JsonObject = dict[str, Any]
 
@@ -28,37 +34,10 @@ _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' rand.SafeEncodeStr
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp as an aware datetime, or None when absent or malformed."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    value = obj.get("metadata")
-    return value if isinstance(value, Mapping) else {}
 
 
-def name_of(obj: Mapping[str, Any]) -> str:
-    return str(metadata(obj).get("name") or "")
-
-
-def uid_of(obj: Mapping[str, Any]) -> str:
-    return str(metadata(obj).get("uid") or "")
-
-
-def labels_of(obj: Mapping[str, Any]) -> dict[str, str]:
-    labels = metadata(obj).get("labels")
-    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}
-
-
-def is_deleting(obj: Mapping[str, Any]) -> bool:
-    return bool(metadata(obj).get("deletionTimestamp"))
 
 
 def phase_of(pod: Mapping[str, Any]) -> str:
@@ -91,13 +70,6 @@ def is_available(pod: Mapping[str, Any], min_ready_seconds: int, now: datetime) 
     return since is not None and since + timedelta(seconds=min_ready_seconds) < now
 
 
-def controller_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The owner reference marked `controller: true`, if any."""
-    for reference in metadata(obj).get("ownerReferences") or []:
-        if isinstance(reference, Mapping) and reference.get("controller") is True:
-            return reference
-    return None
-
 
 def target_node(pod: Mapping[str, Any]) -> str | None:
     """The node a daemon pod is for: spec.nodeName, else its `metadata.name In [node]` affinity."""
@@ -117,7 +89,7 @@ def target_node(pod: Mapping[str, Any]) -> str | None:
 def age_order(pod: Mapping[str, Any]) -> tuple[int, datetime, str]:
     """Kubernetes' podByCreationTimestampAndPhase: scheduled first, then oldest, then by name."""
     scheduled = 0 if (pod.get("spec") or {}).get("nodeName") else 1
-    created = parse_time(metadata(pod).get("creationTimestamp")) or _EPOCH
+    created = parse_time(metadata_of(pod).get("creationTimestamp")) or _EPOCH
     return scheduled, created, name_of(pod)
 
 
@@ -147,10 +119,6 @@ def _fnv32a(data: bytes) -> int:
     return value
 
 
-def owner_reference(daemon_set: Mapping[str, Any]) -> JsonObject:
-    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": name_of(daemon_set),
-            "uid": uid_of(daemon_set), "controller": True, "blockOwnerDeletion": True}
-
 
 def build_daemon_pod(daemon_set: Mapping[str, Any], node_name: str, revision_hash: str) -> JsonObject:
     """The pod the DaemonSet runs on `node_name`: template + revision label + tolerations + node."""
@@ -162,9 +130,9 @@ def build_daemon_pod(daemon_set: Mapping[str, Any], node_name: str, revision_has
     spec["nodeName"] = node_name
     pod_metadata: JsonObject = {
         "generateName": f"{name_of(daemon_set)}-",
-        "namespace": metadata(daemon_set).get("namespace") or "default",
+        "namespace": metadata_of(daemon_set).get("namespace") or "default",
         "labels": {**(template_metadata.get("labels") or {}), REVISION_HASH_LABEL: revision_hash},
-        "ownerReferences": [owner_reference(daemon_set)],
+        "ownerReferences": [controller_reference(daemon_set, api_version="apps/v1", kind="DaemonSet")],
     }
     for field in ("annotations", "finalizers"):
         if template_metadata.get(field):

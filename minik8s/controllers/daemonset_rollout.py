@@ -20,6 +20,8 @@ from typing import Any
 from minik8s.controllers.daemonset_pods import (
     REVISION_HASH_LABEL,
     is_available,
+)
+from minik8s.controllers.workload_objects import (
     is_deleting,
     labels_of,
     name_of,

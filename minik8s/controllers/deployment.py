@@ -39,7 +39,9 @@ from minik8s.controllers.workload_objects import (
     labels_of,
     name_of,
     namespace_of,
+    owners_selecting,
     release_patch,
+    resolve_controller_ref,
     resource_version_of,
     selector_of,
     spec_of,
@@ -82,28 +84,11 @@ class DeploymentController:
     # -- event handlers: events to keys ---------------------------------------------------------
 
     def _owner_of(self, obj: Mapping[str, Any]) -> JsonObject | None:
-        """resolveControllerRef: the cached Deployment controlling `obj`, if its uid matches."""
-        reference = controller_ref_of(obj)
-        if reference is None or reference.get("kind") != "Deployment":
-            return None
-        deployment = self.deployments.get(f"{namespace_of(obj)}/{reference.get('name', '')}")
-        if deployment is None or uid_of(deployment) != str(reference.get("uid") or ""):
-            return None
-        return deployment
+        return resolve_controller_ref(self.deployments, obj, kind="Deployment")
 
     def _selecting(self, replica_set: Mapping[str, Any]) -> list[JsonObject]:
-        """Deployments of the namespace whose (non-empty) selector matches an orphan ReplicaSet."""
-        matching = []
-        for deployment in self.deployments.list():
-            if namespace_of(deployment) != namespace_of(replica_set):
-                continue
-            try:
-                selector = selector_of(deployment)
-            except MalformedObject:
-                continue
-            if not selector.is_empty() and selector.matches(labels_of(replica_set)):
-                matching.append(deployment)
-        return matching
+        """Deployments that may adopt an orphan ReplicaSet."""
+        return owners_selecting(self.deployments, replica_set)
 
     def _enqueue(self, deployment: Mapping[str, Any]) -> None:
         self.controller.queue.add(key_of(deployment))

@@ -43,7 +43,9 @@ from minik8s.controllers.workload_objects import (
     labels_of,
     name_of,
     namespace_of,
+    owners_selecting,
     release_patch,
+    resolve_controller_ref,
     selector_of,
     uid_of,
 )
@@ -98,28 +100,12 @@ class ReplicaSetController:
         self.expectations.forget(key_of(replica_set))
         self._enqueue(replica_set)
 
-    def _owner_of(self, pod: Mapping[str, Any], reference: Mapping[str, Any] | None) -> JsonObject | None:
-        """resolveControllerRef: the cached ReplicaSet the reference names, if its uid matches."""
-        if reference is None or reference.get("kind") != "ReplicaSet":
-            return None
-        replica_set = self.replica_sets.get(f"{namespace_of(pod)}/{reference.get('name', '')}")
-        if replica_set is None or uid_of(replica_set) != str(reference.get("uid") or ""):
-            return None
-        return replica_set
+    def _owner_of(self, pod: Mapping[str, Any]) -> JsonObject | None:
+        return resolve_controller_ref(self.replica_sets, pod, kind="ReplicaSet")
 
     def _selecting(self, pod: Mapping[str, Any]) -> list[JsonObject]:
-        """GetPodReplicaSets: ReplicaSets of the pod's namespace whose selector matches it."""
-        matching = []
-        for replica_set in self.replica_sets.list():
-            if namespace_of(replica_set) != namespace_of(pod):
-                continue
-            try:
-                selector = selector_of(replica_set)
-            except MalformedObject:
-                continue
-            if not selector.is_empty() and selector.matches(labels_of(pod)):
-                matching.append(replica_set)
-        return matching
+        """GetPodReplicaSets: ReplicaSets that may adopt an orphan pod."""
+        return owners_selecting(self.replica_sets, pod)
 
     def _pod_added(self, pod: JsonObject) -> None:
         if is_deleting(pod):
@@ -127,7 +113,7 @@ class ReplicaSetController:
             return
         reference = controller_ref_of(pod)
         if reference is not None:
-            owner = self._owner_of(pod, reference)
+            owner = self._owner_of(pod)
             if owner is not None:
                 self.expectations.creation_observed(key_of(owner))
                 self._enqueue(owner)
@@ -146,10 +132,10 @@ class ReplicaSetController:
             return
         new_reference, old_reference = controller_ref_of(new), controller_ref_of(old)
         reference_changed = new_reference != old_reference
-        if reference_changed and (previous := self._owner_of(old, old_reference)) is not None:
+        if reference_changed and (previous := self._owner_of(old)) is not None:
             self._enqueue(previous)
         if new_reference is not None:
-            owner = self._owner_of(new, new_reference)
+            owner = self._owner_of(new)
             if owner is not None:
                 self._enqueue(owner)
             return
@@ -158,7 +144,7 @@ class ReplicaSetController:
                 self._enqueue(replica_set)
 
     def _pod_deleted(self, pod: JsonObject) -> None:
-        owner = self._owner_of(pod, controller_ref_of(pod))
+        owner = self._owner_of(pod)
         if owner is not None:
             self.expectations.deletion_observed(key_of(owner), key_of(pod))
             self._enqueue(owner)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from minik8s.api.selectors import LabelSelector, SelectorError, label_selector_from_object
 
@@ -149,6 +149,42 @@ def controller_ref_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def is_controlled_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
     reference = controller_ref_of(obj)
     return reference is not None and str(reference.get("uid") or "") == uid_of(owner)
+
+
+class OwnerCache(Protocol):
+    """What the owner lookups read: an informer's cache of one kind, keyed `namespace/name`."""
+
+    def get(self, key: str) -> JsonObject | None: ...
+
+    def list(self) -> list[JsonObject]: ...
+
+
+def resolve_controller_ref(owners: OwnerCache, obj: Mapping[str, Any], *, kind: str) -> JsonObject | None:
+    """resolveControllerRef: the cached owner of `kind` that `obj`'s controller reference names, if
+    its uid still matches (a deleted and re-created owner of the same name is someone else)."""
+    reference = controller_ref_of(obj)
+    if reference is None or reference.get("kind") != kind:
+        return None
+    owner = owners.get(f"{namespace_of(obj)}/{reference.get('name', '')}")
+    if owner is None or uid_of(owner) != str(reference.get("uid") or ""):
+        return None
+    return owner
+
+
+def owners_selecting(owners: OwnerCache, obj: Mapping[str, Any]) -> list[JsonObject]:
+    """The cached owners in `obj`'s namespace whose non-empty, well-formed selector matches its
+    labels: who may adopt an orphan."""
+    matching = []
+    for owner in owners.list():
+        if namespace_of(owner) != namespace_of(obj):
+            continue
+        try:
+            selector = selector_of(owner)
+        except MalformedObject:
+            continue
+        if not selector.is_empty() and selector.matches(labels_of(obj)):
+            matching.append(owner)
+    return matching
 
 
 def controller_reference(owner: Mapping[str, Any], *, api_version: str, kind: str) -> JsonObject:
