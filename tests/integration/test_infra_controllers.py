@@ -9,29 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
-import uvicorn
 
 from minik8s.api.registry import REGISTRY
-from minik8s.apiserver.app import create_app
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
-from minik8s.client.events import EventRecorder
 from minik8s.controllers.daemonset import DaemonSetController
 from minik8s.controllers.endpoints import UNRESOLVED_PORT_REASON, EndpointsController
 from minik8s.controllers.node_ipam import NodeIpamController
 from minik8s.controllers.shared import (
-    ControllerContext,
     ControllerOptions,
-    InformerFactory,
-    RunnableController,
 )
-from minik8s.store.base import LocalStore
+from tests.integration.cluster_api import eventually
+from tests.integration.in_loop import apiserver_in_loop, controllers_running, found
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -45,53 +39,12 @@ DAEMON_SETS = REGISTRY.require("apps", "v1", "daemonsets")
 NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def api() -> AsyncIterator[ApiClient]:
     """An apiserver plus the DaemonSet, Endpoints and node IPAM controllers; a client to act with."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(LocalStore(history=1000)), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    client = ApiClient([f"http://127.0.0.1:{port}"], max_connections=16)
-    await eventually(lambda: found(client, NAMESPACES, "kube-node-lease"), what="the apiserver to start")
-    informers = InformerFactory(client)
-    context = ControllerContext(client, informers, EventRecorder(client, component="controller-manager"),
-                                ControllerOptions(workers=2))
-    controllers: list[RunnableController] = [DaemonSetController(context), EndpointsController(context),
-                                              NodeIpamController(context)]
-    running = [asyncio.create_task(informers.run())] + [asyncio.create_task(c.run()) for c in controllers]
-    try:
+    async with apiserver_in_loop() as client, controllers_running(client, ControllerOptions(workers=2), lambda c: [
+            DaemonSetController(c), EndpointsController(c), NodeIpamController(c)]):
         yield client
-    finally:
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-        await client.aclose()
-        server.should_exit = True
-        await asyncio.wait_for(serving, 10)
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 15.0) -> T:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result is not None and result is not False:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
-async def found(client: ApiClient, kind: Any, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-    try:
-        return await client.get(kind, name, namespace=namespace)
-    except (ApiError, OSError):
-        return None
 
 
 def now() -> str:

@@ -11,29 +11,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
-import uvicorn
 
 from minik8s.api.registry import REGISTRY
-from minik8s.apiserver.app import create_app
 from minik8s.client.api import ApiClient
-from minik8s.client.errors import ApiError, Conflict, NotFound
-from minik8s.client.events import EventRecorder
+from minik8s.client.errors import Conflict, NotFound
 from minik8s.controllers.garbage_collector import GarbageCollector
 from minik8s.controllers.namespace import NamespaceController
 from minik8s.controllers.node_lifecycle import NodeLifecycleController
 from minik8s.controllers.shared import (
-    ControllerContext,
     ControllerOptions,
-    InformerFactory,
-    RunnableController,
 )
-from minik8s.store.base import LocalStore
+from tests.integration.cluster_api import eventually
+from tests.integration.in_loop import apiserver_in_loop, controllers_running, found
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -51,53 +45,13 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 GRACE_SECONDS = 1.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def client() -> AsyncIterator[ApiClient]:
     """An apiserver plus the three controllers; yields a client for the test to act with."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(LocalStore(history=1000), advertise=("127.0.0.1", port)),
-                                           host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    api = ApiClient([f"http://127.0.0.1:{port}"], max_connections=16)
-    await eventually(lambda: _exists(api, NAMESPACES, "kube-node-lease"), what="the apiserver to start")
-    informers = InformerFactory(api)
     options = ControllerOptions(node_monitor_grace_period=GRACE_SECONDS, node_monitor_period=0.2, workers=2)
-    context = ControllerContext(api, informers, EventRecorder(api, component="controller-manager"), options)
-    controllers: list[RunnableController] = [NodeLifecycleController(context), NamespaceController(context),
-                                              GarbageCollector(context)]
-    running = [asyncio.create_task(informers.run())] + [asyncio.create_task(c.run()) for c in controllers]
-    try:
+    async with apiserver_in_loop() as api, controllers_running(api, options, lambda c: [
+            NodeLifecycleController(c), NamespaceController(c), GarbageCollector(c)]):
         yield api
-    finally:
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-        await api.aclose()
-        server.should_exit = True
-        await asyncio.wait_for(serving, 10)
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 10.0) -> T:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result is not None and result is not False:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
-async def _exists(api: ApiClient, kind: Any, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-    try:
-        return await api.get(kind, name, namespace=namespace)
-    except (ApiError, OSError):  # not found, or (while starting) no server yet
-        return None
 
 
 async def gone(api: ApiClient, kind: Any, name: str, namespace: str | None = None) -> bool:
@@ -171,7 +125,7 @@ async def run_pod(api: ApiClient, name: str, *, node: str, tolerations: list[dic
 
 async def is_evicted(api: ApiClient, name: str) -> bool:
     """Evicted = deletion begun (the pod's agent would finish it) or already gone."""
-    pod = await _exists(api, PODS, name, "default")
+    pod = await found(api, PODS, name, "default")
     return pod is None or bool(pod["metadata"].get("deletionTimestamp"))
 
 

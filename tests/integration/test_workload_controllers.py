@@ -9,19 +9,15 @@ binding subresource, and a kubelet that marks bound pods Running and Ready throu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import uvicorn
 
 from minik8s.api.registry import REGISTRY
-from minik8s.apiserver.app import create_app
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.client.events import EventRecorder
@@ -35,7 +31,7 @@ from minik8s.controllers.shared import (
     InformerFactory,
     RunnableController,
 )
-from minik8s.store.base import LocalStore
+from tests.integration.in_loop import apiserver_in_loop
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,12 +40,6 @@ REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
 PODS = REGISTRY.require("", "v1", "pods")
 NAMESPACE = "default"
 WAIT_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class FakeNode:
@@ -142,36 +132,22 @@ class Cluster:
 
 @pytest.fixture
 async def cluster() -> AsyncIterator[Cluster]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(LocalStore(), advertise=("127.0.0.1", port)),
-                                           host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    client = ApiClient([f"http://127.0.0.1:{port}"], failover_deadline=10)
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
-        with contextlib.suppress(ApiError):
-            await client.get(REGISTRY.require("", "v1", "namespaces"), NAMESPACE)
-            break
-        assert asyncio.get_running_loop().time() < deadline, "apiserver did not start"
-        await asyncio.sleep(0.05)
-    informers = InformerFactory(client)
-    context = ControllerContext(client, informers, EventRecorder(client, component="controller-manager"),
-                                ControllerOptions(workers=2))
-    controllers: list[RunnableController] = [ReplicaSetController(context), DeploymentController(context)]
-    node = FakeNode(client, informers.informer(PODS))
-    harness = Cluster(client, informers)
-    harness.tasks = [asyncio.create_task(informers.run()), asyncio.create_task(node.run()),
-                     *(asyncio.create_task(controller.run()) for controller in controllers)]
-    await informers.wait_synced()
-    try:
-        yield harness
-    finally:
-        for task in harness.tasks:
-            task.cancel()
-        await asyncio.gather(*harness.tasks, return_exceptions=True)
-        await client.aclose()
-        server.should_exit = True
-        await asyncio.wait_for(serving, 10)
+    async with apiserver_in_loop(history=10000) as client:
+        informers = InformerFactory(client)
+        context = ControllerContext(client, informers, EventRecorder(client, component="controller-manager"),
+                                    ControllerOptions(workers=2))
+        controllers: list[RunnableController] = [ReplicaSetController(context), DeploymentController(context)]
+        node = FakeNode(client, informers.informer(PODS))
+        harness = Cluster(client, informers)
+        harness.tasks = [asyncio.create_task(informers.run()), asyncio.create_task(node.run()),
+                         *(asyncio.create_task(controller.run()) for controller in controllers)]
+        await informers.wait_synced()
+        try:
+            yield harness
+        finally:
+            for task in harness.tasks:
+                task.cancel()
+            await asyncio.gather(*harness.tasks, return_exceptions=True)
 
 
 def deployment_manifest(name: str = "web", replicas: int = 3, image: str = "nginx:1.25",
