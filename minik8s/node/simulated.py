@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import ssl
 import sys
 import tempfile
 from pathlib import Path
@@ -35,32 +36,35 @@ def pod_cidr(index: int, *, first_octet: int) -> str:
     return f"10.{first_octet + index // 256}.{index % 256}.0/24"
 
 
-async def run_node(client: ApiClient, name: str, cidr: str, data_dir: Path, *, cpu: int, memory_bytes: int,
-                   lease_seconds: int, status_interval: float) -> None:
-    runtime = FakeRuntime()
-    gateway = cidr.rsplit(".", 1)[0] + ".1"
-    facts = HostFacts(**{**SIMULATED_HOST.__dict__, "cpu_count": cpu, "memory_bytes": memory_bytes,
-                         "hostname": name})
-    heartbeat = Heartbeat(client, NodeIdentity(name, gateway, 0, cidr), facts, lease_seconds=lease_seconds,
-                          lease_renew_interval=max(1.0, lease_seconds / 4), status_interval=status_interval)
-    settings = NodeSettings(node_name=name, network=f"sim-{name}", pod_cidr=cidr, node_ip=gateway,
-                            data_dir=data_dir / name, allowed_registries=("docker.io",))  # the fake pulls locally
-    await runtime.ensure_network(settings.network, subnet=cidr, gateway=gateway)
-    await heartbeat.register()
-    agent = NodeAgent(client, runtime, settings, backoff_base=1.0, resync_seconds=30.0, workers=2)
-    async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(heartbeat.run())
-        tasks.create_task(agent.run())
-
+async def run_node(servers: list[str], name: str, cidr: str, data_dir: Path, *, tls: ssl.SSLContext, cpu: int,
+                   memory_bytes: int, lease_seconds: int, status_interval: float) -> None:
+    # A client of its own, as every real node has: one pool shared by 100 busy agents queues their
+    # requests behind each other, and httpcore's pool costs O(queued x connections) per request.
+    async with ApiClient(servers, verify=tls) as client:
+        runtime = FakeRuntime()
+        gateway = cidr.rsplit(".", 1)[0] + ".1"
+        facts = HostFacts(**{**SIMULATED_HOST.__dict__, "cpu_count": cpu, "memory_bytes": memory_bytes,
+                             "hostname": name})
+        heartbeat = Heartbeat(client, NodeIdentity(name, gateway, 0, cidr), facts, lease_seconds=lease_seconds,
+                              lease_renew_interval=max(1.0, lease_seconds / 4), status_interval=status_interval)
+        settings = NodeSettings(node_name=name, network=f"sim-{name}", pod_cidr=cidr, node_ip=gateway,
+                                data_dir=data_dir / name, allowed_registries=("docker.io",))  # the fake pulls locally
+        await runtime.ensure_network(settings.network, subnet=cidr, gateway=gateway)
+        await heartbeat.register()
+        agent = NodeAgent(client, runtime, settings, backoff_base=1.0, resync_seconds=30.0, workers=2)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(heartbeat.run())
+            tasks.create_task(agent.run())
 
 async def serve(args: argparse.Namespace) -> None:
-    client = ApiClient([s for s in args.server.split(",") if s], max_connections=16, max_streams=2 * args.nodes + 8)
+    servers = [server for server in args.server.split(",") if server]
+    tls = ssl.create_default_context()  # loaded once: each load of the CA bundle costs ~40 ms
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="minik8s-simulated-"))
     async with asyncio.TaskGroup() as tasks:
         for index in range(args.nodes):
             name = f"{args.prefix}{index + 1}"
-            tasks.create_task(run_node(client, name, pod_cidr(index, first_octet=args.cidr_first_octet), data_dir,
-                                       cpu=args.cpu, memory_bytes=args.memory_mib * 1024 * 1024,
+            tasks.create_task(run_node(servers, name, pod_cidr(index, first_octet=args.cidr_first_octet), data_dir,
+                                       tls=tls, cpu=args.cpu, memory_bytes=args.memory_mib * 1024 * 1024,
                                        lease_seconds=args.lease_seconds, status_interval=args.status_interval))
         log.info("%d simulated node(s) starting", args.nodes)
 
