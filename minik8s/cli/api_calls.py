@@ -134,10 +134,12 @@ async def pod_for(client: ApiClient, kind: ResourceKind, name: str, *, namespace
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 
 
-def default_container(pod: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """The container `logs`/`exec` use when none is named, as kubectl picks it: the pod's
+def pick_container(pod: Mapping[str, Any], requested: str | None) -> tuple[str | None, str | None]:
+    """The container `logs`/`exec` use: the one requested, else as kubectl picks it — the pod's
     default-container annotation, else the first container. Also the notice kubectl prints on
     stderr when it chose among several (None when there was no choice or the annotation decided)."""
+    if requested is not None:
+        return requested, None
     spec = pod.get("spec") or {}
     names = [str(c.get("name")) for c in spec.get("containers") or []]
     if not names:

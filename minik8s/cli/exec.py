@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import typer
 
 from minik8s.api.registry import REGISTRY
-from minik8s.cli.api_calls import default_container, pod_for
+from minik8s.cli.api_calls import pick_container, pod_for
 from minik8s.cli.errors import CliError
 from minik8s.cli.flags import (
     KubeconfigOption,
@@ -78,11 +78,9 @@ def exec_command(
     async def action(session: Session) -> int:
         pod, _ = await pod_for(session.client, kind, name, namespace=session.namespace)
         pod_name = str((pod.get("metadata") or {}).get("name"))
-        chosen = container
-        if chosen is None:
-            chosen, notice = default_container(pod)
-            if notice:
-                typer.echo(notice, err=True)
+        chosen, notice = pick_container(pod, container)
+        if notice:
+            typer.echo(notice, err=True)
         query: list[tuple[str, str]] = [("command", part) for part in command]
         query += [("stdout", "true"), ("stderr", "false" if tty_mode else "true")]
         query += [("stdin", "true")] if stdin else []

@@ -19,7 +19,7 @@ import typer
 
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.api.table_values import as_map, as_str
-from minik8s.cli.api_calls import default_container, get_json, pod_for, selector_of
+from minik8s.cli.api_calls import get_json, pick_container, pod_for, selector_of
 from minik8s.cli.describe_text import event_interval, event_sort_key
 from minik8s.cli.describers import Evidence, describe
 from minik8s.cli.flags import (
@@ -186,11 +186,9 @@ def logs(
         pod_name = str((pod.get("metadata") or {}).get("name"))
         if matches > 1:
             typer.echo(f"Found {matches} pods, using pod/{pod_name}", err=True)
-        chosen = container
-        if chosen is None:
-            chosen, notice = default_container(pod)
-            if notice:
-                typer.echo(notice, err=True)
+        chosen, notice = pick_container(pod, container)
+        if notice:
+            typer.echo(notice, err=True)
         query = {**params, **({"container": chosen} if chosen else {})}
         path = object_path(PODS, pod_name, namespace=session.namespace, subresource="log")
         async with session.client.stream("GET", path, params=query, read_timeout=None if follow else 60.0) as answer:

@@ -11,7 +11,7 @@ import yaml
 
 from minik8s.api.registry import REGISTRY
 from minik8s.cli import jsonpath
-from minik8s.cli.api_calls import default_container
+from minik8s.cli.api_calls import pick_container
 from minik8s.cli.apply_patch import LAST_APPLIED, apply_patch, read_last_applied, with_last_applied
 from minik8s.cli.describers import Evidence, describe, qos_class, template_matches
 from minik8s.cli.errors import CliError
@@ -466,4 +466,5 @@ def test_drain_refuses_what_kubectl_refuses_unless_told() -> None:
 ])
 def test_the_default_container_is_chosen_like_kubectl(pod: dict[str, Any], chosen: str | None,
                                                       notice: str | None) -> None:
-    assert default_container(pod) == (chosen, notice)
+    assert pick_container(pod, None) == (chosen, notice)
+    assert pick_container(pod, "named") == ("named", None)  # -c wins, silently
