@@ -102,6 +102,8 @@ spec:
         piped = cluster.verb("exec", "-i", pod, "-n", namespace, "--", "sh", "-c", "tr a-z A-Z; echo done >&2",
                             stdin="from the host\n")
         assert (piped.stdout, piped.stderr) == ("FROM THE HOST\n", "done\n")
+        terminal = cluster.verb("exec", "-t", pod, "-n", namespace, "--", "tty")  # -t: the command gets a terminal
+        assert terminal.stdout.startswith("/dev/pts/"), terminal
         failed = cluster.verb("exec", pod, "-n", namespace, "--", "sh", "-c", "echo partial; exit 3", check=False)
         assert (failed.returncode, failed.stdout) == (3, "partial\n")
         assert failed.stderr == "command terminated with exit code 3\n"
