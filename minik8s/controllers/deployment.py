@@ -21,18 +21,16 @@ from minik8s.api.registry import REGISTRY
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, ApiError, Forbidden, NotFound
 from minik8s.controllers import deployment_status as conditions
+from minik8s.controllers.adoption import carry_out_claim
 from minik8s.controllers.deployment_plan import DeploymentPlan, plan_deployment
 from minik8s.controllers.deployment_spec import RECREATE, read_spec
 from minik8s.controllers.deployment_template import REVISION, equal_ignore_hash, template_of
 from minik8s.controllers.shared import ControllerContext
 from minik8s.controllers.workload_objects import (
-    Claim,
     JsonObject,
     MalformedObject,
-    adoption_patch,
     claim,
     controller_ref_of,
-    controller_reference,
     is_controlled_by,
     is_deleting,
     key_of,
@@ -40,7 +38,6 @@ from minik8s.controllers.workload_objects import (
     name_of,
     namespace_of,
     owners_selecting,
-    release_patch,
     resolve_controller_ref,
     resource_version_of,
     selector_of,
@@ -151,7 +148,8 @@ class DeploymentController:
         replica_sets: list[JsonObject] = []
         if not selector.is_empty():
             candidates = [rs for rs in self.replica_sets.list() if namespace_of(rs) == namespace]
-            replica_sets = await self._claim_replica_sets(deployment, claim(deployment, selector, candidates))
+            replica_sets = await carry_out_claim(self.client, deployment, claim(deployment, selector, candidates),
+                                                  owner_kind=DEPLOYMENTS, dependent_kind=REPLICASETS)
         owners = {uid_of(rs) for rs in replica_sets}
         pods_by_owner: dict[str, list[JsonObject]] = {uid: [] for uid in owners}
         for pod in self.pods.list():
@@ -169,33 +167,6 @@ class DeploymentController:
     async def _malformed(self, deployment: JsonObject, error: MalformedObject) -> None:
         log.warning("deployment %s: %s", key_of(deployment), error)
         await self.events.record(deployment, "Warning", "InvalidDeployment", str(error))
-
-    async def _claim_replica_sets(self, deployment: JsonObject, decision: Claim) -> list[JsonObject]:
-        owned: list[JsonObject] = list(decision.owned)
-        for replica_set in decision.release:
-            try:
-                await self.client.patch(REPLICASETS, name_of(replica_set), release_patch(replica_set, uid_of(deployment)),
-                                        namespace=namespace_of(replica_set), patch_type="strategic")
-            except NotFound:
-                continue
-        if decision.adopt and await self._can_adopt(deployment):
-            reference = controller_reference(deployment, api_version="apps/v1", kind="Deployment")
-            for replica_set in decision.adopt:
-                try:
-                    owned.append(await self.client.patch(
-                        REPLICASETS, name_of(replica_set), adoption_patch(replica_set, reference),
-                        namespace=namespace_of(replica_set), patch_type="strategic"))
-                except NotFound:
-                    continue
-        return owned
-
-    async def _can_adopt(self, deployment: JsonObject) -> bool:
-        """RecheckDeletionTimestamp: adopt only if a fresh read shows the same, live Deployment."""
-        try:
-            fresh = await self.client.get(DEPLOYMENTS, name_of(deployment), namespace=namespace_of(deployment))
-        except NotFound:
-            return False
-        return uid_of(fresh) == uid_of(deployment) and not is_deleting(fresh)
 
     # -- carrying out a plan ------------------------------------------------------------------
 

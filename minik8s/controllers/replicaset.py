@@ -10,7 +10,6 @@ something changed. Kubernetes' pkg/controller/replicaset/replica_set.go is the r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 from minik8s.api.registry import REGISTRY
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, Forbidden, NotFound
+from minik8s.controllers.adoption import carry_out_claim
 from minik8s.controllers.replicaset_expectations import ControllerExpectations
 from minik8s.controllers.replicaset_plan import (
     compute_status,
@@ -31,10 +31,8 @@ from minik8s.controllers.replicaset_plan import (
 from minik8s.controllers.replicaset_pods import is_active, is_ready, pod_from_template
 from minik8s.controllers.shared import ControllerContext
 from minik8s.controllers.workload_objects import (
-    Claim,
     JsonObject,
     MalformedObject,
-    adoption_patch,
     claim,
     controller_ref_of,
     controller_reference,
@@ -44,7 +42,6 @@ from minik8s.controllers.workload_objects import (
     name_of,
     namespace_of,
     owners_selecting,
-    release_patch,
     resolve_controller_ref,
     selector_of,
     uid_of,
@@ -165,7 +162,8 @@ class ReplicaSetController:
             return
         namespace = namespace_of(replica_set)
         active = [pod for pod in self.pods.list() if namespace_of(pod) == namespace and is_active(pod)]
-        owned = await self._claim_pods(replica_set, claim(replica_set, selector, active))
+        owned = await carry_out_claim(self.client, replica_set, claim(replica_set, selector, active),
+                                      owner_kind=REPLICASETS, dependent_kind=PODS)
         failure: ApiError | None = None
         if needs_sync and not is_deleting(replica_set):
             failure = await self._manage_replicas(replica_set, owned)
@@ -178,32 +176,6 @@ class ReplicaSetController:
         delay = next_availability_check(replica_set, owned, now=now)
         if delay is not None:
             self.controller.queue.add_after(key, delay)
-
-    async def _claim_pods(self, replica_set: JsonObject, decision: Claim) -> list[JsonObject]:
-        """Release pods that stopped matching, adopt matching orphans; return what is owned."""
-        owned: list[JsonObject] = list(decision.owned)
-        for pod in decision.release:
-            with contextlib.suppress(NotFound):
-                await self.client.patch(PODS, name_of(pod), release_patch(pod, uid_of(replica_set)),
-                                        namespace=namespace_of(pod), patch_type="strategic")
-        if decision.adopt and await self._can_adopt(replica_set):
-            reference = controller_reference(replica_set, api_version="apps/v1", kind="ReplicaSet")
-            for pod in decision.adopt:
-                try:
-                    adopted = await self.client.patch(PODS, name_of(pod), adoption_patch(pod, reference),
-                                                      namespace=namespace_of(pod), patch_type="strategic")
-                except NotFound:
-                    continue
-                owned.append(adopted)
-        return owned
-
-    async def _can_adopt(self, replica_set: JsonObject) -> bool:
-        """RecheckDeletionTimestamp: adopt only if a fresh read shows the same, live ReplicaSet."""
-        try:
-            fresh = await self.client.get(REPLICASETS, name_of(replica_set), namespace=namespace_of(replica_set))
-        except NotFound:
-            return False
-        return uid_of(fresh) == uid_of(replica_set) and not is_deleting(fresh)
 
     async def _manage_replicas(self, replica_set: JsonObject, owned: list[JsonObject]) -> ApiError | None:
         changes = plan_replicas(replica_set, owned, related_pods=self._related_pods(replica_set))
