@@ -8,7 +8,9 @@ report which event loop and HTTP parser the replicas really loaded.
 from __future__ import annotations
 
 import os
+import resource
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,3 +111,16 @@ def server_runtime(pid: int) -> str:
     loop = "uvloop" if "/uvloop/loop." in maps else "asyncio"
     parser = "httptools" if "/httptools/parser/parser." in maps else "h11"
     return f"event loop {loop}, HTTP parser {parser}"
+
+
+def sleep_until(instant: float) -> None:
+    """Sleep until time.monotonic() reaches `instant` (the agreed start of a measured window)."""
+    remaining = instant - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def own_cpu_seconds() -> float:
+    """User + system CPU this (calling) process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

@@ -11,7 +11,6 @@ machine can be printed next to the figure.
 from __future__ import annotations
 
 import multiprocessing
-import resource
 import threading
 import time
 from collections import Counter
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 
+from bench.host import own_cpu_seconds, sleep_until
 from bench.wire import CONFIG_MAPS, Endpoint, LeanConnection, ProtocolError, config_map_body
 
 
@@ -55,7 +55,7 @@ def _drive_connection(plan: LoadPlan, *, worker: int, slot: int, report: WorkerR
     created, latencies, failures = 0, [], Counter[str]()
     connection = LeanConnection(endpoint)
     try:
-        _sleep_until(plan.start_at)
+        sleep_until(plan.start_at)
         sequence = 0
         while (started := time.monotonic()) < end:
             sequence += 1
@@ -83,17 +83,6 @@ def _drive_connection(plan: LoadPlan, *, worker: int, slot: int, report: WorkerR
         report.failures.update(failures)
 
 
-def _sleep_until(instant: float) -> None:
-    remaining = instant - time.monotonic()
-    if remaining > 0:
-        time.sleep(remaining)
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_worker(plan: LoadPlan, worker: int, results: multiprocessing.Queue[WorkerReport]) -> None:
     """A worker process: one thread per connection; its report goes back through `results`."""
     report, lock = WorkerReport(), threading.Lock()
@@ -103,10 +92,10 @@ def run_worker(plan: LoadPlan, worker: int, results: multiprocessing.Queue[Worke
     for thread in threads:
         thread.start()
     begin, end = plan.window
-    _sleep_until(begin)
-    cpu_at_begin = _cpu_seconds()
-    _sleep_until(end)
-    report.cpu_seconds = _cpu_seconds() - cpu_at_begin
+    sleep_until(begin)
+    cpu_at_begin = own_cpu_seconds()
+    sleep_until(end)
+    report.cpu_seconds = own_cpu_seconds() - cpu_at_begin
     for thread in threads:
         thread.join()
     results.put(report)

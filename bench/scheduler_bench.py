@@ -17,7 +17,6 @@ import http.client
 import json
 import logging
 import multiprocessing
-import resource
 import socket
 import tempfile
 import threading
@@ -33,7 +32,7 @@ import httpx
 
 from bench.api_store import BenchmarkError
 from bench.figures import Figure, Outcome
-from bench.host import cpu_shares, endpoint_of, server_runtime, snapshot_cpu
+from bench.host import cpu_shares, endpoint_of, own_cpu_seconds, server_runtime, sleep_until, snapshot_cpu
 from bench.wire import Endpoint, LeanConnection, ProtocolError
 from tests.integration.daemons import SimulatedCluster, simulated_cluster
 
@@ -93,7 +92,7 @@ def _create_share(plan: CreatePlan, *, connection_index: int, report: CreateRepo
     created, failures, last = 0, Counter[str](), 0.0
     connection = LeanConnection(endpoint)
     try:
-        _sleep_until(plan.start_at)
+        sleep_until(plan.start_at)
         first_sent = time.monotonic()
         for body in bodies:
             try:
@@ -116,17 +115,6 @@ def _create_share(plan: CreatePlan, *, connection_index: int, report: CreateRepo
         report.last_acknowledged = max(report.last_acknowledged, last)
 
 
-def _sleep_until(instant: float) -> None:
-    remaining = instant - time.monotonic()
-    if remaining > 0:
-        time.sleep(remaining)
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_creator(plan: CreatePlan, worker: int, results: multiprocessing.Queue[CreateReport]) -> None:
     """A worker process: one thread per connection; its report goes back through `results`."""
     report, lock = CreateReport(), threading.Lock()
@@ -135,11 +123,11 @@ def run_creator(plan: CreatePlan, worker: int, results: multiprocessing.Queue[Cr
         for slot in range(plan.connections_per_worker)]
     for thread in threads:
         thread.start()
-    _sleep_until(plan.start_at)
-    cpu_at_start = _cpu_seconds()
+    sleep_until(plan.start_at)
+    cpu_at_start = own_cpu_seconds()
     for thread in threads:
         thread.join()
-    report.cpu_seconds = _cpu_seconds() - cpu_at_start
+    report.cpu_seconds = own_cpu_seconds() - cpu_at_start
     results.put(report)
 
 
@@ -281,7 +269,7 @@ def measure(cluster: SimulatedCluster) -> SchedulingRun:
                           time.monotonic() + START_DELAY_SECONDS)
         processes, results = start_creators(plan)
         pids = component_pids(cluster)
-        _sleep_until(plan.start_at)
+        sleep_until(plan.start_at)
         before = snapshot_cpu(pids)
         all_bound_at = watch.wait(timeout=START_DELAY_SECONDS + BOUND_DEADLINE_SECONDS)
         after = snapshot_cpu(pids)
