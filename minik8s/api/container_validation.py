@@ -7,10 +7,12 @@ paths come in from the caller (`spec.containers[0]` for a Pod,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from minik8s.api.field_errors import FieldError, join_key, join_path
-from minik8s.api.field_reader import JSON, FieldReader
+from minik8s.api.field_reader import FieldReader
 from minik8s.api.formats import (
     check_config_map_key,
     check_dns1123_label,
@@ -40,7 +42,7 @@ _ENV_FIELD_PATHS = (
 
 
 def validate_container(
-    reader: FieldReader, container: JSON, path: str, *, volume_names: set[str], is_init: bool
+    reader: FieldReader, container: Mapping[str, Any], path: str, *, volume_names: set[str], is_init: bool
 ) -> None:
     """Everything about one container except the uniqueness of its name (the pod checks that)."""
     image = reader.string(container, "image", path)
@@ -78,7 +80,7 @@ def validate_container(
             )
 
 
-def validate_container_name(reader: FieldReader, container: JSON, path: str, seen: set[str]) -> None:
+def validate_container_name(reader: FieldReader, container: Mapping[str, Any], path: str, seen: set[str]) -> None:
     name = reader.string(container, "name", path)
     name_path = join_path(path, "name")
     if not name:
@@ -90,7 +92,7 @@ def validate_container_name(reader: FieldReader, container: JSON, path: str, see
     seen.add(name)
 
 
-def validate_port_or_name(reader: FieldReader, owner: JSON, name: str, path: str) -> None:
+def validate_port_or_name(reader: FieldReader, owner: Mapping[str, Any], name: str, path: str) -> None:
     """An int-or-string port: 1-65535, or an IANA service name of a container port."""
     port = reader.int_or_string(owner, name, path)
     port_path = join_path(path, name)
@@ -102,7 +104,7 @@ def validate_port_or_name(reader: FieldReader, owner: JSON, name: str, path: str
         reader.add(FieldError.required(port_path))
 
 
-def _validate_ports(reader: FieldReader, container: JSON, path: str) -> None:
+def _validate_ports(reader: FieldReader, container: Mapping[str, Any], path: str) -> None:
     names: set[str] = set()
     for port_path, port in reader.objects(container, "ports", path):
         name = reader.string(port, "name", port_path)
@@ -128,7 +130,7 @@ def _validate_ports(reader: FieldReader, container: JSON, path: str) -> None:
         validate_enum(reader, protocol, join_path(port_path, "protocol"), SUPPORTED_PROTOCOLS)
 
 
-def _validate_env(reader: FieldReader, container: JSON, path: str) -> None:
+def _validate_env(reader: FieldReader, container: Mapping[str, Any], path: str) -> None:
     for variable_path, variable in reader.objects(container, "env", path):
         name = reader.string(variable, "name", variable_path)
         name_path = join_path(variable_path, "name")
@@ -146,7 +148,7 @@ def _validate_env(reader: FieldReader, container: JSON, path: str) -> None:
             )
 
 
-def _validate_env_source(reader: FieldReader, value_from: JSON, path: str, *, has_value: bool) -> None:
+def _validate_env_source(reader: FieldReader, value_from: Mapping[str, Any], path: str, *, has_value: bool) -> None:
     sources = [name for name in _ENV_SOURCES if value_from.get(name) is not None]
     if not sources:
         detail = "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"
@@ -169,7 +171,7 @@ def _validate_env_source(reader: FieldReader, value_from: JSON, path: str, *, ha
             _validate_key_selector(reader, selector, join_path(path, selector_name))
 
 
-def _validate_field_ref(reader: FieldReader, field_ref: JSON, path: str) -> None:
+def _validate_field_ref(reader: FieldReader, field_ref: Mapping[str, Any], path: str) -> None:
     field_path = reader.string(field_ref, "fieldPath", path)
     if not field_path:
         reader.add(FieldError.required(join_path(path, "fieldPath")))
@@ -182,7 +184,7 @@ def _validate_field_ref(reader: FieldReader, field_ref: JSON, path: str) -> None
         reader.add(FieldError.not_supported(join_path(path, "fieldPath"), field_path, _ENV_FIELD_PATHS))
 
 
-def _validate_key_selector(reader: FieldReader, selector: JSON, path: str) -> None:
+def _validate_key_selector(reader: FieldReader, selector: Mapping[str, Any], path: str) -> None:
     if not reader.string(selector, "name", path):
         reader.add(FieldError.required(join_path(path, "name")))
     selector_key = reader.string(selector, "key", path)
@@ -195,7 +197,7 @@ def _validate_key_selector(reader: FieldReader, selector: JSON, path: str) -> No
         )
 
 
-def _validate_resources(reader: FieldReader, container: JSON, path: str) -> None:
+def _validate_resources(reader: FieldReader, container: Mapping[str, Any], path: str) -> None:
     resources_path = join_path(path, "resources")
     resources = reader.mapping(container, "resources", path)
     limits = _read_quantities(reader, resources, "limits", resources_path)
@@ -207,7 +209,7 @@ def _validate_resources(reader: FieldReader, container: JSON, path: str) -> None
 
 
 def _read_quantities(
-    reader: FieldReader, resources: JSON, name: str, path: str
+    reader: FieldReader, resources: Mapping[str, Any], name: str, path: str
 ) -> dict[str, tuple[str, Decimal]]:
     quantities: dict[str, tuple[str, Decimal]] = {}
     for resource_name, raw in reader.mapping(resources, name, path).items():
@@ -225,7 +227,7 @@ def _read_quantities(
 
 
 def _validate_volume_mounts(
-    reader: FieldReader, container: JSON, path: str, *, volume_names: set[str]
+    reader: FieldReader, container: Mapping[str, Any], path: str, *, volume_names: set[str]
 ) -> None:
     mount_paths: set[str] = set()
     for mount_path_field, mount in reader.objects(container, "volumeMounts", path):
@@ -245,7 +247,7 @@ def _validate_volume_mounts(
         reader.boolean(mount, "readOnly", mount_path_field)
 
 
-def _validate_probe(reader: FieldReader, probe: JSON, path: str, *, single_success: bool) -> None:
+def _validate_probe(reader: FieldReader, probe: Mapping[str, Any], path: str, *, single_success: bool) -> None:
     handlers = [name for name in _PROBE_HANDLERS if probe.get(name) is not None]
     if not handlers:
         reader.add(FieldError.required(path, "must specify a handler type"))
@@ -259,7 +261,7 @@ def _validate_probe(reader: FieldReader, probe: JSON, path: str, *, single_succe
     _validate_probe_handler(reader, probe, path)
 
 
-def _validate_probe_handler(reader: FieldReader, probe: JSON, path: str) -> None:
+def _validate_probe_handler(reader: FieldReader, probe: Mapping[str, Any], path: str) -> None:
     exec_action = reader.optional_mapping(probe, "exec", path)
     if exec_action is not None and not reader.strings(exec_action, "command", join_path(path, "exec")):
         reader.add(FieldError.required(join_path(path, "exec", "command")))

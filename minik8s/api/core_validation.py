@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from minik8s.api.field_errors import OMITTED, FieldError, join_index, join_key, join_path
-from minik8s.api.field_reader import JSON, FieldReader
+from minik8s.api.field_reader import FieldReader
 from minik8s.api.formats import check_cidr, check_config_map_key, check_label_value, check_qualified_name
 from minik8s.api.meta_validation import (
     check_finalizer_name,
@@ -36,7 +36,7 @@ _SECRET_REQUIRED_KEYS = {
 }
 
 
-def validate_namespace(reader: FieldReader, namespace: JSON, old: JSON | None) -> None:
+def validate_namespace(reader: FieldReader, namespace: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     validate_object_meta(reader, namespace, "Namespace")
     spec = reader.mapping(namespace, "spec", "")
     for position, (_, finalizer) in enumerate(reader.strings(spec, "finalizers", "spec")):
@@ -45,7 +45,7 @@ def validate_namespace(reader: FieldReader, namespace: JSON, old: JSON | None) -
         validate_object_meta_update(reader, namespace, old)
 
 
-def validate_node(reader: FieldReader, node: JSON, old: JSON | None) -> None:
+def validate_node(reader: FieldReader, node: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     validate_object_meta(reader, node, "Node")
     spec = reader.mapping(node, "spec", "")
     pod_cidr = reader.string(spec, "podCIDR", "spec")
@@ -68,7 +68,7 @@ def validate_node(reader: FieldReader, node: JSON, old: JSON | None) -> None:
                 reader.add(FieldError.forbidden(join_path("spec", field), detail))
 
 
-def validate_event(reader: FieldReader, event: JSON, old: JSON | None) -> None:
+def validate_event(reader: FieldReader, event: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     validate_object_meta(reader, event, "Event")
     namespace = reader.string(reader.mapping(event, "metadata", ""), "namespace", "metadata")
     involved = reader.mapping(event, "involvedObject", "")
@@ -84,7 +84,7 @@ def validate_event(reader: FieldReader, event: JSON, old: JSON | None) -> None:
         validate_object_meta_update(reader, event, old)
 
 
-def validate_config_map(reader: FieldReader, config_map: JSON, old: JSON | None) -> None:
+def validate_config_map(reader: FieldReader, config_map: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     validate_object_meta(reader, config_map, "ConfigMap")
     data = reader.string_map(config_map, "data", "")
     binary_data = reader.string_map(config_map, "binaryData", "")
@@ -105,7 +105,7 @@ def validate_config_map(reader: FieldReader, config_map: JSON, old: JSON | None)
         _validate_immutable_data(reader, config_map, old, ("data", "binaryData"))
 
 
-def validate_secret(reader: FieldReader, secret: JSON, old: JSON | None) -> None:
+def validate_secret(reader: FieldReader, secret: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     validate_object_meta(reader, secret, "Secret")
     data = reader.string_map(secret, "data", "")
     string_data = reader.string_map(secret, "stringData", "")
@@ -132,7 +132,7 @@ def validate_secret(reader: FieldReader, secret: JSON, old: JSON | None) -> None
         _validate_immutable_data(reader, secret, old, ("data", "stringData"))
 
 
-def validate_lease(reader: FieldReader, lease: JSON, old: JSON | None) -> None:
+def validate_lease(reader: FieldReader, lease: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     validate_object_meta(reader, lease, "Lease")
     spec = reader.mapping(lease, "spec", "")
     for field in ("holderIdentity", "acquireTime", "renewTime"):
@@ -167,7 +167,7 @@ def _validate_base64(reader: FieldReader, value: str, path: str) -> int:
     return 0
 
 
-def _validate_taints(reader: FieldReader, spec: JSON) -> None:
+def _validate_taints(reader: FieldReader, spec: Mapping[str, Any]) -> None:
     seen: set[tuple[str, str]] = set()
     for taint_path, taint in reader.objects(spec, "taints", "spec"):
         taint_key = reader.string(taint, "key", taint_path)
@@ -192,7 +192,7 @@ def _validate_taints(reader: FieldReader, spec: JSON) -> None:
         seen.add((taint_key, effect))
 
 
-def _validate_immutable_data(reader: FieldReader, obj: JSON, old: JSON, fields: tuple[str, ...]) -> None:
+def _validate_immutable_data(reader: FieldReader, obj: Mapping[str, Any], old: Mapping[str, Any], fields: tuple[str, ...]) -> None:
     if old.get("immutable") is not True:
         return
     if obj.get("immutable") is not True:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-JSONObject = dict[str, Any]
+from minik8s.api.meta import JsonObject
 
 DEFAULT_TOLERATION_SECONDS = 300
 _NOT_READY_TAINT = "node.kubernetes.io/not-ready"
@@ -25,7 +25,7 @@ _FILE_MODE_DEFAULT = 0o644  # 420: secret, configMap, downwardAPI and projected 
 _CLIENT_IP_TIMEOUT_SECONDS = 10800
 
 
-def apply_defaults(kind: str, obj: JSONObject, *, on_create: bool = True) -> None:
+def apply_defaults(kind: str, obj: JsonObject, *, on_create: bool = True) -> None:
     """Fill Kubernetes' defaults into `obj` (a `kind` object as JSON), in place.
 
     `on_create=False` skips what Kubernetes does only when an object is created (default
@@ -37,7 +37,7 @@ def apply_defaults(kind: str, obj: JSONObject, *, on_create: bool = True) -> Non
         defaulter(obj, on_create)
 
 
-def apply_pod_spec_defaults(spec: JSONObject) -> None:
+def apply_pod_spec_defaults(spec: JsonObject) -> None:
     """Defaults shared by a Pod's spec and every pod template (SetDefaults_PodSpec and below)."""
     _set_default(spec, "dnsPolicy", "ClusterFirst")
     _set_default(spec, "restartPolicy", "Always")
@@ -64,7 +64,7 @@ def pick_image_pull_policy(image: str) -> str:
     return "Always" if tag == "latest" else "IfNotPresent"
 
 
-def _default_pod(pod: JSONObject, on_create: bool) -> None:
+def _default_pod(pod: JsonObject, on_create: bool) -> None:
     spec = _get_object(pod, "spec")
     if spec is None:
         return
@@ -77,7 +77,7 @@ def _default_pod(pod: JSONObject, on_create: bool) -> None:
         _add_default_tolerations(spec)
 
 
-def _default_container(container: JSONObject) -> None:
+def _default_container(container: JsonObject) -> None:
     image = container.get("image")
     if not container.get("imagePullPolicy"):
         container["imagePullPolicy"] = pick_image_pull_policy(image if isinstance(image, str) else "")
@@ -104,14 +104,14 @@ def _default_container(container: JSONObject) -> None:
             _default_http_get(hook)
 
 
-def _default_http_get(handler: JSONObject) -> None:
+def _default_http_get(handler: JsonObject) -> None:
     http_get = _get_object(handler, "httpGet")
     if http_get is not None:
         _set_default(http_get, "path", "/")
         _set_default(http_get, "scheme", "HTTP")
 
 
-def _default_volume(volume: JSONObject) -> None:
+def _default_volume(volume: JsonObject) -> None:
     if not any(key != "name" and value is not None for key, value in volume.items()):
         volume["emptyDir"] = {}
     host_path = _get_object(volume, "hostPath")
@@ -127,7 +127,7 @@ def _default_volume(volume: JSONObject) -> None:
             _set_default(field_ref, "apiVersion", "v1")
 
 
-def _default_requests_from_limits(spec: JSONObject) -> None:
+def _default_requests_from_limits(spec: JsonObject) -> None:
     """A bare Pod's container that sets only limits requests the same (SetDefaults_Pod)."""
     for field in ("initContainers", "containers"):
         for container in _list_objects(spec.get(field)):
@@ -144,7 +144,7 @@ def _default_requests_from_limits(spec: JSONObject) -> None:
                 requests.setdefault(name, quantity)
 
 
-def _default_host_ports(spec: JSONObject) -> None:
+def _default_host_ports(spec: JsonObject) -> None:
     for field in ("initContainers", "containers"):
         for container in _list_objects(spec.get(field)):
             for port in _list_objects(container.get("ports")):
@@ -152,7 +152,7 @@ def _default_host_ports(spec: JSONObject) -> None:
                     port["hostPort"] = port["containerPort"]
 
 
-def _add_default_tolerations(spec: JSONObject) -> None:
+def _add_default_tolerations(spec: JsonObject) -> None:
     """The DefaultTolerationSeconds admission plugin: tolerate not-ready/unreachable for 300 s."""
     tolerations = spec.get("tolerations")
     if tolerations is None:
@@ -174,13 +174,13 @@ def _add_default_tolerations(spec: JSONObject) -> None:
         spec["tolerations"] = [*tolerations, *added]
 
 
-def _tolerates_no_execute(toleration: JSONObject, taint: str) -> bool:
+def _tolerates_no_execute(toleration: JsonObject, taint: str) -> bool:
     key_matches = toleration.get("key") in (taint, "", None)
     effect_matches = toleration.get("effect") in ("NoExecute", "", None)
     return key_matches and effect_matches
 
 
-def _default_template_spec(workload: JSONObject) -> JSONObject | None:
+def _default_template_spec(workload: JsonObject) -> JsonObject | None:
     spec = _get_object(workload, "spec")
     if spec is None:
         return None
@@ -190,7 +190,7 @@ def _default_template_spec(workload: JSONObject) -> JSONObject | None:
     return spec
 
 
-def _default_deployment(deployment: JSONObject, on_create: bool) -> None:
+def _default_deployment(deployment: JsonObject, on_create: bool) -> None:
     spec = _default_template_spec(deployment)
     if spec is None:
         return
@@ -207,13 +207,13 @@ def _default_deployment(deployment: JSONObject, on_create: bool) -> None:
     _set_default(spec, "progressDeadlineSeconds", 600)
 
 
-def _default_replica_set(replica_set: JSONObject, on_create: bool) -> None:
+def _default_replica_set(replica_set: JsonObject, on_create: bool) -> None:
     spec = _default_template_spec(replica_set)
     if spec is not None:
         _set_default(spec, "replicas", 1)
 
 
-def _default_daemon_set(daemon_set: JSONObject, on_create: bool) -> None:
+def _default_daemon_set(daemon_set: JsonObject, on_create: bool) -> None:
     spec = _default_template_spec(daemon_set)
     if spec is None:
         return
@@ -228,7 +228,7 @@ def _default_daemon_set(daemon_set: JSONObject, on_create: bool) -> None:
     _set_default(spec, "revisionHistoryLimit", 10)
 
 
-def _default_service(service: JSONObject, on_create: bool) -> None:
+def _default_service(service: JsonObject, on_create: bool) -> None:
     spec = _get_object(service, "spec")
     if spec is None:
         return
@@ -253,19 +253,19 @@ def _default_service(service: JSONObject, on_create: bool) -> None:
         _set_default(spec, "allocateLoadBalancerNodePorts", True)
 
 
-def _default_client_ip_config(spec: JSONObject) -> None:
+def _default_client_ip_config(spec: JsonObject) -> None:
     config = spec.get("sessionAffinityConfig")
     client_ip = config.get("clientIP") if isinstance(config, dict) else None
     if not isinstance(client_ip, dict) or client_ip.get("timeoutSeconds") is None:
         spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": _CLIENT_IP_TIMEOUT_SECONDS}}
 
 
-def _default_secret(secret: JSONObject, on_create: bool) -> None:
+def _default_secret(secret: JsonObject, on_create: bool) -> None:
     if not secret.get("type"):
         secret["type"] = "Opaque"
 
 
-def _default_namespace(namespace: JSONObject, on_create: bool) -> None:
+def _default_namespace(namespace: JsonObject, on_create: bool) -> None:
     metadata = _get_object(namespace, "metadata")
     name = metadata.get("name") if metadata is not None else None
     if metadata is not None and isinstance(name, str) and name:
@@ -282,35 +282,35 @@ def _default_namespace(namespace: JSONObject, on_create: bool) -> None:
             spec["finalizers"] = [*finalizers, "kubernetes"]
 
 
-def _default_node(node: JSONObject, on_create: bool) -> None:
+def _default_node(node: JsonObject, on_create: bool) -> None:
     status = _get_object(node, "status")
     if status is not None and status.get("allocatable") is None and isinstance(status.get("capacity"), dict):
         status["allocatable"] = dict(status["capacity"])
 
 
-def _default_endpoints(endpoints: JSONObject, on_create: bool) -> None:
+def _default_endpoints(endpoints: JsonObject, on_create: bool) -> None:
     for subset in _list_objects(endpoints.get("subsets")):
         for port in _list_objects(subset.get("ports")):
             _set_default(port, "protocol", "TCP")
 
 
-def _set_default(obj: JSONObject, key: str, value: Any) -> Any:
+def _set_default(obj: JsonObject, key: str, value: Any) -> Any:
     """Set `obj[key]` when absent, null or empty-string; return the resulting value."""
     if obj.get(key) is None or obj.get(key) == "":
         obj[key] = value
     return obj[key]
 
 
-def _get_object(obj: JSONObject, key: str) -> JSONObject | None:
+def _get_object(obj: JsonObject, key: str) -> JsonObject | None:
     value = obj.get(key)
     return value if isinstance(value, dict) else None
 
 
-def _list_objects(value: Any) -> list[JSONObject]:
+def _list_objects(value: Any) -> list[JsonObject]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-_DEFAULTERS: dict[str, Callable[[JSONObject, bool], None]] = {
+_DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "Pod": _default_pod,
     "Deployment": _default_deployment,
     "ReplicaSet": _default_replica_set,

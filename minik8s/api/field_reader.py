@@ -14,8 +14,7 @@ from typing import Any
 
 from minik8s.api.field_errors import FieldError, join_index, join_path
 
-JSON = Mapping[str, Any]
-_EMPTY: JSON = {}
+_EMPTY: Mapping[str, Any] = {}
 
 
 class FieldReader:
@@ -30,7 +29,7 @@ class FieldReader:
     def extend(self, errors: Iterable[FieldError]) -> None:
         self.errors.extend(errors)
 
-    def mapping(self, obj: JSON, name: str, path: str) -> JSON:
+    def mapping(self, obj: Mapping[str, Any], name: str, path: str) -> Mapping[str, Any]:
         """`obj[name]` as an object; {} when absent or null."""
         value = obj.get(name)
         if value is None:
@@ -40,10 +39,10 @@ class FieldReader:
             return _EMPTY
         return value
 
-    def optional_mapping(self, obj: JSON, name: str, path: str) -> JSON | None:
+    def optional_mapping(self, obj: Mapping[str, Any], name: str, path: str) -> Mapping[str, Any] | None:
         return self.mapping(obj, name, path) if obj.get(name) is not None else None
 
-    def items(self, obj: JSON, name: str, path: str) -> list[Any]:
+    def items(self, obj: Mapping[str, Any], name: str, path: str) -> list[Any]:
         """`obj[name]` as a list; [] when absent or null."""
         value = obj.get(name)
         if value is None:
@@ -53,7 +52,7 @@ class FieldReader:
             return []
         return value
 
-    def objects(self, obj: JSON, name: str, path: str) -> list[tuple[str, JSON]]:
+    def objects(self, obj: Mapping[str, Any], name: str, path: str) -> list[tuple[str, Mapping[str, Any]]]:
         """The object elements of list `obj[name]`, each with its path (`spec.containers[0]`)."""
         found = []
         list_path = join_path(path, name)
@@ -64,19 +63,19 @@ class FieldReader:
                 self._report_mistyped(join_index(list_path, position), item, "object")
         return found
 
-    def string(self, obj: JSON, name: str, path: str) -> str:
+    def string(self, obj: Mapping[str, Any], name: str, path: str) -> str:
         """`obj[name]` as a string; "" when absent or null."""
         value = self.optional_string(obj, name, path)
         return "" if value is None else value
 
-    def optional_string(self, obj: JSON, name: str, path: str) -> str | None:
+    def optional_string(self, obj: Mapping[str, Any], name: str, path: str) -> str | None:
         value = obj.get(name)
         if value is None or isinstance(value, str):
             return value
         self._report_mistyped(join_path(path, name), value, "string")
         return None
 
-    def integer(self, obj: JSON, name: str, path: str) -> int | None:
+    def integer(self, obj: Mapping[str, Any], name: str, path: str) -> int | None:
         """`obj[name]` as an integer (never a bool or a float); None when absent."""
         value = obj.get(name)
         if value is None:
@@ -86,14 +85,14 @@ class FieldReader:
         self._report_mistyped(join_path(path, name), value, "integer")
         return None
 
-    def boolean(self, obj: JSON, name: str, path: str) -> bool | None:
+    def boolean(self, obj: Mapping[str, Any], name: str, path: str) -> bool | None:
         value = obj.get(name)
         if value is None or isinstance(value, bool):
             return value
         self._report_mistyped(join_path(path, name), value, "boolean")
         return None
 
-    def int_or_string(self, obj: JSON, name: str, path: str) -> int | str | None:
+    def int_or_string(self, obj: Mapping[str, Any], name: str, path: str) -> int | str | None:
         value = obj.get(name)
         if value is None or isinstance(value, str):
             return value
@@ -102,7 +101,7 @@ class FieldReader:
         self._report_mistyped(join_path(path, name), value, "integer or string")
         return None
 
-    def string_map(self, obj: JSON, name: str, path: str) -> dict[str, str]:
+    def string_map(self, obj: Mapping[str, Any], name: str, path: str) -> dict[str, str]:
         """`obj[name]` as a map of strings to strings; entries of other types are reported."""
         found: dict[str, str] = {}
         map_path = join_path(path, name)
@@ -113,7 +112,7 @@ class FieldReader:
                 self._report_mistyped(f"{map_path}[{entry_key}]", entry_value, "string")
         return found
 
-    def strings(self, obj: JSON, name: str, path: str) -> list[tuple[str, str]]:
+    def strings(self, obj: Mapping[str, Any], name: str, path: str) -> list[tuple[str, str]]:
         """The string elements of list `obj[name]`, each with its path."""
         found = []
         list_path = join_path(path, name)

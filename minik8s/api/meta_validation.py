@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from minik8s.api.field_errors import FieldError, join_path
-from minik8s.api.field_reader import JSON, FieldReader
+from minik8s.api.field_reader import FieldReader
 from minik8s.api.formats import (
     check_dns1035_label,
     check_dns1123_label,
@@ -38,7 +38,7 @@ def check_name(kind: str, name: str, *, prefix: bool = False) -> list[str]:
     return _NAME_CHECKS.get(kind, check_dns1123_subdomain)(name)
 
 
-def validate_object_meta(reader: FieldReader, obj: JSON, kind: str) -> None:
+def validate_object_meta(reader: FieldReader, obj: Mapping[str, Any], kind: str) -> None:
     metadata = reader.mapping(obj, "metadata", "")
     _validate_name_fields(reader, metadata, kind)
     _validate_namespace_field(reader, metadata, kind)
@@ -51,7 +51,7 @@ def validate_object_meta(reader: FieldReader, obj: JSON, kind: str) -> None:
     _validate_owner_references(reader, metadata)
 
 
-def validate_object_meta_update(reader: FieldReader, obj: JSON, old: JSON) -> None:
+def validate_object_meta_update(reader: FieldReader, obj: Mapping[str, Any], old: Mapping[str, Any]) -> None:
     new_metadata = reader.mapping(obj, "metadata", "")
     old_metadata = old.get("metadata")
     if not isinstance(old_metadata, Mapping):
@@ -90,7 +90,7 @@ def check_finalizer_name(finalizer: str, path: str) -> list[FieldError]:
     return problems
 
 
-def validate_label_selector(reader: FieldReader, owner: JSON, name: str, path: str) -> LabelSelector | None:
+def validate_label_selector(reader: FieldReader, owner: Mapping[str, Any], name: str, path: str) -> LabelSelector | None:
     """Validate `owner[name]` as a LabelSelector object; return it when valid (None if absent)."""
     if owner.get(name) is None:
         return None
@@ -131,7 +131,7 @@ def validate_enum(reader: FieldReader, value: str, path: str, supported: tuple[s
         reader.add(FieldError.not_supported(path, value, supported))
 
 
-def _validate_name_fields(reader: FieldReader, metadata: JSON, kind: str) -> None:
+def _validate_name_fields(reader: FieldReader, metadata: Mapping[str, Any], kind: str) -> None:
     name = reader.string(metadata, "name", "metadata")
     generate_name = reader.string(metadata, "generateName", "metadata")
     if generate_name:
@@ -145,7 +145,7 @@ def _validate_name_fields(reader: FieldReader, metadata: JSON, kind: str) -> Non
         reader.add(FieldError.required("metadata.name", "name or generateName is required"))
 
 
-def _validate_namespace_field(reader: FieldReader, metadata: JSON, kind: str) -> None:
+def _validate_namespace_field(reader: FieldReader, metadata: Mapping[str, Any], kind: str) -> None:
     namespace = reader.string(metadata, "namespace", "metadata")
     namespaced = next((resource.namespaced for resource in REGISTRY.kinds if resource.kind == kind), None)
     if namespaced is True and not namespace:
@@ -158,7 +158,7 @@ def _validate_namespace_field(reader: FieldReader, metadata: JSON, kind: str) ->
         )
 
 
-def _validate_owner_references(reader: FieldReader, metadata: JSON) -> None:
+def _validate_owner_references(reader: FieldReader, metadata: Mapping[str, Any]) -> None:
     path = "metadata.ownerReferences"
     controllers = []
     for _, reference in reader.objects(metadata, "ownerReferences", "metadata"):
@@ -178,7 +178,7 @@ def _validate_owner_references(reader: FieldReader, metadata: JSON) -> None:
         reader.add(FieldError.invalid(path, metadata.get("ownerReferences"), detail))
 
 
-def _validate_selector_expression(reader: FieldReader, expression: JSON, path: str) -> None:
+def _validate_selector_expression(reader: FieldReader, expression: Mapping[str, Any], path: str) -> None:
     operator = reader.string(expression, "operator", path)
     values = reader.strings(expression, "values", path)
     if operator in ("In", "NotIn") and not values:

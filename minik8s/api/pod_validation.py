@@ -15,7 +15,7 @@ from typing import Any
 
 from minik8s.api.container_validation import validate_container, validate_container_name
 from minik8s.api.field_errors import FieldError, join_path
-from minik8s.api.field_reader import JSON, FieldReader, drop_nulls
+from minik8s.api.field_reader import FieldReader, drop_nulls
 from minik8s.api.formats import (
     check_dns1123_label,
     check_dns1123_subdomain,
@@ -56,7 +56,7 @@ _DNS_NAMED_FIELDS = (
 )
 
 
-def validate_pod(reader: FieldReader, pod: JSON, old: JSON | None) -> None:
+def validate_pod(reader: FieldReader, pod: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     validate_object_meta(reader, pod, "Pod")
     spec = reader.mapping(pod, "spec", "")
     validate_pod_spec(reader, spec, "spec")
@@ -66,7 +66,7 @@ def validate_pod(reader: FieldReader, pod: JSON, old: JSON | None) -> None:
         validate_pod_spec_update(reader, spec, old_spec if isinstance(old_spec, Mapping) else {})
 
 
-def validate_pod_spec(reader: FieldReader, spec: JSON, path: str) -> None:
+def validate_pod_spec(reader: FieldReader, spec: Mapping[str, Any], path: str) -> None:
     volume_names = _validate_volumes(reader, spec, path)
     _validate_containers(reader, spec, path, volume_names=volume_names)
     restart_policy = reader.string(spec, "restartPolicy", path)
@@ -91,7 +91,7 @@ def validate_pod_spec(reader: FieldReader, spec: JSON, path: str) -> None:
         reader.boolean(spec, flag, path)
 
 
-def validate_pod_spec_update(reader: FieldReader, spec: JSON, old_spec: JSON) -> None:
+def validate_pod_spec_update(reader: FieldReader, spec: Mapping[str, Any], old_spec: Mapping[str, Any]) -> None:
     """Only the fields Kubernetes lets a Pod update change; everything else is Forbidden."""
     _validate_deadline_update(
         reader, spec.get("activeDeadlineSeconds"), old_spec.get("activeDeadlineSeconds")
@@ -109,7 +109,7 @@ def validate_pod_spec_update(reader: FieldReader, spec: JSON, old_spec: JSON) ->
         reader.add(FieldError.forbidden("spec", f"{POD_UPDATE_MESSAGE}\n  changed: {summary}"))
 
 
-def _validate_containers(reader: FieldReader, spec: JSON, path: str, *, volume_names: set[str]) -> None:
+def _validate_containers(reader: FieldReader, spec: Mapping[str, Any], path: str, *, volume_names: set[str]) -> None:
     if not spec.get("containers"):
         reader.add(FieldError.required(join_path(path, "containers")))
     seen_names: set[str] = set()
@@ -119,7 +119,7 @@ def _validate_containers(reader: FieldReader, spec: JSON, path: str, *, volume_n
             validate_container(reader, container, container_path, volume_names=volume_names, is_init=is_init)
 
 
-def _validate_volumes(reader: FieldReader, spec: JSON, path: str) -> set[str]:
+def _validate_volumes(reader: FieldReader, spec: Mapping[str, Any], path: str) -> set[str]:
     names: set[str] = set()
     for volume_path, volume in reader.objects(spec, "volumes", path):
         name = reader.string(volume, "name", volume_path)
@@ -145,14 +145,14 @@ def _validate_volumes(reader: FieldReader, spec: JSON, path: str) -> set[str]:
     return names
 
 
-def _validate_volume_source(reader: FieldReader, volume: JSON, source_name: str, path: str) -> None:
+def _validate_volume_source(reader: FieldReader, volume: Mapping[str, Any], source_name: str, path: str) -> None:
     source = reader.mapping(volume, source_name, path)
     required_field = _VOLUME_REQUIRED_FIELDS.get(source_name)
     if required_field and not reader.string(source, required_field, join_path(path, source_name)):
         reader.add(FieldError.required(join_path(path, source_name, required_field)))
 
 
-def _validate_tolerations(reader: FieldReader, spec: JSON, path: str) -> None:
+def _validate_tolerations(reader: FieldReader, spec: Mapping[str, Any], path: str) -> None:
     for toleration_path, toleration in reader.objects(spec, "tolerations", path):
         toleration_key = reader.string(toleration, "key", toleration_path)
         key_path = join_path(toleration_path, "key")
@@ -180,7 +180,7 @@ def _validate_tolerations(reader: FieldReader, spec: JSON, path: str) -> None:
         _validate_toleration_effect(reader, toleration, toleration_path)
 
 
-def _validate_toleration_effect(reader: FieldReader, toleration: JSON, path: str) -> None:
+def _validate_toleration_effect(reader: FieldReader, toleration: Mapping[str, Any], path: str) -> None:
     effect = reader.string(toleration, "effect", path)
     if effect and effect not in TAINT_EFFECTS:
         reader.add(FieldError.not_supported(join_path(path, "effect"), effect, TAINT_EFFECTS))
@@ -211,7 +211,7 @@ def _only_adds_tolerations(new: Any, old: Any) -> bool:
     return True
 
 
-def _copy_mutable_fields_from(spec: JSON, old_spec: JSON) -> dict[str, Any]:
+def _copy_mutable_fields_from(spec: Mapping[str, Any], old_spec: Mapping[str, Any]) -> dict[str, Any]:
     """`spec` with every field a Pod update may change copied back from `old_spec`."""
     allowed = copy.deepcopy(dict(spec))
     for field in ("containers", "initContainers"):

@@ -10,10 +10,11 @@ an update that omits them before validating, as Kubernetes does.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from minik8s.api.container_validation import SUPPORTED_PROTOCOLS, validate_port_or_name
 from minik8s.api.field_errors import FieldError, join_path
-from minik8s.api.field_reader import JSON, FieldReader
+from minik8s.api.field_reader import FieldReader
 from minik8s.api.formats import (
     check_dns1123_label,
     check_dns1123_subdomain,
@@ -34,7 +35,7 @@ MAX_CLIENT_IP_TIMEOUT_SECONDS = 86400
 _TRAFFIC_POLICIES = ("Cluster", "Local")
 
 
-def validate_service(reader: FieldReader, service: JSON, old: JSON | None) -> None:
+def validate_service(reader: FieldReader, service: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     validate_object_meta(reader, service, "Service")
     spec = reader.mapping(service, "spec", "")
     service_type = reader.string(spec, "type", "spec")
@@ -61,7 +62,7 @@ def validate_service(reader: FieldReader, service: JSON, old: JSON | None) -> No
         _validate_cluster_ip_update(reader, spec, old)
 
 
-def validate_endpoints(reader: FieldReader, endpoints: JSON, old: JSON | None) -> None:
+def validate_endpoints(reader: FieldReader, endpoints: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     validate_object_meta(reader, endpoints, "Endpoints")
     for subset_path, subset in reader.objects(endpoints, "subsets", ""):
         ready = reader.objects(subset, "addresses", subset_path)
@@ -104,7 +105,7 @@ def _validate_cluster_ip(reader: FieldReader, cluster_ip: str, service_type: str
         )
 
 
-def _validate_service_ports(reader: FieldReader, ports: list[tuple[str, JSON]], service_type: str) -> None:
+def _validate_service_ports(reader: FieldReader, ports: list[tuple[str, Mapping[str, Any]]], service_type: str) -> None:
     names: set[str] = set()
     port_keys: set[tuple[int, str]] = set()
     node_port_keys: set[tuple[int, str]] = set()
@@ -133,7 +134,7 @@ def _validate_service_ports(reader: FieldReader, ports: list[tuple[str, JSON]], 
             node_port_keys.add((node_port, protocol))
 
 
-def _validate_port_name(reader: FieldReader, port: JSON, path: str, *, required: bool) -> str:
+def _validate_port_name(reader: FieldReader, port: Mapping[str, Any], path: str, *, required: bool) -> str:
     name = reader.string(port, "name", path)
     if not name and required:
         reader.add(FieldError.required(join_path(path, "name")))
@@ -151,7 +152,7 @@ def _validate_node_port(reader: FieldReader, node_port: int, path: str, service_
         reader.add(FieldError.invalid(path, node_port, detail))
 
 
-def _validate_session_affinity(reader: FieldReader, spec: JSON) -> None:
+def _validate_session_affinity(reader: FieldReader, spec: Mapping[str, Any]) -> None:
     affinity = reader.string(spec, "sessionAffinity", "spec")
     validate_enum(reader, affinity, "spec.sessionAffinity", ("ClientIP", "None"))
     config = reader.mapping(spec, "sessionAffinityConfig", "spec")
@@ -166,7 +167,7 @@ def _validate_session_affinity(reader: FieldReader, spec: JSON) -> None:
         reader.add(FieldError.forbidden("spec.sessionAffinityConfig", detail))
 
 
-def _validate_traffic_policies(reader: FieldReader, spec: JSON, service_type: str) -> None:
+def _validate_traffic_policies(reader: FieldReader, spec: Mapping[str, Any], service_type: str) -> None:
     external = reader.string(spec, "externalTrafficPolicy", "spec")
     if external:
         externally_accessible = service_type in ("NodePort", "LoadBalancer") or bool(spec.get("externalIPs"))
@@ -180,7 +181,7 @@ def _validate_traffic_policies(reader: FieldReader, spec: JSON, service_type: st
         reader.add(FieldError.not_supported("spec.internalTrafficPolicy", internal, _TRAFFIC_POLICIES))
 
 
-def _validate_cluster_ip_update(reader: FieldReader, spec: JSON, old: JSON) -> None:
+def _validate_cluster_ip_update(reader: FieldReader, spec: Mapping[str, Any], old: Mapping[str, Any]) -> None:
     old_spec = old.get("spec")
     if not isinstance(old_spec, Mapping):
         return

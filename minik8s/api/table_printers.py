@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api.table_values import (
-    Object,
     age,
     as_int,
     as_list,
@@ -34,7 +33,7 @@ from minik8s.api.table_values import (
 
 __all__ = ["row_cells", "row_conditions"]
 
-CellPrinter = Callable[[Object, datetime], list[Any]]
+CellPrinter = Callable[[Mapping[str, Any], datetime], list[Any]]
 
 
 # --- Pod ---------------------------------------------------------------------------------------------
@@ -53,24 +52,24 @@ class _PodTally:
     initializing: bool = False
 
 
-def _is_sidecar(container_spec: Object | None) -> bool:
+def _is_sidecar(container_spec: Mapping[str, Any] | None) -> bool:
     """A restartable init container (`restartPolicy: Always`), counted like an app container."""
     return container_spec is not None and container_spec.get("restartPolicy") == "Always"
 
 
-def _last_termination(container_status: Object) -> datetime | None:
+def _last_termination(container_status: Mapping[str, Any]) -> datetime | None:
     terminated = present_map(as_map(container_status.get("lastState")).get("terminated"))
     return None if terminated is None else parse_time(terminated.get("finishedAt"))
 
 
-def _terminated_reason(terminated: Object) -> str:
+def _terminated_reason(terminated: Mapping[str, Any]) -> str:
     if reason := as_str(terminated.get("reason")):
         return reason
     signal = as_int(terminated.get("signal"))
     return f"Signal:{signal}" if signal != 0 else f"ExitCode:{as_int(terminated.get('exitCode'))}"
 
 
-def _tally_init_containers(pod: Object, tally: _PodTally) -> None:
+def _tally_init_containers(pod: Mapping[str, Any], tally: _PodTally) -> None:
     """printPod's walk of init containers: it stops at the first one that has not completed."""
     init_specs = [as_map(container) for container in as_list(as_map(pod.get("spec")).get("initContainers"))]
     specs_by_name = {as_str(spec.get("name")): spec for spec in init_specs}
@@ -101,11 +100,11 @@ def _tally_init_containers(pod: Object, tally: _PodTally) -> None:
         break
 
 
-def _conditions(pod: Object) -> list[Object]:
+def _conditions(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [as_map(condition) for condition in as_list(as_map(pod.get("status")).get("conditions"))]
 
 
-def _tally_containers(pod: Object, tally: _PodTally) -> None:
+def _tally_containers(pod: Mapping[str, Any], tally: _PodTally) -> None:
     """printPod's walk of app containers, last to first, so the first container's state wins."""
     tally.restarts, tally.last_restart = tally.sidecar_restarts, tally.sidecar_last_restart
     has_running = False
@@ -127,7 +126,7 @@ def _tally_containers(pod: Object, tally: _PodTally) -> None:
         tally.reason = "Running" if ready else "NotReady"
 
 
-def _tally_pod(pod: Object) -> _PodTally:
+def _tally_pod(pod: Mapping[str, Any]) -> _PodTally:
     """printPod's READY counts, RESTARTS and STATUS reason, in its order of precedence."""
     status = as_map(pod.get("status"))
     phase = as_str(status.get("phase"))
@@ -147,7 +146,7 @@ def _tally_pod(pod: Object) -> _PodTally:
     return tally
 
 
-def _readiness_gates(pod: Object) -> str:
+def _readiness_gates(pod: Mapping[str, Any]) -> str:
     gate_specs = as_list(as_map(pod.get("spec")).get("readinessGates"))
     gates = [as_str(as_map(gate).get("conditionType")) for gate in gate_specs]
     if not gates:
@@ -158,7 +157,7 @@ def _readiness_gates(pod: Object) -> str:
     return f"{sum(1 for gate in gates if statuses.get(gate) == 'True')}/{len(gates)}"
 
 
-def _pod_cells(pod: Object, now: datetime) -> list[Any]:
+def _pod_cells(pod: Mapping[str, Any], now: datetime) -> list[Any]:
     spec, status = as_map(pod.get("spec")), as_map(pod.get("status"))
     tally = _tally_pod(pod)
     sidecars = sum(1 for container in as_list(spec.get("initContainers")) if _is_sidecar(as_map(container)))
@@ -192,7 +191,7 @@ def row_conditions(kind: str, obj: Mapping[str, Any]) -> list[dict[str, str]]:
 _ROLE_LABEL_PREFIX = "node-role.kubernetes.io/"
 
 
-def _node_roles(labels: Object) -> list[str]:
+def _node_roles(labels: Mapping[str, Any]) -> list[str]:
     roles = set()
     for key, value in labels.items():
         if key.startswith(_ROLE_LABEL_PREFIX) and key[len(_ROLE_LABEL_PREFIX):]:
@@ -202,12 +201,12 @@ def _node_roles(labels: Object) -> list[str]:
     return sorted(roles)
 
 
-def _node_address(status: Object, address_type: str) -> str:
+def _node_address(status: Mapping[str, Any], address_type: str) -> str:
     addresses = (as_map(address) for address in as_list(status.get("addresses")))
     return next((as_str(a.get("address")) for a in addresses if a.get("type") == address_type), "<none>")
 
 
-def _node_cells(node: Object, now: datetime) -> list[Any]:
+def _node_cells(node: Mapping[str, Any], now: datetime) -> list[Any]:
     status = as_map(node.get("status"))
     info = as_map(status.get("nodeInfo"))
     conditions = [as_map(condition) for condition in as_list(status.get("conditions"))]
@@ -224,7 +223,7 @@ def _node_cells(node: Object, now: datetime) -> list[Any]:
     ]
 
 
-def _service_external_ip(service_type: str, spec: Object, status: Object) -> str:
+def _service_external_ip(service_type: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> str:
     external_ips = [as_str(address) for address in as_list(spec.get("externalIPs"))]
     if service_type in ("ClusterIP", "NodePort"):
         return ",".join(external_ips) if external_ips else "<none>"
@@ -240,7 +239,7 @@ def _service_external_ip(service_type: str, spec: Object, status: Object) -> str
     return "<unknown>"
 
 
-def _service_ports(spec: Object) -> str:
+def _service_ports(spec: Mapping[str, Any]) -> str:
     pieces = []
     for port in (as_map(entry) for entry in as_list(spec.get("ports"))):
         number, node_port = as_int(port.get("port")), as_int(port.get("nodePort"))
@@ -249,7 +248,7 @@ def _service_ports(spec: Object) -> str:
     return ",".join(pieces) or "<none>"
 
 
-def _service_cells(service: Object, now: datetime) -> list[Any]:
+def _service_cells(service: Mapping[str, Any], now: datetime) -> list[Any]:
     spec, status = as_map(service.get("spec")), as_map(service.get("status"))
     service_type = as_str(spec.get("type")) or "ClusterIP"
     cluster_ips = as_list(spec.get("clusterIPs"))  # v1 clusterIP wins over clusterIPs, as in the conversion
@@ -261,7 +260,7 @@ def _service_cells(service: Object, now: datetime) -> list[Any]:
     ]
 
 
-def _format_endpoints(endpoints: Object, limit: int = 3) -> str:
+def _format_endpoints(endpoints: Mapping[str, Any], limit: int = 3) -> str:
     """printers.go formatEndpoints: the first three `ip:port`, then `+ N more...`."""
     subsets = [as_map(subset) for subset in as_list(endpoints.get("subsets"))]
     if not subsets:
@@ -283,7 +282,7 @@ def _format_endpoints(endpoints: Object, limit: int = 3) -> str:
     return f"{text} + {count - limit} more..." if more else text
 
 
-def _event_cells(event: Object, now: datetime) -> list[Any]:
+def _event_cells(event: Mapping[str, Any], now: datetime) -> list[Any]:
     first_time = parse_time(event.get("firstTimestamp"))
     first_seen = since(first_time if first_time is not None else parse_time(event.get("eventTime")), now)
     last_time = parse_time(event.get("lastTimestamp"))
@@ -308,15 +307,15 @@ def _event_cells(event: Object, now: datetime) -> list[Any]:
 # --- Workloads and the small kinds ---------------------------------------------------------------------
 
 
-def _spec_status(obj: Object) -> tuple[Object, Object]:
+def _spec_status(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     return as_map(obj.get("spec")), as_map(obj.get("status"))
 
 
-def _template_spec(spec: Object) -> Object:
+def _template_spec(spec: Mapping[str, Any]) -> Mapping[str, Any]:
     return as_map(as_map(spec.get("template")).get("spec"))
 
 
-def _deployment_cells(deployment: Object, now: datetime) -> list[Any]:
+def _deployment_cells(deployment: Mapping[str, Any], now: datetime) -> list[Any]:
     spec, status = _spec_status(deployment)
     selector = selector_string(spec.get("selector"))
     return [
@@ -326,7 +325,7 @@ def _deployment_cells(deployment: Object, now: datetime) -> list[Any]:
     ]
 
 
-def _replica_set_cells(replica_set: Object, now: datetime) -> list[Any]:
+def _replica_set_cells(replica_set: Mapping[str, Any], now: datetime) -> list[Any]:
     spec, status = _spec_status(replica_set)
     return [
         name_of(replica_set), as_int(spec.get("replicas"), 1), as_int(status.get("replicas")),
@@ -335,7 +334,7 @@ def _replica_set_cells(replica_set: Object, now: datetime) -> list[Any]:
     ]
 
 
-def _daemon_set_cells(daemon_set: Object, now: datetime) -> list[Any]:
+def _daemon_set_cells(daemon_set: Mapping[str, Any], now: datetime) -> list[Any]:
     spec, status = _spec_status(daemon_set)
     counts = ("desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled",
               "numberAvailable")
@@ -346,26 +345,26 @@ def _daemon_set_cells(daemon_set: Object, now: datetime) -> list[Any]:
     ]
 
 
-def _namespace_cells(namespace: Object, now: datetime) -> list[Any]:
+def _namespace_cells(namespace: Mapping[str, Any], now: datetime) -> list[Any]:
     phase = as_str(as_map(namespace.get("status")).get("phase")) or "Active"
     return [name_of(namespace), phase, age(namespace, now)]
 
 
-def _config_map_cells(config_map: Object, now: datetime) -> list[Any]:
+def _config_map_cells(config_map: Mapping[str, Any], now: datetime) -> list[Any]:
     entries = len(as_map(config_map.get("data"))) + len(as_map(config_map.get("binaryData")))
     return [name_of(config_map), entries, age(config_map, now)]
 
 
-def _secret_cells(secret: Object, now: datetime) -> list[Any]:
+def _secret_cells(secret: Mapping[str, Any], now: datetime) -> list[Any]:
     secret_type = as_str(secret.get("type")) or "Opaque"
     return [name_of(secret), secret_type, len(as_map(secret.get("data"))), age(secret, now)]
 
 
-def _lease_cells(lease: Object, now: datetime) -> list[Any]:
+def _lease_cells(lease: Mapping[str, Any], now: datetime) -> list[Any]:
     return [name_of(lease), as_str(as_map(lease.get("spec")).get("holderIdentity")), age(lease, now)]
 
 
-def _endpoints_cells(endpoints: Object, now: datetime) -> list[Any]:
+def _endpoints_cells(endpoints: Mapping[str, Any], now: datetime) -> list[Any]:
     return [name_of(endpoints), _format_endpoints(endpoints), age(endpoints, now)]
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-Object = Mapping[str, Any]
 
 _SECOND_NS = 1_000_000_000
 _MINUTE_NS = 60 * _SECOND_NS
@@ -57,11 +56,11 @@ def human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365}y"
 
 
-def as_map(value: Any) -> Object:
+def as_map(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def present_map(value: Any) -> Object | None:
+def present_map(value: Any) -> Mapping[str, Any] | None:
     """The mapping when the field is set (Go's non-nil pointer), else None."""
     return value if isinstance(value, Mapping) else None
 
@@ -106,11 +105,11 @@ def since(moment: datetime | None, now: datetime) -> str:
     return human_duration((current - moment).total_seconds())
 
 
-def age(obj: Object, now: datetime) -> str:
+def age(obj: Mapping[str, Any], now: datetime) -> str:
     return since(parse_time(as_map(obj.get("metadata")).get("creationTimestamp")), now)
 
 
-def name_of(obj: Object) -> str:
+def name_of(obj: Mapping[str, Any]) -> str:
     return as_str(as_map(obj.get("metadata")).get("name"))
 
 

@@ -22,7 +22,7 @@ from minik8s.api.core_validation import (
     validate_secret,
 )
 from minik8s.api.field_errors import FieldError, describe_invalid
-from minik8s.api.field_reader import JSON, FieldReader
+from minik8s.api.field_reader import FieldReader
 from minik8s.api.meta_validation import check_name, validate_object_meta, validate_object_meta_update
 from minik8s.api.pod_validation import validate_pod
 from minik8s.api.service_validation import validate_endpoints, validate_service
@@ -30,7 +30,7 @@ from minik8s.api.workload_validation import validate_daemon_set, validate_deploy
 
 __all__ = ["FieldError", "describe_invalid", "validate", "validate_name"]
 
-KindValidator = Callable[[FieldReader, JSON, "JSON | None"], None]
+KindValidator = Callable[[FieldReader, Mapping[str, Any], Mapping[str, Any] | None], None]
 
 _VALIDATORS: dict[str, KindValidator] = {
     "Namespace": validate_namespace,
@@ -66,7 +66,7 @@ def validate_name(kind: str, name: str) -> list[str]:
     return check_name(kind, name)
 
 
-def _validate_metadata_only(reader: FieldReader, obj: JSON, old: JSON | None) -> None:
+def _validate_metadata_only(reader: FieldReader, obj: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     kind = obj.get("kind")
     validate_object_meta(reader, obj, kind if isinstance(kind, str) else "")
     if old is not None:

@@ -8,9 +8,10 @@ immutable selector, and rolling-update knobs that are integers or percentages.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from minik8s.api.field_errors import FieldError, join_path
-from minik8s.api.field_reader import JSON, FieldReader, drop_nulls
+from minik8s.api.field_reader import FieldReader, drop_nulls
 from minik8s.api.formats import check_percent
 from minik8s.api.meta_validation import (
     validate_annotations,
@@ -26,7 +27,7 @@ from minik8s.api.pod_validation import validate_pod_spec
 _TEMPLATE_PATH = "spec.template"
 
 
-def validate_deployment(reader: FieldReader, deployment: JSON, old: JSON | None) -> None:
+def validate_deployment(reader: FieldReader, deployment: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     spec = _validate_workload(reader, deployment, old, kind="Deployment", noun="deployment")
     validate_nonnegative(reader, reader.integer(spec, "replicas", "spec"), "spec.replicas")
     strategy = reader.mapping(spec, "strategy", "spec")
@@ -62,13 +63,13 @@ def validate_deployment(reader: FieldReader, deployment: JSON, old: JSON | None)
     reader.boolean(spec, "paused", "spec")
 
 
-def validate_replica_set(reader: FieldReader, replica_set: JSON, old: JSON | None) -> None:
+def validate_replica_set(reader: FieldReader, replica_set: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     # Kubernetes words the empty-selector error of a ReplicaSet as for a deployment, too.
     spec = _validate_workload(reader, replica_set, old, kind="ReplicaSet", noun="deployment")
     validate_nonnegative(reader, reader.integer(spec, "replicas", "spec"), "spec.replicas")
 
 
-def validate_daemon_set(reader: FieldReader, daemon_set: JSON, old: JSON | None) -> None:
+def validate_daemon_set(reader: FieldReader, daemon_set: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
     spec = _validate_workload(reader, daemon_set, old, kind="DaemonSet", noun="daemonset")
     strategy = reader.mapping(spec, "updateStrategy", "spec")
     strategy_type = reader.string(strategy, "type", "spec.updateStrategy")
@@ -87,8 +88,8 @@ def validate_daemon_set(reader: FieldReader, daemon_set: JSON, old: JSON | None)
 
 
 def _validate_workload(
-    reader: FieldReader, workload: JSON, old: JSON | None, *, kind: str, noun: str
-) -> JSON:
+    reader: FieldReader, workload: Mapping[str, Any], old: Mapping[str, Any] | None, *, kind: str, noun: str
+) -> Mapping[str, Any]:
     """Metadata, selector, template and (on update) the immutable selector; return the spec."""
     validate_object_meta(reader, workload, kind)
     spec = reader.mapping(workload, "spec", "")
@@ -121,7 +122,7 @@ def _validate_workload(
     return spec
 
 
-def _validate_template_spec(reader: FieldReader, template_spec: JSON) -> None:
+def _validate_template_spec(reader: FieldReader, template_spec: Mapping[str, Any]) -> None:
     path = "spec.template.spec"
     validate_pod_spec(reader, template_spec, path)
     restart_policy = template_spec.get("restartPolicy")
@@ -132,7 +133,7 @@ def _validate_template_spec(reader: FieldReader, template_spec: JSON) -> None:
         reader.add(FieldError.forbidden(join_path(path, "activeDeadlineSeconds"), detail))
 
 
-def _validate_rolling_update(reader: FieldReader, rolling_update: JSON, path: str) -> None:
+def _validate_rolling_update(reader: FieldReader, rolling_update: Mapping[str, Any], path: str) -> None:
     max_unavailable = reader.int_or_string(rolling_update, "maxUnavailable", path)
     max_surge = reader.int_or_string(rolling_update, "maxSurge", path)
     for name, value in (("maxUnavailable", max_unavailable), ("maxSurge", max_surge)):

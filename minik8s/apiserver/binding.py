@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors, strategy
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.request_options import DeleteOptions
-from minik8s.apiserver.storage import Object, clone
+from minik8s.apiserver.storage import clone
 
 
-def _success(code: int) -> Object:
+def _success(code: int) -> JsonObject:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code}
 
 
-async def bind(ops: Operations, pods: ResourceKind, namespace: str, name: str, body: Any) -> Object:
+async def bind(ops: Operations, pods: ResourceKind, namespace: str, name: str, body: Any) -> JsonObject:
     if not isinstance(body, dict):
         raise errors.bad_request("the request body must be a Binding")
     target = body.get("target") or {}
@@ -52,7 +53,7 @@ async def bind(ops: Operations, pods: ResourceKind, namespace: str, name: str, b
     raise errors.stale_conflict(pods, name)
 
 
-async def evict(ops: Operations, pods: ResourceKind, namespace: str, name: str, body: Any) -> Object:
+async def evict(ops: Operations, pods: ResourceKind, namespace: str, name: str, body: Any) -> JsonObject:
     options = (body or {}).get("deleteOptions") if isinstance(body, dict) else None
     await ops.delete(pods, namespace, name, DeleteOptions.parse({}, options))
     return _success(201)

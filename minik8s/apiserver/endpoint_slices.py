@@ -10,19 +10,16 @@ GET of a namespace's list), so `kubectl get endpointslices` still says the type 
 
 from __future__ import annotations
 
-from typing import Any
-
+from minik8s.api.meta import JsonObject
 from minik8s.api.selectors import LabelSelector
-
-Object = dict[str, Any]
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 GROUP, VERSION = "discovery.k8s.io", "v1"
 
 
-def _endpoint(address: Object, *, ready: bool) -> Object:
-    endpoint: Object = {"addresses": [address.get("ip", "")],
+def _endpoint(address: JsonObject, *, ready: bool) -> JsonObject:
+    endpoint: JsonObject = {"addresses": [address.get("ip", "")],
                         "conditions": {"ready": ready, "serving": ready, "terminating": False}}
     for field in ("nodeName", "targetRef", "hostname"):
         if address.get(field):
@@ -30,17 +27,17 @@ def _endpoint(address: Object, *, ready: bool) -> Object:
     return endpoint
 
 
-def _port(port: Object) -> Object:
+def _port(port: JsonObject) -> JsonObject:
     """A slice port always has its name ("" for the one unnamed port), number and protocol: kubectl reads
     them through pointers it does not check."""
-    sliced: Object = {"name": port.get("name") or "", "port": port.get("port", 0),
+    sliced: JsonObject = {"name": port.get("name") or "", "port": port.get("port", 0),
                       "protocol": port.get("protocol") or "TCP"}
     if port.get("appProtocol"):
         sliced["appProtocol"] = port["appProtocol"]
     return sliced
 
 
-def slices_of(endpoints: Object) -> list[Object]:
+def slices_of(endpoints: JsonObject) -> list[JsonObject]:
     """The EndpointSlices mirroring one Endpoints object: one per subset, named `<service>-<index>`."""
     metadata = endpoints.get("metadata") or {}
     name = metadata.get("name", "")
@@ -61,7 +58,7 @@ def slices_of(endpoints: Object) -> list[Object]:
     return slices
 
 
-def slice_list(endpoints_list: Object, selector: LabelSelector | None) -> Object:
+def slice_list(endpoints_list: JsonObject, selector: LabelSelector | None) -> JsonObject:
     """An EndpointSliceList of every slice of these Endpoints that the label selector matches."""
     items = [endpoint_slice for endpoints in endpoints_list.get("items") or []
              for endpoint_slice in slices_of(endpoints)

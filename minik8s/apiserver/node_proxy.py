@@ -34,10 +34,10 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
 from minik8s.api.field_errors import FieldError
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY
 from minik8s.apiserver import errors
 from minik8s.apiserver.operations import Operations
-from minik8s.apiserver.storage import Object
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +66,14 @@ class AgentTarget:
         return "/" + "/".join(quote(part, safe="") for part in (kind, self.namespace, self.pod, self.container))
 
 
-def container_names(pod: Object) -> list[str]:
+def container_names(pod: JsonObject) -> list[str]:
     """Every container of the pod, in Kubernetes' order: init, regular, ephemeral."""
     spec = pod.get("spec") or {}
     return [str(c.get("name")) for key in ("initContainers", "containers", "ephemeralContainers")
             for c in spec.get(key) or [] if isinstance(c, dict)]
 
 
-def choose_container(pod: Object, requested: str | None) -> str:
+def choose_container(pod: JsonObject, requested: str | None) -> str:
     """The named container if the pod has it, else the pod's only container (Kubernetes' messages)."""
     name = pod["metadata"]["name"]
     if requested:
@@ -89,7 +89,7 @@ def choose_container(pod: Object, requested: str | None) -> str:
                              f"choose one of: [{' '.join(container_names(pod))}]")
 
 
-def agent_address(node: Object) -> str:
+def agent_address(node: JsonObject) -> str:
     """`host:port` of the node's agent, from its addresses and daemon endpoint."""
     status = node.get("status") or {}
     name = node["metadata"]["name"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from minik8s.api.defaults import apply_defaults
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES, ResourceKind
 from minik8s.api.selectors import (
     SelectorError,
@@ -20,7 +21,7 @@ from minik8s.apiserver import errors, strategy
 from minik8s.apiserver.patch import APPLY_PATCH, PatchError, apply_patch_by_content_type
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions, page
 from minik8s.apiserver.service_addresses import CLUSTER_IPS, ServiceAddresses
-from minik8s.apiserver.storage import AllocationTaken, Object, ObjectStore, clone
+from minik8s.apiserver.storage import AllocationTaken, ObjectStore, clone
 
 NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 _CONFLICT_RETRIES = 8
@@ -33,7 +34,7 @@ def _causes(field_errors: list[Any]) -> list[dict[str, str]]:
     return [{"reason": e.reason, "message": e.message, "field": e.field} for e in field_errors]
 
 
-def scale_of(obj: Object) -> Object:
+def scale_of(obj: JsonObject) -> JsonObject:
     """The autoscaling/v1 Scale view of a Deployment or ReplicaSet."""
     from minik8s.api.selectors import label_selector_from_object
 
@@ -63,11 +64,11 @@ class Operations:
     # ---- reads ----
 
     async def get(self, resource: ResourceKind, namespace: str | None, name: str,
-                  resource_version: str | None = None) -> Object:
+                  resource_version: str | None = None) -> JsonObject:
         await self.objects.sync(resource_version)
         return self.objects.must_get(resource, namespace, name)
 
-    async def list(self, resource: ResourceKind, namespace: str | None, options: ListOptions) -> Object:
+    async def list(self, resource: ResourceKind, namespace: str | None, options: ListOptions) -> JsonObject:
         await self.objects.sync(options.resource_version)
         revision, items = self.objects.list(resource, namespace)
         items, metadata = page([obj for obj in items if options.matches(resource, obj)], options, revision=revision)
@@ -75,7 +76,7 @@ class Operations:
                 "items": items}
 
     async def current(self, resource: ResourceKind, namespace: str | None, name: str,
-                      wanted_version: str | None = None) -> Object | None:
+                      wanted_version: str | None = None) -> JsonObject | None:
         """The object, re-read after a read barrier when local state may be behind the caller."""
         obj = self.objects.get(resource, namespace, name)
         if obj is None or (wanted_version and obj["metadata"]["resourceVersion"] != wanted_version):
@@ -86,7 +87,7 @@ class Operations:
     # ---- create ----
 
     def check_body(self, resource: ResourceKind, namespace: str | None, body: Any, *,
-                   strict: bool, name: str | None = None) -> Object:
+                   strict: bool, name: str | None = None) -> JsonObject:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON object")
         kind, api_version = body.get("kind"), body.get("apiVersion")
@@ -135,7 +136,7 @@ class Operations:
             )
 
     async def create(self, resource: ResourceKind, namespace: str | None, body: Any, *,
-                     dry_run: bool = False, strict: bool = False) -> Object:
+                     dry_run: bool = False, strict: bool = False) -> JsonObject:
         obj = self.check_body(resource, namespace, body, strict=strict)
         metadata = obj["metadata"]
         if metadata.get("resourceVersion"):
@@ -155,7 +156,7 @@ class Operations:
             return await self._create_service(resource, obj)
         return await self.objects.create(resource, obj)
 
-    async def _create_service(self, resource: ResourceKind, obj: Object) -> Object:
+    async def _create_service(self, resource: ResourceKind, obj: JsonObject) -> JsonObject:
         """Create with fresh addresses; an automatic pick that lost a race is picked again."""
         original = clone(obj)
         key = resource.storage_key(obj["metadata"].get("namespace"), obj["metadata"]["name"])
@@ -169,7 +170,7 @@ class Operations:
                     raise ServiceAddresses.taken_message(service, taken.key) from None
         raise errors.unavailable("could not allocate the service's addresses; try again")
 
-    def validate(self, resource: ResourceKind, obj: Object, old: Object | None) -> None:
+    def validate(self, resource: ResourceKind, obj: JsonObject, old: JsonObject | None) -> None:
         problems = validate(resource.kind, obj, old=old)
         if problems:
             raise errors.invalid(resource, str(obj["metadata"].get("name", "")), _causes(problems))
@@ -177,7 +178,7 @@ class Operations:
     # ---- update and patch ----
 
     async def update(self, resource: ResourceKind, namespace: str | None, name: str, body: Any, *,
-                     subresource: str | None = None, dry_run: bool = False, strict: bool = False) -> Object:
+                     subresource: str | None = None, dry_run: bool = False, strict: bool = False) -> JsonObject:
         obj = self.check_body(resource, namespace, body, strict=strict, name=name)
         wanted = obj["metadata"].get("resourceVersion") or None
         for _ in range(_CONFLICT_RETRIES):
@@ -194,8 +195,8 @@ class Operations:
                     raise
         raise errors.stale_conflict(resource, name)
 
-    async def write_update(self, resource: ResourceKind, new: Object, current: Object, *,
-                           subresource: str | None, dry_run: bool) -> Object:
+    async def write_update(self, resource: ResourceKind, new: JsonObject, current: JsonObject, *,
+                           subresource: str | None, dry_run: bool) -> JsonObject:
         if subresource == "status":
             new = strategy.prepare_for_status_update(new, current)
         elif subresource == "finalize":
@@ -225,7 +226,7 @@ class Operations:
             raise ServiceAddresses.taken_message(new, taken.key) from None
 
     async def patch(self, resource: ResourceKind, namespace: str | None, name: str, content_type: str,
-                    raw: bytes, *, subresource: str | None = None, dry_run: bool = False) -> tuple[int, Object]:
+                    raw: bytes, *, subresource: str | None = None, dry_run: bool = False) -> tuple[int, JsonObject]:
         for attempt in range(_CONFLICT_RETRIES):
             current = self.objects.get(resource, namespace, name)
             if current is None or attempt:
@@ -254,7 +255,7 @@ class Operations:
         raise errors.stale_conflict(resource, name)
 
     @staticmethod
-    def _parse_patch(content_type: str, live: Object | None, raw: bytes, resource: ResourceKind) -> Object:
+    def _parse_patch(content_type: str, live: JsonObject | None, raw: bytes, resource: ResourceKind) -> JsonObject:
         try:
             patched = apply_patch_by_content_type(content_type, live, raw, kind=resource.kind)
         except PatchError as error:
@@ -267,7 +268,7 @@ class Operations:
         return patched
 
     @staticmethod
-    def _apply_scale(current: Object, scale: Object) -> Object:
+    def _apply_scale(current: JsonObject, scale: JsonObject) -> JsonObject:
         replicas = (scale.get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool):
             raise errors.bad_request("spec.replicas of a Scale must be an integer")
@@ -276,7 +277,7 @@ class Operations:
         return updated
 
     async def update_scale(self, resource: ResourceKind, namespace: str | None, name: str, body: Any, *,
-                           dry_run: bool = False) -> Object:
+                           dry_run: bool = False) -> JsonObject:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a Scale object")
         wanted = (body.get("metadata") or {}).get("resourceVersion")
@@ -298,7 +299,7 @@ class Operations:
     # ---- delete ----
 
     async def delete(self, resource: ResourceKind, namespace: str | None, name: str,
-                     options: DeleteOptions) -> tuple[int, Object]:
+                     options: DeleteOptions) -> tuple[int, JsonObject]:
         if resource.kind == "Namespace" and name in SYSTEM_NAMESPACES[:3]:
             raise errors.forbidden(resource, name, "this namespace may not be deleted")
         for _ in range(_CONFLICT_RETRIES):
@@ -314,7 +315,7 @@ class Operations:
         raise errors.stale_conflict(resource, name)
 
     @staticmethod
-    def _check_preconditions(resource: ResourceKind, current: Object, options: DeleteOptions) -> None:
+    def _check_preconditions(resource: ResourceKind, current: JsonObject, options: DeleteOptions) -> None:
         metadata = current["metadata"]
         if options.precondition_uid and options.precondition_uid != metadata.get("uid"):
             raise errors.conflict(resource, metadata["name"],
@@ -326,8 +327,8 @@ class Operations:
                                   f"Precondition failed: ResourceVersion in precondition: {wanted}, "
                                   f"ResourceVersion in object meta: {metadata.get('resourceVersion')}")
 
-    async def _delete_once(self, resource: ResourceKind, current: Object,
-                           options: DeleteOptions) -> tuple[int, Object]:
+    async def _delete_once(self, resource: ResourceKind, current: JsonObject,
+                           options: DeleteOptions) -> tuple[int, JsonObject]:
         marked = clone(current)
         metadata = marked["metadata"]
         finalizers: list[str] = list(metadata.get("finalizers") or [])
@@ -358,7 +359,7 @@ class Operations:
         return (202 if policy == "Foreground" else 200), updated
 
     async def delete_collection(self, resource: ResourceKind, namespace: str | None, list_options: ListOptions,
-                                options: DeleteOptions) -> Object:
+                                options: DeleteOptions) -> JsonObject:
         listing = await self.list(resource, namespace, list_options)
         deleted = []
         for obj in listing["items"]:
@@ -374,12 +375,12 @@ class Operations:
                 "metadata": {"resourceVersion": listing["metadata"]["resourceVersion"]}, "items": deleted}
 
 
-def _released(resource: ResourceKind, obj: Object) -> list[dict[str, Any]]:
+def _released(resource: ResourceKind, obj: JsonObject) -> list[dict[str, Any]]:
     """What goes with an object when it is removed: a Service's addresses."""
     return ServiceAddresses.release_all(obj) if resource.kind == "Service" else []
 
 
-def _asked_for(service: Object, allocation_key: str) -> bool:
+def _asked_for(service: JsonObject, allocation_key: str) -> bool:
     """Did the user ask for the address behind this allocation key (rather than us picking it)?"""
     spec = service.get("spec") or {}
     value = allocation_key.rsplit("/", 1)[-1]
@@ -388,7 +389,7 @@ def _asked_for(service: Object, allocation_key: str) -> bool:
     return any(isinstance(p, dict) and str(p.get("nodePort")) == value for p in spec.get("ports") or [])
 
 
-def _success_status(resource: ResourceKind, obj: Object) -> Object:
+def _success_status(resource: ResourceKind, obj: JsonObject) -> JsonObject:
     details: dict[str, Any] = {"name": obj["metadata"]["name"], "kind": resource.plural,
                                "uid": obj["metadata"].get("uid")}
     if resource.group:

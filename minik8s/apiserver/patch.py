@@ -19,6 +19,7 @@ from typing import Any, Final
 import orjson
 import yaml
 
+from minik8s.api.meta import JsonObject
 from minik8s.apiserver.json_patch import MAX_JSON_PATCH_OPERATIONS, json_patch
 from minik8s.apiserver.json_values import JsonCompatibleLoader, PatchError, clone_json
 from minik8s.apiserver.strategic_merge import list_merge_keys, strategic_merge_patch
@@ -45,7 +46,6 @@ STRATEGIC_MERGE_PATCH: Final = "application/strategic-merge-patch+json"
 APPLY_PATCH: Final = "application/apply-patch+yaml"
 PATCH_CONTENT_TYPES: Final = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
 
-JsonMap = dict[str, Any]
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -65,7 +65,7 @@ def _merge_patch_into(target: Any, patch: Any) -> Any:
     return result
 
 
-def apply_patch(live: JsonMap | None, applied: JsonMap, *, kind: str) -> JsonMap:
+def apply_patch(live: JsonObject | None, applied: JsonObject, *, kind: str) -> JsonObject:
     """Server-side apply without managed fields: create from, or merge in, an apply configuration.
 
     Simplification: no field ownership is tracked, so a field left out of the configuration is
@@ -82,9 +82,9 @@ def apply_patch(live: JsonMap | None, applied: JsonMap, *, kind: str) -> JsonMap
     return strategic_merge_patch(live, configuration, kind=kind)
 
 
-def _apply_configuration(value: JsonMap, path: str) -> JsonMap:
+def _apply_configuration(value: JsonObject, path: str) -> JsonObject:
     """`value` without nulls (at any depth); directives are an error."""
-    configuration: JsonMap = {}
+    configuration: JsonObject = {}
     for key, child in value.items():
         if key.startswith("$"):
             raise PatchError(f"{path}{key}: directives are not allowed in an apply configuration")
@@ -101,7 +101,7 @@ def _configured_value(value: Any, path: str) -> Any:
     return value
 
 
-def apply_patch_by_content_type(content_type: str, live: JsonMap | None, body: bytes, *, kind: str) -> JsonMap:
+def apply_patch_by_content_type(content_type: str, live: JsonObject | None, body: bytes, *, kind: str) -> JsonObject:
     """Parse a PATCH body of `content_type` and apply it to `live` (None: the object does not exist)."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type not in PATCH_CONTENT_TYPES:
@@ -139,7 +139,7 @@ def _parse_body(body: bytes, *, yaml_allowed: bool) -> Any:
     return documents[0]
 
 
-def _require_object(document: Any, what: str) -> JsonMap:
+def _require_object(document: Any, what: str) -> JsonObject:
     if not isinstance(document, dict):
         raise PatchError(f"{what} must be a JSON object")
     return document

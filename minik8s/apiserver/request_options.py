@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from minik8s.api.fields import object_fields, supported_fields
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import ResourceKind
 from minik8s.api.selectors import (
     FieldSelector,
@@ -23,7 +24,6 @@ from minik8s.api.selectors import (
     parse_label_selector,
 )
 from minik8s.apiserver import errors
-from minik8s.apiserver.storage import Object
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class ListOptions:
         return ListOptions(labels, fields, params.get("resourceVersion"), limit_value or None,
                            params.get("continue") or None)
 
-    def matches(self, resource: ResourceKind, obj: Object, fields: dict[str, str] | None = None) -> bool:
+    def matches(self, resource: ResourceKind, obj: JsonObject, fields: dict[str, str] | None = None) -> bool:
         """Does `obj` pass both selectors? `fields` may be given when already computed."""
         if self.label_selector is not None and not self.label_selector.matches(
             obj.get("metadata", {}).get("labels") or {}
@@ -76,7 +76,7 @@ class DeleteOptions:
     dry_run: bool = False
 
     @staticmethod
-    def parse(params: dict[str, str], body: Object | None) -> DeleteOptions:
+    def parse(params: dict[str, str], body: JsonObject | None) -> DeleteOptions:
         body = body or {}
         grace = body.get("gracePeriodSeconds", params.get("gracePeriodSeconds"))
         policy = body.get("propagationPolicy", params.get("propagationPolicy"))
@@ -94,7 +94,7 @@ class DeleteOptions:
                              preconditions.get("resourceVersion"), dry_run)
 
 
-def page(items: list[Object], options: ListOptions, *, revision: int) -> tuple[list[Object], dict[str, Any]]:
+def page(items: list[JsonObject], options: ListOptions, *, revision: int) -> tuple[list[JsonObject], dict[str, Any]]:
     """The page of `items` (sorted by namespace/name) that `limit` and `continue` ask for, and the list's
     metadata: its resourceVersion, and a continue token with the remaining count when more follow."""
     metadata: dict[str, Any] = {"resourceVersion": str(revision)}
@@ -109,7 +109,7 @@ def page(items: list[Object], options: ListOptions, *, revision: int) -> tuple[l
     return items, metadata
 
 
-def _sort_key(obj: Object) -> str:
+def _sort_key(obj: JsonObject) -> str:
     metadata = obj["metadata"]
     return f"{metadata.get('namespace', '')}/{metadata['name']}"
 

@@ -16,6 +16,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.api.tables import build_table
 from minik8s.apiserver import binding, discovery, endpoint_slices, errors, protobuf
@@ -24,7 +25,6 @@ from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations, scale_of
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions
-from minik8s.apiserver.storage import Object
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
@@ -259,7 +259,7 @@ class ApiHandler:
         as_table = wants_table(request.headers.get("accept", ""))
         resource = target.resource
 
-        def render(obj: Object) -> Object:
+        def render(obj: JsonObject) -> JsonObject:
             if not as_table:
                 return obj
             return self.table(resource, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
@@ -281,8 +281,8 @@ class ApiHandler:
             self.open_watches -= 1
 
     @staticmethod
-    def table(resource: ResourceKind, items: list[Object], metadata: dict[str, Any],
-              params: dict[str, str]) -> Object:
+    def table(resource: ResourceKind, items: list[JsonObject], metadata: dict[str, Any],
+              params: dict[str, str]) -> JsonObject:
         table = build_table(resource.kind, items, resource_version=metadata.get("resourceVersion", ""),
                             now=datetime.now(UTC), include_object=params.get("includeObject", "Metadata"),
                             continue_token=metadata.get("continue", ""))

@@ -12,9 +12,9 @@ import ipaddress
 import random
 from dataclasses import dataclass, field
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY
 from minik8s.apiserver import errors
-from minik8s.apiserver.storage import Object
 from minik8s.store.base import Store
 from minik8s.store.state import Command
 
@@ -37,23 +37,23 @@ class AddressChanges:
 SERVICES = REGISTRY.require("", "v1", "services")
 
 
-def _invalid(service: Object, field_path: str, message: str) -> errors.StatusError:
+def _invalid(service: JsonObject, field_path: str, message: str) -> errors.StatusError:
     name = str((service.get("metadata") or {}).get("name", ""))
     return errors.invalid(SERVICES, name, [{"reason": "FieldValueInvalid", "message": message, "field": field_path}])
 
 
-def _wants_node_ports(service: Object) -> bool:
+def _wants_node_ports(service: JsonObject) -> bool:
     return (service.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer")
 
 
-def _node_ports(service: Object | None) -> set[int]:
+def _node_ports(service: JsonObject | None) -> set[int]:
     if service is None or not _wants_node_ports(service):
         return set()
     ports = (service.get("spec") or {}).get("ports") or []
     return {int(p["nodePort"]) for p in ports if isinstance(p, dict) and isinstance(p.get("nodePort"), int)}
 
 
-def _cluster_ip(service: Object | None) -> str | None:
+def _cluster_ip(service: JsonObject | None) -> str | None:
     if service is None:
         return None
     value = (service.get("spec") or {}).get("clusterIP")
@@ -70,7 +70,7 @@ class ServiceAddresses:
     def _taken(self, prefix: str) -> set[str]:
         return {key[len(prefix):] for key, _ in self.store.list(prefix)[1]}
 
-    def assign(self, service: Object, old: Object | None, *, key: str) -> AddressChanges:
+    def assign(self, service: JsonObject, old: JsonObject | None, *, key: str) -> AddressChanges:
         """Fill in missing addresses of `service` (in place) and list the allocation keys to write."""
         spec = service.setdefault("spec", {})
         changes = AddressChanges()
@@ -83,7 +83,7 @@ class ServiceAddresses:
         self._assign_node_ports(service, old, key=key, changes=changes)
         return changes
 
-    def _assign_cluster_ip(self, service: Object, old: Object | None, *, key: str, changes: AddressChanges) -> None:
+    def _assign_cluster_ip(self, service: JsonObject, old: JsonObject | None, *, key: str, changes: AddressChanges) -> None:
         spec = service["spec"]
         wanted = spec.get("clusterIP") or None
         if wanted is not None:
@@ -123,7 +123,7 @@ class ServiceAddresses:
                 return candidate
         raise errors.StatusError(500, "InternalError", f"the service IP range {self.network} is full")
 
-    def _assign_node_ports(self, service: Object, old: Object | None, *, key: str, changes: AddressChanges) -> None:
+    def _assign_node_ports(self, service: JsonObject, old: JsonObject | None, *, key: str, changes: AddressChanges) -> None:
         had = _node_ports(old)
         low, high = self.node_port_range
         keep: set[int] = set()
@@ -157,7 +157,7 @@ class ServiceAddresses:
         return random.choice(free)
 
     @staticmethod
-    def release_all(service: Object) -> list[Command]:
+    def release_all(service: JsonObject) -> list[Command]:
         commands: list[Command] = [{"op": "delete", "key": f"{NODE_PORTS}{p}", "if_exists": True}
                                    for p in _node_ports(service)]
         ip = _cluster_ip(service)
@@ -166,7 +166,7 @@ class ServiceAddresses:
         return commands
 
     @staticmethod
-    def taken_message(service: Object, allocation_key: str) -> errors.StatusError:
+    def taken_message(service: JsonObject, allocation_key: str) -> errors.StatusError:
         """The 422 for an explicit address that another Service holds."""
         if allocation_key.startswith(CLUSTER_IPS):
             ip = allocation_key[len(CLUSTER_IPS):]

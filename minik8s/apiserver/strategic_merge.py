@@ -21,9 +21,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from minik8s.api.meta import JsonObject
 from minik8s.apiserver.json_values import PatchError, clone_json, json_equal
-
-JsonMap = dict[str, Any]
 
 # Where a pod spec sits in each kind that carries one; containers and template metadata follow.
 _POD_SPEC_PATHS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -96,7 +95,7 @@ def list_merge_keys(kind: str) -> Mapping[str, str]:
     return MappingProxyType(table)
 
 
-def strategic_merge_patch(target: JsonMap, patch: JsonMap, *, kind: str) -> JsonMap:
+def strategic_merge_patch(target: JsonObject, patch: JsonObject, *, kind: str) -> JsonObject:
     """Kubernetes strategic merge patch of `target` (a `kind` object); neither input is changed."""
     if not isinstance(target, dict) or not isinstance(patch, dict):
         raise PatchError("a strategic merge patch and its target must be JSON objects")
@@ -109,7 +108,7 @@ class _StrategicMerge:
     def __init__(self, merge_keys: Mapping[str, str]) -> None:
         self._merge_keys = merge_keys
 
-    def merge_map(self, original: JsonMap, patch: JsonMap, path: str) -> JsonMap:
+    def merge_map(self, original: JsonObject, patch: JsonObject, path: str) -> JsonObject:
         if _DIRECTIVE in patch:
             directive = patch[_DIRECTIVE]
             if directive == "delete":
@@ -130,7 +129,7 @@ class _StrategicMerge:
                 _delete_primitives(original, key.removeprefix(_DELETE_PRIMITIVES), doomed)
         return original
 
-    def _merge_field(self, original: JsonMap, key: str, value: Any, path: str) -> None:
+    def _merge_field(self, original: JsonObject, key: str, value: Any, path: str) -> None:
         current = original.get(key)
         if value is None:
             original.pop(key, None)
@@ -170,7 +169,7 @@ class _StrategicMerge:
                 merged[index] = self.merge_map(merged[index], item, path)
         return _order(merged, patch_order=regular, server_order=original, merge_key=merge_key)
 
-    def _apply_element_orders(self, original: JsonMap, patch: JsonMap, path: str) -> set[str]:
+    def _apply_element_orders(self, original: JsonObject, patch: JsonObject, path: str) -> set[str]:
         """Merge each list that has a `$setElementOrder/<list>` and order it; returns their keys."""
         ordered: set[str] = set()
         for directive, order in patch.items():
@@ -194,7 +193,7 @@ class _StrategicMerge:
         return ordered
 
 
-def _retain_keys(original: JsonMap, patch: JsonMap, path: str) -> None:
+def _retain_keys(original: JsonObject, patch: JsonObject, path: str) -> None:
     """Honour `$retainKeys`: clear every field of `original` not listed (after checking the patch)."""
     if _RETAIN_KEYS not in patch:
         return
@@ -208,7 +207,7 @@ def _retain_keys(original: JsonMap, patch: JsonMap, path: str) -> None:
         del original[key]
 
 
-def _delete_primitives(original: JsonMap, key: str, doomed: Any) -> None:
+def _delete_primitives(original: JsonObject, key: str, doomed: Any) -> None:
     if not key or not isinstance(doomed, list):
         raise PatchError(f"{_DELETE_PRIMITIVES}{key} must name a list and hold a list")
     current = original.get(key)
@@ -227,9 +226,9 @@ def _check_elements(items: list[Any], merge_key: str, path: str) -> None:
 
 def _split_directives(
     original: list[Any], patch: list[Any], merge_key: str, path: str
-) -> tuple[list[Any], list[JsonMap], bool]:
+) -> tuple[list[Any], list[JsonObject], bool]:
     """Apply `$patch: delete` elements to `original`; return it, the regular elements, and replace?"""
-    regular: list[JsonMap] = []
+    regular: list[JsonObject] = []
     replace = False
     for item in patch:
         directive = item.get(_DIRECTIVE, "merge")

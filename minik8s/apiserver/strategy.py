@@ -14,10 +14,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from minik8s.api.meta import JsonObject, format_time
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver.storage import clone
-
-Object = dict[str, Any]
 
 # The body of these kinds has no spec/status pair; their data is at the top level.
 _TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
@@ -47,14 +46,14 @@ def now() -> datetime:
 
 
 def timestamp(moment: datetime | None = None) -> str:
-    return (moment or now()).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(moment or now())
 
 
 def parse_timestamp(text: str) -> datetime:
     return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
 
 
-def unknown_fields(resource: ResourceKind, obj: Object) -> list[str]:
+def unknown_fields(resource: ResourceKind, obj: JsonObject) -> list[str]:
     """Top-level and metadata fields Kubernetes would reject under fieldValidation=Strict."""
     allowed = _COMMON_FIELDS | _TOP_LEVEL_FIELDS.get(resource.kind, frozenset({"spec", "status"}))
     unknown = [f'unknown field "{name}"' for name in obj if name not in allowed]
@@ -68,7 +67,7 @@ def generate_name(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
 
 
-def pod_qos_class(pod: Object) -> str:
+def pod_qos_class(pod: JsonObject) -> str:
     containers = (pod.get("spec") or {}).get("containers") or []
     requests_seen = limits_seen = False
     guaranteed = True
@@ -85,7 +84,7 @@ def pod_qos_class(pod: Object) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
-def fold_string_data(secret: Object) -> None:
+def fold_string_data(secret: JsonObject) -> None:
     """A Secret's write-only `stringData` is merged into `data` (base64), as the apiserver does."""
     string_data = secret.pop("stringData", None)
     if isinstance(string_data, dict) and string_data:
@@ -99,7 +98,7 @@ def fold_string_data(secret: Object) -> None:
 DEFAULT_TOLERATION_KEYS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
 
 
-def set_default_toleration_seconds(pod: Object, seconds: dict[str, int], *, given: list[Any]) -> None:
+def set_default_toleration_seconds(pod: JsonObject, seconds: dict[str, int], *, given: list[Any]) -> None:
     """The apiserver's --default-*-toleration-seconds: adjust the tolerations defaulting added."""
     for toleration in (pod.get("spec") or {}).get("tolerations") or []:
         if (isinstance(toleration, dict) and toleration.get("key") in seconds and toleration not in given
@@ -107,7 +106,7 @@ def set_default_toleration_seconds(pod: Object, seconds: dict[str, int], *, give
             toleration["tolerationSeconds"] = seconds[toleration["key"]]
 
 
-def prepare_for_create(resource: ResourceKind, obj: Object) -> None:
+def prepare_for_create(resource: ResourceKind, obj: JsonObject) -> None:
     """Server-set metadata and the initial status."""
     if resource.kind == "Secret":
         fold_string_data(obj)
@@ -126,7 +125,7 @@ def prepare_for_create(resource: ResourceKind, obj: Object) -> None:
         obj["status"] = {}
 
 
-def prepare_for_update(resource: ResourceKind, new: Object, old: Object) -> None:
+def prepare_for_update(resource: ResourceKind, new: JsonObject, old: JsonObject) -> None:
     """Keep what a write to the main resource may not change; bump generation on spec change."""
     if resource.kind == "Secret":
         fold_string_data(new)
@@ -152,7 +151,7 @@ def prepare_for_update(resource: ResourceKind, new: Object, old: Object) -> None
         metadata.pop("generation", None)
 
 
-def keep_allocations(new: Object, old: Object) -> None:
+def keep_allocations(new: JsonObject, old: JsonObject) -> None:
     """An update that leaves out the allocated clusterIP or nodePorts keeps them, as Kubernetes does."""
     spec, old_spec = new.get("spec"), old.get("spec") or {}
     if not isinstance(spec, dict):
@@ -169,7 +168,7 @@ def keep_allocations(new: Object, old: Object) -> None:
                 port["nodePort"] = previous["nodePort"]
 
 
-def prepare_for_status_update(new: Object, old: Object) -> Object:
+def prepare_for_status_update(new: JsonObject, old: JsonObject) -> JsonObject:
     """A write to /status: the old object with the new status (and nothing else)."""
     updated = clone(old)
     if "status" in new:
@@ -179,7 +178,7 @@ def prepare_for_status_update(new: Object, old: Object) -> Object:
     return updated
 
 
-def pod_grace_period(pod: Object, requested: int | None) -> int:
+def pod_grace_period(pod: JsonObject, requested: int | None) -> int:
     """0 means delete now: unscheduled or finished pods, or an explicit 0."""
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
     if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
@@ -190,7 +189,7 @@ def pod_grace_period(pod: Object, requested: int | None) -> int:
     return int(configured) if configured is not None else 30
 
 
-def mark_deleting(obj: Object, grace_seconds: int) -> None:
+def mark_deleting(obj: JsonObject, grace_seconds: int) -> None:
     metadata = obj["metadata"]
     deadline = now() + timedelta(seconds=grace_seconds)
     existing = metadata.get("deletionTimestamp")
@@ -200,7 +199,7 @@ def mark_deleting(obj: Object, grace_seconds: int) -> None:
     metadata["deletionGracePeriodSeconds"] = grace_seconds if current is None else min(current, grace_seconds)
 
 
-def ready_to_remove(resource: ResourceKind, obj: Object) -> bool:
+def ready_to_remove(resource: ResourceKind, obj: JsonObject) -> bool:
     """An object marked for deletion goes once nothing holds it any more."""
     metadata = obj["metadata"]
     if not metadata.get("deletionTimestamp") or metadata.get("finalizers"):

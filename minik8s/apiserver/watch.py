@@ -17,29 +17,30 @@ from typing import Any
 import orjson
 
 from minik8s.api.fields import object_fields
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.request_options import ListOptions
-from minik8s.apiserver.storage import Object, decode_value
+from minik8s.apiserver.storage import decode_value
 from minik8s.store.state import StoreEvent
 from minik8s.store.watch import WatchExpired
 
 log = logging.getLogger(__name__)
 
 BOOKMARK_INTERVAL = 30.0
-Render = Callable[[Object], Object]
+Render = Callable[[JsonObject], JsonObject]
 
 
 class DecodedEvents:
     """Decode each store event once, however many watchers see it (objects are read-only)."""
 
     def __init__(self, size: int = 2048) -> None:
-        self._cache: OrderedDict[tuple[int, str], tuple[Object, Object | None]] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, str], tuple[JsonObject, JsonObject | None]] = OrderedDict()
         self._fields: dict[int, dict[str, str]] = {}  # id(cached object) -> its field-selector fields
         self._size = size
 
-    def fields(self, kind: str, obj: Object) -> dict[str, str]:
+    def fields(self, kind: str, obj: JsonObject) -> dict[str, str]:
         """The field-selector fields of a cached object, computed once for all watchers.
 
         With a hundred node agents each watching `spec.nodeName=<node>`, recomputing them per
@@ -50,7 +51,7 @@ class DecodedEvents:
             found = self._fields[id(obj)] = object_fields(kind, obj)
         return found
 
-    def get(self, event: StoreEvent) -> tuple[Object, Object | None]:
+    def get(self, event: StoreEvent) -> tuple[JsonObject, JsonObject | None]:
         cache_key = (event.revision, event.key)
         found = self._cache.get(cache_key)
         if found is None:
@@ -65,11 +66,11 @@ class DecodedEvents:
         return found
 
 
-def classify(resource: ResourceKind, event: StoreEvent, new: Object, old: Object | None,
+def classify(resource: ResourceKind, event: StoreEvent, new: JsonObject, old: JsonObject | None,
              options: ListOptions, decoded: DecodedEvents | None = None) -> str | None:
     """The watch event type this watcher should see, or None to skip."""
 
-    def matches(obj: Object) -> bool:
+    def matches(obj: JsonObject) -> bool:
         fields = decoded.fields(resource.kind, obj) if decoded and options.field_selector else None
         return options.matches(resource, obj, fields)
 
@@ -82,7 +83,7 @@ def classify(resource: ResourceKind, event: StoreEvent, new: Object, old: Object
     return "DELETED" if old_matches else None
 
 
-def _line(event_type: str, obj: Object) -> bytes:
+def _line(event_type: str, obj: JsonObject) -> bytes:
     return orjson.dumps({"type": event_type, "object": obj}) + b"\n"
 
 
@@ -164,6 +165,6 @@ class WatchStream:
         event_type = classify(self.resource, event, new, old, self.options, self.decoded)
         return _line(event_type, self.render(new)) if event_type else None
 
-    def _bookmark(self, revision: int) -> Object:
+    def _bookmark(self, revision: int) -> JsonObject:
         return {"kind": self.resource.kind, "apiVersion": self.resource.api_version,
                 "metadata": {"resourceVersion": str(revision)}}

@@ -15,14 +15,13 @@ from typing import Any
 
 import orjson
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.cli.printers import TABLE_ACCEPT
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound, error_from_response
 from minik8s.client.paths import collection_path, object_path, resolve_namespace
 from minik8s.client.watch import WatchEvent, read_watch_stream
-
-JsonObject = dict[str, Any]
 
 
 async def get_json(client: ApiClient, path: str, *, params: Mapping[str, str] | None = None,

@@ -21,9 +21,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from minik8s.api.meta import JsonObject
+
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
-JsonObject = dict[str, Any]
 
 # (parent field, list field) → merge key, for lists under a pod spec, a container or metadata.
 _POD_SPEC_LISTS = {"containers": "name", "initContainers": "name", "ephemeralContainers": "name",

@@ -21,34 +21,32 @@ from minik8s.cli.describe_text import (
     write_multiline_map,
 )
 
-Object = Mapping[str, Any]
-
 
 class NodeEvidence(Protocol):
     """What a node's description needs: the node, its pods and its Lease."""
 
     @property
-    def obj(self) -> Object: ...
+    def obj(self) -> Mapping[str, Any]: ...
 
     @property
-    def pods(self) -> Sequence[Object]: ...
+    def pods(self) -> Sequence[Mapping[str, Any]]: ...
 
     @property
-    def lease(self) -> Object | None: ...
+    def lease(self) -> Mapping[str, Any] | None: ...
 
 
-def _metadata(obj: Object) -> Object:
+def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return as_map(obj.get("metadata"))
 
 
-def _head(writer: DescribeWriter, obj: Object) -> None:
+def _head(writer: DescribeWriter, obj: Mapping[str, Any]) -> None:
     writer.write(0, f"Name:\t{as_str(_metadata(obj).get('name'))}\n")
 
 
 _RESOURCES = ("cpu", "memory", "ephemeral-storage")
 
 
-def _resources_of(pod: Object, part: str) -> dict[str, int]:
+def _resources_of(pod: Mapping[str, Any], part: str) -> dict[str, int]:
     """A pod's summed container requests or limits: millicores of CPU, bytes of memory and storage."""
     totals = dict.fromkeys(_RESOURCES, 0)
     for container in as_list(as_map(pod.get("spec")).get("containers")):
@@ -64,7 +62,7 @@ def _amount(resource: str, value: int, whole: int) -> str:
     return f"{text} ({int(value * 100 / whole) if whole else 0}%)"
 
 
-def _write_node_pods(writer: DescribeWriter, node: Object, pods: Sequence[Object], now: datetime) -> None:
+def _write_node_pods(writer: DescribeWriter, node: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], now: datetime) -> None:
     status = as_map(node.get("status"))
     allocatable = as_map(status.get("allocatable")) or as_map(status.get("capacity"))
     wholes = {"cpu": cpu_millis(allocatable.get("cpu", 0)), "memory": memory_bytes(allocatable.get("memory", 0)),
@@ -90,7 +88,7 @@ def _write_node_pods(writer: DescribeWriter, node: Object, pods: Sequence[Object
                         f"{_amount(name, limits[name], wholes[name])}\n")
 
 
-def _write_lease(writer: DescribeWriter, name: str, lease: Object | None) -> None:
+def _write_lease(writer: DescribeWriter, name: str, lease: Mapping[str, Any] | None) -> None:
     """The agent's heartbeat Lease (kubectl says why when there is none)."""
     if lease is None:
         writer.write(0, f'Lease:\tFailed to get lease: leases.coordination.k8s.io "{name}" not found\n')
@@ -102,7 +100,7 @@ def _write_lease(writer: DescribeWriter, name: str, lease: Object | None) -> Non
         writer.write(1, f"{label}:\t{timestamp(lease_spec[key]) if lease_spec.get(key) else '<unset>'}\n")
 
 
-def _write_conditions(writer: DescribeWriter, conditions: Sequence[Object]) -> None:
+def _write_conditions(writer: DescribeWriter, conditions: Sequence[Mapping[str, Any]]) -> None:
     if not conditions:
         return
     writer.write(0, "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n")

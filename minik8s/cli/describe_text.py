@@ -17,7 +17,6 @@ from minik8s.api.table_values import as_int, as_list, as_map, as_str, parse_time
 from minik8s.cli.apply_patch import LAST_APPLIED
 from minik8s.cli.tabwriter import DESCRIBE_MIN_WIDTH, DESCRIBE_PADDING, align
 
-Object = Mapping[str, Any]
 MAX_ANNOTATION_LENGTH = 140
 
 
@@ -83,7 +82,7 @@ def write_annotations(writer: DescribeWriter, title: str, values: Any) -> None:
             writer.write(0, f"{key}: {value}\n")
 
 
-def toleration_text(toleration: Object) -> str:
+def toleration_text(toleration: Mapping[str, Any]) -> str:
     key, value, effect = as_str(toleration.get("key")), as_str(toleration.get("value")), as_str(toleration.get("effect"))
     text = key + (f"={value}" if value else "") + (f":{effect}" if effect else "")
     if toleration.get("operator") == "Exists" and not value:
@@ -102,7 +101,7 @@ def write_lines(writer: DescribeWriter, title: str, lines: Sequence[str]) -> Non
         writer.write(0, ("\t" if index else "") + f"{line}\n")
 
 
-def write_events(writer: DescribeWriter, events: Sequence[Object] | None, *, now: datetime) -> None:
+def write_events(writer: DescribeWriter, events: Sequence[Mapping[str, Any]] | None, *, now: datetime) -> None:
     """The Events table (DescribeEvents), oldest first; None when events were not looked up."""
     if events is None:
         return
@@ -122,7 +121,7 @@ def write_events(writer: DescribeWriter, events: Sequence[Object] | None, *, now
                         f"\t{source}\t{message}\n")
 
 
-def event_sort_key(event: Object) -> str:
+def event_sort_key(event: Mapping[str, Any]) -> str:
     """Events in time order: last seen, else the event time, else first seen."""
     for field in ("lastTimestamp", "eventTime", "firstTimestamp"):
         moment = parse_time(event.get(field))
@@ -131,7 +130,7 @@ def event_sort_key(event: Object) -> str:
     return as_str(as_map(event.get("metadata")).get("creationTimestamp"))
 
 
-def event_interval(event: Object, now: datetime) -> str:
+def event_interval(event: Mapping[str, Any], now: datetime) -> str:
     """`5s`, or `2m (x3 over 10m)` for a repeated event."""
     first = parse_time(event.get("eventTime")) or parse_time(event.get("firstTimestamp"))
     first_seen = since(first, now)
@@ -143,7 +142,7 @@ def event_interval(event: Object, now: datetime) -> str:
     return first_seen
 
 
-def probe_text(probe: Object) -> str:
+def probe_text(probe: Mapping[str, Any]) -> str:
     """DescribeProbe: `http-get http://:80/healthz delay=0s timeout=1s period=10s #success=1 #failure=3`."""
     attributes = (f"delay={as_int(probe.get('initialDelaySeconds'))}s timeout={as_int(probe.get('timeoutSeconds'))}s "
                   f"period={as_int(probe.get('periodSeconds'))}s #success={as_int(probe.get('successThreshold'))} "
@@ -162,7 +161,7 @@ def probe_text(probe: Object) -> str:
     return f"unknown {attributes}"
 
 
-def _ports_text(ports: Sequence[Object], field: str) -> str:
+def _ports_text(ports: Sequence[Mapping[str, Any]], field: str) -> str:
     texts = []
     for port in ports:
         text = f"{as_int(port.get(field))}/{as_str(port.get('protocol'))}"
@@ -170,7 +169,7 @@ def _ports_text(ports: Sequence[Object], field: str) -> str:
     return ", ".join(texts)
 
 
-def _write_state(writer: DescribeWriter, title: str, state: Object) -> None:
+def _write_state(writer: DescribeWriter, title: str, state: Mapping[str, Any]) -> None:
     if "running" in state:
         writer.write(2, f"{title}:\tRunning\n")
         writer.write(3, f"Started:\t{timestamp(as_map(state['running']).get('startedAt'))}\n")
@@ -192,7 +191,7 @@ def _write_state(writer: DescribeWriter, title: str, state: Object) -> None:
             writer.write(3, f"Reason:\t{reason}\n")
 
 
-def _write_container(writer: DescribeWriter, container: Object, status: Object | None, *, space: str) -> None:
+def _write_container(writer: DescribeWriter, container: Mapping[str, Any], status: Mapping[str, Any] | None, *, space: str) -> None:
     writer.write(1, f"{' ' if space else ''}{as_str(container.get('name'))}:\n")
     if status is not None:
         writer.write(2, f"Container ID:\t{as_str(status.get('containerID'))}\n")
@@ -230,7 +229,7 @@ def _write_container(writer: DescribeWriter, container: Object, status: Object |
         writer.write(3, f"{as_str(mount.get('mountPath'))} from {as_str(mount.get('name'))} ({','.join(flags)})\n")
 
 
-def _write_resources(writer: DescribeWriter, resources: Object, *, level: int) -> None:
+def _write_resources(writer: DescribeWriter, resources: Mapping[str, Any], *, level: int) -> None:
     for label, field in (("Limits", "limits"), ("Requests", "requests")):
         values = as_map(resources.get(field))
         if values:
@@ -239,7 +238,7 @@ def _write_resources(writer: DescribeWriter, resources: Object, *, level: int) -
             writer.write(level + 1, f"{name}:\t{values[name]}\n")
 
 
-def _write_environment(writer: DescribeWriter, env: Sequence[Object]) -> None:
+def _write_environment(writer: DescribeWriter, env: Sequence[Mapping[str, Any]]) -> None:
     writer.write(2, "Environment:" + ("\n" if env else "\t<none>\n"))
     for variable in env:
         name = as_str(variable.get("name"))
@@ -301,7 +300,7 @@ def write_volumes(writer: DescribeWriter, volumes: Any, *, space: str = "") -> N
             writer.write(2, f"{label}:\t{value}\n")
 
 
-def write_pod_template(writer: DescribeWriter, template: Object) -> None:
+def write_pod_template(writer: DescribeWriter, template: Mapping[str, Any]) -> None:
     """DescribePodTemplate, as deployments and replica sets show theirs."""
     metadata, spec = as_map(template.get("metadata")), as_map(template.get("spec"))
     writer.write(0, "Pod Template:\n")

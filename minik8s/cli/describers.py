@@ -41,7 +41,6 @@ from minik8s.cli.describe_text import (
     write_volumes,
 )
 
-Object = Mapping[str, Any]
 TEMPLATE_HASH_LABEL = "pod-template-hash"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
@@ -50,12 +49,12 @@ REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 class Evidence:
     """An object and what its description needs besides it."""
 
-    obj: Object
-    events: Sequence[Object] | None = None
-    pods: Sequence[Object] = ()  # a node's pods, or a replica set's
-    replica_sets: Sequence[Object] = ()  # a deployment's
-    endpoints: Object | None = None  # a service's
-    lease: Object | None = None  # a node's
+    obj: Mapping[str, Any]
+    events: Sequence[Mapping[str, Any]] | None = None
+    pods: Sequence[Mapping[str, Any]] = ()  # a node's pods, or a replica set's
+    replica_sets: Sequence[Mapping[str, Any]] = ()  # a deployment's
+    endpoints: Mapping[str, Any] | None = None  # a service's
+    lease: Mapping[str, Any] | None = None  # a node's
 
 
 def describe(kind: str, evidence: Evidence, *, now: datetime) -> str:
@@ -66,25 +65,25 @@ def describe(kind: str, evidence: Evidence, *, now: datetime) -> str:
     return writer.text()
 
 
-def _metadata(obj: Object) -> Object:
+def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return as_map(obj.get("metadata"))
 
 
-def _controller(obj: Object) -> str:
+def _controller(obj: Mapping[str, Any]) -> str:
     for owner in as_list(_metadata(obj).get("ownerReferences")):
         if as_map(owner).get("controller"):
             return f"{as_str(as_map(owner).get('kind'))}/{as_str(as_map(owner).get('name'))}"
     return ""
 
 
-def _head(writer: DescribeWriter, obj: Object, *, namespaced: bool = True) -> None:
+def _head(writer: DescribeWriter, obj: Mapping[str, Any], *, namespaced: bool = True) -> None:
     metadata = _metadata(obj)
     writer.write(0, f"Name:\t{as_str(metadata.get('name'))}\n")
     if namespaced:
         writer.write(0, f"Namespace:\t{as_str(metadata.get('namespace'))}\n")
 
 
-def qos_class(pod: Object) -> str:
+def qos_class(pod: Mapping[str, Any]) -> str:
     """The pod's QoS class: Guaranteed, Burstable or BestEffort."""
     containers = [as_map(c) for key in ("initContainers", "containers") for c in as_list(as_map(pod.get("spec")).get(key))]
     if not any(as_map(as_map(c.get("resources")).get(part)) for c in containers for part in ("requests", "limits")):
@@ -148,12 +147,12 @@ def _int_or_percent(value: Any, default: str) -> str:
     return default if value is None else str(value)
 
 
-def template_matches(replica_set: Object, deployment: Object) -> bool:
+def template_matches(replica_set: Mapping[str, Any], deployment: Mapping[str, Any]) -> bool:
     """Whether a replica set runs the deployment's current template (ignoring pod-template-hash)."""
     return bool(_normalized_template(replica_set) == _normalized_template(deployment))
 
 
-def _normalized_template(obj: Object) -> Any:
+def _normalized_template(obj: Mapping[str, Any]) -> Any:
     template = _pruned(as_map(as_map(obj.get("spec")).get("template")))
     labels = as_map(as_map(template).get("metadata")).get("labels")
     if isinstance(labels, dict):
@@ -171,7 +170,7 @@ def _pruned(value: Any) -> Any:
     return value
 
 
-def _replica_sets_text(replica_sets: Sequence[Object]) -> str:
+def _replica_sets_text(replica_sets: Sequence[Mapping[str, Any]]) -> str:
     texts = [f"{as_str(_metadata(rs).get('name'))} ({as_int(as_map(rs.get('status')).get('replicas'))}/"
              f"{as_int(as_map(rs.get('spec')).get('replicas'), 1)} replicas created)" for rs in replica_sets]
     return ", ".join(texts) or "<none>"
@@ -221,7 +220,7 @@ def _describe_replica_set(writer: DescribeWriter, evidence: Evidence, now: datet
     write_conditions(writer, status.get("conditions"))
 
 
-def _endpoint_addresses(endpoints: Object | None, port_name: str) -> str:
+def _endpoint_addresses(endpoints: Mapping[str, Any] | None, port_name: str) -> str:
     addresses: list[str] = []
     for subset in as_list(as_map(endpoints).get("subsets")):
         ports = [as_map(p) for p in as_list(as_map(subset).get("ports")) if as_str(as_map(p).get("name")) == port_name]

@@ -18,13 +18,12 @@ from typing import Any
 
 import yaml
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import ResourceKind
 from minik8s.api.table_values import as_list, as_map, as_str, format_labels
 from minik8s.cli import jsonpath
 from minik8s.cli.errors import CliError
 from minik8s.cli.tabwriter import align
-
-JsonObject = dict[str, Any]
 
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
 OUTPUT_FORMATS = ("json", "jsonpath", "name", "wide", "yaml")

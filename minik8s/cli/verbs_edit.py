@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import ResourceKind
 from minik8s.cli.flags import (
     AllNamespacesOption,
@@ -30,7 +31,6 @@ from minik8s.cli.printers import kind_label
 from minik8s.cli.resources import ResourceRequest, fail, parse_kind_name, parse_resource_args
 from minik8s.client.errors import NotFound
 
-JsonObject = dict[str, Any]
 ResourcesArgument = Annotated[list[str] | None, typer.Argument(show_default=False)]
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import ResourceKind
 from minik8s.cli.api_calls import fetch_table, get_json, list_params, watch_stream
 from minik8s.cli.flags import (
@@ -47,7 +48,6 @@ from minik8s.client.paths import collection_path
 
 logger = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 
 
 @dataclass(frozen=True)

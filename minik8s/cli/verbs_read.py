@@ -13,10 +13,11 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.api.table_values import as_map, as_str
 from minik8s.cli.api_calls import get_json, pick_container, pod_for, selector_of
@@ -40,7 +41,6 @@ from minik8s.cli.tabwriter import align
 from minik8s.client.errors import NotFound
 from minik8s.client.paths import object_path
 
-JsonObject = dict[str, Any]
 EVENTS = REGISTRY.require("", "v1", "events")
 PODS = REGISTRY.require("", "v1", "pods")
 LEASES = REGISTRY.require("coordination.k8s.io", "v1", "leases")

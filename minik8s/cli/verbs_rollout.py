@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 
+from minik8s.api.meta import JsonObject, now_time
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.cli.api_calls import get_json, list_params, watch_stream
 from minik8s.cli.describe_text import DescribeWriter, write_pod_template
@@ -37,7 +37,6 @@ from minik8s.cli.tabwriter import DESCRIBE_MIN_WIDTH, DESCRIBE_PADDING, align
 from minik8s.client.errors import ApiError, Gone
 from minik8s.client.paths import collection_path
 
-JsonObject = dict[str, Any]
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 _KEPT_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", REVISION_ANNOTATION,
@@ -305,7 +304,7 @@ def restart(
         if (live.get("spec") or {}).get("paused"):
             raise fail(f'error: {kind.group_resource} "{name}" can\'t restart paused deployment (run rollout resume '
                        "first)")
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = now_time()
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
         await session.client.patch(kind, name, patch, namespace=session.namespace, patch_type="strategic")
         typer.echo(f"{kind_label(kind)}/{name} restarted")

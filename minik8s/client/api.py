@@ -18,6 +18,7 @@ from typing import Any, Literal
 import httpx
 import orjson
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.errors import error_from_response
 from minik8s.client.failover import FailoverPolicy, OutgoingRequest, ServerSet, parse_retry_after
@@ -27,7 +28,6 @@ from minik8s.client.watch import WatchEvent, read_watch_stream
 
 logger = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 PatchType = Literal["merge", "strategic", "json", "apply"]
 PatchBody = dict[str, Any] | list[Any]  # a JSON Patch is a list of operations
 

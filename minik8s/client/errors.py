@@ -8,11 +8,9 @@ exception class here, and no caller ever parses a Status by hand.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
-JsonObject = dict[str, Any]
+from minik8s.api.meta import JsonObject
 
 # The reason Kubernetes puts in a Status for each code, used when a body carries none.
 _DEFAULT_REASONS: dict[int, str] = {

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.meta import now_time
 from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
@@ -24,10 +24,6 @@ log = logging.getLogger(__name__)
 EVENTS = REGISTRY.require("", "v1", "events")
 AGGREGATE_WINDOW_SECONDS = 600.0
 _MEMORY = 4096
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def involved_object(obj: dict[str, Any], *, field_path: str = "") -> dict[str, Any]:
@@ -64,7 +60,7 @@ class EventRecorder:
         if seen is None or time.monotonic() - seen[3] > AGGREGATE_WINDOW_SECONDS:
             return False
         namespace, name, count, _ = seen
-        patch = {"count": count + 1, "lastTimestamp": _now()}
+        patch = {"count": count + 1, "lastTimestamp": now_time()}
         try:
             await self.client.patch(EVENTS, name, patch, namespace=namespace)
         except NotFound:
@@ -74,7 +70,7 @@ class EventRecorder:
 
     async def _create(self, key: tuple[str, str, str, str], namespace: str, reference: dict[str, Any],
                       event_type: str, reason: str, message: str) -> None:
-        stamp = _now()
+        stamp = now_time()
         # Kubernetes' naming: the hex nanosecond timestamp makes names sort in creation order.
         name = f"{reference.get('name', 'object')}.{time.time_ns():x}"
         event = {

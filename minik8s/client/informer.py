@@ -15,15 +15,15 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import ResourceKind
 from minik8s.client.errors import Gone
 from minik8s.client.watch import WatchEvent
 
 logger = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 AddHandler = Callable[[JsonObject], None]
 UpdateHandler = Callable[[JsonObject, JsonObject], None]
 DeleteHandler = Callable[[JsonObject], None]

@@ -23,14 +23,14 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from minik8s.api.meta import JsonObject, format_micro_time
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.errors import AlreadyExists, ApiError, Conflict, NotFound
 
 logger = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 
 _LEASE = REGISTRY.by_kind("coordination.k8s.io/v1", "Lease")
 if _LEASE is None:
@@ -46,11 +46,6 @@ class LeaseApi(Protocol):
     async def create(self, kind: ResourceKind, obj: JsonObject, *, namespace: str | None = None) -> JsonObject: ...
 
     async def update(self, kind: ResourceKind, obj: JsonObject) -> JsonObject: ...
-
-
-def format_micro_time(moment: datetime) -> str:
-    """Kubernetes MicroTime: `2006-01-02T15:04:05.000000Z`, always UTC."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class LeaderElector:

@@ -9,23 +9,11 @@ read shows the owner still exists with the same uid and is not being deleted
 
 from __future__ import annotations
 
-from typing import Any
-
+from minik8s.api.meta import JsonObject, is_deleting, name_of, namespace_of, uid_of
 from minik8s.api.registry import ResourceKind
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
-from minik8s.controllers.workload_objects import (
-    Claim,
-    adoption_patch,
-    controller_reference,
-    is_deleting,
-    name_of,
-    namespace_of,
-    release_patch,
-    uid_of,
-)
-
-JsonObject = dict[str, Any]
+from minik8s.controllers.workload_objects import Claim, adoption_patch, controller_reference, release_patch
 
 
 async def carry_out_claim(client: ApiClient, owner: JsonObject, decision: Claim, *, owner_kind: ResourceKind,

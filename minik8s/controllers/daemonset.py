@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.meta import JsonObject, controller_ref_of, is_deleting, labels_of, metadata_of, name_of
 from minik8s.api.registry import REGISTRY
 from minik8s.api.selectors import SelectorError, label_selector_from_object
 from minik8s.client.controller import Controller
@@ -30,13 +31,6 @@ from minik8s.controllers.daemonset_pods import (
     build_daemon_pod,
 )
 from minik8s.controllers.shared import ControllerContext
-from minik8s.controllers.workload_objects import (
-    controller_ref_of,
-    is_deleting,
-    labels_of,
-    metadata_of,
-    name_of,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +38,6 @@ DAEMON_SETS = REGISTRY.require("apps", "v1", "daemonsets")
 PODS = REGISTRY.require("", "v1", "pods")
 NODES = REGISTRY.require("", "v1", "nodes")
 
-JsonObject = dict[str, Any]
 
 EXPECTATIONS_TIMEOUT = 300.0  # Kubernetes' ExpectationsTimeout: forget what was never observed
 FAILED_POD_BACKOFF_INITIAL = 1.0

@@ -14,6 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from minik8s.api.meta import (
+    JsonObject,
+    controller_ref_of,
+    is_deleting,
+    labels_of,
+    metadata_of,
+    name_of,
+    uid_of,
+)
 from minik8s.api.selectors import SelectorError, label_selector_from_object
 from minik8s.controllers.daemonset_nodes import Placement, node_should_run
 from minik8s.controllers.daemonset_pods import (
@@ -27,18 +36,7 @@ from minik8s.controllers.daemonset_pods import (
     template_hash,
 )
 from minik8s.controllers.daemonset_rollout import allows_surge, roll, rollout_limits
-from minik8s.controllers.workload_objects import (
-    controller_ref_of,
-    controller_reference,
-    is_deleting,
-    labels_of,
-    metadata_of,
-    name_of,
-    uid_of,
-)
-
-JsonObject = dict[str, Any]
-Pod = Mapping[str, Any]
+from minik8s.controllers.workload_objects import controller_reference
 
 _STATUS_COUNTS = ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady",
                   "updatedNumberScheduled", "numberAvailable", "numberUnavailable")
@@ -66,7 +64,7 @@ class PlannedEvent:
 class DaemonSetInputs:
     daemon_set: Mapping[str, Any]
     nodes: Sequence[Mapping[str, Any]]
-    pods: Sequence[Pod]  # every pod of the DaemonSet's namespace
+    pods: Sequence[Mapping[str, Any]]  # every pod of the DaemonSet's namespace
     now: datetime
     expectations_satisfied: bool = True
     failed_pod_backoff: Mapping[str, float] = field(default_factory=dict)  # node -> seconds still to wait
@@ -116,11 +114,11 @@ def plan_daemon_set(inputs: DaemonSetInputs) -> DaemonSetPlan:
     return plan
 
 
-def _claim(daemon_set: Mapping[str, Any], pods: Sequence[Pod], plan: DaemonSetPlan, *,
-           matches: Callable[[Pod], bool]) -> list[Pod]:
+def _claim(daemon_set: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], plan: DaemonSetPlan, *,
+           matches: Callable[[Mapping[str, Any]], bool]) -> list[Mapping[str, Any]]:
     """Kubernetes' ClaimPods: ours if our controller reference and the selector match; adopt orphans."""
     our_uid = uid_of(daemon_set)
-    owned: list[Pod] = []
+    owned: list[Mapping[str, Any]] = []
     for pod in pods:
         reference = controller_ref_of(pod)
         references = [dict(r) for r in metadata_of(pod).get("ownerReferences") or [] if isinstance(r, Mapping)]
@@ -139,8 +137,8 @@ def _claim(daemon_set: Mapping[str, Any], pods: Sequence[Pod], plan: DaemonSetPl
     return owned
 
 
-def _by_node(pods: Sequence[Pod], *, skip_deleted_terminal: bool) -> dict[str, list[Pod]]:
-    grouped: dict[str, list[Pod]] = {}
+def _by_node(pods: Sequence[Mapping[str, Any]], *, skip_deleted_terminal: bool) -> dict[str, list[Mapping[str, Any]]]:
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
     for pod in pods:
         if skip_deleted_terminal and is_terminal(pod) and is_deleting(pod):
             continue  # nothing left to do with it: its node or the garbage collector removes it
@@ -150,7 +148,7 @@ def _by_node(pods: Sequence[Pod], *, skip_deleted_terminal: bool) -> dict[str, l
     return grouped
 
 
-def _place(inputs: DaemonSetInputs, owned: list[Pod], placements: Mapping[str, Placement],
+def _place(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements: Mapping[str, Placement],
            plan: DaemonSetPlan) -> None:
     """Kubernetes' manage: a pod where one should run, none where none may stay."""
     node_pods = _by_node(owned, skip_deleted_terminal=True)
@@ -174,9 +172,9 @@ def _place(inputs: DaemonSetInputs, owned: list[Pod], placements: Mapping[str, P
                 plan.delete.append(name_of(pod))  # meant for a node that is gone
 
 
-def _drop_finished(inputs: DaemonSetInputs, node_name: str, pods: list[Pod], plan: DaemonSetPlan) -> list[Pod]:
+def _drop_finished(inputs: DaemonSetInputs, node_name: str, pods: list[Mapping[str, Any]], plan: DaemonSetPlan) -> list[Mapping[str, Any]]:
     """Delete failed (with backoff) and succeeded pods; return the live ones."""
-    running: list[Pod] = []
+    running: list[Mapping[str, Any]] = []
     namespace = metadata_of(inputs.daemon_set).get("namespace") or "default"
     for pod in pods:
         if is_deleting(pod):
@@ -200,7 +198,7 @@ def _drop_finished(inputs: DaemonSetInputs, node_name: str, pods: list[Pod], pla
     return running
 
 
-def _keep_one(inputs: DaemonSetInputs, node_name: str, placement: Placement, running: list[Pod],
+def _keep_one(inputs: DaemonSetInputs, node_name: str, placement: Placement, running: list[Mapping[str, Any]],
               plan: DaemonSetPlan, *, surge: bool) -> None:
     """One pod per node: the oldest; with surge, an old ready pod may stay beside a new unready one."""
     ordered = sorted(running, key=age_order)
@@ -211,8 +209,8 @@ def _keep_one(inputs: DaemonSetInputs, node_name: str, placement: Placement, run
         if placement.should_run:
             plan.create_on.append(node_name)
         return
-    oldest_new: Pod | None = None
-    oldest_old: Pod | None = None
+    oldest_new: Mapping[str, Any] | None = None
+    oldest_old: Mapping[str, Any] | None = None
     for pod in ordered:
         if labels_of(pod).get(REVISION_HASH_LABEL) == plan.revision_hash and oldest_new is None:
             oldest_new = pod
@@ -226,7 +224,7 @@ def _keep_one(inputs: DaemonSetInputs, node_name: str, placement: Placement, run
             plan.delete.append(name_of(oldest_old))
 
 
-def _roll(inputs: DaemonSetInputs, owned: list[Pod], placements: Mapping[str, Placement],
+def _roll(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements: Mapping[str, Placement],
           plan: DaemonSetPlan) -> None:
     strategy = (inputs.daemon_set.get("spec") or {}).get("updateStrategy") or {}
     if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
@@ -247,7 +245,7 @@ def _roll(inputs: DaemonSetInputs, owned: list[Pod], placements: Mapping[str, Pl
     plan.create_on.extend(step.create_on)
 
 
-def _status(inputs: DaemonSetInputs, owned: list[Pod], placements: Mapping[str, Placement],
+def _status(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements: Mapping[str, Placement],
             plan: DaemonSetPlan, *, observed: bool) -> JsonObject | None:
     """Kubernetes' updateDaemonSetStatus; None when nothing would change."""
     node_pods = _by_node(owned, skip_deleted_terminal=False)

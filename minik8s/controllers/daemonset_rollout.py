@@ -17,17 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from minik8s.api.meta import is_deleting, labels_of, name_of
 from minik8s.controllers.daemonset_pods import (
     REVISION_HASH_LABEL,
     is_available,
 )
-from minik8s.controllers.workload_objects import (
-    is_deleting,
-    labels_of,
-    name_of,
-)
-
-Pod = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -85,10 +79,10 @@ def allows_surge(daemon_set: Mapping[str, Any]) -> bool:
         return False
 
 
-def split_by_revision(pods: Sequence[Pod], revision_hash: str) -> tuple[Pod | None, Pod | None, bool]:
+def split_by_revision(pods: Sequence[Mapping[str, Any]], revision_hash: str) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None, bool]:
     """(new pod, old pod, ok) among the node's live pods; not ok when there are two of a kind."""
-    new_pod: Pod | None = None
-    old_pod: Pod | None = None
+    new_pod: Mapping[str, Any] | None = None
+    old_pod: Mapping[str, Any] | None = None
     for pod in pods:
         if is_deleting(pod):
             continue
@@ -103,7 +97,7 @@ def split_by_revision(pods: Sequence[Pod], revision_hash: str) -> tuple[Pod | No
     return new_pod, old_pod, True
 
 
-def roll(node_pods: Mapping[str, Sequence[Pod]], *, revision_hash: str, limits: RolloutLimits,
+def roll(node_pods: Mapping[str, Sequence[Mapping[str, Any]]], *, revision_hash: str, limits: RolloutLimits,
          min_ready_seconds: int, now: datetime, should_run: Callable[[str], bool]) -> RolloutStep:
     """The next step; `node_pods` holds every node with pods or wanting one (then with no pods)."""
     if limits.max_surge == 0:
@@ -113,7 +107,7 @@ def roll(node_pods: Mapping[str, Sequence[Pod]], *, revision_hash: str, limits: 
                             min_ready_seconds=min_ready_seconds, now=now, should_run=should_run)
 
 
-def _roll_without_surge(node_pods: Mapping[str, Sequence[Pod]], *, revision_hash: str, max_unavailable: int,
+def _roll_without_surge(node_pods: Mapping[str, Sequence[Mapping[str, Any]]], *, revision_hash: str, max_unavailable: int,
                         min_ready_seconds: int, now: datetime) -> RolloutStep:
     unavailable = 0
     replacements: list[str] = []  # old pods that are unavailable anyway: replacing them costs nothing
@@ -132,7 +126,7 @@ def _roll_without_surge(node_pods: Mapping[str, Sequence[Pod]], *, revision_hash
     return RolloutStep(delete=(*replacements, *candidates[:room]))
 
 
-def _roll_with_surge(node_pods: Mapping[str, Sequence[Pod]], *, revision_hash: str, max_surge: int,
+def _roll_with_surge(node_pods: Mapping[str, Sequence[Mapping[str, Any]]], *, revision_hash: str, max_surge: int,
                      min_ready_seconds: int, now: datetime, should_run: Callable[[str], bool]) -> RolloutStep:
     surging = 0
     deletions: list[str] = []

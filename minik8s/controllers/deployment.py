@@ -17,6 +17,19 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.meta import (
+    JsonObject,
+    controller_ref_of,
+    is_deleting,
+    key_of,
+    labels_of,
+    name_of,
+    namespace_of,
+    resource_version_of,
+    spec_of,
+    status_of,
+    uid_of,
+)
 from minik8s.api.registry import REGISTRY
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, ApiError, Forbidden, NotFound
@@ -27,23 +40,12 @@ from minik8s.controllers.deployment_spec import RECREATE, read_spec
 from minik8s.controllers.deployment_template import REVISION, equal_ignore_hash, template_of
 from minik8s.controllers.shared import ControllerContext
 from minik8s.controllers.workload_objects import (
-    JsonObject,
     MalformedObject,
     claim,
-    controller_ref_of,
     is_controlled_by,
-    is_deleting,
-    key_of,
-    labels_of,
-    name_of,
-    namespace_of,
     owners_selecting,
     resolve_controller_ref,
-    resource_version_of,
     selector_of,
-    spec_of,
-    status_of,
-    uid_of,
 )
 
 log = logging.getLogger(__name__)

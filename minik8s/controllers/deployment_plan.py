@@ -19,6 +19,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from minik8s.api.meta import (
+    JsonObject,
+    annotations_of,
+    generation_of,
+    integer,
+    is_deleting,
+    name_of,
+    spec_of,
+    status_of,
+)
 from minik8s.controllers import deployment_status as conditions
 from minik8s.controllers.deployment_scaling import (
     ReplicaSetState,
@@ -51,17 +61,7 @@ from minik8s.controllers.deployment_template import (
     set_new_replica_set_annotations,
     template_of,
 )
-from minik8s.controllers.workload_objects import (
-    JsonObject,
-    annotations_of,
-    generation_of,
-    integer,
-    is_deleting,
-    name_of,
-    selector_of,
-    spec_of,
-    status_of,
-)
+from minik8s.controllers.workload_objects import selector_of
 
 PodsByOwner = Mapping[str, Sequence[Mapping[str, Any]]]
 

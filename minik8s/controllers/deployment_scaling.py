@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from minik8s.api.meta import JsonObject, annotations_of, integer, name_of, spec_of, status_of, uid_of
 from minik8s.controllers.deployment_spec import DeploymentSpec
 from minik8s.controllers.deployment_status import ReplicaCounts, counts_of
 from minik8s.controllers.deployment_template import (
@@ -25,16 +26,7 @@ from minik8s.controllers.deployment_template import (
     revision_of,
     set_replicas_annotations,
 )
-from minik8s.controllers.workload_objects import (
-    JsonObject,
-    annotations_of,
-    by_creation,
-    integer,
-    name_of,
-    spec_of,
-    status_of,
-    uid_of,
-)
+from minik8s.controllers.workload_objects import by_creation
 
 
 @dataclass

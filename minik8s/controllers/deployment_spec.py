@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from minik8s.controllers.workload_objects import MalformedObject, integer, spec_of
+from minik8s.api.meta import integer, spec_of
+from minik8s.controllers.workload_objects import MalformedObject
 
 ROLLING_UPDATE = "RollingUpdate"
 RECREATE = "Recreate"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from minik8s.api.meta import JsonObject, format_time, integer, parse_time, status_of
 from minik8s.controllers.deployment_spec import DeploymentSpec
-from minik8s.controllers.workload_objects import JsonObject, format_time, integer, parse_time, status_of
 
 AVAILABLE = "Available"
 PROGRESSING = "Progressing"

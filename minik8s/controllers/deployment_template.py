@@ -20,16 +20,9 @@ from typing import Any
 
 import orjson
 
+from minik8s.api.meta import JsonObject, annotations_of, name_of, namespace_of, spec_of
 from minik8s.controllers.deployment_spec import DeploymentSpec
-from minik8s.controllers.workload_objects import (
-    JsonObject,
-    annotations_of,
-    by_creation,
-    controller_reference,
-    name_of,
-    namespace_of,
-    spec_of,
-)
+from minik8s.controllers.workload_objects import by_creation, controller_reference
 
 log = logging.getLogger(__name__)
 

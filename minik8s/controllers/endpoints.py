@@ -16,8 +16,8 @@ sync.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY
 from minik8s.api.selectors import LabelSelector, label_selector_from_set
 from minik8s.client.controller import Controller
@@ -33,7 +33,6 @@ SERVICES = REGISTRY.require("", "v1", "services")
 ENDPOINTS = REGISTRY.require("", "v1", "endpoints")
 PODS = REGISTRY.require("", "v1", "pods")
 
-JsonObject = dict[str, Any]
 
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"  # leader-election Endpoints: never ours
 UNRESOLVED_PORT_REASON = "FailedToResolveTargetPort"

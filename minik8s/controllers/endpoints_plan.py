@@ -20,13 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from minik8s.api.meta import JsonObject
 from minik8s.controllers.endpoints_trigger_time import (
     LAST_CHANGE_TRIGGER_TIME,
     format_trigger_time,
 )
-
-JsonObject = dict[str, Any]
-Pod = Mapping[str, Any]
 
 OVER_CAPACITY = "endpoints.kubernetes.io/over-capacity"
 HEADLESS_LABEL = "service.kubernetes.io/headless"
@@ -60,14 +58,14 @@ class EndpointsPlan:
     unresolved: list[UnresolvedPort] = field(default_factory=list)
 
 
-def is_pod_ready(pod: Pod) -> bool:
+def is_pod_ready(pod: Mapping[str, Any]) -> bool:
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if isinstance(condition, Mapping) and condition.get("type") == "Ready":
             return condition.get("status") == "True"
     return False
 
 
-def should_pod_be_in_endpoints(pod: Pod, *, include_terminating: bool) -> bool:
+def should_pod_be_in_endpoints(pod: Mapping[str, Any], *, include_terminating: bool) -> bool:
     """Kubernetes' ShouldPodBeInEndpoints: not finished, has an IP, not terminating (unless asked)."""
     status = pod.get("status") or {}
     if status.get("phase") in ("Succeeded", "Failed"):
@@ -77,7 +75,7 @@ def should_pod_be_in_endpoints(pod: Pod, *, include_terminating: bool) -> bool:
     return include_terminating or not (pod.get("metadata") or {}).get("deletionTimestamp")
 
 
-def plan_endpoints(service: Mapping[str, Any], pods: Sequence[Pod], current: Mapping[str, Any] | None, *,
+def plan_endpoints(service: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], current: Mapping[str, Any] | None, *,
                    trigger_time: datetime | None) -> EndpointsPlan:
     """What to write for `service` (whose selector already chose `pods`), given the current Endpoints."""
     subsets, unresolved = desired_subsets(service, pods)
@@ -124,7 +122,7 @@ def _desired_object(service: Mapping[str, Any], current: Mapping[str, Any] | Non
     return endpoints
 
 
-def desired_subsets(service: Mapping[str, Any], pods: Sequence[Pod]) -> tuple[list[JsonObject], list[UnresolvedPort]]:
+def desired_subsets(service: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> tuple[list[JsonObject], list[UnresolvedPort]]:
     """One subset per (pod, resolvable port), repacked; and the ports some pods could not resolve."""
     spec = service.get("spec") or {}
     publish_not_ready = spec.get("publishNotReadyAddresses") is True
@@ -158,7 +156,7 @@ def _unresolved(service_port: Mapping[str, Any], pod_names: list[str]) -> Unreso
                           tuple(pod_names))
 
 
-def find_port(pod: Pod, service_port: Mapping[str, Any]) -> int | None:
+def find_port(pod: Mapping[str, Any], service_port: Mapping[str, Any]) -> int | None:
     """Kubernetes' FindPort: a number as is; a name looked up among the pod's container ports."""
     target = service_port.get("targetPort", service_port.get("port"))
     if isinstance(target, int) and not isinstance(target, bool):
@@ -176,7 +174,7 @@ def find_port(pod: Pod, service_port: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _address(service: Mapping[str, Any], pod: Pod) -> JsonObject | None:
+def _address(service: Mapping[str, Any], pod: Mapping[str, Any]) -> JsonObject | None:
     ip = _pod_ip_for(service, pod)
     if ip is None:
         return None
@@ -194,7 +192,7 @@ def _address(service: Mapping[str, Any], pod: Pod) -> JsonObject | None:
     return address
 
 
-def _pod_ip_for(service: Mapping[str, Any], pod: Pod) -> str | None:
+def _pod_ip_for(service: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
     """The pod IP of the Service's IP family (its first ipFamilies entry, else its clusterIP's)."""
     spec = service.get("spec") or {}
     status = pod.get("status") or {}
@@ -341,7 +339,7 @@ def _subset_order(subset: Mapping[str, Any]) -> tuple[list[_PortKey], list[_Addr
             [_address_key(a) for a in subset.get("notReadyAddresses") or []])
 
 
-def _pod_name(pod: Pod) -> str:
+def _pod_name(pod: Mapping[str, Any]) -> str:
     return str((pod.get("metadata") or {}).get("name") or "")
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound
@@ -48,7 +49,6 @@ from minik8s.controllers.shared import ControllerContext
 
 log = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 Propagation = Literal["Background", "Foreground", "Orphan"]
 _ABSENT_MEMORY = 10_000
 

@@ -18,16 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.meta import JsonObject, format_time
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound, error_from_response
 from minik8s.client.paths import object_path
 from minik8s.controllers.shared import ControllerContext
-from minik8s.controllers.taint_eviction import format_time
 
 log = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 NAMESPACED_KINDS: tuple[ResourceKind, ...] = tuple(kind for kind in REGISTRY.kinds if kind.namespaced)
 KUBERNETES_FINALIZER = "kubernetes"

@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from minik8s.api.meta import JsonObject, format_time
 from minik8s.controllers.taint_eviction import (
     NO_EXECUTE,
     NO_SCHEDULE,
     TAINT_NOT_READY,
     TAINT_UNREACHABLE,
     TAINT_UNSCHEDULABLE,
-    format_time,
     no_execute_taints,
 )
 
-JsonObject = dict[str, Any]
 NODE_CONDITION_TYPES = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 _MANAGED_TAINTS = frozenset({(TAINT_NOT_READY, NO_EXECUTE), (TAINT_UNREACHABLE, NO_EXECUTE),
                              (TAINT_UNSCHEDULABLE, NO_SCHEDULE)})

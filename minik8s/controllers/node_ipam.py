@@ -20,6 +20,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, NotFound
@@ -29,7 +30,6 @@ logger = logging.getLogger(__name__)
 
 NODES = REGISTRY.require("", "v1", "nodes")
 
-JsonObject = dict[str, Any]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 

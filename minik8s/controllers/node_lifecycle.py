@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.meta import JsonObject, format_time
 from minik8s.api.registry import REGISTRY
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound
@@ -40,11 +41,10 @@ from minik8s.controllers.node_health import (
     ready_status,
 )
 from minik8s.controllers.shared import ControllerContext
-from minik8s.controllers.taint_eviction import format_time, no_execute_taints, plan_eviction
+from minik8s.controllers.taint_eviction import no_execute_taints, plan_eviction
 
 log = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 NODES = REGISTRY.require("", "v1", "nodes")
 PODS = REGISTRY.require("", "v1", "pods")
 LEASES = REGISTRY.require("coordination.k8s.io", "v1", "leases")

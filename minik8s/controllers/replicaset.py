@@ -16,6 +16,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.meta import (
+    JsonObject,
+    controller_ref_of,
+    is_deleting,
+    key_of,
+    labels_of,
+    name_of,
+    namespace_of,
+    uid_of,
+)
 from minik8s.api.registry import REGISTRY
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, Forbidden, NotFound
@@ -31,20 +41,12 @@ from minik8s.controllers.replicaset_plan import (
 from minik8s.controllers.replicaset_pods import is_active, is_ready, pod_from_template
 from minik8s.controllers.shared import ControllerContext
 from minik8s.controllers.workload_objects import (
-    JsonObject,
     MalformedObject,
     claim,
-    controller_ref_of,
     controller_reference,
-    is_deleting,
-    key_of,
-    labels_of,
-    name_of,
-    namespace_of,
     owners_selecting,
     resolve_controller_ref,
     selector_of,
-    uid_of,
 )
 
 log = logging.getLogger(__name__)

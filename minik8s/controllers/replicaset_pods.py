@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from minik8s.controllers.workload_objects import (
+from minik8s.api.meta import (
     JsonObject,
     annotations_of,
     labels_of,

@@ -13,35 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-JsonObject = dict[str, Any]
+from minik8s.api.meta import JsonObject, parse_time
 
 TAINT_NOT_READY = "node.kubernetes.io/not-ready"
 TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
 TAINT_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 NO_EXECUTE = "NoExecute"
 NO_SCHEDULE = "NoSchedule"
-
-
-def format_time(moment: datetime) -> str:
-    """Kubernetes' metav1.Time: RFC 3339 in UTC, whole seconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: object) -> datetime | None:
-    """A metav1.Time or MicroTime string, or None when absent or unreadable."""
-    if not isinstance(text, str) or len(text) < 19:
-        return None
-    try:
-        moment = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    fraction = text[19:].rstrip("Z")
-    if fraction.startswith(".") and fraction[1:].isdigit():
-        moment += timedelta(microseconds=int(fraction[1:7].ljust(6, "0")))
-    return moment
 
 
 def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:

@@ -1,121 +1,41 @@
-"""Reading the workload objects (Deployments, ReplicaSets, Pods) the way their controllers need.
+"""Ownership and ordering of workload objects (Deployments, ReplicaSets, DaemonSets, Pods).
 
-The ReplicaSet and Deployment controllers work on plain JSON from informer caches, which may
-hold anything a client managed to store. These small readers answer the same questions
-everywhere — name, uid, labels, the controller reference, timestamps, integer fields — and
-never raise on a missing or oddly typed field, so the plans stay short and a malformed object
-degrades to defaults instead of crashing a worker. Ownership (controller references, adopting
-orphans, releasing what no longer matches) is Kubernetes' ControllerRefManager over the same
-readers.
+The plain readers (name, uid, labels, the controller reference, times) live in `minik8s.api.meta`;
+this module adds what only the workload controllers ask: creation order, `spec.selector`, and
+Kubernetes' ControllerRefManager — which objects a controller owns, which orphans it adopts and
+which it releases because they no longer match — as pure decisions over cached objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
+from minik8s.api.meta import (
+    EPOCH,
+    JsonObject,
+    controller_ref_of,
+    is_deleting,
+    labels_of,
+    metadata_of,
+    name_of,
+    namespace_of,
+    parse_time,
+    spec_of,
+    uid_of,
+)
 from minik8s.api.selectors import LabelSelector, SelectorError, label_selector_from_object
-
-JsonObject = dict[str, Any]
-
-_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 class MalformedObject(Exception):
     """An object a controller cannot act on (bad selector, bad rolling-update value, ...)."""
 
 
-# -- metadata ---------------------------------------------------------------------------------
-
-
-def metadata_of(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    value = obj.get("metadata")
-    return value if isinstance(value, Mapping) else {}
-
-
-def spec_of(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    value = obj.get("spec")
-    return value if isinstance(value, Mapping) else {}
-
-
-def status_of(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    value = obj.get("status")
-    return value if isinstance(value, Mapping) else {}
-
-
-def name_of(obj: Mapping[str, Any]) -> str:
-    return str(metadata_of(obj).get("name") or "")
-
-
-def namespace_of(obj: Mapping[str, Any]) -> str:
-    return str(metadata_of(obj).get("namespace") or "")
-
-
-def uid_of(obj: Mapping[str, Any]) -> str:
-    return str(metadata_of(obj).get("uid") or "")
-
-
-def key_of(obj: Mapping[str, Any]) -> str:
-    """`namespace/name`, the work-queue key."""
-    return f"{namespace_of(obj)}/{name_of(obj)}"
-
-
-def resource_version_of(obj: Mapping[str, Any]) -> str:
-    return str(metadata_of(obj).get("resourceVersion") or "")
-
-
-def generation_of(obj: Mapping[str, Any]) -> int:
-    return integer(metadata_of(obj).get("generation"), default=0)
-
-
-def string_map(value: Any) -> dict[str, str]:
-    """A map of strings (labels, annotations); anything else reads as empty."""
-    if not isinstance(value, Mapping):
-        return {}
-    return {str(k): str(v) for k, v in value.items() if v is not None}
-
-
-def labels_of(obj: Mapping[str, Any]) -> dict[str, str]:
-    return string_map(metadata_of(obj).get("labels"))
-
-
-def annotations_of(obj: Mapping[str, Any]) -> dict[str, str]:
-    return string_map(metadata_of(obj).get("annotations"))
-
-
-def is_deleting(obj: Mapping[str, Any]) -> bool:
-    return bool(metadata_of(obj).get("deletionTimestamp"))
-
-
-def integer(value: Any, *, default: int) -> int:
-    """An integer field; booleans, strings and floats read as `default`."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-# -- time -------------------------------------------------------------------------------------
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp as an aware datetime; None when absent or malformed."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def format_time(moment: datetime) -> str:
-    """Kubernetes' metav1.Time rendering: seconds, UTC, `Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def created_at(obj: Mapping[str, Any]) -> datetime:
     """creationTimestamp, or the distant past when missing (sorts first, as a zero time does)."""
-    return parse_time(metadata_of(obj).get("creationTimestamp")) or _EPOCH
+    return parse_time(metadata_of(obj).get("creationTimestamp")) or EPOCH
 
 
 def by_creation(obj: Mapping[str, Any]) -> tuple[datetime, str]:
@@ -136,14 +56,6 @@ def selector_of(obj: Mapping[str, Any]) -> LabelSelector:
 
 
 # -- ownership --------------------------------------------------------------------------------
-
-
-def controller_ref_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The ownerReference with `controller: true`, if any."""
-    for reference in metadata_of(obj).get("ownerReferences") or []:
-        if isinstance(reference, Mapping) and reference.get("controller") is True:
-            return reference
-    return None
 
 
 def is_controlled_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from minik8s.api.meta import JsonObject
 from minik8s.dns.message import (
     AAAA,
     CNAME,
@@ -36,7 +37,6 @@ from minik8s.dns.message import (
     name_labels,
 )
 
-JsonObject = dict[str, Any]
 JsonObjects = list[JsonObject]
 
 DEFAULT_DOMAIN = "cluster.local"

@@ -16,8 +16,8 @@ import contextlib
 import copy
 import logging
 from dataclasses import dataclass
-from typing import Any
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
@@ -25,7 +25,6 @@ from minik8s.client.informer import Backoff, object_key
 
 log = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 
 SERVICES = REGISTRY.require("", "v1", "services")
 ENDPOINTS = REGISTRY.require("", "v1", "endpoints")

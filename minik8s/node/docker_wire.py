@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
+from minik8s.api.meta import format_time
 from minik8s.node.runtime import (
     ContainerEvent,
     ContainerInfo,
@@ -62,9 +63,7 @@ def rfc3339(value: object) -> str | None:
         return None
     if moment.year <= 1:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(moment)
 
 
 def label_filter(labels: Mapping[str, str]) -> list[str]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.meta import format_micro_time, now_time
 from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import AlreadyExists, ApiError, Conflict, NotFound
@@ -80,10 +81,6 @@ def read_host_facts() -> HostFacts:
     )
 
 
-def timestamp(moment: datetime | None = None) -> str:
-    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def node_conditions(*, runtime_error: str | None, previous: list[dict[str, Any]], now: str) -> list[dict[str, Any]]:
     """Ready plus the pressure conditions; lastTransitionTime moves only when a status flips."""
     earlier = {c.get("type"): c for c in previous}
@@ -135,10 +132,6 @@ def new_node(identity: NodeIdentity, facts: HostFacts) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": identity.name, "labels": labels}, "spec": spec}
 
 
-def micro_time(moment: datetime | None = None) -> str:
-    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 class Heartbeat:
     """Registers the Node, then renews its Lease and posts its status, each on its own period."""
 
@@ -168,7 +161,7 @@ class Heartbeat:
             current = await self.client.get(NODES, self.identity.name)
             current["status"] = node_status(self.identity, self.facts, runtime_version=version,
                                             runtime_error=error, images=images,
-                                            previous=current.get("status") or {}, now=timestamp())
+                                            previous=current.get("status") or {}, now=now_time())
             try:
                 self.node = await self.client.update_status(NODES, current)
                 return
@@ -177,7 +170,7 @@ class Heartbeat:
 
     async def renew_lease(self) -> None:
         name = self.identity.name
-        spec = {"holderIdentity": name, "leaseDurationSeconds": self.lease_seconds, "renewTime": micro_time()}
+        spec = {"holderIdentity": name, "leaseDurationSeconds": self.lease_seconds, "renewTime": format_micro_time(datetime.now(UTC))}
         try:
             await self.client.patch(LEASES, name, {"spec": spec}, namespace="kube-node-lease")
         except NotFound:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from minik8s.api.meta import JsonObject, format_time
 from minik8s.node.runtime import ContainerInfo
-
-JSON = dict[str, Any]
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
 TERMINAL_PHASES = (SUCCEEDED, FAILED)
@@ -56,7 +55,7 @@ class PodObservation:
     terminating: bool = False  # the pod is being deleted
 
 
-def pod_status(pod: Mapping[str, Any], observation: PodObservation, *, now: datetime) -> JSON:
+def pod_status(pod: Mapping[str, Any], observation: PodObservation, *, now: datetime) -> JsonObject:
     """The full status to write for the pod."""
     spec = pod.get("spec") or {}
     previous = pod.get("status") or {}
@@ -76,7 +75,7 @@ def pod_status(pod: Mapping[str, Any], observation: PodObservation, *, now: date
         phase = previous["phase"]  # a pod never leaves a terminal phase
     elif terminal and phase not in TERMINAL_PHASES:
         phase = FAILED
-    status: JSON = {"phase": phase}
+    status: JsonObject = {"phase": phase}
     if phase == previous.get("phase"):
         status.update({key: previous[key] for key in ("reason", "message") if previous.get(key)})
     status["conditions"] = pod_conditions(
@@ -93,9 +92,9 @@ def pod_status(pod: Mapping[str, Any], observation: PodObservation, *, now: date
     return status
 
 
-def _addresses(observation: PodObservation, previous: Mapping[str, Any]) -> JSON:
+def _addresses(observation: PodObservation, previous: Mapping[str, Any]) -> JsonObject:
     """podIP/podIPs and hostIP/hostIPs; an address once reported is kept while none is observed."""
-    addresses: JSON = {}
+    addresses: JsonObject = {}
     sandbox_ip = observation.sandbox.ip if observation.sandbox is not None else None
     pod_ip = observation.pod_ip or sandbox_ip or previous.get("podIP")
     host_ip = observation.host_ip or previous.get("hostIP")
@@ -113,11 +112,11 @@ def container_statuses(
     *,
     default_reason: str,
     init: bool,
-) -> list[JSON]:
+) -> list[JsonObject]:
     """One status per container of the spec, in spec order."""
     by_name = {observation.name: observation for observation in observations}
     previous_by_name = {str(status.get("name")): status for status in previous}
-    statuses: list[JSON] = []
+    statuses: list[JsonObject] = []
     for container in containers:
         name = str(container.get("name"))
         observation = by_name.get(name)
@@ -129,7 +128,7 @@ def container_statuses(
     return statuses
 
 
-def _unobserved_status(container: Mapping[str, Any], previous: Mapping[str, Any] | None, default_reason: str) -> JSON:
+def _unobserved_status(container: Mapping[str, Any], previous: Mapping[str, Any] | None, default_reason: str) -> JsonObject:
     return {
         "name": str(container.get("name")),
         "state": {"waiting": {"reason": default_reason}},
@@ -142,11 +141,11 @@ def _unobserved_status(container: Mapping[str, Any], previous: Mapping[str, Any]
     }
 
 
-def container_status(observation: ContainerObservation, *, default_reason: str, run_to_completion: bool) -> JSON:
+def container_status(observation: ContainerObservation, *, default_reason: str, run_to_completion: bool) -> JsonObject:
     """The API status of one container. `run_to_completion`: a regular init container (ready = exited 0)."""
     info = observation.info
     last = observation.previous
-    state: JSON
+    state: JsonObject
     if observation.waiting_reason:
         state = {"waiting": _waiting(observation.waiting_reason, observation.waiting_message)}
         if info is not None and info.state in _EXITED_STATES:
@@ -164,7 +163,7 @@ def container_status(observation: ContainerObservation, *, default_reason: str, 
         ready = state.get("terminated", {}).get("exitCode") == 0
     else:
         ready = running and observation.ready
-    status: JSON = {
+    status: JsonObject = {
         "name": observation.name,
         "state": state,
         "lastState": {"terminated": terminated_state(last)} if last is not None and last.state in _EXITED_STATES else {},
@@ -179,11 +178,11 @@ def container_status(observation: ContainerObservation, *, default_reason: str, 
     return status
 
 
-def _waiting(reason: str, message: str | None) -> JSON:
+def _waiting(reason: str, message: str | None) -> JsonObject:
     return {"reason": reason, "message": message} if message else {"reason": reason}
 
 
-def terminated_state(info: ContainerInfo) -> JSON:
+def terminated_state(info: ContainerInfo) -> JsonObject:
     """terminated{exitCode, reason (Completed/Error/OOMKilled), message, startedAt, finishedAt, containerID}."""
     exit_code = info.exit_code if info.exit_code is not None else UNKNOWN_EXIT_CODE
     reason = "OOMKilled" if info.oom_killed else "Completed" if exit_code == 0 else "Error"
@@ -284,7 +283,7 @@ def pod_conditions(
     statuses: Sequence[Mapping[str, Any]],
     phase: str,
     now: datetime,
-) -> list[JSON]:
+) -> list[JsonObject]:
     """Conditions not owned by the kubelet (kept), then Initialized, Ready, ContainersReady, PodScheduled."""
     spec = pod.get("spec") or {}
     old_conditions = list((pod.get("status") or {}).get("conditions") or [])
@@ -306,8 +305,8 @@ def pod_conditions(
     return kept + generated
 
 
-def _condition(kind: str, *, ok: bool, reason: str = "", message: str = "") -> JSON:
-    condition: JSON = {"type": kind, "status": "True" if ok else "False"}
+def _condition(kind: str, *, ok: bool, reason: str = "", message: str = "") -> JsonObject:
+    condition: JsonObject = {"type": kind, "status": "True" if ok else "False"}
     if reason:
         condition["reason"] = reason
     if message:
@@ -315,7 +314,7 @@ def _condition(kind: str, *, ok: bool, reason: str = "", message: str = "") -> J
     return condition
 
 
-def _containers_ready(spec: Mapping[str, Any], statuses: Sequence[Mapping[str, Any]], phase: str) -> JSON:
+def _containers_ready(spec: Mapping[str, Any], statuses: Sequence[Mapping[str, Any]], phase: str) -> JsonObject:
     if phase == SUCCEEDED:
         return _condition("ContainersReady", ok=False, reason="PodCompleted")
     if phase == FAILED:
@@ -333,7 +332,7 @@ def _containers_ready(spec: Mapping[str, Any], statuses: Sequence[Mapping[str, A
     return _condition("ContainersReady", ok=True)
 
 
-def _ready(spec: Mapping[str, Any], containers_ready: Mapping[str, Any], conditions: Sequence[Mapping[str, Any]]) -> JSON:
+def _ready(spec: Mapping[str, Any], containers_ready: Mapping[str, Any], conditions: Sequence[Mapping[str, Any]]) -> JsonObject:
     if containers_ready["status"] != "True":
         return {**containers_ready, "type": "Ready"}
     by_type = {condition.get("type"): condition for condition in conditions}
@@ -353,7 +352,7 @@ def _ready(spec: Mapping[str, Any], containers_ready: Mapping[str, Any], conditi
 def _initialized(
     spec: Mapping[str, Any], init_statuses: Sequence[Mapping[str, Any]], statuses: Sequence[Mapping[str, Any]],
     phase: str,
-) -> JSON:
+) -> JsonObject:
     if phase == SUCCEEDED:
         return _condition("Initialized", ok=True, reason="PodCompleted")
     if any("running" in s["state"] or "terminated" in s["state"] for s in statuses):
@@ -376,7 +375,7 @@ def status_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     return _canonical(old) != _canonical(new)
 
 
-def _canonical(status: Mapping[str, Any]) -> JSON:
+def _canonical(status: Mapping[str, Any]) -> JsonObject:
     canonical = dict(status)
     if isinstance(canonical.get("conditions"), list):
         canonical["conditions"] = sorted(canonical["conditions"], key=lambda item: str(item.get("type")))
@@ -384,13 +383,6 @@ def _canonical(status: Mapping[str, Any]) -> JSON:
         if isinstance(canonical.get(key), list):
             canonical[key] = sorted(canonical[key], key=lambda item: str(item.get("name")))
     return canonical
-
-
-def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC at whole seconds, as Kubernetes writes times."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def format_runtime_time(text: str | None) -> str | None:
@@ -403,5 +395,5 @@ def format_runtime_time(text: str | None) -> str | None:
         return text
 
 
-def _dropping_none(values: Mapping[str, Any]) -> JSON:
+def _dropping_none(values: Mapping[str, Any]) -> JsonObject:
     return {key: value for key, value in values.items() if value is not None}

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from minik8s.api.meta import format_micro_time
+
 logger = logging.getLogger(__name__)
 
 HEALTH_PATHS = ("/healthz", "/livez")
@@ -31,7 +33,7 @@ HealthCheck = Callable[[], Health]
 
 
 def _timestamp(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+    return format_micro_time(moment) if moment else None
 
 
 def answer(request_line: str, health: Health) -> bytes:

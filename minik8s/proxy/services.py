@@ -18,8 +18,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-JsonObject = Mapping[str, Any]
-
 DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800  # Kubernetes' default for sessionAffinity ClientIP
 PROGRAMMED_PROTOCOLS = ("TCP", "UDP")
 NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
@@ -51,7 +49,7 @@ class ServicePort:
         return f"{self.service_key}:{self.port}/{self.protocol}"
 
 
-def key_of(obj: JsonObject) -> str:
+def key_of(obj: Mapping[str, Any]) -> str:
     """`namespace/name` (an Endpoints object has its Service's key)."""
     metadata = obj.get("metadata")
     if not isinstance(metadata, Mapping):
@@ -75,11 +73,11 @@ def is_ipv4(text: str) -> bool:
     return ipv4_value(text) is not None
 
 
-def index_endpoints(endpoints: Iterable[JsonObject]) -> dict[str, JsonObject]:
+def index_endpoints(endpoints: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     return {key_of(item): item for item in endpoints}
 
 
-def affinity_timeout_of(spec: JsonObject) -> int | None:
+def affinity_timeout_of(spec: Mapping[str, Any]) -> int | None:
     if spec.get("sessionAffinity") != "ClientIP":
         return None
     client_ip = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}
@@ -87,7 +85,7 @@ def affinity_timeout_of(spec: JsonObject) -> int | None:
     return int(timeout) if isinstance(timeout, int) and timeout > 0 else DEFAULT_AFFINITY_TIMEOUT_SECONDS
 
 
-def backends_for(endpoints: JsonObject | None, *, port_name: str, protocol: str) -> tuple[Backend, ...]:
+def backends_for(endpoints: Mapping[str, Any] | None, *, port_name: str, protocol: str) -> tuple[Backend, ...]:
     """Ready addresses of the subsets whose port has this name and protocol, with that port's number."""
     if not endpoints:
         return ()
@@ -108,7 +106,7 @@ def backends_for(endpoints: JsonObject | None, *, port_name: str, protocol: str)
     return tuple(sorted(found, key=lambda backend: (ipv4_value(backend.ip) or 0, backend.port)))
 
 
-def service_ports(service: JsonObject, endpoints: JsonObject | None) -> list[ServicePort]:
+def service_ports(service: Mapping[str, Any], endpoints: Mapping[str, Any] | None) -> list[ServicePort]:
     """The programmable ports of one Service (none for headless, ExternalName or unallocated ones)."""
     spec = service.get("spec") or {}
     service_type = spec.get("type") or "ClusterIP"

@@ -16,14 +16,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from minik8s.api.meta import JsonObject
 from minik8s.scheduler.node_info import ClusterView, NodeInfo
 from minik8s.scheduler.pod_facts import PodFacts, pod_facts
 
 log = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.quantity import cpu_millis, memory_bytes
 from minik8s.scheduler.pod_facts import HostPort, PodFacts, Resources, normalized_image_name
 from minik8s.scheduler.terms import (
@@ -24,8 +25,6 @@ from minik8s.scheduler.terms import (
     Taint,
     parse_taints,
 )
-
-JsonObject = dict[str, Any]
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 REGION_LABEL = "topology.kubernetes.io/region"

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.quantity import cpu_millis, memory_bytes
 from minik8s.scheduler.terms import (
     AffinityTerm,
@@ -28,8 +29,6 @@ from minik8s.scheduler.terms import (
     parse_tolerations,
     parse_weighted_affinity_terms,
 )
-
-JsonObject = dict[str, Any]
 
 # What the scoring plugins assume a container without a request uses (schedutil.DefaultMilliCPURequest, ...).
 DEFAULT_CPU_MILLIS = 100

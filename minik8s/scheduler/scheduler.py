@@ -18,9 +18,9 @@ import copy
 import logging
 import random
 from collections.abc import Coroutine
-from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.meta import JsonObject, now_time
 from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, Conflict, NotFound
@@ -33,7 +33,6 @@ from minik8s.scheduler.queue import SchedulingQueue
 
 log = logging.getLogger(__name__)
 
-JsonObject = dict[str, Any]
 
 PODS = REGISTRY.require("", "v1", "pods")
 NODES = REGISTRY.require("", "v1", "nodes")
@@ -250,7 +249,7 @@ class Scheduler:
             self._last_busy = asyncio.get_running_loop().time()
 
     async def _report_unschedulable(self, pod: JsonObject, message: str) -> None:
-        condition = unschedulable_condition(pod, message, now=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        condition = unschedulable_condition(pod, message, now=now_time())
         if condition is not None:
             try:
                 await self.client.update_status(PODS, with_condition(pod, condition))

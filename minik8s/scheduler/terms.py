@@ -17,7 +17,6 @@ from typing import Any
 
 from minik8s.api.selectors import LabelSelector, SelectorError, label_selector_from_object
 
-JsonObject = dict[str, Any]
 Labels = Mapping[str, str]
 
 NO_SCHEDULE = "NoSchedule"

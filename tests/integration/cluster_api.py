@@ -13,8 +13,9 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
@@ -30,7 +31,6 @@ NAMESPACE = "default"
 SIMULATED_IMAGE = "minik8s/busybox:latest"  # present on every simulated node, as in FakeRuntime
 
 T = TypeVar("T")
-JsonObject = dict[str, Any]
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 30.0,

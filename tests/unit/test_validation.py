@@ -12,20 +12,19 @@ from hypothesis import strategies as st
 
 from minik8s.api.defaults import apply_defaults
 from minik8s.api.field_errors import FieldError, describe_invalid
+from minik8s.api.meta import JsonObject
 from minik8s.api.validation import validate, validate_name
 
-Obj = dict[str, Any]
 
-
-def _container(**extra: Any) -> Obj:
+def _container(**extra: Any) -> JsonObject:
     return {"name": "c", "image": "nginx:1.25", **extra}
 
 
-def _pod_spec(**extra: Any) -> Obj:
+def _pod_spec(**extra: Any) -> JsonObject:
     return {"containers": [_container(ports=[{"containerPort": 80, "name": "http"}])], **extra}
 
 
-def _workload(kind: str) -> Obj:
+def _workload(kind: str) -> JsonObject:
     return {
         "apiVersion": "apps/v1", "kind": kind, "metadata": {"name": "web", "namespace": "default"},
         "spec": {"selector": {"matchLabels": {"app": "web"}},
@@ -33,7 +32,7 @@ def _workload(kind: str) -> Obj:
     }  # fmt: skip
 
 
-VALID: dict[str, Callable[[], Obj]] = {
+VALID: dict[str, Callable[[], JsonObject]] = {
     "Pod": lambda: {"metadata": {"name": "p", "namespace": "default", "labels": {"app": "web"}}, "spec": _pod_spec()},
     "Deployment": lambda: _workload("Deployment"),
     "ReplicaSet": lambda: _workload("ReplicaSet"),
@@ -54,7 +53,7 @@ VALID: dict[str, Callable[[], Obj]] = {
 }  # fmt: skip
 
 
-def _valid(kind: str) -> Obj:
+def _valid(kind: str) -> JsonObject:
     obj = VALID[kind]()
     apply_defaults(kind, obj)
     return obj
@@ -242,7 +241,7 @@ def test_node_ports_of_node_port_services_must_be_in_range():
     assert "The range of valid ports is 30000-32767" in error.message
 
 
-def _updated(kind: str, change: Callable[[Obj], None]) -> list[FieldError]:
+def _updated(kind: str, change: Callable[[JsonObject], None]) -> list[FieldError]:
     old = _valid(kind)
     new = copy.deepcopy(old)
     change(new)

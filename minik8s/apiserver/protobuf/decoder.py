@@ -12,6 +12,7 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.meta import format_time
 from minik8s.apiserver.protobuf.schema import MAP_TYPES, SCALAR_TYPES, Field, Message
 from minik8s.apiserver.protobuf.wire import (
     LENGTH_DELIMITED,
@@ -145,7 +146,7 @@ def _time(value: bytes, where: str) -> str | None:
         moment = datetime.fromtimestamp(as_signed(seconds, bits=64), UTC)
     except (OverflowError, OSError, ValueError):
         raise ProtobufError(f"{where}: a Time out of range") from None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(moment)
 
 
 def _map_entry(value: bytes, known: Field, where: str) -> dict[str, Any]:
