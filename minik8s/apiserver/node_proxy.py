@@ -34,15 +34,13 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
 from minik8s.api.field_errors import FieldError
+from minik8s.api.kinds import NODES, PODS
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY
 from minik8s.apiserver import errors
 from minik8s.apiserver.operations import Operations
 
 log = logging.getLogger(__name__)
 
-PODS = REGISTRY.require("", "v1", "pods")
-NODES = REGISTRY.require("", "v1", "nodes")
 STREAM_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io")  # preferred first
 STATUS_CHANNEL = 3
 ADDRESS_PREFERENCE = ("InternalIP", "Hostname", "InternalDNS", "ExternalIP", "ExternalDNS")

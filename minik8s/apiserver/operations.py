@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from minik8s.api.defaults import apply_defaults
+from minik8s.api.kinds import NAMESPACES
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES, ResourceKind
+from minik8s.api.registry import SYSTEM_NAMESPACES, ResourceKind
 from minik8s.api.selectors import (
     SelectorError,
 )
@@ -23,7 +24,6 @@ from minik8s.apiserver.request_options import DeleteOptions, ListOptions, page
 from minik8s.apiserver.service_addresses import CLUSTER_IPS, ServiceAddresses
 from minik8s.apiserver.storage import AllocationTaken, ObjectStore, clone
 
-NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 _CONFLICT_RETRIES = 8
 # Kinds whose DELETE answers with the deleted object, not a Status (`ReturnDeletedObject` in their
 # Kubernetes registries): clients decode the body as that kind (the Python client's V1Service).

@@ -16,6 +16,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from minik8s.api.kinds import ENDPOINTS
 from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.api.tables import build_table
@@ -28,7 +29,6 @@ from minik8s.apiserver.request_options import DeleteOptions, ListOptions
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
-ENDPOINTS = REGISTRY.require("", "v1", "endpoints")
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
 # kubectl prints it after "error upgrading connection: " and exits at once.
 PORT_FORWARD_UNSUPPORTED = ("port-forward is not supported by minik8s; reach the pod at its IP from a node, "

@@ -12,8 +12,8 @@ import ipaddress
 import random
 from dataclasses import dataclass, field
 
+from minik8s.api.kinds import SERVICES
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY
 from minik8s.apiserver import errors
 from minik8s.store.base import Store
 from minik8s.store.state import Command
@@ -34,7 +34,6 @@ class AddressChanges:
         return [*self.create, *self.release]
 
 
-SERVICES = REGISTRY.require("", "v1", "services")
 
 
 def _invalid(service: JsonObject, field_path: str, message: str) -> errors.StatusError:

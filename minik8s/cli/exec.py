@@ -27,7 +27,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import typer
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import PODS
 from minik8s.cli.api_calls import pick_container, pod_for
 from minik8s.cli.errors import CliError
 from minik8s.cli.flags import (
@@ -45,7 +45,6 @@ from minik8s.client.paths import object_path
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
 
-PODS = REGISTRY.require("", "v1", "pods")
 PROTOCOL = "v5.channel.k8s.io"
 STDIN, STDOUT, STDERR, STATUS, RESIZE = 0, 1, 2, 3, 4
 CLOSE_STDIN = bytes([255, STDIN])

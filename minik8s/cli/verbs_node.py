@@ -17,8 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
+from minik8s.api.kinds import NODES, PODS
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY
 from minik8s.cli.api_calls import wait_until_gone
 from minik8s.cli.flags import (
     KubeconfigOption,
@@ -32,8 +32,6 @@ from minik8s.cli.resources import fail
 from minik8s.client.errors import NotFound, TooManyRequests, error_from_response
 from minik8s.client.paths import object_path
 
-NODES = REGISTRY.require("", "v1", "nodes")
-PODS = REGISTRY.require("", "v1", "pods")
 EVICTION_RETRY_SECONDS = 5.0
 
 NodeArgument = Annotated[str, typer.Argument(help="the node's name")]

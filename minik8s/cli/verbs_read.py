@@ -17,8 +17,9 @@ from typing import Annotated
 
 import typer
 
+from minik8s.api.kinds import ENDPOINTS, EVENTS, LEASES, PODS, REPLICA_SETS
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY, ResourceKind
+from minik8s.api.registry import ResourceKind
 from minik8s.api.table_values import as_map, as_str
 from minik8s.cli.api_calls import get_json, pick_container, pod_for, selector_of
 from minik8s.cli.describe_text import event_interval, event_sort_key
@@ -40,12 +41,6 @@ from minik8s.cli.resources import fail, parse_kind_name, parse_resource_args, re
 from minik8s.cli.tabwriter import align
 from minik8s.client.errors import NotFound
 from minik8s.client.paths import object_path
-
-EVENTS = REGISTRY.require("", "v1", "events")
-PODS = REGISTRY.require("", "v1", "pods")
-LEASES = REGISTRY.require("coordination.k8s.io", "v1", "leases")
-ENDPOINTS = REGISTRY.require("", "v1", "endpoints")
-REPLICA_SETS = REGISTRY.require("apps", "v1", "replicasets")
 
 
 def register(app: typer.Typer) -> None:

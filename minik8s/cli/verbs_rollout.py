@@ -17,8 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
+from minik8s.api.kinds import REPLICA_SETS
 from minik8s.api.meta import JsonObject, now_time
-from minik8s.api.registry import REGISTRY, ResourceKind
+from minik8s.api.registry import ResourceKind
 from minik8s.cli.api_calls import get_json, list_params, watch_stream
 from minik8s.cli.describe_text import DescribeWriter, write_pod_template
 from minik8s.cli.describers import REVISION_ANNOTATION, TEMPLATE_HASH_LABEL, template_matches
@@ -42,7 +43,6 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 _KEPT_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", REVISION_ANNOTATION,
                      "deployment.kubernetes.io/revision-history", "deployment.kubernetes.io/desired-replicas",
                      "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to")
-REPLICA_SETS = REGISTRY.require("apps", "v1", "replicasets")
 
 ObjectArgument = Annotated[list[str] | None, typer.Argument(help="TYPE NAME or TYPE/NAME", show_default=False)]
 

@@ -14,14 +14,13 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from minik8s.api.kinds import EVENTS
 from minik8s.api.meta import now_time
-from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
 
-EVENTS = REGISTRY.require("", "v1", "events")
 AGGREGATE_WINDOW_SECONDS = 600.0
 _MEMORY = 4096
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.kinds import DAEMON_SETS, NODES, PODS
 from minik8s.api.meta import JsonObject, controller_ref_of, is_deleting, labels_of, metadata_of, name_of
-from minik8s.api.registry import REGISTRY
 from minik8s.api.selectors import SelectorError, label_selector_from_object
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, NotFound
@@ -34,9 +34,6 @@ from minik8s.controllers.shared import ControllerContext
 
 logger = logging.getLogger(__name__)
 
-DAEMON_SETS = REGISTRY.require("apps", "v1", "daemonsets")
-PODS = REGISTRY.require("", "v1", "pods")
-NODES = REGISTRY.require("", "v1", "nodes")
 
 
 EXPECTATIONS_TIMEOUT = 300.0  # Kubernetes' ExpectationsTimeout: forget what was never observed

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.kinds import DEPLOYMENTS, PODS, REPLICA_SETS
 from minik8s.api.meta import (
     JsonObject,
     controller_ref_of,
@@ -30,7 +31,6 @@ from minik8s.api.meta import (
     status_of,
     uid_of,
 )
-from minik8s.api.registry import REGISTRY
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, ApiError, Forbidden, NotFound
 from minik8s.controllers import deployment_status as conditions
@@ -50,9 +50,6 @@ from minik8s.controllers.workload_objects import (
 
 log = logging.getLogger(__name__)
 
-DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
-REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
-PODS = REGISTRY.require("", "v1", "pods")
 
 
 def _utc_now() -> datetime:
@@ -67,7 +64,7 @@ class DeploymentController:
         self.events = context.events
         self.clock = clock
         self.deployments = context.informers.informer(DEPLOYMENTS)
-        self.replica_sets = context.informers.informer(REPLICASETS)
+        self.replica_sets = context.informers.informer(REPLICA_SETS)
         self.pods = context.informers.informer(PODS)
         self.controller = Controller(name=self.name, reconcile=self.reconcile,
                                      informers=[self.deployments, self.replica_sets, self.pods],
@@ -151,7 +148,7 @@ class DeploymentController:
         if not selector.is_empty():
             candidates = [rs for rs in self.replica_sets.list() if namespace_of(rs) == namespace]
             replica_sets = await carry_out_claim(self.client, deployment, claim(deployment, selector, candidates),
-                                                  owner_kind=DEPLOYMENTS, dependent_kind=REPLICASETS)
+                                                  owner_kind=DEPLOYMENTS, dependent_kind=REPLICA_SETS)
         owners = {uid_of(rs) for rs in replica_sets}
         pods_by_owner: dict[str, list[JsonObject]] = {uid: [] for uid in owners}
         for pod in self.pods.list():
@@ -180,10 +177,10 @@ class DeploymentController:
             body["spec"]["replicas"] = state.replicas
             body["spec"]["minReadySeconds"] = state.min_ready_seconds
             body["metadata"]["annotations"] = dict(state.annotations)
-            await self.client.update(REPLICASETS, body)
+            await self.client.update(REPLICA_SETS, body)
         for replica_set in plan.deletes:
             try:
-                await self.client.delete(REPLICASETS, name_of(replica_set), namespace=namespace_of(replica_set),
+                await self.client.delete(REPLICA_SETS, name_of(replica_set), namespace=namespace_of(replica_set),
                                          preconditions_uid=uid_of(replica_set) or None)
             except NotFound:
                 continue
@@ -205,7 +202,7 @@ class DeploymentController:
         assert body is not None
         namespace = namespace_of(deployment)
         try:
-            await self.client.create(REPLICASETS, body, namespace=namespace)
+            await self.client.create(REPLICA_SETS, body, namespace=namespace)
             return True
         except AlreadyExists:
             await self._on_name_taken(deployment, name_of(body))
@@ -218,7 +215,7 @@ class DeploymentController:
 
     async def _on_name_taken(self, deployment: JsonObject, name: str) -> None:
         """Ours and not yet in the cache: wait for it. Someone else's template: a hash collision."""
-        existing = await self.client.get(REPLICASETS, name, namespace=namespace_of(deployment))
+        existing = await self.client.get(REPLICA_SETS, name, namespace=namespace_of(deployment))
         if is_controlled_by(existing, deployment) and equal_ignore_hash(template_of(existing), template_of(deployment)):
             self.controller.queue.add_after(key_of(deployment), 1.0)
             return

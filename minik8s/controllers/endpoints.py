@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 
+from minik8s.api.kinds import ENDPOINTS, PODS, SERVICES
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY
 from minik8s.api.selectors import LabelSelector, label_selector_from_set
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, Forbidden, NotFound
@@ -29,9 +29,6 @@ from minik8s.controllers.shared import ControllerContext
 
 logger = logging.getLogger(__name__)
 
-SERVICES = REGISTRY.require("", "v1", "services")
-ENDPOINTS = REGISTRY.require("", "v1", "endpoints")
-PODS = REGISTRY.require("", "v1", "pods")
 
 
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"  # leader-election Endpoints: never ours

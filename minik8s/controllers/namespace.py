@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.kinds import NAMESPACES
 from minik8s.api.meta import JsonObject, format_time
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.controller import Controller
@@ -27,7 +28,6 @@ from minik8s.controllers.shared import ControllerContext
 
 log = logging.getLogger(__name__)
 
-NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 NAMESPACED_KINDS: tuple[ResourceKind, ...] = tuple(kind for kind in REGISTRY.kinds if kind.namespaced)
 KUBERNETES_FINALIZER = "kubernetes"
 RECHECK_SECONDS = 5.0  # events bring us back sooner; this is the safety net

@@ -20,15 +20,14 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from minik8s.api.kinds import NODES
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.controllers.shared import ControllerContext
 
 logger = logging.getLogger(__name__)
 
-NODES = REGISTRY.require("", "v1", "nodes")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

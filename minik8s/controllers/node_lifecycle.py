@@ -26,8 +26,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.kinds import LEASES, NODES, PODS
 from minik8s.api.meta import JsonObject, format_time
-from minik8s.api.registry import REGISTRY
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound
 from minik8s.client.informer import object_key
@@ -45,9 +45,6 @@ from minik8s.controllers.taint_eviction import no_execute_taints, plan_eviction
 
 log = logging.getLogger(__name__)
 
-NODES = REGISTRY.require("", "v1", "nodes")
-PODS = REGISTRY.require("", "v1", "pods")
-LEASES = REGISTRY.require("coordination.k8s.io", "v1", "leases")
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 
 

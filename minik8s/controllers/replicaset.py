@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.kinds import PODS, REPLICA_SETS
 from minik8s.api.meta import (
     JsonObject,
     controller_ref_of,
@@ -26,7 +27,6 @@ from minik8s.api.meta import (
     namespace_of,
     uid_of,
 )
-from minik8s.api.registry import REGISTRY
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, Forbidden, NotFound
 from minik8s.controllers.adoption import carry_out_claim
@@ -51,8 +51,6 @@ from minik8s.controllers.workload_objects import (
 
 log = logging.getLogger(__name__)
 
-REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
-PODS = REGISTRY.require("", "v1", "pods")
 
 
 def _utc_now() -> datetime:
@@ -71,7 +69,7 @@ class ReplicaSetController:
         self.events = context.events
         self.clock = clock
         self.expectations = ControllerExpectations()
-        self.replica_sets = context.informers.informer(REPLICASETS)
+        self.replica_sets = context.informers.informer(REPLICA_SETS)
         self.pods = context.informers.informer(PODS)
         self.controller = Controller(name=self.name, reconcile=self.reconcile,
                                      informers=[self.replica_sets, self.pods], workers=context.options.workers)
@@ -165,14 +163,14 @@ class ReplicaSetController:
         namespace = namespace_of(replica_set)
         active = [pod for pod in self.pods.list() if namespace_of(pod) == namespace and is_active(pod)]
         owned = await carry_out_claim(self.client, replica_set, claim(replica_set, selector, active),
-                                      owner_kind=REPLICASETS, dependent_kind=PODS)
+                                      owner_kind=REPLICA_SETS, dependent_kind=PODS)
         failure: ApiError | None = None
         if needs_sync and not is_deleting(replica_set):
             failure = await self._manage_replicas(replica_set, owned)
         now = self.clock()
         status = compute_status(replica_set, owned, now=now, failure=None if failure is None else str(failure))
         if status_changed(replica_set, status):
-            await self.client.update_status(REPLICASETS, {**copy.deepcopy(replica_set), "status": status})
+            await self.client.update_status(REPLICA_SETS, {**copy.deepcopy(replica_set), "status": status})
         if failure is not None:
             raise failure  # the worker retries with backoff
         delay = next_availability_check(replica_set, owned, now=now)

@@ -15,12 +15,13 @@ import ipaddress
 import logging
 import sys
 
+from minik8s.api.kinds import ENDPOINTS, SERVICES
 from minik8s.client.daemon import add_client_flags, make_client
 from minik8s.client.informer import Informer
 from minik8s.dns.health import HealthServer
 from minik8s.dns.message import name_labels
 from minik8s.dns.records import DEFAULT_DOMAIN, DEFAULT_TTL
-from minik8s.dns.registration import DEFAULT_CLUSTER_IP, ENDPOINTS, SERVICES, DnsRegistration, Registrar
+from minik8s.dns.registration import DEFAULT_CLUSTER_IP, DnsRegistration, Registrar
 from minik8s.dns.server import ClusterZone, DnsServer
 
 log = logging.getLogger("minik8s.dns")

@@ -17,8 +17,9 @@ import copy
 import logging
 from dataclasses import dataclass
 
+from minik8s.api.kinds import ENDPOINTS, SERVICES
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY, ResourceKind
+from minik8s.api.registry import ResourceKind
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
 from minik8s.client.informer import Backoff, object_key
@@ -26,8 +27,6 @@ from minik8s.client.informer import Backoff, object_key
 log = logging.getLogger(__name__)
 
 
-SERVICES = REGISTRY.require("", "v1", "services")
-ENDPOINTS = REGISTRY.require("", "v1", "endpoints")
 DNS_NAMESPACE = "kube-system"
 DNS_NAME = "kube-dns"
 DNS_SERVICE_PORT = 53

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import CONFIG_MAPS, PODS, SECRETS
 from minik8s.client.api import ApiClient
 from minik8s.client.controller import run_workers
 from minik8s.client.errors import BadRequest, Conflict, NotFound
@@ -52,9 +52,6 @@ from minik8s.node.status import ContainerObservation, PodObservation, pod_status
 
 log = logging.getLogger(__name__)
 
-PODS = REGISTRY.require("", "v1", "pods")
-CONFIGMAPS = REGISTRY.require("", "v1", "configmaps")
-SECRETS = REGISTRY.require("", "v1", "secrets")
 
 
 @dataclass
@@ -141,7 +138,7 @@ class NodeAgent:
 
     async def lookup(self, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
         try:
-            return await self.client.get(CONFIGMAPS if kind == "ConfigMap" else SECRETS, name, namespace=namespace)
+            return await self.client.get(CONFIG_MAPS if kind == "ConfigMap" else SECRETS, name, namespace=namespace)
         except NotFound:
             return None
 

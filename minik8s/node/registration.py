@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.kinds import LEASES, NODES
 from minik8s.api.meta import format_micro_time, now_time
-from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import AlreadyExists, ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
-NODES = REGISTRY.require("", "v1", "nodes")
-LEASES = REGISTRY.require("coordination.k8s.io", "v1", "leases")
 KUBELET_VERSION = "v1.32.0-minik8s"
 MAX_PODS = 110
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import ENDPOINTS, SERVICES
 from minik8s.client.informer import Backoff, Informer, ListWatchClient
 from minik8s.proxy import host, iptables
 from minik8s.proxy.health import Health
@@ -30,8 +30,6 @@ from minik8s.proxy.services import key_of
 
 logger = logging.getLogger(__name__)
 
-SERVICES = REGISTRY.require("", "v1", "services")
-ENDPOINTS = REGISTRY.require("", "v1", "endpoints")
 SLOW_PARTIAL_SYNC_SECONDS = 0.1  # partial syncs log at INFO only when slower (design §13 target)
 
 

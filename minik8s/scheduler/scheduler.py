@@ -20,8 +20,8 @@ import random
 from collections.abc import Coroutine
 from typing import Any
 
+from minik8s.api.kinds import NAMESPACES, NODES, PODS
 from minik8s.api.meta import JsonObject, now_time
-from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, Conflict, NotFound
 from minik8s.client.events import EventRecorder
@@ -34,9 +34,6 @@ from minik8s.scheduler.queue import SchedulingQueue
 log = logging.getLogger(__name__)
 
 
-PODS = REGISTRY.require("", "v1", "pods")
-NODES = REGISTRY.require("", "v1", "nodes")
-NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 EVENT_QUIET_SECONDS = 0.2

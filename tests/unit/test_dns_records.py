@@ -6,11 +6,11 @@ from typing import Any, cast
 
 import pytest
 
+from minik8s.api.kinds import ENDPOINTS as ENDPOINTS_KIND
+from minik8s.api.kinds import SERVICES as SERVICE_KIND
 from minik8s.client.informer import Informer
 from minik8s.dns.message import AAAA, CNAME, NS, SOA, SRV, TXT, A, Rcode
 from minik8s.dns.records import Answer, StaticCache, in_domain, resolve
-from minik8s.dns.registration import ENDPOINTS as ENDPOINTS_KIND
-from minik8s.dns.registration import SERVICES as SERVICE_KIND
 from minik8s.dns.server import ClusterZone
 
 

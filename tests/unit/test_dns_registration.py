@@ -7,17 +7,9 @@ from typing import Any
 
 import pytest
 
+from minik8s.api.kinds import ENDPOINTS, SERVICES
 from minik8s.dns.health import health_response
-from minik8s.dns.registration import (
-    ENDPOINTS,
-    SERVICES,
-    Create,
-    DnsRegistration,
-    Recreate,
-    Update,
-    plan_endpoints,
-    plan_service,
-)
+from minik8s.dns.registration import Create, DnsRegistration, Recreate, Update, plan_endpoints, plan_service
 
 REGISTRATION = DnsRegistration(cluster_ip="10.96.0.10", advertise_address="10.244.0.1", port=5353)
 

@@ -1,0 +1,23 @@
+"""The kinds every process talks about, looked up once in the registry.
+
+Daemons, the CLI and the apiserver name these kinds constantly; importing `PODS` from here
+instead of each module repeating `REGISTRY.require("", "v1", "pods")` keeps one spelling
+and fails at import if the registry ever stops serving one of them.
+"""
+
+from __future__ import annotations
+
+from minik8s.api.registry import REGISTRY
+
+PODS = REGISTRY.require("", "v1", "pods")
+NODES = REGISTRY.require("", "v1", "nodes")
+NAMESPACES = REGISTRY.require("", "v1", "namespaces")
+SERVICES = REGISTRY.require("", "v1", "services")
+ENDPOINTS = REGISTRY.require("", "v1", "endpoints")
+EVENTS = REGISTRY.require("", "v1", "events")
+CONFIG_MAPS = REGISTRY.require("", "v1", "configmaps")
+SECRETS = REGISTRY.require("", "v1", "secrets")
+LEASES = REGISTRY.require("coordination.k8s.io", "v1", "leases")
+REPLICA_SETS = REGISTRY.require("apps", "v1", "replicasets")
+DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
+DAEMON_SETS = REGISTRY.require("apps", "v1", "daemonsets")
