@@ -29,8 +29,9 @@ from minik8s.api.meta import (
     spec_of,
     status_of,
 )
-from minik8s.controllers import deployment_status as conditions
-from minik8s.controllers.deployment_scaling import (
+from minik8s.controllers.common.workload_objects import selector_of
+from minik8s.controllers.deployment import status as conditions
+from minik8s.controllers.deployment.scaling import (
     ReplicaSetState,
     active,
     desired_annotation,
@@ -43,8 +44,8 @@ from minik8s.controllers.deployment_scaling import (
     total_available,
     total_replicas,
 )
-from minik8s.controllers.deployment_spec import DeploymentSpec, read_spec
-from minik8s.controllers.deployment_status import (
+from minik8s.controllers.deployment.spec import DeploymentSpec, read_spec
+from minik8s.controllers.deployment.status import (
     calculate_status,
     new_condition,
     replica_failures,
@@ -53,7 +54,7 @@ from minik8s.controllers.deployment_status import (
     set_condition,
     stuck_check_after,
 )
-from minik8s.controllers.deployment_template import (
+from minik8s.controllers.deployment.template import (
     REVISION,
     equal_ignore_hash,
     max_revision,
@@ -61,7 +62,6 @@ from minik8s.controllers.deployment_template import (
     set_new_replica_set_annotations,
     template_of,
 )
-from minik8s.controllers.workload_objects import selector_of
 
 PodsByOwner = Mapping[str, Sequence[Mapping[str, Any]]]
 

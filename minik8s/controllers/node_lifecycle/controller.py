@@ -31,7 +31,8 @@ from minik8s.api.meta import JsonObject, format_time
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound
 from minik8s.client.informer import object_key
-from minik8s.controllers.node_health import (
+from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.node_lifecycle.health import (
     HeartbeatProbe,
     heartbeat_signature,
     needs_attention,
@@ -40,8 +41,7 @@ from minik8s.controllers.node_health import (
     pod_not_ready_status,
     ready_status,
 )
-from minik8s.controllers.shared import ControllerContext
-from minik8s.controllers.taint_eviction import no_execute_taints, plan_eviction
+from minik8s.controllers.node_lifecycle.taint_eviction import no_execute_taints, plan_eviction
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,9 @@ from minik8s.api.meta import (
     uid_of,
 )
 from minik8s.api.selectors import SelectorError, label_selector_from_object
-from minik8s.controllers.daemonset_nodes import Placement, node_should_run
-from minik8s.controllers.daemonset_pods import (
+from minik8s.controllers.common.workload_objects import controller_reference
+from minik8s.controllers.daemonset.nodes import Placement, node_should_run
+from minik8s.controllers.daemonset.pods import (
     REVISION_HASH_LABEL,
     age_order,
     is_available,
@@ -35,8 +36,7 @@ from minik8s.controllers.daemonset_pods import (
     target_node,
     template_hash,
 )
-from minik8s.controllers.daemonset_rollout import allows_surge, roll, rollout_limits
-from minik8s.controllers.workload_objects import controller_reference
+from minik8s.controllers.daemonset.rollout import allows_surge, roll, rollout_limits
 
 _STATUS_COUNTS = ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady",
                   "updatedNumberScheduled", "numberAvailable", "numberUnavailable")

@@ -26,11 +26,11 @@ from minik8s.api.selectors import SelectorError, label_selector_from_object
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.client.informer import object_key
-from minik8s.controllers.daemonset_plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
-from minik8s.controllers.daemonset_pods import (
+from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.daemonset.plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
+from minik8s.controllers.daemonset.pods import (
     build_daemon_pod,
 )
-from minik8s.controllers.shared import ControllerContext
 
 logger = logging.getLogger(__name__)
 

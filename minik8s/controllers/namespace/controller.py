@@ -24,7 +24,7 @@ from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound, error_from_response
 from minik8s.client.paths import object_path
-from minik8s.controllers.shared import ControllerContext
+from minik8s.controllers.common.context import ControllerContext
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 
 from minik8s.api.meta import JsonObject, annotations_of, name_of, namespace_of, spec_of
-from minik8s.controllers.deployment_spec import DeploymentSpec
-from minik8s.controllers.workload_objects import by_creation, controller_reference
+from minik8s.controllers.common.workload_objects import by_creation, controller_reference
+from minik8s.controllers.deployment.spec import DeploymentSpec
 
 log = logging.getLogger(__name__)
 

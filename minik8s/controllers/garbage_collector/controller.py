@@ -32,7 +32,8 @@ from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound
 from minik8s.client.informer import Informer, object_key
-from minik8s.controllers.ownership import (
+from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.garbage_collector.ownership import (
     FOREGROUND_FINALIZER,
     ORPHAN_FINALIZER,
     ItemRef,
@@ -45,7 +46,6 @@ from minik8s.controllers.ownership import (
     ownership_facts,
     reference_to,
 )
-from minik8s.controllers.shared import ControllerContext
 
 log = logging.getLogger(__name__)
 

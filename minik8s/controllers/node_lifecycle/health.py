@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api.meta import JsonObject, format_time
-from minik8s.controllers.taint_eviction import (
+from minik8s.controllers.node_lifecycle.taint_eviction import (
     NO_EXECUTE,
     NO_SCHEDULE,
     TAINT_NOT_READY,

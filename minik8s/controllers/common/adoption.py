@@ -13,7 +13,12 @@ from minik8s.api.meta import JsonObject, is_deleting, name_of, namespace_of, uid
 from minik8s.api.registry import ResourceKind
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
-from minik8s.controllers.workload_objects import Claim, adoption_patch, controller_reference, release_patch
+from minik8s.controllers.common.workload_objects import (
+    Claim,
+    adoption_patch,
+    controller_reference,
+    release_patch,
+)
 
 
 async def carry_out_claim(client: ApiClient, owner: JsonObject, decision: Claim, *, owner_kind: ResourceKind,

@@ -29,18 +29,10 @@ from minik8s.api.meta import (
 )
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, Forbidden, NotFound
-from minik8s.controllers.adoption import carry_out_claim
-from minik8s.controllers.replicaset_expectations import ControllerExpectations
-from minik8s.controllers.replicaset_plan import (
-    compute_status,
-    next_availability_check,
-    plan_replicas,
-    slow_start_batches,
-    status_changed,
-)
-from minik8s.controllers.replicaset_pods import is_active, is_ready, pod_from_template
-from minik8s.controllers.shared import ControllerContext
-from minik8s.controllers.workload_objects import (
+from minik8s.controllers.common.adoption import carry_out_claim
+from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.common.expectations import ControllerExpectations
+from minik8s.controllers.common.workload_objects import (
     MalformedObject,
     claim,
     controller_reference,
@@ -48,6 +40,14 @@ from minik8s.controllers.workload_objects import (
     resolve_controller_ref,
     selector_of,
 )
+from minik8s.controllers.replicaset.plan import (
+    compute_status,
+    next_availability_check,
+    plan_replicas,
+    slow_start_batches,
+    status_changed,
+)
+from minik8s.controllers.replicaset.pods import is_active, is_ready, pod_from_template
 
 log = logging.getLogger(__name__)
 

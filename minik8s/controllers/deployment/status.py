@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from minik8s.api.meta import JsonObject, format_time, integer, parse_time, status_of
-from minik8s.controllers.deployment_spec import DeploymentSpec
+from minik8s.controllers.deployment.spec import DeploymentSpec
 
 AVAILABLE = "Available"
 PROGRESSING = "Progressing"

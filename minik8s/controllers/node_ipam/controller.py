@@ -24,7 +24,7 @@ from minik8s.api.kinds import NODES
 from minik8s.api.meta import JsonObject
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, NotFound
-from minik8s.controllers.shared import ControllerContext
+from minik8s.controllers.common.context import ControllerContext
 
 logger = logging.getLogger(__name__)
 

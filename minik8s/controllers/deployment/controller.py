@@ -33,13 +33,9 @@ from minik8s.api.meta import (
 )
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, ApiError, Forbidden, NotFound
-from minik8s.controllers import deployment_status as conditions
-from minik8s.controllers.adoption import carry_out_claim
-from minik8s.controllers.deployment_plan import DeploymentPlan, plan_deployment
-from minik8s.controllers.deployment_spec import RECREATE, read_spec
-from minik8s.controllers.deployment_template import REVISION, equal_ignore_hash, template_of
-from minik8s.controllers.shared import ControllerContext
-from minik8s.controllers.workload_objects import (
+from minik8s.controllers.common.adoption import carry_out_claim
+from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.common.workload_objects import (
     MalformedObject,
     claim,
     is_controlled_by,
@@ -47,6 +43,10 @@ from minik8s.controllers.workload_objects import (
     resolve_controller_ref,
     selector_of,
 )
+from minik8s.controllers.deployment import status as conditions
+from minik8s.controllers.deployment.plan import DeploymentPlan, plan_deployment
+from minik8s.controllers.deployment.spec import RECREATE, read_spec
+from minik8s.controllers.deployment.template import REVISION, equal_ignore_hash, template_of
 
 log = logging.getLogger(__name__)
 

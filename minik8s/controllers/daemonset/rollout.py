@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api.meta import is_deleting, labels_of, name_of
-from minik8s.controllers.daemonset_pods import (
+from minik8s.controllers.daemonset.pods import (
     REVISION_HASH_LABEL,
     is_available,
 )

@@ -18,15 +18,15 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api.meta import JsonObject, annotations_of, integer, name_of, spec_of, status_of, uid_of
-from minik8s.controllers.deployment_spec import DeploymentSpec
-from minik8s.controllers.deployment_status import ReplicaCounts, counts_of
-from minik8s.controllers.deployment_template import (
+from minik8s.controllers.common.workload_objects import by_creation
+from minik8s.controllers.deployment.spec import DeploymentSpec
+from minik8s.controllers.deployment.status import ReplicaCounts, counts_of
+from minik8s.controllers.deployment.template import (
     DESIRED_REPLICAS,
     MAX_REPLICAS,
     revision_of,
     set_replicas_annotations,
 )
-from minik8s.controllers.workload_objects import by_creation
 
 
 @dataclass

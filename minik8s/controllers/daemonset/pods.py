@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from minik8s.api.meta import JsonObject, metadata_of, name_of, parse_time
-from minik8s.controllers.daemonset_nodes import replace_node_name_affinity, with_daemon_tolerations
-from minik8s.controllers.workload_objects import controller_reference
+from minik8s.controllers.common.workload_objects import controller_reference
+from minik8s.controllers.daemonset.nodes import replace_node_name_affinity, with_daemon_tolerations
 
 REVISION_HASH_LABEL = "controller-revision-hash"
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' rand.SafeEncodeString: no vowels, no 0/1/3

@@ -23,9 +23,9 @@ from minik8s.api.selectors import LabelSelector, label_selector_from_set
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, Forbidden, NotFound
 from minik8s.client.informer import object_key
-from minik8s.controllers.endpoints_plan import plan_endpoints
-from minik8s.controllers.endpoints_trigger_time import TriggerState, compute_trigger_time
-from minik8s.controllers.shared import ControllerContext
+from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.endpoints.plan import plan_endpoints
+from minik8s.controllers.endpoints.trigger_time import TriggerState, compute_trigger_time
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minik8s.api.meta import integer, spec_of
-from minik8s.controllers.workload_objects import MalformedObject
+from minik8s.controllers.common.workload_objects import MalformedObject
 
 ROLLING_UPDATE = "RollingUpdate"
 RECREATE = "Recreate"

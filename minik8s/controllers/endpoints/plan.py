@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api.meta import JsonObject
-from minik8s.controllers.endpoints_trigger_time import (
+from minik8s.controllers.endpoints.trigger_time import (
     LAST_CHANGE_TRIGGER_TIME,
     format_trigger_time,
 )

@@ -1,0 +1,1 @@
+"""What several controllers share: the controller context, workload ownership, adoption, expectations."""
