@@ -9,6 +9,7 @@ import pytest
 
 from minik8s.api.selectors import label_selector_from_object
 from minik8s.controllers.common.expectations import ControllerExpectations
+from minik8s.controllers.common.pods import is_available
 from minik8s.controllers.common.workload_objects import (
     MalformedObject,
     claim,
@@ -22,7 +23,7 @@ from minik8s.controllers.replicaset.plan import (
     slow_start_batches,
     status_changed,
 )
-from minik8s.controllers.replicaset.pods import is_available, pod_from_template, pods_to_delete
+from minik8s.controllers.replicaset.pods import pod_from_template, pods_to_delete
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -1,12 +1,12 @@
 """Creations and deletions a controller has asked for but not yet seen in its informer cache.
 
-A ReplicaSet that just created three pods must not create three more when it is reconciled
-again before the watch has delivered them: its cache still shows too few pods. client-go's
+A ReplicaSet (or DaemonSet) that just created three pods must not create three more when it is
+reconciled again before the watch has delivered them: its cache still shows too few pods. client-go's
 ControllerExpectations solve this, and this is the same idea. Before writing, the controller
 records how many creates and which deletes it expects; pod events lower the counts; the
 controller only acts on a key whose expectations are met (or have expired after five minutes,
-in case an event was lost). Deletions are tracked by pod key, so a graceful deletion (first a
-deletionTimestamp, then the DELETE event) is counted once.
+in case an event was lost). Deletions are tracked by pod (key or name), so a graceful deletion
+(first a deletionTimestamp, then the DELETE event) is counted once.
 """
 
 from __future__ import annotations
@@ -50,18 +50,20 @@ class ControllerExpectations:
             return True
         return False
 
+    def expect(self, key: str, *, creations: int, deletions: Iterable[str]) -> None:
+        """Replace `key`'s expectations with `creations` creations and the deletion of these pods."""
+        self._expected[key] = _Expected(creations=creations, deletions=set(deletions), recorded_at=self._clock())
+
     def expect_creations(self, key: str, count: int) -> None:
-        """Replace `key`'s expectations with `count` creations."""
-        self._expected[key] = _Expected(creations=count, recorded_at=self._clock())
+        self.expect(key, creations=count, deletions=())
 
     def expect_deletions(self, key: str, pod_keys: Iterable[str]) -> None:
-        """Replace `key`'s expectations with the deletion of these pods."""
-        self._expected[key] = _Expected(creations=0, deletions=set(pod_keys), recorded_at=self._clock())
+        self.expect(key, creations=0, deletions=pod_keys)
 
-    def creation_observed(self, key: str) -> None:
+    def creation_observed(self, key: str, count: int = 1) -> None:
         expected = self._expected.get(key)
         if expected is not None:
-            expected.creations -= 1
+            expected.creations -= count
 
     def deletion_observed(self, key: str, pod_key: str) -> None:
         expected = self._expected.get(key)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +25,8 @@ from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.client.informer import object_key
 from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.common.expectations import ControllerExpectations
+from minik8s.controllers.daemonset.backoff import FailedPodBackoff
 from minik8s.controllers.daemonset.plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
 from minik8s.controllers.daemonset.pods import (
     build_daemon_pod,
@@ -35,76 +35,7 @@ from minik8s.controllers.daemonset.pods import (
 logger = logging.getLogger(__name__)
 
 
-
-EXPECTATIONS_TIMEOUT = 300.0  # Kubernetes' ExpectationsTimeout: forget what was never observed
-FAILED_POD_BACKOFF_INITIAL = 1.0
-FAILED_POD_BACKOFF_MAX = 900.0
 _ORPHAN_RECHECK_SECONDS = 1.0
-
-
-@dataclass
-class _Pending:
-    creations: int
-    deletions: set[str]  # pod names: observing one twice is harmless
-    since: float
-
-
-class Expectations:
-    """Per DaemonSet, pods created or deleted but not yet seen so in the informer (client-go's idea).
-
-    Creations are counted (their names come from generateName); deletions are tracked by pod
-    name, so seeing a pod first terminating and then gone counts once.
-    """
-
-    def __init__(self, *, timeout: float = EXPECTATIONS_TIMEOUT) -> None:
-        self._pending: dict[str, _Pending] = {}
-        self._timeout = timeout
-
-    def expect(self, key: str, *, creations: int, deletions: set[str]) -> None:
-        self._pending[key] = _Pending(creations, set(deletions), time.monotonic())
-
-    def satisfied(self, key: str) -> bool:
-        pending = self._pending.get(key)
-        if pending is None:
-            return True
-        return (pending.creations <= 0 and not pending.deletions) or (
-            time.monotonic() - pending.since > self._timeout)
-
-    def creation_observed(self, key: str, count: int = 1) -> None:
-        if key in self._pending:
-            self._pending[key].creations -= count
-
-    def deletion_observed(self, key: str, pod_name: str) -> None:
-        if key in self._pending:
-            self._pending[key].deletions.discard(pod_name)
-
-    def forget(self, key: str) -> None:
-        self._pending.pop(key, None)
-
-
-class FailedPodBackoff:
-    """Exponential delay (1 s doubling to 15 min) between replacements of failed pods on one node."""
-
-    def __init__(self, *, initial: float = FAILED_POD_BACKOFF_INITIAL, maximum: float = FAILED_POD_BACKOFF_MAX) -> None:
-        self._entries: dict[tuple[str, str], tuple[float, float]] = {}  # -> (delay, monotonic last update)
-        self._initial, self._maximum = initial, maximum
-
-    def remaining(self, key: str) -> dict[str, float]:
-        """Node name -> seconds still to wait, for the nodes of this DaemonSet in backoff."""
-        now = time.monotonic()
-        return {node: delay - (now - last) for (owner, node), (delay, last) in self._entries.items()
-                if owner == key and now - last < delay}
-
-    def step(self, key: str, node_name: str) -> None:
-        now = time.monotonic()
-        entry = self._entries.get((key, node_name))
-        expired = entry is None or now - entry[1] > 2 * self._maximum
-        delay = self._initial if expired or entry is None else min(entry[0] * 2, self._maximum)
-        self._entries[(key, node_name)] = (delay, now)
-
-    def forget(self, key: str) -> None:
-        for entry_key in [k for k in self._entries if k[0] == key]:
-            del self._entries[entry_key]
 
 
 class DaemonSetController:
@@ -115,7 +46,7 @@ class DaemonSetController:
         self.daemon_sets = context.informers.informer(DAEMON_SETS)
         self.pods = context.informers.informer(PODS)
         self.nodes = context.informers.informer(NODES)
-        self.expectations = Expectations()
+        self.expectations = ControllerExpectations()
         self.backoff = FailedPodBackoff()
         self.controller = Controller(name=self.name, reconcile=self.reconcile,
                                      informers=[self.daemon_sets, self.pods, self.nodes],

@@ -24,15 +24,12 @@ from minik8s.api.meta import (
     uid_of,
 )
 from minik8s.api.selectors import SelectorError, label_selector_from_object
+from minik8s.controllers.common.pods import is_available, is_ready, is_terminal, phase_of
 from minik8s.controllers.common.workload_objects import controller_reference
 from minik8s.controllers.daemonset.nodes import Placement, node_should_run
 from minik8s.controllers.daemonset.pods import (
     REVISION_HASH_LABEL,
     age_order,
-    is_available,
-    is_ready,
-    is_terminal,
-    phase_of,
     target_node,
     template_hash,
 )
@@ -220,7 +217,7 @@ def _keep_one(inputs: DaemonSetInputs, node_name: str, placement: Placement, run
             plan.delete.append(name_of(pod))
     if oldest_new is not None and oldest_old is not None:
         min_ready = _min_ready_seconds(inputs.daemon_set)
-        if not is_ready(oldest_old) or is_available(oldest_new, min_ready, inputs.now):
+        if not is_ready(oldest_old) or is_available(oldest_new, min_ready_seconds=min_ready, now=inputs.now):
             plan.delete.append(name_of(oldest_old))
 
 
@@ -263,7 +260,7 @@ def _status(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements:
         oldest = pods[0]
         if is_ready(oldest):
             counts["numberReady"] += 1
-            counts["numberAvailable"] += 1 if is_available(oldest, min_ready, inputs.now) else 0
+            counts["numberAvailable"] += 1 if is_available(oldest, min_ready_seconds=min_ready, now=inputs.now) else 0
         if labels_of(oldest).get(REVISION_HASH_LABEL) == plan.revision_hash:
             counts["updatedNumberScheduled"] += 1
     counts["numberUnavailable"] = counts["desiredNumberScheduled"] - counts["numberAvailable"]

@@ -16,53 +16,16 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import JsonObject, metadata_of, name_of, parse_time
-from minik8s.controllers.common.workload_objects import controller_reference
+from minik8s.api.meta import JsonObject, metadata_of, name_of
+from minik8s.controllers.common.pods import node_name_of
+from minik8s.controllers.common.template_hash import fnv32a, safe_encode
+from minik8s.controllers.common.workload_objects import controller_reference, created_at
 from minik8s.controllers.daemonset.nodes import replace_node_name_affinity, with_daemon_tolerations
 
 REVISION_HASH_LABEL = "controller-revision-hash"
-_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' rand.SafeEncodeString: no vowels, no 0/1/3
-_EPOCH = datetime.min.replace(tzinfo=UTC)
-
-
-
-
-
-
-
-
-def phase_of(pod: Mapping[str, Any]) -> str:
-    return str((pod.get("status") or {}).get("phase") or "")
-
-
-def is_terminal(pod: Mapping[str, Any]) -> bool:
-    return phase_of(pod) in ("Succeeded", "Failed")
-
-
-def ready_condition(pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    for condition in (pod.get("status") or {}).get("conditions") or []:
-        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
-            return condition
-    return None
-
-
-def is_ready(pod: Mapping[str, Any]) -> bool:
-    condition = ready_condition(pod)
-    return condition is not None and condition.get("status") == "True"
-
-
-def is_available(pod: Mapping[str, Any], min_ready_seconds: int, now: datetime) -> bool:
-    """Kubernetes' IsPodAvailable: ready, and for longer than minReadySeconds."""
-    if not is_ready(pod):
-        return False
-    if min_ready_seconds <= 0:
-        return True
-    since = parse_time((ready_condition(pod) or {}).get("lastTransitionTime"))
-    return since is not None and since + timedelta(seconds=min_ready_seconds) < now
-
 
 
 def target_node(pod: Mapping[str, Any]) -> str | None:
@@ -82,9 +45,7 @@ def target_node(pod: Mapping[str, Any]) -> str | None:
 
 def age_order(pod: Mapping[str, Any]) -> tuple[int, datetime, str]:
     """Kubernetes' podByCreationTimestampAndPhase: scheduled first, then oldest, then by name."""
-    scheduled = 0 if (pod.get("spec") or {}).get("nodeName") else 1
-    created = parse_time(metadata_of(pod).get("creationTimestamp")) or _EPOCH
-    return scheduled, created, name_of(pod)
+    return 0 if node_name_of(pod) else 1, created_at(pod), name_of(pod)
 
 
 def normalised(value: Any) -> Any:
@@ -102,16 +63,7 @@ def template_hash(template: Any, collision_count: int = 0) -> str:
     text = json.dumps(normalised(template), sort_keys=True, separators=(",", ":"))
     if collision_count:
         text += str(collision_count)
-    digest = _fnv32a(text.encode())
-    return "".join(_SAFE_ALPHABET[ord(digit) % len(_SAFE_ALPHABET)] for digit in str(digest))
-
-
-def _fnv32a(data: bytes) -> int:
-    value = 0x811C9DC5
-    for byte in data:
-        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return value
-
+    return safe_encode(str(fnv32a(text.encode())))
 
 
 def build_daemon_pod(daemon_set: Mapping[str, Any], node_name: str, revision_hash: str) -> JsonObject:

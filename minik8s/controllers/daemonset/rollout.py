@@ -18,10 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api.meta import is_deleting, labels_of, name_of
-from minik8s.controllers.daemonset.pods import (
-    REVISION_HASH_LABEL,
-    is_available,
-)
+from minik8s.controllers.common.pods import is_available
+from minik8s.controllers.daemonset.pods import REVISION_HASH_LABEL
 
 
 @dataclass(frozen=True)
@@ -117,8 +115,8 @@ def _roll_without_surge(node_pods: Mapping[str, Sequence[Mapping[str, Any]]], *,
         if not ok or (old_pod is None) == (new_pod is None):
             unavailable += 1  # excess pods, no pod, or a replacement under way: the placement loop acts
         elif new_pod is not None:
-            unavailable += 0 if is_available(new_pod, min_ready_seconds, now) else 1
-        elif old_pod is not None and not is_available(old_pod, min_ready_seconds, now):
+            unavailable += 0 if is_available(new_pod, min_ready_seconds=min_ready_seconds, now=now) else 1
+        elif old_pod is not None and not is_available(old_pod, min_ready_seconds=min_ready_seconds, now=now):
             replacements.append(name_of(old_pod))
         elif old_pod is not None and unavailable < max_unavailable:
             candidates.append(name_of(old_pod))
@@ -139,14 +137,14 @@ def _roll_with_surge(node_pods: Mapping[str, Sequence[Mapping[str, Any]]], *, re
         elif old_pod is None:
             continue  # up to date, or the placement loop creates the pod
         elif new_pod is None:
-            if not is_available(old_pod, min_ready_seconds, now):
+            if not is_available(old_pod, min_ready_seconds=min_ready_seconds, now=now):
                 if should_run(node_name):
                     replacements.append(node_name)
                 else:
                     deletions.append(name_of(old_pod))
             elif surging < max_surge:
                 candidates.append(node_name)
-        elif not is_available(new_pod, min_ready_seconds, now):
+        elif not is_available(new_pod, min_ready_seconds=min_ready_seconds, now=now):
             surging += 1  # the new pod is on its way: wait for it
         else:
             deletions.append(name_of(old_pod))  # the new pod is available: the old one may go

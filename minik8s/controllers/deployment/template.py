@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from minik8s.api.meta import JsonObject, annotations_of, name_of, namespace_of, spec_of
+from minik8s.controllers.common.template_hash import fnv32a, safe_encode
 from minik8s.controllers.common.workload_objects import by_creation, controller_reference
 from minik8s.controllers.deployment.spec import DeploymentSpec
 
@@ -38,8 +39,6 @@ MAX_REVISION_HISTORY_CHARS = 2000
 # Deployment annotations never copied onto its ReplicaSets (annotationsToSkip).
 _NOT_COPIED = frozenset({LAST_APPLIED, REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS,
                          DEPRECATED_ROLLBACK_TO})
-_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # rand.SafeEncodeString: no vowels, no 0, 1, 3
-_FNV32_OFFSET, _FNV32_PRIME = 0x811C9DC5, 0x01000193
 
 
 # -- template identity ------------------------------------------------------------------------
@@ -79,24 +78,12 @@ def equal_ignore_hash(first: Mapping[str, Any], second: Mapping[str, Any]) -> bo
     return bool(_identity(first) == _identity(second))
 
 
-def _fnv32a(data: bytes) -> int:
-    value = _FNV32_OFFSET
-    for byte in data:
-        value = ((value ^ byte) * _FNV32_PRIME) & 0xFFFFFFFF
-    return value
-
-
-def safe_encode(text: str) -> str:
-    """rand.SafeEncodeString: each character mapped into an alphabet that cannot spell words."""
-    return "".join(_SAFE_ALPHABET[ord(char) % len(_SAFE_ALPHABET)] for char in text)
-
-
 def pod_template_hash(template: Mapping[str, Any], collision_count: int | None = None) -> str:
     """controller.ComputeHash: FNV-32a of the normalised template (+ collisionCount), safely encoded."""
     data = orjson.dumps(_identity(template), option=orjson.OPT_SORT_KEYS)
     if collision_count is not None:
         data += (collision_count & 0xFFFFFFFF).to_bytes(4, "little")
-    return safe_encode(str(_fnv32a(data)))
+    return safe_encode(str(fnv32a(data)))
 
 
 def find_new_replica_set(deployment: Mapping[str, Any], replica_sets: Iterable[JsonObject]) -> JsonObject | None:

@@ -20,12 +20,10 @@ uid and resourceVersion it was judged on.
 from __future__ import annotations
 
 import copy
-import enum
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY, ResourceKind
@@ -46,105 +44,20 @@ from minik8s.controllers.garbage_collector.ownership import (
     ownership_facts,
     reference_to,
 )
+from minik8s.controllers.garbage_collector.plan import (
+    Action,
+    CheckItems,
+    DeleteItem,
+    OwnerState,
+    RemoveOwnerReferences,
+    owner_state_of,
+    plan_deleting_owner,
+    plan_dependent,
+)
 
 log = logging.getLogger(__name__)
 
-Propagation = Literal["Background", "Foreground", "Orphan"]
 _ABSENT_MEMORY = 10_000
-
-
-class OwnerState(enum.Enum):
-    PRESENT = "present"
-    ABSENT = "absent"  # confirmed gone (or replaced by another object of that name)
-    WAITING = "waiting"  # being deleted in the foreground: waits for its dependents
-    UNRESOLVABLE = "unresolvable"  # a kind we do not serve: never a reason to delete
-
-
-@dataclass(frozen=True)
-class DeleteItem:
-    item: ItemRef
-    propagation: Propagation
-    resource_version: str
-
-
-@dataclass(frozen=True)
-class RemoveOwnerReferences:
-    item: ItemRef
-    owner_uids: frozenset[str]
-
-
-@dataclass(frozen=True)
-class RemoveFinalizer:
-    item: ItemRef
-    finalizer: str
-
-
-@dataclass(frozen=True)
-class CheckItems:
-    keys: tuple[str, ...]
-
-
-Action = DeleteItem | RemoveOwnerReferences | RemoveFinalizer | CheckItems
-
-
-# -- pure decisions ----------------------------------------------------------------------------
-
-
-def _own_propagation(obj: Mapping[str, Any]) -> Propagation:
-    present = finalizers(obj)
-    if ORPHAN_FINALIZER in present:
-        return "Orphan"
-    return "Foreground" if FOREGROUND_FINALIZER in present else "Background"
-
-
-def plan_dependent(item: ItemRef, obj: Mapping[str, Any], owners: Mapping[str, OwnerState], *,
-                   has_dependents: bool) -> list[Action]:
-    """An object with owners: keep it, drop references to owners going away, or delete it."""
-    if is_deleting(obj):
-        return []
-    states = [owners.get(uid, OwnerState.UNRESOLVABLE) for uid in owner_uids(obj)]
-    if not states:
-        return []
-    solid = [s for s in states if s in (OwnerState.PRESENT, OwnerState.UNRESOLVABLE)]
-    leaving = frozenset(uid for uid in owner_uids(obj)
-                        if owners.get(uid) in (OwnerState.ABSENT, OwnerState.WAITING))
-    resource_version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
-    if solid:
-        return [RemoveOwnerReferences(item, leaving)] if leaving else []
-    if OwnerState.WAITING in states and has_dependents:
-        return [DeleteItem(item, "Foreground", resource_version)]
-    return [DeleteItem(item, _own_propagation(obj), resource_version)]
-
-
-def plan_deleting_owner(owner: ItemRef, obj: Mapping[str, Any],
-                        dependents: Sequence[tuple[ItemRef, JsonObject]]) -> list[Action]:
-    """An owner being deleted with the orphan or foregroundDeletion finalizer."""
-    if not is_deleting(obj):
-        return []
-    present = finalizers(obj)
-    if ORPHAN_FINALIZER in present:
-        actions: list[Action] = [RemoveOwnerReferences(ref, frozenset({owner.uid})) for ref, _ in dependents]
-        return [*actions, RemoveFinalizer(owner, ORPHAN_FINALIZER)]
-    if FOREGROUND_FINALIZER not in present:
-        return []
-    blocking = [ref for ref, dependent in dependents
-                if (reference_to(dependent, owner.uid) or {}).get("blockOwnerDeletion") is True]
-    if not blocking:
-        return [RemoveFinalizer(owner, FOREGROUND_FINALIZER)]
-    to_delete = tuple(ref.key for ref, dependent in dependents if not is_deleting(dependent))
-    return [CheckItems(to_delete)] if to_delete else []
-
-
-def owner_state_of(owner: Mapping[str, Any] | None, uid: str) -> OwnerState:
-    """What one looked-up owner (None: not found) means for a reference to `uid`."""
-    if owner is None or (owner.get("metadata") or {}).get("uid") != uid:
-        return OwnerState.ABSENT
-    if is_deleting(owner) and FOREGROUND_FINALIZER in finalizers(owner):
-        return OwnerState.WAITING
-    return OwnerState.PRESENT
-
-
-# -- the controller ----------------------------------------------------------------------------
 
 
 class GarbageCollector:

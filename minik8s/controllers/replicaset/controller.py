@@ -32,6 +32,7 @@ from minik8s.client.errors import ApiError, Forbidden, NotFound
 from minik8s.controllers.common.adoption import carry_out_claim
 from minik8s.controllers.common.context import ControllerContext
 from minik8s.controllers.common.expectations import ControllerExpectations
+from minik8s.controllers.common.pods import is_active, is_ready
 from minik8s.controllers.common.workload_objects import (
     MalformedObject,
     claim,
@@ -47,7 +48,7 @@ from minik8s.controllers.replicaset.plan import (
     slow_start_batches,
     status_changed,
 )
-from minik8s.controllers.replicaset.pods import is_active, is_ready, pod_from_template
+from minik8s.controllers.replicaset.pods import pod_from_template
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api.meta import JsonObject, format_time, generation_of, integer, labels_of, spec_of, status_of
-from minik8s.controllers.replicaset.pods import available_at, is_available, is_ready, pods_to_delete
+from minik8s.controllers.common.pods import available_at, is_available, is_ready
+from minik8s.controllers.replicaset.pods import pods_to_delete
 
 BURST_REPLICAS = 500  # Kubernetes' burstReplicas: at most this many creates or deletes per sync
 SLOW_START_INITIAL_BATCH_SIZE = 1

@@ -1,17 +1,17 @@
-"""What the ReplicaSet controller asks of its pods: active, ready, available, which to delete first.
+"""Which of a ReplicaSet's pods go first when it shrinks, and the pod its template makes.
 
-Kubernetes answers these in podutil (IsPodReady, IsPodAvailable) and controller_utils
-(FilterActivePods, ActivePodsWithRanks); `kubectl get rs` READY/AVAILABLE and the Deployment's
-rolling update both rest on them, so they must agree exactly. They live here as pure functions
-over plain pod JSON, with `now` passed in so tests can pin time. Building a pod from a template
-(GetPodFromTemplate) is here too: it is the other half of "make the pods match".
+Kubernetes ranks pods for deletion in controller_utils (ActivePodsWithRanks, getPodsToDelete):
+unscheduled, pending, not ready, cheap and crowded pods go before settled ones, so scaling down
+costs as little availability as possible. Building a pod from a template (GetPodFromTemplate)
+is here too: it is the other half of "make the pods match". Readiness and availability, which
+every workload controller shares, are in `common.pods`.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from minik8s.api.meta import (
@@ -25,62 +25,12 @@ from minik8s.api.meta import (
     status_of,
     uid_of,
 )
+from minik8s.controllers.common.pods import is_active, is_ready, node_name_of, phase_of, ready_since
 
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
 
 # Kubernetes' podPhaseToOrdinal: pods earlier in their life are deleted first.
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
-
-
-def phase_of(pod: Mapping[str, Any]) -> str:
-    return str(status_of(pod).get("phase") or "")
-
-
-def node_name_of(pod: Mapping[str, Any]) -> str:
-    return str(spec_of(pod).get("nodeName") or "")
-
-
-def is_active(pod: Mapping[str, Any]) -> bool:
-    """FilterActivePods: not Succeeded, not Failed, not being deleted."""
-    return phase_of(pod) not in ("Succeeded", "Failed") and not metadata_of(pod).get("deletionTimestamp")
-
-
-def ready_condition(pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    for condition in status_of(pod).get("conditions") or []:
-        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
-            return condition
-    return None
-
-
-def is_ready(pod: Mapping[str, Any]) -> bool:
-    condition = ready_condition(pod)
-    return condition is not None and condition.get("status") == "True"
-
-
-def ready_since(pod: Mapping[str, Any]) -> datetime | None:
-    """When a ready pod last became ready (the Ready condition's lastTransitionTime)."""
-    condition = ready_condition(pod)
-    if condition is None or condition.get("status") != "True":
-        return None
-    return parse_time(condition.get("lastTransitionTime"))
-
-
-def is_available(pod: Mapping[str, Any], *, min_ready_seconds: int, now: datetime) -> bool:
-    """IsPodAvailable: ready, and for more than minReadySeconds (at once when that is 0)."""
-    if not is_ready(pod):
-        return False
-    if min_ready_seconds <= 0:
-        return True
-    since = ready_since(pod)
-    return since is not None and since + timedelta(seconds=min_ready_seconds) < now
-
-
-def available_at(pod: Mapping[str, Any], *, min_ready_seconds: int) -> datetime | None:
-    """When a ready but not yet available pod turns available; None if not ready or no clock."""
-    since = ready_since(pod)
-    if since is None or min_ready_seconds <= 0:
-        return None
-    return since + timedelta(seconds=min_ready_seconds)
 
 
 def _deletion_cost(pod: Mapping[str, Any]) -> int:
