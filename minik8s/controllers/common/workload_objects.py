@@ -17,6 +17,7 @@ from minik8s.api.meta import (
     EPOCH,
     JsonObject,
     controller_ref_of,
+    integer,
     is_deleting,
     labels_of,
     metadata_of,
@@ -41,6 +42,11 @@ def created_at(obj: Mapping[str, Any]) -> datetime:
 def by_creation(obj: Mapping[str, Any]) -> tuple[datetime, str]:
     """Kubernetes' ReplicaSetsByCreationTimestamp order: oldest first, then by name."""
     return created_at(obj), name_of(obj)
+
+
+def min_ready_seconds_of(obj: Mapping[str, Any]) -> int:
+    """spec.minReadySeconds: how long a pod must be ready before it counts as available (0 if unset)."""
+    return max(integer(spec_of(obj).get("minReadySeconds"), default=0), 0)
 
 
 # -- selectors --------------------------------------------------------------------------------

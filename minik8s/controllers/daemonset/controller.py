@@ -19,13 +19,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from minik8s.api.kinds import DAEMON_SETS, NODES, PODS
-from minik8s.api.meta import JsonObject, controller_ref_of, is_deleting, labels_of, metadata_of, name_of
-from minik8s.api.selectors import SelectorError, label_selector_from_object
+from minik8s.api.meta import (
+    JsonObject,
+    controller_ref_of,
+    is_deleting,
+    key_of,
+    labels_of,
+    name_of,
+    namespace_of,
+    resource_version_of,
+    spec_of,
+    status_of,
+)
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, NotFound
-from minik8s.client.informer import object_key
 from minik8s.controllers.common.context import ControllerContext
 from minik8s.controllers.common.expectations import ControllerExpectations
+from minik8s.controllers.common.pods import node_name_of
+from minik8s.controllers.common.workload_objects import owners_selecting, resolve_controller_ref
 from minik8s.controllers.daemonset.backoff import FailedPodBackoff
 from minik8s.controllers.daemonset.plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
 from minik8s.controllers.daemonset.pods import (
@@ -63,13 +74,13 @@ class DaemonSetController:
     # -- events -> keys -------------------------------------------------------------------------
 
     def _on_daemon_set_delete(self, daemon_set: JsonObject) -> None:
-        key = object_key(daemon_set)
+        key = key_of(daemon_set)
         self.expectations.forget(key)
         self.backoff.forget(key)
 
     def _enqueue_all(self, _: JsonObject | None = None) -> None:
         for daemon_set in self.daemon_sets.list():
-            self.controller.queue.add(object_key(daemon_set))
+            self.controller.queue.add(key_of(daemon_set))
 
     def _on_node_update(self, old: JsonObject, new: JsonObject) -> None:
         if _placement_facts(old) != _placement_facts(new):
@@ -77,25 +88,13 @@ class DaemonSetController:
 
     def _owner_key(self, pod: JsonObject) -> str | None:
         """The key of the cached DaemonSet that controls `pod`, if one does."""
-        reference = controller_ref_of(pod)
-        if reference is None or reference.get("kind") != "DaemonSet":
-            return None
-        key = f"{metadata_of(pod).get('namespace') or 'default'}/{reference.get('name')}"
-        daemon_set = self.daemon_sets.get(key)
-        return key if daemon_set is not None and metadata_of(daemon_set).get("uid") == reference.get("uid") else None
+        owner = resolve_controller_ref(self.daemon_sets, pod, kind="DaemonSet")
+        return key_of(owner) if owner is not None else None
 
     def _enqueue_selecting(self, pod: JsonObject) -> None:
         """An orphan pod: every DaemonSet of its namespace that selects it may adopt it."""
-        namespace = metadata_of(pod).get("namespace") or "default"
-        for daemon_set in self.daemon_sets.list():
-            if (metadata_of(daemon_set).get("namespace") or "default") != namespace:
-                continue
-            try:
-                selector = label_selector_from_object((daemon_set.get("spec") or {}).get("selector"))
-            except SelectorError:
-                continue
-            if not selector.is_empty() and selector.matches(labels_of(pod)):
-                self.controller.queue.add(object_key(daemon_set))
+        for daemon_set in owners_selecting(self.daemon_sets, pod):
+            self.controller.queue.add(key_of(daemon_set))
 
     def _on_pod_add(self, pod: JsonObject) -> None:
         if is_deleting(pod):
@@ -109,7 +108,7 @@ class DaemonSetController:
             self._enqueue_selecting(pod)
 
     def _on_pod_update(self, old: JsonObject, new: JsonObject) -> None:
-        if metadata_of(old).get("resourceVersion") == metadata_of(new).get("resourceVersion"):
+        if resource_version_of(old) == resource_version_of(new):
             return
         old_owner, new_owner = self._owner_key(old), self._owner_key(new)
         if is_deleting(new) and new_owner is not None:
@@ -135,10 +134,10 @@ class DaemonSetController:
         if daemon_set is None:
             self.expectations.forget(key)
             return
-        namespace = metadata_of(daemon_set).get("namespace") or "default"
+        namespace = namespace_of(daemon_set) or "default"
         inputs = DaemonSetInputs(
             daemon_set=daemon_set, nodes=self.nodes.list(),
-            pods=[pod for pod in self.pods.list() if (metadata_of(pod).get("namespace") or "default") == namespace],
+            pods=[pod for pod in self.pods.list() if (namespace_of(pod) or "default") == namespace],
             now=datetime.now(UTC), expectations_satisfied=self.expectations.satisfied(key),
             failed_pod_backoff=self.backoff.remaining(key),
         )
@@ -156,7 +155,7 @@ class DaemonSetController:
             raise errors[0]
 
     async def _execute(self, key: str, daemon_set: JsonObject, plan: DaemonSetPlan) -> list[ApiError]:
-        namespace = metadata_of(daemon_set).get("namespace") or "default"
+        namespace = namespace_of(daemon_set) or "default"
         errors: list[ApiError] = []
         for change in plan.owner_changes:
             patch = {"metadata": {"ownerReferences": list(change.owner_references),
@@ -202,11 +201,11 @@ class DaemonSetController:
             await self.events.record(daemon_set, "Warning", "FailedCreate", f"Error creating: {error}")
             return error
         await self.events.record(daemon_set, "Normal", "SuccessfulCreate",
-                                 f"Created pod: {metadata_of(created).get('name')}")
+                                 f"Created pod: {name_of(created)}")
         return None
 
     async def _delete(self, key: str, daemon_set: JsonObject, pod_name: str) -> ApiError | None:
-        namespace = metadata_of(daemon_set).get("namespace") or "default"
+        namespace = namespace_of(daemon_set) or "default"
         try:
             await self.client.delete(PODS, pod_name, namespace=namespace)
         except NotFound:
@@ -221,9 +220,9 @@ class DaemonSetController:
 
     async def _delete_orphan(self, key: str, daemon_set: JsonObject, pod_name: str) -> None:
         """A pod bound to a node the cache no longer has: force-delete it once the API confirms."""
-        namespace = metadata_of(daemon_set).get("namespace") or "default"
+        namespace = namespace_of(daemon_set) or "default"
         pod = self.pods.get(f"{namespace}/{pod_name}")
-        node_name = str(((pod or {}).get("spec") or {}).get("nodeName") or "")
+        node_name = node_name_of(pod) if pod is not None else ""
         try:
             await self.client.get(NODES, node_name)
         except NotFound:
@@ -241,5 +240,5 @@ class DaemonSetController:
 def _placement_facts(node: JsonObject) -> tuple[Any, ...]:
     """What of a node decides placement: labels, spec (taints, unschedulable) and condition states."""
     conditions = sorted((str(c.get("type")), str(c.get("status")))
-                        for c in (node.get("status") or {}).get("conditions") or [] if isinstance(c, dict))
-    return labels_of(node), node.get("spec") or {}, conditions
+                        for c in status_of(node).get("conditions") or [] if isinstance(c, dict))
+    return labels_of(node), spec_of(node), conditions

@@ -17,27 +17,31 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, labels_of, mapping_at, name_of, spec_of
 from minik8s.api.selectors import Operator, Requirement
-
-NOT_READY = "node.kubernetes.io/not-ready"
-UNREACHABLE = "node.kubernetes.io/unreachable"
-DISK_PRESSURE = "node.kubernetes.io/disk-pressure"
-MEMORY_PRESSURE = "node.kubernetes.io/memory-pressure"
-PID_PRESSURE = "node.kubernetes.io/pid-pressure"
-UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
-NETWORK_UNAVAILABLE = "node.kubernetes.io/network-unavailable"
+from minik8s.controllers.common.taints import (
+    NO_EXECUTE,
+    NO_SCHEDULE,
+    TAINT_DISK_PRESSURE,
+    TAINT_MEMORY_PRESSURE,
+    TAINT_NETWORK_UNAVAILABLE,
+    TAINT_NOT_READY,
+    TAINT_PID_PRESSURE,
+    TAINT_UNREACHABLE,
+    TAINT_UNSCHEDULABLE,
+    tolerates,
+)
 
 # Kubernetes' AddOrUpdateDaemonPodTolerations: no tolerationSeconds, so eviction never happens.
 DAEMON_TOLERATIONS: tuple[JsonObject, ...] = (
-    {"key": NOT_READY, "operator": "Exists", "effect": "NoExecute"},
-    {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute"},
-    {"key": DISK_PRESSURE, "operator": "Exists", "effect": "NoSchedule"},
-    {"key": MEMORY_PRESSURE, "operator": "Exists", "effect": "NoSchedule"},
-    {"key": PID_PRESSURE, "operator": "Exists", "effect": "NoSchedule"},
-    {"key": UNSCHEDULABLE, "operator": "Exists", "effect": "NoSchedule"},
+    {"key": TAINT_NOT_READY, "operator": "Exists", "effect": NO_EXECUTE},
+    {"key": TAINT_UNREACHABLE, "operator": "Exists", "effect": NO_EXECUTE},
+    {"key": TAINT_DISK_PRESSURE, "operator": "Exists", "effect": NO_SCHEDULE},
+    {"key": TAINT_MEMORY_PRESSURE, "operator": "Exists", "effect": NO_SCHEDULE},
+    {"key": TAINT_PID_PRESSURE, "operator": "Exists", "effect": NO_SCHEDULE},
+    {"key": TAINT_UNSCHEDULABLE, "operator": "Exists", "effect": NO_SCHEDULE},
 )
-_HOST_NETWORK_TOLERATION: JsonObject = {"key": NETWORK_UNAVAILABLE, "operator": "Exists", "effect": "NoSchedule"}
+_HOST_NETWORK_TOLERATION: JsonObject = {"key": TAINT_NETWORK_UNAVAILABLE, "operator": "Exists", "effect": NO_SCHEDULE}
 
 _NODE_SELECTOR_OPERATORS = {
     "In": Operator.IN,
@@ -74,19 +78,6 @@ def _same_toleration(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
     return all((left.get(field) or "") == (right.get(field) or "") for field in ("key", "operator", "value", "effect"))
 
 
-def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
-    """Kubernetes' Toleration.ToleratesTaint (an empty effect or key matches every one)."""
-    effect, key = toleration.get("effect") or "", toleration.get("key") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    if key and key != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    return operator == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
-
-
 def untolerated_taint(taints: Iterable[Mapping[str, Any]], tolerations: list[JsonObject], *,
                       effects: frozenset[str]) -> Mapping[str, Any] | None:
     """The first taint with one of `effects` that no toleration tolerates, if any."""
@@ -98,17 +89,17 @@ def untolerated_taint(taints: Iterable[Mapping[str, Any]], tolerations: list[Jso
 
 def node_should_run(daemon_set: Mapping[str, Any], node: Mapping[str, Any]) -> Placement:
     """Kubernetes' NodeShouldRunDaemonPod for the DaemonSet's pod template on `node`."""
-    spec = ((daemon_set.get("spec") or {}).get("template") or {}).get("spec") or {}
-    node_name = str((node.get("metadata") or {}).get("name") or "")
+    spec = spec_of(mapping_at(spec_of(daemon_set), "template"))
+    node_name = name_of(node)
     if spec.get("nodeName") and spec.get("nodeName") != node_name:
         return Placement(False, False)
     if not matches_node_selector(spec.get("nodeSelector"), node) or not matches_required_affinity(spec, node):
         return Placement(False, False)
     tolerations = with_daemon_tolerations(spec)
-    taints = [t for t in (node.get("spec") or {}).get("taints") or [] if isinstance(t, Mapping)]
-    if untolerated_taint(taints, tolerations, effects=frozenset({"NoSchedule", "NoExecute"})) is None:
+    taints = [t for t in spec_of(node).get("taints") or [] if isinstance(t, Mapping)]
+    if untolerated_taint(taints, tolerations, effects=frozenset({NO_SCHEDULE, NO_EXECUTE})) is None:
         return Placement(True, True)
-    stays = untolerated_taint(taints, tolerations, effects=frozenset({"NoExecute"})) is None
+    stays = untolerated_taint(taints, tolerations, effects=frozenset({NO_EXECUTE})) is None
     return Placement(False, stays)
 
 
@@ -118,7 +109,7 @@ def matches_node_selector(node_selector: Any, node: Mapping[str, Any]) -> bool:
         return True
     if not isinstance(node_selector, Mapping):
         return False
-    labels = _labels(node)
+    labels = labels_of(node)
     return all(labels.get(key) == value for key, value in node_selector.items())
 
 
@@ -139,12 +130,12 @@ def _term_matches(term: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
     fields = term.get("matchFields") or []
     if not expressions and not fields:
         return False
-    field_values = {"metadata.name": str((node.get("metadata") or {}).get("name") or "")}
+    field_values = {"metadata.name": name_of(node)}
     requirements = [_requirement(expression) for expression in expressions]
     field_requirements = [_requirement(expression, fields_only=True) for expression in fields]
     if any(r is None for r in [*requirements, *field_requirements]):
         return False  # a malformed term never matches (Kubernetes ignores what it cannot parse)
-    labels = _labels(node)
+    labels = labels_of(node)
     return (all(r is not None and r.matches(labels) for r in requirements)
             and all(r is not None and r.matches(field_values) for r in field_requirements))
 
@@ -179,6 +170,3 @@ def replace_node_name_affinity(affinity: Any, node_name: str) -> JsonObject:
     return result
 
 
-def _labels(node: Mapping[str, Any]) -> dict[str, str]:
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}

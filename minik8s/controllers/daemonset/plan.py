@@ -17,15 +17,20 @@ from typing import Any
 from minik8s.api.meta import (
     JsonObject,
     controller_ref_of,
+    generation_of,
     is_deleting,
     labels_of,
-    metadata_of,
     name_of,
+    namespace_of,
+    owner_references_of,
+    resource_version_of,
+    spec_of,
+    status_of,
     uid_of,
 )
 from minik8s.api.selectors import SelectorError, label_selector_from_object
-from minik8s.controllers.common.pods import is_available, is_ready, is_terminal, phase_of
-from minik8s.controllers.common.workload_objects import controller_reference
+from minik8s.controllers.common.pods import is_available, is_ready, is_terminal, node_name_of, phase_of
+from minik8s.controllers.common.workload_objects import controller_reference, min_ready_seconds_of
 from minik8s.controllers.daemonset.nodes import Placement, node_should_run
 from minik8s.controllers.daemonset.pods import (
     REVISION_HASH_LABEL,
@@ -33,7 +38,7 @@ from minik8s.controllers.daemonset.pods import (
     target_node,
     template_hash,
 )
-from minik8s.controllers.daemonset.rollout import allows_surge, roll, rollout_limits
+from minik8s.controllers.daemonset.rollout import allows_surge, roll, rolling_update_of, rollout_limits
 
 _STATUS_COUNTS = ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady",
                   "updatedNumberScheduled", "numberAvailable", "numberUnavailable")
@@ -88,7 +93,7 @@ def plan_daemon_set(inputs: DaemonSetInputs) -> DaemonSetPlan:
     plan = DaemonSetPlan()
     if is_deleting(daemon_set):
         return plan  # the garbage collector removes its pods; status would be meaningless
-    selector_spec = (daemon_set.get("spec") or {}).get("selector")
+    selector_spec = spec_of(daemon_set).get("selector")
     try:
         selector = label_selector_from_object(selector_spec)
     except SelectorError as error:
@@ -98,8 +103,8 @@ def plan_daemon_set(inputs: DaemonSetInputs) -> DaemonSetPlan:
         message = "This daemon set is selecting all pods. A non-empty selector is required."
         plan.events.append(PlannedEvent("Warning", "SelectingAll", message))
         return plan
-    template = (daemon_set.get("spec") or {}).get("template") or {}
-    collision_count = int((daemon_set.get("status") or {}).get("collisionCount") or 0)
+    template = spec_of(daemon_set).get("template") or {}
+    collision_count = int(status_of(daemon_set).get("collisionCount") or 0)
     plan.revision_hash = template_hash(template, collision_count)
     owned = _claim(daemon_set, inputs.pods, plan, matches=lambda pod: selector.matches(labels_of(pod)))
     placements = {name_of(node): node_should_run(daemon_set, node) for node in inputs.nodes}
@@ -118,8 +123,8 @@ def _claim(daemon_set: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], pla
     owned: list[Mapping[str, Any]] = []
     for pod in pods:
         reference = controller_ref_of(pod)
-        references = [dict(r) for r in metadata_of(pod).get("ownerReferences") or [] if isinstance(r, Mapping)]
-        resource_version = str(metadata_of(pod).get("resourceVersion") or "")
+        references = [dict(r) for r in owner_references_of(pod)]
+        resource_version = resource_version_of(pod)
         if reference is not None and reference.get("uid") != our_uid:
             continue
         if reference is not None and matches(pod):
@@ -163,7 +168,7 @@ def _place(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements: 
         if node_name in placements:
             continue
         for pod in pods:
-            if (pod.get("spec") or {}).get("nodeName"):
+            if node_name_of(pod):
                 plan.orphaned.append(name_of(pod))  # bound to a node that is gone
             elif not is_deleting(pod):
                 plan.delete.append(name_of(pod))  # meant for a node that is gone
@@ -172,7 +177,7 @@ def _place(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements: 
 def _drop_finished(inputs: DaemonSetInputs, node_name: str, pods: list[Mapping[str, Any]], plan: DaemonSetPlan) -> list[Mapping[str, Any]]:
     """Delete failed (with backoff) and succeeded pods; return the live ones."""
     running: list[Mapping[str, Any]] = []
-    namespace = metadata_of(inputs.daemon_set).get("namespace") or "default"
+    namespace = namespace_of(inputs.daemon_set) or "default"
     for pod in pods:
         if is_deleting(pod):
             continue
@@ -216,15 +221,14 @@ def _keep_one(inputs: DaemonSetInputs, node_name: str, placement: Placement, run
         else:
             plan.delete.append(name_of(pod))
     if oldest_new is not None and oldest_old is not None:
-        min_ready = _min_ready_seconds(inputs.daemon_set)
+        min_ready = min_ready_seconds_of(inputs.daemon_set)
         if not is_ready(oldest_old) or is_available(oldest_new, min_ready_seconds=min_ready, now=inputs.now):
             plan.delete.append(name_of(oldest_old))
 
 
 def _roll(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements: Mapping[str, Placement],
           plan: DaemonSetPlan) -> None:
-    strategy = (inputs.daemon_set.get("spec") or {}).get("updateStrategy") or {}
-    if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
+    if rolling_update_of(inputs.daemon_set) is None:
         return  # OnDelete: new pods only replace the ones users delete
     node_pods = _by_node(owned, skip_deleted_terminal=True)
     desired = [name for name, placement in placements.items() if placement.should_run]
@@ -236,7 +240,7 @@ def _roll(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements: M
         plan.events.append(PlannedEvent("Warning", "InvalidUpdateStrategy", f"Invalid rolling update: {error}"))
         return
     step = roll(node_pods, revision_hash=plan.revision_hash, limits=limits,
-                min_ready_seconds=_min_ready_seconds(inputs.daemon_set), now=inputs.now,
+                min_ready_seconds=min_ready_seconds_of(inputs.daemon_set), now=inputs.now,
                 should_run=lambda name: name in placements and placements[name].should_run)
     plan.delete.extend(step.delete)
     plan.create_on.extend(step.create_on)
@@ -246,7 +250,7 @@ def _status(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements:
             plan: DaemonSetPlan, *, observed: bool) -> JsonObject | None:
     """Kubernetes' updateDaemonSetStatus; None when nothing would change."""
     node_pods = _by_node(owned, skip_deleted_terminal=False)
-    min_ready = _min_ready_seconds(inputs.daemon_set)
+    min_ready = min_ready_seconds_of(inputs.daemon_set)
     counts = dict.fromkeys(_STATUS_COUNTS, 0)
     for node_name, placement in placements.items():
         pods = sorted(node_pods.get(node_name, []), key=age_order)
@@ -266,8 +270,8 @@ def _status(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements:
     counts["numberUnavailable"] = counts["desiredNumberScheduled"] - counts["numberAvailable"]
     if min_ready > 0 and counts["numberReady"] != counts["numberAvailable"]:
         plan.requeue_within(float(min_ready))
-    current: Mapping[str, Any] = inputs.daemon_set.get("status") or {}
-    generation = int(metadata_of(inputs.daemon_set).get("generation") or 0)
+    current = status_of(inputs.daemon_set)
+    generation = generation_of(inputs.daemon_set)
     observed_generation = int(current.get("observedGeneration") or 0)
     unchanged = all(int(current.get(key) or 0) == value for key, value in counts.items())
     if unchanged and observed_generation >= generation:
@@ -279,6 +283,3 @@ def _status(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements:
     return status
 
 
-def _min_ready_seconds(daemon_set: Mapping[str, Any]) -> int:
-    value = (daemon_set.get("spec") or {}).get("minReadySeconds")
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0

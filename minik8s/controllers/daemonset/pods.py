@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import JsonObject, metadata_of, name_of
+from minik8s.api.meta import JsonObject, metadata_of, name_of, namespace_of, spec_of
 from minik8s.controllers.common.pods import node_name_of
 from minik8s.controllers.common.template_hash import fnv32a, safe_encode
 from minik8s.controllers.common.workload_objects import controller_reference, created_at
@@ -30,7 +30,7 @@ REVISION_HASH_LABEL = "controller-revision-hash"
 
 def target_node(pod: Mapping[str, Any]) -> str | None:
     """The node a daemon pod is for: spec.nodeName, else its `metadata.name In [node]` affinity."""
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     if spec.get("nodeName"):
         return str(spec["nodeName"])
     required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
@@ -68,15 +68,15 @@ def template_hash(template: Any, collision_count: int = 0) -> str:
 
 def build_daemon_pod(daemon_set: Mapping[str, Any], node_name: str, revision_hash: str) -> JsonObject:
     """The pod the DaemonSet runs on `node_name`: template + revision label + tolerations + node."""
-    template = copy.deepcopy((daemon_set.get("spec") or {}).get("template") or {})
-    template_metadata = template.get("metadata") or {}
-    spec: JsonObject = dict(template.get("spec") or {})
+    template = copy.deepcopy(spec_of(daemon_set).get("template") or {})
+    template_metadata = metadata_of(template)
+    spec: JsonObject = dict(spec_of(template))
     spec["tolerations"] = with_daemon_tolerations(spec)
     spec["affinity"] = replace_node_name_affinity(spec.get("affinity"), node_name)
     spec["nodeName"] = node_name
     pod_metadata: JsonObject = {
         "generateName": f"{name_of(daemon_set)}-",
-        "namespace": metadata_of(daemon_set).get("namespace") or "default",
+        "namespace": namespace_of(daemon_set) or "default",
         "labels": {**(template_metadata.get("labels") or {}), REVISION_HASH_LABEL: revision_hash},
         "ownerReferences": [controller_reference(daemon_set, api_version="apps/v1", kind="DaemonSet")],
     }

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import is_deleting, labels_of, name_of
+from minik8s.api.meta import is_deleting, labels_of, name_of, spec_of
 from minik8s.controllers.common.pods import is_available
 from minik8s.controllers.daemonset.pods import REVISION_HASH_LABEL
 
@@ -54,12 +54,20 @@ def scaled_value(value: Any, total: int, *, round_up: bool) -> int:
     raise ValueError(f"invalid value for IntOrString: invalid value {value!r}")
 
 
+def rolling_update_of(daemon_set: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """`spec.updateStrategy.rollingUpdate` ({} when unset); None for the OnDelete strategy."""
+    strategy = spec_of(daemon_set).get("updateStrategy") or {}
+    if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
+        return None
+    rolling: Mapping[str, Any] = strategy.get("rollingUpdate") or {}
+    return rolling
+
+
 def rollout_limits(daemon_set: Mapping[str, Any], desired_number_scheduled: int) -> RolloutLimits:
     """maxSurge and maxUnavailable for this many desired nodes (both 0 would deadlock: unavailable 1)."""
-    strategy = (daemon_set.get("spec") or {}).get("updateStrategy") or {}
-    if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
+    rolling = rolling_update_of(daemon_set)
+    if rolling is None:
         return RolloutLimits(0, 0)
-    rolling = strategy.get("rollingUpdate") or {}
     max_surge = scaled_value(rolling.get("maxSurge"), desired_number_scheduled, round_up=True)
     max_unavailable = scaled_value(rolling.get("maxUnavailable"), desired_number_scheduled, round_up=True)
     if desired_number_scheduled > 0 and max_surge == 0 and max_unavailable == 0:
@@ -69,10 +77,8 @@ def rollout_limits(daemon_set: Mapping[str, Any], desired_number_scheduled: int)
 
 def allows_surge(daemon_set: Mapping[str, Any]) -> bool:
     try:
-        strategy = (daemon_set.get("spec") or {}).get("updateStrategy") or {}
-        if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
-            return False
-        return scaled_value((strategy.get("rollingUpdate") or {}).get("maxSurge"), 1, round_up=True) != 0
+        rolling = rolling_update_of(daemon_set)
+        return rolling is not None and scaled_value(rolling.get("maxSurge"), 1, round_up=True) != 0
     except ValueError:
         return False
 

@@ -18,7 +18,16 @@ from __future__ import annotations
 import logging
 
 from minik8s.api.kinds import ENDPOINTS, PODS, SERVICES
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import (
+    JsonObject,
+    annotations_of,
+    labels_of,
+    name_of,
+    namespace_of,
+    resource_version_of,
+    spec_of,
+    uid_of,
+)
 from minik8s.api.selectors import LabelSelector, label_selector_from_set
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, Forbidden, NotFound
@@ -62,9 +71,8 @@ class EndpointsController:
     def _enqueue_leftovers(self) -> None:
         """Kubernetes' checkLeftoverEndpoints: Endpoints whose Service vanished while we were away."""
         for endpoints in self.endpoints.list():
-            annotations = (endpoints.get("metadata") or {}).get("annotations") or {}
             key = object_key(endpoints)
-            if LEADER_ANNOTATION not in annotations and self.services.get(key) is None:
+            if LEADER_ANNOTATION not in annotations_of(endpoints) and self.services.get(key) is None:
                 self.controller.queue.add(key)
 
     # -- events -> keys -------------------------------------------------------------------------
@@ -72,11 +80,11 @@ class EndpointsController:
     def _selector_of(self, service: JsonObject) -> LabelSelector | None:
         """The Service's selector, compiled once per resourceVersion (None: selects nothing here)."""
         key = object_key(service)
-        resource_version = str((service.get("metadata") or {}).get("resourceVersion") or "")
+        resource_version = resource_version_of(service)
         cached = self.selectors.get(key)
         if cached is not None and cached[0] == resource_version:
             return cached[1]
-        spec = service.get("spec") or {}
+        spec = spec_of(service)
         selector = spec.get("selector")
         compiled: LabelSelector | None = None
         if (isinstance(selector, dict) and all(isinstance(v, str) for v in selector.values())
@@ -86,12 +94,11 @@ class EndpointsController:
         return compiled
 
     def _services_selecting(self, pod: JsonObject) -> set[str]:
-        metadata = pod.get("metadata") or {}
-        namespace = metadata.get("namespace") or "default"
-        labels = metadata.get("labels") or {}
+        namespace = namespace_of(pod) or "default"
+        labels = labels_of(pod)
         keys = set()
         for service in self.services.list():
-            if ((service.get("metadata") or {}).get("namespace") or "default") != namespace:
+            if (namespace_of(service) or "default") != namespace:
                 continue
             selector = self._selector_of(service)
             if selector is not None and selector.matches(labels):
@@ -103,7 +110,7 @@ class EndpointsController:
             self.controller.queue.add(key)
 
     def _on_pod_update(self, old: JsonObject, new: JsonObject) -> None:
-        if (old.get("metadata") or {}).get("resourceVersion") == (new.get("metadata") or {}).get("resourceVersion"):
+        if resource_version_of(old) == resource_version_of(new):
             return
         for key in self._services_selecting(old) | self._services_selecting(new):
             self.controller.queue.add(key)
@@ -115,7 +122,7 @@ class EndpointsController:
         if service is None:
             await self._delete_endpoints(key)
             return
-        spec = service.get("spec") or {}
+        spec = spec_of(service)
         selector = spec.get("selector")
         if spec.get("type") == "ExternalName" or selector is None:
             return  # not ours: user-managed Endpoints, or none at all
@@ -123,11 +130,10 @@ class EndpointsController:
             await self.events.record(service, "Warning", "InvalidSelector",
                                      "spec.selector must be a map of label names to values")
             return
-        namespace = (service.get("metadata") or {}).get("namespace") or "default"
+        namespace = namespace_of(service) or "default"
         chosen = self._selector_of(service) or LabelSelector()
         pods = [pod for pod in self.pods.list()
-                if ((pod.get("metadata") or {}).get("namespace") or "default") == namespace
-                and chosen.matches((pod.get("metadata") or {}).get("labels") or {})]
+                if (namespace_of(pod) or "default") == namespace and chosen.matches(labels_of(pod))]
         trigger_time, self.trigger_states[key] = compute_trigger_time(self.trigger_states.get(key), service, pods)
         current = self.endpoints.get(key)
         plan = plan_endpoints(service, pods, current, trigger_time=trigger_time)
@@ -152,12 +158,11 @@ class EndpointsController:
         endpoints = self.endpoints.get(key)
         if endpoints is None:
             return
-        metadata = endpoints.get("metadata") or {}
-        if LEADER_ANNOTATION in (metadata.get("annotations") or {}):
+        if LEADER_ANNOTATION in annotations_of(endpoints):
             return
         try:
-            await self.client.delete(ENDPOINTS, str(metadata.get("name")), namespace=metadata.get("namespace"),
-                                     preconditions_uid=metadata.get("uid") or None)
+            await self.client.delete(ENDPOINTS, name_of(endpoints), namespace=namespace_of(endpoints) or None,
+                                     preconditions_uid=uid_of(endpoints) or None)
         except NotFound:
             return
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api.meta import condition_of, metadata_of, name_of, parse_time
+
 LAST_CHANGE_TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"
 
 
@@ -35,12 +37,12 @@ def compute_trigger_time(state: TriggerState | None, service: Mapping[str, Any],
         moment = _pod_trigger_time(pod)
         if moment is None:
             continue
-        name = str((pod.get("metadata") or {}).get("name") or "")
+        name = name_of(pod)
         pod_times[name] = moment
         seen = previous.pod_times.get(name)
         if seen is None or moment > seen:
             earliest = moment if earliest is None else min(earliest, moment)
-    created = parse_time((service.get("metadata") or {}).get("creationTimestamp"))
+    created = parse_time(metadata_of(service).get("creationTimestamp"))
     if created is not None and (previous.service_time is None or created > previous.service_time):
         earliest = created if earliest is None else min(earliest, created)
     next_state = TriggerState(created, pod_times)
@@ -50,20 +52,8 @@ def compute_trigger_time(state: TriggerState | None, service: Mapping[str, Any],
 
 
 def _pod_trigger_time(pod: Mapping[str, Any]) -> datetime | None:
-    for condition in (pod.get("status") or {}).get("conditions") or []:
-        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
-            return parse_time(condition.get("lastTransitionTime"))
-    return None
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    ready = condition_of(pod, "Ready")
+    return parse_time(ready.get("lastTransitionTime")) if ready is not None else None
 
 
 def format_trigger_time(moment: datetime) -> str:

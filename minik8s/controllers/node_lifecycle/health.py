@@ -16,14 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api.meta import JsonObject, format_time
-from minik8s.controllers.node_lifecycle.taint_eviction import (
+from minik8s.controllers.common.taints import (
     NO_EXECUTE,
     NO_SCHEDULE,
     TAINT_NOT_READY,
     TAINT_UNREACHABLE,
     TAINT_UNSCHEDULABLE,
-    no_execute_taints,
 )
+from minik8s.controllers.node_lifecycle.taint_eviction import no_execute_taints
 
 NODE_CONDITION_TYPES = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 _MANAGED_TAINTS = frozenset({(TAINT_NOT_READY, NO_EXECUTE), (TAINT_UNREACHABLE, NO_EXECUTE),

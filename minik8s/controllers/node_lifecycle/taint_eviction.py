@@ -17,28 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from minik8s.api.meta import JsonObject, parse_time
-
-TAINT_NOT_READY = "node.kubernetes.io/not-ready"
-TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
-TAINT_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
-NO_EXECUTE = "NoExecute"
-NO_SCHEDULE = "NoSchedule"
-
-
-def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
-    """v1.Toleration.ToleratesTaint: effect, key and (for Equal) value must match; blanks are wildcards."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    if operator == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
+from minik8s.controllers.common.taints import NO_EXECUTE, tolerates
 
 
 def no_execute_taints(node: Mapping[str, Any]) -> list[JsonObject]:

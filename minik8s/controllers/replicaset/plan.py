@@ -17,6 +17,7 @@ from typing import Any
 
 from minik8s.api.meta import JsonObject, format_time, generation_of, integer, labels_of, spec_of, status_of
 from minik8s.controllers.common.pods import available_at, is_available, is_ready
+from minik8s.controllers.common.workload_objects import min_ready_seconds_of
 from minik8s.controllers.replicaset.pods import pods_to_delete
 
 BURST_REPLICAS = 500  # Kubernetes' burstReplicas: at most this many creates or deletes per sync
@@ -39,10 +40,6 @@ class ReplicaChanges:
 def desired_replicas(replica_set: Mapping[str, Any]) -> int:
     """spec.replicas (defaulted to 1 when absent, as the apiserver would)."""
     return max(integer(spec_of(replica_set).get("replicas"), default=1), 0)
-
-
-def min_ready_seconds_of(obj: Mapping[str, Any]) -> int:
-    return max(integer(spec_of(obj).get("minReadySeconds"), default=0), 0)
 
 
 def plan_replicas(
