@@ -22,6 +22,7 @@ from typing import Any
 from minik8s.api.meta import (
     JsonObject,
     annotations_of,
+    find_condition,
     generation_of,
     integer,
     is_deleting,
@@ -136,7 +137,7 @@ class DeploymentSync:
             existing.min_ready_seconds = self.spec.min_ready_seconds
             return  # Kubernetes returns after this update; the revision follows next sync
         self._set_revision(existing.annotations.get(REVISION, ""))
-        if self.spec.has_progress_deadline and conditions.get_condition(self.status, conditions.PROGRESSING) is None:
+        if self.spec.has_progress_deadline and find_condition(self.status.get("conditions"), conditions.PROGRESSING) is None:
             set_condition(self.status, new_condition(
                 conditions.PROGRESSING, "True", conditions.FOUND_NEW_REPLICA_SET,
                 f'Found new replica set "{existing.name}"', now=self.now))
@@ -171,7 +172,7 @@ class DeploymentSync:
         """A paused Deployment is not failing to progress: Progressing Unknown while paused."""
         if not self.spec.has_progress_deadline:
             return
-        current = conditions.get_condition(self.status, conditions.PROGRESSING)
+        current = find_condition(self.status.get("conditions"), conditions.PROGRESSING)
         if current is not None and current.get("reason") == conditions.TIMED_OUT:
             return
         paused_recorded = current is not None and current.get("reason") == conditions.PAUSED

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from minik8s.api.meta import JsonObject, format_time, integer, parse_time, status_of
+from minik8s.api.meta import JsonObject, find_condition, format_time, integer, parse_time, spec_of, status_of
 from minik8s.controllers.deployment.spec import DeploymentSpec
 
 AVAILABLE = "Available"
@@ -49,9 +49,8 @@ class ReplicaCounts:
 
 def counts_of(replica_set: Mapping[str, Any], *, desired: int | None = None) -> ReplicaCounts:
     status = status_of(replica_set)
-    spec = replica_set.get("spec") if isinstance(replica_set.get("spec"), Mapping) else {}
     return ReplicaCounts(
-        desired=desired if desired is not None else integer((spec or {}).get("replicas"), default=1),
+        desired=desired if desired is not None else integer(spec_of(replica_set).get("replicas"), default=1),
         current=integer(status.get("replicas"), default=0),
         ready=integer(status.get("readyReplicas"), default=0),
         available=integer(status.get("availableReplicas"), default=0),
@@ -59,13 +58,6 @@ def counts_of(replica_set: Mapping[str, Any], *, desired: int | None = None) -> 
 
 
 # -- conditions -------------------------------------------------------------------------------
-
-
-def get_condition(status: Mapping[str, Any], condition_type: str) -> Mapping[str, Any] | None:
-    for condition in status.get("conditions") or []:
-        if isinstance(condition, Mapping) and condition.get("type") == condition_type:
-            return condition
-    return None
 
 
 def new_condition(condition_type: str, status: str, reason: str, message: str, *, now: datetime) -> JsonObject:
@@ -84,7 +76,7 @@ def remove_condition(status: JsonObject, condition_type: str) -> None:
 
 def set_condition(status: JsonObject, condition: JsonObject) -> None:
     """SetDeploymentCondition: same status and reason → untouched; same status → keep transition time."""
-    current = get_condition(status, condition["type"])
+    current = find_condition(status.get("conditions"), condition["type"])
     if current is not None and current.get("status") == condition["status"] \
             and current.get("reason") == condition["reason"]:
         return
@@ -154,7 +146,7 @@ def deployment_timed_out(spec: DeploymentSpec, status: Mapping[str, Any], *, now
     """DeploymentTimedOut: the Progressing condition was last updated longer than the deadline ago."""
     if not spec.has_progress_deadline:
         return False
-    condition = get_condition(status, PROGRESSING)
+    condition = find_condition(status.get("conditions"), PROGRESSING)
     if condition is None or condition.get("reason") == NEW_REPLICA_SET_AVAILABLE:
         return False
     if condition.get("reason") == TIMED_OUT:
@@ -171,7 +163,7 @@ def rollout_status(
     """syncRolloutStatus on top of calculateStatus: the Progressing and ReplicaFailure conditions."""
     if not spec.has_progress_deadline:
         remove_condition(status, PROGRESSING)
-    current = get_condition(old_status, PROGRESSING)
+    current = find_condition(old_status.get("conditions"), PROGRESSING)
     complete_before = (_count(status, "replicas") == _count(status, "updatedReplicas") and current is not None
                        and current.get("reason") == NEW_REPLICA_SET_AVAILABLE)
     subject = f'ReplicaSet "{new_replica_set_name}"' if new_replica_set_name else f'Deployment "{name}"'
@@ -222,7 +214,7 @@ def same_status(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
 def stuck_check_after(spec: DeploymentSpec, generation: int, old_status: Mapping[str, Any],
                       new_status: Mapping[str, Any], *, now: datetime) -> float | None:
     """requeueStuckDeployment: seconds until the progress deadline could pass; None if moot."""
-    current = get_condition(old_status, PROGRESSING)
+    current = find_condition(old_status.get("conditions"), PROGRESSING)
     if not spec.has_progress_deadline or current is None:
         return None
     if deployment_complete(spec, generation, new_status) or current.get("reason") == TIMED_OUT:

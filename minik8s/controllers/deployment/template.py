@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from minik8s.api.meta import JsonObject, annotations_of, name_of, namespace_of, spec_of
+from minik8s.api.meta import JsonObject, annotations_of, mapping_at, name_of, namespace_of, spec_of
 from minik8s.controllers.common.template_hash import fnv32a, safe_encode
 from minik8s.controllers.common.workload_objects import by_creation, controller_reference
 from minik8s.controllers.deployment.spec import DeploymentSpec
@@ -65,7 +65,7 @@ def _identity(template: Mapping[str, Any]) -> Any:
     result = normalised(template)
     if not isinstance(result, dict):
         return {}
-    labels = (result.get("metadata") or {}).get("labels")
+    labels = mapping_at(result, "metadata").get("labels")
     if isinstance(labels, dict) and POD_TEMPLATE_HASH_LABEL in labels:
         labels = {k: v for k, v in labels.items() if k != POD_TEMPLATE_HASH_LABEL}
         result["metadata"] = {**result["metadata"], "labels": labels}

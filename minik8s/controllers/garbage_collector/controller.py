@@ -25,11 +25,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, is_deleting, key_of, uid_of
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound
-from minik8s.client.informer import Informer, object_key
+from minik8s.client.informer import Informer
 from minik8s.controllers.common.context import ControllerContext
 from minik8s.controllers.garbage_collector.ownership import (
     FOREGROUND_FINALIZER,
@@ -37,7 +37,6 @@ from minik8s.controllers.garbage_collector.ownership import (
     ItemRef,
     OwnershipGraph,
     finalizers,
-    is_deleting,
     item_key,
     owner_references,
     owner_uids,
@@ -82,24 +81,24 @@ class GarbageCollector:
 
     def _watch(self, kind: ResourceKind) -> None:
         def added(obj: JsonObject) -> None:
-            self.graph.update(item_key(kind, obj), _uid(obj), owner_uids(obj))
+            self.graph.update(item_key(kind, obj), uid_of(obj), owner_uids(obj))
             if owner_uids(obj) or (is_deleting(obj) and _has_gc_finalizer(obj)):
                 self.controller.queue.add(item_key(kind, obj))
 
         def updated(old: JsonObject, new: JsonObject) -> None:
             key = item_key(kind, new)
-            if _uid(old) != _uid(new):  # replaced by a new object of that name (seen after a re-list)
+            if uid_of(old) != uid_of(new):  # replaced by a new object of that name (seen after a re-list)
                 deleted(old)
-            previous_owners = self.graph.update(key, _uid(new), owner_uids(new))
+            previous_owners = self.graph.update(key, uid_of(new), owner_uids(new))
             if ownership_facts(old) != ownership_facts(new):
                 self.controller.queue.add(key)
                 self._enqueue_uids(previous_owners | owner_uids(new))
-                self._enqueue_keys(self.graph.dependents(_uid(new)))
+                self._enqueue_keys(self.graph.dependents(uid_of(new)))
 
         def deleted(obj: JsonObject) -> None:
-            previous_owners = self.graph.remove(item_key(kind, obj), _uid(obj))
+            previous_owners = self.graph.remove(item_key(kind, obj), uid_of(obj))
             self._enqueue_uids(previous_owners)  # a foreground owner may be waiting for this one
-            self._enqueue_keys(self.graph.dependents(_uid(obj)))  # these may have lost their last owner
+            self._enqueue_keys(self.graph.dependents(uid_of(obj)))  # these may have lost their last owner
 
         self.informers[kind.group_resource].add_handler(on_add=added, on_update=updated, on_delete=deleted)
 
@@ -160,8 +159,8 @@ class GarbageCollector:
         namespace = item.namespace if owner_kind.namespaced else None
         name = str(reference.get("name") or "")
         cached = self.informers[owner_kind.group_resource].get(
-            object_key({"metadata": {"namespace": namespace, "name": name}}))
-        if cached is not None and _uid(cached) == uid:
+            key_of({"metadata": {"namespace": namespace, "name": name}}))
+        if cached is not None and uid_of(cached) == uid:
             return owner_state_of(cached, uid)
         try:
             live: JsonObject | None = await self.client.get(owner_kind, name, namespace=namespace)
@@ -203,7 +202,7 @@ class GarbageCollector:
     async def _rewrite(self, item: ItemRef, change: Callable[[JsonObject], bool]) -> None:
         """Update the cached object with `change(metadata)` applied, guarded by its resourceVersion."""
         cached = self._cached(item.key)
-        if cached is None or _uid(cached[1]) != item.uid:
+        if cached is None or uid_of(cached[1]) != item.uid:
             return
         updated = copy.deepcopy(cached[1])
         if not change(updated["metadata"]):
@@ -212,10 +211,6 @@ class GarbageCollector:
             await self.client.update(item.kind, updated)
         except NotFound:
             return
-
-
-def _uid(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("uid") or "")
 
 
 def _has_gc_finalizer(obj: Mapping[str, Any]) -> bool:

@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import key_of, metadata_of, name_of, owner_references_of, uid_of
 from minik8s.api.registry import ResourceKind
-from minik8s.client.informer import object_key
 
 ORPHAN_FINALIZER = "orphan"
 FOREGROUND_FINALIZER = "foregroundDeletion"
@@ -32,9 +31,7 @@ class ItemRef:
 
     @staticmethod
     def of(kind: ResourceKind, obj: Mapping[str, Any]) -> ItemRef:
-        metadata = obj.get("metadata") or {}
-        return ItemRef(kind, metadata.get("namespace") if kind.namespaced else None,
-                       str(metadata.get("name") or ""), str(metadata.get("uid") or ""))
+        return ItemRef(kind, metadata_of(obj).get("namespace") if kind.namespaced else None, name_of(obj), uid_of(obj))
 
     @property
     def key(self) -> str:
@@ -43,34 +40,29 @@ class ItemRef:
 
 def item_key(kind: ResourceKind, obj: Mapping[str, Any]) -> str:
     """`deployments.apps|ns/name`: the kind travels with the key through the work queue."""
-    return f"{kind.group_resource}|{object_key(dict(obj))}"
+    return f"{kind.group_resource}|{key_of(obj)}"
 
 
-def owner_references(obj: Mapping[str, Any]) -> list[JsonObject]:
+def owner_references(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The object's owner references that name an owner by uid (others cannot be resolved)."""
-    references = (obj.get("metadata") or {}).get("ownerReferences") or []
-    return [ref for ref in references if isinstance(ref, dict) and ref.get("uid")]
+    return [ref for ref in owner_references_of(obj) if ref.get("uid")]
 
 
 def owner_uids(obj: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(str(ref["uid"]) for ref in owner_references(obj))
 
 
-def reference_to(obj: Mapping[str, Any], owner_uid: str) -> JsonObject | None:
+def reference_to(obj: Mapping[str, Any], owner_uid: str) -> Mapping[str, Any] | None:
     return next((ref for ref in owner_references(obj) if ref.get("uid") == owner_uid), None)
 
 
 def finalizers(obj: Mapping[str, Any]) -> list[str]:
-    return [str(f) for f in (obj.get("metadata") or {}).get("finalizers") or []]
-
-
-def is_deleting(obj: Mapping[str, Any]) -> bool:
-    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+    return [str(f) for f in metadata_of(obj).get("finalizers") or []]
 
 
 def ownership_facts(obj: Mapping[str, Any]) -> tuple[Any, ...]:
     """What the GC cares about in an object; other changes (status, data) need no look."""
-    metadata = obj.get("metadata") or {}
+    metadata = metadata_of(obj)
     return (metadata.get("uid"), metadata.get("ownerReferences"), bool(metadata.get("deletionTimestamp")),
             metadata.get("finalizers"))
 

@@ -15,13 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, is_deleting, resource_version_of, uid_of
 from minik8s.controllers.garbage_collector.ownership import (
     FOREGROUND_FINALIZER,
     ORPHAN_FINALIZER,
     ItemRef,
     finalizers,
-    is_deleting,
     owner_uids,
     reference_to,
 )
@@ -79,7 +78,7 @@ def plan_dependent(item: ItemRef, obj: Mapping[str, Any], owners: Mapping[str, O
     solid = [s for s in states if s in (OwnerState.PRESENT, OwnerState.UNRESOLVABLE)]
     leaving = frozenset(uid for uid in owner_uids(obj)
                         if owners.get(uid) in (OwnerState.ABSENT, OwnerState.WAITING))
-    resource_version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    resource_version = resource_version_of(obj)
     if solid:
         return [RemoveOwnerReferences(item, leaving)] if leaving else []
     if OwnerState.WAITING in states and has_dependents:
@@ -108,7 +107,7 @@ def plan_deleting_owner(owner: ItemRef, obj: Mapping[str, Any],
 
 def owner_state_of(owner: Mapping[str, Any] | None, uid: str) -> OwnerState:
     """What one looked-up owner (None: not found) means for a reference to `uid`."""
-    if owner is None or (owner.get("metadata") or {}).get("uid") != uid:
+    if owner is None or uid_of(owner) != uid:
         return OwnerState.ABSENT
     if is_deleting(owner) and FOREGROUND_FINALIZER in finalizers(owner):
         return OwnerState.WAITING

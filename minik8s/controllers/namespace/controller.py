@@ -16,7 +16,7 @@ import logging
 from datetime import UTC, datetime
 
 from minik8s.api.kinds import NAMESPACES
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, name_of, namespace_of, status_of
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound, error_from_response
@@ -50,10 +50,10 @@ class NamespaceController:
 
     def _content_deleted(self, obj: JsonObject) -> None:
         """Something left a namespace: if that namespace is terminating, it may now be empty."""
-        namespace_name = (obj.get("metadata") or {}).get("namespace")
-        namespace = self.namespaces.get(str(namespace_name)) if namespace_name else None
+        namespace_name = namespace_of(obj)
+        namespace = self.namespaces.get(namespace_name) if namespace_name else None
         if namespace is not None and is_terminating(namespace):
-            self.controller.queue.add(str(namespace_name))
+            self.controller.queue.add(namespace_name)
 
     async def reconcile(self, name: str) -> None:
         namespace = self.namespaces.get(name)
@@ -77,7 +77,7 @@ class NamespaceController:
         self.controller.queue.add_after(name, RECHECK_SECONDS)
 
     async def _write_conditions(self, namespace: JsonObject, conditions: list[JsonObject]) -> JsonObject:
-        if (namespace.get("status") or {}).get("conditions") == conditions:
+        if status_of(namespace).get("conditions") == conditions:
             return namespace
         updated = copy.deepcopy(namespace)
         updated.setdefault("status", {})["conditions"] = conditions
@@ -91,7 +91,7 @@ class NamespaceController:
             return  # gone already, or replaced by a new object that the next pass will see
 
     async def _finalize(self, namespace: JsonObject) -> None:
-        name = str(namespace["metadata"]["name"])
+        name = name_of(namespace)
         log.info("namespace %s is empty: finalizing", name)
         response = await self.client.request("PUT", object_path(NAMESPACES, name, subresource="finalize"),
                                              json=finalized(namespace))

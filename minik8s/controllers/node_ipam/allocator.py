@@ -13,6 +13,8 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from minik8s.api.meta import spec_of
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -48,7 +50,7 @@ class CidrRange:
 
 
 def pod_cidrs_of(node: Mapping[str, Any]) -> list[str]:
-    spec = node.get("spec") or {}
+    spec = spec_of(node)
     cidrs = [c for c in spec.get("podCIDRs") or [] if isinstance(c, str) and c]
     if spec.get("podCIDR") and spec["podCIDR"] not in cidrs:
         cidrs.insert(0, str(spec["podCIDR"]))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from minik8s.api.kinds import NODES
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.controllers.common.context import ControllerContext
@@ -61,8 +61,7 @@ class NodeIpamController:
             logger.warning("nodeipam: no pod CIDR left in %s for node %s", self.allocator.range.network, key)
             await self.events.record(node, "Normal", "CIDRNotAvailable", f"Node {key} status is now: CIDRNotAvailable")
             return
-        resource_version = (node.get("metadata") or {}).get("resourceVersion")
-        patch = {"metadata": {"resourceVersion": resource_version}, "spec": {"podCIDR": cidr, "podCIDRs": [cidr]}}
+        patch = {"metadata": {"resourceVersion": metadata_of(node).get("resourceVersion")}, "spec": {"podCIDR": cidr, "podCIDRs": [cidr]}}
         try:
             await self.client.patch(NODES, key, patch)
         except NotFound:

@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from minik8s.api.kinds import LEASES, NODES, PODS
-from minik8s.api.meta import JsonObject, format_time
+from minik8s.api.meta import JsonObject, format_time, key_of, name_of, namespace_of, spec_of, uid_of
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound
-from minik8s.client.informer import object_key
 from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.common.pods import node_name_of
 from minik8s.controllers.node_lifecycle.health import (
     HeartbeatProbe,
     heartbeat_signature,
@@ -57,8 +57,8 @@ class PodsByNode:
 
     def update(self, pod: Mapping[str, Any]) -> str:
         """Index the pod; returns its node name ("" when unbound)."""
-        key = object_key(dict(pod))
-        node_name = str((pod.get("spec") or {}).get("nodeName") or "")
+        key = key_of(pod)
+        node_name = node_name_of(pod)
         if self._node_of.get(key, "") != node_name:
             self.remove(pod)
             if node_name:
@@ -67,7 +67,7 @@ class PodsByNode:
         return node_name
 
     def remove(self, pod: Mapping[str, Any]) -> None:
-        key = object_key(dict(pod))
+        key = key_of(pod)
         node_name = self._node_of.pop(key, None)
         if node_name is not None:
             keys = self._pods.get(node_name, set())
@@ -121,21 +121,19 @@ class NodeLifecycleController:
 
     def _node_updated(self, old: JsonObject, new: JsonObject) -> None:
         self.controller.enqueue(new)
-        if (old.get("spec") or {}).get("taints") != (new.get("spec") or {}).get("taints") or (
-                ready_status(old) != ready_status(new)):
-            self._enqueue_pods_on(str(new["metadata"].get("name") or ""))
+        if spec_of(old).get("taints") != spec_of(new).get("taints") or ready_status(old) != ready_status(new):
+            self._enqueue_pods_on(name_of(new))
 
     def _node_deleted(self, node: JsonObject) -> None:
-        name = str(node["metadata"].get("name") or "")
+        name = name_of(node)
         self._probes.pop(name, None)
         for seen in [seen for seen in self._taints_first_seen if seen[0] == name]:
             del self._taints_first_seen[seen]
         self._enqueue_pods_on(name)
 
     def _lease_changed(self, lease: JsonObject) -> None:
-        metadata = lease.get("metadata") or {}
-        if metadata.get("namespace") == NODE_LEASE_NAMESPACE and metadata.get("name"):
-            self.controller.queue.add(str(metadata["name"]))
+        if namespace_of(lease) == NODE_LEASE_NAMESPACE and name_of(lease):
+            self.controller.queue.add(name_of(lease))
 
     def _pod_changed(self, pod: JsonObject) -> None:
         node_name = self.pods_by_node.update(pod)
@@ -144,7 +142,7 @@ class NodeLifecycleController:
 
     def _pod_deleted(self, pod: JsonObject) -> None:
         self.pods_by_node.remove(pod)
-        self._scheduled_evictions.discard(object_key(pod))
+        self._scheduled_evictions.discard(key_of(pod))
 
     def _enqueue_pods_on(self, node_name: str) -> None:
         for key in self.pods_by_node.pods_on(node_name):
@@ -196,7 +194,7 @@ class NodeLifecycleController:
         updated = copy.deepcopy(node)
         updated.setdefault("status", {})["conditions"] = conditions
         written = await self.client.update_status(NODES, updated)
-        log.info("node %s: no heartbeat for %.0fs: conditions Unknown", node["metadata"]["name"],
+        log.info("node %s: no heartbeat for %.0fs: conditions Unknown", name_of(node),
                  self.options.node_monitor_grace_period)
         return written
 
@@ -208,7 +206,7 @@ class NodeLifecycleController:
         else:
             spec.pop("taints", None)
         await self.client.update(NODES, updated)
-        log.info("node %s: taints now %s", node["metadata"]["name"],
+        log.info("node %s: taints now %s", name_of(node),
                  [f"{t.get('key')}:{t.get('effect')}" for t in taints])
 
     async def reconcile_pod(self, key: str) -> None:
@@ -217,16 +215,16 @@ class NodeLifecycleController:
         if pod is None:
             self._scheduled_evictions.discard(key)
             return
-        node_name = (pod.get("spec") or {}).get("nodeName")
+        node_name = node_name_of(pod)
         if not node_name:
             return
-        node = self.nodes.get(str(node_name))
+        node = self.nodes.get(node_name)
         try:
             if node is None:
-                await self._remove_orphan(pod, key, str(node_name))
+                await self._remove_orphan(pod, key, node_name)
                 return
             now = datetime.now(UTC)
-            decision = plan_eviction(pod, self._dated_taints(str(node_name), node, now=now), now=now)
+            decision = plan_eviction(pod, self._dated_taints(node_name, node, now=now), now=now)
             if decision.evict:
                 await self._evict(pod, key)
                 return
@@ -254,11 +252,10 @@ class NodeLifecycleController:
     async def _evict(self, pod: JsonObject, key: str) -> None:
         self._scheduled_evictions.discard(key)
         await self.events.record(pod, "Normal", "TaintManagerEviction", f"Marking for deletion Pod {key}")
-        metadata = pod["metadata"]
-        log.info("evicting pod %s from node %s", key, (pod.get("spec") or {}).get("nodeName"))
+        log.info("evicting pod %s from node %s", key, node_name_of(pod))
         try:
-            await self.client.delete(PODS, metadata["name"], namespace=metadata.get("namespace"),
-                                     preconditions_uid=metadata.get("uid"))
+            await self.client.delete(PODS, name_of(pod), namespace=namespace_of(pod) or None,
+                                     preconditions_uid=uid_of(pod) or None)
         except Conflict:
             return  # a different pod of that name now: it gets its own look
 
@@ -286,10 +283,9 @@ class NodeLifecycleController:
         if remaining > 0:
             self.pod_controller.queue.add_after(key, remaining)
             return
-        metadata = pod["metadata"]
-        log.info("pod %s: node %s is gone: deleting the pod", object_key(pod), node_name)
+        log.info("pod %s: node %s is gone: deleting the pod", key_of(pod), node_name)
         try:
-            await self.client.delete(PODS, metadata["name"], namespace=metadata.get("namespace"),
-                                     grace_period_seconds=0, preconditions_uid=metadata.get("uid"))
+            await self.client.delete(PODS, name_of(pod), namespace=namespace_of(pod) or None,
+                                     grace_period_seconds=0, preconditions_uid=uid_of(pod) or None)
         except Conflict:
             return

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import JsonObject, format_time
+from minik8s.api.meta import (
+    JsonObject,
+    condition_of,
+    format_time,
+    is_condition_true,
+    metadata_of,
+    spec_of,
+    status_of,
+)
 from minik8s.controllers.common.taints import (
     NO_EXECUTE,
     NO_SCHEDULE,
@@ -28,13 +36,6 @@ from minik8s.controllers.node_lifecycle.taint_eviction import no_execute_taints
 NODE_CONDITION_TYPES = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 _MANAGED_TAINTS = frozenset({(TAINT_NOT_READY, NO_EXECUTE), (TAINT_UNREACHABLE, NO_EXECUTE),
                              (TAINT_UNSCHEDULABLE, NO_SCHEDULE)})
-
-
-def condition_of(obj: Mapping[str, Any], condition_type: str) -> JsonObject | None:
-    for condition in (obj.get("status") or {}).get("conditions") or []:
-        if isinstance(condition, dict) and condition.get("type") == condition_type:
-            return condition
-    return None
 
 
 def ready_status(node: Mapping[str, Any]) -> str | None:
@@ -52,7 +53,7 @@ class HeartbeatProbe:
 
 
 def heartbeat_signature(node: Mapping[str, Any], lease: Mapping[str, Any] | None) -> tuple[str, str]:
-    renew_time = str(((lease or {}).get("spec") or {}).get("renewTime") or "")
+    renew_time = str(spec_of(lease).get("renewTime") or "") if lease is not None else ""
     ready = condition_of(node, "Ready") or {}
     return renew_time, str(ready.get("lastHeartbeatTime") or "")
 
@@ -67,8 +68,8 @@ def observe_heartbeat(previous: HeartbeatProbe | None, signature: tuple[str, str
 def unknown_conditions(node: Mapping[str, Any], *, now: datetime) -> list[JsonObject] | None:
     """The node's conditions once its agent went silent (all Unknown); None if they already are."""
     stamp = format_time(now)
-    created = str((node.get("metadata") or {}).get("creationTimestamp") or stamp)
-    conditions = [dict(c) for c in (node.get("status") or {}).get("conditions") or [] if isinstance(c, dict)]
+    created = str(metadata_of(node).get("creationTimestamp") or stamp)
+    conditions = [dict(c) for c in status_of(node).get("conditions") or [] if isinstance(c, dict)]
     changed = False
     for condition_type in NODE_CONDITION_TYPES:
         existing = next((c for c in conditions if c.get("type") == condition_type), None)
@@ -86,7 +87,7 @@ def unknown_conditions(node: Mapping[str, Any], *, now: datetime) -> list[JsonOb
 
 def desired_taints(node: Mapping[str, Any], *, now: datetime) -> list[JsonObject] | None:
     """The node's taints with the controller-owned ones matching its state; None if unchanged."""
-    spec = node.get("spec") or {}
+    spec = spec_of(node)
     taints = [taint for taint in spec.get("taints") or [] if isinstance(taint, dict)]
     present = {(taint.get("key"), taint.get("effect")) for taint in taints}
     wanted: set[tuple[str, str]] = set()
@@ -122,17 +123,16 @@ def plan_node(node: Mapping[str, Any], *, stale: bool, now: datetime) -> NodePla
     conditions = unknown_conditions(node, now=now) if stale else None
     after = node
     if conditions is not None:
-        after = {**node, "status": {**(node.get("status") or {}), "conditions": conditions}}
+        after = {**node, "status": {**status_of(node), "conditions": conditions}}
     return NodePlan(conditions=conditions, taints=desired_taints(after, now=now),
                     report_not_ready=conditions is not None and ready_status(node) == "True")
 
 
 def pod_not_ready_status(pod: Mapping[str, Any], *, now: datetime) -> JsonObject | None:
     """The pod's status with Ready=False (its node went silent); None if it is not Ready=True."""
-    ready = condition_of(pod, "Ready")
-    if ready is None or ready.get("status") != "True":
+    if not is_condition_true(pod, "Ready"):
         return None
-    status = copy.deepcopy(pod.get("status") or {})
+    status = copy.deepcopy(dict(status_of(pod)))
     for condition in status.get("conditions") or []:
         if isinstance(condition, dict) and condition.get("type") == "Ready":
             condition.update(status="False", lastTransitionTime=format_time(now))

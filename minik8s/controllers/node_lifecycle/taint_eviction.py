@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from minik8s.api.meta import JsonObject, parse_time
+from minik8s.api.meta import JsonObject, is_deleting, parse_time, spec_of
 from minik8s.controllers.common.taints import NO_EXECUTE, tolerates
 
 
 def no_execute_taints(node: Mapping[str, Any]) -> list[JsonObject]:
-    taints = (node.get("spec") or {}).get("taints") or []
+    taints = spec_of(node).get("taints") or []
     return [taint for taint in taints if isinstance(taint, dict) and taint.get("effect") == NO_EXECUTE]
 
 
 def pod_tolerations(pod: Mapping[str, Any]) -> list[JsonObject]:
-    tolerations = (pod.get("spec") or {}).get("tolerations") or []
+    tolerations = spec_of(pod).get("tolerations") or []
     return [toleration for toleration in tolerations if isinstance(toleration, dict)]
 
 
@@ -69,7 +69,7 @@ def _deadline(taint: Mapping[str, Any], tolerations: Sequence[Mapping[str, Any]]
 
 def plan_eviction(pod: Mapping[str, Any], taints: Sequence[Mapping[str, Any]], *, now: datetime) -> EvictionDecision:
     """What the taint manager does with `pod` on a node carrying `taints` (any effects) at `now`."""
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+    if is_deleting(pod):
         return KEEP  # already going
     tolerations = pod_tolerations(pod)
     earliest: datetime | None = None

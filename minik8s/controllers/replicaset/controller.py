@@ -25,6 +25,7 @@ from minik8s.api.meta import (
     labels_of,
     name_of,
     namespace_of,
+    resource_version_of,
     uid_of,
 )
 from minik8s.client.controller import Controller
@@ -120,7 +121,7 @@ class ReplicaSetController:
             self._enqueue(replica_set)
 
     def _pod_updated(self, old: JsonObject, new: JsonObject) -> None:
-        if old.get("metadata", {}).get("resourceVersion") == new.get("metadata", {}).get("resourceVersion"):
+        if resource_version_of(old) == resource_version_of(new):
             return
         labels_changed = labels_of(old) != labels_of(new)
         if is_deleting(new):

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import JsonObject, format_time, generation_of, integer, labels_of, spec_of, status_of
+from minik8s.api.meta import (
+    JsonObject,
+    find_condition,
+    format_time,
+    generation_of,
+    integer,
+    labels_of,
+    spec_of,
+    status_of,
+)
 from minik8s.controllers.common.pods import available_at, is_available, is_ready
 from minik8s.controllers.common.workload_objects import min_ready_seconds_of
 from minik8s.controllers.replicaset.pods import pods_to_delete
@@ -75,19 +84,12 @@ def template_labels_of(replica_set: Mapping[str, Any]) -> dict[str, str]:
     return labels_of(template) if isinstance(template, Mapping) else {}
 
 
-def _replica_failure(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    for condition in status.get("conditions") or []:
-        if isinstance(condition, Mapping) and condition.get("type") == REPLICA_FAILURE:
-            return condition
-    return None
-
-
 def _with_failure(
     status: JsonObject, *, failure: str | None, difference: int, now: datetime
 ) -> None:
     """Add a ReplicaFailure condition on a failed manageReplicas, drop it once one succeeds."""
     conditions = [c for c in status.get("conditions") or [] if isinstance(c, Mapping)]
-    existing = _replica_failure(status)
+    existing = find_condition(status.get("conditions"), REPLICA_FAILURE)
     if failure is not None and existing is None:
         reason = FAILED_CREATE if difference < 0 else FAILED_DELETE if difference > 0 else ""
         conditions.append({"type": REPLICA_FAILURE, "status": "True", "lastTransitionTime": format_time(now),
