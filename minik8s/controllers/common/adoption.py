@@ -9,21 +9,27 @@ read shows the owner still exists with the same uid and is not being deleted
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from minik8s.api.meta import JsonObject, is_deleting, name_of, namespace_of, uid_of
 from minik8s.api.registry import ResourceKind
+from minik8s.api.selectors import LabelSelector
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
 from minik8s.controllers.common.workload_objects import (
-    Claim,
     adoption_patch,
+    claim,
     controller_reference,
     release_patch,
 )
 
 
-async def carry_out_claim(client: ApiClient, owner: JsonObject, decision: Claim, *, owner_kind: ResourceKind,
-                          dependent_kind: ResourceKind) -> list[JsonObject]:
-    """Patch released and adopted dependents; return what the owner now owns (one gone meanwhile is skipped)."""
+async def claim_dependents(client: ApiClient, owner: JsonObject, selector: LabelSelector,
+                           candidates: Iterable[JsonObject], *, owner_kind: ResourceKind,
+                           dependent_kind: ResourceKind) -> list[JsonObject]:
+    """Claim the candidates, patch released and adopted ones; return what the owner now owns (a
+    dependent gone meanwhile is skipped)."""
+    decision = claim(owner, selector, candidates)
     owned: list[JsonObject] = list(decision.owned)
     for dependent in decision.release:
         try:

@@ -13,20 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from minik8s.api.meta import (
-    EPOCH,
-    JsonObject,
-    controller_ref_of,
-    integer,
-    is_deleting,
-    labels_of,
-    metadata_of,
-    name_of,
-    namespace_of,
-    parse_time,
-    spec_of,
-    uid_of,
-)
+from minik8s.api import meta
+from minik8s.api.meta import JsonObject
 from minik8s.api.selectors import LabelSelector, SelectorError, label_selector_from_object
 
 
@@ -36,17 +24,17 @@ class MalformedObject(Exception):
 
 def created_at(obj: Mapping[str, Any]) -> datetime:
     """creationTimestamp, or the distant past when missing (sorts first, as a zero time does)."""
-    return parse_time(metadata_of(obj).get("creationTimestamp")) or EPOCH
+    return meta.parse_time(meta.metadata_of(obj).get("creationTimestamp")) or meta.EPOCH
 
 
 def by_creation(obj: Mapping[str, Any]) -> tuple[datetime, str]:
     """Kubernetes' ReplicaSetsByCreationTimestamp order: oldest first, then by name."""
-    return created_at(obj), name_of(obj)
+    return created_at(obj), meta.name_of(obj)
 
 
 def min_ready_seconds_of(obj: Mapping[str, Any]) -> int:
     """spec.minReadySeconds: how long a pod must be ready before it counts as available (0 if unset)."""
-    return max(integer(spec_of(obj).get("minReadySeconds"), default=0), 0)
+    return max(meta.integer(meta.spec_of(obj).get("minReadySeconds"), default=0), 0)
 
 
 # -- selectors --------------------------------------------------------------------------------
@@ -54,7 +42,7 @@ def min_ready_seconds_of(obj: Mapping[str, Any]) -> int:
 
 def selector_of(obj: Mapping[str, Any]) -> LabelSelector:
     """`spec.selector` as a LabelSelector; a malformed one raises MalformedObject."""
-    raw = spec_of(obj).get("selector")
+    raw = meta.spec_of(obj).get("selector")
     try:
         return label_selector_from_object(raw if isinstance(raw, Mapping) else None)
     except SelectorError as error:
@@ -65,8 +53,8 @@ def selector_of(obj: Mapping[str, Any]) -> LabelSelector:
 
 
 def is_controlled_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
-    reference = controller_ref_of(obj)
-    return reference is not None and str(reference.get("uid") or "") == uid_of(owner)
+    reference = meta.controller_ref_of(obj)
+    return reference is not None and str(reference.get("uid") or "") == meta.uid_of(owner)
 
 
 class OwnerCache(Protocol):
@@ -80,11 +68,11 @@ class OwnerCache(Protocol):
 def resolve_controller_ref(owners: OwnerCache, obj: Mapping[str, Any], *, kind: str) -> JsonObject | None:
     """resolveControllerRef: the cached owner of `kind` that `obj`'s controller reference names, if
     its uid still matches (a deleted and re-created owner of the same name is someone else)."""
-    reference = controller_ref_of(obj)
+    reference = meta.controller_ref_of(obj)
     if reference is None or reference.get("kind") != kind:
         return None
-    owner = owners.get(f"{namespace_of(obj)}/{reference.get('name', '')}")
-    if owner is None or uid_of(owner) != str(reference.get("uid") or ""):
+    owner = owners.get(f"{meta.namespace_of(obj)}/{reference.get('name', '')}")
+    if owner is None or meta.uid_of(owner) != str(reference.get("uid") or ""):
         return None
     return owner
 
@@ -94,13 +82,13 @@ def owners_selecting(owners: OwnerCache, obj: Mapping[str, Any]) -> list[JsonObj
     labels: who may adopt an orphan."""
     matching = []
     for owner in owners.list():
-        if namespace_of(owner) != namespace_of(obj):
+        if meta.namespace_of(owner) != meta.namespace_of(obj):
             continue
         try:
             selector = selector_of(owner)
         except MalformedObject:
             continue
-        if not selector.is_empty() and selector.matches(labels_of(obj)):
+        if not selector.is_empty() and selector.matches(meta.labels_of(obj)):
             matching.append(owner)
     return matching
 
@@ -108,19 +96,19 @@ def owners_selecting(owners: OwnerCache, obj: Mapping[str, Any]) -> list[JsonObj
 def controller_reference(owner: Mapping[str, Any], *, api_version: str, kind: str) -> JsonObject:
     """metav1.NewControllerRef: the reference a controller puts on what it owns."""
     return {
-        "apiVersion": api_version, "kind": kind, "name": name_of(owner), "uid": uid_of(owner),
+        "apiVersion": api_version, "kind": kind, "name": meta.name_of(owner), "uid": meta.uid_of(owner),
         "controller": True, "blockOwnerDeletion": True,
     }
 
 
 def adoption_patch(obj: Mapping[str, Any], reference: Mapping[str, Any]) -> JsonObject:
     """Strategic-merge patch adding a controller reference (merged by uid), guarded by the object's uid."""
-    return {"metadata": {"ownerReferences": [dict(reference)], "uid": uid_of(obj)}}
+    return {"metadata": {"ownerReferences": [dict(reference)], "uid": meta.uid_of(obj)}}
 
 
 def release_patch(obj: Mapping[str, Any], owner_uid: str) -> JsonObject:
     """Strategic-merge patch removing the owner's reference, guarded by the object's uid."""
-    return {"metadata": {"ownerReferences": [{"$patch": "delete", "uid": owner_uid}], "uid": uid_of(obj)}}
+    return {"metadata": {"ownerReferences": [{"$patch": "delete", "uid": owner_uid}], "uid": meta.uid_of(obj)}}
 
 
 @dataclass
@@ -140,10 +128,10 @@ def claim(owner: Mapping[str, Any], selector: LabelSelector, candidates: Iterabl
     being deleted.
     """
     result = Claim()
-    owner_uid, owner_deleting = uid_of(owner), is_deleting(owner)
+    owner_uid, owner_deleting = meta.uid_of(owner), meta.is_deleting(owner)
     for candidate in candidates:
-        reference = controller_ref_of(candidate)
-        matches = selector.matches(labels_of(candidate))
+        reference = meta.controller_ref_of(candidate)
+        matches = selector.matches(meta.labels_of(candidate))
         if reference is not None:
             if str(reference.get("uid") or "") != owner_uid:
                 continue
@@ -151,6 +139,6 @@ def claim(owner: Mapping[str, Any], selector: LabelSelector, candidates: Iterabl
                 result.owned.append(candidate)
             elif not owner_deleting:
                 result.release.append(candidate)
-        elif matches and not owner_deleting and not is_deleting(candidate):
+        elif matches and not owner_deleting and not meta.is_deleting(candidate):
             result.adopt.append(candidate)
     return result

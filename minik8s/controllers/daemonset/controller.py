@@ -18,30 +18,19 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from minik8s.api import meta
 from minik8s.api.kinds import DAEMON_SETS, NODES, PODS
-from minik8s.api.meta import (
-    JsonObject,
-    controller_ref_of,
-    is_deleting,
-    key_of,
-    labels_of,
-    name_of,
-    namespace_of,
-    resource_version_of,
-    spec_of,
-    status_of,
-)
+from minik8s.api.meta import JsonObject
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.common.events import record_planned
 from minik8s.controllers.common.expectations import ControllerExpectations
 from minik8s.controllers.common.pods import node_name_of
 from minik8s.controllers.common.workload_objects import owners_selecting, resolve_controller_ref
 from minik8s.controllers.daemonset.backoff import FailedPodBackoff
 from minik8s.controllers.daemonset.plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
-from minik8s.controllers.daemonset.pods import (
-    build_daemon_pod,
-)
+from minik8s.controllers.daemonset.pods import build_daemon_pod
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +63,13 @@ class DaemonSetController:
     # -- events -> keys -------------------------------------------------------------------------
 
     def _on_daemon_set_delete(self, daemon_set: JsonObject) -> None:
-        key = key_of(daemon_set)
+        key = meta.key_of(daemon_set)
         self.expectations.forget(key)
         self.backoff.forget(key)
 
     def _enqueue_all(self, _: JsonObject | None = None) -> None:
         for daemon_set in self.daemon_sets.list():
-            self.controller.queue.add(key_of(daemon_set))
+            self.controller.queue.add(meta.key_of(daemon_set))
 
     def _on_node_update(self, old: JsonObject, new: JsonObject) -> None:
         if _placement_facts(old) != _placement_facts(new):
@@ -89,42 +78,42 @@ class DaemonSetController:
     def _owner_key(self, pod: JsonObject) -> str | None:
         """The key of the cached DaemonSet that controls `pod`, if one does."""
         owner = resolve_controller_ref(self.daemon_sets, pod, kind="DaemonSet")
-        return key_of(owner) if owner is not None else None
+        return meta.key_of(owner) if owner is not None else None
 
     def _enqueue_selecting(self, pod: JsonObject) -> None:
         """An orphan pod: every DaemonSet of its namespace that selects it may adopt it."""
         for daemon_set in owners_selecting(self.daemon_sets, pod):
-            self.controller.queue.add(key_of(daemon_set))
+            self.controller.queue.add(meta.key_of(daemon_set))
 
     def _on_pod_add(self, pod: JsonObject) -> None:
-        if is_deleting(pod):
+        if meta.is_deleting(pod):
             self._on_pod_delete(pod)
             return
         owner = self._owner_key(pod)
         if owner is not None:
             self.expectations.creation_observed(owner)
             self.controller.queue.add(owner)
-        elif controller_ref_of(pod) is None:
+        elif meta.controller_ref_of(pod) is None:
             self._enqueue_selecting(pod)
 
     def _on_pod_update(self, old: JsonObject, new: JsonObject) -> None:
-        if resource_version_of(old) == resource_version_of(new):
+        if meta.resource_version_of(old) == meta.resource_version_of(new):
             return
         old_owner, new_owner = self._owner_key(old), self._owner_key(new)
-        if is_deleting(new) and new_owner is not None:
-            self.expectations.deletion_observed(new_owner, name_of(new))
+        if meta.is_deleting(new) and new_owner is not None:
+            self.expectations.deletion_observed(new_owner, meta.name_of(new))
         if old_owner is not None and old_owner != new_owner:
             self.controller.queue.add(old_owner)
         if new_owner is not None:
             self.controller.queue.add(new_owner)
-        elif controller_ref_of(new) is None and (labels_of(old) != labels_of(new) or controller_ref_of(old) is not None):
+        elif meta.controller_ref_of(new) is None and (meta.labels_of(old) != meta.labels_of(new) or meta.controller_ref_of(old) is not None):
             self._enqueue_selecting(new)
 
     def _on_pod_delete(self, pod: JsonObject) -> None:
         owner = self._owner_key(pod)
         if owner is None:
             return
-        self.expectations.deletion_observed(owner, name_of(pod))
+        self.expectations.deletion_observed(owner, meta.name_of(pod))
         self.controller.queue.add(owner)
 
     # -- reconcile ------------------------------------------------------------------------------
@@ -134,16 +123,15 @@ class DaemonSetController:
         if daemon_set is None:
             self.expectations.forget(key)
             return
-        namespace = namespace_of(daemon_set) or "default"
+        namespace = meta.namespace_of(daemon_set) or "default"
         inputs = DaemonSetInputs(
             daemon_set=daemon_set, nodes=self.nodes.list(),
-            pods=[pod for pod in self.pods.list() if (namespace_of(pod) or "default") == namespace],
+            pods=[pod for pod in self.pods.list() if (meta.namespace_of(pod) or "default") == namespace],
             now=datetime.now(UTC), expectations_satisfied=self.expectations.satisfied(key),
             failed_pod_backoff=self.backoff.remaining(key),
         )
         plan = plan_daemon_set(inputs)
-        for event in plan.events:
-            await self.events.record(daemon_set, event.type, event.reason, event.message)
+        await record_planned(self.events, daemon_set, plan.events)
         for node_name in plan.failed_pod_nodes:
             self.backoff.step(key, node_name)
         errors = await self._execute(key, daemon_set, plan)
@@ -155,7 +143,7 @@ class DaemonSetController:
             raise errors[0]
 
     async def _execute(self, key: str, daemon_set: JsonObject, plan: DaemonSetPlan) -> list[ApiError]:
-        namespace = namespace_of(daemon_set) or "default"
+        namespace = meta.namespace_of(daemon_set) or "default"
         errors: list[ApiError] = []
         for change in plan.owner_changes:
             patch = {"metadata": {"ownerReferences": list(change.owner_references),
@@ -201,11 +189,11 @@ class DaemonSetController:
             await self.events.record(daemon_set, "Warning", "FailedCreate", f"Error creating: {error}")
             return error
         await self.events.record(daemon_set, "Normal", "SuccessfulCreate",
-                                 f"Created pod: {name_of(created)}")
+                                 f"Created pod: {meta.name_of(created)}")
         return None
 
     async def _delete(self, key: str, daemon_set: JsonObject, pod_name: str) -> ApiError | None:
-        namespace = namespace_of(daemon_set) or "default"
+        namespace = meta.namespace_of(daemon_set) or "default"
         try:
             await self.client.delete(PODS, pod_name, namespace=namespace)
         except NotFound:
@@ -220,7 +208,7 @@ class DaemonSetController:
 
     async def _delete_orphan(self, key: str, daemon_set: JsonObject, pod_name: str) -> None:
         """A pod bound to a node the cache no longer has: force-delete it once the API confirms."""
-        namespace = namespace_of(daemon_set) or "default"
+        namespace = meta.namespace_of(daemon_set) or "default"
         pod = self.pods.get(f"{namespace}/{pod_name}")
         node_name = node_name_of(pod) if pod is not None else ""
         try:
@@ -240,5 +228,5 @@ class DaemonSetController:
 def _placement_facts(node: JsonObject) -> tuple[Any, ...]:
     """What of a node decides placement: labels, spec (taints, unschedulable) and condition states."""
     conditions = sorted((str(c.get("type")), str(c.get("status")))
-                        for c in status_of(node).get("conditions") or [] if isinstance(c, dict))
-    return labels_of(node), spec_of(node), conditions
+                        for c in meta.status_of(node).get("conditions") or [] if isinstance(c, dict))
+    return meta.labels_of(node), meta.spec_of(node), conditions

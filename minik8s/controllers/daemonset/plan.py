@@ -14,21 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import (
-    JsonObject,
-    controller_ref_of,
-    generation_of,
-    is_deleting,
-    labels_of,
-    name_of,
-    namespace_of,
-    owner_references_of,
-    resource_version_of,
-    spec_of,
-    status_of,
-    uid_of,
-)
+from minik8s.api import meta
+from minik8s.api.meta import JsonObject
 from minik8s.api.selectors import SelectorError, label_selector_from_object
+from minik8s.controllers.common.events import PlannedEvent
 from minik8s.controllers.common.pods import is_available, is_ready, is_terminal, node_name_of, phase_of
 from minik8s.controllers.common.workload_objects import controller_reference, min_ready_seconds_of
 from minik8s.controllers.daemonset.nodes import Placement, node_should_run
@@ -53,13 +42,6 @@ class OwnerChange:
     resource_version: str
     owner_references: tuple[JsonObject, ...]
     adopt: bool
-
-
-@dataclass(frozen=True)
-class PlannedEvent:
-    type: str
-    reason: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -91,9 +73,9 @@ class DaemonSetPlan:
 def plan_daemon_set(inputs: DaemonSetInputs) -> DaemonSetPlan:
     daemon_set = inputs.daemon_set
     plan = DaemonSetPlan()
-    if is_deleting(daemon_set):
+    if meta.is_deleting(daemon_set):
         return plan  # the garbage collector removes its pods; status would be meaningless
-    selector_spec = spec_of(daemon_set).get("selector")
+    selector_spec = meta.spec_of(daemon_set).get("selector")
     try:
         selector = label_selector_from_object(selector_spec)
     except SelectorError as error:
@@ -103,11 +85,11 @@ def plan_daemon_set(inputs: DaemonSetInputs) -> DaemonSetPlan:
         message = "This daemon set is selecting all pods. A non-empty selector is required."
         plan.events.append(PlannedEvent("Warning", "SelectingAll", message))
         return plan
-    template = spec_of(daemon_set).get("template") or {}
-    collision_count = int(status_of(daemon_set).get("collisionCount") or 0)
+    template = meta.spec_of(daemon_set).get("template") or {}
+    collision_count = int(meta.status_of(daemon_set).get("collisionCount") or 0)
     plan.revision_hash = template_hash(template, collision_count)
-    owned = _claim(daemon_set, inputs.pods, plan, matches=lambda pod: selector.matches(labels_of(pod)))
-    placements = {name_of(node): node_should_run(daemon_set, node) for node in inputs.nodes}
+    owned = _claim(daemon_set, inputs.pods, plan, matches=lambda pod: selector.matches(meta.labels_of(pod)))
+    placements = {meta.name_of(node): node_should_run(daemon_set, node) for node in inputs.nodes}
     if inputs.expectations_satisfied:
         _place(inputs, owned, placements, plan)
         if not (plan.create_on or plan.delete or plan.orphaned):
@@ -119,22 +101,22 @@ def plan_daemon_set(inputs: DaemonSetInputs) -> DaemonSetPlan:
 def _claim(daemon_set: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], plan: DaemonSetPlan, *,
            matches: Callable[[Mapping[str, Any]], bool]) -> list[Mapping[str, Any]]:
     """Kubernetes' ClaimPods: ours if our controller reference and the selector match; adopt orphans."""
-    our_uid = uid_of(daemon_set)
+    our_uid = meta.uid_of(daemon_set)
     owned: list[Mapping[str, Any]] = []
     for pod in pods:
-        reference = controller_ref_of(pod)
-        references = [dict(r) for r in owner_references_of(pod)]
-        resource_version = resource_version_of(pod)
+        reference = meta.controller_ref_of(pod)
+        references = [dict(r) for r in meta.owner_references_of(pod)]
+        resource_version = meta.resource_version_of(pod)
         if reference is not None and reference.get("uid") != our_uid:
             continue
         if reference is not None and matches(pod):
             owned.append(pod)
         elif reference is not None:
             kept = tuple(r for r in references if r.get("uid") != our_uid)
-            plan.owner_changes.append(OwnerChange(name_of(pod), resource_version, kept, adopt=False))
-        elif matches(pod) and not is_deleting(pod):
+            plan.owner_changes.append(OwnerChange(meta.name_of(pod), resource_version, kept, adopt=False))
+        elif matches(pod) and not meta.is_deleting(pod):
             adopted = (*references, controller_reference(daemon_set, api_version="apps/v1", kind="DaemonSet"))
-            plan.owner_changes.append(OwnerChange(name_of(pod), resource_version, adopted, adopt=True))
+            plan.owner_changes.append(OwnerChange(meta.name_of(pod), resource_version, adopted, adopt=True))
             owned.append(pod)
     return owned
 
@@ -142,7 +124,7 @@ def _claim(daemon_set: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], pla
 def _by_node(pods: Sequence[Mapping[str, Any]], *, skip_deleted_terminal: bool) -> dict[str, list[Mapping[str, Any]]]:
     grouped: dict[str, list[Mapping[str, Any]]] = {}
     for pod in pods:
-        if skip_deleted_terminal and is_terminal(pod) and is_deleting(pod):
+        if skip_deleted_terminal and is_terminal(pod) and meta.is_deleting(pod):
             continue  # nothing left to do with it: its node or the garbage collector removes it
         node_name = target_node(pod)
         if node_name is not None:
@@ -163,38 +145,38 @@ def _place(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements: 
             running = _drop_finished(inputs, node_name, pods, plan)
             _keep_one(inputs, node_name, placement, running, plan, surge=surge)
         elif pods:
-            plan.delete.extend(name_of(pod) for pod in pods if not is_deleting(pod))
+            plan.delete.extend(meta.name_of(pod) for pod in pods if not meta.is_deleting(pod))
     for node_name, pods in sorted(node_pods.items()):
         if node_name in placements:
             continue
         for pod in pods:
             if node_name_of(pod):
-                plan.orphaned.append(name_of(pod))  # bound to a node that is gone
-            elif not is_deleting(pod):
-                plan.delete.append(name_of(pod))  # meant for a node that is gone
+                plan.orphaned.append(meta.name_of(pod))  # bound to a node that is gone
+            elif not meta.is_deleting(pod):
+                plan.delete.append(meta.name_of(pod))  # meant for a node that is gone
 
 
 def _drop_finished(inputs: DaemonSetInputs, node_name: str, pods: list[Mapping[str, Any]], plan: DaemonSetPlan) -> list[Mapping[str, Any]]:
     """Delete failed (with backoff) and succeeded pods; return the live ones."""
     running: list[Mapping[str, Any]] = []
-    namespace = namespace_of(inputs.daemon_set) or "default"
+    namespace = meta.namespace_of(inputs.daemon_set) or "default"
     for pod in pods:
-        if is_deleting(pod):
+        if meta.is_deleting(pod):
             continue
         if phase_of(pod) == "Failed":
             delay = inputs.failed_pod_backoff.get(node_name)
             if delay is not None and delay > 0:
                 plan.requeue_within(delay)
                 continue
-            message = f"Found failed daemon pod {namespace}/{name_of(pod)} on node {node_name}, will try to kill it"
+            message = f"Found failed daemon pod {namespace}/{meta.name_of(pod)} on node {node_name}, will try to kill it"
             plan.events.append(PlannedEvent("Warning", "FailedDaemonPod", message))
             plan.failed_pod_nodes.append(node_name)
-            plan.delete.append(name_of(pod))
+            plan.delete.append(meta.name_of(pod))
         elif phase_of(pod) == "Succeeded":
-            message = (f"Found succeeded daemon pod {namespace}/{name_of(pod)} on node {node_name}, "
+            message = (f"Found succeeded daemon pod {namespace}/{meta.name_of(pod)} on node {node_name}, "
                        "will try to delete it")
             plan.events.append(PlannedEvent("Normal", "SucceededDaemonPod", message))
-            plan.delete.append(name_of(pod))
+            plan.delete.append(meta.name_of(pod))
         else:
             running.append(pod)
     return running
@@ -205,7 +187,7 @@ def _keep_one(inputs: DaemonSetInputs, node_name: str, placement: Placement, run
     """One pod per node: the oldest; with surge, an old ready pod may stay beside a new unready one."""
     ordered = sorted(running, key=age_order)
     if not surge:
-        plan.delete.extend(name_of(pod) for pod in ordered[1:])
+        plan.delete.extend(meta.name_of(pod) for pod in ordered[1:])
         return
     if not ordered:
         if placement.should_run:
@@ -214,16 +196,16 @@ def _keep_one(inputs: DaemonSetInputs, node_name: str, placement: Placement, run
     oldest_new: Mapping[str, Any] | None = None
     oldest_old: Mapping[str, Any] | None = None
     for pod in ordered:
-        if labels_of(pod).get(REVISION_HASH_LABEL) == plan.revision_hash and oldest_new is None:
+        if meta.labels_of(pod).get(REVISION_HASH_LABEL) == plan.revision_hash and oldest_new is None:
             oldest_new = pod
-        elif labels_of(pod).get(REVISION_HASH_LABEL) != plan.revision_hash and oldest_old is None:
+        elif meta.labels_of(pod).get(REVISION_HASH_LABEL) != plan.revision_hash and oldest_old is None:
             oldest_old = pod
         else:
-            plan.delete.append(name_of(pod))
+            plan.delete.append(meta.name_of(pod))
     if oldest_new is not None and oldest_old is not None:
         min_ready = min_ready_seconds_of(inputs.daemon_set)
         if not is_ready(oldest_old) or is_available(oldest_new, min_ready_seconds=min_ready, now=inputs.now):
-            plan.delete.append(name_of(oldest_old))
+            plan.delete.append(meta.name_of(oldest_old))
 
 
 def _roll(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements: Mapping[str, Placement],
@@ -265,13 +247,13 @@ def _status(inputs: DaemonSetInputs, owned: list[Mapping[str, Any]], placements:
         if is_ready(oldest):
             counts["numberReady"] += 1
             counts["numberAvailable"] += 1 if is_available(oldest, min_ready_seconds=min_ready, now=inputs.now) else 0
-        if labels_of(oldest).get(REVISION_HASH_LABEL) == plan.revision_hash:
+        if meta.labels_of(oldest).get(REVISION_HASH_LABEL) == plan.revision_hash:
             counts["updatedNumberScheduled"] += 1
     counts["numberUnavailable"] = counts["desiredNumberScheduled"] - counts["numberAvailable"]
     if min_ready > 0 and counts["numberReady"] != counts["numberAvailable"]:
         plan.requeue_within(float(min_ready))
-    current = status_of(inputs.daemon_set)
-    generation = generation_of(inputs.daemon_set)
+    current = meta.status_of(inputs.daemon_set)
+    generation = meta.generation_of(inputs.daemon_set)
     observed_generation = int(current.get("observedGeneration") or 0)
     unchanged = all(int(current.get(key) or 0) == value for key, value in counts.items())
     if unchanged and observed_generation >= generation:

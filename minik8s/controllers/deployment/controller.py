@@ -15,29 +15,19 @@ import copy
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+from minik8s.api import meta
 from minik8s.api.kinds import DEPLOYMENTS, PODS, REPLICA_SETS
-from minik8s.api.meta import (
-    JsonObject,
-    controller_ref_of,
-    is_deleting,
-    key_of,
-    labels_of,
-    name_of,
-    namespace_of,
-    resource_version_of,
-    spec_of,
-    status_of,
-    uid_of,
-)
+from minik8s.api.meta import JsonObject
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, ApiError, Forbidden, NotFound
-from minik8s.controllers.common.adoption import carry_out_claim
+from minik8s.controllers.common.adoption import claim_dependents
 from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.common.events import record_planned
 from minik8s.controllers.common.workload_objects import (
     MalformedObject,
-    claim,
     is_controlled_by,
     owners_selecting,
     resolve_controller_ref,
@@ -52,14 +42,10 @@ log = logging.getLogger(__name__)
 
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class DeploymentController:
     name = "deployment"
 
-    def __init__(self, context: ControllerContext, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, context: ControllerContext, *, clock: Callable[[], datetime] = partial(datetime.now, UTC)) -> None:
         self.client = context.client
         self.events = context.events
         self.clock = clock
@@ -87,13 +73,13 @@ class DeploymentController:
         return owners_selecting(self.deployments, replica_set)
 
     def _enqueue(self, deployment: Mapping[str, Any]) -> None:
-        self.controller.queue.add(key_of(deployment))
+        self.controller.queue.add(meta.key_of(deployment))
 
     def _replica_set_added(self, replica_set: JsonObject) -> None:
-        if is_deleting(replica_set):
+        if meta.is_deleting(replica_set):
             self._replica_set_deleted(replica_set)
             return
-        if controller_ref_of(replica_set) is not None:
+        if meta.controller_ref_of(replica_set) is not None:
             if (owner := self._owner_of(replica_set)) is not None:
                 self._enqueue(owner)
             return
@@ -101,16 +87,16 @@ class DeploymentController:
             self._enqueue(deployment)
 
     def _replica_set_updated(self, old: JsonObject, new: JsonObject) -> None:
-        if resource_version_of(old) == resource_version_of(new):
+        if meta.resource_version_of(old) == meta.resource_version_of(new):
             return
-        reference_changed = controller_ref_of(old) != controller_ref_of(new)
+        reference_changed = meta.controller_ref_of(old) != meta.controller_ref_of(new)
         if reference_changed and (previous := self._owner_of(old)) is not None:
             self._enqueue(previous)
-        if controller_ref_of(new) is not None:
+        if meta.controller_ref_of(new) is not None:
             if (owner := self._owner_of(new)) is not None:
                 self._enqueue(owner)
             return
-        if reference_changed or labels_of(old) != labels_of(new):
+        if reference_changed or meta.labels_of(old) != meta.labels_of(new):
             for deployment in self._selecting(new):
                 self._enqueue(deployment)
 
@@ -120,14 +106,14 @@ class DeploymentController:
 
     def _pod_deleted(self, pod: JsonObject) -> None:
         """A Recreate rollout waits for the old pods to be gone: look again when one goes."""
-        reference = controller_ref_of(pod)
+        reference = meta.controller_ref_of(pod)
         if reference is None or reference.get("kind") != "ReplicaSet":
             return
-        replica_set = self.replica_sets.get(f"{namespace_of(pod)}/{reference.get('name', '')}")
-        if replica_set is None or uid_of(replica_set) != str(reference.get("uid") or ""):
+        replica_set = self.replica_sets.get(f"{meta.namespace_of(pod)}/{reference.get('name', '')}")
+        if replica_set is None or meta.uid_of(replica_set) != str(reference.get("uid") or ""):
             return
         deployment = self._owner_of(replica_set)
-        strategy = spec_of(deployment).get("strategy") if deployment is not None else None
+        strategy = meta.spec_of(deployment).get("strategy") if deployment is not None else None
         if deployment is not None and isinstance(strategy, Mapping) and strategy.get("type") == RECREATE:
             self._enqueue(deployment)
 
@@ -143,18 +129,18 @@ class DeploymentController:
         except MalformedObject as error:
             await self._malformed(deployment, error)
             return
-        namespace = namespace_of(deployment)
+        namespace = meta.namespace_of(deployment)
         replica_sets: list[JsonObject] = []
         if not selector.is_empty():
-            candidates = [rs for rs in self.replica_sets.list() if namespace_of(rs) == namespace]
-            replica_sets = await carry_out_claim(self.client, deployment, claim(deployment, selector, candidates),
+            candidates = [rs for rs in self.replica_sets.list() if meta.namespace_of(rs) == namespace]
+            replica_sets = await claim_dependents(self.client, deployment, selector, candidates,
                                                   owner_kind=DEPLOYMENTS, dependent_kind=REPLICA_SETS)
-        owners = {uid_of(rs) for rs in replica_sets}
+        owners = {meta.uid_of(rs) for rs in replica_sets}
         pods_by_owner: dict[str, list[JsonObject]] = {uid: [] for uid in owners}
         for pod in self.pods.list():
-            reference = controller_ref_of(pod)
-            if (namespace_of(pod) == namespace and reference is not None and reference.get("uid") in owners
-                    and selector.matches(labels_of(pod))):
+            reference = meta.controller_ref_of(pod)
+            if (meta.namespace_of(pod) == namespace and reference is not None and reference.get("uid") in owners
+                    and selector.matches(meta.labels_of(pod))):
                 pods_by_owner[str(reference.get("uid"))].append(pod)
         try:
             plan = plan_deployment(deployment, replica_sets, pods_by_owner=pods_by_owner, now=self.clock())
@@ -164,7 +150,7 @@ class DeploymentController:
         await self._execute(deployment, plan)
 
     async def _malformed(self, deployment: JsonObject, error: MalformedObject) -> None:
-        log.warning("deployment %s: %s", key_of(deployment), error)
+        log.warning("deployment %s: %s", meta.key_of(deployment), error)
         await self.events.record(deployment, "Warning", "InvalidDeployment", str(error))
 
     # -- carrying out a plan ------------------------------------------------------------------
@@ -180,59 +166,58 @@ class DeploymentController:
             await self.client.update(REPLICA_SETS, body)
         for replica_set in plan.deletes:
             try:
-                await self.client.delete(REPLICA_SETS, name_of(replica_set), namespace=namespace_of(replica_set),
-                                         preconditions_uid=uid_of(replica_set) or None)
+                await self.client.delete(REPLICA_SETS, meta.name_of(replica_set), namespace=meta.namespace_of(replica_set),
+                                         preconditions_uid=meta.uid_of(replica_set) or None)
             except NotFound:
                 continue
-        resource_version = resource_version_of(deployment)
+        resource_version = meta.resource_version_of(deployment)
         if plan.status is not None:
             written = await self.client.update_status(DEPLOYMENTS, {**copy.deepcopy(deployment), "status": plan.status})
-            resource_version = resource_version_of(written)
+            resource_version = meta.resource_version_of(written)
         if plan.revision is not None:
             patch = {"metadata": {"annotations": {REVISION: plan.revision}, "resourceVersion": resource_version}}
-            await self.client.patch(DEPLOYMENTS, name_of(deployment), patch, namespace=namespace_of(deployment))
-        for event in plan.events:
-            await self.events.record(deployment, event.type, event.reason, event.message)
+            await self.client.patch(DEPLOYMENTS, meta.name_of(deployment), patch, namespace=meta.namespace_of(deployment))
+        await record_planned(self.events, deployment, plan.events)
         if plan.requeue_after is not None:
-            self.controller.queue.add_after(key_of(deployment), plan.requeue_after)
+            self.controller.queue.add_after(meta.key_of(deployment), plan.requeue_after)
 
     async def _create_replica_set(self, deployment: JsonObject, plan: DeploymentPlan) -> bool:
         """POST the new ReplicaSet; False when the rest of the plan must wait for another sync."""
         body = plan.replica_set_body()
         assert body is not None
-        namespace = namespace_of(deployment)
+        namespace = meta.namespace_of(deployment)
         try:
             await self.client.create(REPLICA_SETS, body, namespace=namespace)
             return True
         except AlreadyExists:
-            await self._on_name_taken(deployment, name_of(body))
+            await self._on_name_taken(deployment, meta.name_of(body))
             return False
         except ApiError as error:
             if isinstance(error, Forbidden) and "being terminated" in error.message:
                 return False
-            await self._on_create_failed(deployment, name_of(body), error)
+            await self._on_create_failed(deployment, meta.name_of(body), error)
             raise
 
     async def _on_name_taken(self, deployment: JsonObject, name: str) -> None:
         """Ours and not yet in the cache: wait for it. Someone else's template: a hash collision."""
-        existing = await self.client.get(REPLICA_SETS, name, namespace=namespace_of(deployment))
+        existing = await self.client.get(REPLICA_SETS, name, namespace=meta.namespace_of(deployment))
         if is_controlled_by(existing, deployment) and equal_ignore_hash(template_of(existing), template_of(deployment)):
-            self.controller.queue.add_after(key_of(deployment), 1.0)
+            self.controller.queue.add_after(meta.key_of(deployment), 1.0)
             return
-        status = copy.deepcopy(dict(status_of(deployment)))
+        status = copy.deepcopy(dict(meta.status_of(deployment)))
         status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
-        log.info("deployment %s: hash collision on %s, collisionCount now %d", key_of(deployment), name,
+        log.info("deployment %s: hash collision on %s, collisionCount now %d", meta.key_of(deployment), name,
                  status["collisionCount"])
         await self.client.update_status(DEPLOYMENTS, {**copy.deepcopy(deployment), "status": status})
 
     async def _on_create_failed(self, deployment: JsonObject, name: str, error: ApiError) -> None:
         message = f'Failed to create new replica set "{name}": {error}'
         if read_spec(deployment).has_progress_deadline:
-            status = copy.deepcopy(dict(status_of(deployment)))
+            status = copy.deepcopy(dict(meta.status_of(deployment)))
             conditions.set_condition(status, conditions.new_condition(
                 conditions.PROGRESSING, "False", conditions.FAILED_RS_CREATE, message, now=self.clock()))
             try:
                 await self.client.update_status(DEPLOYMENTS, {**copy.deepcopy(deployment), "status": status})
             except ApiError as status_error:
-                log.debug("deployment %s: could not report the failed create: %s", key_of(deployment), status_error)
+                log.debug("deployment %s: could not report the failed create: %s", meta.key_of(deployment), status_error)
         await self.events.record(deployment, "Warning", conditions.FAILED_RS_CREATE, message)

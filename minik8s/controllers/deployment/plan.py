@@ -19,17 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import (
-    JsonObject,
-    annotations_of,
-    find_condition,
-    generation_of,
-    integer,
-    is_deleting,
-    name_of,
-    spec_of,
-    status_of,
-)
+from minik8s.api import meta
+from minik8s.api.meta import JsonObject
+from minik8s.controllers.common.events import PlannedEvent
 from minik8s.controllers.common.workload_objects import selector_of
 from minik8s.controllers.deployment import status as conditions
 from minik8s.controllers.deployment.scaling import (
@@ -67,13 +59,6 @@ from minik8s.controllers.deployment.template import (
 PodsByOwner = Mapping[str, Sequence[Mapping[str, Any]]]
 
 
-@dataclass(frozen=True)
-class DeploymentEvent:
-    type: str
-    reason: str
-    message: str
-
-
 @dataclass
 class DeploymentPlan:
     """The writes of one sync, in the order the controller makes them."""
@@ -84,7 +69,7 @@ class DeploymentPlan:
     status: JsonObject | None = None  # the new status, when it differs
     revision: str | None = None  # the Deployment's revision annotation, when it differs
     requeue_after: float | None = None  # look again then (progress deadline)
-    events: list[DeploymentEvent] = field(default_factory=list)
+    events: list[PlannedEvent] = field(default_factory=list)
 
     def replica_set_body(self) -> JsonObject | None:
         """The ReplicaSet to POST, with its planned size and annotations."""
@@ -102,8 +87,8 @@ class DeploymentSync:
     def __init__(self, deployment: Mapping[str, Any], replica_sets: Sequence[JsonObject], *,
                  spec: DeploymentSpec, now: datetime) -> None:
         self.deployment, self.spec, self.now = deployment, spec, now
-        self.generation = generation_of(deployment)
-        self.original_status = status_of(deployment)
+        self.generation = meta.generation_of(deployment)
+        self.original_status = meta.status_of(deployment)
         self.status: JsonObject = copy.deepcopy(dict(self.original_status))  # d.Status as amended
         self.states = [ReplicaSetState.of(rs) for rs in replica_sets]
         self.new: ReplicaSetState | None = None
@@ -137,7 +122,7 @@ class DeploymentSync:
             existing.min_ready_seconds = self.spec.min_ready_seconds
             return  # Kubernetes returns after this update; the revision follows next sync
         self._set_revision(existing.annotations.get(REVISION, ""))
-        if self.spec.has_progress_deadline and find_condition(self.status.get("conditions"), conditions.PROGRESSING) is None:
+        if self.spec.has_progress_deadline and meta.find_condition(self.status.get("conditions"), conditions.PROGRESSING) is None:
             set_condition(self.status, new_condition(
                 conditions.PROGRESSING, "True", conditions.FOUND_NEW_REPLICA_SET,
                 f'Found new replica set "{existing.name}"', now=self.now))
@@ -150,7 +135,7 @@ class DeploymentSync:
         created.replicas = new_rs_new_replicas(self.spec, [*self.olds, created], created)
         self.plan.create = self.new = created
         if created.replicas > 0:
-            self.plan.events.append(DeploymentEvent(
+            self.plan.events.append(PlannedEvent(
                 "Normal", "ScalingReplicaSet", f"Scaled up replica set {created.name} to {created.replicas}"))
         self._set_revision(str(new_revision))
         if self.spec.has_progress_deadline:
@@ -159,7 +144,7 @@ class DeploymentSync:
                 f'Created new replica set "{created.name}"', now=self.now))
 
     def _set_revision(self, revision: str) -> None:
-        if annotations_of(self.deployment).get(REVISION) != revision:
+        if meta.annotations_of(self.deployment).get(REVISION) != revision:
             self.plan.revision = revision
 
     @property
@@ -172,7 +157,7 @@ class DeploymentSync:
         """A paused Deployment is not failing to progress: Progressing Unknown while paused."""
         if not self.spec.has_progress_deadline:
             return
-        current = find_condition(self.status.get("conditions"), conditions.PROGRESSING)
+        current = meta.find_condition(self.status.get("conditions"), conditions.PROGRESSING)
         if current is not None and current.get("reason") == conditions.TIMED_OUT:
             return
         paused_recorded = current is not None and current.get("reason") == conditions.PAUSED
@@ -211,7 +196,7 @@ class DeploymentSync:
                 old.scale_to(0, spec=self.spec)
             return
         if self.spec.is_rolling_update:
-            status_replicas = integer(self.original_status.get("replicas"), default=0)
+            status_replicas = meta.integer(self.original_status.get("replicas"), default=0)
             sizes, operation = proportional_sizes(self.spec, active(self.all_states), status_replicas=status_replicas)
             for state, size in sizes:
                 state.scale(size, spec=self.spec, operation=operation)
@@ -308,14 +293,14 @@ class DeploymentSync:
         if not self.spec.has_revision_history_limit:
             return
         assert self.spec.revision_history_limit is not None
-        cleanable = [state for state in self.olds if not is_deleting(state.obj)]
+        cleanable = [state for state in self.olds if not meta.is_deleting(state.obj)]
         excess = len(cleanable) - self.spec.revision_history_limit
         if excess <= 0:
             return
         for state in sorted(cleanable, key=lambda s: (s.revision, s.created))[:excess]:
-            observed = integer(status_of(state.obj).get("observedGeneration"), default=0)
-            if (state.current != 0 or integer(spec_of(state.obj).get("replicas"), default=1) != 0
-                    or generation_of(state.obj) > observed):
+            observed = meta.integer(meta.status_of(state.obj).get("observedGeneration"), default=0)
+            if (state.current != 0 or meta.integer(meta.spec_of(state.obj).get("replicas"), default=1) != 0
+                    or meta.generation_of(state.obj) > observed):
                 continue
             self.plan.deletes.append(state.obj)
 
@@ -330,7 +315,7 @@ class DeploymentSync:
 
     def sync_rollout_status(self) -> None:
         status = rollout_status(
-            name=name_of(self.deployment), generation=self.generation, spec=self.spec, old_status=self.status,
+            name=meta.name_of(self.deployment), generation=self.generation, spec=self.spec, old_status=self.status,
             status=self._calculated(), new_replica_set_name=self.new.name if self.new is not None else None,
             replica_failures=replica_failures(self.new.obj if self.new is not None else None,
                                               [state.obj for state in self.all_states]),
@@ -349,7 +334,7 @@ class DeploymentSync:
             self.plan.status = self.status
         self.plan.updates = [state for state in self.states if state.changed()]
         for state in self.plan.updates:
-            self.plan.events.extend(DeploymentEvent("Normal", "ScalingReplicaSet", m) for m in state.events)
+            self.plan.events.extend(PlannedEvent("Normal", "ScalingReplicaSet", m) for m in state.events)
         return self.plan
 
 
@@ -363,7 +348,7 @@ def plan_deployment(deployment: Mapping[str, Any], replica_sets: Sequence[JsonOb
     if selector_of(deployment).is_empty():
         return _selecting_everything(deployment)
     sync = DeploymentSync(deployment, replica_sets, spec=spec, now=now)
-    if is_deleting(deployment):
+    if meta.is_deleting(deployment):
         sync.sync_revision(create=False)
         sync.sync_status()
         return sync.result()
@@ -378,9 +363,9 @@ def plan_deployment(deployment: Mapping[str, Any], replica_sets: Sequence[JsonOb
 
 
 def _selecting_everything(deployment: Mapping[str, Any]) -> DeploymentPlan:
-    plan = DeploymentPlan(events=[DeploymentEvent(
+    plan = DeploymentPlan(events=[PlannedEvent(
         "Warning", "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.")])
-    status = status_of(deployment)
-    if integer(status.get("observedGeneration"), default=0) < generation_of(deployment):
-        plan.status = {**copy.deepcopy(dict(status)), "observedGeneration": generation_of(deployment)}
+    status = meta.status_of(deployment)
+    if meta.integer(status.get("observedGeneration"), default=0) < meta.generation_of(deployment):
+        plan.status = {**copy.deepcopy(dict(status)), "observedGeneration": meta.generation_of(deployment)}
     return plan

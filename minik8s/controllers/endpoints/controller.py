@@ -17,17 +17,9 @@ from __future__ import annotations
 
 import logging
 
+from minik8s.api import meta
 from minik8s.api.kinds import ENDPOINTS, PODS, SERVICES
-from minik8s.api.meta import (
-    JsonObject,
-    annotations_of,
-    labels_of,
-    name_of,
-    namespace_of,
-    resource_version_of,
-    spec_of,
-    uid_of,
-)
+from minik8s.api.meta import JsonObject
 from minik8s.api.selectors import LabelSelector, label_selector_from_set
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, Forbidden, NotFound
@@ -72,7 +64,7 @@ class EndpointsController:
         """Kubernetes' checkLeftoverEndpoints: Endpoints whose Service vanished while we were away."""
         for endpoints in self.endpoints.list():
             key = object_key(endpoints)
-            if LEADER_ANNOTATION not in annotations_of(endpoints) and self.services.get(key) is None:
+            if LEADER_ANNOTATION not in meta.annotations_of(endpoints) and self.services.get(key) is None:
                 self.controller.queue.add(key)
 
     # -- events -> keys -------------------------------------------------------------------------
@@ -80,11 +72,11 @@ class EndpointsController:
     def _selector_of(self, service: JsonObject) -> LabelSelector | None:
         """The Service's selector, compiled once per resourceVersion (None: selects nothing here)."""
         key = object_key(service)
-        resource_version = resource_version_of(service)
+        resource_version = meta.resource_version_of(service)
         cached = self.selectors.get(key)
         if cached is not None and cached[0] == resource_version:
             return cached[1]
-        spec = spec_of(service)
+        spec = meta.spec_of(service)
         selector = spec.get("selector")
         compiled: LabelSelector | None = None
         if (isinstance(selector, dict) and all(isinstance(v, str) for v in selector.values())
@@ -94,11 +86,11 @@ class EndpointsController:
         return compiled
 
     def _services_selecting(self, pod: JsonObject) -> set[str]:
-        namespace = namespace_of(pod) or "default"
-        labels = labels_of(pod)
+        namespace = meta.namespace_of(pod) or "default"
+        labels = meta.labels_of(pod)
         keys = set()
         for service in self.services.list():
-            if (namespace_of(service) or "default") != namespace:
+            if (meta.namespace_of(service) or "default") != namespace:
                 continue
             selector = self._selector_of(service)
             if selector is not None and selector.matches(labels):
@@ -110,7 +102,7 @@ class EndpointsController:
             self.controller.queue.add(key)
 
     def _on_pod_update(self, old: JsonObject, new: JsonObject) -> None:
-        if resource_version_of(old) == resource_version_of(new):
+        if meta.resource_version_of(old) == meta.resource_version_of(new):
             return
         for key in self._services_selecting(old) | self._services_selecting(new):
             self.controller.queue.add(key)
@@ -122,7 +114,7 @@ class EndpointsController:
         if service is None:
             await self._delete_endpoints(key)
             return
-        spec = spec_of(service)
+        spec = meta.spec_of(service)
         selector = spec.get("selector")
         if spec.get("type") == "ExternalName" or selector is None:
             return  # not ours: user-managed Endpoints, or none at all
@@ -130,10 +122,10 @@ class EndpointsController:
             await self.events.record(service, "Warning", "InvalidSelector",
                                      "spec.selector must be a map of label names to values")
             return
-        namespace = namespace_of(service) or "default"
+        namespace = meta.namespace_of(service) or "default"
         chosen = self._selector_of(service) or LabelSelector()
         pods = [pod for pod in self.pods.list()
-                if (namespace_of(pod) or "default") == namespace and chosen.matches(labels_of(pod))]
+                if (meta.namespace_of(pod) or "default") == namespace and chosen.matches(meta.labels_of(pod))]
         trigger_time, self.trigger_states[key] = compute_trigger_time(self.trigger_states.get(key), service, pods)
         current = self.endpoints.get(key)
         plan = plan_endpoints(service, pods, current, trigger_time=trigger_time)
@@ -158,11 +150,11 @@ class EndpointsController:
         endpoints = self.endpoints.get(key)
         if endpoints is None:
             return
-        if LEADER_ANNOTATION in annotations_of(endpoints):
+        if LEADER_ANNOTATION in meta.annotations_of(endpoints):
             return
         try:
-            await self.client.delete(ENDPOINTS, name_of(endpoints), namespace=namespace_of(endpoints) or None,
-                                     preconditions_uid=uid_of(endpoints) or None)
+            await self.client.delete(ENDPOINTS, meta.name_of(endpoints), namespace=meta.namespace_of(endpoints) or None,
+                                     preconditions_uid=meta.uid_of(endpoints) or None)
         except NotFound:
             return
 

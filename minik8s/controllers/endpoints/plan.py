@@ -20,20 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import (
-    JsonObject,
-    annotations_of,
-    is_deleting,
-    labels_of,
-    metadata_of,
-    name_of,
-    namespace_of,
-    resource_version_of,
-    spec_of,
-    status_of,
-    string_map,
-    uid_of,
-)
+from minik8s.api import meta
+from minik8s.api.meta import JsonObject
 from minik8s.controllers.common.pods import is_ready, is_terminal
 from minik8s.controllers.endpoints.trigger_time import (
     LAST_CHANGE_TRIGGER_TIME,
@@ -74,12 +62,12 @@ class EndpointsPlan:
 
 def should_pod_be_in_endpoints(pod: Mapping[str, Any], *, include_terminating: bool) -> bool:
     """Kubernetes' ShouldPodBeInEndpoints: not finished, has an IP, not terminating (unless asked)."""
-    status = status_of(pod)
+    status = meta.status_of(pod)
     if is_terminal(pod):
         return False
     if not status.get("podIP") and not status.get("podIPs"):
         return False
-    return include_terminating or not is_deleting(pod)
+    return include_terminating or not meta.is_deleting(pod)
 
 
 def plan_endpoints(service: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], current: Mapping[str, Any] | None, *,
@@ -87,9 +75,9 @@ def plan_endpoints(service: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]
     """What to write for `service` (whose selector already chose `pods`), given the current Endpoints."""
     subsets, unresolved = desired_subsets(service, pods)
     plan = EndpointsPlan(unresolved=unresolved, create=current is None)
-    service_labels = labels_of(service)
+    service_labels = meta.labels_of(service)
     if current is not None:
-        current_labels = labels_of(current)
+        current_labels = meta.labels_of(current)
         current_labels.pop(HEADLESS_LABEL, None)
         if (canonical_subsets(current.get("subsets")) == canonical_subsets(subsets)
                 and current_labels == service_labels and _capacity_annotation_right(current)):
@@ -100,12 +88,12 @@ def plan_endpoints(service: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]
 
 def _desired_object(service: Mapping[str, Any], current: Mapping[str, Any] | None, subsets: list[JsonObject],
                     service_labels: dict[str, str], trigger_time: datetime | None) -> JsonObject:
-    service_metadata = metadata_of(service)
+    service_metadata = meta.metadata_of(service)
     endpoints: JsonObject = copy.deepcopy(dict(current)) if current is not None else {
         "apiVersion": "v1", "kind": "Endpoints",
         "metadata": {"name": service_metadata.get("name"), "namespace": service_metadata.get("namespace")}}
     metadata = endpoints.setdefault("metadata", {})
-    annotations = string_map(metadata.get("annotations"))
+    annotations = meta.string_map(metadata.get("annotations"))
     if trigger_time is not None:
         annotations[LAST_CHANGE_TRIGGER_TIME] = format_trigger_time(trigger_time)
     else:
@@ -115,7 +103,7 @@ def _desired_object(service: Mapping[str, Any], current: Mapping[str, Any] | Non
     else:
         annotations.pop(OVER_CAPACITY, None)
     labels = dict(service_labels)
-    cluster_ip = spec_of(service).get("clusterIP") or ""
+    cluster_ip = meta.spec_of(service).get("clusterIP") or ""
     if cluster_ip in ("", "None"):
         labels[HEADLESS_LABEL] = ""
     for key, value in (("labels", labels), ("annotations", annotations)):
@@ -131,12 +119,12 @@ def _desired_object(service: Mapping[str, Any], current: Mapping[str, Any] | Non
 
 def desired_subsets(service: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> tuple[list[JsonObject], list[UnresolvedPort]]:
     """One subset per (pod, resolvable port), repacked; and the ports some pods could not resolve."""
-    spec = spec_of(service)
+    spec = meta.spec_of(service)
     publish_not_ready = spec.get("publishNotReadyAddresses") is True
     service_ports = [p for p in spec.get("ports") or [] if isinstance(p, Mapping)]
     subsets: list[JsonObject] = []
     missing: dict[int, list[str]] = {}
-    for pod in sorted(pods, key=name_of):
+    for pod in sorted(pods, key=meta.name_of):
         if not should_pod_be_in_endpoints(pod, include_terminating=publish_not_ready):
             continue
         address = _address(service, pod)
@@ -150,7 +138,7 @@ def desired_subsets(service: Mapping[str, Any], pods: Sequence[Mapping[str, Any]
         for index, service_port in enumerate(service_ports):
             number = find_port(pod, service_port)
             if number is None:
-                missing.setdefault(index, []).append(name_of(pod))
+                missing.setdefault(index, []).append(meta.name_of(pod))
                 continue
             subsets.append({where: [address], "ports": [_endpoint_port(service_port, number)]})
     unresolved = [_unresolved(service_ports[index], names) for index, names in sorted(missing.items())]
@@ -171,7 +159,7 @@ def find_port(pod: Mapping[str, Any], service_port: Mapping[str, Any]) -> int | 
     if not isinstance(target, str) or not target:
         return None
     protocol = service_port.get("protocol") or "TCP"
-    spec = spec_of(pod)
+    spec = meta.spec_of(pod)
     sidecars = [c for c in spec.get("initContainers") or [] if (c or {}).get("restartPolicy") == "Always"]
     for container in [*(spec.get("containers") or []), *sidecars]:
         for port in (container or {}).get("ports") or []:
@@ -185,23 +173,23 @@ def _address(service: Mapping[str, Any], pod: Mapping[str, Any]) -> JsonObject |
     ip = _pod_ip_for(service, pod)
     if ip is None:
         return None
-    spec = spec_of(pod)
-    namespace = namespace_of(pod) or "default"
-    reference = {"kind": "Pod", "namespace": namespace, "name": name_of(pod), "uid": uid_of(pod),
-                 "resourceVersion": resource_version_of(pod)}
+    spec = meta.spec_of(pod)
+    namespace = meta.namespace_of(pod) or "default"
+    reference = {"kind": "Pod", "namespace": namespace, "name": meta.name_of(pod), "uid": meta.uid_of(pod),
+                 "resourceVersion": meta.resource_version_of(pod)}
     address: JsonObject = {"ip": ip, "targetRef": {k: v for k, v in reference.items() if v}}
     if spec.get("nodeName"):
         address["nodeName"] = spec["nodeName"]
-    if (spec.get("hostname") and spec.get("subdomain") == name_of(service)
-            and namespace == (namespace_of(service) or "default")):
+    if (spec.get("hostname") and spec.get("subdomain") == meta.name_of(service)
+            and namespace == (meta.namespace_of(service) or "default")):
         address["hostname"] = spec["hostname"]
     return address
 
 
 def _pod_ip_for(service: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
     """The pod IP of the Service's IP family (its first ipFamilies entry, else its clusterIP's)."""
-    spec = spec_of(service)
-    status = status_of(pod)
+    spec = meta.spec_of(service)
+    status = meta.status_of(pod)
     families = spec.get("ipFamilies") or []
     cluster_ip = spec.get("clusterIP") or ""
     if families:
@@ -314,7 +302,7 @@ def truncate(subsets: list[JsonObject]) -> bool:
 def _capacity_annotation_right(endpoints: Mapping[str, Any]) -> bool:
     count = sum(len(s.get("addresses") or []) + len(s.get("notReadyAddresses") or [])
                 for s in endpoints.get("subsets") or [] if isinstance(s, Mapping))
-    return count <= MAX_CAPACITY and OVER_CAPACITY not in annotations_of(endpoints)
+    return count <= MAX_CAPACITY and OVER_CAPACITY not in meta.annotations_of(endpoints)
 
 
 def _address_key(address: Mapping[str, Any]) -> _AddressKey:

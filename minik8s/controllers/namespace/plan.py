@@ -13,16 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import (
-    JsonObject,
-    format_time,
-    is_deleting,
-    metadata_of,
-    name_of,
-    spec_of,
-    status_of,
-    uid_of,
-)
+from minik8s.api import meta
+from minik8s.api.meta import JsonObject
 from minik8s.api.registry import ResourceKind
 
 KUBERNETES_FINALIZER = "kubernetes"
@@ -44,7 +36,7 @@ class NamespacePlan:
 
 def is_terminating(namespace: Mapping[str, Any]) -> bool:
     """Marked for deletion and still held by the `kubernetes` finalizer (ours to clear)."""
-    return is_deleting(namespace) and KUBERNETES_FINALIZER in (spec_of(namespace).get("finalizers") or [])
+    return meta.is_deleting(namespace) and KUBERNETES_FINALIZER in (meta.spec_of(namespace).get("finalizers") or [])
 
 
 def _condition(previous: Mapping[str, JsonObject], condition_type: str, status: str, reason: str, message: str,
@@ -58,14 +50,14 @@ def _condition(previous: Mapping[str, JsonObject], condition_type: str, status: 
 def namespace_conditions(namespace: Mapping[str, Any], contents: Mapping[ResourceKind, Sequence[JsonObject]], *,
                          now: str) -> list[JsonObject]:
     """The deletion conditions Kubernetes reports, from what is still in the namespace."""
-    previous = {str(c.get("type")): c for c in status_of(namespace).get("conditions") or []
+    previous = {str(c.get("type")): c for c in meta.status_of(namespace).get("conditions") or []
                 if isinstance(c, dict)}
     remaining = sorted(f"{kind.group_resource} has {len(items)} resource instances"
                        for kind, items in contents.items() if items)
     finalizer_counts: dict[str, int] = {}
     for items in contents.values():
         for item in items:
-            for finalizer in metadata_of(item).get("finalizers") or []:
+            for finalizer in meta.metadata_of(item).get("finalizers") or []:
                 finalizer_counts[str(finalizer)] = finalizer_counts.get(str(finalizer), 0) + 1
     finalizers = sorted(f"{name} in {count} resource instances" for name, count in finalizer_counts.items())
     return [
@@ -93,12 +85,12 @@ def plan_namespace_deletion(namespace: Mapping[str, Any], contents: Mapping[Reso
     if not is_terminating(namespace):
         return NamespacePlan()
     deletions = tuple(
-        Deletion(kind, name_of(item), uid_of(item))
-        for kind, items in contents.items() for item in items if not is_deleting(item)
+        Deletion(kind, meta.name_of(item), meta.uid_of(item))
+        for kind, items in contents.items() for item in items if not meta.is_deleting(item)
     )
     empty = not any(contents.values())
     return NamespacePlan(deletions=deletions, conditions=namespace_conditions(namespace, contents,
-                                                                                now=format_time(now)),
+                                                                                now=meta.format_time(now)),
                          finalize=empty)
 
 

@@ -15,15 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import (
-    JsonObject,
-    condition_of,
-    format_time,
-    is_condition_true,
-    metadata_of,
-    spec_of,
-    status_of,
-)
+from minik8s.api import meta
+from minik8s.api.meta import JsonObject
 from minik8s.controllers.common.taints import (
     NO_EXECUTE,
     NO_SCHEDULE,
@@ -40,7 +33,7 @@ _MANAGED_TAINTS = frozenset({(TAINT_NOT_READY, NO_EXECUTE), (TAINT_UNREACHABLE, 
 
 def ready_status(node: Mapping[str, Any]) -> str | None:
     """"True", "False", "Unknown", or None when the agent never posted a Ready condition."""
-    condition = condition_of(node, "Ready")
+    condition = meta.condition_of(node, "Ready")
     return str(condition.get("status")) if condition is not None else None
 
 
@@ -53,8 +46,8 @@ class HeartbeatProbe:
 
 
 def heartbeat_signature(node: Mapping[str, Any], lease: Mapping[str, Any] | None) -> tuple[str, str]:
-    renew_time = str(spec_of(lease).get("renewTime") or "") if lease is not None else ""
-    ready = condition_of(node, "Ready") or {}
+    renew_time = str(meta.spec_of(lease).get("renewTime") or "") if lease is not None else ""
+    ready = meta.condition_of(node, "Ready") or {}
     return renew_time, str(ready.get("lastHeartbeatTime") or "")
 
 
@@ -67,9 +60,9 @@ def observe_heartbeat(previous: HeartbeatProbe | None, signature: tuple[str, str
 
 def unknown_conditions(node: Mapping[str, Any], *, now: datetime) -> list[JsonObject] | None:
     """The node's conditions once its agent went silent (all Unknown); None if they already are."""
-    stamp = format_time(now)
-    created = str(metadata_of(node).get("creationTimestamp") or stamp)
-    conditions = [dict(c) for c in status_of(node).get("conditions") or [] if isinstance(c, dict)]
+    stamp = meta.format_time(now)
+    created = str(meta.metadata_of(node).get("creationTimestamp") or stamp)
+    conditions = [dict(c) for c in meta.status_of(node).get("conditions") or [] if isinstance(c, dict)]
     changed = False
     for condition_type in NODE_CONDITION_TYPES:
         existing = next((c for c in conditions if c.get("type") == condition_type), None)
@@ -87,7 +80,7 @@ def unknown_conditions(node: Mapping[str, Any], *, now: datetime) -> list[JsonOb
 
 def desired_taints(node: Mapping[str, Any], *, now: datetime) -> list[JsonObject] | None:
     """The node's taints with the controller-owned ones matching its state; None if unchanged."""
-    spec = spec_of(node)
+    spec = meta.spec_of(node)
     taints = [taint for taint in spec.get("taints") or [] if isinstance(taint, dict)]
     present = {(taint.get("key"), taint.get("effect")) for taint in taints}
     wanted: set[tuple[str, str]] = set()
@@ -106,7 +99,7 @@ def desired_taints(node: Mapping[str, Any], *, now: datetime) -> list[JsonObject
     for key, effect in sorted(wanted - present):
         taint: JsonObject = {"key": key, "effect": effect}
         if effect == NO_EXECUTE:
-            taint["timeAdded"] = format_time(now)
+            taint["timeAdded"] = meta.format_time(now)
         result.append(taint)
     return result if result != taints else None
 
@@ -123,19 +116,19 @@ def plan_node(node: Mapping[str, Any], *, stale: bool, now: datetime) -> NodePla
     conditions = unknown_conditions(node, now=now) if stale else None
     after = node
     if conditions is not None:
-        after = {**node, "status": {**status_of(node), "conditions": conditions}}
+        after = {**node, "status": {**meta.status_of(node), "conditions": conditions}}
     return NodePlan(conditions=conditions, taints=desired_taints(after, now=now),
                     report_not_ready=conditions is not None and ready_status(node) == "True")
 
 
 def pod_not_ready_status(pod: Mapping[str, Any], *, now: datetime) -> JsonObject | None:
     """The pod's status with Ready=False (its node went silent); None if it is not Ready=True."""
-    if not is_condition_true(pod, "Ready"):
+    if not meta.is_condition_true(pod, "Ready"):
         return None
-    status = copy.deepcopy(dict(status_of(pod)))
+    status = copy.deepcopy(dict(meta.status_of(pod)))
     for condition in status.get("conditions") or []:
         if isinstance(condition, dict) and condition.get("type") == "Ready":
-            condition.update(status="False", lastTransitionTime=format_time(now))
+            condition.update(status="False", lastTransitionTime=meta.format_time(now))
     return dict(status)
 
 

@@ -14,29 +14,20 @@ import copy
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+from minik8s.api import meta
 from minik8s.api.kinds import PODS, REPLICA_SETS
-from minik8s.api.meta import (
-    JsonObject,
-    controller_ref_of,
-    is_deleting,
-    key_of,
-    labels_of,
-    name_of,
-    namespace_of,
-    resource_version_of,
-    uid_of,
-)
+from minik8s.api.meta import JsonObject
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, Forbidden, NotFound
-from minik8s.controllers.common.adoption import carry_out_claim
+from minik8s.controllers.common.adoption import claim_dependents
 from minik8s.controllers.common.context import ControllerContext
 from minik8s.controllers.common.expectations import ControllerExpectations
 from minik8s.controllers.common.pods import is_active, is_ready
 from minik8s.controllers.common.workload_objects import (
     MalformedObject,
-    claim,
     controller_reference,
     owners_selecting,
     resolve_controller_ref,
@@ -55,10 +46,6 @@ log = logging.getLogger(__name__)
 
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _namespace_terminating(error: ApiError) -> bool:
     return isinstance(error, Forbidden) and "being terminated" in error.message
 
@@ -66,7 +53,7 @@ def _namespace_terminating(error: ApiError) -> bool:
 class ReplicaSetController:
     name = "replicaset"
 
-    def __init__(self, context: ControllerContext, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, context: ControllerContext, *, clock: Callable[[], datetime] = partial(datetime.now, UTC)) -> None:
         self.client = context.client
         self.events = context.events
         self.clock = clock
@@ -85,18 +72,18 @@ class ReplicaSetController:
     # -- event handlers: events to keys ---------------------------------------------------------
 
     def _enqueue(self, replica_set: Mapping[str, Any]) -> None:
-        self.controller.queue.add(key_of(replica_set))
+        self.controller.queue.add(meta.key_of(replica_set))
 
     def _replica_set_added(self, replica_set: JsonObject) -> None:
         self._enqueue(replica_set)
 
     def _replica_set_updated(self, old: JsonObject, new: JsonObject) -> None:
-        if uid_of(old) != uid_of(new):
-            self.expectations.forget(key_of(old))
+        if meta.uid_of(old) != meta.uid_of(new):
+            self.expectations.forget(meta.key_of(old))
         self._enqueue(new)
 
     def _replica_set_deleted(self, replica_set: JsonObject) -> None:
-        self.expectations.forget(key_of(replica_set))
+        self.expectations.forget(meta.key_of(replica_set))
         self._enqueue(replica_set)
 
     def _owner_of(self, pod: Mapping[str, Any]) -> JsonObject | None:
@@ -107,29 +94,29 @@ class ReplicaSetController:
         return owners_selecting(self.replica_sets, pod)
 
     def _pod_added(self, pod: JsonObject) -> None:
-        if is_deleting(pod):
+        if meta.is_deleting(pod):
             self._pod_deleted(pod)
             return
-        reference = controller_ref_of(pod)
+        reference = meta.controller_ref_of(pod)
         if reference is not None:
             owner = self._owner_of(pod)
             if owner is not None:
-                self.expectations.creation_observed(key_of(owner))
+                self.expectations.creation_observed(meta.key_of(owner))
                 self._enqueue(owner)
             return
         for replica_set in self._selecting(pod):
             self._enqueue(replica_set)
 
     def _pod_updated(self, old: JsonObject, new: JsonObject) -> None:
-        if resource_version_of(old) == resource_version_of(new):
+        if meta.resource_version_of(old) == meta.resource_version_of(new):
             return
-        labels_changed = labels_of(old) != labels_of(new)
-        if is_deleting(new):
+        labels_changed = meta.labels_of(old) != meta.labels_of(new)
+        if meta.is_deleting(new):
             self._pod_deleted(new)
             if labels_changed:
                 self._pod_deleted(old)
             return
-        new_reference, old_reference = controller_ref_of(new), controller_ref_of(old)
+        new_reference, old_reference = meta.controller_ref_of(new), meta.controller_ref_of(old)
         reference_changed = new_reference != old_reference
         if reference_changed and (previous := self._owner_of(old)) is not None:
             self._enqueue(previous)
@@ -145,7 +132,7 @@ class ReplicaSetController:
     def _pod_deleted(self, pod: JsonObject) -> None:
         owner = self._owner_of(pod)
         if owner is not None:
-            self.expectations.deletion_observed(key_of(owner), key_of(pod))
+            self.expectations.deletion_observed(meta.key_of(owner), meta.key_of(pod))
             self._enqueue(owner)
 
     # -- reconcile ------------------------------------------------------------------------------
@@ -162,12 +149,12 @@ class ReplicaSetController:
             log.warning("replicaset %s: %s", key, error)
             await self.events.record(replica_set, "Warning", "InvalidSelector", str(error))
             return
-        namespace = namespace_of(replica_set)
-        active = [pod for pod in self.pods.list() if namespace_of(pod) == namespace and is_active(pod)]
-        owned = await carry_out_claim(self.client, replica_set, claim(replica_set, selector, active),
+        namespace = meta.namespace_of(replica_set)
+        active = [pod for pod in self.pods.list() if meta.namespace_of(pod) == namespace and is_active(pod)]
+        owned = await claim_dependents(self.client, replica_set, selector, active,
                                       owner_kind=REPLICA_SETS, dependent_kind=PODS)
         failure: ApiError | None = None
-        if needs_sync and not is_deleting(replica_set):
+        if needs_sync and not meta.is_deleting(replica_set):
             failure = await self._manage_replicas(replica_set, owned)
         now = self.clock()
         status = compute_status(replica_set, owned, now=now, failure=None if failure is None else str(failure))
@@ -189,23 +176,23 @@ class ReplicaSetController:
 
     def _related_pods(self, replica_set: JsonObject) -> list[JsonObject]:
         """getIndirectlyRelatedPods: pods of every ReplicaSet sharing this one's controller."""
-        reference = controller_ref_of(replica_set)
+        reference = meta.controller_ref_of(replica_set)
         if reference is None:
             return []
-        namespace, owner_uid = namespace_of(replica_set), reference.get("uid")
+        namespace, owner_uid = meta.namespace_of(replica_set), reference.get("uid")
         selectors = []
         for sibling in self.replica_sets.list():
-            sibling_reference = controller_ref_of(sibling)
-            if namespace_of(sibling) == namespace and sibling_reference and sibling_reference.get("uid") == owner_uid:
+            sibling_reference = meta.controller_ref_of(sibling)
+            if meta.namespace_of(sibling) == namespace and sibling_reference and sibling_reference.get("uid") == owner_uid:
                 try:
                     selectors.append(selector_of(sibling))
                 except MalformedObject:
                     continue
-        return [pod for pod in self.pods.list() if namespace_of(pod) == namespace
-                and any(selector.matches(labels_of(pod)) for selector in selectors)]
+        return [pod for pod in self.pods.list() if meta.namespace_of(pod) == namespace
+                and any(selector.matches(meta.labels_of(pod)) for selector in selectors)]
 
     async def _create_pods(self, replica_set: JsonObject, count: int) -> ApiError | None:
-        key = key_of(replica_set)
+        key = meta.key_of(replica_set)
         self.expectations.expect_creations(key, count)
         reference = controller_reference(replica_set, api_version="apps/v1", kind="ReplicaSet")
         log.info("replicaset %s: too few replicas, creating %d", key, count)
@@ -225,34 +212,34 @@ class ReplicaSetController:
     async def _create_pod(self, replica_set: JsonObject, reference: Mapping[str, Any]) -> ApiError | None:
         pod = pod_from_template(replica_set, owner_reference=reference)
         try:
-            created = await self.client.create(PODS, pod, namespace=namespace_of(replica_set))
+            created = await self.client.create(PODS, pod, namespace=meta.namespace_of(replica_set))
         except ApiError as error:
             if _namespace_terminating(error):
                 return None
             await self.events.record(replica_set, "Warning", "FailedCreate", f"Error creating: {error}")
             return error
-        await self.events.record(replica_set, "Normal", "SuccessfulCreate", f"Created pod: {name_of(created)}")
+        await self.events.record(replica_set, "Normal", "SuccessfulCreate", f"Created pod: {meta.name_of(created)}")
         return None
 
     async def _delete_pods(self, replica_set: JsonObject, pods: Sequence[JsonObject]) -> ApiError | None:
-        key = key_of(replica_set)
+        key = meta.key_of(replica_set)
         log.info("replicaset %s: too many replicas, deleting %d", key, len(pods))
-        self.expectations.expect_deletions(key, [key_of(pod) for pod in pods])
+        self.expectations.expect_deletions(key, [meta.key_of(pod) for pod in pods])
         results = await asyncio.gather(*(self._delete_pod(replica_set, pod) for pod in pods))
         errors = [result for result in results if result is not None]
         return errors[0] if errors else None
 
     async def _delete_pod(self, replica_set: JsonObject, pod: JsonObject) -> ApiError | None:
         try:
-            await self.client.delete(PODS, name_of(pod), namespace=namespace_of(pod),
-                                     preconditions_uid=uid_of(pod) or None)
+            await self.client.delete(PODS, meta.name_of(pod), namespace=meta.namespace_of(pod),
+                                     preconditions_uid=meta.uid_of(pod) or None)
         except ApiError as error:
-            self.expectations.deletion_observed(key_of(replica_set), key_of(pod))
+            self.expectations.deletion_observed(meta.key_of(replica_set), meta.key_of(pod))
             if isinstance(error, NotFound):
                 return None
             await self.events.record(replica_set, "Warning", "FailedDelete", f"Error deleting: {error}")
             return error
         state = "ready" if is_ready(pod) else "not ready"
-        log.debug("replicaset %s: deleted %s pod %s", key_of(replica_set), state, name_of(pod))
-        await self.events.record(replica_set, "Normal", "SuccessfulDelete", f"Deleted pod: {name_of(pod)}")
+        log.debug("replicaset %s: deleted %s pod %s", meta.key_of(replica_set), state, meta.name_of(pod))
+        await self.events.record(replica_set, "Normal", "SuccessfulDelete", f"Deleted pod: {meta.name_of(pod)}")
         return None

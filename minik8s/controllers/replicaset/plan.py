@@ -15,16 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import (
-    JsonObject,
-    find_condition,
-    format_time,
-    generation_of,
-    integer,
-    labels_of,
-    spec_of,
-    status_of,
-)
+from minik8s.api import meta
+from minik8s.api.meta import JsonObject
 from minik8s.controllers.common.pods import available_at, is_available, is_ready
 from minik8s.controllers.common.workload_objects import min_ready_seconds_of
 from minik8s.controllers.replicaset.pods import pods_to_delete
@@ -48,7 +40,7 @@ class ReplicaChanges:
 
 def desired_replicas(replica_set: Mapping[str, Any]) -> int:
     """spec.replicas (defaulted to 1 when absent, as the apiserver would)."""
-    return max(integer(spec_of(replica_set).get("replicas"), default=1), 0)
+    return max(meta.integer(meta.spec_of(replica_set).get("replicas"), default=1), 0)
 
 
 def plan_replicas(
@@ -80,8 +72,8 @@ def slow_start_batches(count: int, *, initial: int = SLOW_START_INITIAL_BATCH_SI
 
 
 def template_labels_of(replica_set: Mapping[str, Any]) -> dict[str, str]:
-    template = spec_of(replica_set).get("template")
-    return labels_of(template) if isinstance(template, Mapping) else {}
+    template = meta.spec_of(replica_set).get("template")
+    return meta.labels_of(template) if isinstance(template, Mapping) else {}
 
 
 def _with_failure(
@@ -89,10 +81,10 @@ def _with_failure(
 ) -> None:
     """Add a ReplicaFailure condition on a failed manageReplicas, drop it once one succeeds."""
     conditions = [c for c in status.get("conditions") or [] if isinstance(c, Mapping)]
-    existing = find_condition(status.get("conditions"), REPLICA_FAILURE)
+    existing = meta.find_condition(status.get("conditions"), REPLICA_FAILURE)
     if failure is not None and existing is None:
         reason = FAILED_CREATE if difference < 0 else FAILED_DELETE if difference > 0 else ""
-        conditions.append({"type": REPLICA_FAILURE, "status": "True", "lastTransitionTime": format_time(now),
+        conditions.append({"type": REPLICA_FAILURE, "status": "True", "lastTransitionTime": meta.format_time(now),
                            "reason": reason, "message": failure})
     elif failure is None and existing is not None:
         conditions = [c for c in conditions if c.get("type") != REPLICA_FAILURE]
@@ -117,13 +109,13 @@ def compute_status(
     min_ready = min_ready_seconds_of(replica_set)
     counts = {
         "fullyLabeledReplicas": sum(
-            1 for pod in pods if all(labels_of(pod).get(k) == v for k, v in template_labels.items())
+            1 for pod in pods if all(meta.labels_of(pod).get(k) == v for k, v in template_labels.items())
         ),
         "readyReplicas": sum(1 for pod in pods if is_ready(pod)),
         "availableReplicas": sum(1 for pod in pods if is_available(pod, min_ready_seconds=min_ready, now=now)),
-        "observedGeneration": generation_of(replica_set),
+        "observedGeneration": meta.generation_of(replica_set),
     }
-    status: JsonObject = copy.deepcopy(dict(status_of(replica_set)))
+    status: JsonObject = copy.deepcopy(dict(meta.status_of(replica_set)))
     status["replicas"] = len(pods)
     for name, value in counts.items():
         if value:
@@ -136,9 +128,9 @@ def compute_status(
 
 def status_changed(replica_set: Mapping[str, Any], new_status: Mapping[str, Any]) -> bool:
     """updateReplicaSetStatus's test: any count, the observed generation, or the conditions differ."""
-    old = status_of(replica_set)
+    old = meta.status_of(replica_set)
     for name in ("replicas", *_COUNT_FIELDS):
-        if integer(old.get(name), default=0) != integer(new_status.get(name), default=0):
+        if meta.integer(old.get(name), default=0) != meta.integer(new_status.get(name), default=0):
             return True
     return (old.get("conditions") or []) != (new_status.get("conditions") or [])
 

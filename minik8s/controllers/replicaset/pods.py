@@ -14,17 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import (
-    JsonObject,
-    annotations_of,
-    labels_of,
-    metadata_of,
-    name_of,
-    parse_time,
-    spec_of,
-    status_of,
-    uid_of,
-)
+from minik8s.api import meta
+from minik8s.api.meta import JsonObject
 from minik8s.controllers.common.pods import is_active, is_ready, node_name_of, phase_of, ready_since
 
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
@@ -35,7 +26,7 @@ _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 def _deletion_cost(pod: Mapping[str, Any]) -> int:
     try:
-        return int(annotations_of(pod).get(DELETION_COST_ANNOTATION, "0"))
+        return int(meta.annotations_of(pod).get(DELETION_COST_ANNOTATION, "0"))
     except ValueError:
         return 0
 
@@ -43,7 +34,7 @@ def _deletion_cost(pod: Mapping[str, Any]) -> int:
 def _max_restarts(pod: Mapping[str, Any]) -> int:
     counts = [
         status.get("restartCount", 0)
-        for status in status_of(pod).get("containerStatuses") or []
+        for status in meta.status_of(pod).get("containerStatuses") or []
         if isinstance(status, Mapping) and isinstance(status.get("restartCount", 0), int)
     ]
     return max(counts, default=0)
@@ -80,7 +71,7 @@ def deletion_order_key(pod: Mapping[str, Any], rank: int) -> tuple[Any, ...]:
         -rank,
         _newer_first(ready_since(pod)) if ready else 0.0,
         -_max_restarts(pod),
-        _newer_first(parse_time(metadata_of(pod).get("creationTimestamp"))),
+        _newer_first(meta.parse_time(meta.metadata_of(pod).get("creationTimestamp"))),
     )
 
 
@@ -97,18 +88,18 @@ def pods_to_delete(
 
 def pod_from_template(owner: Mapping[str, Any], *, owner_reference: Mapping[str, Any]) -> JsonObject:
     """GetPodFromTemplate: a new pod of `owner`'s template, named `<owner>-<random>`, owned by it."""
-    raw_template = spec_of(owner).get("template")
+    raw_template = meta.spec_of(owner).get("template")
     template: Mapping[str, Any] = raw_template if isinstance(raw_template, Mapping) else {}
-    template_metadata = metadata_of(template)
+    template_metadata = meta.metadata_of(template)
     metadata: JsonObject = {
-        "generateName": f"{name_of(owner)}-",
-        "namespace": str(metadata_of(owner).get("namespace") or "default"),
+        "generateName": f"{meta.name_of(owner)}-",
+        "namespace": str(meta.metadata_of(owner).get("namespace") or "default"),
         "ownerReferences": [dict(owner_reference)],
     }
-    labels = labels_of({"metadata": template_metadata})
+    labels = meta.labels_of({"metadata": template_metadata})
     if labels:
         metadata["labels"] = labels
-    annotations = annotations_of({"metadata": template_metadata})
+    annotations = meta.annotations_of({"metadata": template_metadata})
     if annotations:
         metadata["annotations"] = annotations
     finalizers = template_metadata.get("finalizers")
@@ -122,4 +113,4 @@ def pod_from_template(owner: Mapping[str, Any], *, owner_reference: Mapping[str,
 
 
 def pod_uids(pods: Iterable[Mapping[str, Any]]) -> set[str]:
-    return {uid_of(pod) for pod in pods}
+    return {meta.uid_of(pod) for pod in pods}
