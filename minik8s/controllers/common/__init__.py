@@ -1,1 +1,1 @@
-"""What several controllers share: the controller context, workload ownership, adoption, expectations."""
+"""What several controllers share: context, ownership and adoption, expectations, pods, taints, events, hashes."""

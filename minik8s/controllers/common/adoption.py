@@ -1,8 +1,8 @@
 """Carrying out a claim: release what stopped matching, adopt matching orphans, as ControllerRefManager does.
 
 `workload_objects.claim` decides, purely, which dependents an owner keeps, releases and adopts;
-the ReplicaSet controller (for pods) and the Deployment controller (for ReplicaSets) then make the
-same writes in the same order, with the same safety check — an orphan is adopted only after a fresh
+`claim_dependents` makes that decision and its writes, for the ReplicaSet controller (its pods)
+and the Deployment controller (its ReplicaSets) alike: the same writes in the same order, with the same safety check — an orphan is adopted only after a fresh
 read shows the owner still exists with the same uid and is not being deleted
 (RecheckDeletionTimestamp), so a deleted owner never grabs objects on its way out.
 """

@@ -1,9 +1,10 @@
 """Ownership and ordering of workload objects (Deployments, ReplicaSets, DaemonSets, Pods).
 
 The plain readers (name, uid, labels, the controller reference, times) live in `minik8s.api.meta`;
-this module adds what only the workload controllers ask: creation order, `spec.selector`, and
-Kubernetes' ControllerRefManager — which objects a controller owns, which orphans it adopts and
-which it releases because they no longer match — as pure decisions over cached objects.
+this module adds what only the workload controllers ask: creation order, `spec.selector`,
+`spec.minReadySeconds`, and Kubernetes' ControllerRefManager — which objects a controller owns,
+which orphans it adopts and which it releases because they no longer match — as pure decisions
+over cached objects.
 """
 
 from __future__ import annotations

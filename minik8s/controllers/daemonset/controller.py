@@ -1,7 +1,7 @@
 """The DaemonSet controller: one pod per eligible node, kept there and rolled to new templates.
 
 It gathers the DaemonSet, the nodes and the namespace's pods from the shared informers, lets
-`daemonset_plan.plan_daemon_set` decide, and carries the plan out through the API. The pods it
+`plan.plan_daemon_set` decide, and carries the plan out through the API. The pods it
 makes name their node directly (`spec.nodeName`, plus Kubernetes' `metadata.name` node
 affinity), so DaemonSets need no scheduler — as kube-controller-manager did before 1.12.
 

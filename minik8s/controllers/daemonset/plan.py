@@ -1,6 +1,7 @@
 """The DaemonSet decision: from a DaemonSet, the nodes and the pods, what to create, delete and report.
 
-Kept pure (design §10) so every rule is unit-tested with built objects. It follows Kubernetes'
+A pure plan, as every controller here keeps one (the controller pattern, see
+docs/architecture.md), so every rule is unit-tested with built objects. It follows Kubernetes'
 daemon controller (`syncDaemonSet`): claim pods (adopt matching orphans, release owned pods
 that no longer match), place — one pod on every eligible node, none elsewhere, failed pods
 replaced (with a per-node backoff), excess pods removed — then, when placement had nothing to

@@ -2,7 +2,7 @@
 
 Event handlers map ReplicaSet events (and, for Recreate, pod deletions) to the owning
 Deployment's key. `reconcile` reads the caches, claims ReplicaSets by selector and
-controller reference, lets `deployment_plan` decide the sync, and writes the plan: create
+controller reference, lets `plan.plan_deployment` decide the sync, and writes the plan: create
 the new ReplicaSet, resize or re-annotate others, delete history past the limit, then one
 /status write and the revision annotation. Every write carries the cached resourceVersion,
 so a stale cache or a deposed leader gets a Conflict and the key is simply retried.

@@ -3,7 +3,7 @@
 The proxy and DNS read Endpoints, not pods; this controller keeps them in step. It watches
 Services, pods and Endpoints through the shared informers; a pod event names the Services of
 its namespace whose selector matches its old or new labels; `reconcile(service key)` asks
-`endpoints_plan.plan_endpoints` what the object should be and writes it only when it differs,
+`plan.plan_endpoints` what the object should be and writes it only when it differs,
 guarded by the cached resourceVersion. Services without a selector (and ExternalName ones) are
 left alone — their Endpoints are the user's. An Endpoints object whose Service is gone is deleted,
 as Kubernetes does for deleted Services and, once at start-up, for leftovers.

@@ -1,7 +1,8 @@
 """The Endpoints decision: from a Service and its pods, the Endpoints object it should have.
 
-Kept pure (design §10) and faithful to Kubernetes' endpoints controller (`syncService`),
-because kube-proxy-like readers (our proxy, DNS, `kubectl get ep`) depend on its exact shape:
+A pure plan (the controller pattern, see docs/architecture.md), faithful to Kubernetes' endpoints
+controller (`syncService`) because kube-proxy-like readers (our proxy, DNS, `kubectl get ep`)
+depend on its exact shape:
 a pod with an IP appears once per resolvable service port — in `addresses` when Ready (or when
 the Service publishes not-ready addresses), else in `notReadyAddresses`; terminating pods only
 with publishNotReadyAddresses; a named targetPort is looked up in the pod's container ports,

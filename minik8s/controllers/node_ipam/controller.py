@@ -1,7 +1,7 @@
 """Node IPAM: every Node gets its own pod CIDR (a /24 of 10.244.0.0/16 by default).
 
-Pods of a node live on a bridge whose subnet is the node's `spec.podCIDR` (design §9), so two
-nodes must never share one. Like Kubernetes' range allocator, this controller hands each Node
+Pods of a node live on a bridge whose subnet is the node's `spec.podCIDR` (see "Networking" in
+docs/architecture.md), so two nodes must never share one. Like Kubernetes' range allocator, this controller hands each Node
 without a podCIDR the next free block of the cluster CIDR, trying blocks round-robin from the
 last one given (a just-released block is not reused at once), and writes `spec.podCIDR` and
 `spec.podCIDRs` with a patch guarded by the cached resourceVersion.

@@ -6,7 +6,7 @@ there any more: as Kubernetes' nodelifecycle controller does, every condition tu
 ("Kubelet stopped posting node status."), the node gets the `node.kubernetes.io/unreachable`
 NoExecute taint (`not-ready` when the agent itself reports Ready=False) and its pods are
 marked not ready so Services stop sending them traffic. The taint manager half
-(`taint_eviction`) then deletes the pods that do not tolerate the taint, at once or when
+(`node_lifecycle.taint_eviction`) then deletes the pods that do not tolerate the taint, at once or when
 their `tolerationSeconds` run out, so their controllers recreate them elsewhere. Recovery
 removes the taints; cordoning (`spec.unschedulable`) is mirrored as the
 `node.kubernetes.io/unschedulable:NoSchedule` taint; pods bound to a Node that no longer

@@ -2,7 +2,7 @@
 
 Event handlers map pod events to the owning ReplicaSet's key (and count the creates and
 deletes it is waiting for); `reconcile` reads the caches, claims pods by selector and
-controller reference, asks `replicaset_plan` what to create or delete and what the status
+controller reference, asks `plan` what to create or delete and what the status
 says, then carries that out: creates in slow-start batches, deletes, one /status write when
 something changed. Kubernetes' pkg/controller/replicaset/replica_set.go is the reference.
 """
