@@ -113,12 +113,17 @@ def matches_node_selector(node_selector: Any, node: Mapping[str, Any]) -> bool:
     return all(labels.get(key) == value for key, value in node_selector.items())
 
 
+def required_node_affinity(spec: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """`affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution` of a pod spec, if set."""
+    required = mapping_at(mapping_at(spec, "affinity"), "nodeAffinity").get(
+        "requiredDuringSchedulingIgnoredDuringExecution")
+    return required if isinstance(required, Mapping) else None
+
+
 def matches_required_affinity(spec: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
     """requiredDuringSchedulingIgnoredDuringExecution: any term matches (no terms: none does)."""
-    affinity = spec.get("affinity") or {}
-    node_affinity = affinity.get("nodeAffinity") if isinstance(affinity, Mapping) else None
-    required = (node_affinity or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
-    if not isinstance(required, Mapping):
+    required = required_node_affinity(spec)
+    if required is None:
         return True
     terms = required.get("nodeSelectorTerms") or []
     return any(_term_matches(term, node) for term in terms if isinstance(term, Mapping))

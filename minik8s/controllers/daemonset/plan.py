@@ -86,7 +86,7 @@ def plan_daemon_set(inputs: DaemonSetInputs) -> DaemonSetPlan:
         message = "This daemon set is selecting all pods. A non-empty selector is required."
         plan.events.append(PlannedEvent("Warning", "SelectingAll", message))
         return plan
-    template = meta.spec_of(daemon_set).get("template") or {}
+    template = meta.mapping_at(meta.spec_of(daemon_set), "template")
     collision_count = int(meta.status_of(daemon_set).get("collisionCount") or 0)
     plan.revision_hash = template_hash(template, collision_count)
     owned = _claim(daemon_set, inputs.pods, plan, matches=lambda pod: selector.matches(meta.labels_of(pod)))

@@ -23,7 +23,11 @@ from minik8s.api.meta import JsonObject, metadata_of, name_of, namespace_of, spe
 from minik8s.controllers.common.pods import node_name_of
 from minik8s.controllers.common.template_hash import fnv32a, safe_encode
 from minik8s.controllers.common.workload_objects import controller_reference, created_at
-from minik8s.controllers.daemonset.nodes import replace_node_name_affinity, with_daemon_tolerations
+from minik8s.controllers.daemonset.nodes import (
+    replace_node_name_affinity,
+    required_node_affinity,
+    with_daemon_tolerations,
+)
 
 REVISION_HASH_LABEL = "controller-revision-hash"
 
@@ -33,8 +37,7 @@ def target_node(pod: Mapping[str, Any]) -> str | None:
     spec = spec_of(pod)
     if spec.get("nodeName"):
         return str(spec["nodeName"])
-    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    required = required_node_affinity(spec) or {}
     for term in required.get("nodeSelectorTerms") or []:
         for field in (term or {}).get("matchFields") or []:
             values = field.get("values") or []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import is_deleting, labels_of, name_of, spec_of
+from minik8s.api.meta import is_deleting, labels_of, mapping_at, name_of, spec_of
 from minik8s.controllers.common.pods import is_available
 from minik8s.controllers.daemonset.pods import REVISION_HASH_LABEL
 
@@ -56,11 +56,10 @@ def scaled_value(value: Any, total: int, *, round_up: bool) -> int:
 
 def rolling_update_of(daemon_set: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """`spec.updateStrategy.rollingUpdate` ({} when unset); None for the OnDelete strategy."""
-    strategy = spec_of(daemon_set).get("updateStrategy") or {}
+    strategy = mapping_at(spec_of(daemon_set), "updateStrategy")
     if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
         return None
-    rolling: Mapping[str, Any] = strategy.get("rollingUpdate") or {}
-    return rolling
+    return mapping_at(strategy, "rollingUpdate")
 
 
 def rollout_limits(daemon_set: Mapping[str, Any], desired_number_scheduled: int) -> RolloutLimits:

@@ -22,9 +22,10 @@ from minik8s.api import meta
 from minik8s.api.kinds import DEPLOYMENTS, PODS, REPLICA_SETS
 from minik8s.api.meta import JsonObject
 from minik8s.client.controller import Controller
-from minik8s.client.errors import AlreadyExists, ApiError, Forbidden, NotFound
+from minik8s.client.errors import AlreadyExists, ApiError, NotFound
 from minik8s.controllers.common.adoption import claim_dependents
 from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.common.errors import is_namespace_terminating
 from minik8s.controllers.common.events import record_planned
 from minik8s.controllers.common.workload_objects import (
     MalformedObject,
@@ -193,7 +194,7 @@ class DeploymentController:
             await self._on_name_taken(deployment, meta.name_of(body))
             return False
         except ApiError as error:
-            if isinstance(error, Forbidden) and "being terminated" in error.message:
+            if is_namespace_terminating(error):
                 return False
             await self._on_create_failed(deployment, meta.name_of(body), error)
             raise

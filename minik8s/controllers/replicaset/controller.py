@@ -21,9 +21,10 @@ from minik8s.api import meta
 from minik8s.api.kinds import PODS, REPLICA_SETS
 from minik8s.api.meta import JsonObject
 from minik8s.client.controller import Controller
-from minik8s.client.errors import ApiError, Forbidden, NotFound
+from minik8s.client.errors import ApiError, NotFound
 from minik8s.controllers.common.adoption import claim_dependents
 from minik8s.controllers.common.context import ControllerContext
+from minik8s.controllers.common.errors import is_namespace_terminating
 from minik8s.controllers.common.expectations import ControllerExpectations
 from minik8s.controllers.common.pods import is_active, is_ready
 from minik8s.controllers.common.workload_objects import (
@@ -43,11 +44,6 @@ from minik8s.controllers.replicaset.plan import (
 from minik8s.controllers.replicaset.pods import pod_from_template
 
 log = logging.getLogger(__name__)
-
-
-
-def _namespace_terminating(error: ApiError) -> bool:
-    return isinstance(error, Forbidden) and "being terminated" in error.message
 
 
 class ReplicaSetController:
@@ -214,7 +210,7 @@ class ReplicaSetController:
         try:
             created = await self.client.create(PODS, pod, namespace=meta.namespace_of(replica_set))
         except ApiError as error:
-            if _namespace_terminating(error):
+            if is_namespace_terminating(error):
                 return None
             await self.events.record(replica_set, "Warning", "FailedCreate", f"Error creating: {error}")
             return error
