@@ -23,17 +23,11 @@ from minik8s.api.kinds import DEPLOYMENTS, PODS, REPLICA_SETS
 from minik8s.api.meta import JsonObject
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, ApiError, NotFound
+from minik8s.controllers.common import workload_objects
 from minik8s.controllers.common.adoption import claim_dependents
 from minik8s.controllers.common.context import ControllerContext
 from minik8s.controllers.common.errors import is_namespace_terminating
 from minik8s.controllers.common.events import record_planned
-from minik8s.controllers.common.workload_objects import (
-    MalformedObject,
-    is_controlled_by,
-    owners_selecting,
-    resolve_controller_ref,
-    selector_of,
-)
 from minik8s.controllers.deployment import status as conditions
 from minik8s.controllers.deployment.plan import DeploymentPlan, plan_deployment
 from minik8s.controllers.deployment.spec import RECREATE, read_spec
@@ -47,9 +41,7 @@ class DeploymentController:
     name = "deployment"
 
     def __init__(self, context: ControllerContext, *, clock: Callable[[], datetime] = partial(datetime.now, UTC)) -> None:
-        self.client = context.client
-        self.events = context.events
-        self.clock = clock
+        self.client, self.events, self.clock = context.client, context.events, clock
         self.deployments = context.informers.informer(DEPLOYMENTS)
         self.replica_sets = context.informers.informer(REPLICA_SETS)
         self.pods = context.informers.informer(PODS)
@@ -67,11 +59,11 @@ class DeploymentController:
     # -- event handlers: events to keys ---------------------------------------------------------
 
     def _owner_of(self, obj: Mapping[str, Any]) -> JsonObject | None:
-        return resolve_controller_ref(self.deployments, obj, kind="Deployment")
+        return workload_objects.resolve_controller_ref(self.deployments, obj, kind="Deployment")
 
     def _selecting(self, replica_set: Mapping[str, Any]) -> list[JsonObject]:
         """Deployments that may adopt an orphan ReplicaSet."""
-        return owners_selecting(self.deployments, replica_set)
+        return workload_objects.owners_selecting(self.deployments, replica_set)
 
     def _enqueue(self, deployment: Mapping[str, Any]) -> None:
         self.controller.queue.add(meta.key_of(deployment))
@@ -125,9 +117,9 @@ class DeploymentController:
         if deployment is None:
             return
         try:
-            selector = selector_of(deployment)
+            selector = workload_objects.selector_of(deployment)
             read_spec(deployment)
-        except MalformedObject as error:
+        except workload_objects.MalformedObject as error:
             await self._malformed(deployment, error)
             return
         namespace = meta.namespace_of(deployment)
@@ -145,12 +137,12 @@ class DeploymentController:
                 pods_by_owner[str(reference.get("uid"))].append(pod)
         try:
             plan = plan_deployment(deployment, replica_sets, pods_by_owner=pods_by_owner, now=self.clock())
-        except MalformedObject as error:
+        except workload_objects.MalformedObject as error:
             await self._malformed(deployment, error)
             return
         await self._execute(deployment, plan)
 
-    async def _malformed(self, deployment: JsonObject, error: MalformedObject) -> None:
+    async def _malformed(self, deployment: JsonObject, error: workload_objects.MalformedObject) -> None:
         log.warning("deployment %s: %s", meta.key_of(deployment), error)
         await self.events.record(deployment, "Warning", "InvalidDeployment", str(error))
 
@@ -202,7 +194,7 @@ class DeploymentController:
     async def _on_name_taken(self, deployment: JsonObject, name: str) -> None:
         """Ours and not yet in the cache: wait for it. Someone else's template: a hash collision."""
         existing = await self.client.get(REPLICA_SETS, name, namespace=meta.namespace_of(deployment))
-        if is_controlled_by(existing, deployment) and equal_ignore_hash(template_of(existing), template_of(deployment)):
+        if workload_objects.is_controlled_by(existing, deployment) and equal_ignore_hash(template_of(existing), template_of(deployment)):
             self.controller.queue.add_after(meta.key_of(deployment), 1.0)
             return
         status = copy.deepcopy(dict(meta.status_of(deployment)))

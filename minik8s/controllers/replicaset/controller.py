@@ -22,18 +22,12 @@ from minik8s.api.kinds import PODS, REPLICA_SETS
 from minik8s.api.meta import JsonObject
 from minik8s.client.controller import Controller
 from minik8s.client.errors import ApiError, NotFound
+from minik8s.controllers.common import workload_objects
 from minik8s.controllers.common.adoption import claim_dependents
 from minik8s.controllers.common.context import ControllerContext
 from minik8s.controllers.common.errors import is_namespace_terminating
 from minik8s.controllers.common.expectations import ControllerExpectations
 from minik8s.controllers.common.pods import is_active, is_ready
-from minik8s.controllers.common.workload_objects import (
-    MalformedObject,
-    controller_reference,
-    owners_selecting,
-    resolve_controller_ref,
-    selector_of,
-)
 from minik8s.controllers.replicaset.plan import (
     compute_status,
     next_availability_check,
@@ -50,9 +44,7 @@ class ReplicaSetController:
     name = "replicaset"
 
     def __init__(self, context: ControllerContext, *, clock: Callable[[], datetime] = partial(datetime.now, UTC)) -> None:
-        self.client = context.client
-        self.events = context.events
-        self.clock = clock
+        self.client, self.events, self.clock = context.client, context.events, clock
         self.expectations = ControllerExpectations()
         self.replica_sets = context.informers.informer(REPLICA_SETS)
         self.pods = context.informers.informer(PODS)
@@ -83,11 +75,11 @@ class ReplicaSetController:
         self._enqueue(replica_set)
 
     def _owner_of(self, pod: Mapping[str, Any]) -> JsonObject | None:
-        return resolve_controller_ref(self.replica_sets, pod, kind="ReplicaSet")
+        return workload_objects.resolve_controller_ref(self.replica_sets, pod, kind="ReplicaSet")
 
     def _selecting(self, pod: Mapping[str, Any]) -> list[JsonObject]:
         """GetPodReplicaSets: ReplicaSets that may adopt an orphan pod."""
-        return owners_selecting(self.replica_sets, pod)
+        return workload_objects.owners_selecting(self.replica_sets, pod)
 
     def _pod_added(self, pod: JsonObject) -> None:
         if meta.is_deleting(pod):
@@ -140,8 +132,8 @@ class ReplicaSetController:
             return
         needs_sync = self.expectations.satisfied(key)
         try:
-            selector = selector_of(replica_set)
-        except MalformedObject as error:
+            selector = workload_objects.selector_of(replica_set)
+        except workload_objects.MalformedObject as error:
             log.warning("replicaset %s: %s", key, error)
             await self.events.record(replica_set, "Warning", "InvalidSelector", str(error))
             return
@@ -181,8 +173,8 @@ class ReplicaSetController:
             sibling_reference = meta.controller_ref_of(sibling)
             if meta.namespace_of(sibling) == namespace and sibling_reference and sibling_reference.get("uid") == owner_uid:
                 try:
-                    selectors.append(selector_of(sibling))
-                except MalformedObject:
+                    selectors.append(workload_objects.selector_of(sibling))
+                except workload_objects.MalformedObject:
                     continue
         return [pod for pod in self.pods.list() if meta.namespace_of(pod) == namespace
                 and any(selector.matches(meta.labels_of(pod)) for selector in selectors)]
@@ -190,7 +182,7 @@ class ReplicaSetController:
     async def _create_pods(self, replica_set: JsonObject, count: int) -> ApiError | None:
         key = meta.key_of(replica_set)
         self.expectations.expect_creations(key, count)
-        reference = controller_reference(replica_set, api_version="apps/v1", kind="ReplicaSet")
+        reference = workload_objects.controller_reference(replica_set, api_version="apps/v1", kind="ReplicaSet")
         log.info("replicaset %s: too few replicas, creating %d", key, count)
         successes = 0
         failure: ApiError | None = None
