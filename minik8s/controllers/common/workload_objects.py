@@ -94,6 +94,28 @@ def owners_selecting(owners: OwnerCache, obj: Mapping[str, Any]) -> list[JsonObj
     return matching
 
 
+def owners_to_sync(owners: OwnerCache, obj: Mapping[str, Any], *, kind: str) -> list[JsonObject]:
+    """The owners a new dependent concerns (addPod, addReplicaSet): its controller when it has one
+    (and the controller is cached), else every owner that may adopt it."""
+    if meta.controller_ref_of(obj) is not None:
+        owner = resolve_controller_ref(owners, obj, kind=kind)
+        return [owner] if owner is not None else []
+    return owners_selecting(owners, obj)
+
+
+def owners_to_sync_on_update(owners: OwnerCache, old: Mapping[str, Any], new: Mapping[str, Any], *,
+                             kind: str) -> list[JsonObject]:
+    """updatePod, updateReplicaSet: the previous controller when the reference changed, then the
+    current one — or, for an orphan whose labels or reference changed, every owner that may adopt it."""
+    reference_changed = meta.controller_ref_of(old) != meta.controller_ref_of(new)
+    previous = resolve_controller_ref(owners, old, kind=kind) if reference_changed else None
+    affected = [previous] if previous is not None else []
+    if (meta.controller_ref_of(new) is not None or reference_changed
+            or meta.labels_of(old) != meta.labels_of(new)):
+        affected.extend(owners_to_sync(owners, new, kind=kind))
+    return affected
+
+
 def controller_reference(owner: Mapping[str, Any], *, api_version: str, kind: str) -> JsonObject:
     """metav1.NewControllerRef: the reference a controller puts on what it owns."""
     return {

@@ -27,7 +27,11 @@ from minik8s.controllers.common.context import ControllerContext
 from minik8s.controllers.common.events import record_planned
 from minik8s.controllers.common.expectations import ControllerExpectations
 from minik8s.controllers.common.pods import node_name_of
-from minik8s.controllers.common.workload_objects import owners_selecting, resolve_controller_ref
+from minik8s.controllers.common.workload_objects import (
+    owners_to_sync,
+    owners_to_sync_on_update,
+    resolve_controller_ref,
+)
 from minik8s.controllers.daemonset.backoff import FailedPodBackoff
 from minik8s.controllers.daemonset.plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
 from minik8s.controllers.daemonset.pods import build_daemon_pod
@@ -80,34 +84,24 @@ class DaemonSetController:
         owner = resolve_controller_ref(self.daemon_sets, pod, kind="DaemonSet")
         return meta.key_of(owner) if owner is not None else None
 
-    def _enqueue_selecting(self, pod: JsonObject) -> None:
-        """An orphan pod: every DaemonSet of its namespace that selects it may adopt it."""
-        for daemon_set in owners_selecting(self.daemon_sets, pod):
+    def _enqueue(self, daemon_sets: list[JsonObject]) -> None:
+        for daemon_set in daemon_sets:
             self.controller.queue.add(meta.key_of(daemon_set))
 
     def _on_pod_add(self, pod: JsonObject) -> None:
         if meta.is_deleting(pod):
             self._on_pod_delete(pod)
             return
-        owner = self._owner_key(pod)
-        if owner is not None:
+        if (owner := self._owner_key(pod)) is not None:
             self.expectations.creation_observed(owner)
-            self.controller.queue.add(owner)
-        elif meta.controller_ref_of(pod) is None:
-            self._enqueue_selecting(pod)
+        self._enqueue(owners_to_sync(self.daemon_sets, pod, kind="DaemonSet"))
 
     def _on_pod_update(self, old: JsonObject, new: JsonObject) -> None:
         if meta.resource_version_of(old) == meta.resource_version_of(new):
             return
-        old_owner, new_owner = self._owner_key(old), self._owner_key(new)
-        if meta.is_deleting(new) and new_owner is not None:
-            self.expectations.deletion_observed(new_owner, meta.name_of(new))
-        if old_owner is not None and old_owner != new_owner:
-            self.controller.queue.add(old_owner)
-        if new_owner is not None:
-            self.controller.queue.add(new_owner)
-        elif meta.controller_ref_of(new) is None and (meta.labels_of(old) != meta.labels_of(new) or meta.controller_ref_of(old) is not None):
-            self._enqueue_selecting(new)
+        if meta.is_deleting(new) and (owner := self._owner_key(new)) is not None:
+            self.expectations.deletion_observed(owner, meta.name_of(new))
+        self._enqueue(owners_to_sync_on_update(self.daemon_sets, old, new, kind="DaemonSet"))
 
     def _on_pod_delete(self, pod: JsonObject) -> None:
         owner = self._owner_key(pod)

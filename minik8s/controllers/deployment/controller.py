@@ -61,10 +61,6 @@ class DeploymentController:
     def _owner_of(self, obj: Mapping[str, Any]) -> JsonObject | None:
         return workload_objects.resolve_controller_ref(self.deployments, obj, kind="Deployment")
 
-    def _selecting(self, replica_set: Mapping[str, Any]) -> list[JsonObject]:
-        """Deployments that may adopt an orphan ReplicaSet."""
-        return workload_objects.owners_selecting(self.deployments, replica_set)
-
     def _enqueue(self, deployment: Mapping[str, Any]) -> None:
         self.controller.queue.add(meta.key_of(deployment))
 
@@ -72,26 +68,14 @@ class DeploymentController:
         if meta.is_deleting(replica_set):
             self._replica_set_deleted(replica_set)
             return
-        if meta.controller_ref_of(replica_set) is not None:
-            if (owner := self._owner_of(replica_set)) is not None:
-                self._enqueue(owner)
-            return
-        for deployment in self._selecting(replica_set):
+        for deployment in workload_objects.owners_to_sync(self.deployments, replica_set, kind="Deployment"):
             self._enqueue(deployment)
 
     def _replica_set_updated(self, old: JsonObject, new: JsonObject) -> None:
         if meta.resource_version_of(old) == meta.resource_version_of(new):
             return
-        reference_changed = meta.controller_ref_of(old) != meta.controller_ref_of(new)
-        if reference_changed and (previous := self._owner_of(old)) is not None:
-            self._enqueue(previous)
-        if meta.controller_ref_of(new) is not None:
-            if (owner := self._owner_of(new)) is not None:
-                self._enqueue(owner)
-            return
-        if reference_changed or meta.labels_of(old) != meta.labels_of(new):
-            for deployment in self._selecting(new):
-                self._enqueue(deployment)
+        for deployment in workload_objects.owners_to_sync_on_update(self.deployments, old, new, kind="Deployment"):
+            self._enqueue(deployment)
 
     def _replica_set_deleted(self, replica_set: JsonObject) -> None:
         if (owner := self._owner_of(replica_set)) is not None:
@@ -99,11 +83,8 @@ class DeploymentController:
 
     def _pod_deleted(self, pod: JsonObject) -> None:
         """A Recreate rollout waits for the old pods to be gone: look again when one goes."""
-        reference = meta.controller_ref_of(pod)
-        if reference is None or reference.get("kind") != "ReplicaSet":
-            return
-        replica_set = self.replica_sets.get(f"{meta.namespace_of(pod)}/{reference.get('name', '')}")
-        if replica_set is None or meta.uid_of(replica_set) != str(reference.get("uid") or ""):
+        replica_set = workload_objects.resolve_controller_ref(self.replica_sets, pod, kind="ReplicaSet")
+        if replica_set is None:
             return
         deployment = self._owner_of(replica_set)
         strategy = meta.spec_of(deployment).get("strategy") if deployment is not None else None

@@ -77,22 +77,13 @@ class ReplicaSetController:
     def _owner_of(self, pod: Mapping[str, Any]) -> JsonObject | None:
         return workload_objects.resolve_controller_ref(self.replica_sets, pod, kind="ReplicaSet")
 
-    def _selecting(self, pod: Mapping[str, Any]) -> list[JsonObject]:
-        """GetPodReplicaSets: ReplicaSets that may adopt an orphan pod."""
-        return workload_objects.owners_selecting(self.replica_sets, pod)
-
     def _pod_added(self, pod: JsonObject) -> None:
         if meta.is_deleting(pod):
             self._pod_deleted(pod)
             return
-        reference = meta.controller_ref_of(pod)
-        if reference is not None:
-            owner = self._owner_of(pod)
-            if owner is not None:
-                self.expectations.creation_observed(meta.key_of(owner))
-                self._enqueue(owner)
-            return
-        for replica_set in self._selecting(pod):
+        if (owner := self._owner_of(pod)) is not None:
+            self.expectations.creation_observed(meta.key_of(owner))
+        for replica_set in workload_objects.owners_to_sync(self.replica_sets, pod, kind="ReplicaSet"):
             self._enqueue(replica_set)
 
     def _pod_updated(self, old: JsonObject, new: JsonObject) -> None:
@@ -104,18 +95,8 @@ class ReplicaSetController:
             if labels_changed:
                 self._pod_deleted(old)
             return
-        new_reference, old_reference = meta.controller_ref_of(new), meta.controller_ref_of(old)
-        reference_changed = new_reference != old_reference
-        if reference_changed and (previous := self._owner_of(old)) is not None:
-            self._enqueue(previous)
-        if new_reference is not None:
-            owner = self._owner_of(new)
-            if owner is not None:
-                self._enqueue(owner)
-            return
-        if labels_changed or reference_changed:
-            for replica_set in self._selecting(new):
-                self._enqueue(replica_set)
+        for replica_set in workload_objects.owners_to_sync_on_update(self.replica_sets, old, new, kind="ReplicaSet"):
+            self._enqueue(replica_set)
 
     def _pod_deleted(self, pod: JsonObject) -> None:
         owner = self._owner_of(pod)
