@@ -21,7 +21,7 @@ from typing import Any
 
 from minik8s.api.meta import JsonObject, metadata_of, name_of, namespace_of, spec_of
 from minik8s.controllers.common.pods import node_name_of
-from minik8s.controllers.common.template_hash import fnv32a, safe_encode
+from minik8s.controllers.common.template_hash import fnv32a, normalised, safe_encode
 from minik8s.controllers.common.workload_objects import controller_reference, created_at
 from minik8s.controllers.daemonset.nodes import (
     replace_node_name_affinity,
@@ -51,19 +51,9 @@ def age_order(pod: Mapping[str, Any]) -> tuple[int, datetime, str]:
     return 0 if node_name_of(pod) else 1, created_at(pod), name_of(pod)
 
 
-def normalised(value: Any) -> Any:
-    """Drop nulls and empty maps/lists, so equivalent templates serialise identically."""
-    if isinstance(value, Mapping):
-        pairs = {str(k): normalised(v) for k, v in value.items()}
-        return {k: v for k, v in pairs.items() if v not in (None, {}, [])}
-    if isinstance(value, list):
-        return [normalised(item) for item in value]
-    return value
-
-
 def template_hash(template: Any, collision_count: int = 0) -> str:
     """The `controller-revision-hash` of a pod template: FNV-1a of its normalised JSON, safe-encoded."""
-    text = json.dumps(normalised(template), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(normalised(template, drop_null_items=False), sort_keys=True, separators=(",", ":"))
     if collision_count:
         text += str(collision_count)
     return safe_encode(str(fnv32a(text.encode())))

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from minik8s.api.meta import JsonObject, annotations_of, mapping_at, name_of, namespace_of, spec_of
-from minik8s.controllers.common.template_hash import fnv32a, safe_encode
+from minik8s.controllers.common.template_hash import fnv32a, normalised, safe_encode
 from minik8s.controllers.common.workload_objects import by_creation, controller_reference
 from minik8s.controllers.deployment.spec import DeploymentSpec
 
@@ -42,17 +42,6 @@ _NOT_COPIED = frozenset({LAST_APPLIED, REVISION, REVISION_HISTORY, DESIRED_REPLI
 
 
 # -- template identity ------------------------------------------------------------------------
-
-
-def normalised(value: Any) -> Any:
-    """Drop nulls, empty maps and empty lists, recursively (so `{a: {b: null}}` becomes absent)."""
-    if isinstance(value, Mapping):
-        kept = {str(k): normalised(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        items = [normalised(item) for item in value]
-        return [item for item in items if item is not None]
-    return value
 
 
 def template_of(obj: Mapping[str, Any]) -> JsonObject:
