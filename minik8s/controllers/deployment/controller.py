@@ -36,7 +36,6 @@ from minik8s.controllers.deployment.template import REVISION, equal_ignore_hash,
 log = logging.getLogger(__name__)
 
 
-
 class DeploymentController:
     name = "deployment"
 

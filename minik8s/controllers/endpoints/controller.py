@@ -23,13 +23,11 @@ from minik8s.api.meta import JsonObject
 from minik8s.api.selectors import LabelSelector, label_selector_from_set
 from minik8s.client.controller import Controller
 from minik8s.client.errors import AlreadyExists, Forbidden, NotFound
-from minik8s.client.informer import object_key
 from minik8s.controllers.common.context import ControllerContext
 from minik8s.controllers.endpoints.plan import plan_endpoints
 from minik8s.controllers.endpoints.trigger_time import TriggerState, compute_trigger_time
 
 logger = logging.getLogger(__name__)
-
 
 
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"  # leader-election Endpoints: never ours
@@ -63,7 +61,7 @@ class EndpointsController:
     def _enqueue_leftovers(self) -> None:
         """Kubernetes' checkLeftoverEndpoints: Endpoints whose Service vanished while we were away."""
         for endpoints in self.endpoints.list():
-            key = object_key(endpoints)
+            key = meta.key_of(endpoints)
             if LEADER_ANNOTATION not in meta.annotations_of(endpoints) and self.services.get(key) is None:
                 self.controller.queue.add(key)
 
@@ -71,7 +69,7 @@ class EndpointsController:
 
     def _selector_of(self, service: JsonObject) -> LabelSelector | None:
         """The Service's selector, compiled once per resourceVersion (None: selects nothing here)."""
-        key = object_key(service)
+        key = meta.key_of(service)
         resource_version = meta.resource_version_of(service)
         cached = self.selectors.get(key)
         if cached is not None and cached[0] == resource_version:
@@ -94,7 +92,7 @@ class EndpointsController:
                 continue
             selector = self._selector_of(service)
             if selector is not None and selector.matches(labels):
-                keys.add(object_key(service))
+                keys.add(meta.key_of(service))
         return keys
 
     def _on_pod(self, pod: JsonObject) -> None:
