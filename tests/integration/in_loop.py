@@ -22,7 +22,7 @@ from minik8s.apiserver.app import create_app
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError
 from minik8s.client.events import EventRecorder
-from minik8s.controllers.shared import (
+from minik8s.controllers.common.context import (
     ControllerContext,
     ControllerOptions,
     InformerFactory,

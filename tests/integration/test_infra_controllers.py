@@ -18,12 +18,12 @@ import pytest
 from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
-from minik8s.controllers.daemonset import DaemonSetController
-from minik8s.controllers.endpoints import UNRESOLVED_PORT_REASON, EndpointsController
-from minik8s.controllers.node_ipam import NodeIpamController
-from minik8s.controllers.shared import (
+from minik8s.controllers.common.context import (
     ControllerOptions,
 )
+from minik8s.controllers.daemonset.controller import DaemonSetController
+from minik8s.controllers.endpoints.controller import UNRESOLVED_PORT_REASON, EndpointsController
+from minik8s.controllers.node_ipam.controller import NodeIpamController
 from tests.integration.cluster_api import eventually
 from tests.integration.in_loop import apiserver_in_loop, controllers_running, found
 

@@ -20,12 +20,12 @@ import pytest
 from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import Conflict, NotFound
-from minik8s.controllers.garbage_collector import GarbageCollector
-from minik8s.controllers.namespace import NamespaceController
-from minik8s.controllers.node_lifecycle import NodeLifecycleController
-from minik8s.controllers.shared import (
+from minik8s.controllers.common.context import (
     ControllerOptions,
 )
+from minik8s.controllers.garbage_collector.controller import GarbageCollector
+from minik8s.controllers.namespace.controller import NamespaceController
+from minik8s.controllers.node_lifecycle.controller import NodeLifecycleController
 from tests.integration.cluster_api import eventually
 from tests.integration.in_loop import apiserver_in_loop, controllers_running, found
 

@@ -22,15 +22,15 @@ from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.client.events import EventRecorder
 from minik8s.client.informer import Informer, object_key
-from minik8s.controllers.deployment import DeploymentController
-from minik8s.controllers.manager import CONTROLLERS, load_controllers
-from minik8s.controllers.replicaset import ReplicaSetController
-from minik8s.controllers.shared import (
+from minik8s.controllers.common.context import (
     ControllerContext,
     ControllerOptions,
     InformerFactory,
     RunnableController,
 )
+from minik8s.controllers.deployment.controller import DeploymentController
+from minik8s.controllers.manager import CONTROLLERS, load_controllers
+from minik8s.controllers.replicaset.controller import ReplicaSetController
 from tests.integration.in_loop import apiserver_in_loop
 
 pytestmark = pytest.mark.timeout(120)

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from minik8s.controllers.daemonset_nodes import node_should_run, with_daemon_tolerations
-from minik8s.controllers.daemonset_plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
-from minik8s.controllers.daemonset_pods import REVISION_HASH_LABEL, build_daemon_pod, template_hash
-from minik8s.controllers.daemonset_rollout import scaled_value
+from minik8s.controllers.daemonset.nodes import node_should_run, with_daemon_tolerations
+from minik8s.controllers.daemonset.plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
+from minik8s.controllers.daemonset.pods import REVISION_HASH_LABEL, build_daemon_pod, template_hash
+from minik8s.controllers.daemonset.rollout import scaled_value
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 DS_UID = "ds-uid"

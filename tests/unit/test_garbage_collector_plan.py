@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from minik8s.api.registry import REGISTRY
-from minik8s.controllers.garbage_collector import (
+from minik8s.controllers.garbage_collector.ownership import ItemRef, OwnershipGraph, item_key, owner_uids
+from minik8s.controllers.garbage_collector.plan import (
     CheckItems,
     DeleteItem,
     OwnerState,
@@ -17,7 +18,6 @@ from minik8s.controllers.garbage_collector import (
     plan_deleting_owner,
     plan_dependent,
 )
-from minik8s.controllers.ownership import ItemRef, OwnershipGraph, item_key, owner_uids
 
 DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
 REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")

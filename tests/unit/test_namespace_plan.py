@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from minik8s.api.registry import REGISTRY
-from minik8s.controllers.namespace import finalized, is_terminating, plan_namespace_deletion
+from minik8s.controllers.namespace.plan import finalized, is_terminating, plan_namespace_deletion
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 PODS = REGISTRY.require("", "v1", "pods")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from minik8s.controllers.node_ipam import CidrRange, PodCidrAllocator, next_free_block, used_blocks
+from minik8s.controllers.node_ipam.allocator import CidrRange, PodCidrAllocator, next_free_block, used_blocks
 
 CLUSTER = CidrRange("10.244.0.0/16", 24)
 
