@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from minik8s.node.fake_exec import ExecHandler, ExecResult, FakeExecSession
+from minik8s.node.fake.exec_session import ExecHandler, ExecResult, FakeExecSession
 from minik8s.node.runtime import (
     ContainerEvent,
     ContainerInfo,
