@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from minik8s.api.meta import name_of, namespace_of, uid_of
+from minik8s.node.pod_phase import TERMINAL_PHASES
 from minik8s.node.runtime import (
     LABEL_ATTEMPT,
     LABEL_CONTAINER,
@@ -26,7 +28,6 @@ from minik8s.node.runtime import (
 LABEL_SANDBOX_ATTEMPT = "minik8s.io/sandbox-attempt"  # which sandbox a container was started in
 
 Action = Literal["run_sandbox", "start", "kill", "kill_pod", "remove"]
-TERMINAL_PHASES = ("Succeeded", "Failed")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ def attempt_of(info: ContainerInfo, label: str = LABEL_ATTEMPT) -> int:
         return int(info.labels.get(label, "0"))
     except ValueError:
         return 0
+
+
+def pod_ref(pod: Mapping[str, Any]) -> str:
+    """`name_namespace(uid)`: how the kubelet names a pod in its messages."""
+    return f"{name_of(pod)}_{namespace_of(pod)}({uid_of(pod)})"
 
 
 def by_name(containers: Sequence[ContainerInfo], role: str) -> dict[str, list[ContainerInfo]]:
@@ -168,9 +174,7 @@ def _init_done(decision: Decision, view: PodView, spec: Mapping[str, Any], curre
 def _restart_after_backoff(decision: Decision, view: PodView, name: str, role: str, exited: ContainerInfo) -> None:
     remaining = view.backoff_remaining(name, exited)
     if remaining > 0:
-        pod = view.pod.get("metadata") or {}
-        message = (f"back-off {_seconds(remaining)} restarting failed container={name} "
-                   f"pod={pod.get('name')}_{pod.get('namespace')}({pod.get('uid')})")
+        message = f"back-off {_seconds(remaining)} restarting failed container={name} pod={pod_ref(view.pod)}"
         decision.waiting[name] = ("CrashLoopBackOff", message)
         decision.wait(remaining)
         return
