@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import JsonObject, format_time
+from minik8s.api.meta import JsonObject, format_time, spec_of, status_of
 from minik8s.node.pod_phase import FAILED, SUCCEEDED
 
 KUBELET_CONDITIONS = ("PodScheduled", "Initialized", "Ready", "ContainersReady", "PodReadyToStartContainers")
@@ -27,8 +27,8 @@ def pod_conditions(
     now: datetime,
 ) -> list[JsonObject]:
     """Conditions not owned by the kubelet (kept), then Initialized, Ready, ContainersReady, PodScheduled."""
-    spec = pod.get("spec") or {}
-    old_conditions = list((pod.get("status") or {}).get("conditions") or [])
+    spec = spec_of(pod)
+    old_conditions = list(status_of(pod).get("conditions") or [])
     kept = [dict(condition) for condition in old_conditions if condition.get("type") not in KUBELET_CONDITIONS]
     containers_ready = _containers_ready(spec, [*init_statuses, *statuses], phase)
     ready = _ready(spec, containers_ready, kept)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from minik8s.api.meta import name_of, namespace_of, uid_of
+from minik8s.api.meta import name_of, namespace_of, spec_of, status_of, uid_of
 from minik8s.node.pod_phase import TERMINAL_PHASES
 from minik8s.node.runtime import (
     LABEL_ATTEMPT,
@@ -105,10 +105,10 @@ class PodView:
 
 def decide(view: PodView) -> Decision:
     pod = view.pod
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     sandboxes = sorted((c for c in view.containers if c.labels.get(LABEL_ROLE) == "sandbox"), key=attempt_of)
     decision = Decision(sandbox_attempt=attempt_of(sandboxes[-1]) if sandboxes else 0)
-    phase = (pod.get("status") or {}).get("phase")
+    phase = status_of(pod).get("phase")
     if not sandboxes or sandboxes[-1].state != "running":
         if phase in TERMINAL_PHASES:
             return decision  # finished: nothing runs again

@@ -14,13 +14,13 @@ import contextlib
 import logging
 import os
 import platform
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from minik8s.api.kinds import LEASES, NODES
-from minik8s.api.meta import format_micro_time, now_time
+from minik8s.api.meta import format_micro_time, now_time, spec_of, status_of, uid_of
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import AlreadyExists, ApiError, Conflict, NotFound
 
@@ -99,7 +99,7 @@ def node_conditions(*, runtime_error: str | None, previous: list[dict[str, Any]]
 
 
 def node_status(identity: NodeIdentity, facts: HostFacts, *, runtime_version: str, runtime_error: str | None,
-                images: list[dict[str, Any]], previous: dict[str, Any], now: str) -> dict[str, Any]:
+                images: list[dict[str, Any]], previous: Mapping[str, Any], now: str) -> dict[str, Any]:
     capacity = {"cpu": str(facts.cpu_count), "memory": f"{facts.memory_bytes // 1024}Ki", "pods": str(MAX_PODS),
                 "ephemeral-storage": "0"}
     return {
@@ -147,7 +147,7 @@ class Heartbeat:
             self.node = await self.client.create(NODES, new_node(self.identity, self.facts))
         except AlreadyExists:
             self.node = await self.client.get(NODES, self.identity.name)
-            if self.identity.pod_cidr and not (self.node.get("spec") or {}).get("podCIDR"):
+            if self.identity.pod_cidr and not spec_of(self.node).get("podCIDR"):
                 patch = {"spec": {"podCIDR": self.identity.pod_cidr, "podCIDRs": [self.identity.pod_cidr]}}
                 self.node = await self.client.patch(NODES, self.identity.name, patch)
         await self.post_status()
@@ -159,7 +159,7 @@ class Heartbeat:
             current = await self.client.get(NODES, self.identity.name)
             current["status"] = node_status(self.identity, self.facts, runtime_version=version,
                                             runtime_error=error, images=images,
-                                            previous=current.get("status") or {}, now=now_time())
+                                            previous=status_of(current), now=now_time())
             try:
                 self.node = await self.client.update_status(NODES, current)
                 return
@@ -172,7 +172,7 @@ class Heartbeat:
         try:
             await self.client.patch(LEASES, name, {"spec": spec}, namespace="kube-node-lease")
         except NotFound:
-            node_uid = (self.node or {}).get("metadata", {}).get("uid", "")
+            node_uid = uid_of(self.node or {})
             lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                      "metadata": {"name": name, "namespace": "kube-node-lease", "ownerReferences": [
                          {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node_uid}]},

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import JsonObject, format_time
+from minik8s.api.meta import JsonObject, format_time, parse_time, spec_of, status_of
 from minik8s.node.pod_conditions import pod_conditions
 from minik8s.node.pod_phase import FAILED, TERMINAL_PHASES, pod_phase
 from minik8s.node.runtime import ContainerInfo
@@ -56,8 +56,8 @@ class PodObservation:
 
 def pod_status(pod: Mapping[str, Any], observation: PodObservation, *, now: datetime) -> JsonObject:
     """The full status to write for the pod."""
-    spec = pod.get("spec") or {}
-    previous = pod.get("status") or {}
+    spec = spec_of(pod)
+    previous = status_of(pod)
     default_reason = POD_INITIALIZING if spec.get("initContainers") else CONTAINER_CREATING
     init_statuses = container_statuses(
         spec.get("initContainers") or [], observation.init, previous.get("initContainerStatuses") or [],
@@ -216,10 +216,8 @@ def format_runtime_time(text: str | None) -> str | None:
     """A runtime's timestamp (nanoseconds, any offset) in Kubernetes' form; None when never set."""
     if not text or text.startswith("0001-01-01"):
         return None
-    try:
-        return format_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        return text
+    moment = parse_time(text)
+    return format_time(moment) if moment is not None else text
 
 
 def _dropping_none(values: Mapping[str, Any]) -> JsonObject:

@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from minik8s.api.kinds import ENDPOINTS, SERVICES
+from minik8s.api.meta import namespaced_key_of
 from minik8s.client.informer import Backoff, Informer, ListWatchClient
 from minik8s.proxy import host, iptables
 from minik8s.proxy.health import Health
 from minik8s.proxy.rules import DEFAULT_CLUSTER_CIDR, DEFAULT_PREFIX, ChainKey, RenderResult, render
-from minik8s.proxy.services import key_of
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class ServiceProxy:
         self.reports: list[SyncReport] = []  # the last few, newest last (tests, debugging)
 
     def _mark(self, obj: Mapping[str, Any]) -> None:
-        self._changed.add(key_of(obj))
+        self._changed.add(namespaced_key_of(obj))
         self._wake.set()
 
     def health(self) -> Health:

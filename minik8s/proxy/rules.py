@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from minik8s.proxy.services import ServicePort, index_endpoints, key_of, service_ports
+from minik8s.api.meta import namespaced_key_of
+from minik8s.proxy.services import ServicePort, index_endpoints, service_ports
 
 logger = logging.getLogger(__name__)
 
@@ -224,9 +225,9 @@ def collect_ports(services: Iterable[Mapping[str, Any]],
     ports: list[ServicePort] = []
     for service in services:
         try:
-            ports += service_ports(service, by_key.get(key_of(service)))
+            ports += service_ports(service, by_key.get(namespaced_key_of(service)))
         except (AttributeError, TypeError, ValueError) as error:  # malformed: skip it, keep the rest
-            logger.warning("service %s skipped: malformed (%r)", key_of(service), error)
+            logger.warning("service %s skipped: malformed (%r)", namespaced_key_of(service), error)
     ports.sort(key=lambda port: (port.service_key, port.port, port.protocol))
     return ports
 

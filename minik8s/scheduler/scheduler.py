@@ -21,7 +21,16 @@ from collections.abc import Coroutine
 from typing import Any
 
 from minik8s.api.kinds import NAMESPACES, NODES, PODS
-from minik8s.api.meta import JsonObject, now_time
+from minik8s.api.meta import (
+    JsonObject,
+    condition_of,
+    integer,
+    is_deleting,
+    metadata_of,
+    now_time,
+    spec_of,
+    status_of,
+)
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, Conflict, NotFound
 from minik8s.client.events import EventRecorder
@@ -42,18 +51,17 @@ EVENT_MAX_DELAY_SECONDS = 10.0
 
 def needs_scheduling(pod: JsonObject, scheduler_name: str) -> bool:
     """Unbound, ours, not being deleted and not finished."""
-    spec = pod.get("spec") or {}
-    if spec.get("nodeName") or (pod.get("metadata") or {}).get("deletionTimestamp"):
+    spec = spec_of(pod)
+    if spec.get("nodeName") or is_deleting(pod):
         return False
-    if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
+    if status_of(pod).get("phase") in TERMINAL_PHASES:
         return False
     return (spec.get("schedulerName") or DEFAULT_SCHEDULER_NAME) == scheduler_name
 
 
 def unschedulable_condition(pod: JsonObject, message: str, *, now: str) -> JsonObject | None:
     """The PodScheduled condition to write for `message`, or None when the pod already says so."""
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    current = next((c for c in conditions if isinstance(c, dict) and c.get("type") == "PodScheduled"), None)
+    current = condition_of(pod, "PodScheduled")
     if current is not None and (current.get("status"), current.get("reason"), current.get("message")) == (
             "False", "Unschedulable", message):
         return None
@@ -136,7 +144,7 @@ class Scheduler:
 
     def _on_pod_updated(self, old: JsonObject | None, pod: JsonObject) -> None:
         key = object_key(pod)
-        if (pod.get("spec") or {}).get("nodeName"):
+        if spec_of(pod).get("nodeName"):
             if old is not None and _counted_the_same(old, pod) and self.cache.node_of(key) is not None:
                 return  # a status change of a running pod: nothing the scheduler counts
             self.queue.delete(key)
@@ -163,7 +171,7 @@ class Scheduler:
 
     def _waits_for_pod_affinity(self, key: str) -> bool:
         pod = self.pods.get(key) or {}
-        affinity = (pod.get("spec") or {}).get("affinity") or {}
+        affinity = spec_of(pod).get("affinity") or {}
         return bool(affinity.get("podAffinity"))
 
     def _on_node_added(self, node: JsonObject) -> None:
@@ -295,8 +303,8 @@ class Scheduler:
 
 def _counted_the_same(old: JsonObject, new: JsonObject) -> bool:
     """Whether the cache would count `new` exactly as `old` (same spec, labels, deletion and phase class)."""
-    old_metadata, new_metadata = old.get("metadata") or {}, new.get("metadata") or {}
-    old_phase, new_phase = (old.get("status") or {}).get("phase"), (new.get("status") or {}).get("phase")
+    old_metadata, new_metadata = metadata_of(old), metadata_of(new)
+    old_phase, new_phase = status_of(old).get("phase"), status_of(new).get("phase")
     return bool(old.get("spec") == new.get("spec")
                 and old_metadata.get("labels") == new_metadata.get("labels")
                 and old_metadata.get("uid") == new_metadata.get("uid")
@@ -307,9 +315,8 @@ def _counted_the_same(old: JsonObject, new: JsonObject) -> bool:
 
 def _spec_changed(old: JsonObject, new: JsonObject) -> bool:
     return bool(old.get("spec") != new.get("spec")
-                or (old.get("metadata") or {}).get("labels") != (new.get("metadata") or {}).get("labels"))
+                or metadata_of(old).get("labels") != metadata_of(new).get("labels"))
 
 
 def _priority(pod: JsonObject) -> int:
-    priority = (pod.get("spec") or {}).get("priority")
-    return priority if isinstance(priority, int) and not isinstance(priority, bool) else 0
+    return integer(spec_of(pod).get("priority"), default=0)
