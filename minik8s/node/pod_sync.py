@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -143,20 +143,27 @@ def _remove_superseded(decision: Decision, containers: Sequence[ContainerInfo]) 
             decision.steps.append(Step("remove", container_id=info.id))
 
 
-def _next_attempt(name: str, all_containers: Sequence[ContainerInfo], role: str) -> int:
-    attempts = [attempt_of(c) for c in by_name(all_containers, role).get(name, [])]
-    return max(attempts) + 1 if attempts else 0
+def _start_new(decision: Decision, view: PodView, name: str, role: str) -> None:
+    """Start a new container of this name, numbered after every attempt of it in any sandbox."""
+    attempts = [attempt_of(c) for c in by_name(view.containers, role).get(name, [])]
+    decision.steps.append(Step("start", name, role, max(attempts) + 1 if attempts else 0))
+
+
+def _newest_of_each(spec_containers: Any, current: Sequence[ContainerInfo],
+                    role: str) -> Iterator[tuple[Mapping[str, Any], str, ContainerInfo | None]]:
+    """(spec, name, its newest container in the current sandbox or None) for each one of a spec list."""
+    grouped = by_name(current, role)
+    for container in spec_containers or []:
+        name = container.get("name", "")
+        yield container, name, grouped.get(name, [None])[-1]
 
 
 def _init_done(decision: Decision, view: PodView, spec: Mapping[str, Any], current: Sequence[ContainerInfo]) -> bool:
     """Run init containers in order; True once every one of them exited 0."""
-    grouped = by_name(current, "init")
     policy = spec.get("restartPolicy", "Always")
-    for container in spec.get("initContainers") or []:
-        name = container.get("name", "")
-        latest = grouped.get(name, [None])[-1]
+    for _, name, latest in _newest_of_each(spec.get("initContainers"), current, "init"):
         if latest is None:
-            decision.steps.append(Step("start", name, "init", _next_attempt(name, view.containers, "init")))
+            _start_new(decision, view, name, "init")
             return False
         if latest.state in ("running", "created", "restarting") and not never_started(latest):
             if latest.state == "created":
@@ -178,7 +185,7 @@ def _restart_after_backoff(decision: Decision, view: PodView, name: str, role: s
         decision.waiting[name] = ("CrashLoopBackOff", message)
         decision.wait(remaining)
         return
-    decision.steps.append(Step("start", name, role, _next_attempt(name, view.containers, role)))
+    _start_new(decision, view, name, role)
 
 
 def _seconds(remaining: float) -> str:
@@ -188,13 +195,10 @@ def _seconds(remaining: float) -> str:
 
 def _keep_apps_running(decision: Decision, view: PodView, spec: Mapping[str, Any],
                        current: Sequence[ContainerInfo]) -> None:
-    grouped = by_name(current, "app")
     policy = spec.get("restartPolicy", "Always")
-    for container in spec.get("containers") or []:
-        name = container.get("name", "")
-        latest = grouped.get(name, [None])[-1]
+    for container, name, latest in _newest_of_each(spec.get("containers"), current, "app"):
         if latest is None:
-            decision.steps.append(Step("start", name, "app", _next_attempt(name, view.containers, "app")))
+            _start_new(decision, view, name, "app")
             continue
         if latest.state in ("running", "restarting"):
             if name in view.unhealthy:

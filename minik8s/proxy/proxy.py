@@ -30,7 +30,7 @@ from minik8s.proxy.rules import DEFAULT_CLUSTER_CIDR, DEFAULT_PREFIX, ChainKey, 
 
 logger = logging.getLogger(__name__)
 
-SLOW_PARTIAL_SYNC_SECONDS = 0.1  # partial syncs log at INFO only when slower (design §13 target)
+SLOW_PARTIAL_SYNC_SECONDS = 0.1  # partial syncs log at INFO only when slower than a one-service sync should be
 
 
 @dataclass(frozen=True)

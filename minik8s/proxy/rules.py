@@ -3,7 +3,7 @@
 Everything the proxy decides lives here, free of side effects, so each feature (ClusterIP, NodePort
 also on 127.0.0.1, ClientIP affinity, hairpin, REJECT without ready backends, TCP and UDP, stale
 chains, partial syncs) is unit-tested on text, and a sync costs one process (one `iptables -A` per
-rule would cost ~1.4 ms each). The rule set is the one verified in shared/reference/networking.md.
+rule would cost ~1.4 ms each). The rule set is the one docs/architecture.md ("Networking") describes.
 
 Chains declared with `:NAME - [0:0]` are emptied and refilled by `iptables-restore --noflush`;
 undeclared chains are left alone. A partial render (`changed`) re-declares only the chains of the
