@@ -18,11 +18,11 @@ import logging
 from dataclasses import dataclass
 
 from minik8s.api.kinds import ENDPOINTS, SERVICES
-from minik8s.api.meta import JsonObject, labels_of, resource_version_of, spec_of
+from minik8s.api.meta import JsonObject, key_of, labels_of, resource_version_of, spec_of
 from minik8s.api.registry import ResourceKind
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
-from minik8s.client.informer import Backoff, object_key
+from minik8s.client.informer import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class Registrar:
 
     def note(self, obj: JsonObject) -> None:
         """Informer handler (add/delete; see `note_update`): wake up when one of our objects changed."""
-        if object_key(obj) == f"{DNS_NAMESPACE}/{DNS_NAME}":
+        if key_of(obj) == f"{DNS_NAMESPACE}/{DNS_NAME}":
             self._wake.set()
 
     def note_update(self, old: JsonObject, new: JsonObject) -> None:

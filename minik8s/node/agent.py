@@ -20,7 +20,9 @@ from typing import Any
 
 from minik8s.api.kinds import CONFIG_MAPS, PODS, SECRETS
 from minik8s.api.meta import (
+    JsonObject,
     is_deleting,
+    key_of,
     metadata_of,
     name_of,
     namespace_of,
@@ -33,7 +35,7 @@ from minik8s.client.api import ApiClient
 from minik8s.client.controller import run_workers
 from minik8s.client.errors import Conflict, NotFound
 from minik8s.client.events import EventRecorder
-from minik8s.client.informer import Informer, object_key
+from minik8s.client.informer import Informer
 from minik8s.client.workqueue import WorkQueue
 from minik8s.node.backoff import Backoff
 from minik8s.node.container_choice import choose_container
@@ -96,8 +98,8 @@ class NodeAgent:
             tasks.create_task(run_workers(self.queue, self.sync, workers=self.workers,
                                           name=f"kubelet {self.settings.node_name}"))
 
-    def _enqueue(self, pod: dict[str, Any]) -> None:
-        self.queue.add(object_key(pod))
+    def _enqueue(self, pod: JsonObject) -> None:
+        self.queue.add(key_of(pod))
 
     def _probe_changed(self, pod_key: str) -> None:
         self.queue.add(pod_key)
@@ -186,7 +188,7 @@ class NodeAgent:
         if requeue is not None:
             self.queue.add_after(key, requeue)
 
-    def _hold_back_image_pulls(self, pod: dict[str, Any], decision: Decision) -> tuple[dict[str, tuple[str, str]],
+    def _hold_back_image_pulls(self, pod: JsonObject, decision: Decision) -> tuple[dict[str, tuple[str, str]],
                                                                                      list[Step]]:
         """Steps to run now; a container whose image failed to pull waits out its back-off instead."""
         uid = uid_of(pod)
@@ -202,7 +204,7 @@ class NodeAgent:
                 steps.append(step)
         return waiting, steps
 
-    async def _record_back_offs(self, pod: dict[str, Any], waiting: dict[str, tuple[str, str]]) -> None:
+    async def _record_back_offs(self, pod: JsonObject, waiting: dict[str, tuple[str, str]]) -> None:
         """BackOff events (aggregated into a count by the recorder) for containers waiting one out."""
         for name, (reason, _) in waiting.items():
             if reason == "CrashLoopBackOff":
@@ -247,7 +249,7 @@ class NodeAgent:
                 await self.executor.start(context, step)
         return bool(steps)
 
-    async def _report(self, pod: dict[str, Any], containers: list[ContainerInfo],
+    async def _report(self, pod: JsonObject, containers: list[ContainerInfo],
                       waiting: dict[str, tuple[str, str]], sandbox_attempt: int) -> None:
         observation = observe_pod(pod, containers, waiting=waiting, sandbox_attempt=sandbox_attempt,
                                   host_ip=self.settings.node_ip, probes=self.probes)
@@ -264,7 +266,7 @@ class NodeAgent:
 
     # ---- endings ----
 
-    async def _terminate(self, key: str, pod: dict[str, Any], containers: list[ContainerInfo]) -> None:
+    async def _terminate(self, key: str, pod: JsonObject, containers: list[ContainerInfo]) -> None:
         """Graceful deletion: SIGTERM, the grace period, SIGKILL; then the pod object goes for good."""
         grace = _remaining_grace(pod)
         uid = uid_of(pod)

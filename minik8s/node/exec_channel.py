@@ -17,11 +17,11 @@ import base64
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket
 
+from minik8s.api.meta import JsonObject
 from minik8s.client.errors import ApiError, InternalError
 from minik8s.node.runtime import ExecSession, RuntimeFailure
 
@@ -79,7 +79,7 @@ def choose_protocol(offered: Sequence[str]) -> str | None:
     return next((protocol for protocol in STREAM_PROTOCOLS if protocol in offered), None)
 
 
-def exit_status(exit_code: int, command: Sequence[str]) -> dict[str, Any]:
+def exit_status(exit_code: int, command: Sequence[str]) -> JsonObject:
     """The status-channel message for a finished command, as the kubelet words it."""
     if exit_code == 0:
         return {"metadata": {}, "status": "Success"}
@@ -93,7 +93,7 @@ def exit_status(exit_code: int, command: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def failure_status(error: ApiError) -> dict[str, Any]:
+def failure_status(error: ApiError) -> JsonObject:
     return {"metadata": {}, "status": "Failure", "message": error.message, "reason": error.reason,
             "code": error.code}
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from minik8s.api.kinds import LEASES, NODES
-from minik8s.api.meta import format_micro_time, now_time, spec_of, status_of, uid_of
+from minik8s.api.meta import JsonObject, format_micro_time, now_time, spec_of, status_of, uid_of
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import AlreadyExists, ApiError, Conflict, NotFound
 
@@ -31,7 +31,7 @@ MAX_PODS = 110
 
 
 # () -> (runtime version, why the runtime is not usable or None, the node's images for status.images)
-RuntimeProbe = Callable[[], Awaitable[tuple[str, str | None, list[dict[str, Any]]]]]
+RuntimeProbe = Callable[[], Awaitable[tuple[str, str | None, list[JsonObject]]]]
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,11 @@ def read_host_facts() -> HostFacts:
     )
 
 
-def node_conditions(*, runtime_error: str | None, previous: list[dict[str, Any]], now: str) -> list[dict[str, Any]]:
+def node_conditions(*, runtime_error: str | None, previous: list[JsonObject], now: str) -> list[JsonObject]:
     """Ready plus the pressure conditions; lastTransitionTime moves only when a status flips."""
     earlier = {c.get("type"): c for c in previous}
 
-    def condition(kind: str, status: str, reason: str, message: str) -> dict[str, Any]:
+    def condition(kind: str, status: str, reason: str, message: str) -> JsonObject:
         before = earlier.get(kind) or {}
         since = before.get("lastTransitionTime") if before.get("status") == status else now
         return {"type": kind, "status": status, "reason": reason, "message": message,
@@ -99,7 +99,7 @@ def node_conditions(*, runtime_error: str | None, previous: list[dict[str, Any]]
 
 
 def node_status(identity: NodeIdentity, facts: HostFacts, *, runtime_version: str, runtime_error: str | None,
-                images: list[dict[str, Any]], previous: Mapping[str, Any], now: str) -> dict[str, Any]:
+                images: list[JsonObject], previous: Mapping[str, Any], now: str) -> JsonObject:
     capacity = {"cpu": str(facts.cpu_count), "memory": f"{facts.memory_bytes // 1024}Ki", "pods": str(MAX_PODS),
                 "ephemeral-storage": "0"}
     return {
@@ -120,8 +120,8 @@ def node_status(identity: NodeIdentity, facts: HostFacts, *, runtime_version: st
     }
 
 
-def new_node(identity: NodeIdentity, facts: HostFacts) -> dict[str, Any]:
-    spec: dict[str, Any] = {}
+def new_node(identity: NodeIdentity, facts: HostFacts) -> JsonObject:
+    spec: JsonObject = {}
     if identity.pod_cidr:
         spec = {"podCIDR": identity.pod_cidr, "podCIDRs": [identity.pod_cidr]}
     labels = {"kubernetes.io/hostname": identity.name, "kubernetes.io/os": "linux",
@@ -140,9 +140,9 @@ class Heartbeat:
         self.lease_seconds, self.lease_renew_interval, self.status_interval = (
             lease_seconds, lease_renew_interval, status_interval)
         self.probe_runtime = probe_runtime
-        self.node: dict[str, Any] | None = None
+        self.node: JsonObject | None = None
 
-    async def register(self) -> dict[str, Any]:
+    async def register(self) -> JsonObject:
         try:
             self.node = await self.client.create(NODES, new_node(self.identity, self.facts))
         except AlreadyExists:

@@ -26,6 +26,7 @@ from minik8s.api.meta import (
     condition_of,
     integer,
     is_deleting,
+    key_of,
     metadata_of,
     now_time,
     spec_of,
@@ -34,7 +35,7 @@ from minik8s.api.meta import (
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, Conflict, NotFound
 from minik8s.client.events import EventRecorder
-from minik8s.client.informer import Informer, object_key
+from minik8s.client.informer import Informer
 from minik8s.scheduler.cache import TERMINAL_PHASES, SchedulerCache
 from minik8s.scheduler.decision import Chooser, Scheduled, schedule_pod
 from minik8s.scheduler.pod_facts import PodFacts, pod_facts
@@ -117,7 +118,7 @@ class Scheduler:
                                on_delete=self._on_node_deleted)
         self.namespaces.add_handler(on_add=self.cache.set_namespace,
                                     on_update=lambda _, new: self.cache.set_namespace(new),
-                                    on_delete=lambda ns: self.cache.remove_namespace(object_key(ns)))
+                                    on_delete=lambda ns: self.cache.remove_namespace(key_of(ns)))
 
     async def run(self) -> None:
         informers = (self.nodes, self.namespaces, self.pods)
@@ -143,7 +144,7 @@ class Scheduler:
         self._on_pod_updated(None, pod)
 
     def _on_pod_updated(self, old: JsonObject | None, pod: JsonObject) -> None:
-        key = object_key(pod)
+        key = key_of(pod)
         if spec_of(pod).get("nodeName"):
             if old is not None and _counted_the_same(old, pod) and self.cache.node_of(key) is not None:
                 return  # a status change of a running pod: nothing the scheduler counts
@@ -164,7 +165,7 @@ class Scheduler:
             self.queue.delete(key)
 
     def _on_pod_deleted(self, pod: JsonObject) -> None:
-        key = object_key(pod)
+        key = key_of(pod)
         self.queue.delete(key)
         if self.cache.remove_pod(key):
             self.queue.move_to_active()
@@ -183,7 +184,7 @@ class Scheduler:
             self.queue.move_to_active()
 
     def _on_node_deleted(self, node: JsonObject) -> None:
-        self.cache.remove_node(object_key(node))
+        self.cache.remove_node(key_of(node))
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -259,9 +260,9 @@ class Scheduler:
             try:
                 await self.client.update_status(PODS, with_condition(pod, condition))
             except (Conflict, NotFound) as error:
-                log.debug("pod %s changed before its condition was written: %s", object_key(pod), error)
+                log.debug("pod %s changed before its condition was written: %s", key_of(pod), error)
             except ApiError as error:
-                log.warning("could not write the PodScheduled condition of %s: %s", object_key(pod), error)
+                log.warning("could not write the PodScheduled condition of %s: %s", key_of(pod), error)
         self._event(pod, "Warning", "FailedScheduling", message)
 
     # -- background work --------------------------------------------------------------------------
@@ -275,7 +276,7 @@ class Scheduler:
         try:
             self._events.put_nowait((asyncio.get_running_loop().time(), pod, event_type, reason, message))
         except asyncio.QueueFull:
-            log.warning("event queue full: dropping %s event of %s", reason, object_key(pod))
+            log.warning("event queue full: dropping %s event of %s", reason, key_of(pod))
 
     async def _record_events_forever(self) -> None:
         """Events go out one at a time when scheduling is quiet (no binding in flight, no decision for
