@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from minik8s.api.meta import format_micro_time, format_time
+from minik8s.api.meta import format_micro_time, now_time
 from minik8s.node.fake.exec_session import ExecHandler, ExecResult, FakeExecSession
 from minik8s.node.runtime import (
     ContainerEvent,
@@ -45,11 +45,6 @@ __all__ = ["ExecHandler", "ExecResult", "FakeRuntime"]
 DEFAULT_IMAGES = ("minik8s/pause:latest", "minik8s/busybox:latest")
 EXIT_ON_SIGTERM = 143
 EXIT_ON_SIGKILL = 137
-
-
-def _now_time() -> str:
-    """A container's startedAt/finishedAt, at whole seconds."""
-    return format_time(datetime.now(UTC))
 
 
 def _log_timestamp(moment: float) -> str:
@@ -204,7 +199,7 @@ class FakeRuntime:
     def _exit(self, container: _Container, exit_code: int, *, oom_killed: bool = False, error: str = "") -> None:
         if container.network is not None and container.info.ip is not None:
             self._networks[container.network].in_use.discard(container.info.ip)
-        container.update(state="exited", exit_code=exit_code, finished_at=_now_time(),
+        container.update(state="exited", exit_code=exit_code, finished_at=now_time(),
                          oom_killed=oom_killed, error=error, pid=None, ip=None)
         self._emit(container, "die")
 
@@ -288,7 +283,7 @@ class FakeRuntime:
             container.update(exit_code=None, error=message)
             raise RuntimeFailure(message)
         address = self._networks[container.network].allocate() if container.network in self._networks else None
-        container.update(state="running", started_at=_now_time(), finished_at=None, exit_code=None,
+        container.update(state="running", started_at=now_time(), finished_at=None, exit_code=None,
                          error="", oom_killed=False, pid=next(self._pids), ip=address)
         self._emit(container, "start")
 
