@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from minik8s.api.meta import JsonObject, find_condition, labels_of, spec_of, status_of
+from minik8s.api.meta import JsonObject, find_condition, integer, labels_of, spec_of, status_of
 from minik8s.api.quantity import cpu_millis, memory_bytes
 from minik8s.scheduler.pod_facts import HostPort, PodFacts, Resources, normalized_image_name
 from minik8s.scheduler.terms import (
@@ -155,8 +155,7 @@ def node_images(images: Any) -> dict[str, int]:
     for image in images if isinstance(images, list) else []:
         if not isinstance(image, dict):
             continue
-        size = image.get("sizeBytes")
-        size = size if isinstance(size, int) and not isinstance(size, bool) else 0
+        size = integer(image.get("sizeBytes"), default=0)
         for name in image.get("names") or []:
             if isinstance(name, str):
                 sizes[normalized_image_name(name)] = size

@@ -190,8 +190,8 @@ def _host_ports(containers: list[JsonObject]) -> tuple[HostPort, ...]:
     ports = []
     for container in containers:
         for port in container.get("ports") or []:
-            host_port = port.get("hostPort") if isinstance(port, dict) else None
-            if isinstance(host_port, int) and not isinstance(host_port, bool) and host_port > 0:
+            host_port = integer(port.get("hostPort"), default=0) if isinstance(port, dict) else 0
+            if host_port > 0:
                 ports.append(HostPort(str(port.get("hostIP") or WILDCARD_IP), str(port.get("protocol") or "TCP"),
                                       host_port))
     return tuple(ports)
