@@ -39,6 +39,6 @@ def choose_container(pod: Mapping[str, Any], containers: Sequence[ContainerInfo]
         if previous:
             raise BadRequest(400, "BadRequest",
                              f'previous terminated container "{container}" in pod "{pod_name}" not found')
-        raise BadRequest(400, "BadRequest",
-                         f'container "{container}" in pod "{pod_name}" is waiting to start: ContainerCreating')
+        raise BadRequest(400, "BadRequest", f'container "{container}" in pod "{pod_name}" '
+                         "is waiting to start: ContainerCreating")
     return chosen[0].id

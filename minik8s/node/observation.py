@@ -1,4 +1,4 @@
-"""What the agent saw of one pod, gathered for `pod_status`: its sandbox, and each container's history and verdicts.
+"""What the agent saw of one pod, for `pod_status`: its sandbox and each container's history and verdicts.
 
 The agent lists the pod's containers from the runtime, knows which are waiting out a back-off
 or failed to start (and why), and asks the probes whether a container is ready or started.
@@ -47,14 +47,14 @@ def observe_pod(pod: Mapping[str, Any], containers: Sequence[ContainerInfo], *, 
     sandbox = running_sandbox(containers, sandbox_attempt) or newest_sandbox(containers)
     return PodObservation(
         sandbox=sandbox, pod_ip=sandbox.ip if sandbox and sandbox.ip else None, host_ip=host_ip,
-        init=observe_containers(pod, containers, "init", waiting, probes),
-        containers=observe_containers(pod, containers, "app", waiting, probes),
+        init=observe_containers(pod, containers, "init", waiting=waiting, probes=probes),
+        containers=observe_containers(pod, containers, "app", waiting=waiting, probes=probes),
         terminating=False,
     )
 
 
-def observe_containers(pod: Mapping[str, Any], containers: Sequence[ContainerInfo], role: str, waiting: Waiting,
-                       probes: ProbeVerdicts) -> list[ContainerObservation]:
+def observe_containers(pod: Mapping[str, Any], containers: Sequence[ContainerInfo], role: str, *,
+                       waiting: Waiting, probes: ProbeVerdicts) -> list[ContainerObservation]:
     """One observation per container of the spec with this role ("init" or "app"), in spec order."""
     uid = uid_of(pod)
     grouped = by_name(containers, role)
@@ -66,7 +66,8 @@ def observe_containers(pod: Mapping[str, Any], containers: Sequence[ContainerInf
         latest = history[-1] if history else None
         reason, message = waiting.get(name, (None, None))
         if latest is None and reason is None:
-            reason = "PodInitializing" if role == "app" and spec.get("initContainers") else "ContainerCreating"
+            initializing = role == "app" and spec.get("initContainers")
+            reason = "PodInitializing" if initializing else "ContainerCreating"
         observed.append(ContainerObservation(
             name=name, image=str(container.get("image", "")), info=latest,
             previous=history[-2] if len(history) > 1 else None,

@@ -30,7 +30,8 @@ from minik8s.proxy.rules import DEFAULT_CLUSTER_CIDR, DEFAULT_PREFIX, ChainKey, 
 
 logger = logging.getLogger(__name__)
 
-SLOW_PARTIAL_SYNC_SECONDS = 0.1  # partial syncs log at INFO only when slower than a one-service sync should be
+# Partial syncs log at INFO only when slower than this: what a sync of one changed service should take.
+SLOW_PARTIAL_SYNC_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
