@@ -34,7 +34,7 @@ import orjson
 from bench.api_store import BenchmarkError
 from bench.figures import Figure, Outcome, median, percentile
 from bench.host import cpu_shares, snapshot_cpu
-from minik8s.node.docker_runtime import DockerRuntime
+from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.runtime import (
     LABEL_MANAGED,
     LABEL_POD_NAME,

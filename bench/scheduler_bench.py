@@ -6,7 +6,7 @@ for ConfigMaps), all starting at one agreed CLOCK_MONOTONIC instant, and "bound"
 watch of *unbound* pods (`fieldSelector=spec.nodeName=`), on which a pod arrives as ADDED when it
 is created and leaves as DELETED when it is bound — two small events per pod, whatever the nodes
 then write. The 100 nodes are real node agents over the fake runtime in one process
-(`minik8s.node.simulated`), so they also start the pods they are given while the scheduler is
+(`minik8s.node.fake.simulated_nodes`), so they also start the pods they are given while the scheduler is
 still binding, as a real cluster's would; the CPU table says who used the two cores meanwhile.
 """
 

@@ -20,7 +20,7 @@ def remove(node_names: list[str], *, report: Callable[[str], None]) -> int:
 
 async def _remove(node_names: list[str], report: Callable[[str], None]) -> int:
     # Imported here: the docker SDK would cost every CLI call 0.25 s to import.
-    from minik8s.node.docker_runtime import DockerRuntime
+    from minik8s.node.docker.runtime import DockerRuntime
 
     runtime = DockerRuntime()
     removed = 0

@@ -20,7 +20,7 @@ import uvicorn
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError
 from minik8s.node.agent import NodeAgent
-from minik8s.node.docker_runtime import DockerRuntime
+from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.executor import NodeSettings
 from minik8s.node.registration import Heartbeat, NodeIdentity, RuntimeProbe, read_host_facts
 from minik8s.node.runtime import ContainerRuntime, RuntimeFailure

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from minik8s.node.docker_runtime import DockerRuntime
+from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.runtime import (
     LABEL_MANAGED,
     ContainerEvent,

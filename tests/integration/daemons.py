@@ -99,7 +99,7 @@ def controller_manager_arguments(servers: Sequence[str], *, identity: str = "", 
 
 def simulated_nodes_arguments(servers: Sequence[str], *, nodes: int, prefix: str, data_dir: Path,
                               status_interval: float = 10.0) -> list[str]:
-    """Arguments of `python -m minik8s.node.simulated`: `nodes` agents over the fake runtime."""
+    """Arguments of `python -m minik8s.node.fake.simulated_nodes`: `nodes` agents over the fake runtime."""
     return ["--server", ",".join(servers), "--nodes", str(nodes), "--prefix", prefix,
             "--data-dir", str(data_dir), "--status-interval", str(status_interval), "--log-level", "warning"]
 
@@ -118,7 +118,7 @@ class SimulatedCluster:
 
     def start_nodes(self, count: int, *, prefix: str = "sim-") -> Daemon:
         """`count` simulated nodes (real agents, fake runtime) in one process named `nodes`."""
-        return self.daemons.start("nodes", "minik8s.node.simulated", simulated_nodes_arguments(
+        return self.daemons.start("nodes", "minik8s.node.fake.simulated_nodes", simulated_nodes_arguments(
             self.servers, nodes=count, prefix=prefix, data_dir=self.root / "nodes"))
 
     def start_scheduler(self, name: str, *, leader_elect: bool = True) -> Daemon:

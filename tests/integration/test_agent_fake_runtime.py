@@ -25,7 +25,7 @@ from minik8s.apiserver.app import create_app
 from minik8s.client.api import ApiClient
 from minik8s.node.agent import NodeAgent
 from minik8s.node.executor import NodeSettings
-from minik8s.node.fake_runtime import FakeRuntime
+from minik8s.node.fake.runtime import FakeRuntime
 from minik8s.node.runtime import LABEL_POD_NAME, LABEL_POD_UID, LABEL_ROLE, ContainerInfo
 from minik8s.store.base import LocalStore
 

@@ -1,7 +1,7 @@
 """A Deployment of 50 over 10 simulated nodes ends 5 pods per node, all Running: the whole pipeline, real processes.
 
 One apiserver, the scheduler, the controller-manager and ten real node agents over the fake
-runtime (one `minik8s.node.simulated` process): a user creating a Deployment relies on the
+runtime (one `minik8s.node.fake.simulated_nodes` process): a user creating a Deployment relies on the
 ReplicaSet controller creating the pods, the scheduler spreading a controller's pods evenly over
 equal nodes (kube-scheduler's SelectorSpread), and each agent running what it was given.
 """

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, Final
 
-from minik8s.api.meta import format_time
+from minik8s.api.meta import format_time, parse_time
 from minik8s.node.runtime import (
     ContainerEvent,
     ContainerInfo,
@@ -56,9 +55,8 @@ def rfc3339(value: object) -> str | None:
     """Docker's RFC 3339 nano time as Kubernetes writes it (UTC, seconds, `Z`); None for zero time."""
     if not isinstance(value, str) or not value:
         return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+    moment = parse_time(value)
+    if moment is None:
         logger.warning("unreadable Docker timestamp %r", value)
         return None
     if moment.year <= 1:

@@ -26,7 +26,8 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from minik8s.node.fake_exec import ExecHandler, ExecResult, FakeExecSession
+from minik8s.api.meta import format_micro_time, now_time
+from minik8s.node.fake.exec_session import ExecHandler, ExecResult, FakeExecSession
 from minik8s.node.runtime import (
     ContainerEvent,
     ContainerInfo,
@@ -46,9 +47,9 @@ EXIT_ON_SIGTERM = 143
 EXIT_ON_SIGKILL = 137
 
 
-def _rfc3339(moment: float, *, nanos: bool = False) -> str:
-    stamp = datetime.fromtimestamp(moment, UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f000Z" if nanos else "%Y-%m-%dT%H:%M:%SZ")
+def _log_timestamp(moment: float) -> str:
+    """The prefix of a log line with `timestamps`: Docker's RFC 3339 with nanoseconds (zero-padded here)."""
+    return format_micro_time(datetime.fromtimestamp(moment, UTC)).removesuffix("Z") + "000Z"
 
 
 def fake_image_id(image: str) -> str:
@@ -198,7 +199,7 @@ class FakeRuntime:
     def _exit(self, container: _Container, exit_code: int, *, oom_killed: bool = False, error: str = "") -> None:
         if container.network is not None and container.info.ip is not None:
             self._networks[container.network].in_use.discard(container.info.ip)
-        container.update(state="exited", exit_code=exit_code, finished_at=_rfc3339(time.time()),
+        container.update(state="exited", exit_code=exit_code, finished_at=now_time(),
                          oom_killed=oom_killed, error=error, pid=None, ip=None)
         self._emit(container, "die")
 
@@ -282,7 +283,7 @@ class FakeRuntime:
             container.update(exit_code=None, error=message)
             raise RuntimeFailure(message)
         address = self._networks[container.network].allocate() if container.network in self._networks else None
-        container.update(state="running", started_at=_rfc3339(time.time()), finished_at=None, exit_code=None,
+        container.update(state="running", started_at=now_time(), finished_at=None, exit_code=None,
                          error="", oom_killed=False, pid=next(self._pids), ip=address)
         self._emit(container, "start")
 
@@ -358,7 +359,7 @@ class FakeRuntime:
                 position += 1
                 if since is not None and moment < since:
                     continue
-                chunk = (_rfc3339(moment, nanos=True).encode() + b" " + line) if options.timestamps else line
+                chunk = (_log_timestamp(moment).encode() + b" " + line) if options.timestamps else line
                 if remaining is not None:
                     chunk = chunk[:remaining]
                     remaining -= len(chunk)

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-from minik8s.node.docker_wire import FrameDemultiplexer
+from minik8s.node.docker.wire import FrameDemultiplexer
 
 logger = logging.getLogger(__name__)
 

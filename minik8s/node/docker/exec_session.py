@@ -17,7 +17,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from minik8s.node.docker_wire import STDOUT, FrameDemultiplexer
+from minik8s.node.docker.wire import STDOUT, FrameDemultiplexer
 from minik8s.node.runtime import RuntimeFailure
 
 logger = logging.getLogger(__name__)

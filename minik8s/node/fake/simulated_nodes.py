@@ -5,7 +5,7 @@ real `NodeAgent` + `Heartbeat` — registration, leases, pod sync, status — wi
 `FakeRuntime` in place of Docker, so everything above the runtime seam is the real thing.
 `minik8s up` never uses this; it always runs Docker nodes.
 
-    python -m minik8s.node.simulated --nodes 100 --server http://127.0.0.1:6443 --prefix sim-
+    python -m minik8s.node.fake.simulated_nodes --nodes 100 --server http://127.0.0.1:6443 --prefix sim-
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from pathlib import Path
 from minik8s.client.api import ApiClient
 from minik8s.node.agent import NodeAgent
 from minik8s.node.executor import NodeSettings
-from minik8s.node.fake_runtime import FakeRuntime
+from minik8s.node.fake.runtime import FakeRuntime
 from minik8s.node.registration import Heartbeat, HostFacts, NodeIdentity
 
-log = logging.getLogger("minik8s.node.simulated")
+log = logging.getLogger("minik8s.node.fake.simulated_nodes")
 
 SIMULATED_HOST = HostFacts(cpu_count=4, memory_bytes=8 * 1024**3, kernel="simulated", os_image="minik8s simulated",
                            machine_id="simulated", boot_id="simulated", hostname="simulated",
