@@ -11,10 +11,11 @@ import base64
 import random
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from minik8s.api.meta import JsonObject, format_time
+from minik8s.api.meta import JsonObject, format_time, mapping_at, spec_of
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver.storage import clone
 
@@ -68,12 +69,14 @@ def generate_name(prefix: str) -> str:
 
 
 def pod_qos_class(pod: JsonObject) -> str:
-    containers = (pod.get("spec") or {}).get("containers") or []
+    """The pod's QoS class. It runs before validation, so any field may be malformed: what is not
+    an object (or a list of them) reads as empty and validation then answers 422."""
+    containers = spec_of(pod).get("containers")
     requests_seen = limits_seen = False
     guaranteed = True
-    for container in containers:
-        resources = container.get("resources") or {}
-        requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    for container in containers if isinstance(containers, list) else []:
+        resources = mapping_at(container, "resources") if isinstance(container, Mapping) else {}
+        requests, limits = mapping_at(resources, "requests"), mapping_at(resources, "limits")
         requests_seen = requests_seen or bool(requests)
         limits_seen = limits_seen or bool(limits)
         for name in ("cpu", "memory"):
