@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.wire import Endpoint
-from tests.integration.replicas import Replica, ReplicaSet
+from tests.support.replicas import Replica, ReplicaSet
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

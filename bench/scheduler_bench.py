@@ -34,7 +34,7 @@ from bench.api_store import BenchmarkError
 from bench.figures import Figure, Outcome
 from bench.host import cpu_shares, endpoint_of, own_cpu_seconds, server_runtime, sleep_until, snapshot_cpu
 from bench.wire import Endpoint, LeanConnection, ProtocolError
-from tests.integration.daemons import SimulatedCluster, simulated_cluster
+from tests.support.daemons import SimulatedCluster, simulated_cluster
 
 log = logging.getLogger(__name__)
 

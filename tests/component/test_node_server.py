@@ -26,7 +26,7 @@ from websockets.typing import Subprotocol
 from minik8s.client.errors import BadRequest, NotFound
 from minik8s.node.runtime import ContainerRuntime, LogOptions, RuntimeFailure
 from minik8s.node.server import ResolvedContainer, create_node_app
-from tests.component.conftest import free_port
+from tests.support.ports import free_port
 
 V5, V4, V4_BASE64 = "v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io"
 WAIT = 5.0

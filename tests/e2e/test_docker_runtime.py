@@ -27,6 +27,7 @@ from minik8s.node.docker_runtime import DockerRuntime
 from minik8s.node.runtime import (
     LABEL_MANAGED,
     ContainerEvent,
+    ContainerInfo,
     ContainerRuntime,
     ContainerSpec,
     ImagePullError,
@@ -36,6 +37,7 @@ from minik8s.node.runtime import (
     RuntimeUnavailable,
     SandboxSpec,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.docker
 
@@ -140,13 +142,10 @@ async def start_busybox(runtime: DockerRuntime, sandbox_id: str, labels: dict[st
 
 
 async def wait_for_state(runtime: DockerRuntime, container_id: str, state: str, *, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while True:
+    async def in_state() -> ContainerInfo | None:
         info = await runtime.inspect(container_id)
-        if info is not None and info.state == state:
-            return info
-        assert time.monotonic() < deadline, f"container {container_id[:12]} never became {state}: {info}"
-        await asyncio.sleep(0.05)
+        return info if info is not None and info.state == state else None
+    return await eventually(f"container {container_id[:12]} to become {state}", in_state, timeout=timeout)
 
 
 async def exec_output(runtime: DockerRuntime, container_id: str, command: list[str], *, stdin: bytes | None = None,

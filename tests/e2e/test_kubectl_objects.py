@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import Cluster, wait_for
+from tests.e2e.conftest import Cluster
 from tests.e2e.kubectl_output import column, header_of, parse_table, parse_tables
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.replicas import ReplicaSet
+from tests.support.replicas import ReplicaSet
 
 REPO = Path(__file__).resolve().parents[2]
 # A test run in miniature: a daemon started through DaemonGroup, its pid printed, then waiting forever.
 RUN_WITH_A_DAEMON = """
 import sys, threading
 from pathlib import Path
-from tests.integration.daemons import DaemonGroup
+from tests.support.daemons import DaemonGroup
 group = DaemonGroup(Path(sys.argv[1]))
 print(group.start("web", "http.server", ["--bind", "127.0.0.1", "0"]).pid, flush=True)
 threading.Event().wait()

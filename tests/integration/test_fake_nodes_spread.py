@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from minik8s.client.api import ApiClient
-from tests.integration.cluster_api import (
+from tests.support.cluster_api import (
     DEPLOYMENTS,
     NAMESPACE,
     deployment_body,
@@ -23,7 +23,7 @@ from tests.integration.cluster_api import (
     wait_deployment_available,
     wait_for_ready_nodes,
 )
-from tests.integration.daemons import SimulatedCluster, simulated_cluster
+from tests.support.daemons import SimulatedCluster, simulated_cluster
 
 pytestmark = pytest.mark.timeout(180)
 

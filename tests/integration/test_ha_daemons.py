@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 
 from minik8s.client.api import ApiClient
-from tests.integration.cluster_api import (
+from tests.support.cluster_api import (
     DEPLOYMENTS,
     NAMESPACE,
     PODS,
     REPLICASETS,
     PodHistory,
     deployment_body,
-    eventually,
     lease_holder,
     list_pods,
     pod_body,
@@ -33,7 +32,8 @@ from tests.integration.cluster_api import (
     wait_deployment_available,
     wait_for_ready_nodes,
 )
-from tests.integration.daemons import SimulatedCluster, simulated_cluster
+from tests.support.daemons import SimulatedCluster, simulated_cluster
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -60,7 +60,8 @@ async def wait_for_leader(client: ApiClient, cluster: SimulatedCluster, lease: s
     async def holder() -> str | None:
         name = await lease_holder(client, lease)
         return name if name in candidates else None
-    return await eventually(holder, what=f"one of {sorted(candidates)} to hold Lease {lease}",
+    return await eventually(f"one of {sorted(candidates)} to hold Lease {lease}",
+                            holder,
                             timeout=TAKEOVER_SECONDS, describe=cluster.daemons.describe)
 
 
@@ -91,7 +92,8 @@ async def test_the_standby_scheduler_takes_over_mid_stream_and_no_pod_is_bound_t
 
         async def some_bound() -> bool:
             return len(history.bound()) >= BOUND_BEFORE_KILL
-        await eventually(some_bound, what=f"{BOUND_BEFORE_KILL} pods bound by {leader}",
+        await eventually(f"{BOUND_BEFORE_KILL} pods bound by {leader}",
+                         some_bound,
                          describe=cluster.daemons.describe)
         assert "leading:" not in cluster.daemons.daemons[standby].log_text(), "both schedulers led at once"
         cluster.daemons.kill(leader)
@@ -104,7 +106,8 @@ async def test_the_standby_scheduler_takes_over_mid_stream_and_no_pod_is_bound_t
         async def all_bound() -> dict[str, str] | None:
             placed = history.bound()
             return placed if len(placed) == POD_COUNT else None
-        placed = await eventually(all_bound, what=f"all {POD_COUNT} pods bound", timeout=60,
+        placed = await eventually(f"all {POD_COUNT} pods bound",
+                                  all_bound, timeout=60,
                                   describe=cluster.daemons.describe)
         assert history.rebound() == {}
         pods = await wait_all_running(client, POD_COUNT, label_selector="app=stream")
@@ -126,7 +129,7 @@ async def check_scheduled_events(client: ApiClient, placed: dict[str, str], boun
     async def standby_events_recorded() -> dict[str, list[dict[str, object]]] | None:
         events = await scheduled_events(client)
         return events if bound_by_standby <= events.keys() else None
-    events = await eventually(standby_events_recorded, what="Scheduled Events of the pods the standby bound")
+    events = await eventually("Scheduled Events of the pods the standby bound", standby_events_recorded)
     for name, recorded in events.items():
         assert [(scheduled_node(event), event.get("count")) for event in recorded] == [(placed[name], 1)], name
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -19,14 +18,10 @@ import uvicorn
 
 from minik8s.apiserver.app import create_app
 from minik8s.store.base import LocalStore
+from tests.support.ports import free_port
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class ThreadedApiserver:

@@ -26,8 +26,8 @@ from minik8s.controllers.node_lifecycle import NodeLifecycleController
 from minik8s.controllers.shared import (
     ControllerOptions,
 )
-from tests.integration.cluster_api import eventually
-from tests.integration.in_loop import apiserver_in_loop, controllers_running, found
+from tests.support.in_loop import apiserver_in_loop, controllers_running, found
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -154,14 +154,14 @@ async def test_silent_node_turns_unknown_tainted_and_pods_leave_after_their_tole
         node = await client.get(NODES, "node-1")
         return node if (UNREACHABLE, "NoExecute") in taint_keys(node) else None
 
-    node = await eventually(tainted, what="the unreachable taint")
+    node = await eventually("the unreachable taint", tainted)
     ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
     assert (ready["status"], ready["reason"], ready["message"]) == (
         "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")
     assert next(t for t in node["spec"]["taints"] if t["key"] == UNREACHABLE)["timeAdded"]
     assert not await is_evicted(client, "brief")  # tolerates for 2 s yet
 
-    await eventually(lambda: is_evicted(client, "brief"), what="the 2 s toleration to run out")
+    await eventually("the 2 s toleration to run out", lambda: is_evicted(client, "brief"))
     assert not await is_evicted(client, "default-toleration")
     assert not await is_evicted(client, "forever")
     pod = await client.get(PODS, "forever", namespace="default")
@@ -175,12 +175,12 @@ async def test_silent_node_turns_unknown_tainted_and_pods_leave_after_their_tole
     async def untainted() -> bool:
         return not taint_keys(await client.get(NODES, "node-1"))
 
-    await eventually(untainted, what="recovery to remove the taint")
+    await eventually("recovery to remove the taint", untainted)
     assert not await is_evicted(client, "default-toleration")
 
     await client.delete(NODES, "node-1")
-    await eventually(lambda: gone(client, PODS, "forever", "default"), what="pods of a deleted node to go")
-    await eventually(lambda: gone(client, PODS, "default-toleration", "default"), what="all pods of the node")
+    await eventually("pods of a deleted node to go", lambda: gone(client, PODS, "forever", "default"))
+    await eventually("all pods of the node", lambda: gone(client, PODS, "default-toleration", "default"))
 
 
 async def test_no_execute_taint_evicts_intolerant_pods_at_once_and_cordon_taints(client: ApiClient) -> None:
@@ -191,7 +191,7 @@ async def test_no_execute_taint_evicts_intolerant_pods_at_once_and_cordon_taints
                       tolerations=[{"key": "dedicated", "operator": "Equal", "value": "db", "effect": "NoExecute"}])
         await client.patch(NODES, "node-2", {"spec": {"taints": [{"key": "dedicated", "value": "db",
                                                                   "effect": "NoExecute"}]}})
-        await eventually(lambda: is_evicted(client, "intolerant"), what="the intolerant pod to be evicted")
+        await eventually("the intolerant pod to be evicted", lambda: is_evicted(client, "intolerant"))
         assert not await is_evicted(client, "tolerant")
 
         await client.patch(NODES, "node-2", {"spec": {"unschedulable": True}})
@@ -199,13 +199,13 @@ async def test_no_execute_taint_evicts_intolerant_pods_at_once_and_cordon_taints
         async def cordoned() -> bool:
             return ("node.kubernetes.io/unschedulable", "NoSchedule") in taint_keys(await client.get(NODES, "node-2"))
 
-        await eventually(cordoned, what="the unschedulable taint")
+        await eventually("the unschedulable taint", cordoned)
         await client.patch(NODES, "node-2", {"spec": {"unschedulable": False}})
 
         async def uncordoned() -> bool:
             return taint_keys(await client.get(NODES, "node-2")) == [("dedicated", "NoExecute")]
 
-        await eventually(uncordoned, what="uncordon to remove the taint")
+        await eventually("uncordon to remove the taint", uncordoned)
         node = await client.get(NODES, "node-2")
         assert next(c for c in node["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
     assert not await is_evicted(client, "tolerant")
@@ -233,9 +233,9 @@ async def test_deleting_a_namespace_removes_its_contents_then_itself(client: Api
 
     await client.delete(NAMESPACES, "team")
     for kind, name in ((CONFIGMAPS, "settings"), (SECRETS, "token"), (DEPLOYMENTS, "web"), (PODS, "pending")):
-        await eventually(functools.partial(gone, client, kind, name, "team"), what=f"{name} to go")
+        await eventually(f"{name} to go", functools.partial(gone, client, kind, name, "team"))
 
-    running = await eventually(lambda: _terminating(client, "running"), what="the running pod to terminate")
+    running = await eventually("the running pod to terminate", lambda: _terminating(client, "running"))
 
     async def content_remaining() -> dict[str, Any] | None:
         namespace = await client.get(NAMESPACES, "team")
@@ -244,13 +244,13 @@ async def test_deleting_a_namespace_removes_its_contents_then_itself(client: Api
         remaining = next((c for c in conditions if c["type"] == "NamespaceContentRemaining"), None)
         return remaining if remaining and "pods has 1 resource" in remaining["message"] else None
 
-    remaining = await eventually(content_remaining, what="the namespace to report the pod left")
+    remaining = await eventually("the namespace to report the pod left", content_remaining)
     assert remaining["status"] == "True"
     assert remaining["message"] == "Some resources are remaining: pods has 1 resource instances"
 
     await client.delete(PODS, "running", namespace="team", grace_period_seconds=0,  # what its agent does
                         preconditions_uid=running["metadata"]["uid"])
-    await eventually(lambda: gone(client, NAMESPACES, "team"), what="the namespace to go")
+    await eventually("the namespace to go", lambda: gone(client, NAMESPACES, "team"))
 
 
 async def _terminating(api: ApiClient, name: str) -> dict[str, Any] | None:
@@ -283,18 +283,18 @@ async def deployment_with_dependents(api: ApiClient, name: str) -> list[tuple[An
 async def test_deleting_an_owner_deletes_its_dependents(client: ApiClient, policy: Any) -> None:
     dependents = await deployment_with_dependents(client, policy.lower())
     await client.delete(DEPLOYMENTS, policy.lower(), namespace="default", propagation_policy=policy)
-    await eventually(lambda: gone(client, DEPLOYMENTS, policy.lower(), "default"), what="the owner to go")
+    await eventually("the owner to go", lambda: gone(client, DEPLOYMENTS, policy.lower(), "default"))
     if policy == "Foreground":  # the owner went last
         for kind, name in dependents:
             assert await gone(client, kind, name, "default"), f"{name} outlived its foreground-deleted owner"
     for kind, name in dependents:
-        await eventually(functools.partial(gone, client, kind, name, "default"), what=f"{name} to go")
+        await eventually(f"{name} to go", functools.partial(gone, client, kind, name, "default"))
 
 
 async def test_orphan_deletion_keeps_dependents_without_the_reference(client: ApiClient) -> None:
     dependents = await deployment_with_dependents(client, "orphans")
     await client.delete(DEPLOYMENTS, "orphans", namespace="default", propagation_policy="Orphan")
-    await eventually(lambda: gone(client, DEPLOYMENTS, "orphans", "default"), what="the owner to go")
+    await eventually("the owner to go", lambda: gone(client, DEPLOYMENTS, "orphans", "default"))
     replica_set = await client.get(REPLICASETS, "orphans-rs", namespace="default")
     assert not replica_set["metadata"].get("ownerReferences")
     for kind, name in dependents[1:]:
@@ -314,6 +314,6 @@ async def test_dependent_of_two_owners_lives_until_both_are_gone(client: ApiClie
         shared = await client.get(CONFIGMAPS, "shared", namespace="default")
         return [ref["name"] for ref in shared["metadata"]["ownerReferences"]] == ["owner-b"]
 
-    await eventually(only_b_left, what="the reference to the deleted owner to be dropped")
+    await eventually("the reference to the deleted owner to be dropped", only_b_left)
     await client.delete(CONFIGMAPS, "owner-b", namespace="default")
-    await eventually(lambda: gone(client, CONFIGMAPS, "shared", "default"), what="the last owner's dependent to go")
+    await eventually("the last owner's dependent to go", lambda: gone(client, CONFIGMAPS, "shared", "default"))

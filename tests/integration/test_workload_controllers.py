@@ -31,7 +31,8 @@ from minik8s.controllers.shared import (
     InformerFactory,
     RunnableController,
 )
-from tests.integration.in_loop import apiserver_in_loop
+from tests.support.in_loop import apiserver_in_loop
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -96,13 +97,7 @@ class Cluster:
 
     async def wait_for(self, what: str, check: Callable[[], Any]) -> Any:
         """Poll `check` (on cached state) until it returns something truthy, within a deadline."""
-        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-        while True:
-            result = check()
-            if result:
-                return result
-            assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-            await asyncio.sleep(0.02)
+        return await eventually(what, check, timeout=WAIT_SECONDS, interval=0.02)
 
     def live_pods(self, **labels: str) -> list[dict[str, Any]]:
         return [pod for pod in self.pods.list()

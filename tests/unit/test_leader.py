@@ -10,6 +10,7 @@ from typing import Any
 from minik8s.api.registry import ResourceKind
 from minik8s.client.errors import AlreadyExists, Conflict, NotFound, ServerUnreachable
 from minik8s.client.leader import LeaderElector, LeaseApi
+from tests.support.waiting import eventually
 
 RETRY = 0.003
 
@@ -106,14 +107,6 @@ class Leading:
         return lead
 
 
-async def eventually(condition: Callable[[], bool], *, within: float = 1.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.001)
-
-
 async def stop(*tasks: asyncio.Task[None]) -> None:
     for task in tasks:
         task.cancel()
@@ -124,7 +117,7 @@ async def test_only_one_of_two_leads() -> None:
     store, clock, leading = FakeLeaseStore(), FakeClock(), Leading()
     first, second = elector(FakeLeaseApi(store), "a", clock), elector(FakeLeaseApi(store), "b", clock)
     tasks = [asyncio.create_task(e.run(leading.for_(e.identity))) for e in (first, second)]
-    await eventually(lambda: len(leading.started) == 1)
+    await eventually('len(leading.started) == 1', lambda: len(leading.started) == 1, timeout=1.0)
     await asyncio.sleep(RETRY * 10)  # several renew/retry rounds of both
     assert leading.max_concurrent == 1 and len(leading.started) == 1
     assert [first.is_leader, second.is_leader].count(True) == 1
@@ -140,13 +133,13 @@ async def test_the_other_takes_over_only_after_the_lease_expires() -> None:
     first = elector(FakeLeaseApi(store), "a", clock, release_on_cancel=False)
     second = elector(FakeLeaseApi(store), "b", clock)
     first_task = asyncio.create_task(first.run(leading.for_("a")))
-    await eventually(lambda: first.is_leader)
+    await eventually('first.is_leader', lambda: first.is_leader, timeout=1.0)
     await stop(first_task)  # "a" dies without releasing
     second_task = asyncio.create_task(second.run(leading.for_("b")))
     await asyncio.sleep(RETRY * 10)
     assert not second.is_leader  # the lease has not expired by b's own observation
     clock.now += 1.01  # leaseDurationSeconds (1) after b last saw the lease change
-    await eventually(lambda: second.is_leader)
+    await eventually('second.is_leader', lambda: second.is_leader, timeout=1.0)
     assert store.lease()["spec"]["holderIdentity"] == "b"
     assert store.lease()["spec"]["leaseTransitions"] == 1
     await stop(second_task)
@@ -156,12 +149,12 @@ async def test_release_on_cancel_lets_a_standby_take_over_at_once() -> None:
     store, clock, leading = FakeLeaseStore(), FakeClock(), Leading()
     first, second = elector(FakeLeaseApi(store), "a", clock), elector(FakeLeaseApi(store), "b", clock)
     first_task = asyncio.create_task(first.run(leading.for_("a")))
-    await eventually(lambda: first.is_leader)
+    await eventually('first.is_leader', lambda: first.is_leader, timeout=1.0)
     second_task = asyncio.create_task(second.run(leading.for_("b")))
     await asyncio.sleep(RETRY * 5)
     await stop(first_task)
     assert leading.cancelled == ["a"]
-    await eventually(lambda: second.is_leader)  # no clock advance needed
+    await eventually('second.is_leader', lambda: second.is_leader, timeout=1.0)  # no clock advance needed
     await stop(second_task)
 
 
@@ -170,12 +163,12 @@ async def test_a_leader_that_cannot_renew_stops_leading() -> None:
     api = FakeLeaseApi(store)
     only = elector(api, "a", clock)
     task = asyncio.create_task(only.run(leading.for_("a")))
-    await eventually(lambda: only.is_leader and leading.current == {"a"})
+    await eventually("only.is_leader and leading.current == {'a'}", lambda: only.is_leader and leading.current == {"a"}, timeout=1.0)
     api.cut = True
     clock.now += 0.25  # past renew_deadline (0.2) without a successful renewal
-    await eventually(lambda: not only.is_leader and leading.cancelled == ["a"])
+    await eventually("not only.is_leader and leading.cancelled == ['a']", lambda: not only.is_leader and leading.cancelled == ["a"], timeout=1.0)
     api.cut = False
-    await eventually(lambda: only.is_leader and leading.current == {"a"})  # it tries again
+    await eventually("only.is_leader and leading.current == {'a'}", lambda: only.is_leader and leading.current == {"a"}, timeout=1.0)  # it tries again
     await stop(task)
 
 

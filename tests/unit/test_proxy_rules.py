@@ -15,7 +15,7 @@ import shutil
 import string
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from minik8s.proxy.iptables import Jump, cleanup_text, drift, jump_repair_text, 
 from minik8s.proxy.main import AlreadyRunning, hold_lock, missing_prerequisite
 from minik8s.proxy.proxy import ProxySettings, ServiceProxy
 from minik8s.proxy.rules import ChainNames, render
+from tests.support.waiting import eventually
 
 VIP = "10.96.0.10"
 POD_IPS = ["10.244.1.11", "10.244.1.12", "10.244.2.13"]
@@ -405,13 +406,6 @@ class FakeDataplane:
         return []
 
 
-async def eventually(condition: Callable[[], bool], *, within: float = 2.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
-
-
 @pytest.fixture
 async def running_proxy() -> AsyncIterator[tuple[ServiceProxy, FakeCluster, FakeDataplane]]:
     cluster = FakeCluster([service("a", ip="10.96.0.1"), service("b", ip="10.96.0.2")],
@@ -432,7 +426,7 @@ async def test_the_proxy_syncs_everything_first_then_only_what_changed(running_p
     for count in (1, 3, 2):  # a burst of endpoint changes to one service
         cluster.events["endpoints"].put_nowait(WatchEvent("MODIFIED", endpoints("b", POD_IPS[:count])))
     service_b = NAMES.service("default/b:80/tcp")
-    await eventually(lambda: len(rules_of(dataplane.restored[-1], service_b)) == 3)  # masq + 2 endpoints
+    await eventually('len(rules_of(dataplane.restored[-1], service_b)) == 3', lambda: len(rules_of(dataplane.restored[-1], service_b)) == 3, timeout=2.0)  # masq + 2 endpoints
     assert len(dataplane.restored) == 2  # the burst made one sync
     chains = declared_chains(dataplane.restored[1])
     assert service_b in chains and NAMES.service("default/a:80/tcp") not in chains
@@ -443,7 +437,7 @@ async def test_a_failed_sync_is_retried_in_full(running_proxy: Any) -> None:
     proxy, cluster, dataplane = running_proxy
     dataplane.fail_next = True
     cluster.events["services"].put_nowait(WatchEvent("DELETED", service("a", ip="10.96.0.1")))
-    await eventually(lambda: len(dataplane.restored) >= 2, within=5.0)  # after a backoff of ≤ 0.5 s
+    await eventually('len(dataplane.restored) >= 2', lambda: len(dataplane.restored) >= 2, timeout=5.0)  # after a backoff of ≤ 0.5 s
     retried = dataplane.restored[1]
     assert ":MINIK8S-FORWARD - [0:0]" in retried and "default/a" not in retried
     assert proxy.health().healthy  # one failure is not an outage

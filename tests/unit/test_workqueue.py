@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
 from minik8s.client.controller import run_workers
 from minik8s.client.errors import Conflict, NotFound
 from minik8s.client.workqueue import QueueShutDown, WorkQueue
-
-
-async def eventually(condition: Callable[[], bool], *, within: float = 1.0) -> None:
-    """Poll `condition` until true or fail after `within` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.001)
+from tests.support.waiting import eventually
 
 
 async def test_a_key_is_queued_at_most_once() -> None:
@@ -116,7 +107,7 @@ async def test_workers_never_reconcile_one_key_concurrently() -> None:
 
     workers = asyncio.create_task(run_workers(queue, reconcile, workers=4, name="test"))
     queue.add("a")
-    await eventually(lambda: len(runs) >= 3 and queue.len() == 0 and not active)
+    await eventually('len(runs) >= 3 and queue.len() == 0 and (not active)', lambda: len(runs) >= 3 and queue.len() == 0 and not active, timeout=1.0)
     queue.shutdown()
     await asyncio.wait_for(workers, 1.0)
     assert overlaps == []
@@ -140,8 +131,8 @@ async def test_failures_are_retried_conflicts_at_once_others_with_backoff(
 
     workers = asyncio.create_task(run_workers(queue, reconcile, workers=1, name="test"))
     queue.add("a")
-    await eventually(lambda: len(calls) == 2)
-    await eventually(lambda: queue.num_requeues("a") == 0)  # success forgets the backoff
+    await eventually('len(calls) == 2', lambda: len(calls) == 2, timeout=1.0)
+    await eventually("queue.num_requeues('a') == 0", lambda: queue.num_requeues("a") == 0, timeout=1.0)  # success forgets the backoff
     queue.shutdown()
     await asyncio.wait_for(workers, 1.0)
     assert calls == [0, requeues_expected]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,15 +28,11 @@ from minik8s.controllers.shared import (
     RunnableController,
 )
 from minik8s.store.base import LocalStore
-from tests.integration.cluster_api import eventually
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def found(api: ApiClient, kind: Any, name: str, namespace: str | None = None) -> dict[str, Any] | None:
@@ -57,7 +52,7 @@ async def apiserver_in_loop(*, history: int = 1000) -> AsyncIterator[ApiClient]:
     serving = asyncio.create_task(server.serve())
     api = ApiClient([f"http://127.0.0.1:{port}"], max_connections=16)
     try:
-        await eventually(lambda: found(api, NAMESPACES, "kube-node-lease"), what="the apiserver to start", timeout=10)
+        await eventually("the apiserver to start", lambda: found(api, NAMESPACES, "kube-node-lease"), timeout=10)
         yield api
     finally:
         await api.aclose()
