@@ -1,8 +1,7 @@
 """The node agent's logs and exec server, served by uvicorn on loopback over a fake runtime.
 
-The fake runtime here implements only what the server uses (`logs`, `exec`); its exec sessions run
-tiny scripted "programs" chosen by the command's first word. `serving`, `FakeRuntime` and `ExecResult`
-are reused by the apiserver proxy tests.
+The runtime is `tests.support.fake_runtime.FakeRuntime`: logs per container and scripted exec
+programs. `serving` and `run_exec` are reused by the apiserver proxy tests.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -24,127 +23,13 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from minik8s.client.errors import BadRequest, NotFound
-from minik8s.node.runtime import ContainerRuntime, LogOptions, RuntimeFailure
+from minik8s.node.runtime import ContainerRuntime, LogOptions
 from minik8s.node.server import ResolvedContainer, create_node_app
+from tests.support.fake_runtime import FakeRuntime
 from tests.support.ports import free_port
 
 V5, V4, V4_BASE64 = "v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io"
 WAIT = 5.0
-
-
-class FakeExecSession:
-    """A scripted process: `program(session)` reads stdin and writes output, returning the exit code."""
-
-    def __init__(self, program: Callable[[FakeExecSession], Awaitable[int]], command: Sequence[str]) -> None:
-        self.command = list(command)
-        self.stdin: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.outputs: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
-        self.resizes: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
-        self.closed = asyncio.Event()
-        self.task = asyncio.create_task(self._run(program))
-
-    async def _run(self, program: Callable[[FakeExecSession], Awaitable[int]]) -> int:
-        try:
-            return await program(self)
-        finally:
-            self.outputs.put_nowait(None)
-
-    def write(self, stream: int, data: bytes) -> None:
-        self.outputs.put_nowait((stream, data))
-
-    async def write_stdin(self, data: bytes) -> None:
-        self.stdin.put_nowait(data)
-
-    async def close_stdin(self) -> None:
-        self.stdin.put_nowait(None)
-
-    async def output(self) -> AsyncIterator[tuple[int, bytes]]:
-        while (item := await self.outputs.get()) is not None:
-            yield item
-
-    async def resize(self, *, width: int, height: int) -> None:
-        self.resizes.put_nowait((width, height))
-
-    async def wait(self) -> int:
-        return await self.task
-
-    async def close(self) -> None:
-        self.task.cancel()
-        self.closed.set()
-
-
-async def echo(session: FakeExecSession) -> int:
-    session.write(1, (" ".join(session.command[1:]) + "\n").encode())
-    return 0
-
-
-async def cat(session: FakeExecSession) -> int:
-    while (data := await session.stdin.get()) is not None:
-        session.write(1, data)
-    return 0
-
-
-async def fail(session: FakeExecSession) -> int:
-    session.write(1, b"out\n")
-    session.write(2, b"err\n")
-    return 3
-
-
-async def size(session: FakeExecSession) -> int:
-    width, height = await session.resizes.get()
-    session.write(1, f"{width}x{height}\n".encode())
-    return 0
-
-
-async def sleep(session: FakeExecSession) -> int:
-    await asyncio.Event().wait()
-    return 0
-
-
-PROGRAMS: dict[str, Callable[[FakeExecSession], Awaitable[int]]] = {
-    "echo": echo, "cat": cat, "fail": fail, "size": size, "sleep": sleep,
-}
-
-
-@dataclass
-class FakeRuntime:
-    """Log lines per container id (appendable while followed) and scripted exec programs."""
-
-    lines: dict[str, list[bytes]] = field(default_factory=dict)
-    log_calls: list[tuple[str, LogOptions]] = field(default_factory=list)
-    sessions: list[FakeExecSession] = field(default_factory=list)
-    followers: int = 0
-    appended: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def append(self, container_id: str, line: bytes) -> None:
-        self.lines.setdefault(container_id, []).append(line)
-        self.appended.set()
-
-    async def logs(self, container_id: str, options: LogOptions) -> AsyncIterator[bytes]:
-        self.log_calls.append((container_id, options))
-        if container_id not in self.lines:
-            raise RuntimeFailure(f"no such container: {container_id}")
-        lines = self.lines[container_id]
-        sent = max(0, len(lines) - options.tail_lines) if options.tail_lines is not None else 0
-        self.followers += options.follow
-        try:
-            while True:
-                for line in lines[sent:]:
-                    yield line
-                sent = len(lines)
-                if not options.follow:
-                    return
-                self.appended.clear()
-                await self.appended.wait()
-        finally:
-            self.followers -= options.follow
-
-    async def exec(self, container_id: str, command: Sequence[str], *, stdin: bool, tty: bool) -> FakeExecSession:
-        if command[0] not in PROGRAMS:
-            raise RuntimeFailure(f'exec: "{command[0]}": executable file not found in $PATH')
-        session = FakeExecSession(PROGRAMS[command[0]], command)
-        self.sessions.append(session)
-        return session
 
 
 CONTAINERS = {("default", "web", "app"): "c-app", ("default", "web", "sidecar"): "c-sidecar"}

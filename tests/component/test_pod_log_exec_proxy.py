@@ -20,7 +20,8 @@ from websockets.typing import Subprotocol
 from minik8s.client.errors import BadRequest, NotFound
 from minik8s.node.runtime import ContainerRuntime, LogOptions
 from minik8s.node.server import ResolvedContainer, create_node_app
-from tests.component.test_node_server import V4, V4_BASE64, V5, WAIT, FakeRuntime, run_exec, serving
+from tests.component.test_node_server import V4, V4_BASE64, V5, WAIT, run_exec, serving
+from tests.support.fake_runtime import FakeRuntime
 from tests.support.ports import free_port
 
 PODS = "/api/v1/namespaces/default/pods"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from typing import cast
 
 import pytest
@@ -18,45 +17,10 @@ from minik8s.node.runtime import (
     ContainerState,
     RuntimeFailure,
 )
+from tests.support.fake_runtime import FakeRuntime, exits_with
 from tests.support.waiting import eventually
 
 # ---- exec ----
-
-
-class FakeSession:
-    def __init__(self, *, exit_code: int = 0, output: bytes = b"", hang: bool = False) -> None:
-        self.exit_code, self._output, self.hang = exit_code, output, hang
-        self.closed = False
-
-    async def write_stdin(self, data: bytes) -> None: ...
-
-    async def close_stdin(self) -> None: ...
-
-    async def output(self) -> AsyncIterator[tuple[int, bytes]]:
-        if self.hang:
-            await asyncio.Event().wait()
-        yield 1, self._output[:6]
-        yield 2, self._output[6:]
-
-    async def resize(self, *, width: int, height: int) -> None: ...
-
-    async def wait(self) -> int:
-        return self.exit_code
-
-    async def close(self) -> None:
-        self.closed = True
-
-
-class FakeRuntime:
-    def __init__(self, session=None, error=None):
-        self.session, self.error = session, error
-        self.commands = []
-
-    async def exec(self, container_id, command, *, stdin, tty):
-        self.commands.append((container_id, list(command), stdin, tty))
-        if self.error is not None:
-            raise self.error
-        return self.session
 
 
 NO_RUNTIME = cast(ContainerRuntime, FakeRuntime())  # httpGet/tcpSocket probes never use the runtime
@@ -72,27 +36,27 @@ async def exec_result(runtime, command, timeout=1):
 
 
 async def test_exec_probe_succeeds_on_exit_code_zero_with_expanded_static_env():
-    runtime = FakeRuntime(FakeSession(exit_code=0, output=b"all good"))
+    runtime = FakeRuntime(programs={"cat": exits_with(0, b"all good")})
     result = await exec_result(runtime, ["cat", "$(FILE)", "$(REF)"])
     assert result == ProbeResult(True, "all good")
-    assert runtime.commands == [("cid", ["cat", "/tmp/healthy", "$(REF)"], False, False)]
-    assert runtime.session.closed
+    assert runtime.exec_calls == [("cid", ["cat", "/tmp/healthy", "$(REF)"], False, False)]
+    assert runtime.sessions[0].closed.is_set()
 
 
 async def test_exec_probe_fails_on_non_zero_exit_with_its_output():
-    runtime = FakeRuntime(FakeSession(exit_code=1, output=b"cat: no such file"))
+    runtime = FakeRuntime(programs={"cat": exits_with(1, b"cat: no such file")})
     assert await exec_result(runtime, ["cat", "/x"]) == ProbeResult(False, "cat: no such file")
 
 
 async def test_exec_probe_is_bounded_by_its_timeout():
-    runtime = FakeRuntime(FakeSession(hang=True))
+    runtime = FakeRuntime()  # its `sleep` never ends
     result = await exec_result(runtime, ["sleep", "100"], timeout=0.05)
     assert result == ProbeResult(False, 'command "sleep 100" timed out')
-    assert runtime.session.closed
+    assert runtime.sessions[0].closed.is_set()
 
 
 async def test_exec_probe_reports_runtime_failures():
-    runtime = FakeRuntime(error=RuntimeFailure("container not running"))
+    runtime = FakeRuntime(exec_error=RuntimeFailure("container not running"))
     assert await exec_result(runtime, ["true"]) == ProbeResult(False, "container not running")
 
 
