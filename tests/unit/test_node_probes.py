@@ -77,6 +77,22 @@ class Script:
         return ProbeResult(verdict, "fine" if verdict else "broken")
 
 
+async def periods(count: int, *, period: float = 0.005) -> None:
+    """Let `count` probe periods pass, as counted by a witness worker probing every `period` on the same loop.
+
+    A worker under test had as many chances to probe by then: a test that asserts it did *not* probe
+    waits for this instead of sleeping.
+    """
+    witness = Script(True)
+    ticker = ProbeWorker(kind="readiness", probe={"periodSeconds": period}, container_name="witness", run=witness,
+                         on_result=lambda *_: None)
+    ticker.start()
+    try:
+        await eventually(f"{count} probe periods", lambda: witness.calls >= count, timeout=2.0)
+    finally:
+        await ticker.stop()
+
+
 def worker(kind, script, reports, **probe_fields):
     probe = {"periodSeconds": 0.005, "successThreshold": 1, "failureThreshold": 3, **probe_fields}
     return ProbeWorker(kind=kind, probe=probe, container_name="app", run=script,
@@ -112,7 +128,7 @@ async def test_liveness_starts_alive_and_fails_after_the_threshold_then_holds():
     await eventually('bool(reports)', lambda: bool(reports), timeout=2.0)
     assert reports == [("liveness", "app", False, "broken")]
     calls = script.calls
-    await asyncio.sleep(0.03)  # on hold: the container is about to be restarted
+    await periods(6)  # on hold: the container is about to be restarted
     assert script.calls == calls
     await liveness.stop()
 
@@ -125,13 +141,13 @@ async def test_startup_gates_liveness_and_stops_once_it_succeeds():
                            on_result=lambda *report: reports.append(report), startup=startup)
     assert startup.started is False and startup.result is None and liveness.started is True
     liveness.start()
-    await asyncio.sleep(0.02)
+    await periods(4)
     assert liveness_script.calls == 0  # waits for the startup probe
     startup.start()
     await eventually('startup.started and liveness_script.calls > 0', lambda: startup.started and liveness_script.calls > 0, timeout=2.0)
     assert reports == [("startup", "app", True, "fine")]
     calls = startup_script.calls
-    await asyncio.sleep(0.02)
+    await periods(4)
     assert startup_script.calls == calls  # a succeeded startup probe is not run again
     await liveness.stop()
     await startup.stop()
@@ -153,7 +169,7 @@ async def test_initial_delay_passes_before_the_first_probe():
     await readiness.stop()
     assert probed_at[0] - begun >= 0.05
     count = len(probed_at)
-    await asyncio.sleep(0.02)
+    await periods(4)
     assert len(probed_at) == count  # stopped: no more probes
 
 

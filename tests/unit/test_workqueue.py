@@ -40,15 +40,37 @@ async def test_done_without_new_add_does_not_requeue() -> None:
     assert queue.len() == 0
 
 
-async def test_add_after_delays_and_the_earliest_wins() -> None:
+class LoopClock:
+    """The running loop's clock, moved forward by hand: timers fire when it passes them, not in real time."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.real, self.offset = loop, loop.time, 0.0
+
+    def __call__(self) -> float:
+        return self.real() + self.offset
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock on and return once every timer due by then has run."""
+        self.offset += seconds
+        passed = asyncio.Event()
+        self.loop.call_at(self(), passed.set)  # due last: the timers before it run first
+        await asyncio.wait_for(passed.wait(), 1.0)
+
+
+async def test_add_after_delays_and_the_earliest_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = asyncio.get_running_loop()
+    clock = LoopClock(loop)
+    monkeypatch.setattr(loop, "time", clock)
     queue = WorkQueue()
     queue.add_after("a", 10.0)
     queue.add_after("a", 0.01)
+    await clock.advance(0.005)
     assert queue.len() == 0
+    await clock.advance(0.01)
     assert await asyncio.wait_for(queue.get(), 1.0) == "a"
     queue.done("a")
-    await asyncio.sleep(0.02)
-    assert queue.len() == 0  # the cancelled 10 s timer never fires twice
+    await clock.advance(20.0)
+    assert queue.len() == 0  # the cancelled 10 s timer never fires
 
 
 def test_rate_limited_backoff_doubles_caps_and_resets_on_forget() -> None:
