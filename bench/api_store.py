@@ -1,4 +1,4 @@
-"""The apiserver + replicated store figures of design.md §13: create latency, write throughput, watch delay.
+"""The apiserver + replicated store figures: create latency, write throughput, watch delay.
 
 Each benchmark starts its own three real replica processes (`tests.support.replicas.ReplicaSet`)
 in a fresh temporary directory, drives them over loopback HTTP with the lean client of `bench.wire`,

@@ -1,8 +1,9 @@
 """The write-throughput load generator: several worker processes, each with threads on lean connections.
 
-One Python process cannot drive 32 connections fast enough to load three replicas (design.md §13), so
-the connections are spread over worker processes (multiprocessing, spawn) and each connection gets a
-thread running the blocking `LeanConnection`. All workers start at an agreed CLOCK_MONOTONIC instant
+One Python process cannot drive 32 connections fast enough to load three replicas (httpx reaches a
+few hundred requests/s with one core busy in the client), so the connections are spread over worker
+processes (multiprocessing, spawn) and each connection gets a thread running the blocking
+`LeanConnection`. All workers start at an agreed CLOCK_MONOTONIC instant
 (the clock is shared by every process on Linux) and count only the creates completed inside the
 measuring window, after a warm-up. Each worker reports its own CPU time, so the client's share of the
 machine can be printed next to the figure.

@@ -1,6 +1,6 @@
 """Pod start latency on real Docker nodes, printed next to the raw Docker floor measured in the same run.
 
-design.md §13 asks that a pod with `spec.nodeName` set and its image present is seen Running and
+The target: a pod with `spec.nodeName` set and its image present is seen Running and
 Ready through a watch within p50 0.6 s / p99 1.5 s of its create being acknowledged. That only means
 something next to what Docker alone needs on the same machine at the same moment, so one run
 brings a cluster up with the real CLI (`minik8s up`, Docker node agents node-1 and node-2), times

@@ -1,4 +1,4 @@
-"""Scheduler throughput (design.md §13): 1,000 pods on 100 simulated nodes, first create → all bound.
+"""Scheduler throughput (target: within 2 s, ≥ 500 pods/s): 1,000 pods on 100 simulated nodes, first create → all bound.
 
 The figure is the scheduler's, so nothing else may be what limits it: the pods are created by
 worker processes with threads on lean keep-alive connections (`bench.wire`, as `bench.load` does

@@ -1,6 +1,6 @@
 """Two schedulers, two controller-managers: the leader is killed -9 and the standby finishes the job once.
 
-A user runs two copies of each daemon so that losing one loses nothing (design §2, §10). What
+A user runs two copies of each daemon so that losing one loses nothing. What
 they rely on: only the Lease holder acts; when it dies mid-work the other takes over within the
 Lease timings; and nothing is done twice — no pod bound a second time, no pod created twice. All
 processes are real (one apiserver, simulated node agents over the fake runtime, the daemons with
