@@ -1,7 +1,7 @@
 """The node agent's logs and exec server, served by uvicorn on loopback over a fake runtime.
 
 The runtime is `tests.support.fake_runtime.FakeRuntime`: logs per container and scripted exec
-programs. `serving` and `run_exec` are reused by the apiserver proxy tests.
+programs. `node_server` and `run_exec` are reused by the apiserver proxy tests.
 """
 
 from __future__ import annotations
@@ -16,17 +16,16 @@ from typing import Any, cast
 
 import httpx
 import pytest
-import uvicorn
-from starlette.types import ASGIApp
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from minik8s.client.errors import BadRequest, NotFound
 from minik8s.node.runtime import ContainerRuntime, LogOptions
-from minik8s.node.server import ResolvedContainer, create_node_app
+from minik8s.node.server import Resolve, ResolvedContainer, create_node_app
 from tests.support.fake_runtime import FakeRuntime
-from tests.support.ports import free_port
+from tests.support.serving import serving
+from tests.support.waiting import eventually
 
 V5, V4, V4_BASE64 = "v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io"
 WAIT = 5.0
@@ -46,21 +45,11 @@ async def resolve(namespace: str, pod: str, container: str | None, previous: boo
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port; yields `127.0.0.1:PORT`."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=1))
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(WAIT):
-        while not server.started:
-            assert not task.done(), "uvicorn did not start"
-            await asyncio.sleep(0.01)
-    try:
+async def node_server(runtime: FakeRuntime, resolve: Resolve) -> AsyncIterator[str]:
+    """The node agent's server over `runtime`, on a free loopback port; yields `127.0.0.1:PORT`."""
+    app = create_node_app(resolve=resolve, runtime=cast(ContainerRuntime, runtime))
+    async with serving(app, lifespan="off", graceful_seconds=1) as port:
         yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 @dataclass
@@ -111,7 +100,7 @@ async def agent() -> AsyncIterator[tuple[str, FakeRuntime]]:
     runtime = FakeRuntime()
     runtime.lines["c-app"] = [f"line {n}\n".encode() for n in range(1, 6)]
     runtime.lines["c-app-previous"] = [b"before the restart\n"]
-    async with serving(create_node_app(resolve=resolve, runtime=cast(ContainerRuntime, runtime))) as address:
+    async with node_server(runtime, resolve) as address:
         yield address, runtime
 
 
@@ -151,9 +140,7 @@ async def test_follow_streams_new_lines_and_stops_reading_when_the_client_leaves
         runtime.append("c-app", b"line 6\n")
         assert await anext(lines) == "line 6"
         assert runtime.followers == 1
-    async with asyncio.timeout(WAIT):
-        while runtime.followers:
-            await asyncio.sleep(0.01)
+    await eventually("the agent to stop following", lambda: runtime.followers == 0, timeout=WAIT)
 
 
 @pytest.mark.parametrize(("path", "code", "reason", "message"), [
@@ -232,8 +219,7 @@ async def test_exec_session_is_closed_when_the_client_leaves(agent: tuple[str, F
     async with asyncio.timeout(WAIT):
         async with connect(url, subprotocols=[Subprotocol(V5)], proxy=None) as socket:
             assert await socket.recv() == b"\x01"
-            while not runtime.sessions:
-                await asyncio.sleep(0.01)
+            await eventually("the exec session to start", lambda: runtime.sessions, timeout=WAIT)
         await runtime.sessions[0].closed.wait()
 
 

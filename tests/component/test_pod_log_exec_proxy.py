@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
@@ -18,11 +18,12 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from minik8s.client.errors import BadRequest, NotFound
-from minik8s.node.runtime import ContainerRuntime, LogOptions
-from minik8s.node.server import ResolvedContainer, create_node_app
-from tests.component.test_node_server import V4, V4_BASE64, V5, WAIT, run_exec, serving
+from minik8s.node.runtime import LogOptions
+from minik8s.node.server import ResolvedContainer
+from tests.component.test_node_server import V4, V4_BASE64, V5, WAIT, node_server, run_exec
 from tests.support.fake_runtime import FakeRuntime
 from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 PODS = "/api/v1/namespaces/default/pods"
 # (pod, container) -> the runtime's container id, as the agent's pod cache would know it
@@ -65,7 +66,7 @@ async def cluster(api: httpx.AsyncClient) -> AsyncIterator[tuple[httpx.AsyncClie
     runtime = FakeRuntime()
     runtime.lines["c-app"] = [f"line {n}\n".encode() for n in range(1, 6)]
     runtime.lines["c-main"] = [b"solo says hi\n"]
-    async with serving(create_node_app(resolve=resolve, runtime=cast(ContainerRuntime, runtime))) as address:
+    async with node_server(runtime, resolve) as address:
         await add_node(api, "node-1", address)
         await add_node(api, "node-silent", None)
         await add_node(api, "node-down", f"127.0.0.1:{free_port()}")
@@ -113,9 +114,8 @@ async def test_log_follow_streams_lines_as_they_come(cluster: tuple[httpx.AsyncC
         for number in (6, 7):
             runtime.append("c-app", f"line {number}\n".encode())
             assert await anext(lines) == f"line {number}"
-    async with asyncio.timeout(WAIT):  # the agent stops following once the client has gone
-        while runtime.followers:
-            await asyncio.sleep(0.01)
+    # the agent stops following once the client has gone
+    await eventually("the agent to stop following", lambda: runtime.followers == 0, timeout=WAIT)
 
 
 @pytest.mark.parametrize(("path", "code", "reason", "message"), [
@@ -216,6 +216,5 @@ async def test_leaving_an_exec_closes_the_session_on_the_agent(
         async with connect(exec_url(api, "solo", "command=sleep&stdout=true"), subprotocols=[Subprotocol(V5)],
                            proxy=None) as socket:
             assert await socket.recv() == b"\x01"
-            while not runtime.sessions:
-                await asyncio.sleep(0.01)
+            await eventually("the exec session to start", lambda: runtime.sessions, timeout=WAIT)
         await runtime.sessions[0].closed.wait()

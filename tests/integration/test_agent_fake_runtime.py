@@ -18,16 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from minik8s.apiserver.app import create_app
 from minik8s.client.api import ApiClient
 from minik8s.node.agent import NodeAgent
 from minik8s.node.executor import NodeSettings
 from minik8s.node.fake_runtime import FakeRuntime
 from minik8s.node.runtime import LABEL_POD_NAME, LABEL_POD_UID, LABEL_ROLE, ContainerInfo
-from minik8s.store.base import LocalStore
-from tests.support.ports import free_port
+from tests.support.serving import apiserver_serving
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
@@ -42,15 +39,8 @@ DEADLINE_SECONDS = 10.0
 @pytest.fixture
 async def api() -> AsyncIterator[httpx.AsyncClient]:
     """A real apiserver over an in-process store, on a loopback port; a plain HTTP client to it."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(LocalStore(history=1000), advertise=("127.0.0.1", port)),
-                                           host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-        await eventually("the apiserver to serve", lambda: namespace_exists(client, "default"), timeout=DEADLINE_SECONDS)
+    async with apiserver_serving(history=1000) as url, httpx.AsyncClient(base_url=url, timeout=5) as client:
         yield client
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
 
 
 async def namespace_exists(client: httpx.AsyncClient, name: str) -> bool:

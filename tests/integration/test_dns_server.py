@@ -10,14 +10,11 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 
-from minik8s.apiserver.app import create_app
 from minik8s.dns.main import DnsDaemon, parse_args
 from minik8s.dns.message import SRV, A, Message, Question, Rcode, RecordType
 from minik8s.dns.wire import decode_message, encode_message
-from minik8s.store.base import LocalStore
-from tests.support.ports import free_port
+from tests.support.serving import apiserver_serving
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
@@ -37,13 +34,8 @@ class Cluster:
 
 @pytest.fixture
 async def cluster() -> AsyncIterator[Cluster]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(LocalStore(history=200), advertise=("127.0.0.1", port)),
-                                           host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as api:
-        await answered("the apiserver to serve kube-system", lambda: api.get("/api/v1/namespaces/kube-system"), lambda r: r.status_code == 200)
-        daemon = DnsDaemon(parse_args(["--server", f"http://127.0.0.1:{port}", "--listen", "127.0.0.1:0",
+    async with apiserver_serving(history=200) as url, httpx.AsyncClient(base_url=url, timeout=5) as api:
+        daemon = DnsDaemon(parse_args(["--server", url, "--listen", "127.0.0.1:0",
                                        "--advertise-address", "127.0.0.1", "--health-port", "0"]))
         await daemon.start()
         running = asyncio.create_task(daemon.run())
@@ -52,8 +44,6 @@ async def cluster() -> AsyncIterator[Cluster]:
         finally:
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
-    server.should_exit = True
-    await asyncio.wait_for(serving, 10)
 
 
 async def answered(what: str, probe: Callable[[], Awaitable[T]], good: Callable[[T], bool]) -> T:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from minik8s.api.kinds import DEPLOYMENTS
 from minik8s.client.api import ApiClient
 from tests.support.cluster_api import (
-    DEPLOYMENTS,
     NAMESPACE,
     deployment_body,
     wait_all_running,

@@ -10,17 +10,15 @@ short Lease timings) and everything is judged through the API.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from minik8s.api.kinds import DEPLOYMENTS, PODS, REPLICA_SETS
 from minik8s.client.api import ApiClient
 from tests.support.cluster_api import (
-    DEPLOYMENTS,
     NAMESPACE,
-    PODS,
-    REPLICASETS,
     PodHistory,
     deployment_body,
     lease_holder,
@@ -60,9 +58,19 @@ async def wait_for_leader(client: ApiClient, cluster: SimulatedCluster, lease: s
     async def holder() -> str | None:
         name = await lease_holder(client, lease)
         return name if name in candidates else None
-    return await eventually(f"one of {sorted(candidates)} to hold Lease {lease}",
-                            holder,
+    return await eventually(f"one of {sorted(candidates)} to hold Lease {lease}", holder,
                             timeout=TAKEOVER_SECONDS, describe=cluster.daemons.describe)
+
+
+async def start_pair(client: ApiClient, cluster: SimulatedCluster, names: set[str], start: Callable[[str], object], *,
+                     lease: str, nodes: int) -> tuple[str, str]:
+    """Start two electing copies of a daemon; (leader, standby) once `nodes` are Ready and one holds `lease`."""
+    for name in sorted(names):
+        start(name)
+    await wait_for_ready_nodes(client, nodes)
+    leader = await wait_for_leader(client, cluster, lease, names)
+    (standby,) = names - {leader}
+    return leader, standby
 
 
 async def create_pods_steadily(client: ApiClient, created: list[str]) -> None:
@@ -78,12 +86,8 @@ async def create_pods_steadily(client: ApiClient, created: list[str]) -> None:
 async def test_the_standby_scheduler_takes_over_mid_stream_and_no_pod_is_bound_twice(
         cluster: SimulatedCluster, client: ApiClient) -> None:
     cluster.start_nodes(10)
-    schedulers = {"scheduler-a", "scheduler-b"}
-    for name in sorted(schedulers):
-        cluster.start_scheduler(name)
-    await wait_for_ready_nodes(client, 10)
-    leader = await wait_for_leader(client, cluster, "kube-scheduler", schedulers)
-    (standby,) = schedulers - {leader}
+    leader, standby = await start_pair(client, cluster, {"scheduler-a", "scheduler-b"}, cluster.start_scheduler,
+                                       lease="kube-scheduler", nodes=10)
     history = PodHistory(client)
     await history.start()
     try:
@@ -92,8 +96,7 @@ async def test_the_standby_scheduler_takes_over_mid_stream_and_no_pod_is_bound_t
 
         async def some_bound() -> bool:
             return len(history.bound()) >= BOUND_BEFORE_KILL
-        await eventually(f"{BOUND_BEFORE_KILL} pods bound by {leader}",
-                         some_bound,
+        await eventually(f"{BOUND_BEFORE_KILL} pods bound by {leader}", some_bound,
                          describe=cluster.daemons.describe)
         assert "leading:" not in cluster.daemons.daemons[standby].log_text(), "both schedulers led at once"
         cluster.daemons.kill(leader)
@@ -138,12 +141,8 @@ async def test_the_standby_controller_manager_scales_a_deployment_without_creati
         cluster: SimulatedCluster, client: ApiClient) -> None:
     cluster.start_nodes(3)
     cluster.start_scheduler("scheduler", leader_elect=False)
-    managers = {"controller-manager-a", "controller-manager-b"}
-    for name in sorted(managers):
-        cluster.start_controller_manager(name)
-    await wait_for_ready_nodes(client, 3)
-    leader = await wait_for_leader(client, cluster, "kube-controller-manager", managers)
-    (standby,) = managers - {leader}
+    leader, standby = await start_pair(client, cluster, {"controller-manager-a", "controller-manager-b"},
+                                       cluster.start_controller_manager, lease="kube-controller-manager", nodes=3)
     history = PodHistory(client)
     await history.start()
     try:
@@ -160,7 +159,7 @@ async def test_the_standby_controller_manager_scales_a_deployment_without_creati
 
         assert len(history.uids_with_prefix("web-")) == 8, "a pod was created and deleted again"
         assert len(await list_pods(client, label_selector="app=web")) == 8
-        replica_sets = (await client.list(REPLICASETS, namespace=NAMESPACE))["items"]
+        replica_sets = (await client.list(REPLICA_SETS, namespace=NAMESPACE))["items"]
         assert [rs["status"].get("replicas") for rs in replica_sets] == [8]
         assert {pod["metadata"]["ownerReferences"][0]["uid"] for pod in pods} == {
             replica_sets[0]["metadata"]["uid"]}

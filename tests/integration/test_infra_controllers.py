@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import DAEMON_SETS, ENDPOINTS, EVENTS, NODES, PODS, SERVICES
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.controllers.daemonset import DaemonSetController
@@ -24,19 +24,13 @@ from minik8s.controllers.node_ipam import NodeIpamController
 from minik8s.controllers.shared import (
     ControllerOptions,
 )
-from tests.support.in_loop import apiserver_in_loop, controllers_running, found
+from tests.support.in_loop import controllers_running, found
+from tests.support.serving import apiserver_in_loop
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
 
 T = TypeVar("T")
-NODES = REGISTRY.require("", "v1", "nodes")
-PODS = REGISTRY.require("", "v1", "pods")
-SERVICES = REGISTRY.require("", "v1", "services")
-ENDPOINTS = REGISTRY.require("", "v1", "endpoints")
-EVENTS = REGISTRY.require("", "v1", "events")
-DAEMON_SETS = REGISTRY.require("apps", "v1", "daemonsets")
-NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 
 
 @pytest.fixture

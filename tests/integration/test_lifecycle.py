@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import CONFIG_MAPS
 from minik8s.client.api import ApiClient
 from tests.support.waiting import wait_for
 
@@ -34,7 +34,6 @@ MINIK8S = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable,
 ENVIRONMENT = {key: value for key, value in os.environ.items() if key not in ("MINIK8S_HOME", "KUBECONFIG")}
 ENVIRONMENT["PYTHONPATH"] = str(REPO)
 STATUS_KEYS = {"name", "kind", "pid", "url", "healthy", "raft_role"}
-CONFIGMAPS = REGISTRY.require("", "v1", "configmaps")
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -128,12 +127,12 @@ def small_home(tmp_path: Path) -> Iterator[Path]:
 
 async def create_configmap(kubeconfig: Path, name: str, data: dict[str, str]) -> None:
     async with ApiClient.from_kubeconfig(str(kubeconfig)) as client:
-        await client.create(CONFIGMAPS, {"metadata": {"name": name}, "data": data}, namespace="default")
+        await client.create(CONFIG_MAPS, {"metadata": {"name": name}, "data": data}, namespace="default")
 
 
 async def read_configmap(kubeconfig: Path, name: str) -> dict[str, Any]:
     async with ApiClient.from_kubeconfig(str(kubeconfig)) as client:
-        return await client.get(CONFIGMAPS, name, namespace="default")
+        return await client.get(CONFIG_MAPS, name, namespace="default")
 
 
 def test_up_starts_three_healthy_replicas_with_exactly_one_leader(cluster: Path) -> None:

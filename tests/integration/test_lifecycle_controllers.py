@@ -17,7 +17,17 @@ from typing import Any, TypeVar
 
 import pytest
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import (
+    CONFIG_MAPS,
+    DEPLOYMENTS,
+    EVENTS,
+    LEASES,
+    NAMESPACES,
+    NODES,
+    PODS,
+    REPLICA_SETS,
+    SECRETS,
+)
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import Conflict, NotFound
 from minik8s.controllers.garbage_collector import GarbageCollector
@@ -26,21 +36,13 @@ from minik8s.controllers.node_lifecycle import NodeLifecycleController
 from minik8s.controllers.shared import (
     ControllerOptions,
 )
-from tests.support.in_loop import apiserver_in_loop, controllers_running, found
+from tests.support.in_loop import controllers_running, found
+from tests.support.serving import apiserver_in_loop
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
 
 T = TypeVar("T")
-NODES = REGISTRY.require("", "v1", "nodes")
-PODS = REGISTRY.require("", "v1", "pods")
-LEASES = REGISTRY.require("coordination.k8s.io", "v1", "leases")
-EVENTS = REGISTRY.require("", "v1", "events")
-NAMESPACES = REGISTRY.require("", "v1", "namespaces")
-CONFIGMAPS = REGISTRY.require("", "v1", "configmaps")
-SECRETS = REGISTRY.require("", "v1", "secrets")
-DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
-REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
 UNREACHABLE = "node.kubernetes.io/unreachable"
 GRACE_SECONDS = 1.0
 
@@ -224,7 +226,7 @@ def deployment(name: str) -> dict[str, Any]:
 async def test_deleting_a_namespace_removes_its_contents_then_itself(client: ApiClient) -> None:
     await client.create(NAMESPACES, {"metadata": {"name": "team"}})
     await client.create(NODES, {"metadata": {"name": "node-ns"}, "spec": {}})
-    await client.create(CONFIGMAPS, {"metadata": {"name": "settings"}, "data": {"a": "1"}}, namespace="team")
+    await client.create(CONFIG_MAPS, {"metadata": {"name": "settings"}, "data": {"a": "1"}}, namespace="team")
     await client.create(SECRETS, {"metadata": {"name": "token"}, "stringData": {"t": "x"}}, namespace="team")
     await client.create(DEPLOYMENTS, deployment("web"), namespace="team")
     await client.create(PODS, {"metadata": {"name": "pending"},
@@ -232,7 +234,7 @@ async def test_deleting_a_namespace_removes_its_contents_then_itself(client: Api
     await run_pod(client, "running", node="node-ns", namespace="team")
 
     await client.delete(NAMESPACES, "team")
-    for kind, name in ((CONFIGMAPS, "settings"), (SECRETS, "token"), (DEPLOYMENTS, "web"), (PODS, "pending")):
+    for kind, name in ((CONFIG_MAPS, "settings"), (SECRETS, "token"), (DEPLOYMENTS, "web"), (PODS, "pending")):
         await eventually(f"{name} to go", functools.partial(gone, client, kind, name, "team"))
 
     running = await eventually("the running pod to terminate", lambda: _terminating(client, "running"))
@@ -271,12 +273,12 @@ async def deployment_with_dependents(api: ApiClient, name: str) -> list[tuple[An
     owner = await api.create(DEPLOYMENTS, deployment(name), namespace="default")
     replica_set = deployment(f"{name}-rs")
     replica_set["metadata"]["ownerReferences"] = owned_by(owner)
-    replica_set = await api.create(REPLICASETS, replica_set, namespace="default")
+    replica_set = await api.create(REPLICA_SETS, replica_set, namespace="default")
     for index in range(2):
         pod = {"metadata": {"name": f"{name}-pod-{index}", "ownerReferences": owned_by(replica_set)},
                "spec": {"containers": [{"name": "app", "image": "nginx"}]}}
         await api.create(PODS, pod, namespace="default")
-    return [(REPLICASETS, f"{name}-rs"), (PODS, f"{name}-pod-0"), (PODS, f"{name}-pod-1")]
+    return [(REPLICA_SETS, f"{name}-rs"), (PODS, f"{name}-pod-0"), (PODS, f"{name}-pod-1")]
 
 
 @pytest.mark.parametrize("policy", ["Background", "Foreground"])
@@ -295,7 +297,7 @@ async def test_orphan_deletion_keeps_dependents_without_the_reference(client: Ap
     dependents = await deployment_with_dependents(client, "orphans")
     await client.delete(DEPLOYMENTS, "orphans", namespace="default", propagation_policy="Orphan")
     await eventually("the owner to go", lambda: gone(client, DEPLOYMENTS, "orphans", "default"))
-    replica_set = await client.get(REPLICASETS, "orphans-rs", namespace="default")
+    replica_set = await client.get(REPLICA_SETS, "orphans-rs", namespace="default")
     assert not replica_set["metadata"].get("ownerReferences")
     for kind, name in dependents[1:]:
         pod = await client.get(kind, name, namespace="default")
@@ -303,17 +305,17 @@ async def test_orphan_deletion_keeps_dependents_without_the_reference(client: Ap
 
 
 async def test_dependent_of_two_owners_lives_until_both_are_gone(client: ApiClient) -> None:
-    owners = [await client.create(CONFIGMAPS, {"metadata": {"name": name}}, namespace="default")
+    owners = [await client.create(CONFIG_MAPS, {"metadata": {"name": name}}, namespace="default")
               for name in ("owner-a", "owner-b")]
     references = [{**owned_by(owner)[0], "controller": False} for owner in owners]
-    await client.create(CONFIGMAPS, {"metadata": {"name": "shared", "ownerReferences": references}},
+    await client.create(CONFIG_MAPS, {"metadata": {"name": "shared", "ownerReferences": references}},
                         namespace="default")
-    await client.delete(CONFIGMAPS, "owner-a", namespace="default")
+    await client.delete(CONFIG_MAPS, "owner-a", namespace="default")
 
     async def only_b_left() -> bool:
-        shared = await client.get(CONFIGMAPS, "shared", namespace="default")
+        shared = await client.get(CONFIG_MAPS, "shared", namespace="default")
         return [ref["name"] for ref in shared["metadata"]["ownerReferences"]] == ["owner-b"]
 
     await eventually("the reference to the deleted owner to be dropped", only_b_left)
-    await client.delete(CONFIGMAPS, "owner-b", namespace="default")
-    await eventually("the last owner's dependent to go", lambda: gone(client, CONFIGMAPS, "shared", "default"))
+    await client.delete(CONFIG_MAPS, "owner-b", namespace="default")
+    await eventually("the last owner's dependent to go", lambda: gone(client, CONFIG_MAPS, "shared", "default"))

@@ -9,56 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import pytest
-import uvicorn
 
-from minik8s.api.registry import REGISTRY
-from minik8s.apiserver.app import create_app
+from minik8s.api.kinds import EVENTS, NODES, PODS
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
 from minik8s.scheduler.scheduler import Scheduler
-from minik8s.store.base import LocalStore
+from tests.support.serving import apiserver_in_loop
 from tests.support.waiting import eventually
-
-PODS = REGISTRY.require("", "v1", "pods")
-NODES = REGISTRY.require("", "v1", "nodes")
-EVENTS = REGISTRY.require("", "v1", "events")
 
 T = TypeVar("T")
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def client() -> AsyncIterator[ApiClient]:
-    port = free_port()
-    app = create_app(LocalStore(history=20_000), advertise=("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    api = ApiClient([f"http://127.0.0.1:{port}"], max_connections=8)
-
-    async def ready() -> bool | None:
-        with contextlib.suppress(Exception):
-            await api.get(REGISTRY.require("", "v1", "namespaces"), "kube-node-lease")
-            return True
-        return None
-
-    await eventually("the apiserver to start", ready, timeout=20.0)
-    yield api
-    await api.aclose()
-    server.should_exit = True
-    await asyncio.wait_for(serving, 10)
+    async with apiserver_in_loop(history=20_000, max_connections=8) as api:
+        yield api
 
 
 @pytest.fixture

@@ -14,19 +14,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from minik8s.api.kinds import DEPLOYMENTS, EVENTS, LEASES, NODES, PODS
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
 from minik8s.client.informer import Informer
 from tests.support.waiting import eventually
 
-PODS = REGISTRY.require("", "v1", "pods")
-NODES = REGISTRY.require("", "v1", "nodes")
-EVENTS = REGISTRY.require("", "v1", "events")
-LEASES = REGISTRY.require("coordination.k8s.io", "v1", "leases")
-DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
-REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
 NAMESPACE = "default"
 SIMULATED_IMAGE = "minik8s/busybox:latest"  # present on every simulated node, as in FakeRuntime
 
