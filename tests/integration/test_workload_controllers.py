@@ -115,11 +115,7 @@ class Cluster:
                         and status.get("availableReplicas", 0) == updated)
             return deployment if finished else None
 
-        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-        while (deployment := await done()) is None:
-            assert asyncio.get_running_loop().time() < deadline, f"deployment {name} did not roll out"
-            await asyncio.sleep(0.05)
-        return deployment
+        return await eventually(f"deployment {name} to roll out", done, timeout=WAIT_SECONDS)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.ports import free_ports
+from tests.support.waiting import wait_for
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _LIBC = ctypes.CDLL(None, use_errno=True)  # resolved here: the child of a fork should not load anything
@@ -142,8 +143,7 @@ class ReplicaSet:
                 time.sleep(0.05)
 
     def leader_index(self, timeout: float = 10) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def leader() -> int | None:
             for index, replica in enumerate(self.replicas):
                 if replica not in self.alive():
                     continue
@@ -152,5 +152,7 @@ class ReplicaSet:
                         return index
                 except (httpx.TransportError, ValueError):
                     continue
-            time.sleep(0.05)
-        raise AssertionError("no Raft leader")
+            return None
+        found = wait_for("a Raft leader", lambda: (index,) if (index := leader()) is not None else None,
+                         timeout=timeout, interval=0.05)
+        return found[0]
