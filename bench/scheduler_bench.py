@@ -34,6 +34,7 @@ from bench.api_store import BenchmarkError
 from bench.figures import Figure, Outcome
 from bench.host import cpu_shares, endpoint_of, own_cpu_seconds, server_runtime, sleep_until, snapshot_cpu
 from bench.wire import Endpoint, LeanConnection, ProtocolError
+from tests.support import builders
 from tests.support.daemons import SimulatedCluster, simulated_cluster
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,8 @@ BOUND_DEADLINE_SECONDS = 120.0
 
 
 def pod_body(name: str) -> bytes:
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": POD_PREFIX}},
-        "spec": {"terminationGracePeriodSeconds": 0, "containers": [
-            {"name": "app", "image": IMAGE, "imagePullPolicy": "IfNotPresent", "command": ["sleep", "3600"]}]},
-    }, separators=(",", ":")).encode()
+    body = builders.pod(name, labels={"app": POD_PREFIX}, grace=0, containers=[builders.sleeper(image=IMAGE)])
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 # ---- the pod creators (worker processes) ----

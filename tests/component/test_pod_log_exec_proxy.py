@@ -21,6 +21,7 @@ from minik8s.client.errors import BadRequest, NotFound
 from minik8s.node.runtime import LogOptions
 from minik8s.node.server import ResolvedContainer
 from tests.component.test_node_server import V4, V4_BASE64, V5, WAIT, node_server, run_exec
+from tests.support import builders
 from tests.support.fake_runtime import FakeRuntime
 from tests.support.ports import free_port
 from tests.support.waiting import eventually
@@ -41,12 +42,8 @@ async def resolve(namespace: str, pod: str, container: str | None, previous: boo
 
 
 def pod(name: str, *containers: str, node: str | None = "node-1", init: str | None = None) -> dict[str, Any]:
-    spec: dict[str, Any] = {"containers": [{"name": c, "image": "minik8s/busybox:latest"} for c in containers]}
-    if init:
-        spec["initContainers"] = [{"name": init, "image": "minik8s/busybox:latest"}]
-    if node:
-        spec["nodeName"] = node
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
+    return builders.pod(name, containers=[builders.container(c) for c in containers],
+                        init_containers=[builders.container(init)] if init else None, node_name=node)
 
 
 async def add_node(api: httpx.AsyncClient, name: str, address: str | None) -> None:

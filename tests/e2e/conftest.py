@@ -20,6 +20,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.support import builders
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,23 +185,18 @@ def is_live(pod: dict[str, Any]) -> bool:
 
 def web_deployment(name: str, *, replicas: int = 3, max_unavailable: int = 1, max_surge: int = 1) -> dict[str, Any]:
     """busybox httpd on :8080 answering with its pod's name, Ready once it serves."""
-    container = {"name": "web", "image": "minik8s/busybox:latest", "imagePullPolicy": "IfNotPresent",
-                 "command": ["sh", "-c", WEB_SERVER], "ports": [{"name": "http", "containerPort": 8080}],
-                 "readinessProbe": {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "strategy": {"type": "RollingUpdate",
-                                  "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": max_unavailable}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]}}}}
+    container = builders.container("web", imagePullPolicy="IfNotPresent", command=["sh", "-c", WEB_SERVER],
+                                   ports=[{"name": "http", "containerPort": 8080}],
+                                   readinessProbe={"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1})
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": max_unavailable}}
+    return builders.deployment(name, replicas=replicas, strategy=strategy,
+                               pod_spec={"terminationGracePeriodSeconds": 1, "containers": [container]})
 
 
 def busybox_pod(name: str, command: str, *, node: str = "node-1", grace: int = 2, **spec: Any) -> dict[str, Any]:
-    container = {"name": "main", "image": "minik8s/busybox:latest", "imagePullPolicy": "IfNotPresent",
-                 "command": ["sh", "-c", command]}
-    container.update(spec.pop("container", {}))
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"test": "e2e"}},
-            "spec": {"nodeName": node, "terminationGracePeriodSeconds": grace, "containers": [container], **spec}}
+    fields = {"imagePullPolicy": "IfNotPresent", "command": ["sh", "-c", command], **spec.pop("container", {})}
+    container = builders.container("main", **fields)
+    return builders.pod(name, labels={"test": "e2e"}, node_name=node, grace=grace, containers=[container], **spec)
 
 
 @pytest.fixture(scope="session")

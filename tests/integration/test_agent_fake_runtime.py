@@ -24,6 +24,7 @@ from minik8s.node.agent import NodeAgent
 from minik8s.node.executor import NodeSettings
 from minik8s.node.fake_runtime import FakeRuntime
 from minik8s.node.runtime import LABEL_POD_NAME, LABEL_POD_UID, LABEL_ROLE, ContainerInfo
+from tests.support import builders
 from tests.support.serving import apiserver_serving
 from tests.support.waiting import eventually
 
@@ -104,10 +105,7 @@ async def node(api: httpx.AsyncClient, tmp_path: Path) -> AsyncIterator[Node]:
 
 
 def pod_body(name: str, *, grace: int = 2) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-            "spec": {"nodeName": NODE, "terminationGracePeriodSeconds": grace,
-                     "containers": [{"name": "main", "image": "minik8s/busybox:latest",
-                                     "imagePullPolicy": "IfNotPresent", "command": ["sleep", "3600"]}]}}
+    return builders.pod(name, node_name=NODE, grace=grace, containers=[builders.sleeper("main")])
 
 
 async def create_pod(api: httpx.AsyncClient, name: str, **options: Any) -> dict[str, Any]:

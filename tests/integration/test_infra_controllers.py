@@ -24,6 +24,7 @@ from minik8s.controllers.node_ipam import NodeIpamController
 from minik8s.controllers.shared import (
     ControllerOptions,
 )
+from tests.support import builders
 from tests.support.in_loop import controllers_running, found
 from tests.support.serving import apiserver_in_loop
 from tests.support.waiting import eventually
@@ -75,12 +76,8 @@ async def play_kubelet(client: ApiClient, namespace: str) -> None:
 
 
 def daemon_set(image: str) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "DaemonSet",
-            "metadata": {"name": "agent", "namespace": "default"},
-            "spec": {"selector": {"matchLabels": {"app": "agent"}},
-                     "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-                     "template": {"metadata": {"labels": {"app": "agent"}},
-                                  "spec": {"containers": [{"name": "agent", "image": image}]}}}}
+    return builders.daemon_set("agent", namespace="default", pod_spec={"containers": [builders.container("agent", image)]},
+                               updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}})
 
 
 async def daemon_pods(client: ApiClient) -> dict[str, list[dict[str, Any]]]:

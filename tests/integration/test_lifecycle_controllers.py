@@ -36,6 +36,7 @@ from minik8s.controllers.node_lifecycle import NodeLifecycleController
 from minik8s.controllers.shared import (
     ControllerOptions,
 )
+from tests.support import builders
 from tests.support.in_loop import controllers_running, found
 from tests.support.serving import apiserver_in_loop
 from tests.support.waiting import eventually
@@ -216,11 +217,7 @@ async def test_no_execute_taint_evicts_intolerant_pods_at_once_and_cordon_taints
 # -- namespace -----------------------------------------------------------------------------------
 
 
-def deployment(name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {"metadata": {"name": name}, "spec": {
-        "replicas": 1, "selector": {"matchLabels": labels},
-        "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "app", "image": "nginx"}]}}}}
+NGINX: dict[str, Any] = {"containers": [builders.container(image="nginx")]}  # a pod spec no agent runs here
 
 
 async def test_deleting_a_namespace_removes_its_contents_then_itself(client: ApiClient) -> None:
@@ -228,7 +225,7 @@ async def test_deleting_a_namespace_removes_its_contents_then_itself(client: Api
     await client.create(NODES, {"metadata": {"name": "node-ns"}, "spec": {}})
     await client.create(CONFIG_MAPS, {"metadata": {"name": "settings"}, "data": {"a": "1"}}, namespace="team")
     await client.create(SECRETS, {"metadata": {"name": "token"}, "stringData": {"t": "x"}}, namespace="team")
-    await client.create(DEPLOYMENTS, deployment("web"), namespace="team")
+    await client.create(DEPLOYMENTS, builders.deployment("web", pod_spec=NGINX), namespace="team")
     await client.create(PODS, {"metadata": {"name": "pending"},
                                "spec": {"containers": [{"name": "app", "image": "nginx"}]}}, namespace="team")
     await run_pod(client, "running", node="node-ns", namespace="team")
@@ -270,13 +267,13 @@ def owned_by(owner: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def deployment_with_dependents(api: ApiClient, name: str) -> list[tuple[Any, str]]:
     """Deployment → ReplicaSet → two pods, tied by ownerReferences; returns the dependents."""
-    owner = await api.create(DEPLOYMENTS, deployment(name), namespace="default")
-    replica_set = deployment(f"{name}-rs")
+    owner = await api.create(DEPLOYMENTS, builders.deployment(name, pod_spec=NGINX), namespace="default")
+    replica_set = builders.replica_set(f"{name}-rs", pod_spec=NGINX)
     replica_set["metadata"]["ownerReferences"] = owned_by(owner)
     replica_set = await api.create(REPLICA_SETS, replica_set, namespace="default")
     for index in range(2):
-        pod = {"metadata": {"name": f"{name}-pod-{index}", "ownerReferences": owned_by(replica_set)},
-               "spec": {"containers": [{"name": "app", "image": "nginx"}]}}
+        pod = builders.pod(f"{name}-pod-{index}", containers=NGINX["containers"])
+        pod["metadata"]["ownerReferences"] = owned_by(replica_set)
         await api.create(PODS, pod, namespace="default")
     return [(REPLICA_SETS, f"{name}-rs"), (PODS, f"{name}-pod-0"), (PODS, f"{name}-pod-1")]
 

@@ -19,6 +19,7 @@ from minik8s.api.meta import JsonObject
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
 from minik8s.client.informer import Informer
+from tests.support import builders
 from tests.support.waiting import eventually
 
 NAMESPACE = "default"
@@ -50,18 +51,12 @@ async def wait_for_ready_nodes(client: ApiClient, count: int, *, timeout: float 
 
 
 def pod_body(name: str, *, labels: dict[str, str] | None = None) -> JsonObject:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}},
-            "spec": {"terminationGracePeriodSeconds": 0,
-                     "containers": [{"name": "app", "image": SIMULATED_IMAGE, "imagePullPolicy": "IfNotPresent",
-                                     "command": ["sleep", "3600"]}]}}
+    """A pod the simulated nodes run at once: an image they have, no grace period."""
+    return builders.pod(name, labels=labels or {}, containers=[builders.sleeper(image=SIMULATED_IMAGE)], grace=0)
 
 
 def deployment_body(name: str, *, replicas: int) -> JsonObject:
-    labels = {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": pod_body(name)["spec"]}}}
+    return builders.deployment(name, replicas=replicas, pod_spec=pod_body(name)["spec"])
 
 
 def is_running(pod: JsonObject) -> bool:
