@@ -1,7 +1,11 @@
-"""What the tests share: bounded waits, free ports, object builders, a scriptable runtime, process harness.
+"""What the tests (and the benchmarks in `bench/`) share; nothing here is a test.
 
-Nothing here is a test. `waiting` and `ports` serve every layer; `builders` make API objects for the
-pure tests; `fake_runtime` is the scriptable container runtime of the node tests; `replicas`,
-`daemons`, `in_loop` and `cluster_api` start and query real processes for the integration tests
-and the benchmarks in `bench/`.
+- `waiting`: the one bounded wait, `eventually` (in the event loop) and `wait_for` (in a thread).
+- `ports`: free loopback ports.
+- `builders`: API objects built with keyword arguments.
+- `fake_runtime`: a scriptable container runtime (logs and exec) for the node server and probes.
+- `serving`: an ASGI app or an apiserver over an in-process store, served in the test's loop.
+- `in_loop`: controllers run on shared informers, as the controller-manager runs them.
+- `replicas`, `daemons`, `cluster_api`: real apiserver replicas and daemon processes, started,
+  killed and queried through the API.
 """
