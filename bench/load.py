@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 
 from bench.host import own_cpu_seconds, sleep_until
-from bench.wire import CONFIG_MAPS, Endpoint, LeanConnection, ProtocolError, config_map_body
+from bench.wire import (
+    CONFIG_MAPS,
+    Endpoint,
+    LeanConnection,
+    config_map_body,
+    post_or_reconnect,
+)
 
 
 @dataclass(frozen=True)
@@ -61,12 +67,8 @@ def _drive_connection(plan: LoadPlan, *, worker: int, slot: int, report: WorkerR
         while (started := time.monotonic()) < end:
             sequence += 1
             body = config_map_body(f"load-{connection_index}-{sequence}")
-            try:
-                status, _ = connection.post(CONFIG_MAPS, body)
-            except (OSError, ProtocolError) as error:
-                failures[type(error).__name__] += 1
-                connection.close()
-                connection = LeanConnection(endpoint)
+            connection, status = post_or_reconnect(connection, CONFIG_MAPS, body, failures)
+            if status is None:
                 continue
             finished = time.monotonic()
             if not begin <= finished <= end:

@@ -33,7 +33,7 @@ import httpx
 from bench.api_store import BenchmarkError
 from bench.figures import Figure, Outcome
 from bench.host import cpu_shares, endpoint_of, own_cpu_seconds, server_runtime, sleep_until, snapshot_cpu
-from bench.wire import Endpoint, LeanConnection, ProtocolError
+from bench.wire import Endpoint, LeanConnection, post_or_reconnect
 from tests.support import builders
 from tests.support.daemons import SimulatedCluster, simulated_cluster
 
@@ -93,12 +93,8 @@ def _create_share(plan: CreatePlan, *, connection_index: int, report: CreateRepo
         sleep_until(plan.start_at)
         first_sent = time.monotonic()
         for body in bodies:
-            try:
-                status, _ = connection.post(PODS_PATH, body)
-            except (OSError, ProtocolError) as error:  # a lost create is a failure, never resent
-                failures[type(error).__name__] += 1
-                connection.close()
-                connection = LeanConnection(endpoint)
+            connection, status = post_or_reconnect(connection, PODS_PATH, body, failures)
+            if status is None:
                 continue
             if status == 201:
                 created, last = created + 1, time.monotonic()
