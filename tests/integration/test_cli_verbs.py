@@ -420,7 +420,8 @@ def test_cordon_uncordon_and_drain(cli: Run, namespace: str, api: httpx.Client, 
     drainer = subprocess.Popen([*MINIK8S, "drain", node, "--ignore-daemonsets"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=environment, cwd=REPO)
     try:  # play the node agent: the evicted pod terminates, then goes away
-        wait_for("eviction", lambda: api.get(f"{pods}/worker").json()["metadata"].get("deletionTimestamp"), timeout=15)
+        wait_for("eviction", lambda: api.get(f"{pods}/worker").json()["metadata"].get("deletionTimestamp"),
+                 timeout=15)
         api.request("DELETE", f"{pods}/worker", json={"gracePeriodSeconds": 0})
         out, err = drainer.communicate(timeout=15)
     finally:

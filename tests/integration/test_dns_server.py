@@ -151,11 +151,13 @@ async def test_the_server_keeps_kube_dns_pointing_at_itself(cluster: Cluster) ->
     api, port = cluster.api, cluster.dns_port
     service_path = "/api/v1/namespaces/kube-system/services/kube-dns"
     endpoints_path = "/api/v1/namespaces/kube-system/endpoints/kube-dns"
-    service = (await answered("the kube-dns Service", lambda: api.get(service_path), lambda r: r.status_code == 200)).json()
+    service = (await answered("the kube-dns Service", lambda: api.get(service_path),
+                              lambda r: r.status_code == 200)).json()
     assert service["spec"]["clusterIP"] == "10.96.0.10" and "selector" not in service["spec"]
     assert {(p["name"], p["protocol"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]} == {
         ("dns", "UDP", 53, port), ("dns-tcp", "TCP", 53, port)}
-    endpoints = (await answered("the kube-dns Endpoints", lambda: api.get(endpoints_path), lambda r: r.status_code == 200)).json()
+    endpoints = (await answered("the kube-dns Endpoints", lambda: api.get(endpoints_path),
+                                lambda r: r.status_code == 200)).json()
     assert endpoints["subsets"][0]["addresses"] == [{"ip": "127.0.0.1"}]
     assert {p["port"] for p in endpoints["subsets"][0]["ports"]} == {port}
 
@@ -164,7 +166,8 @@ async def test_the_server_keeps_kube_dns_pointing_at_itself(cluster: Cluster) ->
     await api.delete(service_path)
     await answered("the kube-dns Endpoints to point at the server again", lambda: api.get(endpoints_path),
                    lambda r: r.json()["subsets"][0]["addresses"] == [{"ip": "127.0.0.1"}])
-    await answered("the kube-dns Service to be recreated", lambda: api.get(service_path), lambda r: r.status_code == 200)
+    await answered("the kube-dns Service to be recreated", lambda: api.get(service_path),
+                   lambda r: r.status_code == 200)
     answer = await answered("kube-dns to resolve", lambda: query_udp(port, "kube-dns.kube-system.svc.cluster.local"),
                             lambda r: r.rcode == Rcode.NOERROR)
     assert addresses(answer) == ["10.96.0.10"]

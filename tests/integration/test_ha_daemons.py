@@ -62,8 +62,8 @@ async def wait_for_leader(client: ApiClient, cluster: SimulatedCluster, lease: s
                             timeout=TAKEOVER_SECONDS, describe=cluster.daemons.describe)
 
 
-async def start_pair(client: ApiClient, cluster: SimulatedCluster, names: set[str], start: Callable[[str], object], *,
-                     lease: str, nodes: int) -> tuple[str, str]:
+async def start_pair(client: ApiClient, cluster: SimulatedCluster, names: set[str],
+                     start: Callable[[str], object], *, lease: str, nodes: int) -> tuple[str, str]:
     """Start two electing copies of a daemon; (leader, standby) once `nodes` are Ready and one holds `lease`."""
     for name in sorted(names):
         start(name)

@@ -76,7 +76,8 @@ async def play_kubelet(client: ApiClient, namespace: str) -> None:
 
 
 def daemon_set(image: str) -> dict[str, Any]:
-    return builders.daemon_set("agent", namespace="default", pod_spec={"containers": [builders.container("agent", image)]},
+    return builders.daemon_set("agent", namespace="default",
+                               pod_spec={"containers": [builders.container("agent", image)]},
                                updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}})
 
 

@@ -101,7 +101,8 @@ async def test_fifty_replicas_spread_evenly_over_ten_nodes(client: ApiClient, sc
     assert sorted(Counter(placed.values()).values()) == [5] * 10
     condition = await scheduled_condition(client, "web-0")
     assert condition is not None and condition["status"] == "True"
-    scheduled = await eventually("a Scheduled event", lambda: events_of(client, "web-0", "Scheduled"), timeout=20.0)
+    scheduled = await eventually("a Scheduled event", lambda: events_of(client, "web-0", "Scheduled"),
+                                 timeout=20.0)
     assert scheduled[0]["message"] == f"Successfully assigned default/web-0 to {placed['web-0']}"
 
 
@@ -119,7 +120,8 @@ async def test_a_pod_too_big_for_every_node_waits_with_the_reason_then_binds_on_
 
     condition = await eventually("PodScheduled=False", unschedulable, timeout=20.0)
     assert (condition["reason"], condition["message"]) == ("Unschedulable", message)
-    failed = await eventually("a FailedScheduling event", lambda: events_of(client, "huge", "FailedScheduling"), timeout=20.0)
+    failed = await eventually("a FailedScheduling event", lambda: events_of(client, "huge", "FailedScheduling"),
+                              timeout=20.0)
     assert failed[0]["type"] == "Warning" and failed[0]["message"] == message
     assert await node_of(client, "huge") is None
     await add_node(client, "big", cpu="128")

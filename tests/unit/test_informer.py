@@ -116,7 +116,7 @@ async def test_initial_list_announces_adds_then_watches_from_its_revision() -> N
     assert await informer.wait_synced(1.0)
     assert recorder.seen == [("add", "default/a", "5"), ("add", "default/b", "7")]
     assert informer.get("default/a") == pod("a", "5")  # kind and apiVersion filled in from the list
-    await eventually("client.watch_from == ['10']", lambda: client.watch_from == ["10"], timeout=1.0)
+    await eventually("a watch from revision 10", lambda: client.watch_from == ["10"], timeout=1.0)
     await stop(task)
 
 
@@ -128,7 +128,7 @@ async def test_watch_events_update_cache_and_handlers() -> None:
     for event in [WatchEvent("ADDED", pod("b", "11")), WatchEvent("MODIFIED", pod("a", "12")),
                   WatchEvent("DELETED", pod("b", "13"))]:
         stream.put_nowait(event)
-    await eventually('len(recorder.seen) == 4', lambda: len(recorder.seen) == 4, timeout=1.0)
+    await eventually("four events", lambda: len(recorder.seen) == 4, timeout=1.0)
     assert recorder.seen[1:] == [("add", "default/b", "11"), ("update", "default/a", "12"),
                                  ("delete", "default/b", "13")]
     assert [object_key(obj) for obj in informer.list()] == ["default/a"]
@@ -147,11 +147,12 @@ async def test_a_dropped_stream_resumes_from_the_last_revision(how_it_ends: obje
     first.put_nowait(WatchEvent("BOOKMARK", {"kind": "Pod", "metadata": {"resourceVersion": "15"}}))
     first.put_nowait(how_it_ends)
     second = client.open_stream()
-    await eventually('len(client.watch_from) == 2', lambda: len(client.watch_from) == 2, timeout=1.0)
+    await eventually("a second watch", lambda: len(client.watch_from) == 2, timeout=1.0)
     assert client.watch_from == ["10", "15"]
     assert client.list_calls == 1  # no re-list needed
     second.put_nowait(WatchEvent("MODIFIED", pod("a", "16")))
-    await eventually("recorder.seen[-1] == ('update', 'default/a', '16')", lambda: recorder.seen[-1] == ("update", "default/a", "16"), timeout=1.0)
+    await eventually("the update at revision 16",
+                     lambda: recorder.seen[-1] == ("update", "default/a", "16"), timeout=1.0)
     await stop(task)
 
 
@@ -165,7 +166,8 @@ async def test_gone_relists_and_reports_only_what_changed_meanwhile() -> None:
     recorder.seen.clear()
     first.put_nowait(Gone(410, "Expired", "too old resource version"))
     client.open_stream()
-    await eventually("client.watch_from == ['10', '30']", lambda: client.watch_from == ["10", "30"], timeout=1.0)
+    await eventually("a watch resumed from revision 30",
+                     lambda: client.watch_from == ["10", "30"], timeout=1.0)
     assert client.list_calls == 2
     assert sorted(recorder.seen) == [("add", "default/appears", "26"), ("delete", "default/vanishes", "3"),
                                      ("update", "default/changes", "25")]
@@ -188,7 +190,8 @@ async def test_resync_replays_every_cached_object_as_an_update() -> None:
     client.open_stream()
     informer, recorder, task = start(client, resync_seconds=0.005)
     await informer.wait_synced(1.0)
-    await eventually("('update', 'default/a', '5') in recorder.seen", lambda: ("update", "default/a", "5") in recorder.seen, timeout=1.0)
+    await eventually("the update at revision 5",
+                     lambda: ("update", "default/a", "5") in recorder.seen, timeout=1.0)
     await stop(task)
 
 
@@ -226,10 +229,11 @@ async def test_controller_reconciles_keys_only_once_its_caches_are_synced() -> N
     controller.enqueue_events_of(informer)
     controller.queue.add("default/early")  # queued before any cache exists
     task = asyncio.create_task(controller.run())
-    await eventually('len(reconciled) == 2', lambda: len(reconciled) == 2, timeout=1.0)
+    await eventually("two reconciles", lambda: len(reconciled) == 2, timeout=1.0)
     assert informer.has_synced
     assert sorted(reconciled) == [("default/a", True), ("default/early", False)]
     stream.put_nowait(WatchEvent("DELETED", pod("a", "11")))
-    await eventually("reconciled[-1] == ('default/a', False)", lambda: reconciled[-1] == ("default/a", False), timeout=1.0)
+    await eventually("a reconcile of a deleted object",
+                     lambda: reconciled[-1] == ("default/a", False), timeout=1.0)
     await stop(task)
     assert controller.queue.shutting_down

@@ -127,7 +127,7 @@ async def test_only_one_of_two_leads() -> None:
     first_api, second_api = FakeLeaseApi(store), FakeLeaseApi(store)
     first, second = elector(first_api, "a", clock), elector(second_api, "b", clock)
     tasks = [asyncio.create_task(e.run(leading.for_(e.identity))) for e in (first, second)]
-    await eventually('len(leading.started) == 1', lambda: len(leading.started) == 1, timeout=1.0)
+    await eventually("one elector to lead", lambda: len(leading.started) == 1, timeout=1.0)
     await rounds(first_api, second_api, count=10)  # several renew/retry rounds of both
     assert leading.max_concurrent == 1 and len(leading.started) == 1
     assert [first.is_leader, second.is_leader].count(True) == 1
@@ -144,13 +144,13 @@ async def test_the_other_takes_over_only_after_the_lease_expires() -> None:
     first = elector(FakeLeaseApi(store), "a", clock, release_on_cancel=False)
     second = elector(second_api, "b", clock)
     first_task = asyncio.create_task(first.run(leading.for_("a")))
-    await eventually('first.is_leader', lambda: first.is_leader, timeout=1.0)
+    await eventually("a to lead", lambda: first.is_leader, timeout=1.0)
     await stop(first_task)  # "a" dies without releasing
     second_task = asyncio.create_task(second.run(leading.for_("b")))
     await rounds(second_api, count=10)  # b has looked at the lease again and again
     assert not second.is_leader  # the lease has not expired by b's own observation
     clock.now += 1.01  # leaseDurationSeconds (1) after b last saw the lease change
-    await eventually('second.is_leader', lambda: second.is_leader, timeout=1.0)
+    await eventually("b to lead", lambda: second.is_leader, timeout=1.0)
     assert store.lease()["spec"]["holderIdentity"] == "b"
     assert store.lease()["spec"]["leaseTransitions"] == 1
     await stop(second_task)
@@ -161,12 +161,12 @@ async def test_release_on_cancel_lets_a_standby_take_over_at_once() -> None:
     second_api = FakeLeaseApi(store)
     first, second = elector(FakeLeaseApi(store), "a", clock), elector(second_api, "b", clock)
     first_task = asyncio.create_task(first.run(leading.for_("a")))
-    await eventually('first.is_leader', lambda: first.is_leader, timeout=1.0)
+    await eventually("a to lead", lambda: first.is_leader, timeout=1.0)
     second_task = asyncio.create_task(second.run(leading.for_("b")))
     await rounds(second_api, count=5)  # b is standing by, seeing a's lease held
     await stop(first_task)
     assert leading.cancelled == ["a"]
-    await eventually('second.is_leader', lambda: second.is_leader, timeout=1.0)  # no clock advance needed
+    await eventually("b to lead", lambda: second.is_leader, timeout=1.0)  # no clock advance needed
     await stop(second_task)
 
 
@@ -175,12 +175,14 @@ async def test_a_leader_that_cannot_renew_stops_leading() -> None:
     api = FakeLeaseApi(store)
     only = elector(api, "a", clock)
     task = asyncio.create_task(only.run(leading.for_("a")))
-    await eventually("only.is_leader and leading.current == {'a'}", lambda: only.is_leader and leading.current == {"a"}, timeout=1.0)
+    await eventually("a to lead", lambda: only.is_leader and leading.current == {"a"}, timeout=1.0)
     api.cut = True
     clock.now += 0.25  # past renew_deadline (0.2) without a successful renewal
-    await eventually("not only.is_leader and leading.cancelled == ['a']", lambda: not only.is_leader and leading.cancelled == ["a"], timeout=1.0)
+    await eventually("a to stop leading",
+                     lambda: not only.is_leader and leading.cancelled == ["a"], timeout=1.0)
     api.cut = False
-    await eventually("only.is_leader and leading.current == {'a'}", lambda: only.is_leader and leading.current == {"a"}, timeout=1.0)  # it tries again
+    await eventually("a to lead",
+                     lambda: only.is_leader and leading.current == {"a"}, timeout=1.0)  # it tries again
     await stop(task)
 
 

@@ -125,7 +125,7 @@ async def test_liveness_starts_alive_and_fails_after_the_threshold_then_holds():
     liveness = worker("liveness", script, reports)
     assert liveness.success is True
     liveness.start()
-    await eventually('bool(reports)', lambda: bool(reports), timeout=2.0)
+    await eventually("a liveness report", lambda: bool(reports), timeout=2.0)
     assert reports == [("liveness", "app", False, "broken")]
     calls = script.calls
     await periods(6)  # on hold: the container is about to be restarted
@@ -144,7 +144,8 @@ async def test_startup_gates_liveness_and_stops_once_it_succeeds():
     await periods(4)
     assert liveness_script.calls == 0  # waits for the startup probe
     startup.start()
-    await eventually('startup.started and liveness_script.calls > 0', lambda: startup.started and liveness_script.calls > 0, timeout=2.0)
+    await eventually("the startup probe to pass and liveness to start",
+                     lambda: startup.started and liveness_script.calls > 0, timeout=2.0)
     assert reports == [("startup", "app", True, "fine")]
     calls = startup_script.calls
     await periods(4)
@@ -165,7 +166,7 @@ async def test_initial_delay_passes_before_the_first_probe():
     readiness = ProbeWorker(kind="readiness", probe={"initialDelaySeconds": 0.05, "periodSeconds": 0.005},
                             container_name="app", run=run, on_result=lambda *_: None)
     readiness.start()
-    await eventually('len(probed_at) >= 3', lambda: len(probed_at) >= 3, timeout=2.0)
+    await eventually("three probes", lambda: len(probed_at) >= 3, timeout=2.0)
     await readiness.stop()
     assert probed_at[0] - begun >= 0.05
     count = len(probed_at)
@@ -215,14 +216,14 @@ async def test_probe_set_tracks_readiness_and_liveness_of_running_containers():
     first = app_container("c1")
     assert probes.ready("u1", "app", first) is False  # before any result: not ready
     probes.sync("ns/p", pod, [SANDBOX, first])
-    await eventually("probes.ready('u1', 'app', first)", lambda: probes.ready("u1", "app", first), timeout=2.0)
+    await eventually("the container to be ready", lambda: probes.ready("u1", "app", first), timeout=2.0)
     assert changes and changes[0] == "ns/p"
     assert ("readiness", "10.0.0.9") in calls
     assert probes.started("u1", "app", first) is None  # no startup probe
     assert probes.unhealthy("u1") == {}
 
     verdicts["liveness"] = False
-    await eventually("bool(probes.unhealthy('u1'))", lambda: bool(probes.unhealthy("u1")), timeout=2.0)
+    await eventually("the container to be unhealthy", lambda: bool(probes.unhealthy("u1")), timeout=2.0)
     assert probes.unhealthy("u1") == {"app": "Container app failed liveness probe, will be restarted"}
 
     second = app_container("c2")  # the restarted container: fresh workers, healthy again

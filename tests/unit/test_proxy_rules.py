@@ -410,7 +410,8 @@ async def test_the_proxy_syncs_everything_first_then_only_what_changed(running_p
     for count in (1, 3, 2):  # a burst of endpoint changes to one service
         cluster.events["endpoints"].put_nowait(WatchEvent("MODIFIED", endpoints("b", POD_IPS[:count])))
     service_b = NAMES.service("default/b:80/tcp")
-    await eventually('len(rules_of(dataplane.restored[-1], service_b)) == 3', lambda: len(rules_of(dataplane.restored[-1], service_b)) == 3, timeout=2.0)  # masq + 2 endpoints
+    await eventually("a partial sync of service b",
+                     lambda: len(rules_of(dataplane.restored[-1], service_b)) == 3, timeout=2.0)  # masq + 2 endpoints
     assert len(dataplane.restored) == 2  # the burst made one sync
     chains = declared_chains(dataplane.restored[1])
     assert service_b in chains and NAMES.service("default/a:80/tcp") not in chains
@@ -421,7 +422,8 @@ async def test_a_failed_sync_is_retried_in_full(running_proxy: Any) -> None:
     proxy, cluster, dataplane = running_proxy
     dataplane.fail_next = True
     cluster.events["services"].put_nowait(WatchEvent("DELETED", service("a", ip="10.96.0.1")))
-    await eventually('len(dataplane.restored) >= 2', lambda: len(dataplane.restored) >= 2, timeout=5.0)  # after a backoff of ≤ 0.5 s
+    await eventually("a retried sync",
+                     lambda: len(dataplane.restored) >= 2, timeout=5.0)  # after a backoff of ≤ 0.5 s
     retried = dataplane.restored[1]
     assert ":MINIK8S-FORWARD - [0:0]" in retried and "default/a" not in retried
     assert proxy.health().healthy  # one failure is not an outage

@@ -129,7 +129,8 @@ async def test_workers_never_reconcile_one_key_concurrently() -> None:
 
     workers = asyncio.create_task(run_workers(queue, reconcile, workers=4, name="test"))
     queue.add("a")
-    await eventually('len(runs) >= 3 and queue.len() == 0 and (not active)', lambda: len(runs) >= 3 and queue.len() == 0 and not active, timeout=1.0)
+    await eventually("three runs and an idle queue",
+                     lambda: len(runs) >= 3 and queue.len() == 0 and not active, timeout=1.0)
     queue.shutdown()
     await asyncio.wait_for(workers, 1.0)
     assert overlaps == []
@@ -153,8 +154,9 @@ async def test_failures_are_retried_conflicts_at_once_others_with_backoff(
 
     workers = asyncio.create_task(run_workers(queue, reconcile, workers=1, name="test"))
     queue.add("a")
-    await eventually('len(calls) == 2', lambda: len(calls) == 2, timeout=1.0)
-    await eventually("queue.num_requeues('a') == 0", lambda: queue.num_requeues("a") == 0, timeout=1.0)  # success forgets the backoff
+    await eventually("two calls", lambda: len(calls) == 2, timeout=1.0)
+    await eventually("the backoff to be forgotten",
+                     lambda: queue.num_requeues("a") == 0, timeout=1.0)  # success forgets the backoff
     queue.shutdown()
     await asyncio.wait_for(workers, 1.0)
     assert calls == [0, requeues_expected]
