@@ -105,3 +105,19 @@ def config_map(name: str, *, namespace: str | None = None, labels: dict[str, str
                **data: str) -> JsonObject:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(name, namespace=namespace, labels=labels),
             "data": data}
+
+
+def node(name: str, *, labels: dict[str, str] | None = None, taints: list[JsonObject] | None = None,
+         ready: str | None = None, pod_cidr: str | None = None, unschedulable: bool = False) -> JsonObject:
+    """A Node; a Ready condition with status `ready` ("True", "False", "Unknown") only when given."""
+    spec: JsonObject = {}
+    if taints is not None:
+        spec["taints"] = taints
+    if pod_cidr:
+        spec["podCIDR"], spec["podCIDRs"] = pod_cidr, [pod_cidr]
+    if unschedulable:
+        spec["unschedulable"] = True
+    body: JsonObject = {"apiVersion": "v1", "kind": "Node", "metadata": metadata(name, labels=labels), "spec": spec}
+    if ready is not None:
+        body["status"] = {"conditions": [{"type": "Ready", "status": ready}]}
+    return body
