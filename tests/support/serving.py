@@ -23,6 +23,7 @@ from tests.support.ports import free_port
 from tests.support.waiting import eventually
 
 STOP_SECONDS = 10.0
+START_SECONDS = 20.0  # a loaded 2-core machine may take a while to bootstrap the system namespaces
 
 
 @contextlib.asynccontextmanager
@@ -34,7 +35,7 @@ async def serving(app: ASGIApp, *, port: int | None = None, lifespan: Literal["a
                                            timeout_graceful_shutdown=graceful_seconds))
     task = asyncio.create_task(server.serve())
     try:
-        await eventually("uvicorn to listen", lambda: server.started or task.done(), timeout=STOP_SECONDS)
+        await eventually("uvicorn to listen", lambda: server.started or task.done(), timeout=START_SECONDS)
         if task.done():
             task.result()  # raises what stopped it
             raise AssertionError("uvicorn stopped before it listened")
@@ -61,7 +62,7 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None) 
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url, timeout=5) as client:
             await eventually("the apiserver to create the system namespaces", lambda: system_namespaces_exist(client),
-                             timeout=STOP_SECONDS)
+                             timeout=START_SECONDS)
         yield url
 
 
