@@ -1,18 +1,14 @@
 """The node agent's logs and exec server, served by uvicorn on loopback over a fake runtime.
 
 The runtime is `tests.support.fake_runtime.FakeRuntime`: logs per container and scripted exec
-programs. `node_server` and `run_exec` are reused by the apiserver proxy tests.
+programs; `tests.support.node_server` serves the agent's app over it and speaks the exec protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, cast
 
 import httpx
 import pytest
@@ -21,13 +17,12 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from minik8s.client.errors import BadRequest, NotFound
-from minik8s.node.runtime import ContainerRuntime, LogOptions
-from minik8s.node.server import Resolve, ResolvedContainer, create_node_app
+from minik8s.node.runtime import LogOptions
+from minik8s.node.server import ResolvedContainer
 from tests.support.fake_runtime import FakeRuntime
-from tests.support.serving import serving
+from tests.support.node_server import V4, V4_BASE64, V5, node_server, run_exec
 from tests.support.waiting import eventually
 
-V5, V4, V4_BASE64 = "v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io"
 WAIT = 5.0
 
 
@@ -42,57 +37,6 @@ async def resolve(namespace: str, pod: str, container: str | None, previous: boo
     if container_id is None:
         raise NotFound(404, "NotFound", f'pod "{pod}" not found')
     return ResolvedContainer(container_id + ("-previous" if previous else ""))
-
-
-@asynccontextmanager
-async def node_server(runtime: FakeRuntime, resolve: Resolve) -> AsyncIterator[str]:
-    """The node agent's server over `runtime`, on a free loopback port; yields `127.0.0.1:PORT`."""
-    app = create_node_app(resolve=resolve, runtime=cast(ContainerRuntime, runtime))
-    async with serving(app, lifespan="off", graceful_seconds=1) as port:
-        yield f"127.0.0.1:{port}"
-
-
-@dataclass
-class ExecResult:
-    protocol: str | None
-    stdout: bytes = b""
-    stderr: bytes = b""
-    status: dict[str, Any] | None = None
-    frames: list[tuple[int, bytes]] = field(default_factory=list)
-
-
-def decode(message: str | bytes) -> tuple[int, bytes]:
-    if isinstance(message, str):
-        return int(message[0]), base64.b64decode(message[1:])
-    return message[0], message[1:]
-
-
-async def run_exec(url: str, *, protocol: str = V5, stdin: bytes | None = None,
-                   resize: tuple[int, int] | None = None) -> ExecResult:
-    """Open an exec WebSocket, optionally send stdin (then close it) and a resize, collect until closed."""
-    async with asyncio.timeout(WAIT), connect(url, subprotocols=[Subprotocol(protocol)], proxy=None) as socket:
-        result = ExecResult(socket.subprotocol)
-
-        def frame(channel: int, data: bytes) -> bytes | str:
-            if protocol == V4_BASE64:
-                return str(channel) + base64.b64encode(data).decode()
-            return bytes([channel]) + data
-
-        if stdin is not None:
-            await socket.send(frame(0, stdin))
-            await socket.send(bytes([255, 0]))
-        if resize is not None:
-            await socket.send(frame(4, json.dumps({"Width": resize[0], "Height": resize[1]}).encode()))
-        async for message in socket:
-            channel, data = decode(message)
-            result.frames.append((channel, data))
-            if channel == 1:
-                result.stdout += data
-            elif channel == 2:
-                result.stderr += data
-            elif channel == 3:
-                result.status = json.loads(data)
-    return result
 
 
 @pytest.fixture

@@ -20,13 +20,14 @@ from websockets.typing import Subprotocol
 from minik8s.client.errors import BadRequest, NotFound
 from minik8s.node.runtime import LogOptions
 from minik8s.node.server import ResolvedContainer
-from tests.component.test_node_server import V4, V4_BASE64, V5, WAIT, node_server, run_exec
 from tests.support import builders
 from tests.support.fake_runtime import FakeRuntime
+from tests.support.node_server import V4, V4_BASE64, V5, node_server, run_exec
 from tests.support.ports import free_port
 from tests.support.waiting import eventually
 
 PODS = "/api/v1/namespaces/default/pods"
+WAIT = 5.0
 # (pod, container) -> the runtime's container id, as the agent's pod cache would know it
 AGENT_CONTAINERS = {("web", "app"): "c-app", ("web", "sidecar"): "c-sidecar", ("solo", "main"): "c-main"}
 

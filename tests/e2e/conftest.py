@@ -25,6 +25,7 @@ from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_SERVER = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -vv -p 8080 -h /www"
+TICKER = "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"
 T = TypeVar("T")
 # Short intervals so node-failure tests finish in seconds: a node silent for 4 s is Unknown, its pods
 # are evicted 2 s later; agents renew their Lease every second so a busy machine does not trip that;
@@ -191,6 +192,16 @@ def web_deployment(name: str, *, replicas: int = 3, max_unavailable: int = 1, ma
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": max_unavailable}}
     return builders.deployment(name, replicas=replicas, strategy=strategy,
                                pod_spec={"terminationGracePeriodSeconds": 1, "containers": [container]})
+
+
+def ticker_deployment(name: str, *, replicas: int) -> dict[str, Any]:
+    """Pods that print a numbered line five times a second, for following logs."""
+    container = builders.container("main", imagePullPolicy="IfNotPresent", command=["sh", "-c", TICKER],
+                                   ports=[{"containerPort": 8080}])
+    deployment = builders.deployment(name, replicas=replicas,
+                                     pod_spec={"terminationGracePeriodSeconds": 1, "containers": [container]})
+    deployment["metadata"]["labels"] = {"app": name}
+    return deployment
 
 
 def busybox_pod(name: str, command: str, *, node: str = "node-1", grace: int = 2, **spec: Any) -> dict[str, Any]:

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import Cluster
+from tests.e2e.conftest import TICKER, Cluster, ticker_deployment
 from tests.e2e.kubectl_output import LineStream, column, header_of, parse_table
-from tests.e2e.test_kubectl_objects import TICKER, ticker_deployment
 from tests.support import builders
 from tests.support.waiting import wait_for
 
