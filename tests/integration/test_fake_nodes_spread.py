@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from minik8s.api.kinds import DEPLOYMENTS
 from minik8s.client.api import ApiClient
-from tests.integration.cluster_api import (
-    DEPLOYMENTS,
+from tests.support.cluster_api import (
     NAMESPACE,
     deployment_body,
     wait_all_running,
     wait_deployment_available,
     wait_for_ready_nodes,
 )
-from tests.integration.daemons import SimulatedCluster, simulated_cluster
+from tests.support.daemons import SimulatedCluster, simulated_cluster
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -12,7 +12,6 @@ import contextlib
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tests.support.ports import free_ports
+from tests.support.waiting import wait_for
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _LIBC = ctypes.CDLL(None, use_errno=True)  # resolved here: the child of a fork should not load anything
@@ -50,18 +52,6 @@ def reap(process: subprocess.Popen[bytes] | None) -> None:
     if process is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(KILL_WAIT_SECONDS)
-
-
-def free_ports(count: int) -> list[int]:
-    sockets, ports = [], []
-    for _ in range(count):
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        sockets.append(probe)
-        ports.append(probe.getsockname()[1])
-    for probe in sockets:
-        probe.close()
-    return ports
 
 
 @dataclass
@@ -153,8 +143,7 @@ class ReplicaSet:
                 time.sleep(0.05)
 
     def leader_index(self, timeout: float = 10) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def leader() -> int | None:
             for index, replica in enumerate(self.replicas):
                 if replica not in self.alive():
                     continue
@@ -163,5 +152,7 @@ class ReplicaSet:
                         return index
                 except (httpx.TransportError, ValueError):
                     continue
-            time.sleep(0.05)
-        raise AssertionError("no Raft leader")
+            return None
+        found = wait_for("a Raft leader", lambda: (index,) if (index := leader()) is not None else None,
+                         timeout=timeout, interval=0.05)
+        return found[0]

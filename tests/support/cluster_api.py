@@ -11,40 +11,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from minik8s.api.kinds import DEPLOYMENTS, EVENTS, LEASES, NODES, PODS
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
 from minik8s.client.informer import Informer
+from tests.support import builders
+from tests.support.waiting import eventually
 
-PODS = REGISTRY.require("", "v1", "pods")
-NODES = REGISTRY.require("", "v1", "nodes")
-EVENTS = REGISTRY.require("", "v1", "events")
-LEASES = REGISTRY.require("coordination.k8s.io", "v1", "leases")
-DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
-REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
 NAMESPACE = "default"
 SIMULATED_IMAGE = "minik8s/busybox:latest"  # present on every simulated node, as in FakeRuntime
 
 T = TypeVar("T")
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 30.0,
-                     describe: Callable[[], str] = lambda: "") -> T:
-    """Poll `check` until it returns something truthy (and return that), with a deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{describe()}")
-        await asyncio.sleep(0.05)
 
 
 async def lease_holder(client: ApiClient, name: str) -> str:
@@ -66,22 +47,16 @@ async def ready_node_count(client: ApiClient) -> int:
 async def wait_for_ready_nodes(client: ApiClient, count: int, *, timeout: float = 30.0) -> None:
     async def enough() -> bool:
         return await ready_node_count(client) >= count
-    await eventually(enough, what=f"{count} Ready nodes", timeout=timeout)
+    await eventually(f"{count} Ready nodes", enough, timeout=timeout)
 
 
 def pod_body(name: str, *, labels: dict[str, str] | None = None) -> JsonObject:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}},
-            "spec": {"terminationGracePeriodSeconds": 0,
-                     "containers": [{"name": "app", "image": SIMULATED_IMAGE, "imagePullPolicy": "IfNotPresent",
-                                     "command": ["sleep", "3600"]}]}}
+    """A pod the simulated nodes run at once: an image they have, no grace period."""
+    return builders.pod(name, labels=labels or {}, containers=[builders.sleeper(image=SIMULATED_IMAGE)], grace=0)
 
 
 def deployment_body(name: str, *, replicas: int) -> JsonObject:
-    labels = {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": pod_body(name)["spec"]}}}
+    return builders.deployment(name, replicas=replicas, pod_spec=pod_body(name)["spec"])
 
 
 def is_running(pod: JsonObject) -> bool:
@@ -106,7 +81,7 @@ async def wait_all_running(client: ApiClient, count: int, *, label_selector: str
     def phases() -> str:
         counted = Counter((pod.get("status") or {}).get("phase") for pod in seen)
         return f"phases of the {len(seen)} pods: {dict(counted)}"
-    return await eventually(running, what=f"{count} Running pods", timeout=timeout, describe=phases)
+    return await eventually(f"{count} Running pods", running, timeout=timeout, describe=phases)
 
 
 async def wait_deployment_available(client: ApiClient, name: str, replicas: int, *,
@@ -118,7 +93,7 @@ async def wait_deployment_available(client: ApiClient, name: str, replicas: int,
         observed = status.get("observedGeneration") == deployment["metadata"].get("generation")
         counts = (status.get("replicas"), status.get("updatedReplicas"), status.get("availableReplicas"))
         return deployment if observed and counts == (replicas, replicas, replicas) else None
-    return await eventually(available, what=f"Deployment {name} with {replicas} available", timeout=timeout)
+    return await eventually(f"Deployment {name} with {replicas} available", available, timeout=timeout)
 
 
 def scheduled_node(event: JsonObject) -> str:

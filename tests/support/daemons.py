@@ -4,7 +4,7 @@ The HA tests must kill a daemon with SIGKILL, as a crash would, and watch anothe
 over, so each daemon runs as its own `python -m ...` process in its own session with its log in a
 file the test can read afterwards. `DaemonGroup` owns the processes of one test and kills every
 one of them on `stop_all`, whatever happened, and each dies with the test process if the run is
-killed before that; `tests.integration.replicas.ReplicaSet` does the same for apiserver replicas.
+killed before that; `tests.support.replicas.ReplicaSet` does the same for apiserver replicas.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.integration.replicas import ReplicaSet, die_with_parent, kill_group, reap
+from tests.support.replicas import ReplicaSet, die_with_parent, kill_group, reap
 
 # Short Lease timings so a standby takes over within ~2.5 s of the leader's death.
 SHORT_LEASE_FLAGS: tuple[str, ...] = ("--leader-elect-lease-duration", "2s", "--leader-elect-renew-deadline",

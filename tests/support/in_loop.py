@@ -2,23 +2,18 @@
 
 The controller tests want the apiserver's real behaviour (validation, graceful deletion, watch)
 and controllers exactly as the controller-manager runs them, while keeping every step on one loop
-so a test can play the node agent itself and time each move. Serving, waiting for the system
-namespaces, starting informers and controllers, and stopping all of it in order is the same for
-each of them, so it lives here once.
+so a test can play the node agent itself and time each move. The apiserver is
+`tests.support.serving.apiserver_in_loop`; starting informers and controllers as the
+controller-manager does, and stopping them in order, is the same for each test, so it lives here once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import uvicorn
-
-from minik8s.api.registry import REGISTRY
-from minik8s.apiserver.app import create_app
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError
 from minik8s.client.events import EventRecorder
@@ -28,16 +23,6 @@ from minik8s.controllers.common.context import (
     InformerFactory,
     RunnableController,
 )
-from minik8s.store.base import LocalStore
-from tests.integration.cluster_api import eventually
-
-NAMESPACES = REGISTRY.require("", "v1", "namespaces")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def found(api: ApiClient, kind: Any, name: str, namespace: str | None = None) -> dict[str, Any] | None:
@@ -46,23 +31,6 @@ async def found(api: ApiClient, kind: Any, name: str, namespace: str | None = No
         return await api.get(kind, name, namespace=namespace)
     except (ApiError, OSError):
         return None
-
-
-@contextlib.asynccontextmanager
-async def apiserver_in_loop(*, history: int = 1000) -> AsyncIterator[ApiClient]:
-    """An apiserver over a LocalStore on a free loopback port; a client once it serves the system namespaces."""
-    port = free_port()
-    app = create_app(LocalStore(history=history), advertise=("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    api = ApiClient([f"http://127.0.0.1:{port}"], max_connections=16)
-    try:
-        await eventually(lambda: found(api, NAMESPACES, "kube-node-lease"), what="the apiserver to start", timeout=10)
-        yield api
-    finally:
-        await api.aclose()
-        server.should_exit = True
-        await asyncio.wait_for(serving, 10)
 
 
 @contextlib.asynccontextmanager
