@@ -15,10 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from minik8s.client.api import ApiClient
+from minik8s.client.daemon import add_client_flags, make_client
 from minik8s.client.errors import ApiError
+from minik8s.daemon.entry import run_daemon
+from minik8s.daemon.http import serve_http
+from minik8s.daemon.logs import add_logging_flags
 from minik8s.node.agent import NodeAgent
 from minik8s.node.docker_runtime import DockerRuntime
 from minik8s.node.executor import NodeSettings
@@ -32,8 +33,7 @@ log = logging.getLogger("minik8s.node")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="minik8s-node", description="minik8s node agent (kubelet)")
     parser.add_argument("--node-name", required=True)
-    parser.add_argument("--server", default="", help="apiserver URLs, comma-separated (fail-over in order)")
-    parser.add_argument("--kubeconfig", default=None, help="kubeconfig to find the apiservers (instead of --server)")
+    add_client_flags(parser)
     parser.add_argument("--pod-cidr", required=True, help="this node's pod network, e.g. 10.244.1.0/24")
     parser.add_argument("--node-ip", default="", help="the node's address (default: the pod network's gateway)")
     parser.add_argument("--address", default="", help="listen address of the logs/exec endpoint (default: node IP)")
@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pause-image", default="minik8s/pause:latest")
     parser.add_argument("--allowed-registries", default="",
                         help="registries images may be pulled from, comma-separated (default: none, never pull)")
-    parser.add_argument("--log-level", default="info")
+    add_logging_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -82,10 +82,7 @@ async def until_done(what: str, action: Any, *, pause: float = 1.0) -> Any:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    if args.server:
-        client = ApiClient([s for s in args.server.split(",") if s])
-    else:
-        client = ApiClient.from_kubeconfig(args.kubeconfig)
+    client = make_client(args)
     runtime = DockerRuntime()
     node_ip = args.node_ip or gateway_of(args.pod_cidr)
     identity = NodeIdentity(args.node_name, node_ip, args.port, args.pod_cidr)
@@ -104,9 +101,7 @@ async def serve(args: argparse.Namespace) -> None:
         await until_done("creating the pod network", lambda: runtime.ensure_network(
             settings.network, subnet=args.pod_cidr, gateway=settings.gateway))
         app = create_node_app(resolve=agent.resolve_container, runtime=runtime)
-        server = uvicorn.Server(uvicorn.Config(app, host=args.address or node_ip, port=args.port,
-                                               log_level="warning", access_log=False, lifespan="off"))
-        tasks.create_task(server.serve())
+        tasks.create_task(serve_http(app, host=args.address or node_ip, port=args.port))
         tasks.create_task(agent.run())
         log.info("node %s ready: pod network %s, endpoint %s:%d", args.node_name, args.pod_cidr,
                  args.address or node_ip, args.port)
@@ -114,22 +109,8 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        asyncio.run(serve(args))
-    except KeyboardInterrupt:
-        return 0
-    except (OSError, ValueError) as error:
-        log.error("node %s: %s", args.node_name, error)
-        return 1
-    return 0
+    return run_daemon(lambda: serve(args), args, name=f"node {args.node_name}", fatal=(OSError, ValueError),
+                      fast_loop=True)
 
 
 if __name__ == "__main__":
