@@ -23,8 +23,8 @@ from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES
 from minik8s.cli.components import APISERVER, ComponentSpec
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError
-from minik8s.dns.message import A, Message, Question, Rcode, RecordType
-from minik8s.dns.wire import decode_message, encode_message
+from minik8s.dnswire.message import A, Message, Question, Rcode, RecordType
+from minik8s.dnswire.wire import decode_message, encode_message
 
 logger = logging.getLogger(__name__)
 

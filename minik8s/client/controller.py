@@ -1,6 +1,6 @@
 """Workers that drain a work queue into a reconcile function, and the wiring around them.
 
-Every controller is the same loop (design §10): informers turn events into keys, a queue
+Every controller is the same loop (docs/architecture.md, "The controller pattern"): informers turn events into keys, a queue
 holds the keys, workers call `reconcile(key)`. What differs is only how failures are
 treated, and that is decided here once: success forgets the key's backoff, a Conflict
 (a write raced another) is retried at once, any other error is logged and retried with

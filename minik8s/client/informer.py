@@ -1,11 +1,12 @@
 """The informer: a local, always-catching-up cache of one kind, with change notifications.
 
-Daemons must never poll and must survive missed events (design §2, §10). The informer
-implements client-go's list-then-watch contract: list, fill the cache, announce every
-object as added, mark synced, then watch from the list's resourceVersion. A dropped stream
-resumes from the last revision seen (BOOKMARKs keep it fresh); a 410 means that revision
-is gone, so it lists again and tells handlers only what changed while it was away. Failed
-tries back off exponentially with jitter. Handlers run inline and must only enqueue keys.
+Daemons must never poll and must survive missed events (docs/architecture.md, "The
+controller pattern"). The informer implements client-go's list-then-watch contract: list,
+fill the cache, announce every object as added, mark synced, then watch from the list's
+resourceVersion. A dropped stream resumes from the last revision seen (BOOKMARKs keep it
+fresh); a 410 means that revision is gone, so it lists again and tells handlers only what
+changed while it was away. Failed tries back off exponentially with jitter. Handlers run
+inline and must only enqueue keys.
 """
 
 from __future__ import annotations

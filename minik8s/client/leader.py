@@ -1,7 +1,7 @@
 """Leader election over a coordination.k8s.io/v1 Lease, as client-go does it.
 
 Several copies of the scheduler or controller-manager may run; one at a time must act
-(design §2, §10). Whoever holds the Lease leads: it acquires the Lease by creating it or,
+(docs/architecture.md, "Processes"). Whoever holds the Lease leads: it acquires the Lease by creating it or,
 when the holder stopped renewing, by an update guarded by resourceVersion (so of two
 contenders exactly one wins), renews it every retry period, and stops leading when it has
 not renewed for the renew deadline, which is shorter than the lease so that it stops

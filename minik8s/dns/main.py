@@ -21,10 +21,10 @@ from minik8s.client.informer import Informer
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.logs import add_logging_flags
 from minik8s.dns.health import HealthServer
-from minik8s.dns.message import name_labels
 from minik8s.dns.records import DEFAULT_DOMAIN, DEFAULT_TTL
 from minik8s.dns.registration import DEFAULT_CLUSTER_IP, DnsRegistration, Registrar
 from minik8s.dns.server import ClusterZone, DnsServer
+from minik8s.dnswire.message import name_labels
 
 log = logging.getLogger("minik8s.dns")
 

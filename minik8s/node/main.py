@@ -3,6 +3,7 @@
 Started by `minik8s up` (one per node), or by hand on a machine with a Docker engine:
     minik8s-node --node-name node-1 --server http://10.0.0.1:6443 --pod-cidr 10.244.1.0/24 \
         --port 10250 --data-dir /var/lib/minik8s/node-1
+    minik8s-node --node-name node-1 --cleanup   # what `minik8s down` runs: the node's containers go
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from minik8s.node.agent import NodeAgent
 from minik8s.node.docker_runtime import DockerRuntime
 from minik8s.node.executor import NodeSettings
 from minik8s.node.registration import Heartbeat, NodeIdentity, RuntimeProbe, read_host_facts
-from minik8s.node.runtime import ContainerRuntime, RuntimeFailure
+from minik8s.node.runtime import LABEL_MANAGED, LABEL_NODE, ContainerRuntime, RuntimeFailure
 from minik8s.node.server import create_node_app
 
 log = logging.getLogger("minik8s.node")
@@ -34,7 +35,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="minik8s-node", description="minik8s node agent (kubelet)")
     parser.add_argument("--node-name", required=True)
     add_client_flags(parser)
-    parser.add_argument("--pod-cidr", required=True, help="this node's pod network, e.g. 10.244.1.0/24")
+    parser.add_argument("--pod-cidr", default="", help="this node's pod network, e.g. 10.244.1.0/24 (required)")
     parser.add_argument("--node-ip", default="", help="the node's address (default: the pod network's gateway)")
     parser.add_argument("--address", default="", help="listen address of the logs/exec endpoint (default: node IP)")
     parser.add_argument("--port", type=int, default=10250, help="port of the logs/exec endpoint")
@@ -50,8 +51,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pause-image", default="minik8s/pause:latest")
     parser.add_argument("--allowed-registries", default="",
                         help="registries images may be pulled from, comma-separated (default: none, never pull)")
+    parser.add_argument("--cleanup", action="store_true",
+                        help="remove this node's pod containers and network, print how many containers went, exit")
     add_logging_flags(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.cleanup and not args.pod_cidr:
+        parser.error("the following arguments are required: --pod-cidr")
+    return args
 
 
 def gateway_of(pod_cidr: str) -> str:
@@ -81,7 +87,29 @@ async def until_done(what: str, action: Any, *, pause: float = 1.0) -> Any:
             await asyncio.sleep(pause)
 
 
+def network_of(node_name: str) -> str:
+    return f"minik8s-{node_name}"
+
+
+async def remove_node_resources(node_name: str) -> int:
+    """What `--cleanup` does: agents leave their pods' containers for a restarted agent to adopt,
+    as a kubelet does, so `minik8s down` removes them, and the node's network, this way."""
+    runtime = DockerRuntime()
+    try:
+        containers = await runtime.list_containers({LABEL_MANAGED: "true", LABEL_NODE: node_name})
+        await asyncio.gather(*(runtime.remove_container(c.id) for c in containers))
+        await runtime.remove_network(network_of(node_name))
+    finally:
+        await runtime.close()
+    log.info("node %s: removed %d pod container(s) and network %s", node_name, len(containers),
+             network_of(node_name))
+    return len(containers)
+
+
 async def serve(args: argparse.Namespace) -> None:
+    if args.cleanup:
+        print(await remove_node_resources(args.node_name), flush=True)
+        return
     client = make_client(args)
     runtime = DockerRuntime()
     node_ip = args.node_ip or gateway_of(args.pod_cidr)
@@ -89,7 +117,7 @@ async def serve(args: argparse.Namespace) -> None:
     heartbeat = Heartbeat(client, identity, read_host_facts(), lease_seconds=args.node_lease_duration_seconds,
                           lease_renew_interval=args.lease_renew_interval,
                           status_interval=args.node_status_update_frequency, probe_runtime=runtime_probe(runtime))
-    settings = NodeSettings(node_name=args.node_name, network=f"minik8s-{args.node_name}", pod_cidr=args.pod_cidr,
+    settings = NodeSettings(node_name=args.node_name, network=network_of(args.node_name), pod_cidr=args.pod_cidr,
                             node_ip=node_ip, data_dir=Path(args.data_dir), pause_image=args.pause_image,
                             cluster_dns=args.cluster_dns or None, cluster_domain=args.cluster_domain,
                             allowed_registries=tuple(r for r in args.allowed_registries.split(",") if r))
@@ -109,8 +137,8 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_daemon(lambda: serve(args), args, name=f"node {args.node_name}", fatal=(OSError, ValueError),
-                      fast_loop=True)
+    return run_daemon(lambda: serve(args), args, name=f"node {args.node_name}",
+                      fatal=(OSError, ValueError, RuntimeFailure), fast_loop=True)
 
 
 if __name__ == "__main__":

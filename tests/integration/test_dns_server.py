@@ -14,8 +14,8 @@ import uvicorn
 
 from minik8s.apiserver.app import create_app
 from minik8s.dns.main import DnsDaemon, parse_args
-from minik8s.dns.message import SRV, A, Message, Question, Rcode, RecordType
-from minik8s.dns.wire import decode_message, encode_message
+from minik8s.dnswire.message import SRV, A, Message, Question, Rcode, RecordType
+from minik8s.dnswire.wire import decode_message, encode_message
 from minik8s.store.base import LocalStore
 
 pytestmark = pytest.mark.timeout(60)
