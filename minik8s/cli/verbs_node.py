@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -54,26 +55,24 @@ async def set_unschedulable(session: Session, node: str, unschedulable: bool) ->
     return f"node/{node} {word}"
 
 
-def cordon(
-    node: NodeArgument,
-    kubeconfig: KubeconfigOption = None,
-    server: ServerOption = None,
-    request_timeout: RequestTimeoutOption = None,
-) -> int:
-    """Mark a node unschedulable: no new pods go there."""
-    connection = connection_of(kubeconfig, server, None, request_timeout)
-    return run_verb(connection, lambda session: _echo(set_unschedulable(session, node, True)))
+def schedulable_verb(*, unschedulable: bool, summary: str) -> Callable[..., int]:
+    """`cordon` and `uncordon`: one command, the value of spec.unschedulable it sets."""
+
+    def set_node(
+        node: NodeArgument,
+        kubeconfig: KubeconfigOption = None,
+        server: ServerOption = None,
+        request_timeout: RequestTimeoutOption = None,
+    ) -> int:
+        connection = connection_of(kubeconfig, server, None, request_timeout)
+        return run_verb(connection, lambda session: _echo(set_unschedulable(session, node, unschedulable)))
+
+    set_node.__doc__ = summary
+    return set_node
 
 
-def uncordon(
-    node: NodeArgument,
-    kubeconfig: KubeconfigOption = None,
-    server: ServerOption = None,
-    request_timeout: RequestTimeoutOption = None,
-) -> int:
-    """Mark a node schedulable again."""
-    connection = connection_of(kubeconfig, server, None, request_timeout)
-    return run_verb(connection, lambda session: _echo(set_unschedulable(session, node, False)))
+cordon = schedulable_verb(unschedulable=True, summary="Mark a node unschedulable: no new pods go there.")
+uncordon = schedulable_verb(unschedulable=False, summary="Mark a node schedulable again.")
 
 
 async def _echo(line: Any) -> int:

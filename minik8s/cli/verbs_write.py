@@ -12,7 +12,7 @@ A manifest that fails does not stop the others: its line goes to stderr and the 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -49,32 +49,29 @@ def register(app: typer.Typer) -> None:
     app.command("delete")(delete)
 
 
-def apply(
-    filename: FilenameOption = None,
-    recursive: RecursiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    server: ServerOption = None,
-    namespace: NamespaceOption = None,
-    request_timeout: RequestTimeoutOption = None,
-) -> int:
-    """Create or update objects from manifests (client-side apply, like kubectl's default)."""
-    manifests = read_manifests(filename or [], stdin=sys.stdin, verb="apply", recursive=recursive)
-    connection = connection_of(kubeconfig, server, namespace, request_timeout)
-    return run_verb(connection, lambda session: write_manifests(session, manifests, create_only=False))
+def write_verb(verb: str, *, create_only: bool, summary: str) -> Callable[..., int]:
+    """`apply` and `create`: manifests in, objects written; only what happens to an existing object differs."""
+
+    def write(
+        filename: FilenameOption = None,
+        recursive: RecursiveOption = False,
+        kubeconfig: KubeconfigOption = None,
+        server: ServerOption = None,
+        namespace: NamespaceOption = None,
+        request_timeout: RequestTimeoutOption = None,
+    ) -> int:
+        manifests = read_manifests(filename or [], stdin=sys.stdin, verb=verb, recursive=recursive)
+        connection = connection_of(kubeconfig, server, namespace, request_timeout)
+        return run_verb(connection, lambda session: write_manifests(session, manifests, create_only=create_only))
+
+    write.__doc__ = summary
+    return write
 
 
-def create(
-    filename: FilenameOption = None,
-    recursive: RecursiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    server: ServerOption = None,
-    namespace: NamespaceOption = None,
-    request_timeout: RequestTimeoutOption = None,
-) -> int:
-    """Create objects from manifests (an object that exists is an error)."""
-    manifests = read_manifests(filename or [], stdin=sys.stdin, verb="create", recursive=recursive)
-    connection = connection_of(kubeconfig, server, namespace, request_timeout)
-    return run_verb(connection, lambda session: write_manifests(session, manifests, create_only=True))
+apply = write_verb("apply", create_only=False,
+                   summary="Create or update objects from manifests (client-side apply, like kubectl's default).")
+create = write_verb("create", create_only=True,
+                    summary="Create objects from manifests (an object that exists is an error).")
 
 
 def namespace_for(session: Session, kind: ResourceKind, declared: str | None) -> str | None:
