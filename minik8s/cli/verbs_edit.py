@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of
 from minik8s.api.registry import ResourceKind
 from minik8s.cli.flags import (
     AllNamespacesOption,
@@ -180,7 +180,7 @@ async def _objects(session: Session, requests: Sequence[ResourceRequest], select
         listing = await session.client.list(request.kind, namespace=None if all_namespaces else session.namespace,
                                             label_selector=selector)
         for item in listing.get("items") or []:
-            metadata = item.get("metadata") or {}
+            metadata = metadata_of(item)
             found.append((request.kind, str(metadata.get("name")), metadata.get("namespace")))
     return found
 
@@ -189,7 +189,7 @@ async def apply_metadata_change(session: Session, kind: ResourceKind, name: str,
                                 change: MetadataChange) -> str:
     """Patch one object's labels or annotations; kubectl's line for the outcome."""
     live = await session.client.get(kind, name, namespace=namespace)
-    current: dict[str, str] = (live.get("metadata") or {}).get(change.field) or {}
+    current: dict[str, str] = metadata_of(live).get(change.field) or {}
     if not change.overwrite:
         for key, value in change.set_values.items():
             if key in current and current[key] != value:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of, resource_version_of
 from minik8s.api.registry import ResourceKind
 from minik8s.client.errors import Gone
 from minik8s.client.watch import WatchEvent
@@ -86,15 +86,10 @@ class Backoff:
 
 def object_key(obj: JsonObject) -> str:
     """`namespace/name`, or `name` for a cluster-scoped object."""
-    metadata = obj.get("metadata") or {}
+    metadata = metadata_of(obj)
     name = str(metadata.get("name") or "")
     namespace = metadata.get("namespace")
     return f"{namespace}/{name}" if namespace else name
-
-
-def resource_version_of(obj: JsonObject) -> str | None:
-    value = (obj.get("metadata") or {}).get("resourceVersion")
-    return str(value) if value is not None else None
 
 
 class Informer:
@@ -218,7 +213,7 @@ class Informer:
             fresh[object_key(item)] = item
         previous = self._cache
         self._cache = fresh
-        self._resource_version = str((listing.get("metadata") or {}).get("resourceVersion") or "") or None
+        self._resource_version = resource_version_of(listing) or None
         self._announce_replacement(previous, fresh)
         if not self.has_synced:
             logger.debug("informer %s: synced %d objects", self.kind.group_resource, len(fresh))

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from minik8s.api.meta import JsonObject, format_micro_time
+from minik8s.api.meta import JsonObject, format_micro_time, spec_of
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.errors import AlreadyExists, ApiError, Conflict, NotFound
 
@@ -108,7 +108,7 @@ class LeaderElector:
         except NotFound:
             return await self._create(now)
         self._observe(current)
-        spec = current.get("spec") or {}
+        spec = spec_of(current)
         holder = str(spec.get("holderIdentity") or "")
         if holder and holder != self.identity and not self._observed_lease_expired():
             return False
@@ -232,7 +232,7 @@ class LeaderElector:
         if lease is None or self.observed_holder != self.identity:
             return False
         now = format_micro_time(datetime.now(UTC))
-        spec = lease.get("spec") or {}
+        spec = spec_of(lease)
         released = copy.deepcopy(lease)
         released["spec"] = {**spec, "holderIdentity": "", "leaseDurationSeconds": 1,
                             "acquireTime": now, "renewTime": now}
