@@ -13,7 +13,13 @@ import asyncio
 import logging
 import sys
 
-from minik8s.client.daemon import add_client_flags, add_leader_flags, duration, lead_or_wait, make_client
+from minik8s.client.command_line import (
+    add_client_flags,
+    add_leader_flags,
+    duration,
+    lead_or_wait,
+    make_client,
+)
 from minik8s.client.events import EventRecorder
 from minik8s.controllers.manager import CONTROLLERS, load_controllers
 from minik8s.controllers.shared import (

@@ -16,7 +16,7 @@ import logging
 import sys
 
 from minik8s.api.kinds import ENDPOINTS, SERVICES
-from minik8s.client.daemon import add_client_flags, make_client
+from minik8s.client.command_line import add_client_flags, make_client
 from minik8s.client.informer import Informer
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.logs import add_logging_flags

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from minik8s.client.daemon import add_client_flags, make_client
+from minik8s.client.command_line import add_client_flags, make_client
 from minik8s.client.errors import ApiError
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http

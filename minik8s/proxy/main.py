@@ -21,7 +21,7 @@ import os
 import shutil
 import sys
 
-from minik8s.client.daemon import add_client_flags, duration, make_client
+from minik8s.client.command_line import add_client_flags, duration, make_client
 from minik8s.daemon.entry import StartupError, run_daemon
 from minik8s.daemon.logs import add_logging_flags
 from minik8s.proxy import iptables
@@ -126,7 +126,8 @@ def clean(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_daemon(lambda: serve(args), args, name="proxy", fatal=(AlreadyRunning, OSError, CommandError, ValueError))
+    return run_daemon(lambda: serve(args), args, name="proxy",
+                      fatal=(AlreadyRunning, OSError, CommandError, ValueError))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import argparse
 import logging
 import sys
 
-from minik8s.client.daemon import add_client_flags, add_leader_flags, lead_or_wait, make_client
+from minik8s.client.command_line import add_client_flags, add_leader_flags, lead_or_wait, make_client
 from minik8s.client.events import EventRecorder
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.logs import add_logging_flags
