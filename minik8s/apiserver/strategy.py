@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from minik8s.api.meta import JsonObject, format_time, parse_time, spec_of, status_of
+from minik8s.api.meta import JsonObject, format_time, mapping_at, parse_time, spec_of, status_of
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver.storage import clone
 
@@ -64,12 +64,14 @@ def generate_name(prefix: str) -> str:
 
 
 def pod_qos_class(pod: JsonObject) -> str:
-    containers = spec_of(pod).get("containers") or []
+    containers = spec_of(pod).get("containers")
     requests_seen = limits_seen = False
     guaranteed = True
-    for container in containers:
-        resources = container.get("resources") or {}
-        requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    for container in containers if isinstance(containers, list) else []:
+        if not isinstance(container, dict):
+            continue  # validation rejects it; QoS is computed before validation runs
+        resources = mapping_at(container, "resources")
+        requests, limits = mapping_at(resources, "requests"), mapping_at(resources, "limits")
         requests_seen = requests_seen or bool(requests)
         limits_seen = limits_seen or bool(limits)
         for name in ("cpu", "memory"):
