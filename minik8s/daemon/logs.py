@@ -2,9 +2,10 @@
 
 `--v N` is klog's verbosity: 0 to 3 log minik8s at INFO (from 2 on also every HTTP request the
 client makes), 4 and more at DEBUG, 6 and more also the HTTP libraries at DEBUG. `--log-level`
-(debug, info, warning, error) sets minik8s' threshold outright and wins over `--v`.
-`--log-format text` writes `time LEVEL logger: message` lines; `json` writes one JSON object per
-line with the keys time, level, logger and message (and exception, with a traceback).
+(debug, info, warning, error, or another level name of `logging`) sets minik8s' threshold
+outright and wins over `--v`. `--log-format text` writes `time LEVEL logger: message` lines;
+`json` writes one JSON object per line with the keys time, level, logger and message (and
+exception, with a traceback).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def add_logging_flags(parser: argparse.ArgumentParser, *, default_level: str | N
     parser.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="text lines, or one JSON object per line (time, level, logger, message)")
     parser.add_argument("--log-level", default=default_level, type=str.upper,
-                        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+                        choices=sorted(logging.getLevelNamesMapping()), metavar="LEVEL",
                         help="minik8s' log threshold, overriding --v")
 
 
