@@ -1,7 +1,7 @@
 """`python -m bench [names...]` (what `make bench` runs): run the benchmarks in turn, print one table.
 
 Each benchmark is named so a single figure can be re-measured on its own
-(`python -m bench watch-latency`). The table shows each figure next to its design.md §13 target;
+(`python -m bench watch-latency`). The table shows each figure next to its target;
 nothing is asserted, and the exit status is non-zero only when a benchmark could not run at all.
 """
 

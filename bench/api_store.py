@@ -1,6 +1,6 @@
-"""The apiserver + replicated store figures of design.md §13: create latency, write throughput, watch delay.
+"""The apiserver + replicated store figures: create latency, write throughput, watch delay.
 
-Each benchmark starts its own three real replica processes (`tests.integration.replicas.ReplicaSet`)
+Each benchmark starts its own three real replica processes (`tests.support.replicas.ReplicaSet`)
 in a fresh temporary directory, drives them over loopback HTTP with the lean client of `bench.wire`,
 and returns `Figure`s. Nothing here asserts a time: the figures are printed for a human to judge.
 Leader failover lives in `bench.failover`.
@@ -30,7 +30,7 @@ from bench.host import (
 )
 from bench.load import LoadPlan, collect, start_workers
 from bench.wire import CONFIG_MAPS, Endpoint, LeanConnection, config_map_body
-from tests.integration.replicas import ReplicaSet
+from tests.support.replicas import ReplicaSet
 
 log = logging.getLogger(__name__)
 

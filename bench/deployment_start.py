@@ -14,6 +14,7 @@ import httpx
 
 from bench.figures import Figure, Outcome
 from bench.pod_start import docker_cluster
+from tests.support import builders
 
 REPLICAS = 30
 DEADLINE_SECONDS = 180.0
@@ -21,13 +22,10 @@ DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
 
 
 def deployment(replicas: int) -> dict[str, Any]:
-    labels = {"app": "bench30"}
-    container = {"name": "main", "image": "minik8s/busybox:latest", "imagePullPolicy": "IfNotPresent",
-                 "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bench30"},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"terminationGracePeriodSeconds": 2, "containers": [container]}}}}
+    container = builders.container("main", imagePullPolicy="IfNotPresent",
+                                   command=["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"])
+    return builders.deployment("bench30", replicas=replicas,
+                               pod_spec={"terminationGracePeriodSeconds": 2, "containers": [container]})
 
 
 def wait_until(api: httpx.Client, what: str, done: Any) -> float:

@@ -19,7 +19,7 @@ from bench.api_store import BenchmarkError, runtime_remark
 from bench.figures import Figure, Outcome, median
 from bench.host import endpoint_of, replica_cluster
 from bench.wire import CONFIG_MAPS, Endpoint, ProtocolError, config_map_body, encode_request, parse_head
-from tests.integration.replicas import ReplicaSet
+from tests.support.replicas import ReplicaSet
 
 ROUNDS = 5
 ATTEMPT_INTERVAL_SECONDS = 0.01

@@ -1,6 +1,6 @@
 """The figures a benchmark reports, and the plain-text summary table that `make bench` prints.
 
-Benchmarks only measure and print; whether a figure meets its design target (design.md §13) is shown
+Benchmarks only measure and print; whether a figure meets its target is shown
 next to it for the reader and never asserted, because wall-clock figures on a shared 2-core machine
 vary from run to run.
 """
@@ -17,7 +17,7 @@ Direction = Literal["at_most", "at_least", "none"]
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured value, with the design target it is compared against (if any)."""
+    """One measured value, with the target it is compared against (if any)."""
 
     benchmark: str
     name: str

@@ -1,8 +1,9 @@
 """The machine side of a benchmark: a throw-away 3-replica cluster, and where the CPU time went.
 
-Figures on a 2-core machine only mean something next to who used the cores (design.md §13,
-"Measuring honestly"), so the benchmarks sample per-process and whole-machine CPU from /proc, and
-report which event loop and HTTP parser the replicas really loaded.
+Figures on a 2-core machine only mean something next to who used the cores (the load generator,
+the replicas and any daemon share them), so the benchmarks sample per-process and whole-machine
+CPU from /proc, and report which event loop and HTTP parser (uvloop, httptools) the replicas
+really loaded.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.wire import Endpoint
-from tests.integration.replicas import Replica, ReplicaSet
+from tests.support.replicas import Replica, ReplicaSet
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

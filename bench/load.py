@@ -1,8 +1,9 @@
 """The write-throughput load generator: several worker processes, each with threads on lean connections.
 
-One Python process cannot drive 32 connections fast enough to load three replicas (design.md §13), so
-the connections are spread over worker processes (multiprocessing, spawn) and each connection gets a
-thread running the blocking `LeanConnection`. All workers start at an agreed CLOCK_MONOTONIC instant
+One Python process cannot drive 32 connections fast enough to load three replicas (httpx reaches a
+few hundred requests/s with one core busy in the client), so the connections are spread over worker
+processes (multiprocessing, spawn) and each connection gets a thread running the blocking
+`LeanConnection`. All workers start at an agreed CLOCK_MONOTONIC instant
 (the clock is shared by every process on Linux) and count only the creates completed inside the
 measuring window, after a warm-up. Each worker reports its own CPU time, so the client's share of the
 machine can be printed next to the figure.
@@ -19,7 +20,13 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 
 from bench.host import own_cpu_seconds, sleep_until
-from bench.wire import CONFIG_MAPS, Endpoint, LeanConnection, ProtocolError, config_map_body
+from bench.wire import (
+    CONFIG_MAPS,
+    Endpoint,
+    LeanConnection,
+    config_map_body,
+    post_or_reconnect,
+)
 
 
 @dataclass(frozen=True)
@@ -60,12 +67,8 @@ def _drive_connection(plan: LoadPlan, *, worker: int, slot: int, report: WorkerR
         while (started := time.monotonic()) < end:
             sequence += 1
             body = config_map_body(f"load-{connection_index}-{sequence}")
-            try:
-                status, _ = connection.post(CONFIG_MAPS, body)
-            except (OSError, ProtocolError) as error:
-                failures[type(error).__name__] += 1
-                connection.close()
-                connection = LeanConnection(endpoint)
+            connection, status = post_or_reconnect(connection, CONFIG_MAPS, body, failures)
+            if status is None:
                 continue
             finished = time.monotonic()
             if not begin <= finished <= end:

@@ -1,6 +1,6 @@
 """Pod start latency on real Docker nodes, printed next to the raw Docker floor measured in the same run.
 
-design.md §13 asks that a pod with `spec.nodeName` set and its image present is seen Running and
+The target: a pod with `spec.nodeName` set and its image present is seen Running and
 Ready through a watch within p50 0.6 s / p99 1.5 s of its create being acknowledged. That only means
 something next to what Docker alone needs on the same machine at the same moment, so one run
 brings a cluster up with the real CLI (`minik8s up`, Docker node agents node-1 and node-2), times
@@ -34,7 +34,7 @@ import orjson
 from bench.api_store import BenchmarkError
 from bench.figures import Figure, Outcome, median, percentile
 from bench.host import cpu_shares, snapshot_cpu
-from minik8s.node.docker_runtime import DockerRuntime
+from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.runtime import (
     LABEL_MANAGED,
     LABEL_POD_NAME,
@@ -44,6 +44,7 @@ from minik8s.node.runtime import (
     RuntimeFailure,
     SandboxSpec,
 )
+from tests.support import builders
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +115,8 @@ def component_pids(cluster: DockerCluster) -> dict[str, int]:
 # ---- pods through the API ----
 
 def pod_body(name: str, *, node: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "labels": {"app": POD_PREFIX}},
-            "spec": {"nodeName": node, "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
-                     "containers": [{"name": "main", "image": BUSYBOX_IMAGE, "imagePullPolicy": "IfNotPresent",
-                                     "command": ["sleep", "3600"]}]}}
+    return builders.pod(name, labels={"app": POD_PREFIX}, node_name=node, grace=TERMINATION_GRACE_SECONDS,
+                        containers=[builders.sleeper("main", BUSYBOX_IMAGE)])
 
 
 def running_and_ready(pod: Mapping[str, Any]) -> bool:

@@ -1,6 +1,6 @@
 """Proxy sync cost: 1,000 services x 3 endpoints rendered and applied with one real iptables-restore.
 
-Design §13 sets two targets: a full sync of 1,000 services x 3 endpoints within 1.5 s, and a sync
+Two targets: a full sync of 1,000 services x 3 endpoints within 1.5 s, and a sync
 of one changed service among them within 100 ms. Both are measured on the real kernel, as the proxy
 does them (render, then one `iptables-restore --noflush`), on chains of a prefix of their own
 (`MINIK8S-BENCH-`) that nothing jumps to — so no packet is affected and a running proxy is never

@@ -1,4 +1,4 @@
-"""Scheduler throughput (design.md §13): 1,000 pods on 100 simulated nodes, first create → all bound.
+"""Scheduler throughput (target: within 2 s, ≥ 500 pods/s): 1,000 pods on 100 simulated nodes, first create → all bound.
 
 The figure is the scheduler's, so nothing else may be what limits it: the pods are created by
 worker processes with threads on lean keep-alive connections (`bench.wire`, as `bench.load` does
@@ -6,7 +6,7 @@ for ConfigMaps), all starting at one agreed CLOCK_MONOTONIC instant, and "bound"
 watch of *unbound* pods (`fieldSelector=spec.nodeName=`), on which a pod arrives as ADDED when it
 is created and leaves as DELETED when it is bound — two small events per pod, whatever the nodes
 then write. The 100 nodes are real node agents over the fake runtime in one process
-(`minik8s.node.simulated`), so they also start the pods they are given while the scheduler is
+(`minik8s.node.fake.simulated_nodes`), so they also start the pods they are given while the scheduler is
 still binding, as a real cluster's would; the CPU table says who used the two cores meanwhile.
 """
 
@@ -33,8 +33,9 @@ import httpx
 from bench.api_store import BenchmarkError
 from bench.figures import Figure, Outcome
 from bench.host import cpu_shares, endpoint_of, own_cpu_seconds, server_runtime, sleep_until, snapshot_cpu
-from bench.wire import Endpoint, LeanConnection, ProtocolError
-from tests.integration.daemons import SimulatedCluster, simulated_cluster
+from bench.wire import Endpoint, LeanConnection, post_or_reconnect
+from tests.support import builders
+from tests.support.daemons import SimulatedCluster, simulated_cluster
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,8 @@ BOUND_DEADLINE_SECONDS = 120.0
 
 
 def pod_body(name: str) -> bytes:
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": POD_PREFIX}},
-        "spec": {"terminationGracePeriodSeconds": 0, "containers": [
-            {"name": "app", "image": IMAGE, "imagePullPolicy": "IfNotPresent", "command": ["sleep", "3600"]}]},
-    }, separators=(",", ":")).encode()
+    body = builders.pod(name, labels={"app": POD_PREFIX}, grace=0, containers=[builders.sleeper(image=IMAGE)])
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 # ---- the pod creators (worker processes) ----
@@ -95,12 +93,8 @@ def _create_share(plan: CreatePlan, *, connection_index: int, report: CreateRepo
         sleep_until(plan.start_at)
         first_sent = time.monotonic()
         for body in bodies:
-            try:
-                status, _ = connection.post(PODS_PATH, body)
-            except (OSError, ProtocolError) as error:  # a lost create is a failure, never resent
-                failures[type(error).__name__] += 1
-                connection.close()
-                connection = LeanConnection(endpoint)
+            connection, status = post_or_reconnect(connection, PODS_PATH, body, failures)
+            if status is None:
                 continue
             if status == 201:
                 created, last = created + 1, time.monotonic()

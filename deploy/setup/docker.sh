@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Machine setup: make sure a Docker engine answers and the host tools minik8s shells out to exist.
+# Machine setup: make sure a Docker engine answers and the host tools minik8s shells out to exist
+# (plus shellcheck, which the test suite runs over these scripts).
 #
 # Why it exists: minik8s runs every pod as a real Docker container and programs services with
 # iptables/ip, and its images are built from Debian's static busybox. A fresh machine of the kind
@@ -49,6 +50,7 @@ missing_packages() {
     have iptables || missing+=(iptables)
     have ip || missing+=(iproute2)
     static_busybox_present || missing+=(busybox-static)
+    have shellcheck || missing+=(shellcheck) # the test suite lints these scripts with it
     echo "${missing[*]}"
 }
 
@@ -89,7 +91,9 @@ launch_dockerd() {
     (
         for fd in /proc/self/fd/*; do
             fd="${fd##*/}"
-            ((fd > 2)) && eval "exec ${fd}>&-" 2>/dev/null || true
+            if ((fd > 2)); then
+                eval "exec ${fd}>&-" 2>/dev/null || true
+            fi
         done
         exec setsid nohup dockerd >>"${DOCKERD_LOG}" 2>&1 </dev/null
     ) &
@@ -129,7 +133,7 @@ main() {
         apt_install ${missing}
     fi
     if [[ "${engine_up}" == yes ]] || engine_answers; then
-        say "ok: Docker engine answers; iptables, ip and static busybox present"
+        say "ok: Docker engine answers; iptables, ip, static busybox and shellcheck present"
         return 0
     fi
     ((EUID == 0)) || explain_unreachable_engine_for_non_root

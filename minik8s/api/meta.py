@@ -67,6 +67,11 @@ def key_of(obj: Mapping[str, Any]) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
+def namespaced_key_of(obj: Mapping[str, Any]) -> str:
+    """`namespace/name` of an object of a namespaced kind, in `default` when it names no namespace."""
+    return f"{namespace_of(obj) or 'default'}/{name_of(obj)}"
+
+
 def resource_version_of(obj: Mapping[str, Any]) -> str:
     return str(metadata_of(obj).get("resourceVersion") or "")
 

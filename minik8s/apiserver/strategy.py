@@ -64,6 +64,8 @@ def generate_name(prefix: str) -> str:
 
 
 def pod_qos_class(pod: JsonObject) -> str:
+    """The pod's QoS class. It runs before validation, so any field may be malformed: what is not
+    an object (or a list of them) reads as empty and validation then answers 422."""
     containers = spec_of(pod).get("containers")
     requests_seen = limits_seen = False
     guaranteed = True

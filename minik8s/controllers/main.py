@@ -21,13 +21,13 @@ from minik8s.client.command_line import (
     make_client,
 )
 from minik8s.client.events import EventRecorder
-from minik8s.controllers.manager import CONTROLLERS, load_controllers
-from minik8s.controllers.shared import (
+from minik8s.controllers.common.context import (
     ControllerContext,
     ControllerOptions,
     InformerFactory,
     RunnableController,
 )
+from minik8s.controllers.manager import CONTROLLERS, load_controllers
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.logs import add_logging_flags
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import importlib
 
-from minik8s.controllers.shared import ControllerFactory
+from minik8s.controllers.common.context import ControllerFactory
 
 # name -> "module:Class"; each class takes a ControllerContext and has `name` and `async run()`.
 CONTROLLERS: dict[str, str] = {
-    "replicaset": "minik8s.controllers.replicaset:ReplicaSetController",
-    "deployment": "minik8s.controllers.deployment:DeploymentController",
-    "daemonset": "minik8s.controllers.daemonset:DaemonSetController",
-    "endpoints": "minik8s.controllers.endpoints:EndpointsController",
-    "nodelifecycle": "minik8s.controllers.node_lifecycle:NodeLifecycleController",
-    "nodeipam": "minik8s.controllers.node_ipam:NodeIpamController",
-    "namespace": "minik8s.controllers.namespace:NamespaceController",
-    "garbagecollector": "minik8s.controllers.garbage_collector:GarbageCollector",
+    "replicaset": "minik8s.controllers.replicaset.controller:ReplicaSetController",
+    "deployment": "minik8s.controllers.deployment.controller:DeploymentController",
+    "daemonset": "minik8s.controllers.daemonset.controller:DaemonSetController",
+    "endpoints": "minik8s.controllers.endpoints.controller:EndpointsController",
+    "nodelifecycle": "minik8s.controllers.node_lifecycle.controller:NodeLifecycleController",
+    "nodeipam": "minik8s.controllers.node_ipam.controller:NodeIpamController",
+    "namespace": "minik8s.controllers.namespace.controller:NamespaceController",
+    "garbagecollector": "minik8s.controllers.garbage_collector.controller:GarbageCollector",
 }
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, namespace_of, namespaced_key_of, spec_of
 from minik8s.dnswire.message import (
     AAAA,
     CNAME,
@@ -63,11 +63,7 @@ class StaticCache:
 
     @classmethod
     def of(cls, objects: Iterable[JsonObject]) -> StaticCache:
-        keyed = {}
-        for obj in objects:
-            metadata = obj.get("metadata") or {}
-            keyed[f"{metadata.get('namespace') or 'default'}/{metadata.get('name')}"] = obj
-        return cls(keyed)
+        return cls({namespaced_key_of(obj): obj for obj in objects})
 
     def get(self, key: str) -> JsonObject | None:
         return self.objects.get(key)
@@ -196,7 +192,7 @@ def _service_answer(zone: _Zone, owner: str, qtype: str, parts: list[str], *, de
         return zone.no_data()
     namespace = parts[-1]
     if len(parts) == 1:
-        exists = any(_namespace_of(s) == namespace for s in zone.services.list())
+        exists = any(namespace_of(s) == namespace for s in zone.services.list())
         return zone.no_data() if exists else zone.no_name()
     if len(parts) > 4:
         return zone.no_name()
@@ -205,7 +201,7 @@ def _service_answer(zone: _Zone, owner: str, qtype: str, parts: list[str], *, de
         return zone.no_name()
     endpoint = parts[0] if len(parts) == 3 else ""
     port_name, protocol = (parts[0].removeprefix("_"), parts[1].removeprefix("_")) if len(parts) == 4 else ("", "")
-    spec = service.get("spec") or {}
+    spec = spec_of(service)
     if spec.get("type") == "ExternalName":
         if endpoint or port_name or protocol:
             return zone.no_name()
@@ -226,7 +222,7 @@ def _service_answer(zone: _Zone, owner: str, qtype: str, parts: list[str], *, de
 
 def _cluster_ip_targets(service: JsonObject, *, host: str, port_name: str, protocol: str) -> list[_Target]:
     ips = _cluster_ips(service)
-    ports = _ports((service.get("spec") or {}).get("ports"))
+    ports = _ports(spec_of(service).get("ports"))
     if not port_name and not protocol and not ports:
         return [_Target(ip, None, host) for ip in ips]
     return [_Target(ip, number, host) for name, number, proto in ports
@@ -310,7 +306,7 @@ def _srv_answer(zone: _Zone, owner: str, targets: list[_Target]) -> Answer:
 
 
 def _cluster_ips(service: JsonObject | None) -> list[str]:
-    spec = (service or {}).get("spec") or {}
+    spec = spec_of(service or {})
     listed = spec.get("clusterIPs")
     ips = [str(ip) for ip in listed] if isinstance(listed, list) and listed else [str(spec.get("clusterIP") or "")]
     return [ip for ip in ips if _is_ipv4(ip) or _is_ipv6(ip)]
@@ -339,10 +335,6 @@ def _endpoint_label(address: JsonObject) -> str:
         return hostname.lower()
     ip = str(address.get("ip") or "")
     return ip.replace(".", "-") if "." in ip else ip.replace(":", "-")
-
-
-def _namespace_of(obj: JsonObject) -> str:
-    return str((obj.get("metadata") or {}).get("namespace") or "")
 
 
 def _dicts(value: object) -> list[JsonObject]:

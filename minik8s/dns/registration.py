@@ -18,11 +18,11 @@ import logging
 from dataclasses import dataclass
 
 from minik8s.api.kinds import ENDPOINTS, SERVICES
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, key_of, labels_of, resource_version_of, spec_of
 from minik8s.api.registry import ResourceKind
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
-from minik8s.client.informer import Backoff, object_key
+from minik8s.client.informer import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,8 @@ def plan_service(observed: JsonObject | None, registration: DnsRegistration) -> 
     desired = registration.service()
     if observed is None:
         return Create(SERVICES, desired)
-    spec = observed.get("spec") or {}
-    if spec.get("clusterIP") != registration.cluster_ip:
-        return Recreate(SERVICES, desired, _resource_version(observed))
+    if spec_of(observed).get("clusterIP") != registration.cluster_ip:
+        return Recreate(SERVICES, desired, resource_version_of(observed))
     if _service_shape(observed) == _service_shape(desired) and _has_labels(observed):
         return None
     updated = _with_labels(observed)
@@ -116,7 +115,7 @@ def plan_endpoints(observed: JsonObject | None, registration: DnsRegistration) -
 
 
 def _service_shape(service: JsonObject) -> tuple[object, ...]:
-    spec = service.get("spec") or {}
+    spec = spec_of(service)
     ports = sorted((str(p.get("name") or ""), p.get("port"), str(p.get("protocol") or "TCP"),
                     str(p.get("targetPort") if p.get("targetPort") is not None else p.get("port")))
                    for p in _dicts(spec.get("ports")))
@@ -135,7 +134,7 @@ def _endpoints_shape(endpoints: JsonObject) -> tuple[object, ...]:
 
 
 def _has_labels(obj: JsonObject) -> bool:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
+    labels = labels_of(obj)
     return all(labels.get(key) == value for key, value in LABELS.items())
 
 
@@ -145,10 +144,6 @@ def _with_labels(observed: JsonObject) -> JsonObject:
     metadata = updated.setdefault("metadata", {})
     metadata["labels"] = {**(metadata.get("labels") or {}), **LABELS}
     return updated
-
-
-def _resource_version(obj: JsonObject) -> str:
-    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
 def _dicts(value: object) -> list[JsonObject]:
@@ -198,7 +193,7 @@ class Registrar:
 
     def note(self, obj: JsonObject) -> None:
         """Informer handler (add/delete; see `note_update`): wake up when one of our objects changed."""
-        if object_key(obj) == f"{DNS_NAMESPACE}/{DNS_NAME}":
+        if key_of(obj) == f"{DNS_NAMESPACE}/{DNS_NAME}":
             self._wake.set()
 
     def note_update(self, old: JsonObject, new: JsonObject) -> None:

@@ -1,10 +1,10 @@
 """The node agent (kubelet): pods bound to this node, driven into containers and reported back.
 
-The one controller pattern (design §10): an informer on pods with `spec.nodeName=<node>`,
-runtime events (a container died) and a periodic resync turn into pod keys on a work queue;
-`sync` reads the pod and its containers, lets `pod_sync.decide` choose, executes, and writes
-the status when it changed. Nothing is torn down because the apiserver is unreachable: the
-containers keep running and the agent retries.
+The one controller pattern (docs/architecture.md, "The controller pattern"): an informer on
+pods with `spec.nodeName=<node>`, runtime events (a container died) and a periodic resync turn
+into pod keys on a work queue; `sync` reads the pod and its containers, lets `pod_sync.decide`
+choose, executes, and writes the status when it changed. Nothing is torn down because the
+apiserver is unreachable: the containers keep running and the agent retries.
 """
 
 from __future__ import annotations
@@ -19,39 +19,42 @@ from datetime import UTC, datetime
 from typing import Any
 
 from minik8s.api.kinds import CONFIG_MAPS, PODS, SECRETS
+from minik8s.api.meta import (
+    JsonObject,
+    is_deleting,
+    key_of,
+    metadata_of,
+    name_of,
+    namespace_of,
+    parse_time,
+    spec_of,
+    status_of,
+    uid_of,
+)
 from minik8s.client.api import ApiClient
 from minik8s.client.controller import run_workers
-from minik8s.client.errors import BadRequest, Conflict, NotFound
+from minik8s.client.errors import Conflict, NotFound
 from minik8s.client.events import EventRecorder
-from minik8s.client.informer import Informer, object_key
+from minik8s.client.informer import Informer
 from minik8s.client.workqueue import WorkQueue
 from minik8s.node.backoff import Backoff
+from minik8s.node.container_choice import choose_container
 from minik8s.node.executor import Executor, NodeSettings, PodContext
-from minik8s.node.pod_sync import (
-    LABEL_SANDBOX_ATTEMPT,
-    BackoffQuery,
-    Decision,
-    PodView,
-    Step,
-    attempt_of,
-    by_name,
-    decide,
-)
+from minik8s.node.observation import observe_pod, running_sandbox
+from minik8s.node.pod_sync import BackoffQuery, Decision, PodView, Step, decide, pod_ref
 from minik8s.node.probes import ProbeSet
 from minik8s.node.runtime import (
     LABEL_NODE,
     LABEL_POD_NAME,
     LABEL_POD_NAMESPACE,
     LABEL_POD_UID,
-    LABEL_ROLE,
     ContainerInfo,
     ContainerRuntime,
 )
 from minik8s.node.server import ResolvedContainer
-from minik8s.node.status import ContainerObservation, PodObservation, pod_status, status_changed
+from minik8s.node.status import pod_status, status_changed
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -95,8 +98,8 @@ class NodeAgent:
             tasks.create_task(run_workers(self.queue, self.sync, workers=self.workers,
                                           name=f"kubelet {self.settings.node_name}"))
 
-    def _enqueue(self, pod: dict[str, Any]) -> None:
-        self.queue.add(object_key(pod))
+    def _enqueue(self, pod: JsonObject) -> None:
+        self.queue.add(key_of(pod))
 
     def _probe_changed(self, pod_key: str) -> None:
         self.queue.add(pod_key)
@@ -151,18 +154,18 @@ class NodeAgent:
             if memory is not None:
                 await self._forget(key, memory.uid)
             return
-        uid = pod["metadata"]["uid"]
+        uid = uid_of(pod)
         if memory is None or memory.uid != uid:
             if memory is not None:
                 await self._forget(key, memory.uid)
             memory = self.memory[key] = PodMemory(uid)
         containers = await self._containers_of(uid)
-        if pod["metadata"].get("deletionTimestamp"):
+        if is_deleting(pod):
             await self._terminate(key, pod, containers)
             return
         for _ in range(3):  # a fresh sandbox: start the containers in this same sync
             decision = decide(PodView(pod, containers, self._backoff_query(memory), self.probes.unhealthy(uid)))
-            context = PodContext(pod, _running_sandbox(containers, decision.sandbox_attempt),
+            context = PodContext(pod, running_sandbox(containers, decision.sandbox_attempt),
                                  decision.sandbox_attempt)
             waiting, steps = self._hold_back_image_pulls(pod, decision)
             if await self._execute(context, steps, containers):
@@ -185,10 +188,10 @@ class NodeAgent:
         if requeue is not None:
             self.queue.add_after(key, requeue)
 
-    def _hold_back_image_pulls(self, pod: dict[str, Any], decision: Decision) -> tuple[dict[str, tuple[str, str]],
+    def _hold_back_image_pulls(self, pod: JsonObject, decision: Decision) -> tuple[dict[str, tuple[str, str]],
                                                                                      list[Step]]:
         """Steps to run now; a container whose image failed to pull waits out its back-off instead."""
-        uid = pod["metadata"]["uid"]
+        uid = uid_of(pod)
         waiting = dict(decision.waiting)
         steps = []
         for step in decision.steps:
@@ -201,11 +204,11 @@ class NodeAgent:
                 steps.append(step)
         return waiting, steps
 
-    async def _record_back_offs(self, pod: dict[str, Any], waiting: dict[str, tuple[str, str]]) -> None:
+    async def _record_back_offs(self, pod: JsonObject, waiting: dict[str, tuple[str, str]]) -> None:
         """BackOff events (aggregated into a count by the recorder) for containers waiting one out."""
         for name, (reason, _) in waiting.items():
             if reason == "CrashLoopBackOff":
-                message = f"Back-off restarting failed container {name} in pod {_pod_ref(pod)}"
+                message = f"Back-off restarting failed container {name} in pod {pod_ref(pod)}"
             elif reason == "ImagePullBackOff":
                 message = f'Back-off pulling image "{_image_of(pod, name)}"'
             else:
@@ -246,17 +249,11 @@ class NodeAgent:
                 await self.executor.start(context, step)
         return bool(steps)
 
-    async def _report(self, pod: dict[str, Any], containers: list[ContainerInfo],
+    async def _report(self, pod: JsonObject, containers: list[ContainerInfo],
                       waiting: dict[str, tuple[str, str]], sandbox_attempt: int) -> None:
-        uid = pod["metadata"]["uid"]
-        sandbox = _running_sandbox(containers, sandbox_attempt) or _newest_sandbox(containers)
-        observation = PodObservation(
-            sandbox=sandbox, pod_ip=sandbox.ip if sandbox and sandbox.ip else None, host_ip=self.settings.node_ip,
-            init=self._observe(pod, containers, "init", waiting, uid),
-            containers=self._observe(pod, containers, "app", waiting, uid),
-            terminating=False,
-        )
-        previous = pod.get("status") or {}
+        observation = observe_pod(pod, containers, waiting=waiting, sandbox_attempt=sandbox_attempt,
+                                  host_ip=self.settings.node_ip, probes=self.probes)
+        previous = status_of(pod)
         status = pod_status(pod, observation, now=datetime.now(UTC))
         if not status_changed(previous, status):
             return
@@ -264,45 +261,24 @@ class NodeAgent:
         # when the informer has not caught up yet. Fields that went away are removed with null.
         patch = {"status": {**{field: None for field in previous if field not in status}, **status}}
         with contextlib.suppress(NotFound):
-            await self.client.patch(PODS, pod["metadata"]["name"], patch, namespace=pod["metadata"]["namespace"],
+            await self.client.patch(PODS, name_of(pod), patch, namespace=namespace_of(pod),
                                     patch_type="merge", subresource="status")
-
-    def _observe(self, pod: Mapping[str, Any], containers: list[ContainerInfo], role: str,
-                 waiting: dict[str, tuple[str, str]], uid: str) -> list[ContainerObservation]:
-        grouped = by_name(containers, role)
-        spec = pod.get("spec") or {}
-        observed = []
-        for container in spec.get("initContainers" if role == "init" else "containers") or []:
-            name = container.get("name", "")
-            history = grouped.get(name, [])
-            latest = history[-1] if history else None
-            reason, message = waiting.get(name, (None, None))
-            if latest is None and reason is None:
-                reason = "PodInitializing" if role == "app" and spec.get("initContainers") else "ContainerCreating"
-            observed.append(ContainerObservation(
-                name=name, image=str(container.get("image", "")), info=latest,
-                previous=history[-2] if len(history) > 1 else None,
-                restart_count=attempt_of(latest) if latest else 0,
-                waiting_reason=reason, waiting_message=message,
-                ready=self.probes.ready(uid, name, latest),
-                started=self.probes.started(uid, name, latest),
-            ))
-        return observed
 
     # ---- endings ----
 
-    async def _terminate(self, key: str, pod: dict[str, Any], containers: list[ContainerInfo]) -> None:
+    async def _terminate(self, key: str, pod: JsonObject, containers: list[ContainerInfo]) -> None:
         """Graceful deletion: SIGTERM, the grace period, SIGKILL; then the pod object goes for good."""
         grace = _remaining_grace(pod)
-        self.probes.forget(pod["metadata"]["uid"])
+        uid = uid_of(pod)
+        self.probes.forget(uid)
         await self.executor.kill_all(pod, containers, grace_seconds=grace, remove=True)
         await asyncio.to_thread(shutil.rmtree, self.executor.pod_dir(pod), True)
         with contextlib.suppress(NotFound, Conflict):  # already gone, or a new pod of that name
-            await self.client.delete(PODS, pod["metadata"]["name"], namespace=pod["metadata"]["namespace"],
-                                     grace_period_seconds=0, preconditions_uid=pod["metadata"]["uid"])
+            await self.client.delete(PODS, name_of(pod), namespace=namespace_of(pod),
+                                     grace_period_seconds=0, preconditions_uid=uid)
         self.memory.pop(key, None)
-        self.backoff.forget(pod["metadata"]["uid"])
-        self.image_backoff.forget(pod["metadata"]["uid"])
+        self.backoff.forget(uid)
+        self.image_backoff.forget(uid)
 
     async def _forget(self, key: str, uid: str) -> None:
         """A pod removed from the API without us (force delete): remove what is left of it."""
@@ -318,7 +294,7 @@ class NodeAgent:
         """Containers of this node whose pod no longer exists (e.g. deleted while the agent was down)."""
         if not self.pods.has_synced:
             return
-        known = {pod["metadata"]["uid"] for pod in self.pods.list()}
+        known = {uid_of(pod) for pod in self.pods.list()}
         containers = await self.runtime.list_containers({LABEL_NODE: self.settings.node_name})
         orphans: dict[str, list[ContainerInfo]] = {}
         for info in containers:
@@ -335,79 +311,42 @@ class NodeAgent:
         pod = self.pods.get(f"{namespace}/{pod_name}")
         if pod is None:
             raise NotFound(404, "NotFound", f'pods "{pod_name}" not found')
-        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
-        names += [c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or []]
-        if container is None:
-            if len((pod.get("spec") or {}).get("containers") or []) != 1:
-                raise BadRequest(400, "BadRequest", f"a container name must be specified for pod {pod_name}, "
-                                 f"choose one of: [{' '.join(str(n) for n in names)}]")
-            container = str(names[0])
-        if container not in names:
-            raise BadRequest(400, "BadRequest", f"container {container} is not valid for pod {pod_name}")
-        containers = await self._containers_of(pod["metadata"]["uid"])
-        history = [c for c in containers if c.labels.get("minik8s.io/container") == container
-                   and c.labels.get(LABEL_ROLE) != "sandbox"]
-        history.sort(key=attempt_of)
-        chosen = history[-2:-1] if previous else history[-1:]
-        if not chosen:
-            if previous:
-                raise BadRequest(400, "BadRequest",
-                                 f'previous terminated container "{container}" in pod "{pod_name}" not found')
-            raise BadRequest(400, "BadRequest",
-                             f'container "{container}" in pod "{pod_name}" is waiting to start: ContainerCreating')
-        return ResolvedContainer(chosen[0].id)
+        containers = await self._containers_of(uid_of(pod))
+        return ResolvedContainer(choose_container(pod, containers, container, previous=previous))
 
 
 def _now() -> float:
     return asyncio.get_running_loop().time()
 
 
-def _running_sandbox(containers: list[ContainerInfo], attempt: int) -> ContainerInfo | None:
-    for info in containers:
-        if (info.labels.get(LABEL_ROLE) == "sandbox" and info.state == "running"
-                and attempt_of(info, LABEL_SANDBOX_ATTEMPT) == attempt):
-            return info
-    return None
-
-
-def _newest_sandbox(containers: list[ContainerInfo]) -> ContainerInfo | None:
-    sandboxes = sorted((c for c in containers if c.labels.get(LABEL_ROLE) == "sandbox"), key=attempt_of)
-    return sandboxes[-1] if sandboxes else None
-
-
 def _grace(pod: Mapping[str, Any]) -> float:
-    configured = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+    configured = spec_of(pod).get("terminationGracePeriodSeconds")
     return float(configured) if configured is not None else 30.0
 
 
 def _remaining_grace(pod: Mapping[str, Any]) -> float:
-    metadata = pod.get("metadata") or {}
+    metadata = metadata_of(pod)
     grace = metadata.get("deletionGracePeriodSeconds")
-    deadline = metadata.get("deletionTimestamp")
+    deadline = _whole_seconds(metadata.get("deletionTimestamp"))
     if deadline:
-        moment = datetime.strptime(deadline[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-        left = (moment - datetime.now(UTC)).total_seconds()
+        left = (deadline - datetime.now(UTC)).total_seconds()
         return max(0.0, min(float(grace) if grace is not None else left, left + 1))
     return float(grace) if grace is not None else _grace(pod)
 
 
 def _ran_for(info: ContainerInfo) -> float:
-    def parse(text: str | None) -> datetime | None:
-        if not text:
-            return None
-        return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-
-    started, finished = parse(info.started_at), parse(info.finished_at)
+    started, finished = _whole_seconds(info.started_at), _whole_seconds(info.finished_at)
     return (finished - started).total_seconds() if started and finished else 0.0
 
 
-def _pod_ref(pod: Mapping[str, Any]) -> str:
-    metadata = pod.get("metadata") or {}
-    return f"{metadata.get('name')}_{metadata.get('namespace')}({metadata.get('uid')})"
+def _whole_seconds(text: object) -> datetime | None:
+    """A timestamp cut to the second, as the kubelet counts grace periods and run times."""
+    moment = parse_time(text)
+    return moment.replace(microsecond=0) if moment else None
 
 
 def _image_of(pod: Mapping[str, Any], name: str) -> str:
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         if container.get("name") == name:
             return str(container.get("image", ""))

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from minik8s.api.meta import metadata_of, name_of, namespace_of, spec_of, uid_of
 from minik8s.api.quantity import cpu_millis, memory_bytes
 
 Lookup = Callable[[str, str, str], Mapping[str, Any] | None]
@@ -85,7 +86,7 @@ def resolve_env(
 
     `allocatable` (the node's) stands in for unset limits in resourceFieldRef, as in Kubernetes.
     """
-    namespace = str(_metadata(pod).get("namespace") or "default")
+    namespace = namespace_of(pod) or "default"
     sources = _SourceCache(namespace=namespace, lookup=lookup)
     env: dict[str, str] = {}
     for env_from in container.get("envFrom") or []:
@@ -206,11 +207,11 @@ class _FieldContext:
         if api_version != "v1":
             raise ConfigError(f"unsupported pod version: {api_version}")
         path = str(field_ref.get("fieldPath") or "")
-        spec = self.pod.get("spec") or {}
+        spec = spec_of(self.pod)
         simple: dict[str, str] = {
-            "metadata.name": str(_metadata(self.pod).get("name") or ""),
-            "metadata.namespace": str(_metadata(self.pod).get("namespace") or ""),
-            "metadata.uid": str(_metadata(self.pod).get("uid") or ""),
+            "metadata.name": name_of(self.pod),
+            "metadata.namespace": namespace_of(self.pod),
+            "metadata.uid": uid_of(self.pod),
             "spec.nodeName": str(spec.get("nodeName") or self.node_name),
             "spec.serviceAccountName": str(spec.get("serviceAccountName") or ""),
             "status.podIP": self.pod_ip,
@@ -222,10 +223,10 @@ class _FieldContext:
             return simple[path]
         subscripted = _SUBSCRIPTED_FIELD.match(path)
         if subscripted:
-            values = _metadata(self.pod).get(subscripted[1]) or {}
+            values = metadata_of(self.pod).get(subscripted[1]) or {}
             return str(values.get(subscripted[2], ""))
         if path in ("metadata.labels", "metadata.annotations"):
-            values = _metadata(self.pod).get(path.split(".")[1]) or {}
+            values = metadata_of(self.pod).get(path.split(".")[1]) or {}
             return "\n".join(f"{key}={_go_quote(str(values[key]))}" for key in sorted(values))
         raise ConfigError(f"unsupported fieldPath: {path}")
 
@@ -259,7 +260,7 @@ def resource_field_value(
 
 
 def _find_container(pod: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
         if container.get("name") == name:
             return dict(container)
@@ -270,10 +271,6 @@ def _ceil_div(numerator: int, denominator: int) -> int:
     if denominator <= 0:
         raise ZeroDivisionError("divisor must be positive")
     return -(-numerator // denominator)
-
-
-def _metadata(pod: Mapping[str, Any]) -> Mapping[str, Any]:
-    return pod.get("metadata") or {}
 
 
 def _go_quote(text: str) -> str:

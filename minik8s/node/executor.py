@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from minik8s.api.meta import name_of, namespace_of, spec_of, uid_of
 from minik8s.api.quantity import cpu_millis, memory_bytes
 from minik8s.client.events import EventRecorder
 from minik8s.node.env import ConfigError, expand_command, resolve_env
@@ -80,14 +81,12 @@ class PodContext:
 
 
 def pod_labels(settings: NodeSettings, pod: Mapping[str, Any]) -> dict[str, str]:
-    metadata = pod.get("metadata") or {}
-    return {LABEL_MANAGED: "true", LABEL_NODE: settings.node_name, LABEL_POD_UID: metadata.get("uid", ""),
-            LABEL_POD_NAME: metadata.get("name", ""), LABEL_POD_NAMESPACE: metadata.get("namespace", "")}
+    return {LABEL_MANAGED: "true", LABEL_NODE: settings.node_name, LABEL_POD_UID: uid_of(pod),
+            LABEL_POD_NAME: name_of(pod), LABEL_POD_NAMESPACE: namespace_of(pod)}
 
 
 def docker_name(pod: Mapping[str, Any], container: str, attempt: int) -> str:
-    metadata = pod.get("metadata") or {}
-    return f"k8s_{container}_{metadata.get('name')}_{metadata.get('namespace')}_{metadata.get('uid', '')[:8]}_{attempt}"
+    return f"k8s_{container}_{name_of(pod)}_{namespace_of(pod)}_{uid_of(pod)[:8]}_{attempt}"
 
 
 def registry_of(image: str) -> str:
@@ -99,7 +98,7 @@ def registry_of(image: str) -> str:
 
 
 def find_container(pod: Mapping[str, Any], name: str, role: str) -> Mapping[str, Any]:
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     for container in spec.get("initContainers" if role == "init" else "containers") or []:
         if container.get("name") == name:
             return container  # type: ignore[no-any-return]
@@ -120,11 +119,11 @@ class Executor:
         task.add_done_callback(self._background.discard)
 
     def pod_dir(self, pod: Mapping[str, Any]) -> Path:
-        return self.settings.data_dir / "pods" / str((pod.get("metadata") or {}).get("uid", "unknown"))
+        return self.settings.data_dir / "pods" / (uid_of(pod) or "unknown")
 
     async def run_sandbox(self, context: PodContext, attempt: int) -> None:
         pod = context.pod
-        spec = pod.get("spec") or {}
+        spec = spec_of(pod)
         dns_servers, dns_search, dns_options = self._dns(pod)
         ports = [(int(p["hostPort"]), str(p.get("protocol", "TCP")).lower(), int(p["containerPort"]))
                  for c in spec.get("containers") or [] for p in c.get("ports") or [] if p.get("hostPort")]
@@ -132,7 +131,7 @@ class Executor:
             name=docker_name(pod, "POD", attempt), image=self.settings.pause_image,
             labels={**pod_labels(self.settings, pod), LABEL_ROLE: "sandbox", LABEL_CONTAINER: "",
                     LABEL_ATTEMPT: str(attempt), LABEL_SANDBOX_ATTEMPT: str(attempt)},
-            network=self.settings.network, hostname=str(spec.get("hostname") or pod["metadata"]["name"])[:63],
+            network=self.settings.network, hostname=str(spec.get("hostname") or name_of(pod))[:63],
             dns_servers=dns_servers, dns_search=dns_search, dns_options=dns_options,
             extra_hosts={h: a["ip"] for a in spec.get("hostAliases") or [] for h in a.get("hostnames") or []},
             port_bindings=ports,
@@ -146,14 +145,14 @@ class Executor:
                                      f"Failed to create pod sandbox: {error}")
 
     def _dns(self, pod: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
-        spec = pod.get("spec") or {}
+        spec = spec_of(pod)
         policy = spec.get("dnsPolicy", "ClusterFirst")
         config = spec.get("dnsConfig") or {}
         servers: list[str] = []
         search: list[str] = []
         options: list[str] = []
         if policy in ("ClusterFirst", "ClusterFirstWithHostNet") and self.settings.cluster_dns:
-            namespace = pod["metadata"].get("namespace", "default")
+            namespace = namespace_of(pod) or "default"
             domain = self.settings.cluster_domain
             servers = [self.settings.cluster_dns]
             search = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
@@ -304,11 +303,11 @@ async def _fetch_references(pod: Mapping[str, Any], containers: list[Mapping[str
             if value_from.get("secretKeyRef"):
                 wanted.add(("Secret", value_from["secretKeyRef"].get("name", "")))
     if not containers:
-        for volume in (pod.get("spec") or {}).get("volumes") or []:
+        for volume in spec_of(pod).get("volumes") or []:
             if volume.get("configMap"):
                 wanted.add(("ConfigMap", volume["configMap"].get("name", "")))
             if volume.get("secret"):
                 wanted.add(("Secret", volume["secret"].get("secretName", "")))
-    namespace = (pod.get("metadata") or {}).get("namespace", "default")
+    namespace = namespace_of(pod) or "default"
     results = await asyncio.gather(*(lookup(kind, namespace, name) for kind, name in wanted))
     return dict(zip(wanted, results, strict=True))

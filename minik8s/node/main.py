@@ -22,7 +22,7 @@ from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
 from minik8s.node.agent import NodeAgent
-from minik8s.node.docker_runtime import DockerRuntime
+from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.executor import NodeSettings
 from minik8s.node.registration import Heartbeat, NodeIdentity, RuntimeProbe, read_host_facts
 from minik8s.node.runtime import LABEL_MANAGED, LABEL_NODE, ContainerRuntime, RuntimeFailure

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from minik8s.api.meta import name_of, namespace_of, spec_of, status_of, uid_of
+from minik8s.node.pod_phase import TERMINAL_PHASES
 from minik8s.node.runtime import (
     LABEL_ATTEMPT,
     LABEL_CONTAINER,
@@ -26,7 +28,6 @@ from minik8s.node.runtime import (
 LABEL_SANDBOX_ATTEMPT = "minik8s.io/sandbox-attempt"  # which sandbox a container was started in
 
 Action = Literal["run_sandbox", "start", "kill", "kill_pod", "remove"]
-TERMINAL_PHASES = ("Succeeded", "Failed")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ def attempt_of(info: ContainerInfo, label: str = LABEL_ATTEMPT) -> int:
         return int(info.labels.get(label, "0"))
     except ValueError:
         return 0
+
+
+def pod_ref(pod: Mapping[str, Any]) -> str:
+    """`name_namespace(uid)`: how the kubelet names a pod in its messages."""
+    return f"{name_of(pod)}_{namespace_of(pod)}({uid_of(pod)})"
 
 
 def by_name(containers: Sequence[ContainerInfo], role: str) -> dict[str, list[ContainerInfo]]:
@@ -99,10 +105,10 @@ class PodView:
 
 def decide(view: PodView) -> Decision:
     pod = view.pod
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     sandboxes = sorted((c for c in view.containers if c.labels.get(LABEL_ROLE) == "sandbox"), key=attempt_of)
     decision = Decision(sandbox_attempt=attempt_of(sandboxes[-1]) if sandboxes else 0)
-    phase = (pod.get("status") or {}).get("phase")
+    phase = status_of(pod).get("phase")
     if not sandboxes or sandboxes[-1].state != "running":
         if phase in TERMINAL_PHASES:
             return decision  # finished: nothing runs again
@@ -137,20 +143,27 @@ def _remove_superseded(decision: Decision, containers: Sequence[ContainerInfo]) 
             decision.steps.append(Step("remove", container_id=info.id))
 
 
-def _next_attempt(name: str, all_containers: Sequence[ContainerInfo], role: str) -> int:
-    attempts = [attempt_of(c) for c in by_name(all_containers, role).get(name, [])]
-    return max(attempts) + 1 if attempts else 0
+def _start_new(decision: Decision, view: PodView, name: str, role: str) -> None:
+    """Start a new container of this name, numbered after every attempt of it in any sandbox."""
+    attempts = [attempt_of(c) for c in by_name(view.containers, role).get(name, [])]
+    decision.steps.append(Step("start", name, role, max(attempts) + 1 if attempts else 0))
+
+
+def _newest_of_each(spec_containers: Any, current: Sequence[ContainerInfo],
+                    role: str) -> Iterator[tuple[Mapping[str, Any], str, ContainerInfo | None]]:
+    """(spec, name, its newest container in the current sandbox or None) for each one of a spec list."""
+    grouped = by_name(current, role)
+    for container in spec_containers or []:
+        name = container.get("name", "")
+        yield container, name, grouped.get(name, [None])[-1]
 
 
 def _init_done(decision: Decision, view: PodView, spec: Mapping[str, Any], current: Sequence[ContainerInfo]) -> bool:
     """Run init containers in order; True once every one of them exited 0."""
-    grouped = by_name(current, "init")
     policy = spec.get("restartPolicy", "Always")
-    for container in spec.get("initContainers") or []:
-        name = container.get("name", "")
-        latest = grouped.get(name, [None])[-1]
+    for _, name, latest in _newest_of_each(spec.get("initContainers"), current, "init"):
         if latest is None:
-            decision.steps.append(Step("start", name, "init", _next_attempt(name, view.containers, "init")))
+            _start_new(decision, view, name, "init")
             return False
         if latest.state in ("running", "created", "restarting") and not never_started(latest):
             if latest.state == "created":
@@ -168,13 +181,11 @@ def _init_done(decision: Decision, view: PodView, spec: Mapping[str, Any], curre
 def _restart_after_backoff(decision: Decision, view: PodView, name: str, role: str, exited: ContainerInfo) -> None:
     remaining = view.backoff_remaining(name, exited)
     if remaining > 0:
-        pod = view.pod.get("metadata") or {}
-        message = (f"back-off {_seconds(remaining)} restarting failed container={name} "
-                   f"pod={pod.get('name')}_{pod.get('namespace')}({pod.get('uid')})")
+        message = f"back-off {_seconds(remaining)} restarting failed container={name} pod={pod_ref(view.pod)}"
         decision.waiting[name] = ("CrashLoopBackOff", message)
         decision.wait(remaining)
         return
-    decision.steps.append(Step("start", name, role, _next_attempt(name, view.containers, role)))
+    _start_new(decision, view, name, role)
 
 
 def _seconds(remaining: float) -> str:
@@ -184,13 +195,10 @@ def _seconds(remaining: float) -> str:
 
 def _keep_apps_running(decision: Decision, view: PodView, spec: Mapping[str, Any],
                        current: Sequence[ContainerInfo]) -> None:
-    grouped = by_name(current, "app")
     policy = spec.get("restartPolicy", "Always")
-    for container in spec.get("containers") or []:
-        name = container.get("name", "")
-        latest = grouped.get(name, [None])[-1]
+    for container, name, latest in _newest_of_each(spec.get("containers"), current, "app"):
         if latest is None:
-            decision.steps.append(Step("start", name, "app", _next_attempt(name, view.containers, "app")))
+            _start_new(decision, view, name, "app")
             continue
         if latest.state in ("running", "restarting"):
             if name in view.unhealthy:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from minik8s.api.meta import parse_time, spec_of, status_of, uid_of
 from minik8s.node.probe_checks import (
     ProbeResult,
     exec_probe,
@@ -183,8 +184,8 @@ class ProbeSet:
         self._specs: dict[str, dict[str, Mapping[str, Any]]] = {}  # pod uid -> container name -> spec
 
     def sync(self, pod_key: str, pod: Mapping[str, Any], containers: Sequence[ContainerInfo]) -> None:
-        uid = str((pod.get("metadata") or {}).get("uid") or "")
-        specs = {str(c.get("name")): c for c in (pod.get("spec") or {}).get("containers") or []}
+        uid = uid_of(pod)
+        specs = {str(c.get("name")): c for c in spec_of(pod).get("containers") or []}
         self._specs[uid] = specs
         running = {
             info.id: info for info in containers
@@ -282,17 +283,12 @@ def _pod_ip(pod: Mapping[str, Any], containers: Sequence[ContainerInfo]) -> str:
     for info in containers:
         if info.labels.get(LABEL_ROLE) == "sandbox" and info.state == "running" and info.ip:
             return info.ip
-    return str((pod.get("status") or {}).get("podIP") or "")
+    return str(status_of(pod).get("podIP") or "")
 
 
 def _running_for(info: ContainerInfo) -> float:
     """Seconds since the container started (initialDelaySeconds counts from there)."""
-    if not info.started_at:
+    started = parse_time(info.started_at)
+    if started is None:
         return 0.0
-    try:
-        started = datetime.fromisoformat(info.started_at.replace("Z", "+00:00"))
-    except ValueError:
-        return 0.0
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
     return max(0.0, (datetime.now(UTC) - started).total_seconds())

@@ -14,13 +14,13 @@ import contextlib
 import logging
 import os
 import platform
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from minik8s.api.kinds import LEASES, NODES
-from minik8s.api.meta import format_micro_time, now_time
+from minik8s.api.meta import JsonObject, format_micro_time, now_time, spec_of, status_of, uid_of
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import AlreadyExists, ApiError, Conflict, NotFound
 
@@ -31,7 +31,7 @@ MAX_PODS = 110
 
 
 # () -> (runtime version, why the runtime is not usable or None, the node's images for status.images)
-RuntimeProbe = Callable[[], Awaitable[tuple[str, str | None, list[dict[str, Any]]]]]
+RuntimeProbe = Callable[[], Awaitable[tuple[str, str | None, list[JsonObject]]]]
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,11 @@ def read_host_facts() -> HostFacts:
     )
 
 
-def node_conditions(*, runtime_error: str | None, previous: list[dict[str, Any]], now: str) -> list[dict[str, Any]]:
+def node_conditions(*, runtime_error: str | None, previous: list[JsonObject], now: str) -> list[JsonObject]:
     """Ready plus the pressure conditions; lastTransitionTime moves only when a status flips."""
     earlier = {c.get("type"): c for c in previous}
 
-    def condition(kind: str, status: str, reason: str, message: str) -> dict[str, Any]:
+    def condition(kind: str, status: str, reason: str, message: str) -> JsonObject:
         before = earlier.get(kind) or {}
         since = before.get("lastTransitionTime") if before.get("status") == status else now
         return {"type": kind, "status": status, "reason": reason, "message": message,
@@ -99,7 +99,7 @@ def node_conditions(*, runtime_error: str | None, previous: list[dict[str, Any]]
 
 
 def node_status(identity: NodeIdentity, facts: HostFacts, *, runtime_version: str, runtime_error: str | None,
-                images: list[dict[str, Any]], previous: dict[str, Any], now: str) -> dict[str, Any]:
+                images: list[JsonObject], previous: Mapping[str, Any], now: str) -> JsonObject:
     capacity = {"cpu": str(facts.cpu_count), "memory": f"{facts.memory_bytes // 1024}Ki", "pods": str(MAX_PODS),
                 "ephemeral-storage": "0"}
     return {
@@ -120,8 +120,8 @@ def node_status(identity: NodeIdentity, facts: HostFacts, *, runtime_version: st
     }
 
 
-def new_node(identity: NodeIdentity, facts: HostFacts) -> dict[str, Any]:
-    spec: dict[str, Any] = {}
+def new_node(identity: NodeIdentity, facts: HostFacts) -> JsonObject:
+    spec: JsonObject = {}
     if identity.pod_cidr:
         spec = {"podCIDR": identity.pod_cidr, "podCIDRs": [identity.pod_cidr]}
     labels = {"kubernetes.io/hostname": identity.name, "kubernetes.io/os": "linux",
@@ -140,14 +140,14 @@ class Heartbeat:
         self.lease_seconds, self.lease_renew_interval, self.status_interval = (
             lease_seconds, lease_renew_interval, status_interval)
         self.probe_runtime = probe_runtime
-        self.node: dict[str, Any] | None = None
+        self.node: JsonObject | None = None
 
-    async def register(self) -> dict[str, Any]:
+    async def register(self) -> JsonObject:
         try:
             self.node = await self.client.create(NODES, new_node(self.identity, self.facts))
         except AlreadyExists:
             self.node = await self.client.get(NODES, self.identity.name)
-            if self.identity.pod_cidr and not (self.node.get("spec") or {}).get("podCIDR"):
+            if self.identity.pod_cidr and not spec_of(self.node).get("podCIDR"):
                 patch = {"spec": {"podCIDR": self.identity.pod_cidr, "podCIDRs": [self.identity.pod_cidr]}}
                 self.node = await self.client.patch(NODES, self.identity.name, patch)
         await self.post_status()
@@ -159,7 +159,7 @@ class Heartbeat:
             current = await self.client.get(NODES, self.identity.name)
             current["status"] = node_status(self.identity, self.facts, runtime_version=version,
                                             runtime_error=error, images=images,
-                                            previous=current.get("status") or {}, now=now_time())
+                                            previous=status_of(current), now=now_time())
             try:
                 self.node = await self.client.update_status(NODES, current)
                 return
@@ -172,7 +172,7 @@ class Heartbeat:
         try:
             await self.client.patch(LEASES, name, {"spec": spec}, namespace="kube-node-lease")
         except NotFound:
-            node_uid = (self.node or {}).get("metadata", {}).get("uid", "")
+            node_uid = uid_of(self.node or {})
             lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                      "metadata": {"name": name, "namespace": "kube-node-lease", "ownerReferences": [
                          {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node_uid}]},

@@ -1,8 +1,8 @@
 """The container runtime seam of the node agent: what the agent needs from Docker, as a Protocol.
 
 The agent decides; the runtime only does. Keeping the seam this narrow lets the same agent
-drive real Docker (`docker_runtime.py`, the only importer of the docker SDK) or an in-memory
-fake (`fake_runtime.py`) that simulates a hundred nodes in a benchmark.
+drive real Docker (the `docker` package, the only importer of the docker SDK) or an in-memory
+fake (the `fake` package) that simulates a hundred nodes in a benchmark.
 
 Every container the agent makes carries labels (`LABEL_*`) naming its node, pod and
 container, so a restarted agent can find and adopt what runs, and never touches containers

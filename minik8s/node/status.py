@@ -4,8 +4,8 @@ Users read `kubectl get pods`, controllers read `phase` and the `Ready` conditio
 endpoints follow readiness: all of them expect Kubernetes' exact rules. `pod_status` is a
 pure function of the pod (its spec and the status last written) and an observation the
 agent assembled from the runtime, the back-off and the probes, so every rule — the phase
-(kubelet's getPhase, with restartPolicy and init containers), the conditions and their
-lastTransitionTime, the container states — is unit-tested without Docker.
+(`pod_phase`), the conditions and their lastTransitionTime (`pod_conditions`), the container
+states here — is unit-tested without Docker.
 
 `status_changed` lets the agent skip writes that would change nothing.
 """
@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.meta import JsonObject, format_time
+from minik8s.api.meta import JsonObject, format_time, parse_time, spec_of, status_of
+from minik8s.node.pod_conditions import pod_conditions
+from minik8s.node.pod_phase import FAILED, TERMINAL_PHASES, pod_phase
 from minik8s.node.runtime import ContainerInfo
 
-PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
-TERMINAL_PHASES = (SUCCEEDED, FAILED)
-KUBELET_CONDITIONS = ("PodScheduled", "Initialized", "Ready", "ContainersReady", "PodReadyToStartContainers")
 CONTAINER_CREATING = "ContainerCreating"
 POD_INITIALIZING = "PodInitializing"
 UNKNOWN_EXIT_CODE = 137
@@ -57,8 +56,8 @@ class PodObservation:
 
 def pod_status(pod: Mapping[str, Any], observation: PodObservation, *, now: datetime) -> JsonObject:
     """The full status to write for the pod."""
-    spec = pod.get("spec") or {}
-    previous = pod.get("status") or {}
+    spec = spec_of(pod)
+    previous = status_of(pod)
     default_reason = POD_INITIALIZING if spec.get("initContainers") else CONTAINER_CREATING
     init_statuses = container_statuses(
         spec.get("initContainers") or [], observation.init, previous.get("initContainerStatuses") or [],
@@ -198,178 +197,6 @@ def terminated_state(info: ContainerInfo) -> JsonObject:
     )
 
 
-def pod_phase(
-    spec: Mapping[str, Any], *, init_statuses: Sequence[Mapping[str, Any]], statuses: Sequence[Mapping[str, Any]],
-    terminal: bool,
-) -> str:
-    """Kubernetes' getPhase: Pending, Running, Succeeded or Failed."""
-    restart_policy = spec.get("restartPolicy") or "Always"
-    by_name = {str(status["name"]): status for status in [*init_statuses, *statuses]}
-    init = _count_init(spec.get("initContainers") or [], by_name)
-    counts = _count_containers(spec.get("containers") or [], by_name, init)
-    initialized = any(status.get("containerID") for status in statuses)
-    if init["failed"] > 0 and restart_policy == "Never":
-        return FAILED
-    if init["pending"] > 0 or (init["pending_sidecars"] > 0 and not initialized) or counts["waiting"] > 0:
-        return PENDING
-    if counts["running"] > 0 and counts["unknown"] == 0:
-        return RUNNING
-    if counts["running"] == 0 and counts["stopped"] > 0 and counts["unknown"] == 0:
-        all_succeeded = counts["stopped"] == counts["succeeded"]
-        if terminal:
-            return SUCCEEDED if all_succeeded else FAILED
-        if restart_policy == "Always":
-            return RUNNING
-        if all_succeeded:
-            return SUCCEEDED
-        return FAILED if restart_policy == "Never" else RUNNING
-    return PENDING
-
-
-def _count_init(init_containers: Sequence[Mapping[str, Any]], by_name: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    """Regular init containers still pending or failed; sidecars (restartPolicy Always) not yet started."""
-    counts = {"pending": 0, "failed": 0, "pending_sidecars": 0, "running": 0, "waiting": 0, "unknown": 0}
-    for container in init_containers:
-        status = by_name.get(str(container.get("name")))
-        state = (status or {}).get("state") or {}
-        last = ((status or {}).get("lastState") or {}).get("terminated")
-        if container.get("restartPolicy") == "Always":
-            if "running" in state:
-                counts["running"] += 1
-                counts["pending_sidecars"] += 0 if (status or {}).get("started") else 1
-            elif "terminated" in state or ("waiting" in state and last is not None):
-                continue
-            else:
-                counts["pending_sidecars"] += 1
-                counts["waiting" if "waiting" in state else "unknown"] += 1
-        elif "terminated" in state:
-            counts["failed"] += 1 if state["terminated"].get("exitCode") != 0 else 0
-        elif "waiting" in state and last is not None:
-            counts["failed"] += 1 if last.get("exitCode") != 0 else 0
-        else:
-            counts["pending"] += 1
-    return counts
-
-
-def _count_containers(
-    containers: Sequence[Mapping[str, Any]], by_name: Mapping[str, Mapping[str, Any]], init: Mapping[str, int]
-) -> dict[str, int]:
-    counts = {"running": init["running"], "waiting": init["waiting"], "unknown": init["unknown"], "stopped": 0,
-              "succeeded": 0}
-    for container in containers:
-        status = by_name.get(str(container.get("name")))
-        if status is None:
-            counts["unknown"] += 1
-            continue
-        state = status.get("state") or {}
-        if "running" in state:
-            counts["running"] += 1
-        elif "terminated" in state:
-            counts["stopped"] += 1
-            counts["succeeded"] += 1 if state["terminated"].get("exitCode") == 0 else 0
-        elif "waiting" in state and (status.get("lastState") or {}).get("terminated") is not None:
-            counts["stopped"] += 1
-        elif "waiting" in state:
-            counts["waiting"] += 1
-        else:
-            counts["unknown"] += 1
-    return counts
-
-
-def pod_conditions(
-    pod: Mapping[str, Any],
-    *,
-    init_statuses: Sequence[Mapping[str, Any]],
-    statuses: Sequence[Mapping[str, Any]],
-    phase: str,
-    now: datetime,
-) -> list[JsonObject]:
-    """Conditions not owned by the kubelet (kept), then Initialized, Ready, ContainersReady, PodScheduled."""
-    spec = pod.get("spec") or {}
-    old_conditions = list((pod.get("status") or {}).get("conditions") or [])
-    kept = [dict(condition) for condition in old_conditions if condition.get("type") not in KUBELET_CONDITIONS]
-    containers_ready = _containers_ready(spec, [*init_statuses, *statuses], phase)
-    ready = _ready(spec, containers_ready, kept)
-    generated = [
-        _initialized(spec, init_statuses, statuses, phase),
-        ready,
-        containers_ready,
-        {"type": "PodScheduled", "status": "True"},
-    ]
-    old_by_type = {condition.get("type"): condition for condition in old_conditions}
-    stamp = format_time(now)
-    for condition in generated:
-        old = old_by_type.get(condition["type"]) or {}
-        unchanged = old.get("status") == condition["status"] and old.get("lastTransitionTime")
-        condition["lastTransitionTime"] = old["lastTransitionTime"] if unchanged else stamp
-    return kept + generated
-
-
-def _condition(kind: str, *, ok: bool, reason: str = "", message: str = "") -> JsonObject:
-    condition: JsonObject = {"type": kind, "status": "True" if ok else "False"}
-    if reason:
-        condition["reason"] = reason
-    if message:
-        condition["message"] = message
-    return condition
-
-
-def _containers_ready(spec: Mapping[str, Any], statuses: Sequence[Mapping[str, Any]], phase: str) -> JsonObject:
-    if phase == SUCCEEDED:
-        return _condition("ContainersReady", ok=False, reason="PodCompleted")
-    if phase == FAILED:
-        return _condition("ContainersReady", ok=False, reason="PodFailed")
-    by_name = {str(status["name"]): status for status in statuses}
-    sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
-    unready = [
-        str(container.get("name"))
-        for container in [*sidecars, *(spec.get("containers") or [])]
-        if not by_name.get(str(container.get("name")), {}).get("ready")
-    ]
-    if unready:
-        message = f"containers with unready status: [{' '.join(unready)}]"
-        return _condition("ContainersReady", ok=False, reason="ContainersNotReady", message=message)
-    return _condition("ContainersReady", ok=True)
-
-
-def _ready(spec: Mapping[str, Any], containers_ready: Mapping[str, Any], conditions: Sequence[Mapping[str, Any]]) -> JsonObject:
-    if containers_ready["status"] != "True":
-        return {**containers_ready, "type": "Ready"}
-    by_type = {condition.get("type"): condition for condition in conditions}
-    messages = []
-    for gate in spec.get("readinessGates") or []:
-        kind = str(gate.get("conditionType"))
-        found = by_type.get(kind)
-        if found is None:
-            messages.append(f'corresponding condition of pod readiness gate "{kind}" does not exist.')
-        elif found.get("status") != "True":
-            messages.append(f'the status of pod readiness gate "{kind}" is not "True", but {found.get("status")}')
-    if messages:
-        return _condition("Ready", ok=False, reason="ReadinessGatesNotReady", message=", ".join(messages))
-    return _condition("Ready", ok=True)
-
-
-def _initialized(
-    spec: Mapping[str, Any], init_statuses: Sequence[Mapping[str, Any]], statuses: Sequence[Mapping[str, Any]],
-    phase: str,
-) -> JsonObject:
-    if phase == SUCCEEDED:
-        return _condition("Initialized", ok=True, reason="PodCompleted")
-    if any("running" in s["state"] or "terminated" in s["state"] for s in statuses):
-        return _condition("Initialized", ok=True)  # an app container started: initialized before
-    by_name = {str(status["name"]): status for status in init_statuses}
-    incomplete = []
-    for container in spec.get("initContainers") or []:
-        status = by_name.get(str(container.get("name")), {})
-        done = status.get("started") if container.get("restartPolicy") == "Always" else status.get("ready")
-        if not done:
-            incomplete.append(str(container.get("name")))
-    if incomplete:
-        message = f"containers with incomplete status: [{' '.join(incomplete)}]"
-        return _condition("Initialized", ok=False, reason="ContainersNotInitialized", message=message)
-    return _condition("Initialized", ok=True)
-
-
 def status_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """Whether writing `new` would change anything, ignoring the order of conditions and statuses."""
     return _canonical(old) != _canonical(new)
@@ -389,10 +216,8 @@ def format_runtime_time(text: str | None) -> str | None:
     """A runtime's timestamp (nanoseconds, any offset) in Kubernetes' form; None when never set."""
     if not text or text.startswith("0001-01-01"):
         return None
-    try:
-        return format_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        return text
+    moment = parse_time(text)
+    return format_time(moment) if moment is not None else text
 
 
 def _dropping_none(values: Mapping[str, Any]) -> JsonObject:

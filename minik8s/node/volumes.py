@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from minik8s.api.meta import namespace_of, spec_of
 from minik8s.node.env import ConfigError, Lookup, decode_secret_value, expand
 from minik8s.node.runtime import Mount
 
@@ -83,10 +84,10 @@ def volume_kind(volume: Mapping[str, Any]) -> VolumeKind:
 
 def plan_volumes(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup) -> list[VolumePlan]:
     """The desired state of every volume of the pod; reads ConfigMaps and Secrets through lookup."""
-    namespace = str((pod.get("metadata") or {}).get("namespace") or "default")
+    namespace = namespace_of(pod) or "default"
     return [
         plan_volume(volume, pod_dir=pod_dir, namespace=namespace, lookup=lookup)
-        for volume in (pod.get("spec") or {}).get("volumes") or []
+        for volume in spec_of(pod).get("volumes") or []
     ]
 
 
@@ -180,7 +181,7 @@ def read_only_volumes(pod: Mapping[str, Any]) -> frozenset[str]:
     """Volumes Kubernetes always mounts read-only (configMap, secret), whatever readOnly says."""
     return frozenset(
         str(volume["name"])
-        for volume in (pod.get("spec") or {}).get("volumes") or []
+        for volume in spec_of(pod).get("volumes") or []
         if volume.get("configMap") is not None or volume.get("secret") is not None
     )
 

@@ -1,6 +1,7 @@
 """The kernel settings outside iptables that services need: the service CIDR sink, sysctls, hairpin.
 
-iptables rules alone do not make services work on this kind of machine (networking.md):
+iptables rules alone do not make services work on this kind of machine (docs/architecture.md,
+"Networking"):
 - a packet to a virtual IP that no rule catches must never leave the machine, so the service
   CIDR is routed locally (`ip route replace local 10.96.0.0/16 dev lo`; a blackhole route would
   break host access);

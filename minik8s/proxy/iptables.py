@@ -6,7 +6,7 @@ text that puts the jump rules first, the text that removes everything of a prefi
 what we declared with what the kernel holds), so they are tested without root; the functions that
 run commands only glue those helpers to the binaries. Jump rules live outside the restore text
 because they sit in built-in chains that others (Docker) own and reorder: they are re-checked on
-every sync and moved back to the top (shared/reference/networking.md). `cleanup` undoes it all
+every sync and moved back to the top (docs/architecture.md, "Networking"). `cleanup` undoes it all
 (and the service CIDR route of host.py) for `minik8s down`.
 """
 
@@ -40,7 +40,7 @@ class Jump:
 
 
 def jumps(prefix: str = DEFAULT_PREFIX) -> tuple[Jump, ...]:
-    """The jump rules of networking.md, in the order they must head their chains."""
+    """The jump rules from the built-in chains into ours, in the order they must head their chains."""
     return (
         Jump("nat", "PREROUTING", prefix + "SERVICES"),
         Jump("nat", "OUTPUT", prefix + "SERVICES"),

@@ -22,15 +22,16 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from minik8s.api.kinds import ENDPOINTS, SERVICES
+from minik8s.api.meta import namespaced_key_of
 from minik8s.client.informer import Backoff, Informer, ListWatchClient
 from minik8s.proxy import host, iptables
 from minik8s.proxy.health import Health
 from minik8s.proxy.rules import DEFAULT_CLUSTER_CIDR, DEFAULT_PREFIX, ChainKey, RenderResult, render
-from minik8s.proxy.services import key_of
 
 logger = logging.getLogger(__name__)
 
-SLOW_PARTIAL_SYNC_SECONDS = 0.1  # partial syncs log at INFO only when slower (design §13 target)
+# Partial syncs log at INFO only when slower than this: what a sync of one changed service should take.
+SLOW_PARTIAL_SYNC_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class ServiceProxy:
         self.reports: list[SyncReport] = []  # the last few, newest last (tests, debugging)
 
     def _mark(self, obj: Mapping[str, Any]) -> None:
-        self._changed.add(key_of(obj))
+        self._changed.add(namespaced_key_of(obj))
         self._wake.set()
 
     def health(self) -> Health:

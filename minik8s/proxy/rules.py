@@ -3,7 +3,7 @@
 Everything the proxy decides lives here, free of side effects, so each feature (ClusterIP, NodePort
 also on 127.0.0.1, ClientIP affinity, hairpin, REJECT without ready backends, TCP and UDP, stale
 chains, partial syncs) is unit-tested on text, and a sync costs one process (one `iptables -A` per
-rule would cost ~1.4 ms each). The rule set is the one verified in shared/reference/networking.md.
+rule would cost ~1.4 ms each). The rule set is the one docs/architecture.md ("Networking") describes.
 
 Chains declared with `:NAME - [0:0]` are emptied and refilled by `iptables-restore --noflush`;
 undeclared chains are left alone. A partial render (`changed`) re-declares only the chains of the
@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from minik8s.proxy.services import ServicePort, index_endpoints, key_of, service_ports
+from minik8s.api.meta import namespaced_key_of
+from minik8s.proxy.services import ServicePort, index_endpoints, service_ports
 
 logger = logging.getLogger(__name__)
 
@@ -224,9 +225,9 @@ def collect_ports(services: Iterable[Mapping[str, Any]],
     ports: list[ServicePort] = []
     for service in services:
         try:
-            ports += service_ports(service, by_key.get(key_of(service)))
+            ports += service_ports(service, by_key.get(namespaced_key_of(service)))
         except (AttributeError, TypeError, ValueError) as error:  # malformed: skip it, keep the rest
-            logger.warning("service %s skipped: malformed (%r)", key_of(service), error)
+            logger.warning("service %s skipped: malformed (%r)", namespaced_key_of(service), error)
     ports.sort(key=lambda port: (port.service_key, port.port, port.protocol))
     return ports
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from minik8s.api.meta import namespaced_key_of, spec_of
+
 DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800  # Kubernetes' default for sessionAffinity ClientIP
 PROGRAMMED_PROTOCOLS = ("TCP", "UDP")
 NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
@@ -49,14 +51,6 @@ class ServicePort:
         return f"{self.service_key}:{self.port}/{self.protocol}"
 
 
-def key_of(obj: Mapping[str, Any]) -> str:
-    """`namespace/name` (an Endpoints object has its Service's key)."""
-    metadata = obj.get("metadata")
-    if not isinstance(metadata, Mapping):
-        metadata = {}
-    return f"{metadata.get('namespace') or 'default'}/{metadata.get('name') or ''}"
-
-
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
@@ -74,7 +68,7 @@ def is_ipv4(text: str) -> bool:
 
 
 def index_endpoints(endpoints: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    return {key_of(item): item for item in endpoints}
+    return {namespaced_key_of(item): item for item in endpoints}
 
 
 def affinity_timeout_of(spec: Mapping[str, Any]) -> int | None:
@@ -108,12 +102,12 @@ def backends_for(endpoints: Mapping[str, Any] | None, *, port_name: str, protoco
 
 def service_ports(service: Mapping[str, Any], endpoints: Mapping[str, Any] | None) -> list[ServicePort]:
     """The programmable ports of one Service (none for headless, ExternalName or unallocated ones)."""
-    spec = service.get("spec") or {}
+    spec = spec_of(service)
     service_type = spec.get("type") or "ClusterIP"
     cluster_ip = spec.get("clusterIP")
     if service_type == "ExternalName" or not isinstance(cluster_ip, str) or not is_ipv4(cluster_ip):
         return []  # headless ("None"), not yet allocated, IPv6, or ExternalName
-    key = key_of(service)
+    key = namespaced_key_of(service)
     timeout = affinity_timeout_of(spec)
     ports: list[ServicePort] = []
     for port in spec.get("ports") or []:

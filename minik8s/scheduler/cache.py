@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, labels_of, name_of, namespaced_key_of, spec_of, status_of
 from minik8s.scheduler.node_info import ClusterView, NodeInfo
 from minik8s.scheduler.pod_facts import PodFacts, pod_facts
 
@@ -68,7 +68,7 @@ class SchedulerCache:
 
     def add_or_update_node(self, node: JsonObject) -> bool:
         """Take in a Node; True when it is new or changed in a way that may let a waiting pod fit."""
-        name = str((node.get("metadata") or {}).get("name") or "")
+        name = name_of(node)
         info = self._infos.get(name)
         if info is None:
             info = self._infos[name] = NodeInfo(name)
@@ -100,9 +100,7 @@ class SchedulerCache:
     # -- namespaces -------------------------------------------------------------------------------
 
     def set_namespace(self, namespace: JsonObject) -> None:
-        metadata = namespace.get("metadata") or {}
-        labels = metadata.get("labels")
-        self._namespace_labels[str(metadata.get("name") or "")] = dict(labels) if isinstance(labels, dict) else {}
+        self._namespace_labels[name_of(namespace)] = labels_of(namespace)
 
     def remove_namespace(self, name: str) -> None:
         self._namespace_labels.pop(name, None)
@@ -115,11 +113,11 @@ class SchedulerCache:
         A bound pod replaces its assumption; a pod that finished stops counting; a pod still
         unbound leaves an assumption in place (the informer is behind our own bind).
         """
-        key = _key(pod)
-        node_name = str((pod.get("spec") or {}).get("nodeName") or "")
+        key = namespaced_key_of(pod)
+        node_name = str(spec_of(pod).get("nodeName") or "")
         if not node_name:
             return None
-        if str((pod.get("status") or {}).get("phase") or "") in TERMINAL_PHASES:
+        if str(status_of(pod).get("phase") or "") in TERMINAL_PHASES:
             self.remove_pod(key)
             return None
         try:
@@ -183,7 +181,3 @@ class SchedulerCache:
             self.remove_pod(key)
         return expired
 
-
-def _key(pod: JsonObject) -> str:
-    metadata = pod.get("metadata") or {}
-    return f"{metadata.get('namespace') or 'default'}/{metadata.get('name') or ''}"

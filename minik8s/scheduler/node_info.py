@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, find_condition, integer, labels_of, spec_of, status_of
 from minik8s.api.quantity import cpu_millis, memory_bytes
 from minik8s.scheduler.pod_facts import HostPort, PodFacts, Resources, normalized_image_name
 from minik8s.scheduler.terms import (
@@ -58,12 +58,9 @@ class NodeInfo:
     # -- the node ---------------------------------------------------------------------------------
 
     def set_node(self, node: JsonObject) -> None:
-        spec = node.get("spec") or {}
-        status = node.get("status") or {}
-        metadata = node.get("metadata") or {}
+        spec, status = spec_of(node), status_of(node)
         self.node = node
-        labels = metadata.get("labels")
-        self.labels = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+        self.labels = labels_of(node)
         region, zone = self.labels.get(REGION_LABEL, ""), self.labels.get(ZONE_LABEL, "")
         self.zone = f"{region}:\x00:{zone}" if region or zone else ""
         self.taints = parse_taints(spec.get("taints"))
@@ -143,14 +140,12 @@ def readiness_taint(conditions: Any) -> Taint | None:
     Ready False (or no Ready condition yet) → `node.kubernetes.io/not-ready`; Ready Unknown
     (the node stopped reporting) → `node.kubernetes.io/unreachable`; Ready True → none.
     """
-    for condition in conditions if isinstance(conditions, list) else []:
-        if isinstance(condition, dict) and condition.get("type") == "Ready":
-            status = condition.get("status")
-            if status == "True":
-                return None
-            if status == "Unknown":
-                return Taint(TAINT_UNREACHABLE, "", NO_SCHEDULE)
-            return Taint(TAINT_NOT_READY, "", NO_SCHEDULE)
+    ready = find_condition(conditions, "Ready")
+    status = ready.get("status") if ready is not None else None
+    if status == "True":
+        return None
+    if status == "Unknown":
+        return Taint(TAINT_UNREACHABLE, "", NO_SCHEDULE)
     return Taint(TAINT_NOT_READY, "", NO_SCHEDULE)
 
 
@@ -160,8 +155,7 @@ def node_images(images: Any) -> dict[str, int]:
     for image in images if isinstance(images, list) else []:
         if not isinstance(image, dict):
             continue
-        size = image.get("sizeBytes")
-        size = size if isinstance(size, int) and not isinstance(size, bool) else 0
+        size = integer(image.get("sizeBytes"), default=0)
         for name in image.get("names") or []:
             if isinstance(name, str):
                 sizes[normalized_image_name(name)] = size

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, controller_ref_of, integer
 from minik8s.api.quantity import cpu_millis, memory_bytes
 from minik8s.scheduler.terms import (
     AffinityTerm,
@@ -107,19 +107,18 @@ def pod_facts(pod: JsonObject) -> PodFacts:
     anti_affinity = _object(affinity.get("podAntiAffinity"), "spec.affinity.podAntiAffinity")
     required = "requiredDuringSchedulingIgnoredDuringExecution"
     preferred = "preferredDuringSchedulingIgnoredDuringExecution"
-    priority = spec.get("priority")
     return PodFacts(
         key=f"{namespace}/{name}", namespace=namespace, name=name, uid=str(metadata.get("uid") or ""),
         labels=_string_map(metadata.get("labels"), "metadata.labels"),
         node_name=str(spec.get("nodeName") or ""),
         scheduler_name=str(spec.get("schedulerName") or "default-scheduler"),
-        priority=priority if isinstance(priority, int) and not isinstance(priority, bool) else 0,
+        priority=integer(spec.get("priority"), default=0),
         terminating=bool(metadata.get("deletionTimestamp")),
         requests=pod_requests(containers, init_containers, spec.get("overhead"), nonzero=False),
         nonzero_requests=pod_requests(containers, init_containers, spec.get("overhead"), nonzero=True),
         host_ports=_host_ports(containers),
         images=tuple(normalized_image_name(str(c.get("image") or "")) for c in (*init_containers, *containers)),
-        owner_uid=_controller_uid(metadata.get("ownerReferences")),
+        owner_uid=str((controller_ref_of(pod) or {}).get("uid") or ""),
         node_selector=_string_map(spec.get("nodeSelector"), "spec.nodeSelector"),
         required_node_affinity=parse_node_selector(node_affinity.get(required),
                                                    f"spec.affinity.nodeAffinity.{required}"),
@@ -191,18 +190,11 @@ def _host_ports(containers: list[JsonObject]) -> tuple[HostPort, ...]:
     ports = []
     for container in containers:
         for port in container.get("ports") or []:
-            host_port = port.get("hostPort") if isinstance(port, dict) else None
-            if isinstance(host_port, int) and not isinstance(host_port, bool) and host_port > 0:
+            host_port = integer(port.get("hostPort"), default=0) if isinstance(port, dict) else 0
+            if host_port > 0:
                 ports.append(HostPort(str(port.get("hostIP") or WILDCARD_IP), str(port.get("protocol") or "TCP"),
                                       host_port))
     return tuple(ports)
-
-
-def _controller_uid(owner_references: Any) -> str:
-    for reference in owner_references if isinstance(owner_references, list) else []:
-        if isinstance(reference, dict) and reference.get("controller") is True:
-            return str(reference.get("uid") or "")
-    return ""
 
 
 def _containers(value: Any, where: str) -> list[JsonObject]:

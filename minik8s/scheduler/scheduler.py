@@ -21,11 +21,21 @@ from collections.abc import Coroutine
 from typing import Any
 
 from minik8s.api.kinds import NAMESPACES, NODES, PODS
-from minik8s.api.meta import JsonObject, now_time
+from minik8s.api.meta import (
+    JsonObject,
+    condition_of,
+    integer,
+    is_deleting,
+    key_of,
+    metadata_of,
+    now_time,
+    spec_of,
+    status_of,
+)
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, Conflict, NotFound
 from minik8s.client.events import EventRecorder
-from minik8s.client.informer import Informer, object_key
+from minik8s.client.informer import Informer
 from minik8s.scheduler.cache import TERMINAL_PHASES, SchedulerCache
 from minik8s.scheduler.decision import Chooser, Scheduled, schedule_pod
 from minik8s.scheduler.pod_facts import PodFacts, pod_facts
@@ -42,18 +52,17 @@ EVENT_MAX_DELAY_SECONDS = 10.0
 
 def needs_scheduling(pod: JsonObject, scheduler_name: str) -> bool:
     """Unbound, ours, not being deleted and not finished."""
-    spec = pod.get("spec") or {}
-    if spec.get("nodeName") or (pod.get("metadata") or {}).get("deletionTimestamp"):
+    spec = spec_of(pod)
+    if spec.get("nodeName") or is_deleting(pod):
         return False
-    if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
+    if status_of(pod).get("phase") in TERMINAL_PHASES:
         return False
     return (spec.get("schedulerName") or DEFAULT_SCHEDULER_NAME) == scheduler_name
 
 
 def unschedulable_condition(pod: JsonObject, message: str, *, now: str) -> JsonObject | None:
     """The PodScheduled condition to write for `message`, or None when the pod already says so."""
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    current = next((c for c in conditions if isinstance(c, dict) and c.get("type") == "PodScheduled"), None)
+    current = condition_of(pod, "PodScheduled")
     if current is not None and (current.get("status"), current.get("reason"), current.get("message")) == (
             "False", "Unschedulable", message):
         return None
@@ -109,7 +118,7 @@ class Scheduler:
                                on_delete=self._on_node_deleted)
         self.namespaces.add_handler(on_add=self.cache.set_namespace,
                                     on_update=lambda _, new: self.cache.set_namespace(new),
-                                    on_delete=lambda ns: self.cache.remove_namespace(object_key(ns)))
+                                    on_delete=lambda ns: self.cache.remove_namespace(key_of(ns)))
 
     async def run(self) -> None:
         informers = (self.nodes, self.namespaces, self.pods)
@@ -135,8 +144,8 @@ class Scheduler:
         self._on_pod_updated(None, pod)
 
     def _on_pod_updated(self, old: JsonObject | None, pod: JsonObject) -> None:
-        key = object_key(pod)
-        if (pod.get("spec") or {}).get("nodeName"):
+        key = key_of(pod)
+        if spec_of(pod).get("nodeName"):
             if old is not None and _counted_the_same(old, pod) and self.cache.node_of(key) is not None:
                 return  # a status change of a running pod: nothing the scheduler counts
             self.queue.delete(key)
@@ -156,14 +165,14 @@ class Scheduler:
             self.queue.delete(key)
 
     def _on_pod_deleted(self, pod: JsonObject) -> None:
-        key = object_key(pod)
+        key = key_of(pod)
         self.queue.delete(key)
         if self.cache.remove_pod(key):
             self.queue.move_to_active()
 
     def _waits_for_pod_affinity(self, key: str) -> bool:
         pod = self.pods.get(key) or {}
-        affinity = (pod.get("spec") or {}).get("affinity") or {}
+        affinity = spec_of(pod).get("affinity") or {}
         return bool(affinity.get("podAffinity"))
 
     def _on_node_added(self, node: JsonObject) -> None:
@@ -175,7 +184,7 @@ class Scheduler:
             self.queue.move_to_active()
 
     def _on_node_deleted(self, node: JsonObject) -> None:
-        self.cache.remove_node(object_key(node))
+        self.cache.remove_node(key_of(node))
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -251,9 +260,9 @@ class Scheduler:
             try:
                 await self.client.update_status(PODS, with_condition(pod, condition))
             except (Conflict, NotFound) as error:
-                log.debug("pod %s changed before its condition was written: %s", object_key(pod), error)
+                log.debug("pod %s changed before its condition was written: %s", key_of(pod), error)
             except ApiError as error:
-                log.warning("could not write the PodScheduled condition of %s: %s", object_key(pod), error)
+                log.warning("could not write the PodScheduled condition of %s: %s", key_of(pod), error)
         self._event(pod, "Warning", "FailedScheduling", message)
 
     # -- background work --------------------------------------------------------------------------
@@ -267,7 +276,7 @@ class Scheduler:
         try:
             self._events.put_nowait((asyncio.get_running_loop().time(), pod, event_type, reason, message))
         except asyncio.QueueFull:
-            log.warning("event queue full: dropping %s event of %s", reason, object_key(pod))
+            log.warning("event queue full: dropping %s event of %s", reason, key_of(pod))
 
     async def _record_events_forever(self) -> None:
         """Events go out one at a time when scheduling is quiet (no binding in flight, no decision for
@@ -295,8 +304,8 @@ class Scheduler:
 
 def _counted_the_same(old: JsonObject, new: JsonObject) -> bool:
     """Whether the cache would count `new` exactly as `old` (same spec, labels, deletion and phase class)."""
-    old_metadata, new_metadata = old.get("metadata") or {}, new.get("metadata") or {}
-    old_phase, new_phase = (old.get("status") or {}).get("phase"), (new.get("status") or {}).get("phase")
+    old_metadata, new_metadata = metadata_of(old), metadata_of(new)
+    old_phase, new_phase = status_of(old).get("phase"), status_of(new).get("phase")
     return bool(old.get("spec") == new.get("spec")
                 and old_metadata.get("labels") == new_metadata.get("labels")
                 and old_metadata.get("uid") == new_metadata.get("uid")
@@ -307,9 +316,8 @@ def _counted_the_same(old: JsonObject, new: JsonObject) -> bool:
 
 def _spec_changed(old: JsonObject, new: JsonObject) -> bool:
     return bool(old.get("spec") != new.get("spec")
-                or (old.get("metadata") or {}).get("labels") != (new.get("metadata") or {}).get("labels"))
+                or metadata_of(old).get("labels") != metadata_of(new).get("labels"))
 
 
 def _priority(pod: JsonObject) -> int:
-    priority = (pod.get("spec") or {}).get("priority")
-    return priority if isinstance(priority, int) and not isinstance(priority, bool) else 0
+    return integer(spec_of(pod).get("priority"), default=0)

@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 
-from minik8s.apiserver.app import create_app
-from minik8s.store.base import LocalStore
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.support.serving import apiserver_serving
 
 
 @pytest.fixture
 async def api() -> AsyncIterator[httpx.AsyncClient]:
-    store = LocalStore(history=50)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store, advertise=("127.0.0.1", port)), host="127.0.0.1",
-                                           port=port, log_level="warning",
-                                           lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-        deadline = asyncio.get_running_loop().time() + 10
-        while True:
-            try:
-                if (await client.get("/api/v1/namespaces/kube-node-lease")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert asyncio.get_running_loop().time() < deadline, "apiserver did not start"
-            await asyncio.sleep(0.02)
+    async with apiserver_serving(history=50) as url, httpx.AsyncClient(base_url=url, timeout=5) as client:
         yield client
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)

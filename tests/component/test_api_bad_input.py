@@ -6,7 +6,7 @@ import json
 
 import httpx
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from minik8s.api.registry import REGISTRY
 
@@ -35,6 +35,8 @@ def collection_url(plural: str) -> str:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plural=st.sampled_from([r.plural for r in REGISTRY.kinds]), body=OBJECTS)
+@example(plural="pods", body={"metadata": {"name": "ok"}, "spec": {"containers": 0}})  # QoS class ran before validation
+@example(plural="pods", body={"metadata": {"name": "ok"}, "spec": {"containers": [0]}})
 async def test_random_objects_never_cause_a_server_error(api: httpx.AsyncClient, plural: str, body: dict) -> None:
     response = await api.post(collection_url(plural), content=json.dumps(body),
                               headers={"content-type": "application/json"})

@@ -7,27 +7,24 @@ import json
 
 import httpx
 
+from tests.support import builders
+
 CM = "/api/v1/namespaces/default/configmaps"
 PODS = "/api/v1/namespaces/default/pods"
 DEPLOYS = "/apis/apps/v1/namespaces/default/deployments"
 
 
 def configmap(name: str, **data: str) -> dict[str, object]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"app": name}},
-            "data": data}
+    return builders.config_map(name, labels={"app": name}, **data)
 
 
 def pod(name: str, **labels: str) -> dict[str, object]:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {"app": name}},
-            "spec": {"containers": [{"name": "c", "image": "minik8s/busybox:latest"}]}}
+    return builders.pod(name, labels=labels or {"app": name}, containers=[builders.container("c")])
 
 
 def deployment(name: str, replicas: int = 2) -> dict[str, object]:
-    labels = {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "web", "image": "minik8s/busybox:v1"}]}}}}
+    return builders.deployment(name, replicas=replicas,
+                               pod_spec={"containers": [builders.container("web", "minik8s/busybox:v1")]})
 
 
 def assert_status(response: httpx.Response, code: int, reason: str) -> dict[str, object]:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from typing import Any
 
 import httpx
+
+from tests.support import builders
 
 SVC = "/api/v1/namespaces/default/services"
 
 
-def service(name: str, **spec: object) -> dict[str, object]:
-    return {"metadata": {"name": name}, "spec": {"selector": {"app": name}, "ports": [{"port": 80}], **spec}}
+def service(name: str, **spec: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {"selector": {"app": name}, "ports": [{"port": 80}], **spec}
+    return builders.service(name, **fields)
 
 
 async def test_cluster_ips_come_from_the_service_range_and_never_collide(api: httpx.AsyncClient) -> None:

@@ -1,150 +1,29 @@
 """The node agent's logs and exec server, served by uvicorn on loopback over a fake runtime.
 
-The fake runtime here implements only what the server uses (`logs`, `exec`); its exec sessions run
-tiny scripted "programs" chosen by the command's first word. `serving`, `FakeRuntime` and `ExecResult`
-are reused by the apiserver proxy tests.
+The runtime is `tests.support.fake_runtime.FakeRuntime`: logs per container and scripted exec
+programs; `tests.support.node_server` serves the agent's app over it and speaks the exec protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
-from starlette.types import ASGIApp
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from minik8s.client.errors import BadRequest, NotFound
-from minik8s.node.runtime import ContainerRuntime, LogOptions, RuntimeFailure
-from minik8s.node.server import ResolvedContainer, create_node_app
-from tests.component.conftest import free_port
+from minik8s.node.runtime import LogOptions
+from minik8s.node.server import ResolvedContainer
+from tests.support.fake_runtime import FakeRuntime
+from tests.support.node_server import V4, V4_BASE64, V5, node_server, run_exec
+from tests.support.waiting import eventually
 
-V5, V4, V4_BASE64 = "v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io"
 WAIT = 5.0
-
-
-class FakeExecSession:
-    """A scripted process: `program(session)` reads stdin and writes output, returning the exit code."""
-
-    def __init__(self, program: Callable[[FakeExecSession], Awaitable[int]], command: Sequence[str]) -> None:
-        self.command = list(command)
-        self.stdin: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.outputs: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
-        self.resizes: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
-        self.closed = asyncio.Event()
-        self.task = asyncio.create_task(self._run(program))
-
-    async def _run(self, program: Callable[[FakeExecSession], Awaitable[int]]) -> int:
-        try:
-            return await program(self)
-        finally:
-            self.outputs.put_nowait(None)
-
-    def write(self, stream: int, data: bytes) -> None:
-        self.outputs.put_nowait((stream, data))
-
-    async def write_stdin(self, data: bytes) -> None:
-        self.stdin.put_nowait(data)
-
-    async def close_stdin(self) -> None:
-        self.stdin.put_nowait(None)
-
-    async def output(self) -> AsyncIterator[tuple[int, bytes]]:
-        while (item := await self.outputs.get()) is not None:
-            yield item
-
-    async def resize(self, *, width: int, height: int) -> None:
-        self.resizes.put_nowait((width, height))
-
-    async def wait(self) -> int:
-        return await self.task
-
-    async def close(self) -> None:
-        self.task.cancel()
-        self.closed.set()
-
-
-async def echo(session: FakeExecSession) -> int:
-    session.write(1, (" ".join(session.command[1:]) + "\n").encode())
-    return 0
-
-
-async def cat(session: FakeExecSession) -> int:
-    while (data := await session.stdin.get()) is not None:
-        session.write(1, data)
-    return 0
-
-
-async def fail(session: FakeExecSession) -> int:
-    session.write(1, b"out\n")
-    session.write(2, b"err\n")
-    return 3
-
-
-async def size(session: FakeExecSession) -> int:
-    width, height = await session.resizes.get()
-    session.write(1, f"{width}x{height}\n".encode())
-    return 0
-
-
-async def sleep(session: FakeExecSession) -> int:
-    await asyncio.Event().wait()
-    return 0
-
-
-PROGRAMS: dict[str, Callable[[FakeExecSession], Awaitable[int]]] = {
-    "echo": echo, "cat": cat, "fail": fail, "size": size, "sleep": sleep,
-}
-
-
-@dataclass
-class FakeRuntime:
-    """Log lines per container id (appendable while followed) and scripted exec programs."""
-
-    lines: dict[str, list[bytes]] = field(default_factory=dict)
-    log_calls: list[tuple[str, LogOptions]] = field(default_factory=list)
-    sessions: list[FakeExecSession] = field(default_factory=list)
-    followers: int = 0
-    appended: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def append(self, container_id: str, line: bytes) -> None:
-        self.lines.setdefault(container_id, []).append(line)
-        self.appended.set()
-
-    async def logs(self, container_id: str, options: LogOptions) -> AsyncIterator[bytes]:
-        self.log_calls.append((container_id, options))
-        if container_id not in self.lines:
-            raise RuntimeFailure(f"no such container: {container_id}")
-        lines = self.lines[container_id]
-        sent = max(0, len(lines) - options.tail_lines) if options.tail_lines is not None else 0
-        self.followers += options.follow
-        try:
-            while True:
-                for line in lines[sent:]:
-                    yield line
-                sent = len(lines)
-                if not options.follow:
-                    return
-                self.appended.clear()
-                await self.appended.wait()
-        finally:
-            self.followers -= options.follow
-
-    async def exec(self, container_id: str, command: Sequence[str], *, stdin: bool, tty: bool) -> FakeExecSession:
-        if command[0] not in PROGRAMS:
-            raise RuntimeFailure(f'exec: "{command[0]}": executable file not found in $PATH')
-        session = FakeExecSession(PROGRAMS[command[0]], command)
-        self.sessions.append(session)
-        return session
 
 
 CONTAINERS = {("default", "web", "app"): "c-app", ("default", "web", "sidecar"): "c-sidecar"}
@@ -160,73 +39,12 @@ async def resolve(namespace: str, pod: str, container: str | None, previous: boo
     return ResolvedContainer(container_id + ("-previous" if previous else ""))
 
 
-@asynccontextmanager
-async def serving(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port; yields `127.0.0.1:PORT`."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=1))
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(WAIT):
-        while not server.started:
-            assert not task.done(), "uvicorn did not start"
-            await asyncio.sleep(0.01)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-
-
-@dataclass
-class ExecResult:
-    protocol: str | None
-    stdout: bytes = b""
-    stderr: bytes = b""
-    status: dict[str, Any] | None = None
-    frames: list[tuple[int, bytes]] = field(default_factory=list)
-
-
-def decode(message: str | bytes) -> tuple[int, bytes]:
-    if isinstance(message, str):
-        return int(message[0]), base64.b64decode(message[1:])
-    return message[0], message[1:]
-
-
-async def run_exec(url: str, *, protocol: str = V5, stdin: bytes | None = None,
-                   resize: tuple[int, int] | None = None) -> ExecResult:
-    """Open an exec WebSocket, optionally send stdin (then close it) and a resize, collect until closed."""
-    async with asyncio.timeout(WAIT), connect(url, subprotocols=[Subprotocol(protocol)], proxy=None) as socket:
-        result = ExecResult(socket.subprotocol)
-
-        def frame(channel: int, data: bytes) -> bytes | str:
-            if protocol == V4_BASE64:
-                return str(channel) + base64.b64encode(data).decode()
-            return bytes([channel]) + data
-
-        if stdin is not None:
-            await socket.send(frame(0, stdin))
-            await socket.send(bytes([255, 0]))
-        if resize is not None:
-            await socket.send(frame(4, json.dumps({"Width": resize[0], "Height": resize[1]}).encode()))
-        async for message in socket:
-            channel, data = decode(message)
-            result.frames.append((channel, data))
-            if channel == 1:
-                result.stdout += data
-            elif channel == 2:
-                result.stderr += data
-            elif channel == 3:
-                result.status = json.loads(data)
-    return result
-
-
 @pytest.fixture
 async def agent() -> AsyncIterator[tuple[str, FakeRuntime]]:
     runtime = FakeRuntime()
     runtime.lines["c-app"] = [f"line {n}\n".encode() for n in range(1, 6)]
     runtime.lines["c-app-previous"] = [b"before the restart\n"]
-    async with serving(create_node_app(resolve=resolve, runtime=cast(ContainerRuntime, runtime))) as address:
+    async with node_server(runtime, resolve) as address:
         yield address, runtime
 
 
@@ -266,9 +84,7 @@ async def test_follow_streams_new_lines_and_stops_reading_when_the_client_leaves
         runtime.append("c-app", b"line 6\n")
         assert await anext(lines) == "line 6"
         assert runtime.followers == 1
-    async with asyncio.timeout(WAIT):
-        while runtime.followers:
-            await asyncio.sleep(0.01)
+    await eventually("the agent to stop following", lambda: runtime.followers == 0, timeout=WAIT)
 
 
 @pytest.mark.parametrize(("path", "code", "reason", "message"), [
@@ -347,8 +163,7 @@ async def test_exec_session_is_closed_when_the_client_leaves(agent: tuple[str, F
     async with asyncio.timeout(WAIT):
         async with connect(url, subprotocols=[Subprotocol(V5)], proxy=None) as socket:
             assert await socket.recv() == b"\x01"
-            while not runtime.sessions:
-                await asyncio.sleep(0.01)
+            await eventually("the exec session to start", lambda: runtime.sessions, timeout=WAIT)
         await runtime.sessions[0].closed.wait()
 
 

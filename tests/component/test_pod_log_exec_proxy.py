@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
@@ -18,12 +18,16 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from minik8s.client.errors import BadRequest, NotFound
-from minik8s.node.runtime import ContainerRuntime, LogOptions
-from minik8s.node.server import ResolvedContainer, create_node_app
-from tests.component.conftest import free_port
-from tests.component.test_node_server import V4, V4_BASE64, V5, WAIT, FakeRuntime, run_exec, serving
+from minik8s.node.runtime import LogOptions
+from minik8s.node.server import ResolvedContainer
+from tests.support import builders
+from tests.support.fake_runtime import FakeRuntime
+from tests.support.node_server import V4, V4_BASE64, V5, node_server, run_exec
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 PODS = "/api/v1/namespaces/default/pods"
+WAIT = 5.0
 # (pod, container) -> the runtime's container id, as the agent's pod cache would know it
 AGENT_CONTAINERS = {("web", "app"): "c-app", ("web", "sidecar"): "c-sidecar", ("solo", "main"): "c-main"}
 
@@ -39,12 +43,8 @@ async def resolve(namespace: str, pod: str, container: str | None, previous: boo
 
 
 def pod(name: str, *containers: str, node: str | None = "node-1", init: str | None = None) -> dict[str, Any]:
-    spec: dict[str, Any] = {"containers": [{"name": c, "image": "minik8s/busybox:latest"} for c in containers]}
-    if init:
-        spec["initContainers"] = [{"name": init, "image": "minik8s/busybox:latest"}]
-    if node:
-        spec["nodeName"] = node
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
+    return builders.pod(name, containers=[builders.container(c) for c in containers],
+                        init_containers=[builders.container(init)] if init else None, node_name=node)
 
 
 async def add_node(api: httpx.AsyncClient, name: str, address: str | None) -> None:
@@ -64,7 +64,7 @@ async def cluster(api: httpx.AsyncClient) -> AsyncIterator[tuple[httpx.AsyncClie
     runtime = FakeRuntime()
     runtime.lines["c-app"] = [f"line {n}\n".encode() for n in range(1, 6)]
     runtime.lines["c-main"] = [b"solo says hi\n"]
-    async with serving(create_node_app(resolve=resolve, runtime=cast(ContainerRuntime, runtime))) as address:
+    async with node_server(runtime, resolve) as address:
         await add_node(api, "node-1", address)
         await add_node(api, "node-silent", None)
         await add_node(api, "node-down", f"127.0.0.1:{free_port()}")
@@ -112,9 +112,8 @@ async def test_log_follow_streams_lines_as_they_come(cluster: tuple[httpx.AsyncC
         for number in (6, 7):
             runtime.append("c-app", f"line {number}\n".encode())
             assert await anext(lines) == f"line {number}"
-    async with asyncio.timeout(WAIT):  # the agent stops following once the client has gone
-        while runtime.followers:
-            await asyncio.sleep(0.01)
+    # the agent stops following once the client has gone
+    await eventually("the agent to stop following", lambda: runtime.followers == 0, timeout=WAIT)
 
 
 @pytest.mark.parametrize(("path", "code", "reason", "message"), [
@@ -215,6 +214,5 @@ async def test_leaving_an_exec_closes_the_session_on_the_agent(
         async with connect(exec_url(api, "solo", "command=sleep&stdout=true"), subprotocols=[Subprotocol(V5)],
                            proxy=None) as socket:
             assert await socket.recv() == b"\x01"
-            while not runtime.sessions:
-                await asyncio.sleep(0.01)
+            await eventually("the exec session to start", lambda: runtime.sessions, timeout=WAIT)
         await runtime.sessions[0].closed.wait()

@@ -3,15 +3,13 @@
 deploy/compose/docker-compose.yml is plain YAML whose addresses must agree with each other and
 with the cluster's fixed networks: a peer missing from a replica's RAFT_PEERS, a node route to the
 wrong address or a subnet overlapping the pod network would only show up as a hung demo much
-later. These tests read the file as docker-compose does and fail on such a mistake at once; they
-also make sure every entrypoint script parses (and passes shellcheck when it is installed).
+later. These tests read the file as docker-compose does and fail on such a mistake at once. The
+entrypoint scripts are parsed and shellchecked with every other script in tests/lint.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,6 @@ import pytest
 import yaml
 
 COMPOSE_DIR = Path(__file__).resolve().parents[2] / "deploy" / "compose"
-SCRIPTS = sorted(COMPOSE_DIR.glob("*.sh"))
 RESERVED_NETWORKS = {
     "pod network": ipaddress.ip_network("10.244.0.0/16"),
     "service network": ipaddress.ip_network("10.96.0.0/16"),
@@ -112,16 +109,3 @@ def test_every_entrypoint_script_exists(compose: dict[str, Any]) -> None:
     for spec in compose["services"].values():
         script = Path(spec["entrypoint"][-1])
         assert (COMPOSE_DIR / script.name).is_file(), script
-
-
-@pytest.mark.parametrize("script", SCRIPTS, ids=[script.name for script in SCRIPTS])
-def test_script_parses(script: Path) -> None:
-    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
-
-
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
-def test_scripts_pass_shellcheck() -> None:
-    result = subprocess.run(["shellcheck", "-x", *map(str, SCRIPTS)], capture_output=True, text=True, check=False,
-                            cwd=COMPOSE_DIR)
-    assert result.returncode == 0, result.stdout

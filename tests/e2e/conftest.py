@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,12 @@ import httpx
 import pytest
 import yaml
 
+from tests.support import builders
+from tests.support.waiting import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 WEB_SERVER = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -vv -p 8080 -h /www"
+TICKER = "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"
 T = TypeVar("T")
 # Short intervals so node-failure tests finish in seconds: a node silent for 4 s is Unknown, its pods
 # are evicted 2 s later; agents renew their Lease every second so a busy machine does not trip that;
@@ -62,21 +65,6 @@ def require_docker() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail("no Docker engine answers; `make install` should have started one")
     pytest.skip("no Docker engine (run `make install` as root)")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.1) -> T:
-    """Poll until probe() returns something truthy; fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = probe()
-        except httpx.TransportError as error:
-            last = error
-        if last:
-            return last  # type: ignore[no-any-return]
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
 @dataclass
@@ -198,23 +186,28 @@ def is_live(pod: dict[str, Any]) -> bool:
 
 def web_deployment(name: str, *, replicas: int = 3, max_unavailable: int = 1, max_surge: int = 1) -> dict[str, Any]:
     """busybox httpd on :8080 answering with its pod's name, Ready once it serves."""
-    container = {"name": "web", "image": "minik8s/busybox:latest", "imagePullPolicy": "IfNotPresent",
-                 "command": ["sh", "-c", WEB_SERVER], "ports": [{"name": "http", "containerPort": 8080}],
-                 "readinessProbe": {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "strategy": {"type": "RollingUpdate",
-                                  "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": max_unavailable}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]}}}}
+    container = builders.container("web", imagePullPolicy="IfNotPresent", command=["sh", "-c", WEB_SERVER],
+                                   ports=[{"name": "http", "containerPort": 8080}],
+                                   readinessProbe={"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1})
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": max_unavailable}}
+    return builders.deployment(name, replicas=replicas, strategy=strategy,
+                               pod_spec={"terminationGracePeriodSeconds": 1, "containers": [container]})
+
+
+def ticker_deployment(name: str, *, replicas: int) -> dict[str, Any]:
+    """Pods that print a numbered line five times a second, for following logs."""
+    container = builders.container("main", imagePullPolicy="IfNotPresent", command=["sh", "-c", TICKER],
+                                   ports=[{"containerPort": 8080}])
+    deployment = builders.deployment(name, replicas=replicas,
+                                     pod_spec={"terminationGracePeriodSeconds": 1, "containers": [container]})
+    deployment["metadata"]["labels"] = {"app": name}
+    return deployment
 
 
 def busybox_pod(name: str, command: str, *, node: str = "node-1", grace: int = 2, **spec: Any) -> dict[str, Any]:
-    container = {"name": "main", "image": "minik8s/busybox:latest", "imagePullPolicy": "IfNotPresent",
-                 "command": ["sh", "-c", command]}
-    container.update(spec.pop("container", {}))
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"test": "e2e"}},
-            "spec": {"nodeName": node, "terminationGracePeriodSeconds": grace, "containers": [container], **spec}}
+    fields = {"imagePullPolicy": "IfNotPresent", "command": ["sh", "-c", command], **spec.pop("container", {})}
+    container = builders.container("main", **fields)
+    return builders.pod(name, labels={"test": "e2e"}, node_name=node, grace=grace, containers=[container], **spec)
 
 
 @pytest.fixture(scope="session")

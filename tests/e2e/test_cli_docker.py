@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Cluster, container_status, is_ready, wait_for
+from tests.e2e.conftest import ROOT, Cluster, container_status, is_ready
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 

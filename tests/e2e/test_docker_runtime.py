@@ -8,7 +8,6 @@ With CI=true these tests must run; elsewhere they skip only when no engine answe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import json
 import os
@@ -23,10 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from minik8s.node.docker_runtime import DockerRuntime
+from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.runtime import (
     LABEL_MANAGED,
     ContainerEvent,
+    ContainerInfo,
     ContainerRuntime,
     ContainerSpec,
     ImagePullError,
@@ -36,6 +36,7 @@ from minik8s.node.runtime import (
     RuntimeUnavailable,
     SandboxSpec,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.docker
 
@@ -140,13 +141,10 @@ async def start_busybox(runtime: DockerRuntime, sandbox_id: str, labels: dict[st
 
 
 async def wait_for_state(runtime: DockerRuntime, container_id: str, state: str, *, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while True:
+    async def in_state() -> ContainerInfo | None:
         info = await runtime.inspect(container_id)
-        if info is not None and info.state == state:
-            return info
-        assert time.monotonic() < deadline, f"container {container_id[:12]} never became {state}: {info}"
-        await asyncio.sleep(0.05)
+        return info if info is not None and info.state == state else None
+    return await eventually(f"container {container_id[:12]} to become {state}", in_state, timeout=timeout)
 
 
 async def exec_output(runtime: DockerRuntime, container_id: str, command: list[str], *, stdin: bytes | None = None,
@@ -213,14 +211,10 @@ async def test_pod_answers_on_its_ip_and_its_containers_share_localhost(
                         mounts=[Mount(source=str(tmp_path), target="/www", read_only=True)])
     client = await start_busybox(runtime, sandbox.id, labels, "exec sleep 300")
     async with httpx.AsyncClient(timeout=2) as http:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                answer = await http.get(f"http://{sandbox.ip}:8080/index.html")
-                if answer.status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "the pod never answered on its IP"
-            await asyncio.sleep(0.05)
+        async def served() -> httpx.Response | None:
+            response = await http.get(f"http://{sandbox.ip}:8080/index.html")
+            return response if response.status_code == 200 else None
+        answer = await eventually("the pod to answer on its IP", served, timeout=20)
     assert answer.text == "hello from the pod\n"
     output, exit_code = await exec_output(runtime, client, [
         "sh", "-c", "timeout 3 wget -qO- http://127.0.0.1:8080/index.html; hostname; cat /etc/hosts /etc/resolv.conf"])
@@ -504,7 +498,5 @@ async def test_cancelled_streams_leave_no_thread_behind(runtime: DockerRuntime, 
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    deadline = time.monotonic() + 10
-    while names & {thread.name for thread in threading.enumerate()}:
-        assert time.monotonic() < deadline, "a stream thread outlived its consumer"
-        await asyncio.sleep(0.02)
+    await eventually("the stream threads to end with their consumer",
+                     lambda: not names & {thread.name for thread in threading.enumerate()}, timeout=10)

@@ -16,29 +16,18 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import Cluster, wait_for
+from tests.e2e.conftest import Cluster, ticker_deployment
 from tests.e2e.kubectl_output import column, header_of, parse_table, parse_tables
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
 POD_COLUMNS = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
 TAGGED_IMAGE = "minik8s/busybox:kubectl-run"
-TICKER = "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"
-
-
 @pytest.fixture
 def namespace(cluster: Cluster) -> Iterator[str]:
     with cluster.namespace("kc-objects") as created:
         yield created
-
-
-def ticker_deployment(name: str, *, replicas: int) -> dict[str, Any]:
-    container = {"name": "main", "image": "minik8s/busybox:latest", "imagePullPolicy": "IfNotPresent",
-                 "command": ["sh", "-c", TICKER], "ports": [{"containerPort": 8080}]}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": {"app": name}},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]}}}}
 
 
 def stack(*, greeting: str) -> list[dict[str, Any]]:

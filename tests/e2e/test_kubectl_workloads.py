@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import Cluster, wait_for
+from tests.e2e.conftest import TICKER, Cluster, ticker_deployment
 from tests.e2e.kubectl_output import LineStream, column, header_of, parse_table
-from tests.e2e.test_kubectl_objects import TICKER, ticker_deployment
+from tests.support import builders
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -151,12 +152,8 @@ def test_scale_set_image_rollout_history_undo_restart_label_and_annotate(cluster
 
 
 def daemon_set() -> dict[str, Any]:
-    container = {"name": "agent", "image": "minik8s/busybox:latest", "imagePullPolicy": "IfNotPresent",
-                 "command": ["sh", "-c", "exec sleep 3600"]}
-    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
-            "spec": {"selector": {"matchLabels": {"app": "agent"}},
-                     "template": {"metadata": {"labels": {"app": "agent"}},
-                                  "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]}}}}
+    container = builders.container("agent", imagePullPolicy="IfNotPresent", command=["sh", "-c", "exec sleep 3600"])
+    return builders.daemon_set("agent", pod_spec={"terminationGracePeriodSeconds": 1, "containers": [container]})
 
 
 def nodes_of(cluster: Cluster, namespace: str, selector: str) -> list[str]:

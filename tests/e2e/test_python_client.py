@@ -19,7 +19,8 @@ import pytest
 from kubernetes import client, config, stream, watch
 from kubernetes.client.exceptions import ApiException
 
-from tests.e2e.conftest import WATCH_HISTORY, Cluster, wait_for
+from tests.e2e.conftest import WATCH_HISTORY, Cluster
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -22,7 +22,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Cluster, busybox_pod, is_live, is_ready, wait_for, web_deployment
+from tests.e2e.conftest import Cluster, busybox_pod, is_live, is_ready, web_deployment
+from tests.support import builders
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -50,8 +52,8 @@ class WebApp:
 
 
 def service(name: str, selector: str, *, port: int = 80, target: int | str = "http", **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
-            "spec": {"selector": {"app": selector}, "ports": [{"port": port, "targetPort": target}], **spec}}
+    return builders.service(name, namespace=None, selector={"app": selector},
+                            ports=[{"port": port, "targetPort": target}], **spec)
 
 
 def fetch(host: str, port: int = 80, *, timeout: float = 3.0) -> str:

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Cluster, busybox_pod, is_live, is_ready, wait_for, web_deployment
+from tests.e2e.conftest import Cluster, busybox_pod, is_live, is_ready, web_deployment
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from minik8s.apiserver.app import create_app
 from minik8s.client.api import ApiClient
 from minik8s.node.agent import NodeAgent
 from minik8s.node.executor import NodeSettings
-from minik8s.node.fake_runtime import FakeRuntime
+from minik8s.node.fake.runtime import FakeRuntime
 from minik8s.node.runtime import LABEL_POD_NAME, LABEL_POD_UID, LABEL_ROLE, ContainerInfo
-from minik8s.store.base import LocalStore
+from tests.support import builders
+from tests.support.serving import apiserver_serving
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -37,24 +36,12 @@ BACKOFF_BASE_SECONDS = 1.0
 DEADLINE_SECONDS = 10.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 @pytest.fixture
 async def api() -> AsyncIterator[httpx.AsyncClient]:
     """A real apiserver over an in-process store, on a loopback port; a plain HTTP client to it."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(LocalStore(history=1000), advertise=("127.0.0.1", port)),
-                                           host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-        await poll("the apiserver to serve", lambda: namespace_exists(client, "default"))
+    async with apiserver_serving(history=1000) as url, httpx.AsyncClient(base_url=url, timeout=5) as client:
         yield client
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
 
 
 async def namespace_exists(client: httpx.AsyncClient, name: str) -> bool:
@@ -79,7 +66,7 @@ class Node:
         agent = NodeAgent(self.client, self.runtime, self.settings, backoff_base=BACKOFF_BASE_SECONDS,
                           resync_seconds=0.5, workers=2)
         self.task = asyncio.create_task(agent.run())
-        await poll("the agent's informer to sync", lambda: _synced(agent))
+        await eventually("the agent's informer to sync", lambda: _synced(agent), timeout=DEADLINE_SECONDS)
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -117,24 +104,8 @@ async def node(api: httpx.AsyncClient, tmp_path: Path) -> AsyncIterator[Node]:
     await world.stop()
 
 
-async def poll(what: str, probe: Callable[[], Awaitable[Any]], *, timeout: float = DEADLINE_SECONDS) -> Any:
-    """Await probe() until it returns something truthy; fail naming `what` at the deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last: Any = None
-    while loop.time() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
-
-
 def pod_body(name: str, *, grace: int = 2) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-            "spec": {"nodeName": NODE, "terminationGracePeriodSeconds": grace,
-                     "containers": [{"name": "main", "image": "minik8s/busybox:latest",
-                                     "imagePullPolicy": "IfNotPresent", "command": ["sleep", "3600"]}]}}
+    return builders.pod(name, node_name=NODE, grace=grace, containers=[builders.sleeper("main")])
 
 
 async def create_pod(api: httpx.AsyncClient, name: str, **options: Any) -> dict[str, Any]:
@@ -154,7 +125,7 @@ async def wait_pod(api: httpx.AsyncClient, name: str, condition: Callable[[dict[
         pod = await read_pod(api, name)
         return pod if pod is not None and condition(pod) else None
 
-    return await poll(f"pod {name} to be {what}", probe)  # type: ignore[no-any-return]
+    return await eventually(f"pod {name} to be {what}", probe, timeout=DEADLINE_SECONDS)  # type: ignore[no-any-return]
 
 
 def main_status(pod: dict[str, Any]) -> dict[str, Any]:
@@ -225,7 +196,7 @@ async def test_deleting_a_pod_stops_its_containers_and_removes_it(api: httpx.Asy
     response = await api.delete(f"{PODS}/doomed")
     assert response.status_code == 200, response.text
 
-    await poll("the pod object to be removed", lambda: _gone(api, "doomed"))
+    await eventually("the pod object to be removed", lambda: _gone(api, "doomed"), timeout=DEADLINE_SECONDS)
     assert await node.runtime.list_containers({LABEL_POD_UID: created["metadata"]["uid"]}) == []
     graces = [grace for container_id, grace in node.runtime.stop_calls if container_id == app.id]
     assert graces and 0 < graces[0] <= 2  # SIGTERM with the grace period, not an outright kill
@@ -250,8 +221,8 @@ async def test_containers_of_a_pod_deleted_while_the_agent_was_down_are_removed(
     await node.start()
 
     uid = deleted["metadata"]["uid"]
-    await poll("the orphaned containers to be removed",
-               lambda: _no_containers(node.runtime, uid))
+    await eventually("the orphaned containers to be removed",
+               lambda: _no_containers(node.runtime, uid), timeout=DEADLINE_SECONDS)
     assert {info.id for info in await node.containers("kept")} == kept_before  # adopted, not restarted
     kept = await wait_pod(api, "kept", running_and_ready, what="still Running and Ready")
     assert main_status(kept)["restartCount"] == 0

@@ -31,7 +31,9 @@ from websockets.sync.server import ServerConnection, serve
 from minik8s.api.registry import REGISTRY
 from minik8s.client.kubeconfig import write_kubeconfig
 from minik8s.client.paths import collection_path
-from tests.integration.replicas import ReplicaSet, free_ports
+from tests.support.ports import free_ports
+from tests.support.replicas import ReplicaSet
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 MINIK8S = [sys.executable, "-m", "minik8s.cli.main"]
@@ -134,16 +136,6 @@ def table(text: str) -> list[list[str]]:
     return [line.split() for line in text.splitlines() if line.strip()]
 
 
-def wait_for(condition: Callable[[], Any], *, timeout: float = 15, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def create_all(api: httpx.Client, namespace: str, manifests: str) -> None:
     """Set up objects directly over HTTP (what is under test is the verb, not the setup)."""
     for document in yaml.safe_load_all(manifests):
@@ -232,11 +224,11 @@ def test_get_watch_prints_rows_as_they_change(cli: Run, namespace: str, api: htt
                 seen.append(lines.get(timeout=0.1))
             return any(fragment in line for line in seen)
 
-        wait_for(lambda: read_until("solo"), what="the listed pod")
+        wait_for("the listed pod", lambda: read_until("solo"), timeout=15)
         pod = yaml.safe_load(SOLO)
         pod["metadata"]["name"] = "late"
         assert api.post(f"/api/v1/namespaces/{namespace}/pods", json=pod).status_code == 201
-        wait_for(lambda: read_until("late"), what="the new pod's row")
+        wait_for("the new pod's row", lambda: read_until("late"), timeout=15)
     finally:
         watcher.terminate()
         watcher.wait(10)
@@ -283,8 +275,8 @@ def test_delete_waits_until_objects_are_gone(cli: Run, namespace: str, api: http
     deleter = subprocess.Popen([*MINIK8S, "delete", "configmap", "held", "-n", namespace], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=environment, cwd=REPO)
     try:
-        wait_for(lambda: api.get(f"{path}/held").json()["metadata"].get("deletionTimestamp"),
-                 what="the delete request")
+        wait_for("the delete request",
+                 lambda: api.get(f"{path}/held").json()["metadata"].get("deletionTimestamp"), timeout=15)
         assert deleter.poll() is None  # still waiting: the finalizer holds the object
         patch = api.patch(f"{path}/held", json={"metadata": {"finalizers": None}},
                           headers={"Content-Type": "application/merge-patch+json"})
@@ -428,7 +420,8 @@ def test_cordon_uncordon_and_drain(cli: Run, namespace: str, api: httpx.Client, 
     drainer = subprocess.Popen([*MINIK8S, "drain", node, "--ignore-daemonsets"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=environment, cwd=REPO)
     try:  # play the node agent: the evicted pod terminates, then goes away
-        wait_for(lambda: api.get(f"{pods}/worker").json()["metadata"].get("deletionTimestamp"), what="eviction")
+        wait_for("eviction", lambda: api.get(f"{pods}/worker").json()["metadata"].get("deletionTimestamp"),
+                 timeout=15)
         api.request("DELETE", f"{pods}/worker", json={"gracePeriodSeconds": 0})
         out, err = drainer.communicate(timeout=15)
     finally:

@@ -12,19 +12,19 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.replicas import ReplicaSet
+from tests.support.replicas import ReplicaSet
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 # A test run in miniature: a daemon started through DaemonGroup, its pid printed, then waiting forever.
 RUN_WITH_A_DAEMON = """
 import sys, threading
 from pathlib import Path
-from tests.integration.daemons import DaemonGroup
+from tests.support.daemons import DaemonGroup
 group = DaemonGroup(Path(sys.argv[1]))
 print(group.start("web", "http.server", ["--bind", "127.0.0.1", "0"]).pid, flush=True)
 threading.Event().wait()
@@ -39,11 +39,9 @@ def is_running(pid: int) -> bool:
         return False
 
 
-def wait_until_gone(pids: list[int], *, timeout: float = 10) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while (running := [pid for pid in pids if is_running(pid)]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return running
+def wait_until_gone(pids: list[int], *, timeout: float = 10) -> None:
+    wait_for(f"processes {pids} to exit", lambda: not any(is_running(pid) for pid in pids), timeout=timeout,
+             interval=0.05, describe=lambda: f"still running: {[pid for pid in pids if is_running(pid)]}")
 
 
 def test_a_replica_set_that_does_not_come_up_leaves_no_replica_running(tmp_path: Path) -> None:
@@ -65,7 +63,7 @@ def test_a_replica_set_that_does_not_come_up_leaves_no_replica_running(tmp_path:
         with pytest.raises(AssertionError, match="apiserver-3 not ready"):
             replicas.start_all()
     assert len(started) == 3
-    assert wait_until_gone(started) == []
+    wait_until_gone(started)
     assert replicas.alive() == []
 
 
@@ -79,4 +77,4 @@ def test_daemons_die_with_a_test_run_that_is_killed(tmp_path: Path) -> None:
     finally:
         run.send_signal(signal.SIGKILL)  # no cleanup of its own runs
         run.wait(10)
-    assert wait_until_gone([daemon]) == []
+    wait_until_gone([daemon])

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.daemons import SimulatedCluster, simulated_cluster
-from tests.integration.replicas import free_ports
+from tests.support.daemons import SimulatedCluster, simulated_cluster
+from tests.support.ports import free_ports
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,22 +10,16 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 
-from minik8s.apiserver.app import create_app
 from minik8s.dns.main import DnsDaemon, parse_args
 from minik8s.dnswire.message import SRV, A, Message, Question, Rcode, RecordType
 from minik8s.dnswire.wire import decode_message, encode_message
-from minik8s.store.base import LocalStore
+from tests.support.serving import apiserver_serving
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 T = TypeVar("T")
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -40,13 +34,8 @@ class Cluster:
 
 @pytest.fixture
 async def cluster() -> AsyncIterator[Cluster]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(LocalStore(history=200), advertise=("127.0.0.1", port)),
-                                           host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as api:
-        await eventually(lambda: api.get("/api/v1/namespaces/kube-system"), lambda r: r.status_code == 200)
-        daemon = DnsDaemon(parse_args(["--server", f"http://127.0.0.1:{port}", "--listen", "127.0.0.1:0",
+    async with apiserver_serving(history=200) as url, httpx.AsyncClient(base_url=url, timeout=5) as api:
+        daemon = DnsDaemon(parse_args(["--server", url, "--listen", "127.0.0.1:0",
                                        "--advertise-address", "127.0.0.1", "--health-port", "0"]))
         await daemon.start()
         running = asyncio.create_task(daemon.run())
@@ -55,22 +44,14 @@ async def cluster() -> AsyncIterator[Cluster]:
         finally:
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
-    server.should_exit = True
-    await asyncio.wait_for(serving, 10)
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], good: Callable[[T], bool], *, seconds: float = 10.0) -> T:
-    """Poll `probe` until `good` holds (transport errors count as not yet), within a deadline."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        try:
-            value = await probe()
-            if good(value):
-                return value
-        except (httpx.TransportError, TimeoutError):
-            pass
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
+async def answered(what: str, probe: Callable[[], Awaitable[T]], good: Callable[[T], bool]) -> T:
+    """What `probe` returns once `good` holds for it; a server still starting or a lost datagram is "not yet"."""
+    async def check() -> T | None:
+        value = await probe()
+        return value if good(value) else None
+    return await eventually(what, check, timeout=10, retry_on=(httpx.TransportError, TimeoutError))
 
 
 async def query_udp(port: int, name: str, qtype: int = RecordType.A) -> Message:
@@ -118,7 +99,7 @@ async def create(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dic
 async def test_pods_resolve_services_and_nothing_else(cluster: Cluster) -> None:
     api, port = cluster.api, cluster.dns_port
     health = f"http://127.0.0.1:{cluster.daemon.health.port}/healthz"
-    await eventually(lambda: api.get(health), lambda r: r.status_code == 200)
+    await answered("the DNS server's health check", lambda: api.get(health), lambda r: r.status_code == 200)
 
     web = await create(api, "/api/v1/namespaces/default/services", {
         "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}})
@@ -131,11 +112,11 @@ async def test_pods_resolve_services_and_nothing_else(cluster: Cluster) -> None:
                      "notReadyAddresses": [{"ip": "10.244.1.9"}], "ports": [{"name": "pg", "port": 5432}]}]})
     cluster_ip = web["spec"]["clusterIP"]
 
-    reply = await eventually(lambda: query_udp(port, "web.default.svc.cluster.local"),
-                             lambda r: addresses(r) == [cluster_ip])
+    reply = await answered("web to resolve to its ClusterIP", lambda: query_udp(port, "web.default.svc.cluster.local"),
+                           lambda r: addresses(r) == [cluster_ip])
     assert reply.authoritative and reply.answers[0].ttl == 5
-    headless = await eventually(lambda: query_udp(port, "db.default.svc.cluster.local"),
-                                lambda r: r.rcode == Rcode.NOERROR)
+    headless = await answered("the headless db to resolve", lambda: query_udp(port, "db.default.svc.cluster.local"),
+                              lambda r: r.rcode == Rcode.NOERROR)
     assert addresses(headless) == ["10.244.1.5", "10.244.2.7"]
     assert addresses(await query_udp(port, "db-0.db.default.svc.cluster.local")) == ["10.244.1.5"]
 
@@ -160,8 +141,8 @@ async def test_a_large_headless_answer_is_truncated_on_udp_and_whole_on_tcp(clus
     ips = [f"10.244.{i // 200}.{i % 200 + 1}" for i in range(80)]
     await create(api, "/api/v1/namespaces/default/endpoints", {
         "metadata": {"name": "many"}, "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"port": 80}]}]})
-    over_udp = await eventually(lambda: query_udp(port, "many.default.svc.cluster.local"),
-                                lambda r: r.rcode == Rcode.NOERROR)
+    over_udp = await answered("the headless many to resolve", lambda: query_udp(port, "many.default.svc.cluster.local"),
+                              lambda r: r.rcode == Rcode.NOERROR)
     assert over_udp.truncated and 0 < len(over_udp.answers) < 80
     assert addresses(await query_tcp(port, "many.default.svc.cluster.local")) == sorted(ips)
 
@@ -170,20 +151,23 @@ async def test_the_server_keeps_kube_dns_pointing_at_itself(cluster: Cluster) ->
     api, port = cluster.api, cluster.dns_port
     service_path = "/api/v1/namespaces/kube-system/services/kube-dns"
     endpoints_path = "/api/v1/namespaces/kube-system/endpoints/kube-dns"
-    service = (await eventually(lambda: api.get(service_path), lambda r: r.status_code == 200)).json()
+    service = (await answered("the kube-dns Service", lambda: api.get(service_path),
+                              lambda r: r.status_code == 200)).json()
     assert service["spec"]["clusterIP"] == "10.96.0.10" and "selector" not in service["spec"]
     assert {(p["name"], p["protocol"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]} == {
         ("dns", "UDP", 53, port), ("dns-tcp", "TCP", 53, port)}
-    endpoints = (await eventually(lambda: api.get(endpoints_path), lambda r: r.status_code == 200)).json()
+    endpoints = (await answered("the kube-dns Endpoints", lambda: api.get(endpoints_path),
+                                lambda r: r.status_code == 200)).json()
     assert endpoints["subsets"][0]["addresses"] == [{"ip": "127.0.0.1"}]
     assert {p["port"] for p in endpoints["subsets"][0]["ports"]} == {port}
 
     endpoints["subsets"][0]["addresses"] = [{"ip": "10.244.9.9"}]
     assert (await api.put(endpoints_path, json=endpoints)).status_code == 200
     await api.delete(service_path)
-    await eventually(lambda: api.get(endpoints_path),
-                     lambda r: r.json()["subsets"][0]["addresses"] == [{"ip": "127.0.0.1"}])
-    await eventually(lambda: api.get(service_path), lambda r: r.status_code == 200)
-    answer = await eventually(lambda: query_udp(port, "kube-dns.kube-system.svc.cluster.local"),
-                              lambda r: r.rcode == Rcode.NOERROR)
+    await answered("the kube-dns Endpoints to point at the server again", lambda: api.get(endpoints_path),
+                   lambda r: r.json()["subsets"][0]["addresses"] == [{"ip": "127.0.0.1"}])
+    await answered("the kube-dns Service to be recreated", lambda: api.get(service_path),
+                   lambda r: r.status_code == 200)
+    answer = await answered("kube-dns to resolve", lambda: query_udp(port, "kube-dns.kube-system.svc.cluster.local"),
+                            lambda r: r.rcode == Rcode.NOERROR)
     assert addresses(answer) == ["10.96.0.10"]

@@ -1,7 +1,7 @@
 """A Deployment of 50 over 10 simulated nodes ends 5 pods per node, all Running: the whole pipeline, real processes.
 
 One apiserver, the scheduler, the controller-manager and ten real node agents over the fake
-runtime (one `minik8s.node.simulated` process): a user creating a Deployment relies on the
+runtime (one `minik8s.node.fake.simulated_nodes` process): a user creating a Deployment relies on the
 ReplicaSet controller creating the pods, the scheduler spreading a controller's pods evenly over
 equal nodes (kube-scheduler's SelectorSpread), and each agent running what it was given.
 """
@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from minik8s.api.kinds import DEPLOYMENTS
 from minik8s.client.api import ApiClient
-from tests.integration.cluster_api import (
-    DEPLOYMENTS,
+from tests.support.cluster_api import (
     NAMESPACE,
     deployment_body,
     wait_all_running,
     wait_deployment_available,
     wait_for_ready_nodes,
 )
-from tests.integration.daemons import SimulatedCluster, simulated_cluster
+from tests.support.daemons import SimulatedCluster, simulated_cluster
 
 pytestmark = pytest.mark.timeout(180)
 

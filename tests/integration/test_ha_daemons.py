@@ -1,6 +1,6 @@
 """Two schedulers, two controller-managers: the leader is killed -9 and the standby finishes the job once.
 
-A user runs two copies of each daemon so that losing one loses nothing (design §2, §10). What
+A user runs two copies of each daemon so that losing one loses nothing. What
 they rely on: only the Lease holder acts; when it dies mid-work the other takes over within the
 Lease timings; and nothing is done twice — no pod bound a second time, no pod created twice. All
 processes are real (one apiserver, simulated node agents over the fake runtime, the daemons with
@@ -10,20 +10,17 @@ short Lease timings) and everything is judged through the API.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from minik8s.api.kinds import DEPLOYMENTS, PODS, REPLICA_SETS
 from minik8s.client.api import ApiClient
-from tests.integration.cluster_api import (
-    DEPLOYMENTS,
+from tests.support.cluster_api import (
     NAMESPACE,
-    PODS,
-    REPLICASETS,
     PodHistory,
     deployment_body,
-    eventually,
     lease_holder,
     list_pods,
     pod_body,
@@ -33,7 +30,8 @@ from tests.integration.cluster_api import (
     wait_deployment_available,
     wait_for_ready_nodes,
 )
-from tests.integration.daemons import SimulatedCluster, simulated_cluster
+from tests.support.daemons import SimulatedCluster, simulated_cluster
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -60,8 +58,19 @@ async def wait_for_leader(client: ApiClient, cluster: SimulatedCluster, lease: s
     async def holder() -> str | None:
         name = await lease_holder(client, lease)
         return name if name in candidates else None
-    return await eventually(holder, what=f"one of {sorted(candidates)} to hold Lease {lease}",
+    return await eventually(f"one of {sorted(candidates)} to hold Lease {lease}", holder,
                             timeout=TAKEOVER_SECONDS, describe=cluster.daemons.describe)
+
+
+async def start_pair(client: ApiClient, cluster: SimulatedCluster, names: set[str],
+                     start: Callable[[str], object], *, lease: str, nodes: int) -> tuple[str, str]:
+    """Start two electing copies of a daemon; (leader, standby) once `nodes` are Ready and one holds `lease`."""
+    for name in sorted(names):
+        start(name)
+    await wait_for_ready_nodes(client, nodes)
+    leader = await wait_for_leader(client, cluster, lease, names)
+    (standby,) = names - {leader}
+    return leader, standby
 
 
 async def create_pods_steadily(client: ApiClient, created: list[str]) -> None:
@@ -77,12 +86,8 @@ async def create_pods_steadily(client: ApiClient, created: list[str]) -> None:
 async def test_the_standby_scheduler_takes_over_mid_stream_and_no_pod_is_bound_twice(
         cluster: SimulatedCluster, client: ApiClient) -> None:
     cluster.start_nodes(10)
-    schedulers = {"scheduler-a", "scheduler-b"}
-    for name in sorted(schedulers):
-        cluster.start_scheduler(name)
-    await wait_for_ready_nodes(client, 10)
-    leader = await wait_for_leader(client, cluster, "kube-scheduler", schedulers)
-    (standby,) = schedulers - {leader}
+    leader, standby = await start_pair(client, cluster, {"scheduler-a", "scheduler-b"}, cluster.start_scheduler,
+                                       lease="kube-scheduler", nodes=10)
     history = PodHistory(client)
     await history.start()
     try:
@@ -91,7 +96,7 @@ async def test_the_standby_scheduler_takes_over_mid_stream_and_no_pod_is_bound_t
 
         async def some_bound() -> bool:
             return len(history.bound()) >= BOUND_BEFORE_KILL
-        await eventually(some_bound, what=f"{BOUND_BEFORE_KILL} pods bound by {leader}",
+        await eventually(f"{BOUND_BEFORE_KILL} pods bound by {leader}", some_bound,
                          describe=cluster.daemons.describe)
         assert "leading:" not in cluster.daemons.daemons[standby].log_text(), "both schedulers led at once"
         cluster.daemons.kill(leader)
@@ -104,7 +109,8 @@ async def test_the_standby_scheduler_takes_over_mid_stream_and_no_pod_is_bound_t
         async def all_bound() -> dict[str, str] | None:
             placed = history.bound()
             return placed if len(placed) == POD_COUNT else None
-        placed = await eventually(all_bound, what=f"all {POD_COUNT} pods bound", timeout=60,
+        placed = await eventually(f"all {POD_COUNT} pods bound",
+                                  all_bound, timeout=60,
                                   describe=cluster.daemons.describe)
         assert history.rebound() == {}
         pods = await wait_all_running(client, POD_COUNT, label_selector="app=stream")
@@ -126,7 +132,7 @@ async def check_scheduled_events(client: ApiClient, placed: dict[str, str], boun
     async def standby_events_recorded() -> dict[str, list[dict[str, object]]] | None:
         events = await scheduled_events(client)
         return events if bound_by_standby <= events.keys() else None
-    events = await eventually(standby_events_recorded, what="Scheduled Events of the pods the standby bound")
+    events = await eventually("Scheduled Events of the pods the standby bound", standby_events_recorded)
     for name, recorded in events.items():
         assert [(scheduled_node(event), event.get("count")) for event in recorded] == [(placed[name], 1)], name
 
@@ -135,12 +141,8 @@ async def test_the_standby_controller_manager_scales_a_deployment_without_creati
         cluster: SimulatedCluster, client: ApiClient) -> None:
     cluster.start_nodes(3)
     cluster.start_scheduler("scheduler", leader_elect=False)
-    managers = {"controller-manager-a", "controller-manager-b"}
-    for name in sorted(managers):
-        cluster.start_controller_manager(name)
-    await wait_for_ready_nodes(client, 3)
-    leader = await wait_for_leader(client, cluster, "kube-controller-manager", managers)
-    (standby,) = managers - {leader}
+    leader, standby = await start_pair(client, cluster, {"controller-manager-a", "controller-manager-b"},
+                                       cluster.start_controller_manager, lease="kube-controller-manager", nodes=3)
     history = PodHistory(client)
     await history.start()
     try:
@@ -157,7 +159,7 @@ async def test_the_standby_controller_manager_scales_a_deployment_without_creati
 
         assert len(history.uids_with_prefix("web-")) == 8, "a pod was created and deleted again"
         assert len(await list_pods(client, label_selector="app=web")) == 8
-        replica_sets = (await client.list(REPLICASETS, namespace=NAMESPACE))["items"]
+        replica_sets = (await client.list(REPLICA_SETS, namespace=NAMESPACE))["items"]
         assert [rs["status"].get("replicas") for rs in replica_sets] == [8]
         assert {pod["metadata"]["ownerReferences"][0]["uid"] for pod in pods} == {
             replica_sets[0]["metadata"]["uid"]}

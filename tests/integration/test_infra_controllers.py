@@ -15,28 +15,23 @@ from typing import Any, TypeVar
 
 import pytest
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import DAEMON_SETS, ENDPOINTS, EVENTS, NODES, PODS, SERVICES
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
-from minik8s.controllers.daemonset import DaemonSetController
-from minik8s.controllers.endpoints import UNRESOLVED_PORT_REASON, EndpointsController
-from minik8s.controllers.node_ipam import NodeIpamController
-from minik8s.controllers.shared import (
+from minik8s.controllers.common.context import (
     ControllerOptions,
 )
-from tests.integration.cluster_api import eventually
-from tests.integration.in_loop import apiserver_in_loop, controllers_running, found
+from minik8s.controllers.daemonset.controller import DaemonSetController
+from minik8s.controllers.endpoints.controller import UNRESOLVED_PORT_REASON, EndpointsController
+from minik8s.controllers.node_ipam.controller import NodeIpamController
+from tests.support import builders
+from tests.support.in_loop import controllers_running, found
+from tests.support.serving import apiserver_in_loop
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
 
 T = TypeVar("T")
-NODES = REGISTRY.require("", "v1", "nodes")
-PODS = REGISTRY.require("", "v1", "pods")
-SERVICES = REGISTRY.require("", "v1", "services")
-ENDPOINTS = REGISTRY.require("", "v1", "endpoints")
-EVENTS = REGISTRY.require("", "v1", "events")
-DAEMON_SETS = REGISTRY.require("apps", "v1", "daemonsets")
-NAMESPACES = REGISTRY.require("", "v1", "namespaces")
 
 
 @pytest.fixture
@@ -81,12 +76,9 @@ async def play_kubelet(client: ApiClient, namespace: str) -> None:
 
 
 def daemon_set(image: str) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "DaemonSet",
-            "metadata": {"name": "agent", "namespace": "default"},
-            "spec": {"selector": {"matchLabels": {"app": "agent"}},
-                     "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-                     "template": {"metadata": {"labels": {"app": "agent"}},
-                                  "spec": {"containers": [{"name": "agent", "image": image}]}}}}
+    return builders.daemon_set("agent", namespace="default",
+                               pod_spec={"containers": [builders.container("agent", image)]},
+                               updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}})
 
 
 async def daemon_pods(client: ApiClient) -> dict[str, list[dict[str, Any]]]:
@@ -110,20 +102,20 @@ async def test_a_daemon_set_runs_one_pod_per_eligible_node_and_rolls_updates(api
             pods = await daemon_pods(api)
             return pods if set(pods) == expected and all(len(p) == 1 for p in pods.values()) else None
 
-        await eventually(lambda: placed({"node-a", "node-b"}), what="one pod on each untainted node")
+        await eventually("one pod on each untainted node", lambda: placed({"node-a", "node-b"}))
         events = (await api.list(EVENTS, namespace="default"))["items"]
         assert {(e["involvedObject"]["kind"], e["involvedObject"]["name"]) for e in events
                 if e["reason"] == "SuccessfulCreate"} == {("DaemonSet", "agent")}
         await create_node(api, "node-c")
-        await eventually(lambda: placed({"node-a", "node-b", "node-c"}), what="a pod on the new node")
+        await eventually("a pod on the new node", lambda: placed({"node-a", "node-b", "node-c"}))
 
         async def status_says(**expected: int) -> bool:
             status = (await api.get(DAEMON_SETS, "agent", namespace="default")).get("status") or {}
             return all(status.get(key, 0) == value for key, value in expected.items())
 
-        await eventually(lambda: status_says(desiredNumberScheduled=3, currentNumberScheduled=3, numberReady=3,
-                                             numberAvailable=3, updatedNumberScheduled=3),
-                         what="the status to count three ready pods")
+        await eventually("the status to count three ready pods",
+                         lambda: status_says(desiredNumberScheduled=3, currentNumberScheduled=3, numberReady=3,
+                                             numberAvailable=3, updatedNumberScheduled=3))
         before = {pod["metadata"]["name"] for pods in (await daemon_pods(api)).values() for pod in pods}
         current = await api.get(DAEMON_SETS, "agent", namespace="default")
         current["spec"]["template"]["spec"]["containers"][0]["image"] = "agent:2"
@@ -134,9 +126,9 @@ async def test_a_daemon_set_runs_one_pod_per_eligible_node_and_rolls_updates(api
             return bool(pods) and all(p[0]["spec"]["containers"][0]["image"] == "agent:2"
                                       and p[0]["metadata"]["name"] not in before for p in (pods or {}).values())
 
-        await eventually(rolled, what="every pod replaced by one of the new template", timeout=30)
-        await eventually(lambda: status_says(updatedNumberScheduled=3, numberAvailable=3),
-                         what="the status to count the updated pods")
+        await eventually("every pod replaced by one of the new template", rolled, timeout=30)
+        await eventually("the status to count the updated pods",
+                         lambda: status_says(updatedNumberScheduled=3, numberAvailable=3))
     finally:
         kubelet.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -172,15 +164,15 @@ async def test_endpoints_follow_pod_readiness_and_resolve_named_ports(api: ApiCl
         return endpoints if matches else None
 
     endpoints = await eventually(
-        lambda: endpoints_show([("10.244.1.10", 8080, "web-1")], [("10.244.1.11", 9090, "web-2")]),
-        what="a ready and a not-ready address, each with its own resolved port")
+        "a ready and a not-ready address, each with its own resolved port",
+        lambda: endpoints_show([("10.244.1.10", 8080, "web-1")], [("10.244.1.11", 9090, "web-2")]))
     address = endpoints["subsets"][0]["addresses"][0]
     assert address["nodeName"] == "node-a" and address["targetRef"]["kind"] == "Pod"
 
     current = await api.get(PODS, "web-2", namespace="default")
     await set_pod_status(api, current, ready=True, ip="10.244.1.11")
-    await eventually(lambda: endpoints_show([("10.244.1.10", 8080, "web-1"), ("10.244.1.11", 9090, "web-2")], []),
-                     what="the pod turning Ready to move into addresses")
+    await eventually("the pod turning Ready to move into addresses",
+                     lambda: endpoints_show([("10.244.1.10", 8080, "web-1"), ("10.244.1.11", 9090, "web-2")], []))
 
     stranger = await api.create(PODS, web_pod("web-3", port_name="admin"))
     await set_pod_status(api, stranger, ready=True, ip="10.244.1.12")
@@ -190,7 +182,7 @@ async def test_endpoints_follow_pod_readiness_and_resolve_named_ports(api: ApiCl
         return any(e["reason"] == UNRESOLVED_PORT_REASON and e["involvedObject"]["name"] == "web"
                    and "web-3" in e["message"] for e in events)
 
-    await eventually(warned, what="a Warning Event naming the pod without the port")
+    await eventually("a Warning Event naming the pod without the port", warned)
     endpoints = await api.get(ENDPOINTS, "web", namespace="default")
     assert "10.244.1.12" not in str(endpoints)
 
@@ -203,7 +195,7 @@ async def test_endpoints_follow_pod_readiness_and_resolve_named_ports(api: ApiCl
             return True
         return False
 
-    await eventually(endpoints_gone, what="the Endpoints to go with their Service")
+    await eventually("the Endpoints to go with their Service", endpoints_gone)
 
 
 async def test_node_ipam_gives_every_node_a_distinct_block(api: ApiClient) -> None:
@@ -216,7 +208,7 @@ async def test_node_ipam_gives_every_node_a_distinct_block(api: ApiClient) -> No
         cidrs = {n["metadata"]["name"]: (n.get("spec") or {}).get("podCIDR") for n in nodes}
         return cidrs if all(cidrs.get(name) for name in names) else None  # type: ignore[return-value]
 
-    cidrs = await eventually(assigned, what="every node to get a pod CIDR")
+    cidrs = await eventually("every node to get a pod CIDR", assigned)
     assert len(set(cidrs.values())) == len(cidrs) == 7
     assert all(cidr.startswith("10.244.") and cidr.endswith("/24") for cidr in cidrs.values())
     node = await api.get(NODES, "node-0")

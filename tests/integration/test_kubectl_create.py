@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import shutil
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,14 +17,11 @@ import uvicorn
 
 from minik8s.apiserver.app import create_app
 from minik8s.store.base import LocalStore
+from tests.support.ports import free_port
+from tests.support.waiting import wait_for
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class ThreadedApiserver:
@@ -46,15 +41,9 @@ class ThreadedApiserver:
 
     def start(self) -> None:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v1/namespaces/default", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-        raise AssertionError("the apiserver did not start")
+        wait_for("the apiserver to start",
+                 lambda: httpx.get(f"{self.url}/api/v1/namespaces/default", timeout=1).status_code == 200,
+                 timeout=10, interval=0.02)
 
     def stop(self) -> None:
         if self.server is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.replicas import ReplicaSet
+from tests.support.replicas import ReplicaSet
 
 CONFIGMAP = """apiVersion: v1
 kind: ConfigMap

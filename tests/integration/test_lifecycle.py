@@ -16,15 +16,15 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import CONFIG_MAPS
 from minik8s.client.api import ApiClient
+from tests.support.waiting import wait_for
 
 T = TypeVar("T")
 
@@ -34,7 +34,6 @@ MINIK8S = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable,
 ENVIRONMENT = {key: value for key, value in os.environ.items() if key not in ("MINIK8S_HOME", "KUBECONFIG")}
 ENVIRONMENT["PYTHONPATH"] = str(REPO)
 STATUS_KEYS = {"name", "kind", "pid", "url", "healthy", "raft_role"}
-CONFIGMAPS = REGISTRY.require("", "v1", "configmaps")
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -53,17 +52,6 @@ def succeed(home: Path, *args: str) -> str:
 def components(home: Path) -> dict[str, dict[str, Any]]:
     document = json.loads(succeed(home, "status", "-o", "json"))
     return {component["name"]: component for component in document["components"] if component["kind"] == "apiserver"}
-
-
-def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def healthy_with_one_leader(home: Path) -> dict[str, dict[str, Any]] | None:
@@ -139,16 +127,16 @@ def small_home(tmp_path: Path) -> Iterator[Path]:
 
 async def create_configmap(kubeconfig: Path, name: str, data: dict[str, str]) -> None:
     async with ApiClient.from_kubeconfig(str(kubeconfig)) as client:
-        await client.create(CONFIGMAPS, {"metadata": {"name": name}, "data": data}, namespace="default")
+        await client.create(CONFIG_MAPS, {"metadata": {"name": name}, "data": data}, namespace="default")
 
 
 async def read_configmap(kubeconfig: Path, name: str) -> dict[str, Any]:
     async with ApiClient.from_kubeconfig(str(kubeconfig)) as client:
-        return await client.get(CONFIGMAPS, name, namespace="default")
+        return await client.get(CONFIG_MAPS, name, namespace="default")
 
 
 def test_up_starts_three_healthy_replicas_with_exactly_one_leader(cluster: Path) -> None:
-    status = wait_for(lambda: healthy_with_one_leader(cluster), timeout=15, what="3 healthy replicas, 1 leader")
+    status = wait_for("3 healthy replicas, 1 leader", lambda: healthy_with_one_leader(cluster), timeout=15)
     assert sorted(status) == ["apiserver-1", "apiserver-2", "apiserver-3"]
     for component in status.values():
         assert set(component) == STATUS_KEYS
@@ -170,7 +158,7 @@ def test_up_on_a_running_cluster_changes_nothing(cluster: Path) -> None:
 
 
 def test_killed_replica_is_unhealthy_until_up_restarts_only_it(cluster: Path) -> None:
-    before = wait_for(lambda: healthy_with_one_leader(cluster), timeout=15, what="a healthy cluster")
+    before = wait_for("a healthy cluster", lambda: healthy_with_one_leader(cluster), timeout=15)
     victim = next(name for name, c in before.items() if c["raft_role"] == "leader")
     os.kill(before[victim]["pid"], signal.SIGKILL)
 
@@ -178,12 +166,12 @@ def test_killed_replica_is_unhealthy_until_up_restarts_only_it(cluster: Path) ->
         status = components(cluster)
         return status if status[victim]["pid"] is None else None
 
-    killed = wait_for(victim_gone, timeout=10, what=f"{victim} to show as not running")
+    killed = wait_for(f"{victim} to show as not running", victim_gone, timeout=10)
     assert killed[victim]["healthy"] is False
     assert killed[victim]["raft_role"] is None
 
     succeed(cluster, "up")
-    after = wait_for(lambda: healthy_with_one_leader(cluster), timeout=15, what="the cluster to heal")
+    after = wait_for("the cluster to heal", lambda: healthy_with_one_leader(cluster), timeout=15)
     assert after[victim]["pid"] != before[victim]["pid"]
     for name in before.keys() - {victim}:
         assert after[name]["pid"] == before[name]["pid"], f"{name} was restarted"

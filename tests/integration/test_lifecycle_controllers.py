@@ -17,30 +17,33 @@ from typing import Any, TypeVar
 
 import pytest
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import (
+    CONFIG_MAPS,
+    DEPLOYMENTS,
+    EVENTS,
+    LEASES,
+    NAMESPACES,
+    NODES,
+    PODS,
+    REPLICA_SETS,
+    SECRETS,
+)
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import Conflict, NotFound
-from minik8s.controllers.garbage_collector import GarbageCollector
-from minik8s.controllers.namespace import NamespaceController
-from minik8s.controllers.node_lifecycle import NodeLifecycleController
-from minik8s.controllers.shared import (
+from minik8s.controllers.common.context import (
     ControllerOptions,
 )
-from tests.integration.cluster_api import eventually
-from tests.integration.in_loop import apiserver_in_loop, controllers_running, found
+from minik8s.controllers.garbage_collector.controller import GarbageCollector
+from minik8s.controllers.namespace.controller import NamespaceController
+from minik8s.controllers.node_lifecycle.controller import NodeLifecycleController
+from tests.support import builders
+from tests.support.in_loop import controllers_running, found
+from tests.support.serving import apiserver_in_loop
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
 
 T = TypeVar("T")
-NODES = REGISTRY.require("", "v1", "nodes")
-PODS = REGISTRY.require("", "v1", "pods")
-LEASES = REGISTRY.require("coordination.k8s.io", "v1", "leases")
-EVENTS = REGISTRY.require("", "v1", "events")
-NAMESPACES = REGISTRY.require("", "v1", "namespaces")
-CONFIGMAPS = REGISTRY.require("", "v1", "configmaps")
-SECRETS = REGISTRY.require("", "v1", "secrets")
-DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
-REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
 UNREACHABLE = "node.kubernetes.io/unreachable"
 GRACE_SECONDS = 1.0
 
@@ -154,14 +157,14 @@ async def test_silent_node_turns_unknown_tainted_and_pods_leave_after_their_tole
         node = await client.get(NODES, "node-1")
         return node if (UNREACHABLE, "NoExecute") in taint_keys(node) else None
 
-    node = await eventually(tainted, what="the unreachable taint")
+    node = await eventually("the unreachable taint", tainted)
     ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
     assert (ready["status"], ready["reason"], ready["message"]) == (
         "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")
     assert next(t for t in node["spec"]["taints"] if t["key"] == UNREACHABLE)["timeAdded"]
     assert not await is_evicted(client, "brief")  # tolerates for 2 s yet
 
-    await eventually(lambda: is_evicted(client, "brief"), what="the 2 s toleration to run out")
+    await eventually("the 2 s toleration to run out", lambda: is_evicted(client, "brief"))
     assert not await is_evicted(client, "default-toleration")
     assert not await is_evicted(client, "forever")
     pod = await client.get(PODS, "forever", namespace="default")
@@ -175,12 +178,12 @@ async def test_silent_node_turns_unknown_tainted_and_pods_leave_after_their_tole
     async def untainted() -> bool:
         return not taint_keys(await client.get(NODES, "node-1"))
 
-    await eventually(untainted, what="recovery to remove the taint")
+    await eventually("recovery to remove the taint", untainted)
     assert not await is_evicted(client, "default-toleration")
 
     await client.delete(NODES, "node-1")
-    await eventually(lambda: gone(client, PODS, "forever", "default"), what="pods of a deleted node to go")
-    await eventually(lambda: gone(client, PODS, "default-toleration", "default"), what="all pods of the node")
+    await eventually("pods of a deleted node to go", lambda: gone(client, PODS, "forever", "default"))
+    await eventually("all pods of the node", lambda: gone(client, PODS, "default-toleration", "default"))
 
 
 async def test_no_execute_taint_evicts_intolerant_pods_at_once_and_cordon_taints(client: ApiClient) -> None:
@@ -191,7 +194,7 @@ async def test_no_execute_taint_evicts_intolerant_pods_at_once_and_cordon_taints
                       tolerations=[{"key": "dedicated", "operator": "Equal", "value": "db", "effect": "NoExecute"}])
         await client.patch(NODES, "node-2", {"spec": {"taints": [{"key": "dedicated", "value": "db",
                                                                   "effect": "NoExecute"}]}})
-        await eventually(lambda: is_evicted(client, "intolerant"), what="the intolerant pod to be evicted")
+        await eventually("the intolerant pod to be evicted", lambda: is_evicted(client, "intolerant"))
         assert not await is_evicted(client, "tolerant")
 
         await client.patch(NODES, "node-2", {"spec": {"unschedulable": True}})
@@ -199,13 +202,13 @@ async def test_no_execute_taint_evicts_intolerant_pods_at_once_and_cordon_taints
         async def cordoned() -> bool:
             return ("node.kubernetes.io/unschedulable", "NoSchedule") in taint_keys(await client.get(NODES, "node-2"))
 
-        await eventually(cordoned, what="the unschedulable taint")
+        await eventually("the unschedulable taint", cordoned)
         await client.patch(NODES, "node-2", {"spec": {"unschedulable": False}})
 
         async def uncordoned() -> bool:
             return taint_keys(await client.get(NODES, "node-2")) == [("dedicated", "NoExecute")]
 
-        await eventually(uncordoned, what="uncordon to remove the taint")
+        await eventually("uncordon to remove the taint", uncordoned)
         node = await client.get(NODES, "node-2")
         assert next(c for c in node["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
     assert not await is_evicted(client, "tolerant")
@@ -214,28 +217,24 @@ async def test_no_execute_taint_evicts_intolerant_pods_at_once_and_cordon_taints
 # -- namespace -----------------------------------------------------------------------------------
 
 
-def deployment(name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {"metadata": {"name": name}, "spec": {
-        "replicas": 1, "selector": {"matchLabels": labels},
-        "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "app", "image": "nginx"}]}}}}
+NGINX: dict[str, Any] = {"containers": [builders.container(image="nginx")]}  # a pod spec no agent runs here
 
 
 async def test_deleting_a_namespace_removes_its_contents_then_itself(client: ApiClient) -> None:
     await client.create(NAMESPACES, {"metadata": {"name": "team"}})
     await client.create(NODES, {"metadata": {"name": "node-ns"}, "spec": {}})
-    await client.create(CONFIGMAPS, {"metadata": {"name": "settings"}, "data": {"a": "1"}}, namespace="team")
+    await client.create(CONFIG_MAPS, {"metadata": {"name": "settings"}, "data": {"a": "1"}}, namespace="team")
     await client.create(SECRETS, {"metadata": {"name": "token"}, "stringData": {"t": "x"}}, namespace="team")
-    await client.create(DEPLOYMENTS, deployment("web"), namespace="team")
+    await client.create(DEPLOYMENTS, builders.deployment("web", pod_spec=NGINX), namespace="team")
     await client.create(PODS, {"metadata": {"name": "pending"},
                                "spec": {"containers": [{"name": "app", "image": "nginx"}]}}, namespace="team")
     await run_pod(client, "running", node="node-ns", namespace="team")
 
     await client.delete(NAMESPACES, "team")
-    for kind, name in ((CONFIGMAPS, "settings"), (SECRETS, "token"), (DEPLOYMENTS, "web"), (PODS, "pending")):
-        await eventually(functools.partial(gone, client, kind, name, "team"), what=f"{name} to go")
+    for kind, name in ((CONFIG_MAPS, "settings"), (SECRETS, "token"), (DEPLOYMENTS, "web"), (PODS, "pending")):
+        await eventually(f"{name} to go", functools.partial(gone, client, kind, name, "team"))
 
-    running = await eventually(lambda: _terminating(client, "running"), what="the running pod to terminate")
+    running = await eventually("the running pod to terminate", lambda: _terminating(client, "running"))
 
     async def content_remaining() -> dict[str, Any] | None:
         namespace = await client.get(NAMESPACES, "team")
@@ -244,13 +243,13 @@ async def test_deleting_a_namespace_removes_its_contents_then_itself(client: Api
         remaining = next((c for c in conditions if c["type"] == "NamespaceContentRemaining"), None)
         return remaining if remaining and "pods has 1 resource" in remaining["message"] else None
 
-    remaining = await eventually(content_remaining, what="the namespace to report the pod left")
+    remaining = await eventually("the namespace to report the pod left", content_remaining)
     assert remaining["status"] == "True"
     assert remaining["message"] == "Some resources are remaining: pods has 1 resource instances"
 
     await client.delete(PODS, "running", namespace="team", grace_period_seconds=0,  # what its agent does
                         preconditions_uid=running["metadata"]["uid"])
-    await eventually(lambda: gone(client, NAMESPACES, "team"), what="the namespace to go")
+    await eventually("the namespace to go", lambda: gone(client, NAMESPACES, "team"))
 
 
 async def _terminating(api: ApiClient, name: str) -> dict[str, Any] | None:
@@ -268,34 +267,34 @@ def owned_by(owner: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def deployment_with_dependents(api: ApiClient, name: str) -> list[tuple[Any, str]]:
     """Deployment → ReplicaSet → two pods, tied by ownerReferences; returns the dependents."""
-    owner = await api.create(DEPLOYMENTS, deployment(name), namespace="default")
-    replica_set = deployment(f"{name}-rs")
+    owner = await api.create(DEPLOYMENTS, builders.deployment(name, pod_spec=NGINX), namespace="default")
+    replica_set = builders.replica_set(f"{name}-rs", pod_spec=NGINX)
     replica_set["metadata"]["ownerReferences"] = owned_by(owner)
-    replica_set = await api.create(REPLICASETS, replica_set, namespace="default")
+    replica_set = await api.create(REPLICA_SETS, replica_set, namespace="default")
     for index in range(2):
-        pod = {"metadata": {"name": f"{name}-pod-{index}", "ownerReferences": owned_by(replica_set)},
-               "spec": {"containers": [{"name": "app", "image": "nginx"}]}}
+        pod = builders.pod(f"{name}-pod-{index}", containers=NGINX["containers"])
+        pod["metadata"]["ownerReferences"] = owned_by(replica_set)
         await api.create(PODS, pod, namespace="default")
-    return [(REPLICASETS, f"{name}-rs"), (PODS, f"{name}-pod-0"), (PODS, f"{name}-pod-1")]
+    return [(REPLICA_SETS, f"{name}-rs"), (PODS, f"{name}-pod-0"), (PODS, f"{name}-pod-1")]
 
 
 @pytest.mark.parametrize("policy", ["Background", "Foreground"])
 async def test_deleting_an_owner_deletes_its_dependents(client: ApiClient, policy: Any) -> None:
     dependents = await deployment_with_dependents(client, policy.lower())
     await client.delete(DEPLOYMENTS, policy.lower(), namespace="default", propagation_policy=policy)
-    await eventually(lambda: gone(client, DEPLOYMENTS, policy.lower(), "default"), what="the owner to go")
+    await eventually("the owner to go", lambda: gone(client, DEPLOYMENTS, policy.lower(), "default"))
     if policy == "Foreground":  # the owner went last
         for kind, name in dependents:
             assert await gone(client, kind, name, "default"), f"{name} outlived its foreground-deleted owner"
     for kind, name in dependents:
-        await eventually(functools.partial(gone, client, kind, name, "default"), what=f"{name} to go")
+        await eventually(f"{name} to go", functools.partial(gone, client, kind, name, "default"))
 
 
 async def test_orphan_deletion_keeps_dependents_without_the_reference(client: ApiClient) -> None:
     dependents = await deployment_with_dependents(client, "orphans")
     await client.delete(DEPLOYMENTS, "orphans", namespace="default", propagation_policy="Orphan")
-    await eventually(lambda: gone(client, DEPLOYMENTS, "orphans", "default"), what="the owner to go")
-    replica_set = await client.get(REPLICASETS, "orphans-rs", namespace="default")
+    await eventually("the owner to go", lambda: gone(client, DEPLOYMENTS, "orphans", "default"))
+    replica_set = await client.get(REPLICA_SETS, "orphans-rs", namespace="default")
     assert not replica_set["metadata"].get("ownerReferences")
     for kind, name in dependents[1:]:
         pod = await client.get(kind, name, namespace="default")
@@ -303,17 +302,17 @@ async def test_orphan_deletion_keeps_dependents_without_the_reference(client: Ap
 
 
 async def test_dependent_of_two_owners_lives_until_both_are_gone(client: ApiClient) -> None:
-    owners = [await client.create(CONFIGMAPS, {"metadata": {"name": name}}, namespace="default")
+    owners = [await client.create(CONFIG_MAPS, {"metadata": {"name": name}}, namespace="default")
               for name in ("owner-a", "owner-b")]
     references = [{**owned_by(owner)[0], "controller": False} for owner in owners]
-    await client.create(CONFIGMAPS, {"metadata": {"name": "shared", "ownerReferences": references}},
+    await client.create(CONFIG_MAPS, {"metadata": {"name": "shared", "ownerReferences": references}},
                         namespace="default")
-    await client.delete(CONFIGMAPS, "owner-a", namespace="default")
+    await client.delete(CONFIG_MAPS, "owner-a", namespace="default")
 
     async def only_b_left() -> bool:
-        shared = await client.get(CONFIGMAPS, "shared", namespace="default")
+        shared = await client.get(CONFIG_MAPS, "shared", namespace="default")
         return [ref["name"] for ref in shared["metadata"]["ownerReferences"]] == ["owner-b"]
 
-    await eventually(only_b_left, what="the reference to the deleted owner to be dropped")
-    await client.delete(CONFIGMAPS, "owner-b", namespace="default")
-    await eventually(lambda: gone(client, CONFIGMAPS, "shared", "default"), what="the last owner's dependent to go")
+    await eventually("the reference to the deleted owner to be dropped", only_b_left)
+    await client.delete(CONFIG_MAPS, "owner-b", namespace="default")
+    await eventually("the last owner's dependent to go", lambda: gone(client, CONFIG_MAPS, "shared", "default"))

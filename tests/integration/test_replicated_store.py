@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.replicas import ReplicaSet
+from tests.support.replicas import ReplicaSet
 
 CM = "/api/v1/namespaces/default/configmaps"
 

@@ -9,55 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import pytest
-import uvicorn
 
-from minik8s.api.registry import REGISTRY
-from minik8s.apiserver.app import create_app
+from minik8s.api.kinds import EVENTS, NODES, PODS
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
 from minik8s.scheduler.scheduler import Scheduler
-from minik8s.store.base import LocalStore
-
-PODS = REGISTRY.require("", "v1", "pods")
-NODES = REGISTRY.require("", "v1", "nodes")
-EVENTS = REGISTRY.require("", "v1", "events")
+from tests.support.serving import apiserver_in_loop
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def client() -> AsyncIterator[ApiClient]:
-    port = free_port()
-    app = create_app(LocalStore(history=20_000), advertise=("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    api = ApiClient([f"http://127.0.0.1:{port}"], max_connections=8)
-
-    async def ready() -> bool | None:
-        with contextlib.suppress(Exception):
-            await api.get(REGISTRY.require("", "v1", "namespaces"), "kube-node-lease")
-            return True
-        return None
-
-    await eventually(ready, what="the apiserver to start")
-    yield api
-    await api.aclose()
-    server.should_exit = True
-    await asyncio.wait_for(serving, 10)
+    async with apiserver_in_loop(history=20_000, max_connections=8) as api:
+        yield api
 
 
 @pytest.fixture
@@ -67,19 +40,6 @@ async def scheduler(client: ApiClient) -> AsyncIterator[Scheduler]:
     yield running
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 20.0) -> T:
-    """Poll `check` until it returns something truthy (and return that), with a deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def add_node(client: ApiClient, name: str, *, cpu: str = "4", memory: str = "8Gi", unschedulable: bool = False,
@@ -97,7 +57,7 @@ async def add_node(client: ApiClient, name: str, *, cpu: str = "4", memory: str 
 async def nodes_known(scheduler: Scheduler, count: int) -> None:
     async def check() -> bool:
         return sum(1 for n in scheduler.cache.view().nodes if n.readiness_taint is None) == count
-    await eventually(check, what=f"the scheduler to see {count} ready nodes")
+    await eventually(f"the scheduler to see {count} ready nodes", check, timeout=20.0)
 
 
 async def add_pod(client: ApiClient, name: str, *, cpu: str | None = None, labels: dict[str, str] | None = None,
@@ -137,11 +97,12 @@ async def test_fifty_replicas_spread_evenly_over_ten_nodes(client: ApiClient, sc
     await nodes_known(scheduler, 10)
     names = [f"web-{index}" for index in range(50)]
     await asyncio.gather(*(add_pod(client, name, labels={"app": "web"}, owner_uid="rs-uid-1") for name in names))
-    placed = await eventually(lambda: all_bound(client, names), what="all 50 pods bound")
+    placed = await eventually("all 50 pods bound", lambda: all_bound(client, names), timeout=20.0)
     assert sorted(Counter(placed.values()).values()) == [5] * 10
     condition = await scheduled_condition(client, "web-0")
     assert condition is not None and condition["status"] == "True"
-    scheduled = await eventually(lambda: events_of(client, "web-0", "Scheduled"), what="a Scheduled event")
+    scheduled = await eventually("a Scheduled event", lambda: events_of(client, "web-0", "Scheduled"),
+                                 timeout=20.0)
     assert scheduled[0]["message"] == f"Successfully assigned default/web-0 to {placed['web-0']}"
 
 
@@ -157,13 +118,14 @@ async def test_a_pod_too_big_for_every_node_waits_with_the_reason_then_binds_on_
         condition = await scheduled_condition(client, "huge")
         return condition if condition and condition["status"] == "False" else None
 
-    condition = await eventually(unschedulable, what="PodScheduled=False")
+    condition = await eventually("PodScheduled=False", unschedulable, timeout=20.0)
     assert (condition["reason"], condition["message"]) == ("Unschedulable", message)
-    failed = await eventually(lambda: events_of(client, "huge", "FailedScheduling"), what="a FailedScheduling event")
+    failed = await eventually("a FailedScheduling event", lambda: events_of(client, "huge", "FailedScheduling"),
+                              timeout=20.0)
     assert failed[0]["type"] == "Warning" and failed[0]["message"] == message
     assert await node_of(client, "huge") is None
     await add_node(client, "big", cpu="128")
-    assert await eventually(lambda: node_of(client, "huge"), what="the pod to bind") == "big"
+    assert await eventually("the pod to bind", lambda: node_of(client, "huge"), timeout=20.0) == "big"
 
 
 async def test_taints_tolerations_and_node_selectors(client: ApiClient, scheduler: Scheduler) -> None:
@@ -178,7 +140,7 @@ async def test_taints_tolerations_and_node_selectors(client: ApiClient, schedule
                   tolerations=[{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}])
     await add_pod(client, "wants-gpu-untolerated", nodeSelector={"kubernetes.io/hostname": "gpu"})
     names = [f"any-{index}" for index in range(6)] + ["wants-ssd", "gpu-job"]
-    placed = await eventually(lambda: all_bound(client, names), what="the schedulable pods bound")
+    placed = await eventually("the schedulable pods bound", lambda: all_bound(client, names), timeout=20.0)
     assert "gpu" not in {placed[f"any-{index}"] for index in range(6)}
     assert (placed["wants-ssd"], placed["gpu-job"]) == ("fast", "gpu")
 
@@ -186,7 +148,7 @@ async def test_taints_tolerations_and_node_selectors(client: ApiClient, schedule
         condition = await scheduled_condition(client, "wants-gpu-untolerated")
         return condition if condition and condition["status"] == "False" else None
 
-    condition = await eventually(refused, what="the untolerated pod to be refused")
+    condition = await eventually("the untolerated pod to be refused", refused, timeout=20.0)
     assert condition["message"] == ("0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
                                     "2 node(s) didn't match Pod's node affinity/selector.")
 
@@ -201,17 +163,17 @@ async def test_required_anti_affinity_puts_replicas_on_different_nodes(client: A
     names = [f"db-{index}" for index in range(4)]
     for name in names:
         await add_pod(client, name, labels={"app": "db"}, affinity=anti_affinity)
-    placed = await eventually(lambda: all_bound(client, names[:3]), what="three replicas bound")
+    placed = await eventually("three replicas bound", lambda: all_bound(client, names[:3]), timeout=20.0)
 
     async def refused() -> dict[str, Any] | None:
         condition = await scheduled_condition(client, "db-3")
         return condition if condition and condition["status"] == "False" else None
 
-    condition = await eventually(refused, what="the fourth replica to be refused")
+    condition = await eventually("the fourth replica to be refused", refused, timeout=20.0)
     assert len({placed[name] for name in names[:3]}) == 3 and placed["db-3"] is None
     assert condition["message"] == "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
     await client.delete(PODS, "db-0", namespace="default", grace_period_seconds=0)
-    await eventually(lambda: node_of(client, "db-3"), what="the fourth replica to take the freed node")
+    await eventually("the fourth replica to take the freed node", lambda: node_of(client, "db-3"), timeout=20.0)
 
 
 async def test_a_cordoned_node_gets_pods_once_uncordoned(client: ApiClient, scheduler: Scheduler) -> None:
@@ -223,10 +185,10 @@ async def test_a_cordoned_node_gets_pods_once_uncordoned(client: ApiClient, sche
         condition = await scheduled_condition(client, "waiting")
         return condition if condition and condition["status"] == "False" else None
 
-    condition = await eventually(refused, what="the pod to be refused")
+    condition = await eventually("the pod to be refused", refused, timeout=20.0)
     assert condition["message"] == "0/1 nodes are available: 1 node(s) were unschedulable."
     await client.patch(NODES, "only", {"spec": {"unschedulable": None}}, patch_type="strategic")
-    assert await eventually(lambda: node_of(client, "waiting"), what="the pod to bind") == "only"
+    assert await eventually("the pod to bind", lambda: node_of(client, "waiting"), timeout=20.0) == "only"
 
 
 async def test_pods_naming_another_scheduler_are_left_alone(client: ApiClient, scheduler: Scheduler) -> None:
@@ -234,7 +196,7 @@ async def test_pods_naming_another_scheduler_are_left_alone(client: ApiClient, s
     await nodes_known(scheduler, 1)
     await add_pod(client, "theirs", schedulerName="my-scheduler")
     await add_pod(client, "ours")
-    await eventually(lambda: node_of(client, "ours"), what="our pod bound")
+    await eventually("our pod bound", lambda: node_of(client, "ours"), timeout=20.0)
     theirs = await client.get(PODS, "theirs", namespace="default")
     assert not theirs["spec"].get("nodeName") and not theirs["status"].get("conditions")
     assert await events_of(client, "theirs", "FailedScheduling") == []
@@ -247,10 +209,10 @@ async def test_a_deleted_pending_pod_leaves_the_queue(client: ApiClient, schedul
 
     async def parked() -> bool:
         return "default/huge" in scheduler.queue.unschedulable_keys
-    await eventually(parked, what="the pod to be parked")
+    await eventually("the pod to be parked", parked, timeout=20.0)
     with contextlib.suppress(NotFound):
         await client.delete(PODS, "huge", namespace="default")
 
     async def gone() -> bool:
         return "default/huge" not in scheduler.queue
-    await eventually(gone, what="the pod to leave the queue")
+    await eventually("the pod to leave the queue", gone, timeout=20.0)

@@ -17,27 +17,25 @@ from typing import Any
 
 import pytest
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import DEPLOYMENTS, EVENTS, PODS, REPLICA_SETS
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.client.events import EventRecorder
 from minik8s.client.informer import Informer, object_key
-from minik8s.controllers.deployment import DeploymentController
-from minik8s.controllers.manager import CONTROLLERS, load_controllers
-from minik8s.controllers.replicaset import ReplicaSetController
-from minik8s.controllers.shared import (
+from minik8s.controllers.common.context import (
     ControllerContext,
     ControllerOptions,
     InformerFactory,
     RunnableController,
 )
-from tests.integration.in_loop import apiserver_in_loop
+from minik8s.controllers.deployment.controller import DeploymentController
+from minik8s.controllers.manager import CONTROLLERS, load_controllers
+from minik8s.controllers.replicaset.controller import ReplicaSetController
+from tests.support.serving import apiserver_in_loop
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(120)
 
-DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
-REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
-PODS = REGISTRY.require("", "v1", "pods")
 NAMESPACE = "default"
 WAIT_SECONDS = 30.0
 
@@ -92,17 +90,11 @@ class Cluster:
 
     @property
     def replica_sets(self) -> Informer:
-        return self.informers.informer(REPLICASETS)
+        return self.informers.informer(REPLICA_SETS)
 
     async def wait_for(self, what: str, check: Callable[[], Any]) -> Any:
         """Poll `check` (on cached state) until it returns something truthy, within a deadline."""
-        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-        while True:
-            result = check()
-            if result:
-                return result
-            assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-            await asyncio.sleep(0.02)
+        return await eventually(what, check, timeout=WAIT_SECONDS, interval=0.02)
 
     def live_pods(self, **labels: str) -> list[dict[str, Any]]:
         return [pod for pod in self.pods.list()
@@ -123,11 +115,7 @@ class Cluster:
                         and status.get("availableReplicas", 0) == updated)
             return deployment if finished else None
 
-        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-        while (deployment := await done()) is None:
-            assert asyncio.get_running_loop().time() < deadline, f"deployment {name} did not roll out"
-            await asyncio.sleep(0.05)
-        return deployment
+        return await eventually(f"deployment {name} to roll out", done, timeout=WAIT_SECONDS)
 
 
 @pytest.fixture
@@ -179,7 +167,7 @@ async def test_a_deployment_of_three_runs_three_pods_with_kubectl_compatible_sta
         "Available": "MinimumReplicasAvailable", "Progressing": "NewReplicaSetAvailable"}
     assert deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
 
-    replica_sets = (await cluster.client.list(REPLICASETS, namespace=NAMESPACE))["items"]
+    replica_sets = (await cluster.client.list(REPLICA_SETS, namespace=NAMESPACE))["items"]
     assert len(replica_sets) == 1
     replica_set = replica_sets[0]
     template_hash = replica_set["metadata"]["labels"]["pod-template-hash"]
@@ -194,7 +182,7 @@ async def test_a_deployment_of_three_runs_three_pods_with_kubectl_compatible_sta
         assert pod["metadata"]["ownerReferences"] == [{
             "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replica_set["metadata"]["name"],
             "uid": replica_set["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
-    events = (await cluster.client.list(REGISTRY.require("", "v1", "events"), namespace=NAMESPACE))["items"]
+    events = (await cluster.client.list(EVENTS, namespace=NAMESPACE))["items"]
     assert {"ScalingReplicaSet", "SuccessfulCreate"} <= {event["reason"] for event in events}
 
 
@@ -207,7 +195,7 @@ async def test_scaling_3_to_5_to_2(cluster: Cluster):
         deployment = await cluster.rolled_out("web")
         assert deployment["status"]["availableReplicas"] == replicas
         await cluster.wait_for(f"{replicas} pods", cluster.counts_pods(replicas, app="web"))
-    replica_set = (await cluster.client.list(REPLICASETS, namespace=NAMESPACE))["items"][0]
+    replica_set = (await cluster.client.list(REPLICA_SETS, namespace=NAMESPACE))["items"][0]
     assert replica_set["spec"]["replicas"] == 2
     assert replica_set["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "2"
 
@@ -237,7 +225,7 @@ async def test_an_image_change_rolls_within_bounds_and_undo_reuses_the_old_repli
     assert ready_counts and min(ready_counts) >= replicas - unavailable, ready_counts
     assert spec_totals and max(spec_totals) <= replicas + surge, spec_totals
     by_revision = {rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: rs
-                   for rs in (await cluster.client.list(REPLICASETS, namespace=NAMESPACE))["items"]}
+                   for rs in (await cluster.client.list(REPLICA_SETS, namespace=NAMESPACE))["items"]}
     assert sorted(by_revision) == ["1", "2"]
     assert by_revision["1"]["spec"]["replicas"] == 0 and by_revision["2"]["spec"]["replicas"] == replicas
     new_hash = by_revision["2"]["metadata"]["labels"]["pod-template-hash"]
@@ -253,7 +241,7 @@ async def test_an_image_change_rolls_within_bounds_and_undo_reuses_the_old_repli
     await cluster.client.patch(DEPLOYMENTS, "web", [{"op": "replace", "path": "/spec/template", "value": previous}],
                                namespace=NAMESPACE, patch_type="json")
     deployment = await cluster.rolled_out("web")
-    replica_sets = {rs["metadata"]["name"]: rs for rs in (await cluster.client.list(REPLICASETS, namespace=NAMESPACE))["items"]}
+    replica_sets = {rs["metadata"]["name"]: rs for rs in (await cluster.client.list(REPLICA_SETS, namespace=NAMESPACE))["items"]}
     assert set(replica_sets) == {by_revision["1"]["metadata"]["name"], by_revision["2"]["metadata"]["name"]}
     reused = replica_sets[by_revision["1"]["metadata"]["name"]]
     assert reused["spec"]["replicas"] == replicas
@@ -272,7 +260,7 @@ async def test_a_replica_set_adopts_matching_orphans_and_replaces_pods_it_releas
                  "template": {"metadata": {"labels": {"app": "db"}},
                               "spec": {"containers": [{"name": "main", "image": "postgres"}]}}},
     }
-    created = await cluster.client.create(REPLICASETS, replica_set, namespace=NAMESPACE)
+    created = await cluster.client.create(REPLICA_SETS, replica_set, namespace=NAMESPACE)
 
     def settled(count: int) -> dict[str, Any] | None:
         current = cluster.replica_sets.get(f"{NAMESPACE}/db")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from minik8s.api.registry import REGISTRY
+from minik8s.api.kinds import DEPLOYMENTS, PODS
 from minik8s.cli import jsonpath
 from minik8s.cli.api_calls import pick_container
 from minik8s.cli.apply_patch import LAST_APPLIED, apply_patch, read_last_applied, with_last_applied
@@ -35,8 +35,6 @@ from minik8s.cli.verbs_rollout import choose_revision, history_text, rollout_mes
 from minik8s.client.errors import Invalid, NotFound, ServerUnreachable
 
 NOW = datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
-PODS = REGISTRY.require("", "v1", "pods")
-DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
 
 
 def pod_table(rows: list[tuple[str, str, dict[str, str]]]) -> dict[str, Any]:

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from minik8s.controllers.daemonset_nodes import node_should_run, with_daemon_tolerations
-from minik8s.controllers.daemonset_plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
-from minik8s.controllers.daemonset_pods import REVISION_HASH_LABEL, build_daemon_pod, template_hash
-from minik8s.controllers.daemonset_rollout import scaled_value
+from minik8s.controllers.daemonset.nodes import node_should_run, with_daemon_tolerations
+from minik8s.controllers.daemonset.plan import DaemonSetInputs, DaemonSetPlan, plan_daemon_set
+from minik8s.controllers.daemonset.pods import REVISION_HASH_LABEL, build_daemon_pod, template_hash
+from minik8s.controllers.daemonset.rollout import scaled_value
+from tests.support import builders
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 DS_UID = "ds-uid"
@@ -22,9 +23,8 @@ def stamp(seconds_ago: float) -> str:
 
 def node(name: str, *, labels: dict[str, str] | None = None, taints: list[dict[str, str]] | None = None,
          ready: str = "True") -> dict[str, Any]:
-    return {"metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, **(labels or {})}},
-            "spec": {"taints": taints or []},
-            "status": {"conditions": [{"type": "Ready", "status": ready}]}}
+    return builders.node(name, labels={"kubernetes.io/hostname": name, **(labels or {})}, taints=taints or [],
+                         ready=ready)
 
 
 def daemon_set(*, image: str = "agent:1", spec_extra: dict[str, Any] | None = None,

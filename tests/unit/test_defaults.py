@@ -10,15 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minik8s.api.defaults import apply_defaults, pick_image_pull_policy
+from tests.support import builders
 
 
 def _pod(**spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "p", "namespace": "default"},
-        "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}], **spec},
-    }
+    return builders.pod("p", namespace="default", containers=[builders.container("c", "nginx:1.25")], **spec)
 
 
 def _defaulted(kind: str, obj: dict[str, Any], *, on_create: bool = True) -> dict[str, Any]:

@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 
-from minik8s.controllers.deployment_plan import DeploymentPlan, plan_deployment
-from minik8s.controllers.deployment_spec import read_spec, resolve_fenceposts
-from minik8s.controllers.deployment_template import (
+from minik8s.controllers.common.workload_objects import MalformedObject
+from minik8s.controllers.deployment.plan import DeploymentPlan, plan_deployment
+from minik8s.controllers.deployment.spec import read_spec, resolve_fenceposts
+from minik8s.controllers.deployment.template import (
     POD_TEMPLATE_HASH_LABEL,
     REVISION,
     REVISION_HISTORY,
     equal_ignore_hash,
     pod_template_hash,
 )
-from minik8s.controllers.workload_objects import MalformedObject
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

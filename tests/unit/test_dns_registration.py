@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from minik8s.api.kinds import ENDPOINTS, SERVICES
+from minik8s.api.registry import ResourceKind
 from minik8s.dns.health import health_response
 from minik8s.dns.registration import Create, DnsRegistration, Recreate, Update, plan_endpoints, plan_service
 
@@ -41,6 +43,20 @@ def test_the_desired_service_and_endpoints() -> None:
                                                                               ("dns-tcp", 5353, "TCP")]
 
 
+def check_plan(plan: Callable[[dict[str, Any] | None, DnsRegistration], Any], observed: dict[str, Any] | None,
+               expected: type[Any] | None, kind: ResourceKind) -> Any:
+    """The action `plan` takes for `observed` (returned) is of the `expected` type (None: no action), about `kind`."""
+    action = plan(observed, REGISTRATION)
+    if expected is None:
+        assert action is None
+        return None
+    assert action is not None and isinstance(action, expected) and action.kind == kind
+    if isinstance(action, Update):
+        assert action.obj["metadata"]["resourceVersion"] == "41"  # the write is guarded
+        assert plan(action.obj, REGISTRATION) is None  # and converges
+    return action
+
+
 def unlabelled(obj: dict[str, Any]) -> dict[str, Any]:
     result = copy.deepcopy(obj)
     result["metadata"]["labels"] = {"team": "infra"}
@@ -58,14 +74,7 @@ def unlabelled(obj: dict[str, Any]) -> dict[str, Any]:
     (stored(REGISTRATION.service(), clusterIP="None", clusterIPs=["None"]), Recreate),
 ])
 def test_service_plan(observed: dict[str, Any] | None, expected: type | None) -> None:
-    action = plan_service(observed, REGISTRATION)
-    if expected is None:
-        assert action is None
-        return
-    assert action is not None and isinstance(action, expected) and action.kind == SERVICES
-    if isinstance(action, Update):
-        assert action.obj["metadata"]["resourceVersion"] == "41"  # the write is guarded
-        assert plan_service(action.obj, REGISTRATION) is None  # and converges
+    action = check_plan(plan_service, observed, expected, SERVICES)
     if isinstance(action, Recreate):
         assert action.resource_version == "41" and action.obj["spec"]["clusterIP"] == "10.96.0.10"
 
@@ -94,14 +103,7 @@ def endpoints_with(**subset: Any) -> dict[str, Any]:
     (unlabelled(ENDPOINTS_OBJECT), Update),
 ])
 def test_endpoints_plan(observed: dict[str, Any] | None, expected: type | None) -> None:
-    action = plan_endpoints(observed, REGISTRATION)
-    if expected is None:
-        assert action is None
-        return
-    assert action is not None and isinstance(action, expected) and action.kind == ENDPOINTS
-    if isinstance(action, Update):
-        assert action.obj["metadata"]["resourceVersion"] == "41"
-        assert plan_endpoints(action.obj, REGISTRATION) is None
+    check_plan(plan_endpoints, observed, expected, ENDPOINTS)
 
 
 @pytest.mark.parametrize(("request_head", "ready", "status"), [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from minik8s.node.docker_wire import (
+from minik8s.node.docker.wire import (
     ContainerDetails,
     FrameDemultiplexer,
     container_arguments,

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from minik8s.controllers.endpoints_plan import (
+from minik8s.controllers.endpoints.plan import (
     HEADLESS_LABEL,
     MAX_CAPACITY,
     OVER_CAPACITY,
     plan_endpoints,
     repack_subsets,
 )
-from minik8s.controllers.endpoints_trigger_time import (
+from minik8s.controllers.endpoints.trigger_time import (
     LAST_CHANGE_TRIGGER_TIME,
     compute_trigger_time,
     format_trigger_time,

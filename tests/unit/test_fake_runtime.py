@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from minik8s.node.fake_runtime import ExecResult, FakeRuntime
+from minik8s.node.fake.runtime import ExecResult, FakeRuntime
 from minik8s.node.runtime import (
     ContainerEvent,
     ContainerRuntime,

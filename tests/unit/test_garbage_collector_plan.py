@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from minik8s.api.registry import REGISTRY
-from minik8s.controllers.garbage_collector import (
+from minik8s.api.kinds import DEPLOYMENTS, PODS, REPLICA_SETS
+from minik8s.controllers.garbage_collector.ownership import ItemRef, OwnershipGraph, item_key, owner_uids
+from minik8s.controllers.garbage_collector.plan import (
     CheckItems,
     DeleteItem,
     OwnerState,
@@ -17,11 +18,6 @@ from minik8s.controllers.garbage_collector import (
     plan_deleting_owner,
     plan_dependent,
 )
-from minik8s.controllers.ownership import ItemRef, OwnershipGraph, item_key, owner_uids
-
-DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
-REPLICASETS = REGISTRY.require("apps", "v1", "replicasets")
-PODS = REGISTRY.require("", "v1", "pods")
 
 PRESENT, ABSENT, WAITING, UNRESOLVABLE = (OwnerState.PRESENT, OwnerState.ABSENT, OwnerState.WAITING,
                                           OwnerState.UNRESOLVABLE)
@@ -96,7 +92,7 @@ def test_references_without_uid_are_ignored() -> None:
 
 def test_orphan_owner_releases_dependents_then_its_finalizer() -> None:
     owner = obj("rs", deleting=True, finalizers=("orphan",))
-    owner_ref = ref(REPLICASETS, owner)
+    owner_ref = ref(REPLICA_SETS, owner)
     pods = [obj(name, reference("uid-rs")) for name in ("p1", "p2")]
     actions = plan_deleting_owner(owner_ref, owner, [(ref(PODS, p), p) for p in pods])
     assert actions == [
@@ -108,7 +104,7 @@ def test_orphan_owner_releases_dependents_then_its_finalizer() -> None:
 
 def test_orphan_owner_without_dependents_just_drops_the_finalizer() -> None:
     owner = obj("rs", deleting=True, finalizers=("orphan",))
-    assert plan_deleting_owner(ref(REPLICASETS, owner), owner, []) == [RemoveFinalizer(ref(REPLICASETS, owner),
+    assert plan_deleting_owner(ref(REPLICA_SETS, owner), owner, []) == [RemoveFinalizer(ref(REPLICA_SETS, owner),
                                                                                        "orphan")]
 
 
@@ -117,21 +113,21 @@ def test_foreground_owner_has_blocking_dependents_deleted_first() -> None:
     blocking = obj("rs1", reference("uid-web", block=True, kind="Deployment"))
     gone_soon = obj("rs2", reference("uid-web", block=True, kind="Deployment"), deleting=True)
     loose = obj("rs3", reference("uid-web", kind="Deployment"))
-    dependents = [(ref(REPLICASETS, d), d) for d in (blocking, gone_soon, loose)]
+    dependents = [(ref(REPLICA_SETS, d), d) for d in (blocking, gone_soon, loose)]
     actions = plan_deleting_owner(ref(DEPLOYMENTS, owner), owner, dependents)
-    assert actions == [CheckItems((ref(REPLICASETS, blocking).key, ref(REPLICASETS, loose).key))]
+    assert actions == [CheckItems((ref(REPLICA_SETS, blocking).key, ref(REPLICA_SETS, loose).key))]
 
 
 def test_foreground_owner_waits_for_dependents_already_terminating() -> None:
     owner = obj("web", deleting=True, finalizers=("foregroundDeletion",))
     terminating = obj("rs1", reference("uid-web", block=True, kind="Deployment"), deleting=True)
-    assert plan_deleting_owner(ref(DEPLOYMENTS, owner), owner, [(ref(REPLICASETS, terminating), terminating)]) == []
+    assert plan_deleting_owner(ref(DEPLOYMENTS, owner), owner, [(ref(REPLICA_SETS, terminating), terminating)]) == []
 
 
 def test_foreground_owner_goes_when_no_blocking_dependent_is_left() -> None:
     owner = obj("web", deleting=True, finalizers=("foregroundDeletion",))
     loose = obj("rs3", reference("uid-web", kind="Deployment"))
-    actions = plan_deleting_owner(ref(DEPLOYMENTS, owner), owner, [(ref(REPLICASETS, loose), loose)])
+    actions = plan_deleting_owner(ref(DEPLOYMENTS, owner), owner, [(ref(REPLICA_SETS, loose), loose)])
     assert actions == [RemoveFinalizer(ref(DEPLOYMENTS, owner), "foregroundDeletion")]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from minik8s.client.controller import Controller
 from minik8s.client.errors import Gone, ServerUnreachable
 from minik8s.client.informer import Informer, ListWatchClient, object_key
 from minik8s.client.watch import WatchEvent
+from tests.support.waiting import eventually
 
 
 def registered(name: str) -> ResourceKind:
@@ -95,14 +96,6 @@ class Recorder:
         informer.add_handler(on_add=self.on_add, on_update=self.on_update, on_delete=self.on_delete)
 
 
-async def eventually(condition: Callable[[], bool], *, within: float = 1.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.001)
-
-
 def start(client: FakeListWatch, **options: Any) -> tuple[Informer, Recorder, asyncio.Task[None]]:
     typed_client: ListWatchClient = client
     informer = Informer(typed_client, PODS, backoff_base=0.001, backoff_max=0.005, **options)
@@ -123,7 +116,7 @@ async def test_initial_list_announces_adds_then_watches_from_its_revision() -> N
     assert await informer.wait_synced(1.0)
     assert recorder.seen == [("add", "default/a", "5"), ("add", "default/b", "7")]
     assert informer.get("default/a") == pod("a", "5")  # kind and apiVersion filled in from the list
-    await eventually(lambda: client.watch_from == ["10"])
+    await eventually("a watch from revision 10", lambda: client.watch_from == ["10"], timeout=1.0)
     await stop(task)
 
 
@@ -135,7 +128,7 @@ async def test_watch_events_update_cache_and_handlers() -> None:
     for event in [WatchEvent("ADDED", pod("b", "11")), WatchEvent("MODIFIED", pod("a", "12")),
                   WatchEvent("DELETED", pod("b", "13"))]:
         stream.put_nowait(event)
-    await eventually(lambda: len(recorder.seen) == 4)
+    await eventually("four events", lambda: len(recorder.seen) == 4, timeout=1.0)
     assert recorder.seen[1:] == [("add", "default/b", "11"), ("update", "default/a", "12"),
                                  ("delete", "default/b", "13")]
     assert [object_key(obj) for obj in informer.list()] == ["default/a"]
@@ -154,11 +147,12 @@ async def test_a_dropped_stream_resumes_from_the_last_revision(how_it_ends: obje
     first.put_nowait(WatchEvent("BOOKMARK", {"kind": "Pod", "metadata": {"resourceVersion": "15"}}))
     first.put_nowait(how_it_ends)
     second = client.open_stream()
-    await eventually(lambda: len(client.watch_from) == 2)
+    await eventually("a second watch", lambda: len(client.watch_from) == 2, timeout=1.0)
     assert client.watch_from == ["10", "15"]
     assert client.list_calls == 1  # no re-list needed
     second.put_nowait(WatchEvent("MODIFIED", pod("a", "16")))
-    await eventually(lambda: recorder.seen[-1] == ("update", "default/a", "16"))
+    await eventually("the update at revision 16",
+                     lambda: recorder.seen[-1] == ("update", "default/a", "16"), timeout=1.0)
     await stop(task)
 
 
@@ -172,7 +166,8 @@ async def test_gone_relists_and_reports_only_what_changed_meanwhile() -> None:
     recorder.seen.clear()
     first.put_nowait(Gone(410, "Expired", "too old resource version"))
     client.open_stream()
-    await eventually(lambda: client.watch_from == ["10", "30"])
+    await eventually("a watch resumed from revision 30",
+                     lambda: client.watch_from == ["10", "30"], timeout=1.0)
     assert client.list_calls == 2
     assert sorted(recorder.seen) == [("add", "default/appears", "26"), ("delete", "default/vanishes", "3"),
                                      ("update", "default/changes", "25")]
@@ -195,7 +190,8 @@ async def test_resync_replays_every_cached_object_as_an_update() -> None:
     client.open_stream()
     informer, recorder, task = start(client, resync_seconds=0.005)
     await informer.wait_synced(1.0)
-    await eventually(lambda: ("update", "default/a", "5") in recorder.seen)
+    await eventually("the update at revision 5",
+                     lambda: ("update", "default/a", "5") in recorder.seen, timeout=1.0)
     await stop(task)
 
 
@@ -233,10 +229,11 @@ async def test_controller_reconciles_keys_only_once_its_caches_are_synced() -> N
     controller.enqueue_events_of(informer)
     controller.queue.add("default/early")  # queued before any cache exists
     task = asyncio.create_task(controller.run())
-    await eventually(lambda: len(reconciled) == 2)
+    await eventually("two reconciles", lambda: len(reconciled) == 2, timeout=1.0)
     assert informer.has_synced
     assert sorted(reconciled) == [("default/a", True), ("default/early", False)]
     stream.put_nowait(WatchEvent("DELETED", pod("a", "11")))
-    await eventually(lambda: reconciled[-1] == ("default/a", False))
+    await eventually("a reconcile of a deleted object",
+                     lambda: reconciled[-1] == ("default/a", False), timeout=1.0)
     await stop(task)
     assert controller.queue.shutting_down

@@ -10,6 +10,7 @@ from typing import Any
 from minik8s.api.registry import ResourceKind
 from minik8s.client.errors import AlreadyExists, Conflict, NotFound, ServerUnreachable
 from minik8s.client.leader import LeaderElector, LeaseApi
+from tests.support.waiting import eventually
 
 RETRY = 0.003
 
@@ -39,8 +40,10 @@ class FakeLeaseApi:
         self.store = store
         self.cut = False
         self.before_update: Callable[[], Any] | None = None
+        self.calls = 0  # every request, answered or not: how many rounds this elector has tried
 
     def _check(self) -> None:
+        self.calls += 1
         if self.cut:
             raise ServerUnreachable("partitioned")
 
@@ -106,12 +109,11 @@ class Leading:
         return lead
 
 
-async def eventually(condition: Callable[[], bool], *, within: float = 1.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.001)
+async def rounds(*apis: FakeLeaseApi, count: int) -> None:
+    """Wait until each elector has made `count` more requests: that many retry or renew rounds have run."""
+    targets = [(api, api.calls + count) for api in apis]
+    await eventually(f"{count} more requests of each elector",
+                     lambda: all(api.calls >= target for api, target in targets), timeout=1.0)
 
 
 async def stop(*tasks: asyncio.Task[None]) -> None:
@@ -122,10 +124,11 @@ async def stop(*tasks: asyncio.Task[None]) -> None:
 
 async def test_only_one_of_two_leads() -> None:
     store, clock, leading = FakeLeaseStore(), FakeClock(), Leading()
-    first, second = elector(FakeLeaseApi(store), "a", clock), elector(FakeLeaseApi(store), "b", clock)
+    first_api, second_api = FakeLeaseApi(store), FakeLeaseApi(store)
+    first, second = elector(first_api, "a", clock), elector(second_api, "b", clock)
     tasks = [asyncio.create_task(e.run(leading.for_(e.identity))) for e in (first, second)]
-    await eventually(lambda: len(leading.started) == 1)
-    await asyncio.sleep(RETRY * 10)  # several renew/retry rounds of both
+    await eventually("one elector to lead", lambda: len(leading.started) == 1, timeout=1.0)
+    await rounds(first_api, second_api, count=10)  # several renew/retry rounds of both
     assert leading.max_concurrent == 1 and len(leading.started) == 1
     assert [first.is_leader, second.is_leader].count(True) == 1
     spec = store.lease()["spec"]
@@ -137,16 +140,17 @@ async def test_only_one_of_two_leads() -> None:
 
 async def test_the_other_takes_over_only_after_the_lease_expires() -> None:
     store, clock, leading = FakeLeaseStore(), FakeClock(), Leading()
+    second_api = FakeLeaseApi(store)
     first = elector(FakeLeaseApi(store), "a", clock, release_on_cancel=False)
-    second = elector(FakeLeaseApi(store), "b", clock)
+    second = elector(second_api, "b", clock)
     first_task = asyncio.create_task(first.run(leading.for_("a")))
-    await eventually(lambda: first.is_leader)
+    await eventually("a to lead", lambda: first.is_leader, timeout=1.0)
     await stop(first_task)  # "a" dies without releasing
     second_task = asyncio.create_task(second.run(leading.for_("b")))
-    await asyncio.sleep(RETRY * 10)
+    await rounds(second_api, count=10)  # b has looked at the lease again and again
     assert not second.is_leader  # the lease has not expired by b's own observation
     clock.now += 1.01  # leaseDurationSeconds (1) after b last saw the lease change
-    await eventually(lambda: second.is_leader)
+    await eventually("b to lead", lambda: second.is_leader, timeout=1.0)
     assert store.lease()["spec"]["holderIdentity"] == "b"
     assert store.lease()["spec"]["leaseTransitions"] == 1
     await stop(second_task)
@@ -154,14 +158,15 @@ async def test_the_other_takes_over_only_after_the_lease_expires() -> None:
 
 async def test_release_on_cancel_lets_a_standby_take_over_at_once() -> None:
     store, clock, leading = FakeLeaseStore(), FakeClock(), Leading()
-    first, second = elector(FakeLeaseApi(store), "a", clock), elector(FakeLeaseApi(store), "b", clock)
+    second_api = FakeLeaseApi(store)
+    first, second = elector(FakeLeaseApi(store), "a", clock), elector(second_api, "b", clock)
     first_task = asyncio.create_task(first.run(leading.for_("a")))
-    await eventually(lambda: first.is_leader)
+    await eventually("a to lead", lambda: first.is_leader, timeout=1.0)
     second_task = asyncio.create_task(second.run(leading.for_("b")))
-    await asyncio.sleep(RETRY * 5)
+    await rounds(second_api, count=5)  # b is standing by, seeing a's lease held
     await stop(first_task)
     assert leading.cancelled == ["a"]
-    await eventually(lambda: second.is_leader)  # no clock advance needed
+    await eventually("b to lead", lambda: second.is_leader, timeout=1.0)  # no clock advance needed
     await stop(second_task)
 
 
@@ -170,12 +175,14 @@ async def test_a_leader_that_cannot_renew_stops_leading() -> None:
     api = FakeLeaseApi(store)
     only = elector(api, "a", clock)
     task = asyncio.create_task(only.run(leading.for_("a")))
-    await eventually(lambda: only.is_leader and leading.current == {"a"})
+    await eventually("a to lead", lambda: only.is_leader and leading.current == {"a"}, timeout=1.0)
     api.cut = True
     clock.now += 0.25  # past renew_deadline (0.2) without a successful renewal
-    await eventually(lambda: not only.is_leader and leading.cancelled == ["a"])
+    await eventually("a to stop leading",
+                     lambda: not only.is_leader and leading.cancelled == ["a"], timeout=1.0)
     api.cut = False
-    await eventually(lambda: only.is_leader and leading.current == {"a"})  # it tries again
+    await eventually("a to lead",
+                     lambda: only.is_leader and leading.current == {"a"}, timeout=1.0)  # it tries again
     await stop(task)
 
 

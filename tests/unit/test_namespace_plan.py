@@ -7,13 +7,10 @@ from typing import Any
 
 import pytest
 
-from minik8s.api.registry import REGISTRY
-from minik8s.controllers.namespace import finalized, is_terminating, plan_namespace_deletion
+from minik8s.api.kinds import CONFIG_MAPS, DEPLOYMENTS, PODS
+from minik8s.controllers.namespace.plan import finalized, is_terminating, plan_namespace_deletion
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-PODS = REGISTRY.require("", "v1", "pods")
-CONFIGMAPS = REGISTRY.require("", "v1", "configmaps")
-DEPLOYMENTS = REGISTRY.require("apps", "v1", "deployments")
 
 
 def namespace(*, deleting: bool = True, finalizers: tuple[str, ...] = ("kubernetes",),
@@ -54,7 +51,7 @@ def test_active_namespace_is_left_alone() -> None:
 
 
 def test_everything_not_yet_deleting_is_deleted_and_nothing_finalized() -> None:
-    contents = {PODS: [item("web"), item("old", deleting=True)], CONFIGMAPS: [item("settings")],
+    contents = {PODS: [item("web"), item("old", deleting=True)], CONFIG_MAPS: [item("settings")],
                 DEPLOYMENTS: []}
     plan = plan_namespace_deletion(namespace(), contents, now=NOW)
     assert sorted((d.kind.plural, d.name, d.uid) for d in plan.deletions) == [
@@ -68,7 +65,7 @@ def test_everything_not_yet_deleting_is_deleted_and_nothing_finalized() -> None:
 
 
 def test_empty_namespace_is_finalized() -> None:
-    plan = plan_namespace_deletion(namespace(), {PODS: [], CONFIGMAPS: []}, now=NOW)
+    plan = plan_namespace_deletion(namespace(), {PODS: [], CONFIG_MAPS: []}, now=NOW)
     assert plan.finalize
     assert plan.deletions == ()
     conditions = conditions_by_type(plan.conditions)

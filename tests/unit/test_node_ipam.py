@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from minik8s.controllers.node_ipam import CidrRange, PodCidrAllocator, next_free_block, used_blocks
+from minik8s.controllers.node_ipam.allocator import CidrRange, PodCidrAllocator, next_free_block, used_blocks
+from tests.support import builders
 
 CLUSTER = CidrRange("10.244.0.0/16", 24)
 
 
 def node(name: str, pod_cidr: str | None = None) -> dict[str, Any]:
-    spec = {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]} if pod_cidr else {}
-    return {"metadata": {"name": name}, "spec": spec}
+    return builders.node(name, pod_cidr=pod_cidr)
 
 
 @pytest.mark.parametrize(("index", "cidr"), [(0, "10.244.0.0/24"), (5, "10.244.5.0/24"), (255, "10.244.255.0/24")])

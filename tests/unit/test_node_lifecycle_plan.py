@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from minik8s.api.meta import format_time, parse_time
-from minik8s.controllers.node_health import (
+from minik8s.controllers.common.taints import tolerates
+from minik8s.controllers.node_lifecycle.controller import PodsByNode
+from minik8s.controllers.node_lifecycle.health import (
     desired_taints,
     heartbeat_signature,
     needs_attention,
@@ -17,8 +19,7 @@ from minik8s.controllers.node_health import (
     pod_not_ready_status,
     unknown_conditions,
 )
-from minik8s.controllers.node_lifecycle import PodsByNode
-from minik8s.controllers.taint_eviction import plan_eviction, tolerates
+from minik8s.controllers.node_lifecycle.taint_eviction import plan_eviction
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 UNREACHABLE = "node.kubernetes.io/unreachable"

@@ -1,13 +1,13 @@
-"""Probes: one run of exec/httpGet/tcpSocket, and the workers that repeat and threshold them."""
+"""Probes: one exec run over a scripted runtime, and the workers that repeat and threshold them.
+
+The httpGet and tcpSocket handlers, which need a listening socket, are tested in
+`tests/component/test_node_probe_handlers.py`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Callable
 from typing import cast
-
-import pytest
 
 from minik8s.node.probes import ProbeResult, ProbeSet, ProbeWorker, run_probe
 from minik8s.node.runtime import (
@@ -18,53 +18,10 @@ from minik8s.node.runtime import (
     ContainerState,
     RuntimeFailure,
 )
-
-
-async def eventually(condition: Callable[[], bool], *, within: float = 2.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.002)
-
+from tests.support.fake_runtime import FakeRuntime, exits_with
+from tests.support.waiting import eventually
 
 # ---- exec ----
-
-
-class FakeSession:
-    def __init__(self, *, exit_code: int = 0, output: bytes = b"", hang: bool = False) -> None:
-        self.exit_code, self._output, self.hang = exit_code, output, hang
-        self.closed = False
-
-    async def write_stdin(self, data: bytes) -> None: ...
-
-    async def close_stdin(self) -> None: ...
-
-    async def output(self) -> AsyncIterator[tuple[int, bytes]]:
-        if self.hang:
-            await asyncio.Event().wait()
-        yield 1, self._output[:6]
-        yield 2, self._output[6:]
-
-    async def resize(self, *, width: int, height: int) -> None: ...
-
-    async def wait(self) -> int:
-        return self.exit_code
-
-    async def close(self) -> None:
-        self.closed = True
-
-
-class FakeRuntime:
-    def __init__(self, session=None, error=None):
-        self.session, self.error = session, error
-        self.commands = []
-
-    async def exec(self, container_id, command, *, stdin, tty):
-        self.commands.append((container_id, list(command), stdin, tty))
-        if self.error is not None:
-            raise self.error
-        return self.session
 
 
 NO_RUNTIME = cast(ContainerRuntime, FakeRuntime())  # httpGet/tcpSocket probes never use the runtime
@@ -80,162 +37,28 @@ async def exec_result(runtime, command, timeout=1):
 
 
 async def test_exec_probe_succeeds_on_exit_code_zero_with_expanded_static_env():
-    runtime = FakeRuntime(FakeSession(exit_code=0, output=b"all good"))
+    runtime = FakeRuntime(programs={"cat": exits_with(0, b"all good")})
     result = await exec_result(runtime, ["cat", "$(FILE)", "$(REF)"])
     assert result == ProbeResult(True, "all good")
-    assert runtime.commands == [("cid", ["cat", "/tmp/healthy", "$(REF)"], False, False)]
-    assert runtime.session.closed
+    assert runtime.exec_calls == [("cid", ["cat", "/tmp/healthy", "$(REF)"], False, False)]
+    assert runtime.sessions[0].closed.is_set()
 
 
 async def test_exec_probe_fails_on_non_zero_exit_with_its_output():
-    runtime = FakeRuntime(FakeSession(exit_code=1, output=b"cat: no such file"))
+    runtime = FakeRuntime(programs={"cat": exits_with(1, b"cat: no such file")})
     assert await exec_result(runtime, ["cat", "/x"]) == ProbeResult(False, "cat: no such file")
 
 
 async def test_exec_probe_is_bounded_by_its_timeout():
-    runtime = FakeRuntime(FakeSession(hang=True))
+    runtime = FakeRuntime()  # its `sleep` never ends
     result = await exec_result(runtime, ["sleep", "100"], timeout=0.05)
     assert result == ProbeResult(False, 'command "sleep 100" timed out')
-    assert runtime.session.closed
+    assert runtime.sessions[0].closed.is_set()
 
 
 async def test_exec_probe_reports_runtime_failures():
-    runtime = FakeRuntime(error=RuntimeFailure("container not running"))
+    runtime = FakeRuntime(exec_error=RuntimeFailure("container not running"))
     assert await exec_result(runtime, ["true"]) == ProbeResult(False, "container not running")
-
-
-# ---- httpGet and tcpSocket against a tiny local server ----
-
-
-@pytest.fixture
-async def http_server():
-    seen: list[dict[str, str]] = []
-    handlers: set[asyncio.Task] = set()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        handlers.add(task)
-        try:
-            request = (await reader.readuntil(b"\r\n\r\n")).decode()
-            line, *header_lines = request.split("\r\n")
-            headers = {k.lower(): v for k, _, v in (h.partition(": ") for h in header_lines if h)}
-            path = line.split()[1]
-            seen.append({"path": path, **headers})
-            if path == "/slow":
-                await asyncio.Event().wait()  # never answers; cancelled at teardown
-            code = {"/healthz": 200, "/fail": 500, "/moved": 302, "/notfound": 404}.get(path.split("?")[0], 200)
-            writer.write(f"HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".encode())
-            await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # a tcpSocket probe connects and leaves without a request
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield port, seen
-    server.close()
-    for task in handlers:
-        task.cancel()
-    await asyncio.gather(*handlers, return_exceptions=True)
-    await server.wait_closed()
-
-
-def closed_port() -> int:
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        return int(probe_socket.getsockname()[1])
-
-
-async def http_result(http_get, *, pod_ip="127.0.0.1", timeout=1):
-    probe = {"httpGet": http_get, "timeoutSeconds": timeout}
-    return await run_probe(probe, pod_ip=pod_ip, container=CONTAINER, container_id="cid", runtime=NO_RUNTIME)
-
-
-@pytest.mark.parametrize(
-    ("path", "success", "message"),
-    [
-        ("/healthz", True, "ok"),
-        ("/moved", True, "ok"),
-        ("/fail", False, "HTTP probe failed with statuscode: 500"),
-        ("/notfound", False, "HTTP probe failed with statuscode: 404"),
-    ],
-)
-async def test_http_probe_succeeds_on_200_to_399(http_server, path, success, message):
-    port, _ = http_server
-    assert await http_result({"path": path, "port": port}) == ProbeResult(success, message)
-
-
-async def test_http_probe_sends_headers_and_query(http_server):
-    port, seen = http_server
-    result = await http_result({"path": "/healthz?full=1", "port": port, "scheme": "HTTP",
-                                "httpHeaders": [{"name": "X-Probe", "value": "yes"}]})
-    assert result.success
-    assert seen[-1]["path"] == "/healthz?full=1"
-    assert seen[-1]["x-probe"] == "yes"
-    assert seen[-1]["user-agent"].startswith("kube-probe/")
-
-
-async def test_http_probe_resolves_named_ports(http_server):
-    port, _ = http_server
-    container = {"name": "app", "ports": [{"name": "web", "containerPort": port}]}
-    probe = {"httpGet": {"path": "/healthz", "port": "web"}}
-    result = await run_probe(probe, pod_ip="127.0.0.1", container=container, container_id="c", runtime=NO_RUNTIME)
-    assert result.success
-    missing = await run_probe({"httpGet": {"port": "nope"}}, pod_ip="127.0.0.1", container=container,
-                              container_id="c", runtime=NO_RUNTIME)
-    assert missing == ProbeResult(False, "couldn't find port: nope in container app")
-
-
-async def test_http_probe_times_out(http_server):
-    port, _ = http_server
-    result = await http_result({"path": "/slow", "port": port}, timeout=0.1)
-    assert not result.success and "deadline exceeded" in result.message
-
-
-async def test_http_probe_to_a_closed_port_fails_with_the_error():
-    port = closed_port()
-    result = await http_result({"path": "/", "port": port})
-    assert not result.success
-    assert result.message.startswith(f'Get "http://127.0.0.1:{port}/"')
-
-
-@pytest.mark.parametrize("host", ["8.8.8.8", "example.com", "10.0.0.99", "169.254.169.254"])
-async def test_probes_never_contact_hosts_other_than_the_pod_or_loopback(host):
-    for handler in ("httpGet", "tcpSocket"):
-        probe = {handler: {"host": host, "port": 80}, "timeoutSeconds": 5}
-        result = await run_probe(probe, pod_ip="10.0.0.1", container=CONTAINER, container_id="c",
-                                 runtime=NO_RUNTIME)
-        assert result == ProbeResult(
-            False, f'probe host "{host}" is not allowed: only the pod IP or a loopback address may be probed')
-
-
-async def test_an_explicit_loopback_host_is_honoured(http_server):
-    port, _ = http_server
-    assert (await http_result({"host": "127.0.0.1", "path": "/healthz", "port": port}, pod_ip="10.0.0.1")).success
-    assert (await http_result({"host": "localhost", "path": "/healthz", "port": port}, pod_ip="10.0.0.1")).success
-
-
-async def test_probes_without_a_pod_ip_fail_clearly():
-    assert await http_result({"port": 80}, pod_ip="") == ProbeResult(False, "the pod has no IP address yet")
-
-
-async def test_tcp_probe_connects_or_reports_the_dial_error(http_server):
-    port, _ = http_server
-    ok = await run_probe({"tcpSocket": {"port": port}}, pod_ip="127.0.0.1", container=CONTAINER, container_id="c",
-                         runtime=NO_RUNTIME)
-    assert ok == ProbeResult(True, "")
-    closed = closed_port()
-    refused = await run_probe({"tcpSocket": {"port": closed}}, pod_ip="127.0.0.1", container=CONTAINER,
-                              container_id="c", runtime=NO_RUNTIME)
-    assert not refused.success and refused.message.startswith(f"dial tcp 127.0.0.1:{closed}: connect:")
-
-
-async def test_a_probe_without_handler_fails():
-    result = await run_probe({"periodSeconds": 1}, pod_ip="1.2.3.4", container=CONTAINER, container_id="c",
-                             runtime=NO_RUNTIME)
-    assert not result.success
 
 
 # ---- workers ----
@@ -252,6 +75,22 @@ class Script:
         self.calls += 1
         verdict = self.verdicts.pop(0) if len(self.verdicts) > 1 else self.verdicts[0]
         return ProbeResult(verdict, "fine" if verdict else "broken")
+
+
+async def periods(count: int, *, period: float = 0.005) -> None:
+    """Let `count` probe periods pass, as counted by a witness worker probing every `period` on the same loop.
+
+    A worker under test had as many chances to probe by then: a test that asserts it did *not* probe
+    waits for this instead of sleeping.
+    """
+    witness = Script(True)
+    ticker = ProbeWorker(kind="readiness", probe={"periodSeconds": period}, container_name="witness", run=witness,
+                         on_result=lambda *_: None)
+    ticker.start()
+    try:
+        await eventually(f"{count} probe periods", lambda: witness.calls >= count, timeout=2.0)
+    finally:
+        await ticker.stop()
 
 
 def worker(kind, script, reports, **probe_fields):
@@ -286,10 +125,10 @@ async def test_liveness_starts_alive_and_fails_after_the_threshold_then_holds():
     liveness = worker("liveness", script, reports)
     assert liveness.success is True
     liveness.start()
-    await eventually(lambda: bool(reports))
+    await eventually("a liveness report", lambda: bool(reports), timeout=2.0)
     assert reports == [("liveness", "app", False, "broken")]
     calls = script.calls
-    await asyncio.sleep(0.03)  # on hold: the container is about to be restarted
+    await periods(6)  # on hold: the container is about to be restarted
     assert script.calls == calls
     await liveness.stop()
 
@@ -302,13 +141,14 @@ async def test_startup_gates_liveness_and_stops_once_it_succeeds():
                            on_result=lambda *report: reports.append(report), startup=startup)
     assert startup.started is False and startup.result is None and liveness.started is True
     liveness.start()
-    await asyncio.sleep(0.02)
+    await periods(4)
     assert liveness_script.calls == 0  # waits for the startup probe
     startup.start()
-    await eventually(lambda: startup.started and liveness_script.calls > 0)
+    await eventually("the startup probe to pass and liveness to start",
+                     lambda: startup.started and liveness_script.calls > 0, timeout=2.0)
     assert reports == [("startup", "app", True, "fine")]
     calls = startup_script.calls
-    await asyncio.sleep(0.02)
+    await periods(4)
     assert startup_script.calls == calls  # a succeeded startup probe is not run again
     await liveness.stop()
     await startup.stop()
@@ -326,11 +166,11 @@ async def test_initial_delay_passes_before_the_first_probe():
     readiness = ProbeWorker(kind="readiness", probe={"initialDelaySeconds": 0.05, "periodSeconds": 0.005},
                             container_name="app", run=run, on_result=lambda *_: None)
     readiness.start()
-    await eventually(lambda: len(probed_at) >= 3)
+    await eventually("three probes", lambda: len(probed_at) >= 3, timeout=2.0)
     await readiness.stop()
     assert probed_at[0] - begun >= 0.05
     count = len(probed_at)
-    await asyncio.sleep(0.02)
+    await periods(4)
     assert len(probed_at) == count  # stopped: no more probes
 
 
@@ -376,14 +216,14 @@ async def test_probe_set_tracks_readiness_and_liveness_of_running_containers():
     first = app_container("c1")
     assert probes.ready("u1", "app", first) is False  # before any result: not ready
     probes.sync("ns/p", pod, [SANDBOX, first])
-    await eventually(lambda: probes.ready("u1", "app", first))
+    await eventually("the container to be ready", lambda: probes.ready("u1", "app", first), timeout=2.0)
     assert changes and changes[0] == "ns/p"
     assert ("readiness", "10.0.0.9") in calls
     assert probes.started("u1", "app", first) is None  # no startup probe
     assert probes.unhealthy("u1") == {}
 
     verdicts["liveness"] = False
-    await eventually(lambda: bool(probes.unhealthy("u1")))
+    await eventually("the container to be unhealthy", lambda: bool(probes.unhealthy("u1")), timeout=2.0)
     assert probes.unhealthy("u1") == {"app": "Container app failed liveness probe, will be restarted"}
 
     second = app_container("c2")  # the restarted container: fresh workers, healthy again

@@ -22,10 +22,7 @@ from minik8s.apiserver.patch import (
     merge_patch,
     strategic_merge_patch,
 )
-
-
-def container(name: str, image: str, **fields: Any) -> dict[str, Any]:
-    return {"name": name, "image": image, **fields}
+from tests.support.builders import container
 
 
 def deployment(*containers: dict[str, Any]) -> dict[str, Any]:

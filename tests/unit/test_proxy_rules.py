@@ -1,21 +1,16 @@
 """The proxy turns Services and Endpoints into the iptables rules users rely on, and keeps them there.
 
-Rendering is checked on text, feature by feature (networking.md's rule set); the iptables helpers
-on built `iptables-save` texts; the sync loop with a fake dataplane. When run as root on a machine
-with iptables, the texts are also applied for real — only on chains named MINIK8S-TEST-<xy>-*,
-which nothing jumps to, and which are always removed afterwards.
+Rendering is checked on text, feature by feature; the iptables helpers on built `iptables-save`
+texts; the sync loop with a fake dataplane. `tests/e2e/test_proxy_iptables.py` applies the same
+texts to the host's real iptables.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import random
-import shutil
-import string
-import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,27 +26,17 @@ from minik8s.proxy.iptables import Jump, cleanup_text, drift, jump_repair_text, 
 from minik8s.proxy.main import AlreadyRunning, hold_lock, missing_prerequisite
 from minik8s.proxy.proxy import ProxySettings, ServiceProxy
 from minik8s.proxy.rules import ChainNames, render
+from tests.support import builders
+from tests.support.builders import POD_IPS, endpoints
+from tests.support.waiting import eventually
 
 VIP = "10.96.0.10"
-POD_IPS = ["10.244.1.11", "10.244.1.12", "10.244.2.13"]
 NAMES = ChainNames()
 
 
-def service(name: str = "web", *, ip: str | None = VIP, ports: list[dict[str, Any]] | None = None,
-            **spec: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"ports": ports if ports is not None else [{"port": 80, "targetPort": 8080}], **spec}
-    if ip is not None:
-        body["clusterIP"] = ip
-    return {"metadata": {"name": name, "namespace": "default"}, "spec": body}
-
-
-def endpoints(name: str = "web", ips: list[str] | None = None, *, ports: list[dict[str, Any]] | None = None,
-              not_ready: list[str] | None = None) -> dict[str, Any]:
-    subset: dict[str, Any] = {"addresses": [{"ip": ip} for ip in (POD_IPS if ips is None else ips)],
-                              "ports": ports if ports is not None else [{"port": 8080, "protocol": "TCP"}]}
-    if not_ready:
-        subset["notReadyAddresses"] = [{"ip": ip} for ip in not_ready]
-    return {"metadata": {"name": name, "namespace": "default"}, "subsets": [subset]}
+def service(name: str = "web", *, ip: str | None = VIP, **fields: Any) -> dict[str, Any]:
+    """A Service with the test's virtual IP unless `ip` says otherwise."""
+    return builders.service(name, cluster_ip=ip, **fields)
 
 
 def rules_of(text: str, chain: str) -> list[str]:
@@ -405,13 +390,6 @@ class FakeDataplane:
         return []
 
 
-async def eventually(condition: Callable[[], bool], *, within: float = 2.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
-
-
 @pytest.fixture
 async def running_proxy() -> AsyncIterator[tuple[ServiceProxy, FakeCluster, FakeDataplane]]:
     cluster = FakeCluster([service("a", ip="10.96.0.1"), service("b", ip="10.96.0.2")],
@@ -432,7 +410,8 @@ async def test_the_proxy_syncs_everything_first_then_only_what_changed(running_p
     for count in (1, 3, 2):  # a burst of endpoint changes to one service
         cluster.events["endpoints"].put_nowait(WatchEvent("MODIFIED", endpoints("b", POD_IPS[:count])))
     service_b = NAMES.service("default/b:80/tcp")
-    await eventually(lambda: len(rules_of(dataplane.restored[-1], service_b)) == 3)  # masq + 2 endpoints
+    await eventually("a partial sync of service b",
+                     lambda: len(rules_of(dataplane.restored[-1], service_b)) == 3, timeout=2.0)  # masq + 2 endpoints
     assert len(dataplane.restored) == 2  # the burst made one sync
     chains = declared_chains(dataplane.restored[1])
     assert service_b in chains and NAMES.service("default/a:80/tcp") not in chains
@@ -443,65 +422,8 @@ async def test_a_failed_sync_is_retried_in_full(running_proxy: Any) -> None:
     proxy, cluster, dataplane = running_proxy
     dataplane.fail_next = True
     cluster.events["services"].put_nowait(WatchEvent("DELETED", service("a", ip="10.96.0.1")))
-    await eventually(lambda: len(dataplane.restored) >= 2, within=5.0)  # after a backoff of ≤ 0.5 s
+    await eventually("a retried sync",
+                     lambda: len(dataplane.restored) >= 2, timeout=5.0)  # after a backoff of ≤ 0.5 s
     retried = dataplane.restored[1]
     assert ":MINIK8S-FORWARD - [0:0]" in retried and "default/a" not in retried
     assert proxy.health().healthy  # one failure is not an outage
-
-
-# -- for real, as root, on MINIK8S-TEST-<xy>-* chains that nothing jumps to -------------------------
-
-needs_iptables = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("iptables-restore") is None,
-                                    reason="needs root and iptables")
-
-
-@pytest.fixture
-def test_prefix() -> Iterator[str]:
-    prefix = "MINIK8S-TEST-" + "".join(random.choices(string.ascii_uppercase, k=2)) + "-"
-    try:
-        yield prefix
-    finally:
-        iptables.cleanup(prefix=prefix, service_cidr=None)
-        assert prefix not in subprocess.run(["iptables-save"], capture_output=True, text=True, check=True).stdout
-
-
-@needs_iptables
-def test_rendered_texts_apply_and_stale_or_flushed_chains_are_repaired(test_prefix: str) -> None:
-    names = ChainNames(test_prefix)
-    web = [service(type="NodePort", ports=[{"port": 80, "nodePort": 30080}], sessionAffinity="ClientIP"),
-           service("dns", ip="10.96.0.11", ports=[{"port": 53, "protocol": "UDP"}])]
-    first = render(web, [endpoints()], prefix=test_prefix)
-    iptables.restore(first.text)
-    assert drift(first.declared, iptables.read_tables()) == []
-    partial = render(web, [endpoints(ips=POD_IPS[:1])], prefix=test_prefix, changed={"default/web"},
-                     existing_chains=first.chains, previous_dispatch=first.dispatch)
-    iptables.restore(partial.text)
-    tables = iptables.read_tables()
-    assert len(partial.deleted) == 2 and not partial.deleted & iptables.chains_with_prefix(tables, test_prefix)
-    expected: dict[Any, int] = {**first.declared, **partial.declared}
-    for chain in partial.deleted:
-        expected.pop(("nat", chain))
-    assert drift(expected, tables) == []
-    service_chain = names.service("default/web:80/tcp")
-    subprocess.run(["iptables", "-t", "nat", "-F", service_chain], check=True)  # someone meddles
-    assert drift(expected, iptables.read_tables()) == [f"nat/{service_chain} has 0 rules, not 3"]
-    repaired = render(web, [endpoints(ips=POD_IPS[:1])], prefix=test_prefix,
-                      existing_chains=iptables.chains_with_prefix(iptables.read_tables(), test_prefix))
-    iptables.restore(repaired.text)
-    assert drift(repaired.declared, iptables.read_tables()) == []
-
-
-@needs_iptables
-def test_jump_rules_are_kept_first_in_a_real_chain(test_prefix: str) -> None:
-    hook = test_prefix + "HOOK"
-    iptables.restore(render([], [], prefix=test_prefix).text)
-    iptables.restore(f"*nat\n:{hook} - [0:0]\n-A {hook} -s 192.0.2.99/32 -j RETURN\nCOMMIT\n")
-    wanted = [Jump("nat", hook, test_prefix + "SERVICES"), Jump("nat", hook, test_prefix + "POSTROUTING")]
-    assert iptables.ensure_jumps(wanted=wanted) == [f"nat/{hook}"]
-    assert iptables.ensure_jumps(wanted=wanted) == []
-    assert iptables.ensure_jumps(wanted=[Jump("nat", test_prefix + "NONE", hook)]) == []  # logged, skipped
-    subprocess.run(["iptables", "-t", "nat", "-I", hook, "1", "-s", "192.0.2.98/32", "-j", "RETURN"], check=True)
-    assert iptables.ensure_jumps(wanted=wanted) == [f"nat/{hook}"]
-    rules = iptables.read_tables(["nat"])["nat"][hook]
-    assert [iptables.rule_target(rule) for rule in rules] == [test_prefix + "SERVICES",
-                                                              test_prefix + "POSTROUTING", "RETURN", "RETURN"]

@@ -8,16 +8,22 @@ from typing import Any
 import pytest
 
 from minik8s.api.selectors import label_selector_from_object
-from minik8s.controllers.replicaset_expectations import ControllerExpectations
-from minik8s.controllers.replicaset_plan import (
+from minik8s.controllers.common.expectations import ControllerExpectations
+from minik8s.controllers.common.pods import is_available
+from minik8s.controllers.common.workload_objects import (
+    MalformedObject,
+    claim,
+    controller_reference,
+    selector_of,
+)
+from minik8s.controllers.replicaset.plan import (
     compute_status,
     next_availability_check,
     plan_replicas,
     slow_start_batches,
     status_changed,
 )
-from minik8s.controllers.replicaset_pods import is_available, pod_from_template, pods_to_delete
-from minik8s.controllers.workload_objects import MalformedObject, claim, controller_reference, selector_of
+from minik8s.controllers.replicaset.pods import pod_from_template, pods_to_delete
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
 from minik8s.client.controller import run_workers
 from minik8s.client.errors import Conflict, NotFound
 from minik8s.client.workqueue import QueueShutDown, WorkQueue
-
-
-async def eventually(condition: Callable[[], bool], *, within: float = 1.0) -> None:
-    """Poll `condition` until true or fail after `within` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.001)
+from tests.support.waiting import eventually
 
 
 async def test_a_key_is_queued_at_most_once() -> None:
@@ -49,15 +40,37 @@ async def test_done_without_new_add_does_not_requeue() -> None:
     assert queue.len() == 0
 
 
-async def test_add_after_delays_and_the_earliest_wins() -> None:
+class LoopClock:
+    """The running loop's clock, moved forward by hand: timers fire when it passes them, not in real time."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.real, self.offset = loop, loop.time, 0.0
+
+    def __call__(self) -> float:
+        return self.real() + self.offset
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock on and return once every timer due by then has run."""
+        self.offset += seconds
+        passed = asyncio.Event()
+        self.loop.call_at(self(), passed.set)  # due last: the timers before it run first
+        await asyncio.wait_for(passed.wait(), 1.0)
+
+
+async def test_add_after_delays_and_the_earliest_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = asyncio.get_running_loop()
+    clock = LoopClock(loop)
+    monkeypatch.setattr(loop, "time", clock)
     queue = WorkQueue()
     queue.add_after("a", 10.0)
     queue.add_after("a", 0.01)
+    await clock.advance(0.005)
     assert queue.len() == 0
+    await clock.advance(0.01)
     assert await asyncio.wait_for(queue.get(), 1.0) == "a"
     queue.done("a")
-    await asyncio.sleep(0.02)
-    assert queue.len() == 0  # the cancelled 10 s timer never fires twice
+    await clock.advance(20.0)
+    assert queue.len() == 0  # the cancelled 10 s timer never fires
 
 
 def test_rate_limited_backoff_doubles_caps_and_resets_on_forget() -> None:
@@ -116,7 +129,8 @@ async def test_workers_never_reconcile_one_key_concurrently() -> None:
 
     workers = asyncio.create_task(run_workers(queue, reconcile, workers=4, name="test"))
     queue.add("a")
-    await eventually(lambda: len(runs) >= 3 and queue.len() == 0 and not active)
+    await eventually("three runs and an idle queue",
+                     lambda: len(runs) >= 3 and queue.len() == 0 and not active, timeout=1.0)
     queue.shutdown()
     await asyncio.wait_for(workers, 1.0)
     assert overlaps == []
@@ -140,8 +154,9 @@ async def test_failures_are_retried_conflicts_at_once_others_with_backoff(
 
     workers = asyncio.create_task(run_workers(queue, reconcile, workers=1, name="test"))
     queue.add("a")
-    await eventually(lambda: len(calls) == 2)
-    await eventually(lambda: queue.num_requeues("a") == 0)  # success forgets the backoff
+    await eventually("two calls", lambda: len(calls) == 2, timeout=1.0)
+    await eventually("the backoff to be forgotten",
+                     lambda: queue.num_requeues("a") == 0, timeout=1.0)  # success forgets the backoff
     queue.shutdown()
     await asyncio.wait_for(workers, 1.0)
     assert calls == [0, requeues_expected]

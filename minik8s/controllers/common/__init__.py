@@ -1,0 +1,1 @@
+"""What several controllers share: context, ownership and adoption, expectations, pods, taints, events, hashes."""

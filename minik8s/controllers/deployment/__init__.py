@@ -1,0 +1,1 @@
+"""The Deployment controller: rolls a pod template out through ReplicaSets."""

@@ -1,0 +1,1 @@
+"""Node IPAM: every Node gets its own pod CIDR."""

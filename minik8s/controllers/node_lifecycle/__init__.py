@@ -1,0 +1,1 @@
+"""The node lifecycle controller: dead nodes tainted, their pods evicted or removed."""

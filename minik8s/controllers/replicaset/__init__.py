@@ -1,0 +1,1 @@
+"""The ReplicaSet controller: keeps spec.replicas pods of a template alive."""

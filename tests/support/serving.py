@@ -1,0 +1,77 @@
+"""Servers in the test's own event loop: any ASGI app, or an apiserver over an in-process store.
+
+uvicorn serves on a free loopback port; a test gets the address only once the server listens (and,
+for the apiserver, once it has created the system namespaces), and the server is stopped, bounded,
+whatever the test did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Literal
+
+import httpx
+import uvicorn
+from starlette.types import ASGIApp
+
+from minik8s.apiserver.app import create_app
+from minik8s.client.api import ApiClient
+from minik8s.store.base import LocalStore, Store
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
+
+STOP_SECONDS = 10.0
+START_SECONDS = 20.0  # a loaded 2-core machine may take a while to bootstrap the system namespaces
+
+
+@contextlib.asynccontextmanager
+async def serving(app: ASGIApp, *, port: int | None = None, lifespan: Literal["auto", "on", "off"] = "on",
+                  graceful_seconds: int | None = None) -> AsyncIterator[int]:
+    """Serve `app` on 127.0.0.1 (on `port`, or a free one); yields the port once uvicorn listens."""
+    port = free_port() if port is None else port
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan,
+                                           timeout_graceful_shutdown=graceful_seconds))
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually("uvicorn to listen", lambda: server.started or task.done(), timeout=START_SECONDS)
+        if task.done():
+            task.result()  # raises what stopped it
+            raise AssertionError("uvicorn stopped before it listened")
+        yield port
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, STOP_SECONDS)
+
+
+async def system_namespaces_exist(client: httpx.AsyncClient) -> bool:
+    """kube-node-lease is the last system namespace the apiserver creates when it starts."""
+    return (await client.get("/api/v1/namespaces/kube-node-lease")).status_code == 200
+
+
+@contextlib.asynccontextmanager
+async def apiserver_serving(*, history: int = 1000, store: Store | None = None) -> AsyncIterator[str]:
+    """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
+
+    The URL is handed out once the apiserver serves the system namespaces.
+    """
+    port = free_port()
+    app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port))
+    async with serving(app, port=port) as port:
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+            await eventually("the apiserver to create the system namespaces", lambda: system_namespaces_exist(client),
+                             timeout=START_SECONDS)
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def apiserver_in_loop(*, history: int = 1000, max_connections: int = 16) -> AsyncIterator[ApiClient]:
+    """An apiserver over a LocalStore on a free loopback port; a client once it serves the system namespaces."""
+    async with apiserver_serving(history=history) as url:
+        api = ApiClient([url], max_connections=max_connections)
+        try:
+            yield api
+        finally:
+            await api.aclose()
