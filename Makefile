@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lint: install
-	$(VENV)/bin/ruff check minik8s tests bench
+	$(VENV)/bin/ruff check minik8s tests bench cmd
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from minik8s.api.meta import JsonObject, metadata_of, resource_version_of
+from minik8s.api.meta import JsonObject, key_of, resource_version_of
 from minik8s.api.registry import ResourceKind
 from minik8s.client.errors import Gone
 from minik8s.client.watch import WatchEvent
@@ -82,14 +82,6 @@ class Backoff:
 
     def reset(self) -> None:
         self._failures = 0
-
-
-def object_key(obj: JsonObject) -> str:
-    """`namespace/name`, or `name` for a cluster-scoped object."""
-    metadata = metadata_of(obj)
-    name = str(metadata.get("name") or "")
-    namespace = metadata.get("namespace")
-    return f"{namespace}/{name}" if namespace else name
 
 
 class Informer:
@@ -210,7 +202,7 @@ class Informer:
         for item in items:
             item.setdefault("kind", self.kind.kind)
             item.setdefault("apiVersion", self.kind.api_version)
-            fresh[object_key(item)] = item
+            fresh[key_of(item)] = item
         previous = self._cache
         self._cache = fresh
         self._resource_version = resource_version_of(listing) or None
@@ -257,7 +249,7 @@ class Informer:
                 self._resource_version = revision
             return
         obj = event.object
-        key = object_key(obj)
+        key = key_of(obj)
         if event.type in ("ADDED", "MODIFIED"):
             old = self._cache.get(key)
             self._cache[key] = obj
