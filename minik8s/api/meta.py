@@ -163,6 +163,14 @@ def format_micro_time(moment: datetime) -> str:
     return _as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def format_nano_time(moment: datetime) -> str:
+    """Go's RFC3339Nano (annotations such as EndpointsLastChangeTriggerTime): UTC, the fraction
+    without trailing zeros, none at all on a whole second."""
+    utc = _as_utc(moment)
+    fraction = f"{utc.microsecond:06d}".rstrip("0")
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
+
+
 def now_time() -> str:
     """The current moment as a metav1.Time."""
     return format_time(datetime.now(UTC))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, spec_of
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors, strategy
 from minik8s.apiserver.operations import Operations
@@ -32,7 +32,7 @@ async def bind(ops: Operations, pods: ResourceKind, namespace: str, name: str, b
         current = await ops.current(pods, namespace, name)
         if current is None:
             raise errors.not_found(pods, name)
-        spec = current.get("spec") or {}
+        spec = spec_of(current)
         if spec.get("nodeName"):
             raise errors.conflict(pods, name, f"pod {name} is already assigned to node \"{spec['nodeName']}\"")
         if current["metadata"].get("deletionTimestamp"):

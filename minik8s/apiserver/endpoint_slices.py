@@ -10,7 +10,7 @@ GET of a namespace's list), so `kubectl get endpointslices` still says the type 
 
 from __future__ import annotations
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of
 from minik8s.api.selectors import LabelSelector
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -39,7 +39,7 @@ def _port(port: JsonObject) -> JsonObject:
 
 def slices_of(endpoints: JsonObject) -> list[JsonObject]:
     """The EndpointSlices mirroring one Endpoints object: one per subset, named `<service>-<index>`."""
-    metadata = endpoints.get("metadata") or {}
+    metadata = metadata_of(endpoints)
     name = metadata.get("name", "")
     labels = {**(metadata.get("labels") or {}), SERVICE_NAME_LABEL: name,
               MANAGED_BY_LABEL: "endpointslicemirroring-controller.k8s.io"}
@@ -63,5 +63,5 @@ def slice_list(endpoints_list: JsonObject, selector: LabelSelector | None) -> Js
     items = [endpoint_slice for endpoints in endpoints_list.get("items") or []
              for endpoint_slice in slices_of(endpoints)
              if selector is None or selector.matches(endpoint_slice["metadata"]["labels"])]
-    metadata = {"resourceVersion": (endpoints_list.get("metadata") or {}).get("resourceVersion", "")}
+    metadata = {"resourceVersion": metadata_of(endpoints_list).get("resourceVersion", "")}
     return {"kind": "EndpointSliceList", "apiVersion": f"{GROUP}/{VERSION}", "metadata": metadata, "items": items}

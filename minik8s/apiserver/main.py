@@ -9,14 +9,14 @@ Started by `minik8s up`, or by hand on each machine of a cluster:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from pathlib import Path
 
-import uvicorn
-
 from minik8s.apiserver.app import create_app
+from minik8s.daemon.entry import run_daemon
+from minik8s.daemon.http import serve_http
+from minik8s.daemon.logs import add_logging_flags
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
 
 log = logging.getLogger("minik8s.apiserver")
@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="tolerationSeconds of the not-ready NoExecute toleration added to every pod")
     parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the unreachable NoExecute toleration added to every pod")
-    parser.add_argument("--log-level", default="info")
+    add_logging_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -62,37 +62,18 @@ async def serve(args: argparse.Namespace) -> None:
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
     advertise = host_port(args.advertise_address or args.listen)
-    config = uvicorn.Config(create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise), host=host, port=port, log_level="warning",
-                            access_log=False, lifespan="on", timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
+    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise)
     log.info("%s serving on http://%s:%d, raft %s, peers %s", args.name, host, port, args.raft_address,
              args.peers or "none")
     try:
-        await server.serve()
+        await serve_http(app, host=host, port=port, lifespan="on", graceful_seconds=2)
     finally:
         await store.close()
-    if not server.started:
-        raise OSError(f"could not listen on {args.listen}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
-        pass
-    try:
-        asyncio.run(serve(args))
-    except (OSError, ValueError) as error:
-        log.error("%s: %s", args.name, error)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return run_daemon(lambda: serve(args), args, name=args.name, fatal=(OSError, ValueError), fast_loop=True)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from websockets.typing import Subprotocol
 
 from minik8s.api.field_errors import FieldError
 from minik8s.api.kinds import NODES, PODS
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, parse_time, spec_of, status_of
 from minik8s.apiserver import errors
 from minik8s.apiserver.operations import Operations
 
@@ -66,7 +66,7 @@ class AgentTarget:
 
 def container_names(pod: JsonObject) -> list[str]:
     """Every container of the pod, in Kubernetes' order: init, regular, ephemeral."""
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     return [str(c.get("name")) for key in ("initContainers", "containers", "ephemeralContainers")
             for c in spec.get(key) or [] if isinstance(c, dict)]
 
@@ -78,7 +78,7 @@ def choose_container(pod: JsonObject, requested: str | None) -> str:
         if requested not in container_names(pod):
             raise errors.bad_request(f"container {requested} is not valid for pod {name}")
         return requested
-    containers = (pod.get("spec") or {}).get("containers") or []
+    containers = spec_of(pod).get("containers") or []
     if len(containers) == 1:
         return str(containers[0]["name"])
     if not containers:
@@ -89,7 +89,7 @@ def choose_container(pod: JsonObject, requested: str | None) -> str:
 
 def agent_address(node: JsonObject) -> str:
     """`host:port` of the node's agent, from its addresses and daemon endpoint."""
-    status = node.get("status") or {}
+    status = status_of(node)
     name = node["metadata"]["name"]
     port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
     addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or [] if isinstance(a, dict)}
@@ -121,12 +121,9 @@ def query_int(params: QueryParams, name: str) -> int | None:
 
 def since_time_seconds(value: str, *, now: datetime) -> int:
     """`sinceTime` (RFC 3339) as the whole seconds back from now that cover it (at least 1)."""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise errors.bad_request(f"invalid sinceTime {value!r}: must be an RFC 3339 time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    moment = parse_time(value)
+    if moment is None:
+        raise errors.bad_request(f"invalid sinceTime {value!r}: must be an RFC 3339 time")
     return max(1, math.ceil((now - moment).total_seconds()))
 
 
@@ -233,7 +230,7 @@ class NodeProxy:
         """The agent target of a pod's container, and the node's name."""
         pod = await self.ops.get(PODS, namespace, name)
         chosen = choose_container(pod, container)
-        node_name = (pod.get("spec") or {}).get("nodeName")
+        node_name = spec_of(pod).get("nodeName")
         if not node_name:
             raise errors.bad_request(f"pod {name} does not have a host assigned")
         node = await self.ops.get(NODES, None, node_name)

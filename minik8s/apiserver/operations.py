@@ -12,7 +12,7 @@ from typing import Any
 
 from minik8s.api.defaults import apply_defaults
 from minik8s.api.kinds import NAMESPACES
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of, spec_of, status_of
 from minik8s.api.registry import SYSTEM_NAMESPACES, ResourceKind
 from minik8s.api.selectors import (
     SelectorError,
@@ -39,7 +39,7 @@ def scale_of(obj: JsonObject) -> JsonObject:
     from minik8s.api.selectors import label_selector_from_object
 
     metadata = obj["metadata"]
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = spec_of(obj), status_of(obj)
     try:
         selector = str(label_selector_from_object(spec.get("selector")))
     except SelectorError:
@@ -144,7 +144,7 @@ class Operations:
         if not metadata.get("name") and metadata.get("generateName"):
             metadata["name"] = strategy.generate_name(str(metadata["generateName"]))
         await self.check_namespace(resource, namespace)
-        given = list((obj.get("spec") or {}).get("tolerations") or []) if resource.kind == "Pod" else []
+        given = list(spec_of(obj).get("tolerations") or []) if resource.kind == "Pod" else []
         apply_defaults(resource.kind, obj)
         if resource.kind == "Pod" and self.toleration_seconds:
             strategy.set_default_toleration_seconds(obj, self.toleration_seconds, given=given)
@@ -201,7 +201,7 @@ class Operations:
             new = strategy.prepare_for_status_update(new, current)
         elif subresource == "finalize":
             finalized = clone(current)
-            finalized.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
+            finalized.setdefault("spec", {})["finalizers"] = spec_of(new).get("finalizers") or []
             new = finalized
         else:
             apply_defaults(resource.kind, new, on_create=False)
@@ -239,7 +239,7 @@ class Operations:
                 raise errors.not_found(resource, name)
             view = scale_of(current) if subresource == "scale" else current
             patched = self._parse_patch(content_type, clone(view), raw, resource)
-            wanted = (patched.get("metadata") or {}).get("resourceVersion")
+            wanted = metadata_of(patched).get("resourceVersion")
             if wanted and wanted != current["metadata"]["resourceVersion"]:
                 raise errors.stale_conflict(resource, name)
             if subresource == "scale":
@@ -269,7 +269,7 @@ class Operations:
 
     @staticmethod
     def _apply_scale(current: JsonObject, scale: JsonObject) -> JsonObject:
-        replicas = (scale.get("spec") or {}).get("replicas")
+        replicas = spec_of(scale).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool):
             raise errors.bad_request("spec.replicas of a Scale must be an integer")
         updated = clone(current)
@@ -280,7 +280,7 @@ class Operations:
                            dry_run: bool = False) -> JsonObject:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a Scale object")
-        wanted = (body.get("metadata") or {}).get("resourceVersion")
+        wanted = metadata_of(body).get("resourceVersion")
         for _ in range(_CONFLICT_RETRIES):
             current = await self.current(resource, namespace, name, wanted)
             if current is None:
@@ -343,7 +343,7 @@ class Operations:
         if resource.kind == "Pod":
             grace = strategy.pod_grace_period(current, options.grace_period_seconds)
         graceful = grace > 0 or bool(finalizers) or (
-            resource.kind == "Namespace" and bool((current.get("spec") or {}).get("finalizers"))
+            resource.kind == "Namespace" and bool(spec_of(current).get("finalizers"))
         )
         if not graceful:
             if not options.dry_run:
@@ -382,7 +382,7 @@ def _released(resource: ResourceKind, obj: JsonObject) -> list[dict[str, Any]]:
 
 def _asked_for(service: JsonObject, allocation_key: str) -> bool:
     """Did the user ask for the address behind this allocation key (rather than us picking it)?"""
-    spec = service.get("spec") or {}
+    spec = spec_of(service)
     value = allocation_key.rsplit("/", 1)[-1]
     if allocation_key.startswith(CLUSTER_IPS):
         return spec.get("clusterIP") == value

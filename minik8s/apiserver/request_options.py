@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from minik8s.api.fields import object_fields, supported_fields
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of
 from minik8s.api.registry import ResourceKind
 from minik8s.api.selectors import (
     FieldSelector,
@@ -59,7 +59,7 @@ class ListOptions:
     def matches(self, resource: ResourceKind, obj: JsonObject, fields: dict[str, str] | None = None) -> bool:
         """Does `obj` pass both selectors? `fields` may be given when already computed."""
         if self.label_selector is not None and not self.label_selector.matches(
-            obj.get("metadata", {}).get("labels") or {}
+            metadata_of(obj).get("labels") or {}
         ):
             return False
         if self.field_selector is None:

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 
 from minik8s.api.kinds import SERVICES
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of, spec_of
 from minik8s.apiserver import errors
 from minik8s.store.base import Store
 from minik8s.store.state import Command
@@ -37,25 +37,25 @@ class AddressChanges:
 
 
 def _invalid(service: JsonObject, field_path: str, message: str) -> errors.StatusError:
-    name = str((service.get("metadata") or {}).get("name", ""))
+    name = str(metadata_of(service).get("name", ""))
     return errors.invalid(SERVICES, name, [{"reason": "FieldValueInvalid", "message": message, "field": field_path}])
 
 
 def _wants_node_ports(service: JsonObject) -> bool:
-    return (service.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer")
+    return spec_of(service).get("type") in ("NodePort", "LoadBalancer")
 
 
 def _node_ports(service: JsonObject | None) -> set[int]:
     if service is None or not _wants_node_ports(service):
         return set()
-    ports = (service.get("spec") or {}).get("ports") or []
+    ports = spec_of(service).get("ports") or []
     return {int(p["nodePort"]) for p in ports if isinstance(p, dict) and isinstance(p.get("nodePort"), int)}
 
 
 def _cluster_ip(service: JsonObject | None) -> str | None:
     if service is None:
         return None
-    value = (service.get("spec") or {}).get("clusterIP")
+    value = spec_of(service).get("clusterIP")
     return value if isinstance(value, str) and value not in ("", "None") else None
 
 
@@ -171,7 +171,7 @@ class ServiceAddresses:
             ip = allocation_key[len(CLUSTER_IPS):]
             return _invalid(service, "spec.clusterIP", f'Invalid value: "{ip}": provided IP is already allocated')
         port = int(allocation_key[len(NODE_PORTS):])
-        ports = (service.get("spec") or {}).get("ports") or []
+        ports = spec_of(service).get("ports") or []
         index = next((i for i, p in enumerate(ports) if isinstance(p, dict) and p.get("nodePort") == port), 0)
         return _invalid(service, f"spec.ports[{index}].nodePort",
                         f"Invalid value: {port}: provided port is already allocated")

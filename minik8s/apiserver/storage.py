@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors
 from minik8s.store.base import Store, StoreBusy, StoreUnavailable
@@ -27,7 +27,7 @@ class AllocationTaken(Exception):
 
 
 def encode(obj: JsonObject) -> bytes:
-    metadata = obj.get("metadata") or {}
+    metadata = metadata_of(obj)
     if "resourceVersion" in metadata:
         metadata = dict(metadata)
         del metadata["resourceVersion"]

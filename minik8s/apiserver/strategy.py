@@ -11,11 +11,10 @@ import base64
 import random
 import secrets
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from minik8s.api.meta import JsonObject, format_time, mapping_at, spec_of
+from minik8s.api.meta import JsonObject, format_time, mapping_at, parse_time, spec_of, status_of
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver.storage import clone
 
@@ -50,10 +49,6 @@ def timestamp(moment: datetime | None = None) -> str:
     return format_time(moment or now())
 
 
-def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-
-
 def unknown_fields(resource: ResourceKind, obj: JsonObject) -> list[str]:
     """Top-level and metadata fields Kubernetes would reject under fieldValidation=Strict."""
     allowed = _COMMON_FIELDS | _TOP_LEVEL_FIELDS.get(resource.kind, frozenset({"spec", "status"}))
@@ -75,7 +70,9 @@ def pod_qos_class(pod: JsonObject) -> str:
     requests_seen = limits_seen = False
     guaranteed = True
     for container in containers if isinstance(containers, list) else []:
-        resources = mapping_at(container, "resources") if isinstance(container, Mapping) else {}
+        if not isinstance(container, dict):
+            continue  # validation rejects it; QoS is computed before validation runs
+        resources = mapping_at(container, "resources")
         requests, limits = mapping_at(resources, "requests"), mapping_at(resources, "limits")
         requests_seen = requests_seen or bool(requests)
         limits_seen = limits_seen or bool(limits)
@@ -103,7 +100,7 @@ DEFAULT_TOLERATION_KEYS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/u
 
 def set_default_toleration_seconds(pod: JsonObject, seconds: dict[str, int], *, given: list[Any]) -> None:
     """The apiserver's --default-*-toleration-seconds: adjust the tolerations defaulting added."""
-    for toleration in (pod.get("spec") or {}).get("tolerations") or []:
+    for toleration in spec_of(pod).get("tolerations") or []:
         if (isinstance(toleration, dict) and toleration.get("key") in seconds and toleration not in given
                 and toleration.get("effect") == "NoExecute"):
             toleration["tolerationSeconds"] = seconds[toleration["key"]]
@@ -156,7 +153,7 @@ def prepare_for_update(resource: ResourceKind, new: JsonObject, old: JsonObject)
 
 def keep_allocations(new: JsonObject, old: JsonObject) -> None:
     """An update that leaves out the allocated clusterIP or nodePorts keeps them, as Kubernetes does."""
-    spec, old_spec = new.get("spec"), old.get("spec") or {}
+    spec, old_spec = new.get("spec"), spec_of(old)
     if not isinstance(spec, dict):
         return
     for field in ("clusterIP", "clusterIPs"):
@@ -183,7 +180,7 @@ def prepare_for_status_update(new: JsonObject, old: JsonObject) -> JsonObject:
 
 def pod_grace_period(pod: JsonObject, requested: int | None) -> int:
     """0 means delete now: unscheduled or finished pods, or an explicit 0."""
-    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    spec, status = spec_of(pod), status_of(pod)
     if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
         return 0
     if requested is not None:
@@ -195,8 +192,8 @@ def pod_grace_period(pod: JsonObject, requested: int | None) -> int:
 def mark_deleting(obj: JsonObject, grace_seconds: int) -> None:
     metadata = obj["metadata"]
     deadline = now() + timedelta(seconds=grace_seconds)
-    existing = metadata.get("deletionTimestamp")
-    if existing is None or parse_timestamp(existing) > deadline:
+    existing = parse_time(metadata.get("deletionTimestamp"))
+    if existing is None or existing > deadline:
         metadata["deletionTimestamp"] = timestamp(deadline)
     current = metadata.get("deletionGracePeriodSeconds")
     metadata["deletionGracePeriodSeconds"] = grace_seconds if current is None else min(current, grace_seconds)
@@ -208,5 +205,5 @@ def ready_to_remove(resource: ResourceKind, obj: JsonObject) -> bool:
     if not metadata.get("deletionTimestamp") or metadata.get("finalizers"):
         return False
     if resource.kind == "Namespace":
-        return not (obj.get("spec") or {}).get("finalizers")
+        return not spec_of(obj).get("finalizers")
     return not metadata.get("deletionGracePeriodSeconds")

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of, spec_of, status_of
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.cli.printers import TABLE_ACCEPT
 from minik8s.client.api import ApiClient
@@ -74,7 +74,7 @@ async def wait_until_gone(client: ApiClient, kind: ResourceKind, name: str, *, n
             current = await client.get(kind, name, namespace=namespace)
         except NotFound:
             return True
-        if uid and (current.get("metadata") or {}).get("uid") != uid:
+        if uid and metadata_of(current).get("uid") != uid:
             return True
         if deadline is not None and time.monotonic() >= deadline:
             return False
@@ -87,15 +87,15 @@ _PHASE_RANK = {"Running": 0, "Unknown": 1, "Pending": 2}
 
 def _logging_order(pod: JsonObject) -> tuple[int, int, int, str]:
     """kubectl's preference when several pods match: assigned, running, ready, then oldest."""
-    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    spec, status = spec_of(pod), status_of(pod)
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
     return (0 if spec.get("nodeName") else 1, _PHASE_RANK.get(str(status.get("phase")), 3), 0 if ready else 1,
-            str((pod.get("metadata") or {}).get("creationTimestamp") or ""))
+            str(metadata_of(pod).get("creationTimestamp") or ""))
 
 
 def selector_of(kind: ResourceKind, obj: Mapping[str, Any]) -> str:
     """The label selector of a workload or service, as a query string."""
-    spec = obj.get("spec") or {}
+    spec = spec_of(obj)
     if kind.kind == "Service":
         return ",".join(f"{key}={value}" for key, value in sorted((spec.get("selector") or {}).items()))
     selector = spec.get("selector") or {}
@@ -139,11 +139,11 @@ def pick_container(pod: Mapping[str, Any], requested: str | None) -> tuple[str |
     stderr when it chose among several (None when there was no choice or the annotation decided)."""
     if requested is not None:
         return requested, None
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     names = [str(c.get("name")) for c in spec.get("containers") or []]
     if not names:
         return None, None
-    annotated = ((pod.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CONTAINER_ANNOTATION)
+    annotated = (metadata_of(pod).get("annotations") or {}).get(DEFAULT_CONTAINER_ANNOTATION)
     if annotated in names:
         return str(annotated), None
     if len(names) == 1:

@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -74,7 +74,7 @@ def with_last_applied(configuration: Mapping[str, Any]) -> JsonObject:
 
 def read_last_applied(live: Mapping[str, Any]) -> JsonObject | None:
     """The last applied manifest recorded on a live object, if any (unparseable counts as none)."""
-    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    annotations = metadata_of(live).get("annotations") or {}
     text = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
     if not isinstance(text, str):
         return None

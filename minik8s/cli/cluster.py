@@ -14,14 +14,13 @@ import contextlib
 import logging
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from minik8s.cli import node_resources, processes
+from minik8s.cli import host_cleanup, processes
 from minik8s.cli.cluster_config import (
     DEFAULT_NODES,
     DEFAULT_REPLICAS,
@@ -145,21 +144,22 @@ def bring_down(home: ClusterHome, *, purge: bool, grace_seconds: float, report: 
         raise CliError(f"processes {survivors} are still running after SIGKILL; not touching their files")
     processes.remove_files(home.pid_file(spec.name) for spec in specs)
     if config is not None and config.nodes:
-        removed = node_resources.remove([node.name for node in config.node_layouts], report=report.warning)
-        if removed:
-            report.progress(f"removed {removed} pod container(s) and the nodes' networks")
-        cleanup = subprocess.run([sys.executable, "-m", "minik8s.proxy.main", "--cleanup"], capture_output=True,
-                                 text=True, timeout=60, check=False)
-        if cleanup.returncode == 0:
-            report.progress("removed the proxy's iptables rules and the service route")
-        else:
-            report.warning(f"could not remove the proxy's rules: {cleanup.stderr.strip()[-300:]}")
+        _clean_host([node.name for node in config.node_layouts], report)
     if config is None:
         report.progress(f"no cluster in {home.root}: nothing to stop")
     else:
         report.progress(f"stopped {len(targets)} component(s)" if targets else "nothing was running")
     if purge:
         _purge(home, report)
+
+
+def _clean_host(node_names: list[str], report: Reporter) -> None:
+    """What the nodes made in Docker and the proxy's rules: the daemons' own `--cleanup` removes them."""
+    removed = host_cleanup.remove_node_resources(node_names, report=report.warning)
+    if removed:
+        report.progress(f"removed {removed} pod container(s) and the nodes' networks")
+    if host_cleanup.remove_proxy_rules(report=report.warning):
+        report.progress("removed the proxy's iptables rules and the service route")
 
 
 def _prepare(home: ClusterHome, options: UpOptions, report: Reporter) -> ClusterConfig:

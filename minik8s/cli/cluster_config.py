@@ -90,12 +90,12 @@ class ApiserverLayout:
     data_dir: str
 
     @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.http_port}"
-
-    @property
     def listen_address(self) -> str:
         return f"{LOOPBACK}:{self.http_port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.listen_address}"
 
     @property
     def raft_address(self) -> str:
@@ -104,29 +104,21 @@ class ApiserverLayout:
 
 @dataclass(frozen=True)
 class NodeLayout:
-    """One node agent: derived from its index, so nothing about it needs recording."""
+    """One node agent: everything derived from its index, so nothing about it needs recording."""
 
     index: int
+    name: str
+    pod_cidr: str
+    node_ip: str
+    url: str
+    data_dir: str
 
-    @property
-    def name(self) -> str:
-        return f"node-{self.index}"
-
-    @property
-    def pod_cidr(self) -> str:
-        return f"{CLUSTER_CIDR_PREFIX}.{self.index}.0/24"
-
-    @property
-    def node_ip(self) -> str:
-        return f"{CLUSTER_CIDR_PREFIX}.{self.index}.1"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.node_ip}:{NODE_AGENT_PORT}"
-
-    @property
-    def data_dir(self) -> str:
-        return f"data/{self.name}"
+    @classmethod
+    def numbered(cls, index: int) -> NodeLayout:
+        """node-INDEX, with the pod network 10.244.INDEX.0/24 and its gateway as the node's address."""
+        name, subnet = f"node-{index}", f"{CLUSTER_CIDR_PREFIX}.{index}"
+        return cls(index=index, name=name, pod_cidr=f"{subnet}.0/24", node_ip=f"{subnet}.1",
+                   url=f"http://{subnet}.1:{NODE_AGENT_PORT}", data_dir=f"data/{name}")
 
 
 @dataclass(frozen=True)
@@ -145,7 +137,7 @@ class ClusterConfig:
 
     @property
     def node_layouts(self) -> tuple[NodeLayout, ...]:
-        return tuple(NodeLayout(index) for index in range(1, self.nodes + 1))
+        return tuple(NodeLayout.numbered(index) for index in range(1, self.nodes + 1))
 
     def args_for(self, daemon: str) -> tuple[str, ...]:
         return dict(self.daemon_args).get(daemon, ())

@@ -55,7 +55,7 @@ def component_specs(config: ClusterConfig, home: ClusterHome) -> list[ComponentS
     """Every process of the cluster, in start order (apiservers first)."""
     specs = [apiserver_spec(layout, config=config, home=home) for layout in config.apiservers]
     servers = ",".join(layout.url for layout in config.apiservers)
-    specs.append(daemon_spec("controller-manager", CONTROLLER_MANAGER, "minik8s.controllers.manager", servers=servers,
+    specs.append(daemon_spec("controller-manager", CONTROLLER_MANAGER, "minik8s.controllers.main", servers=servers,
                              config=config, home=home))
     specs.append(daemon_spec("scheduler", SCHEDULER, "minik8s.scheduler.main", servers=servers, config=config,
                              home=home))

@@ -28,6 +28,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import typer
 
 from minik8s.api.kinds import PODS
+from minik8s.api.meta import metadata_of
 from minik8s.cli.api_calls import pick_container, pod_for
 from minik8s.cli.errors import CliError
 from minik8s.cli.flags import (
@@ -76,7 +77,7 @@ def exec_command(
 
     async def action(session: Session) -> int:
         pod, _ = await pod_for(session.client, kind, name, namespace=session.namespace)
-        pod_name = str((pod.get("metadata") or {}).get("name"))
+        pod_name = str(metadata_of(pod).get("name"))
         chosen, notice = pick_container(pod, container)
         if notice:
             typer.echo(notice, err=True)

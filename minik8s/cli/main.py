@@ -96,18 +96,14 @@ def up(
 ) -> None:
     """Start the cluster (or the parts of it that are not running) and write its kubeconfig."""
     cluster_home = resolve_home(home)
-    passed = [*(daemon_arg or [])]
-    kubernetes_flags = {
-        "--node-monitor-grace-period": (node_monitor_grace_period, ("controller-manager",)),
-        "--default-not-ready-toleration-seconds": (not_ready_toleration, ("apiserver", "controller-manager")),
-        "--default-unreachable-toleration-seconds": (unreachable_toleration, ("apiserver", "controller-manager")),
-        "--leader-elect-lease-duration": (lease_duration, ("scheduler", "controller-manager")),
-        "--leader-elect-renew-deadline": (renew_deadline, ("scheduler", "controller-manager")),
-        "--leader-elect-retry-period": (retry_period, ("scheduler", "controller-manager")),
-    }
-    for flag, (value, daemons) in kubernetes_flags.items():
-        if value is not None:
-            passed += [f"{daemon}={flag}={value}" for daemon in daemons]
+    passed = [*(daemon_arg or []), *kubernetes_flag_args({
+        "--node-monitor-grace-period": node_monitor_grace_period,
+        "--default-not-ready-toleration-seconds": not_ready_toleration,
+        "--default-unreachable-toleration-seconds": unreachable_toleration,
+        "--leader-elect-lease-duration": lease_duration,
+        "--leader-elect-renew-deadline": renew_deadline,
+        "--leader-elect-retry-period": retry_period,
+    })]
     options = UpOptions(replicas=replicas, nodes=nodes, port_base=port_base, timeout=timeout,
                         daemon_args=parse_daemon_args(passed))
     summary = bring_up(cluster_home, options, _terminal_reporter())
@@ -146,6 +142,23 @@ def down(
 # The kubectl-like verbs live in their own modules; each adds its commands to the app.
 for _verbs in (verbs_get, verbs_read, verbs_write, verbs_edit, verbs_rollout, verbs_node, exec_verb):
     _verbs.register(app)
+
+
+# The Kubernetes flags `up` takes itself, and the daemons each one is passed to.
+KUBERNETES_FLAG_DAEMONS: dict[str, tuple[str, ...]] = {
+    "--node-monitor-grace-period": ("controller-manager",),
+    "--default-not-ready-toleration-seconds": ("apiserver", "controller-manager"),
+    "--default-unreachable-toleration-seconds": ("apiserver", "controller-manager"),
+    "--leader-elect-lease-duration": ("scheduler", "controller-manager"),
+    "--leader-elect-renew-deadline": ("scheduler", "controller-manager"),
+    "--leader-elect-retry-period": ("scheduler", "controller-manager"),
+}
+
+
+def kubernetes_flag_args(values: dict[str, object]) -> list[str]:
+    """The given Kubernetes flags as `DAEMON=FLAG=VALUE` daemon arguments, one per daemon taking it."""
+    return [f"{daemon}={flag}={value}" for flag, value in values.items() if value is not None
+            for daemon in KUBERNETES_FLAG_DAEMONS[flag]]
 
 
 def parse_daemon_args(values: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:

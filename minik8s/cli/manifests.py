@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from minik8s.api.meta import metadata_of, name_of
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.cli.resources import fail
 
@@ -33,11 +34,11 @@ class Manifest:
 
     @property
     def name(self) -> str:
-        return str((self.document.get("metadata") or {}).get("name") or "")
+        return name_of(self.document)
 
     @property
     def namespace(self) -> str | None:
-        value = (self.document.get("metadata") or {}).get("namespace")
+        value = metadata_of(self.document).get("namespace")
         return str(value) if value else None
 
 

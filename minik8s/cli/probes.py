@@ -19,12 +19,13 @@ from typing import Any
 
 import orjson
 
+from minik8s.api.meta import metadata_of, status_of
 from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES
 from minik8s.cli.components import APISERVER, ComponentSpec
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError
-from minik8s.dns.message import A, Message, Question, Rcode, RecordType
-from minik8s.dns.wire import decode_message, encode_message
+from minik8s.dnswire.message import A, Message, Question, Rcode, RecordType
+from minik8s.dnswire.wire import decode_message, encode_message
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class Prober:
             logger.debug("listing namespaces: %s", error)
             return False
         items = listed.get("items")
-        names = {item.get("metadata", {}).get("name") for item in items or [] if isinstance(item, dict)}
+        names = {metadata_of(item).get("name") for item in items or [] if isinstance(item, dict)}
         return set(SYSTEM_NAMESPACES) <= names
 
     async def nodes_ready(self, url: str, names: list[str]) -> bool:
@@ -101,7 +102,7 @@ class Prober:
             return False
         ready = {item["metadata"]["name"] for item in listed.get("items") or []
                  if any(c.get("type") == "Ready" and c.get("status") == "True"
-                        for c in (item.get("status") or {}).get("conditions") or [])}
+                        for c in status_of(item).get("conditions") or [])}
         return set(names) <= ready
 
     async def dns_answers(self, server: str) -> bool:

@@ -9,13 +9,13 @@ undo each other: a merge patch of the `/scale` subresource, a merge patch of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of
 from minik8s.api.registry import ResourceKind
 from minik8s.cli.flags import (
     AllNamespacesOption,
@@ -116,38 +116,34 @@ def split_changes(args: Sequence[str]) -> tuple[list[str], dict[str, str], list[
     return resources, settings, removals
 
 
-def label(
-    args: ResourcesArgument = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="allow replacing an existing value")] = False,
-    selector: SelectorOption = None,
-    all_objects: Annotated[bool, typer.Option("--all", help="every object of the type in the namespace")] = False,
-    all_namespaces: AllNamespacesOption = False,
-    kubeconfig: KubeconfigOption = None,
-    server: ServerOption = None,
-    namespace: NamespaceOption = None,
-    request_timeout: RequestTimeoutOption = None,
-) -> int:
-    """Add (k=v), change (with --overwrite) or remove (k-) labels."""
-    return _change_metadata(args or [], "labels", overwrite=overwrite, selector=selector, all_objects=all_objects,
-                            all_namespaces=all_namespaces,
-                            connection_flags=(kubeconfig, server, namespace, request_timeout))
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="allow replacing an existing value")]
+AllObjectsOption = Annotated[bool, typer.Option("--all", help="every object of the type in the namespace")]
 
 
-def annotate(
-    args: ResourcesArgument = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="allow replacing an existing value")] = False,
-    selector: SelectorOption = None,
-    all_objects: Annotated[bool, typer.Option("--all", help="every object of the type in the namespace")] = False,
-    all_namespaces: AllNamespacesOption = False,
-    kubeconfig: KubeconfigOption = None,
-    server: ServerOption = None,
-    namespace: NamespaceOption = None,
-    request_timeout: RequestTimeoutOption = None,
-) -> int:
-    """Add (k=v), change (with --overwrite) or remove (k-) annotations."""
-    return _change_metadata(args or [], "annotations", overwrite=overwrite, selector=selector,
-                            all_objects=all_objects, all_namespaces=all_namespaces,
-                            connection_flags=(kubeconfig, server, namespace, request_timeout))
+def metadata_verb(field: str) -> Callable[..., int]:
+    """`label` and `annotate`: the same command over `metadata.labels` or `metadata.annotations`."""
+
+    def change_metadata(
+        args: ResourcesArgument = None,
+        overwrite: OverwriteOption = False,
+        selector: SelectorOption = None,
+        all_objects: AllObjectsOption = False,
+        all_namespaces: AllNamespacesOption = False,
+        kubeconfig: KubeconfigOption = None,
+        server: ServerOption = None,
+        namespace: NamespaceOption = None,
+        request_timeout: RequestTimeoutOption = None,
+    ) -> int:
+        return _change_metadata(args or [], field, overwrite=overwrite, selector=selector, all_objects=all_objects,
+                                all_namespaces=all_namespaces,
+                                connection_flags=(kubeconfig, server, namespace, request_timeout))
+
+    change_metadata.__doc__ = f"Add (k=v), change (with --overwrite) or remove (k-) {field}."
+    return change_metadata
+
+
+label = metadata_verb("labels")
+annotate = metadata_verb("annotations")
 
 
 def _change_metadata(args: Sequence[str], field: str, *, overwrite: bool, selector: str | None, all_objects: bool,
@@ -184,7 +180,7 @@ async def _objects(session: Session, requests: Sequence[ResourceRequest], select
         listing = await session.client.list(request.kind, namespace=None if all_namespaces else session.namespace,
                                             label_selector=selector)
         for item in listing.get("items") or []:
-            metadata = item.get("metadata") or {}
+            metadata = metadata_of(item)
             found.append((request.kind, str(metadata.get("name")), metadata.get("namespace")))
     return found
 
@@ -193,7 +189,7 @@ async def apply_metadata_change(session: Session, kind: ResourceKind, name: str,
                                 change: MetadataChange) -> str:
     """Patch one object's labels or annotations; kubectl's line for the outcome."""
     live = await session.client.get(kind, name, namespace=namespace)
-    current: dict[str, str] = (live.get("metadata") or {}).get(change.field) or {}
+    current: dict[str, str] = metadata_of(live).get(change.field) or {}
     if not change.overwrite:
         for key, value in change.set_values.items():
             if key in current and current[key] != value:

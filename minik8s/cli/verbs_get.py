@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of, resource_version_of
 from minik8s.api.registry import ResourceKind
 from minik8s.cli.api_calls import fetch_table, get_json, list_params, watch_stream
 from minik8s.cli.flags import (
@@ -211,11 +211,11 @@ class _WatchPrinter:
         else:
             for item in listing.get("items") or []:
                 self.print_event("ADDED", item)
-        return str((listing.get("metadata") or {}).get("resourceVersion") or "")
+        return resource_version_of(listing)
 
     def print_event(self, event_type: str, obj: JsonObject) -> str | None:
         """Print one event's object; returns the resourceVersion it brings (None if none)."""
-        resource_version = (obj.get("metadata") or {}).get("resourceVersion")
+        resource_version = metadata_of(obj).get("resourceVersion")
         if event_type == "BOOKMARK":
             return str(resource_version) if resource_version else None
         if self.options.output.is_table:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
 from minik8s.api.kinds import NODES, PODS
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of, spec_of, status_of
 from minik8s.cli.api_calls import wait_until_gone
 from minik8s.cli.flags import (
     KubeconfigOption,
@@ -47,33 +48,31 @@ async def set_unschedulable(session: Session, node: str, unschedulable: bool) ->
     """Cordon or uncordon; kubectl's line (`node/n1 cordoned`, `node/n1 already uncordoned`)."""
     live = await session.client.get(NODES, node)
     word = "cordoned" if unschedulable else "uncordoned"
-    if bool((live.get("spec") or {}).get("unschedulable")) == unschedulable:
+    if bool(spec_of(live).get("unschedulable")) == unschedulable:
         return f"node/{node} already {word}"
     await session.client.patch(NODES, node, {"spec": {"unschedulable": True if unschedulable else None}},
                                patch_type="strategic")
     return f"node/{node} {word}"
 
 
-def cordon(
-    node: NodeArgument,
-    kubeconfig: KubeconfigOption = None,
-    server: ServerOption = None,
-    request_timeout: RequestTimeoutOption = None,
-) -> int:
-    """Mark a node unschedulable: no new pods go there."""
-    connection = connection_of(kubeconfig, server, None, request_timeout)
-    return run_verb(connection, lambda session: _echo(set_unschedulable(session, node, True)))
+def schedulable_verb(*, unschedulable: bool, summary: str) -> Callable[..., int]:
+    """`cordon` and `uncordon`: one command, the value of spec.unschedulable it sets."""
+
+    def set_node(
+        node: NodeArgument,
+        kubeconfig: KubeconfigOption = None,
+        server: ServerOption = None,
+        request_timeout: RequestTimeoutOption = None,
+    ) -> int:
+        connection = connection_of(kubeconfig, server, None, request_timeout)
+        return run_verb(connection, lambda session: _echo(set_unschedulable(session, node, unschedulable)))
+
+    set_node.__doc__ = summary
+    return set_node
 
 
-def uncordon(
-    node: NodeArgument,
-    kubeconfig: KubeconfigOption = None,
-    server: ServerOption = None,
-    request_timeout: RequestTimeoutOption = None,
-) -> int:
-    """Mark a node schedulable again."""
-    connection = connection_of(kubeconfig, server, None, request_timeout)
-    return run_verb(connection, lambda session: _echo(set_unschedulable(session, node, False)))
+cordon = schedulable_verb(unschedulable=True, summary="Mark a node unschedulable: no new pods go there.")
+uncordon = schedulable_verb(unschedulable=False, summary="Mark a node schedulable again.")
 
 
 async def _echo(line: Any) -> int:
@@ -91,7 +90,7 @@ class DrainOptions:
 
 
 def _controller(pod: JsonObject) -> JsonObject | None:
-    return next((owner for owner in (pod.get("metadata") or {}).get("ownerReferences") or []
+    return next((owner for owner in metadata_of(pod).get("ownerReferences") or []
                  if owner.get("controller")), None)
 
 
@@ -101,11 +100,11 @@ def classify_pods(pods: list[JsonObject], options: DrainOptions) -> tuple[list[J
     warnings: dict[str, list[str]] = {}
     problems: dict[str, list[str]] = {}
     for pod in pods:
-        metadata, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        metadata, spec = metadata_of(pod), spec_of(pod)
         key = f"{metadata.get('namespace')}/{metadata.get('name')}"
         if "kubernetes.io/config.mirror" in (metadata.get("annotations") or {}):
             continue
-        finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        finished = status_of(pod).get("phase") in ("Succeeded", "Failed")
         controller = _controller(pod)
         if controller is not None and controller.get("kind") == "DaemonSet" and not finished:
             bucket = warnings if options.ignore_daemonsets else problems
@@ -134,7 +133,7 @@ def classify_pods(pods: list[JsonObject], options: DrainOptions) -> tuple[list[J
 
 async def evict(session: Session, pod: JsonObject, *, grace_period: int | None, deadline: float | None) -> bool:
     """POST pods/X/eviction, retrying while a disruption budget refuses (429); False if the pod was gone."""
-    metadata = pod.get("metadata") or {}
+    metadata = metadata_of(pod)
     name, namespace = str(metadata.get("name")), str(metadata.get("namespace"))
     body: JsonObject = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name,
                                                                                   "namespace": namespace}}
@@ -188,12 +187,12 @@ async def drain_node(session: Session, node: str, options: DrainOptions) -> int:
     deadline = None if options.timeout is None else time.monotonic() + options.timeout
     evicted: list[JsonObject] = []
     for pod in to_evict:
-        metadata = pod.get("metadata") or {}
+        metadata = metadata_of(pod)
         typer.echo(f"evicting pod {metadata.get('namespace')}/{metadata.get('name')}")
         if await evict(session, pod, grace_period=options.grace_period, deadline=deadline):
             evicted.append(pod)
     for pod in evicted:
-        metadata = pod.get("metadata") or {}
+        metadata = metadata_of(pod)
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         gone = await wait_until_gone(session.client, PODS, str(metadata.get("name")),
                                      namespace=str(metadata.get("namespace")), uid=metadata.get("uid"),

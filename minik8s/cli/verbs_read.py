@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from minik8s.api.kinds import ENDPOINTS, EVENTS, LEASES, PODS, REPLICA_SETS
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, metadata_of, spec_of
 from minik8s.api.registry import ResourceKind
 from minik8s.api.table_values import as_map, as_str
 from minik8s.cli.api_calls import get_json, pick_container, pod_for, selector_of
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
 
 async def events_about(session: Session, obj: JsonObject) -> list[JsonObject]:
     """The Events whose involvedObject is this object (for a node also those filed under its name)."""
-    metadata = obj.get("metadata") or {}
+    metadata = metadata_of(obj)
     namespace = metadata.get("namespace")
     terms = [f"involvedObject.name={metadata.get('name')}"]
     if namespace:
@@ -70,20 +70,20 @@ async def events_about(session: Session, obj: JsonObject) -> list[JsonObject]:
 async def _controlled(session: Session, kind: ResourceKind, owner_kind: ResourceKind,
                       owner: JsonObject) -> list[JsonObject]:
     """Objects of `kind` selected by the owner's selector and controlled by it."""
-    uid = (owner.get("metadata") or {}).get("uid")
-    listing = await session.client.list(kind, namespace=(owner.get("metadata") or {}).get("namespace"),
+    uid = metadata_of(owner).get("uid")
+    listing = await session.client.list(kind, namespace=metadata_of(owner).get("namespace"),
                                         label_selector=selector_of(owner_kind, owner) or None)
     return [item for item in listing.get("items") or []
             if any(ref.get("controller") and ref.get("uid") == uid
-                   for ref in (item.get("metadata") or {}).get("ownerReferences") or [])]
+                   for ref in metadata_of(item).get("ownerReferences") or [])]
 
 
 async def gather_evidence(session: Session, kind: ResourceKind, obj: JsonObject) -> Evidence:
     """The object plus what its description needs."""
     obj = {"apiVersion": kind.api_version, "kind": kind.kind, **obj}
     events = await events_about(session, obj)
-    name = str((obj.get("metadata") or {}).get("name"))
-    namespace = (obj.get("metadata") or {}).get("namespace")
+    name = str(metadata_of(obj).get("name"))
+    namespace = metadata_of(obj).get("namespace")
     if kind.kind == "Deployment":
         return Evidence(obj, events, replica_sets=await _controlled(session, REPLICA_SETS, kind, obj))
     if kind.kind == "ReplicaSet":
@@ -178,7 +178,7 @@ def logs(
 
     async def action(session: Session) -> int:
         pod, matches = await pod_for(session.client, kind, name, namespace=session.namespace)
-        pod_name = str((pod.get("metadata") or {}).get("name"))
+        pod_name = str(metadata_of(pod).get("name"))
         if matches > 1:
             typer.echo(f"Found {matches} pods, using pod/{pod_name}", err=True)
         chosen, notice = pick_container(pod, container)
@@ -344,9 +344,9 @@ def cluster_info(
         listing = await session.client.list(services, namespace="kube-system",
                                             label_selector="kubernetes.io/cluster-service=true")
         for service in listing.get("items") or []:
-            metadata = service.get("metadata") or {}
+            metadata = metadata_of(service)
             name = (metadata.get("labels") or {}).get("kubernetes.io/name") or metadata.get("name")
-            port = ((service.get("spec") or {}).get("ports") or [{}])[0]
+            port = (spec_of(service).get("ports") or [{}])[0]
             suffix = f":{port['name']}" if port.get("name") else (f":{port['port']}" if port.get("port") else "")
             typer.echo(f"{name} is running at {primary}/api/v1/namespaces/kube-system/services/"
                        f"{metadata.get('name')}{suffix}/proxy")

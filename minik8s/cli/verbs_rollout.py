@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from minik8s.api.kinds import REPLICA_SETS
-from minik8s.api.meta import JsonObject, now_time
+from minik8s.api.meta import JsonObject, metadata_of, now_time, resource_version_of, spec_of, status_of
 from minik8s.api.registry import ResourceKind
 from minik8s.cli.api_calls import get_json, list_params, watch_stream
 from minik8s.cli.describe_text import DescribeWriter, write_pod_template
@@ -67,7 +67,7 @@ def _target(args: list[str] | None, *, verb: str, kinds: tuple[str, ...] = ("Dep
 
 def rollout_message(obj: JsonObject, *, kind: str) -> tuple[str, bool]:
     """kubectl's status line for a deployment or daemon set, and whether the rollout is done."""
-    metadata, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    metadata, spec, status = metadata_of(obj), spec_of(obj), status_of(obj)
     name = metadata.get("name", "")
     if int(metadata.get("generation") or 0) > int(status.get("observedGeneration") or 0):
         return f"Waiting for {'deployment' if kind == 'Deployment' else 'daemon set'} spec update to be observed...", False
@@ -108,7 +108,7 @@ async def follow(session: Session, kind: ResourceKind, name: str) -> AsyncIterat
         if not items:
             raise fail(f'Error from server (NotFound): {kind.group_resource} "{name}" not found')
         yield items[0]
-        resource_version = str((listing.get("metadata") or {}).get("resourceVersion") or "")
+        resource_version = resource_version_of(listing)
         try:
             async for event in watch_stream(session.client, kind, namespace=session.namespace,
                                             params={**params, "resourceVersion": resource_version}):
@@ -162,17 +162,17 @@ def status(
 
 async def owned_replica_sets(session: Session, deployment: JsonObject) -> list[JsonObject]:
     """The ReplicaSets the deployment controls (by selector, then controller owner reference)."""
-    selector = (deployment.get("spec") or {}).get("selector") or {}
+    selector = spec_of(deployment).get("selector") or {}
     labels = ",".join(f"{key}={value}" for key, value in (selector.get("matchLabels") or {}).items())
     listing = await session.client.list(REPLICA_SETS, namespace=session.namespace, label_selector=labels or None)
-    uid = (deployment.get("metadata") or {}).get("uid")
+    uid = metadata_of(deployment).get("uid")
     return [rs for rs in listing.get("items") or []
             if any(owner.get("controller") and owner.get("uid") == uid
-                   for owner in (rs.get("metadata") or {}).get("ownerReferences") or [])]
+                   for owner in metadata_of(rs).get("ownerReferences") or [])]
 
 
 def revision_of(replica_set: JsonObject) -> int | None:
-    value = ((replica_set.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION)
+    value = (metadata_of(replica_set).get("annotations") or {}).get(REVISION_ANNOTATION)
     try:
         return int(value) if value is not None else None
     except ValueError:
@@ -185,7 +185,7 @@ def history_text(replica_sets: list[JsonObject]) -> str:
     for replica_set in replica_sets:
         revision = revision_of(replica_set)
         if revision is not None:
-            annotations = (replica_set.get("metadata") or {}).get("annotations") or {}
+            annotations = metadata_of(replica_set).get("annotations") or {}
             causes[revision] = annotations.get(CHANGE_CAUSE) or "<none>"
     if not causes:
         return "No rollout history found."
@@ -213,7 +213,7 @@ def history(
             if chosen is None:
                 raise fail("error: unable to find the specified revision")
             writer = DescribeWriter()
-            write_pod_template(writer, (chosen.get("spec") or {}).get("template") or {})
+            write_pod_template(writer, spec_of(chosen).get("template") or {})
             typer.echo(f"{label} with revision #{revision}\n{writer.text()}", nl=False)
             return 0
         typer.echo(f"{label} \n{history_text(replica_sets)}")
@@ -233,13 +233,13 @@ def _pruned(value: Any) -> Any:
 
 def undo_patch(deployment: JsonObject, replica_set: JsonObject) -> list[JsonObject]:
     """The JSON patch restoring the replica set's template (and its annotations) into the deployment."""
-    template = _pruned((replica_set.get("spec") or {}).get("template") or {})
-    labels = (template.get("metadata") or {}).get("labels")
+    template = _pruned(spec_of(replica_set).get("template") or {})
+    labels = metadata_of(template).get("labels")
     if isinstance(labels, dict):
         labels.pop(TEMPLATE_HASH_LABEL, None)
-    current = (deployment.get("metadata") or {}).get("annotations") or {}
+    current = metadata_of(deployment).get("annotations") or {}
     annotations = {key: current[key] for key in _KEPT_ANNOTATIONS if key in current}
-    annotations.update({key: value for key, value in ((replica_set.get("metadata") or {}).get("annotations")
+    annotations.update({key: value for key, value in (metadata_of(replica_set).get("annotations")
                                                       or {}).items() if key not in _KEPT_ANNOTATIONS})
     return [{"op": "replace", "path": "/spec/template", "value": template},
             {"op": "add", "path": "/metadata/annotations", "value": annotations}]  # add: works when absent too
@@ -274,7 +274,7 @@ def undo(
     async def action(session: Session) -> int:
         deployment = await session.client.get(kind, name, namespace=session.namespace)
         replica_set, revision = choose_revision(await owned_replica_sets(session, deployment), to_revision, name=name)
-        if (deployment.get("spec") or {}).get("paused"):
+        if spec_of(deployment).get("paused"):
             raise fail("error: you cannot rollback a paused deployment; resume it first with 'minik8s rollout "
                        "resume' and try again")
         label = f"{kind_label(kind)}/{name}"
@@ -301,7 +301,7 @@ def restart(
 
     async def action(session: Session) -> int:
         live = await session.client.get(kind, name, namespace=session.namespace)
-        if (live.get("spec") or {}).get("paused"):
+        if spec_of(live).get("paused"):
             raise fail(f'error: {kind.group_resource} "{name}" can\'t restart paused deployment (run rollout resume '
                        "first)")
         stamp = now_time()
@@ -319,7 +319,7 @@ def _set_paused(args: list[str] | None, paused: bool, flags: tuple[str | None, .
 
     async def action(session: Session) -> int:
         live = await session.client.get(kind, name, namespace=session.namespace)
-        if bool((live.get("spec") or {}).get("paused")) == paused:
+        if bool(spec_of(live).get("paused")) == paused:
             raise fail(f'error: {kind.group_resource} "{name}" is {"already" if paused else "not"} paused')
         await session.client.patch(kind, name, {"spec": {"paused": paused or None}}, namespace=session.namespace,
                                    patch_type="strategic")

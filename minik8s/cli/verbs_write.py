@@ -12,12 +12,13 @@ A manifest that fails does not stop the others: its line goes to stderr and the 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from minik8s.api.meta import metadata_of
 from minik8s.api.registry import ResourceKind
 from minik8s.cli.api_calls import wait_until_gone
 from minik8s.cli.apply_patch import apply_patch, in_namespace, read_last_applied, with_last_applied
@@ -49,32 +50,29 @@ def register(app: typer.Typer) -> None:
     app.command("delete")(delete)
 
 
-def apply(
-    filename: FilenameOption = None,
-    recursive: RecursiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    server: ServerOption = None,
-    namespace: NamespaceOption = None,
-    request_timeout: RequestTimeoutOption = None,
-) -> int:
-    """Create or update objects from manifests (client-side apply, like kubectl's default)."""
-    manifests = read_manifests(filename or [], stdin=sys.stdin, verb="apply", recursive=recursive)
-    connection = connection_of(kubeconfig, server, namespace, request_timeout)
-    return run_verb(connection, lambda session: write_manifests(session, manifests, create_only=False))
+def write_verb(verb: str, *, create_only: bool, summary: str) -> Callable[..., int]:
+    """`apply` and `create`: manifests in, objects written; only what happens to an existing object differs."""
+
+    def write(
+        filename: FilenameOption = None,
+        recursive: RecursiveOption = False,
+        kubeconfig: KubeconfigOption = None,
+        server: ServerOption = None,
+        namespace: NamespaceOption = None,
+        request_timeout: RequestTimeoutOption = None,
+    ) -> int:
+        manifests = read_manifests(filename or [], stdin=sys.stdin, verb=verb, recursive=recursive)
+        connection = connection_of(kubeconfig, server, namespace, request_timeout)
+        return run_verb(connection, lambda session: write_manifests(session, manifests, create_only=create_only))
+
+    write.__doc__ = summary
+    return write
 
 
-def create(
-    filename: FilenameOption = None,
-    recursive: RecursiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    server: ServerOption = None,
-    namespace: NamespaceOption = None,
-    request_timeout: RequestTimeoutOption = None,
-) -> int:
-    """Create objects from manifests (an object that exists is an error)."""
-    manifests = read_manifests(filename or [], stdin=sys.stdin, verb="create", recursive=recursive)
-    connection = connection_of(kubeconfig, server, namespace, request_timeout)
-    return run_verb(connection, lambda session: write_manifests(session, manifests, create_only=True))
+apply = write_verb("apply", create_only=False,
+                   summary="Create or update objects from manifests (client-side apply, like kubectl's default).")
+create = write_verb("create", create_only=True,
+                    summary="Create objects from manifests (an object that exists is an error).")
 
 
 def namespace_for(session: Session, kind: ResourceKind, declared: str | None) -> str | None:
@@ -104,7 +102,7 @@ async def write_manifests(session: Session, manifests: Sequence[Manifest], *, cr
             if create_only:
                 created = await session.client.create(manifest.kind, manifest.document, namespace=namespace,
                                                       field_manager=FIELD_MANAGER)
-                name = (created.get("metadata") or {}).get("name") or manifest.name
+                name = metadata_of(created).get("name") or manifest.name
                 typer.echo(f"{kind_label(manifest.kind)}/{name} created")
             else:
                 typer.echo(await apply_one(session, manifest, namespace))
@@ -135,8 +133,8 @@ async def apply_one(session: Session, manifest: Manifest, namespace: str | None)
     patch = apply_patch(document, last_applied, kind=manifest.kind.kind)
     patched = await session.client.patch(manifest.kind, manifest.name, patch, namespace=namespace,
                                          patch_type="strategic", field_manager=FIELD_MANAGER)
-    before = (live.get("metadata") or {}).get("resourceVersion")
-    after = (patched.get("metadata") or {}).get("resourceVersion")
+    before = metadata_of(live).get("resourceVersion")
+    after = metadata_of(patched).get("resourceVersion")
     return f"{label} {'unchanged' if before == after else 'configured'}"
 
 
@@ -217,7 +215,7 @@ async def _targets_of(session: Session, args: Sequence[str], *, selector: str | 
         listing = await session.client.list(request.kind, namespace=None if all_namespaces else session.namespace,
                                             label_selector=selector)
         for item in listing.get("items") or []:
-            metadata: dict[str, Any] = item.get("metadata") or {}
+            metadata = metadata_of(item)
             targets.append(DeleteTarget(request.kind, str(metadata.get("name")), metadata.get("namespace")))
     if not targets:
         typer.echo("No resources found")
@@ -238,7 +236,7 @@ async def delete_targets(session: Session, targets: Sequence[DeleteTarget], opti
                 failures.append(error_line(error, session.servers))
             continue
         typer.echo(f'{kind_label(target.kind)} "{target.name}" deleted')
-        uid = (answer.get("metadata") or {}).get("uid") or (answer.get("details") or {}).get("uid")
+        uid = metadata_of(answer).get("uid") or (answer.get("details") or {}).get("uid")
         deleted.append((target, str(uid) if uid else None))
     if options.wait:
         for target, uid in deleted:

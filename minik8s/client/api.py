@@ -1,8 +1,8 @@
 """The one HTTP speaker to the apiserver: typed verbs over Kubernetes' REST and watch API.
 
-Every daemon and the CLI reach the cluster only through `ApiClient` (design §2): it turns
-(kind, namespace, name) into Kubernetes paths, encodes bodies and patch types, decodes
-answers, raises typed errors from Status objects, and streams watches as `WatchEvent`s.
+Every daemon and the CLI reach the cluster only through `ApiClient` (docs/architecture.md,
+"Processes"): it turns (kind, namespace, name) into Kubernetes paths, encodes bodies and
+patch types, decodes answers, raises typed errors from Status objects, and streams watches as `WatchEvent`s.
 Which replica answers, and what happens when one is down, is `failover.ServerSet`'s job.
 """
 

@@ -1,6 +1,6 @@
 """Workers that drain a work queue into a reconcile function, and the wiring around them.
 
-Every controller is the same loop (design §10): informers turn events into keys, a queue
+Every controller is the same loop (docs/architecture.md, "The controller pattern"): informers turn events into keys, a queue
 holds the keys, workers call `reconcile(key)`. What differs is only how failures are
 treated, and that is decided here once: success forgets the key's backoff, a Conflict
 (a write raced another) is retried at once, any other error is logged and retried with
@@ -14,8 +14,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from minik8s.api.meta import key_of
 from minik8s.client.errors import ApiError, Conflict
-from minik8s.client.informer import Informer, object_key
+from minik8s.client.informer import Informer
 from minik8s.client.workqueue import QueueShutDown, WorkQueue
 
 logger = logging.getLogger(__name__)
@@ -86,11 +87,11 @@ class Controller:
 
     def enqueue(self, obj: dict[str, Any]) -> None:
         """Queue the key of `obj`: usable directly as an on_add/on_delete handler."""
-        self.queue.add(object_key(obj))
+        self.queue.add(key_of(obj))
 
     def enqueue_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         """Queue the key of the new object: usable directly as an on_update handler."""
-        self.queue.add(object_key(new))
+        self.queue.add(key_of(new))
 
     def enqueue_events_of(self, informer: Informer) -> None:
         """Queue the key of every object `informer` reports added, updated or deleted."""

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import Any
 
 from minik8s.api.kinds import EVENTS
-from minik8s.api.meta import now_time
+from minik8s.api.meta import metadata_of, now_time
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
 
@@ -26,7 +26,7 @@ _MEMORY = 4096
 
 
 def involved_object(obj: dict[str, Any], *, field_path: str = "") -> dict[str, Any]:
-    metadata = obj.get("metadata") or {}
+    metadata = metadata_of(obj)
     reference = {"kind": obj.get("kind", ""), "apiVersion": obj.get("apiVersion", ""),
                  "name": metadata.get("name", ""), "namespace": metadata.get("namespace", ""),
                  "uid": metadata.get("uid", ""), "resourceVersion": metadata.get("resourceVersion", "")}

@@ -1,11 +1,12 @@
 """The informer: a local, always-catching-up cache of one kind, with change notifications.
 
-Daemons must never poll and must survive missed events (design §2, §10). The informer
-implements client-go's list-then-watch contract: list, fill the cache, announce every
-object as added, mark synced, then watch from the list's resourceVersion. A dropped stream
-resumes from the last revision seen (BOOKMARKs keep it fresh); a 410 means that revision
-is gone, so it lists again and tells handlers only what changed while it was away. Failed
-tries back off exponentially with jitter. Handlers run inline and must only enqueue keys.
+Daemons must never poll and must survive missed events (docs/architecture.md, "The
+controller pattern"). The informer implements client-go's list-then-watch contract: list,
+fill the cache, announce every object as added, mark synced, then watch from the list's
+resourceVersion. A dropped stream resumes from the last revision seen (BOOKMARKs keep it
+fresh); a 410 means that revision is gone, so it lists again and tells handlers only what
+changed while it was away. Failed tries back off exponentially with jitter. Handlers run
+inline and must only enqueue keys.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, key_of, resource_version_of
 from minik8s.api.registry import ResourceKind
 from minik8s.client.errors import Gone
 from minik8s.client.watch import WatchEvent
@@ -81,19 +82,6 @@ class Backoff:
 
     def reset(self) -> None:
         self._failures = 0
-
-
-def object_key(obj: JsonObject) -> str:
-    """`namespace/name`, or `name` for a cluster-scoped object."""
-    metadata = obj.get("metadata") or {}
-    name = str(metadata.get("name") or "")
-    namespace = metadata.get("namespace")
-    return f"{namespace}/{name}" if namespace else name
-
-
-def resource_version_of(obj: JsonObject) -> str | None:
-    value = (obj.get("metadata") or {}).get("resourceVersion")
-    return str(value) if value is not None else None
 
 
 class Informer:
@@ -214,10 +202,10 @@ class Informer:
         for item in items:
             item.setdefault("kind", self.kind.kind)
             item.setdefault("apiVersion", self.kind.api_version)
-            fresh[object_key(item)] = item
+            fresh[key_of(item)] = item
         previous = self._cache
         self._cache = fresh
-        self._resource_version = str((listing.get("metadata") or {}).get("resourceVersion") or "") or None
+        self._resource_version = resource_version_of(listing) or None
         self._announce_replacement(previous, fresh)
         if not self.has_synced:
             logger.debug("informer %s: synced %d objects", self.kind.group_resource, len(fresh))
@@ -261,7 +249,7 @@ class Informer:
                 self._resource_version = revision
             return
         obj = event.object
-        key = object_key(obj)
+        key = key_of(obj)
         if event.type in ("ADDED", "MODIFIED"):
             old = self._cache.get(key)
             self._cache[key] = obj

@@ -1,7 +1,7 @@
 """Leader election over a coordination.k8s.io/v1 Lease, as client-go does it.
 
 Several copies of the scheduler or controller-manager may run; one at a time must act
-(design §2, §10). Whoever holds the Lease leads: it acquires the Lease by creating it or,
+(docs/architecture.md, "Processes"). Whoever holds the Lease leads: it acquires the Lease by creating it or,
 when the holder stopped renewing, by an update guarded by resourceVersion (so of two
 contenders exactly one wins), renews it every retry period, and stops leading when it has
 not renewed for the renew deadline, which is shorter than the lease so that it stops
@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from minik8s.api.meta import JsonObject, format_micro_time
+from minik8s.api.meta import JsonObject, format_micro_time, spec_of
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.errors import AlreadyExists, ApiError, Conflict, NotFound
 
@@ -108,7 +108,7 @@ class LeaderElector:
         except NotFound:
             return await self._create(now)
         self._observe(current)
-        spec = current.get("spec") or {}
+        spec = spec_of(current)
         holder = str(spec.get("holderIdentity") or "")
         if holder and holder != self.identity and not self._observed_lease_expired():
             return False
@@ -232,7 +232,7 @@ class LeaderElector:
         if lease is None or self.observed_holder != self.identity:
             return False
         now = format_micro_time(datetime.now(UTC))
-        spec = lease.get("spec") or {}
+        spec = spec_of(lease)
         released = copy.deepcopy(lease)
         released["spec"] = {**spec, "holderIdentity": "", "leaseDurationSeconds": 1,
                             "acquireTime": now, "renewTime": now}

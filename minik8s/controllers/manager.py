@@ -1,37 +1,14 @@
-"""The controller-manager process: every controller, in one process, behind one leader Lease.
+"""The controllers the controller-manager can run, by the names `--controllers` takes.
 
-Two copies may run; the one holding the `kube-controller-manager` Lease in kube-system works,
-the other waits. Leading builds everything afresh (informers, caches, queues) and losing the
-Lease cancels it all, so a deposed leader stops writing at once — and every write it might
-still have in flight is guarded by a resourceVersion anyway.
+Each entry names a class by module path, imported only when chosen, so a controller-manager
+started with `--controllers endpoints` loads nothing else. `main.py` is the process around them.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import importlib
-import logging
-import sys
 
-from minik8s.client.daemon import (
-    add_client_flags,
-    add_leader_flags,
-    duration,
-    lead_or_wait,
-    make_client,
-    run_daemon,
-)
-from minik8s.client.events import EventRecorder
-from minik8s.controllers.common.context import (
-    ControllerContext,
-    ControllerFactory,
-    ControllerOptions,
-    InformerFactory,
-    RunnableController,
-)
-
-log = logging.getLogger("minik8s.controller-manager")
+from minik8s.controllers.common.context import ControllerFactory
 
 # name -> "module:Class"; each class takes a ControllerContext and has `name` and `async run()`.
 CONTROLLERS: dict[str, str] = {
@@ -52,59 +29,3 @@ def load_controllers(names: list[str]) -> list[ControllerFactory]:
         module_name, _, class_name = CONTROLLERS[name].partition(":")
         factories.append(getattr(importlib.import_module(module_name), class_name))
     return factories
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="minik8s-controller-manager", description="minik8s controllers")
-    add_client_flags(parser)
-    add_leader_flags(parser)
-    parser.add_argument("--controllers", default="*",
-                        help=f"comma-separated, or * for all: {', '.join(CONTROLLERS)}")
-    parser.add_argument("--node-monitor-grace-period", type=duration, default=40.0)
-    parser.add_argument("--node-monitor-period", type=duration, default=5.0)
-    parser.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
-    parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
-    parser.add_argument("--cluster-cidr", default="10.244.0.0/16")
-    parser.add_argument("--node-cidr-mask-size", type=int, default=24)
-    parser.add_argument("--concurrent-syncs", type=int, default=2, help="workers per controller")
-    parser.add_argument("--log-level", default="info")
-    args = parser.parse_args(argv)
-    names = list(CONTROLLERS) if args.controllers == "*" else [n for n in args.controllers.split(",") if n]
-    unknown = [n for n in names if n not in CONTROLLERS]
-    if unknown:
-        parser.error(f"unknown controllers: {', '.join(unknown)}")
-    args.controller_names = names
-    return args
-
-
-async def serve(args: argparse.Namespace) -> None:
-    client = make_client(args)
-    options = ControllerOptions(
-        node_monitor_grace_period=args.node_monitor_grace_period, node_monitor_period=args.node_monitor_period,
-        default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
-        default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
-        cluster_cidr=args.cluster_cidr, node_cidr_mask_size=args.node_cidr_mask_size, workers=args.concurrent_syncs,
-    )
-    factories = load_controllers(args.controller_names)
-
-    async def lead() -> None:
-        informers = InformerFactory(client)
-        context = ControllerContext(client, informers, EventRecorder(client, component="controller-manager"),
-                                    options)
-        controllers: list[RunnableController] = [factory(context) for factory in factories]
-        log.info("leading: running %s", ", ".join(c.name for c in controllers))
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(informers.run())
-            for controller in controllers:
-                tasks.create_task(controller.run(), name=controller.name)
-
-    await lead_or_wait(client, args, lease_name="kube-controller-manager", lead=lead)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    return run_daemon(lambda: serve(args), log_level=args.log_level)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,13 +16,15 @@ import logging
 import sys
 
 from minik8s.api.kinds import ENDPOINTS, SERVICES
-from minik8s.client.daemon import add_client_flags, make_client
+from minik8s.client.command_line import add_client_flags, make_client
 from minik8s.client.informer import Informer
+from minik8s.daemon.entry import run_daemon
+from minik8s.daemon.logs import add_logging_flags
 from minik8s.dns.health import HealthServer
-from minik8s.dns.message import name_labels
 from minik8s.dns.records import DEFAULT_DOMAIN, DEFAULT_TTL
 from minik8s.dns.registration import DEFAULT_CLUSTER_IP, DnsRegistration, Registrar
 from minik8s.dns.server import ClusterZone, DnsServer
+from minik8s.dnswire.message import name_labels
 
 log = logging.getLogger("minik8s.dns")
 
@@ -63,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="clusterIP of the kube-dns Service")
     parser.add_argument("--health-port", type=int, default=DEFAULT_HEALTH_PORT,
                         help="port of GET http://127.0.0.1:PORT/healthz (0: any free port)")
-    parser.add_argument("--log-level", default="info")
+    add_logging_flags(parser)
     args = parser.parse_args(argv)
     if not 0 <= args.ttl <= 2**31 - 1:
         parser.error("--ttl must be between 0 and 2147483647")
@@ -129,16 +131,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        asyncio.run(serve(args))
-    except KeyboardInterrupt:
-        return 0
-    except OSError as error:
-        log.error("cannot listen: %s", error)
-        return 1
-    return 0
+    return run_daemon(lambda: serve(args), args, name="dns", fatal=(OSError,))
 
 
 if __name__ == "__main__":

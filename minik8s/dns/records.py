@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from minik8s.api.meta import JsonObject, namespace_of, namespaced_key_of, spec_of
-from minik8s.dns.message import (
+from minik8s.dnswire.message import (
     AAAA,
     CNAME,
     NS,

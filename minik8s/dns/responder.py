@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable
 from typing import Literal
 
-from minik8s.dns.message import CLASS_ANY, CLASS_IN, Edns, Message, Rcode, RecordType, type_name
 from minik8s.dns.records import Answer
-from minik8s.dns.wire import MAX_MESSAGE_BYTES, WireError, decode_header, decode_message, encode_message
+from minik8s.dnswire.message import CLASS_ANY, CLASS_IN, Edns, Message, Rcode, RecordType, type_name
+from minik8s.dnswire.wire import MAX_MESSAGE_BYTES, WireError, decode_header, decode_message, encode_message
 
 log = logging.getLogger(__name__)
 

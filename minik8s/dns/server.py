@@ -20,9 +20,9 @@ from typing import cast
 
 from minik8s.api.meta import JsonObject
 from minik8s.client.informer import Informer
-from minik8s.dns.message import Rcode
 from minik8s.dns.records import DEFAULT_DOMAIN, DEFAULT_TTL, Answer, in_domain, resolve
 from minik8s.dns.responder import AnswerSource, respond
+from minik8s.dnswire.message import Rcode
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 Started by `minik8s up` (one per node), or by hand on a machine with a Docker engine:
     minik8s-node --node-name node-1 --server http://10.0.0.1:6443 --pod-cidr 10.244.1.0/24 \
         --port 10250 --data-dir /var/lib/minik8s/node-1
+    minik8s-node --node-name node-1 --cleanup   # what `minik8s down` runs: the node's containers go
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from minik8s.client.api import ApiClient
+from minik8s.client.command_line import add_client_flags, make_client
 from minik8s.client.errors import ApiError
+from minik8s.daemon.entry import run_daemon
+from minik8s.daemon.http import serve_http
+from minik8s.daemon.logs import add_logging_flags
 from minik8s.node.agent import NodeAgent
 from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.executor import NodeSettings
 from minik8s.node.registration import Heartbeat, NodeIdentity, RuntimeProbe, read_host_facts
-from minik8s.node.runtime import ContainerRuntime, RuntimeFailure
+from minik8s.node.runtime import LABEL_MANAGED, LABEL_NODE, ContainerRuntime, RuntimeFailure
 from minik8s.node.server import create_node_app
 
 log = logging.getLogger("minik8s.node")
@@ -32,9 +34,8 @@ log = logging.getLogger("minik8s.node")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="minik8s-node", description="minik8s node agent (kubelet)")
     parser.add_argument("--node-name", required=True)
-    parser.add_argument("--server", default="", help="apiserver URLs, comma-separated (fail-over in order)")
-    parser.add_argument("--kubeconfig", default=None, help="kubeconfig to find the apiservers (instead of --server)")
-    parser.add_argument("--pod-cidr", required=True, help="this node's pod network, e.g. 10.244.1.0/24")
+    add_client_flags(parser)
+    parser.add_argument("--pod-cidr", default="", help="this node's pod network, e.g. 10.244.1.0/24 (required)")
     parser.add_argument("--node-ip", default="", help="the node's address (default: the pod network's gateway)")
     parser.add_argument("--address", default="", help="listen address of the logs/exec endpoint (default: node IP)")
     parser.add_argument("--port", type=int, default=10250, help="port of the logs/exec endpoint")
@@ -50,8 +51,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pause-image", default="minik8s/pause:latest")
     parser.add_argument("--allowed-registries", default="",
                         help="registries images may be pulled from, comma-separated (default: none, never pull)")
-    parser.add_argument("--log-level", default="info")
-    return parser.parse_args(argv)
+    parser.add_argument("--cleanup", action="store_true",
+                        help="remove this node's pod containers and network, print how many containers went, exit")
+    add_logging_flags(parser)
+    args = parser.parse_args(argv)
+    if not args.cleanup and not args.pod_cidr:
+        parser.error("the following arguments are required: --pod-cidr")
+    return args
 
 
 def gateway_of(pod_cidr: str) -> str:
@@ -81,18 +87,37 @@ async def until_done(what: str, action: Any, *, pause: float = 1.0) -> Any:
             await asyncio.sleep(pause)
 
 
+def network_of(node_name: str) -> str:
+    return f"minik8s-{node_name}"
+
+
+async def remove_node_resources(node_name: str) -> int:
+    """What `--cleanup` does: agents leave their pods' containers for a restarted agent to adopt,
+    as a kubelet does, so `minik8s down` removes them, and the node's network, this way."""
+    runtime = DockerRuntime()
+    try:
+        containers = await runtime.list_containers({LABEL_MANAGED: "true", LABEL_NODE: node_name})
+        await asyncio.gather(*(runtime.remove_container(c.id) for c in containers))
+        await runtime.remove_network(network_of(node_name))
+    finally:
+        await runtime.close()
+    log.info("node %s: removed %d pod container(s) and network %s", node_name, len(containers),
+             network_of(node_name))
+    return len(containers)
+
+
 async def serve(args: argparse.Namespace) -> None:
-    if args.server:
-        client = ApiClient([s for s in args.server.split(",") if s])
-    else:
-        client = ApiClient.from_kubeconfig(args.kubeconfig)
+    if args.cleanup:
+        print(await remove_node_resources(args.node_name), flush=True)
+        return
+    client = make_client(args)
     runtime = DockerRuntime()
     node_ip = args.node_ip or gateway_of(args.pod_cidr)
     identity = NodeIdentity(args.node_name, node_ip, args.port, args.pod_cidr)
     heartbeat = Heartbeat(client, identity, read_host_facts(), lease_seconds=args.node_lease_duration_seconds,
                           lease_renew_interval=args.lease_renew_interval,
                           status_interval=args.node_status_update_frequency, probe_runtime=runtime_probe(runtime))
-    settings = NodeSettings(node_name=args.node_name, network=f"minik8s-{args.node_name}", pod_cidr=args.pod_cidr,
+    settings = NodeSettings(node_name=args.node_name, network=network_of(args.node_name), pod_cidr=args.pod_cidr,
                             node_ip=node_ip, data_dir=Path(args.data_dir), pause_image=args.pause_image,
                             cluster_dns=args.cluster_dns or None, cluster_domain=args.cluster_domain,
                             allowed_registries=tuple(r for r in args.allowed_registries.split(",") if r))
@@ -104,9 +129,7 @@ async def serve(args: argparse.Namespace) -> None:
         await until_done("creating the pod network", lambda: runtime.ensure_network(
             settings.network, subnet=args.pod_cidr, gateway=settings.gateway))
         app = create_node_app(resolve=agent.resolve_container, runtime=runtime)
-        server = uvicorn.Server(uvicorn.Config(app, host=args.address or node_ip, port=args.port,
-                                               log_level="warning", access_log=False, lifespan="off"))
-        tasks.create_task(server.serve())
+        tasks.create_task(serve_http(app, host=args.address or node_ip, port=args.port))
         tasks.create_task(agent.run())
         log.info("node %s ready: pod network %s, endpoint %s:%d", args.node_name, args.pod_cidr,
                  args.address or node_ip, args.port)
@@ -114,22 +137,8 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        asyncio.run(serve(args))
-    except KeyboardInterrupt:
-        return 0
-    except (OSError, ValueError) as error:
-        log.error("node %s: %s", args.node_name, error)
-        return 1
-    return 0
+    return run_daemon(lambda: serve(args), args, name=f"node {args.node_name}",
+                      fatal=(OSError, ValueError, RuntimeFailure), fast_loop=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Rules stay in place when it exits, so services keep working across a restart; `-
 from __future__ import annotations
 
 import argparse
-import asyncio
 import fcntl
 import ipaddress
 import logging
@@ -22,7 +21,9 @@ import os
 import shutil
 import sys
 
-from minik8s.client.daemon import add_client_flags, duration, make_client
+from minik8s.client.command_line import add_client_flags, duration, make_client
+from minik8s.daemon.entry import StartupError, run_daemon
+from minik8s.daemon.logs import add_logging_flags
 from minik8s.proxy import iptables
 from minik8s.proxy.commands import CommandError
 from minik8s.proxy.health import serve_health
@@ -52,7 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--healthz-bind-address", default="127.0.0.1:10256", help="host:port of /healthz")
     parser.add_argument("--lock-file", default=DEFAULT_LOCK_FILE, help="one proxy per host holds this lock")
     parser.add_argument("--cleanup", action="store_true", help="remove every rule, chain and route, and exit")
-    parser.add_argument("--log-level", default="info")
+    add_logging_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -89,6 +90,14 @@ def missing_prerequisite() -> str | None:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    """Program this host until stopped; or, with --cleanup, remove what a proxy programmed."""
+    problem = missing_prerequisite()
+    if problem:
+        raise StartupError(problem)
+    if args.cleanup:
+        clean(args)
+        return
+    hold_lock(args.lock_file)
     settings = ProxySettings(cluster_cidr=args.cluster_cidr, service_cidr=args.service_cidr,
                              sync_period=args.sync_period, min_sync_interval=args.min_sync_period)
     client = make_client(args)
@@ -103,7 +112,7 @@ async def serve(args: argparse.Namespace) -> None:
         server.close()
 
 
-def clean(args: argparse.Namespace) -> int:
+def clean(args: argparse.Namespace) -> None:
     try:
         with open(args.lock_file, "rb") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -113,31 +122,12 @@ def clean(args: argparse.Namespace) -> int:
         pass
     iptables.cleanup(service_cidr=args.service_cidr)
     log.info("removed every MINIK8S chain and jump rule, and the local route of %s", args.service_cidr)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    problem = missing_prerequisite()
-    if problem:
-        log.error("%s", problem)
-        return 1
-    try:
-        if args.cleanup:
-            return clean(args)
-        hold_lock(args.lock_file)
-        asyncio.run(serve(args))
-    except AlreadyRunning as error:
-        log.error("%s", error)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    except (OSError, CommandError, ValueError) as error:
-        log.error("proxy: %s", error)
-        return 1
-    return 0
+    return run_daemon(lambda: serve(args), args, name="proxy",
+                      fatal=(AlreadyRunning, OSError, CommandError, ValueError))
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ import argparse
 import logging
 import sys
 
-from minik8s.client.daemon import add_client_flags, add_leader_flags, lead_or_wait, make_client, run_daemon
+from minik8s.client.command_line import add_client_flags, add_leader_flags, lead_or_wait, make_client
 from minik8s.client.events import EventRecorder
+from minik8s.daemon.entry import run_daemon
+from minik8s.daemon.logs import add_logging_flags
 from minik8s.scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler
 
 log = logging.getLogger("minik8s.scheduler")
@@ -26,7 +28,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_leader_flags(parser)
     parser.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME,
                         help="schedule only pods whose spec.schedulerName is this")
-    parser.add_argument("--log-level", default="info")
+    add_logging_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -46,7 +48,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_daemon(lambda: serve(args), log_level=args.log_level)
+    return run_daemon(lambda: serve(args), args, name="scheduler")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from sorted method names, so adding methods would break old journals). Runtime o
 lock, loop, watch hub — live outside the replicated state (pysyncobj pickles every attribute
 set after the consumer's __init__). Callbacks arrive on the Raft thread and reach the event
 loop through `call_soon_threadsafe`; nothing here ever blocks the loop or the Raft thread.
-Settings (docs/architecture.md §3): no batching, short elections with quick reconnects,
+Settings (docs/architecture.md, "The store"): no batching, short elections with quick reconnects,
 bounded bind retries, a password (encrypted, authenticated traffic), journal + dump files.
 """
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from minik8s.dns.main import DnsDaemon, parse_args
-from minik8s.dns.message import SRV, A, Message, Question, Rcode, RecordType
-from minik8s.dns.wire import decode_message, encode_message
+from minik8s.dnswire.message import SRV, A, Message, Question, Rcode, RecordType
+from minik8s.dnswire.wire import decode_message, encode_message
 from tests.support.serving import apiserver_serving
 from tests.support.waiting import eventually
 

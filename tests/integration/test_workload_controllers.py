@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from minik8s.api.kinds import DEPLOYMENTS, EVENTS, PODS, REPLICA_SETS
+from minik8s.api.meta import key_of
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.client.events import EventRecorder
-from minik8s.client.informer import Informer, object_key
+from minik8s.client.informer import Informer
 from minik8s.controllers.common.context import (
     ControllerContext,
     ControllerOptions,
@@ -49,7 +50,7 @@ class FakeNode:
         pods.add_handler(on_add=self._enqueue, on_update=lambda _old, new: self._enqueue(new))
 
     def _enqueue(self, pod: dict[str, Any]) -> None:
-        self.queue.put_nowait(object_key(pod))
+        self.queue.put_nowait(key_of(pod))
 
     async def run(self) -> None:
         while True:

@@ -92,7 +92,7 @@ def scheduler_arguments(servers: Sequence[str], *, identity: str = "", leader_el
 
 def controller_manager_arguments(servers: Sequence[str], *, identity: str = "", leader_elect: bool = True,
                                  log_level: str = "info") -> list[str]:
-    """Arguments of `python -m minik8s.controllers.manager`: short Lease timings when electing."""
+    """Arguments of `python -m minik8s.controllers.main`: short Lease timings when electing."""
     election = [*SHORT_LEASE_FLAGS, "--identity", identity] if leader_elect else ["--leader-elect", "false"]
     return ["--server", ",".join(servers), *election, "--log-level", log_level]
 
@@ -126,7 +126,7 @@ class SimulatedCluster:
                                   scheduler_arguments(self.servers, identity=name, leader_elect=leader_elect))
 
     def start_controller_manager(self, name: str, *, leader_elect: bool = True) -> Daemon:
-        return self.daemons.start(name, "minik8s.controllers.manager", controller_manager_arguments(
+        return self.daemons.start(name, "minik8s.controllers.main", controller_manager_arguments(
             self.servers, identity=name, leader_elect=leader_elect))
 
 

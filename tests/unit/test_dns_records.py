@@ -9,9 +9,9 @@ import pytest
 from minik8s.api.kinds import ENDPOINTS as ENDPOINTS_KIND
 from minik8s.api.kinds import SERVICES as SERVICE_KIND
 from minik8s.client.informer import Informer
-from minik8s.dns.message import AAAA, CNAME, NS, SOA, SRV, TXT, A, Rcode
 from minik8s.dns.records import Answer, StaticCache, in_domain, resolve
 from minik8s.dns.server import ClusterZone
+from minik8s.dnswire.message import AAAA, CNAME, NS, SOA, SRV, TXT, A, Rcode
 
 
 def service(name: str, namespace: str = "default", **spec: Any) -> dict[str, Any]:

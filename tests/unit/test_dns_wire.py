@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minik8s.dns.message import (
+from minik8s.dns.records import Answer
+from minik8s.dns.responder import respond
+from minik8s.dnswire.message import (
     AAAA,
     CNAME,
     NS,
@@ -29,9 +31,7 @@ from minik8s.dns.message import (
     labels_to_name,
     name_labels,
 )
-from minik8s.dns.records import Answer
-from minik8s.dns.responder import respond
-from minik8s.dns.wire import WireError, decode_message, encode_message
+from minik8s.dnswire.wire import WireError, decode_message, encode_message
 
 # `dig +noedns example.com` as captured: id 0x1234, RD, one question.
 DIG_QUERY = bytes.fromhex("12340100000100000000000007" + "6578616d706c65" + "03636f6d00" + "00010001")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from minik8s.api.meta import format_nano_time
 from minik8s.controllers.endpoints.plan import (
     HEADLESS_LABEL,
     MAX_CAPACITY,
@@ -17,7 +18,6 @@ from minik8s.controllers.endpoints.plan import (
 from minik8s.controllers.endpoints.trigger_time import (
     LAST_CHANGE_TRIGGER_TIME,
     compute_trigger_time,
-    format_trigger_time,
 )
 
 HTTP = {"name": "http", "containerPort": 8080}
@@ -160,7 +160,7 @@ def test_the_trigger_time_is_the_earliest_unreflected_change() -> None:
     turned = [pod("a", "10.244.1.2", ready_since="2024-05-01T10:03:00Z"),
               pod("b", "10.244.1.3", ready_since="2024-05-01T10:02:00.250Z")]
     moment, state = compute_trigger_time(state, svc, turned)
-    assert moment is not None and format_trigger_time(moment) == "2024-05-01T10:02:00.25Z"
+    assert moment is not None and format_nano_time(moment) == "2024-05-01T10:02:00.25Z"
     result = plan_endpoints(svc, turned, None, trigger_time=moment)
     assert result.endpoints is not None
     assert result.endpoints["metadata"]["annotations"][LAST_CHANGE_TRIGGER_TIME] == "2024-05-01T10:02:00.25Z"

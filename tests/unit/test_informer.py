@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from minik8s.api.meta import key_of
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Gone, ServerUnreachable
-from minik8s.client.informer import Informer, ListWatchClient, object_key
+from minik8s.client.informer import Informer, ListWatchClient
 from minik8s.client.watch import WatchEvent
 from tests.support.waiting import eventually
 
@@ -84,13 +85,13 @@ class Recorder:
         self.seen: list[tuple[str, str, str]] = []
 
     def on_add(self, obj: dict[str, Any]) -> None:
-        self.seen.append(("add", object_key(obj), obj["metadata"]["resourceVersion"]))
+        self.seen.append(("add", key_of(obj), obj["metadata"]["resourceVersion"]))
 
     def on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        self.seen.append(("update", object_key(new), new["metadata"]["resourceVersion"]))
+        self.seen.append(("update", key_of(new), new["metadata"]["resourceVersion"]))
 
     def on_delete(self, obj: dict[str, Any]) -> None:
-        self.seen.append(("delete", object_key(obj), obj["metadata"]["resourceVersion"]))
+        self.seen.append(("delete", key_of(obj), obj["metadata"]["resourceVersion"]))
 
     def attach(self, informer: Informer) -> None:
         informer.add_handler(on_add=self.on_add, on_update=self.on_update, on_delete=self.on_delete)
@@ -131,7 +132,7 @@ async def test_watch_events_update_cache_and_handlers() -> None:
     await eventually("four events", lambda: len(recorder.seen) == 4, timeout=1.0)
     assert recorder.seen[1:] == [("add", "default/b", "11"), ("update", "default/a", "12"),
                                  ("delete", "default/b", "13")]
-    assert [object_key(obj) for obj in informer.list()] == ["default/a"]
+    assert [key_of(obj) for obj in informer.list()] == ["default/a"]
     assert informer.get("default/a") == pod("a", "12")
     assert informer.resource_version == "13"
     await stop(task)

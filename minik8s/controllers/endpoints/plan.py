@@ -22,11 +22,10 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api import meta
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, format_nano_time
 from minik8s.controllers.common.pods import is_ready, is_terminal
 from minik8s.controllers.endpoints.trigger_time import (
     LAST_CHANGE_TRIGGER_TIME,
-    format_trigger_time,
 )
 
 OVER_CAPACITY = "endpoints.kubernetes.io/over-capacity"
@@ -96,7 +95,7 @@ def _desired_object(service: Mapping[str, Any], current: Mapping[str, Any] | Non
     metadata = endpoints.setdefault("metadata", {})
     annotations = meta.string_map(metadata.get("annotations"))
     if trigger_time is not None:
-        annotations[LAST_CHANGE_TRIGGER_TIME] = format_trigger_time(trigger_time)
+        annotations[LAST_CHANGE_TRIGGER_TIME] = format_nano_time(trigger_time)
     else:
         annotations.pop(LAST_CHANGE_TRIGGER_TIME, None)
     if truncate(subsets):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from minik8s.api.meta import condition_of, metadata_of, name_of, parse_time
@@ -55,9 +55,3 @@ def _pod_trigger_time(pod: Mapping[str, Any]) -> datetime | None:
     ready = condition_of(pod, "Ready")
     return parse_time(ready.get("lastTransitionTime")) if ready is not None else None
 
-
-def format_trigger_time(moment: datetime) -> str:
-    """RFC 3339 with nanosecond precision and trailing zeros dropped, as Go's RFC3339Nano."""
-    utc = moment.astimezone(UTC)
-    fraction = f"{utc.microsecond:06d}".rstrip("0")
-    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"

@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 
 from minik8s.client.api import ApiClient
+from minik8s.daemon.entry import run_daemon
+from minik8s.daemon.logs import add_logging_flags
 from minik8s.node.agent import NodeAgent
 from minik8s.node.executor import NodeSettings
 from minik8s.node.fake.runtime import FakeRuntime
@@ -80,14 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lease-seconds", type=int, default=40)
     parser.add_argument("--status-interval", type=float, default=10.0)
     parser.add_argument("--data-dir", default="")
-    parser.add_argument("--log-level", default="warning")
+    add_logging_flags(parser, default_level="warning")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        asyncio.run(serve(args))
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return run_daemon(lambda: serve(args), args, name="simulated-nodes")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""What every daemon's command line shares: how to reach the apiservers, and leader election.
+"""What the daemons' command lines share on the client side: reaching the apiservers, leader election.
 
 The scheduler and the controller-manager take Kubernetes' own flag names
 (`--leader-elect-lease-duration 15s`, …) and the same `--server`/`--kubeconfig` pair as the
@@ -8,7 +8,6 @@ node agent, so `minik8s up` and a person starting daemons by hand use one vocabu
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import socket
@@ -82,14 +81,3 @@ async def lead_or_wait(client: ApiClient, args: argparse.Namespace, *, lease_nam
                             retry_period=args.leader_elect_retry_period)
     log.info("%s: waiting to lead (lease kube-system/%s)", elector.identity, lease_name)
     await elector.run(lead)
-
-
-def run_daemon(serve: Callable[[], Awaitable[None]], *, log_level: str) -> int:
-    """A daemon's `main`: logging set up once, the event loop run until interrupted."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        asyncio.run(serve())  # type: ignore[arg-type]
-    except KeyboardInterrupt:
-        return 0
-    return 0

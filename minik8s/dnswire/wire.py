@@ -1,4 +1,4 @@
-"""RFC 1035 wire format: `Message` values to bytes and back, for the DNS server and its tests.
+"""RFC 1035 wire format: `Message` values to bytes and back, for the DNS server and its clients.
 
 Anyone on the pod network can send this server any bytes, so decoding trusts nothing: every
 read is bounds-checked, compression pointers must each point before the last one (so no
@@ -14,7 +14,7 @@ import ipaddress
 import struct
 from dataclasses import dataclass, field
 
-from minik8s.dns.message import (
+from minik8s.dnswire.message import (
     AAAA,
     CNAME,
     NS,

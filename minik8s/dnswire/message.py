@@ -1,8 +1,8 @@
 """DNS messages as plain values: what the answering logic builds and the wire codec carries.
 
-The cluster's answers (`records`) and the bytes on the network (`wire`) meet here, so each
-side can be written and tested without the other: `records` builds `Record`s without knowing
-RFC 1035's layout, and `wire` encodes any `Message` without knowing Kubernetes.
+The cluster's answers (`minik8s.dns.records`) and the bytes on the network (`wire`) meet here,
+so each side can be written and tested without the other: `records` builds `Record`s without
+knowing RFC 1035's layout, and `wire` encodes any `Message` without knowing Kubernetes.
 
 Names are text in presentation form (`web.default.svc.cluster.local.`, case kept as given);
 a label holding a dot, a backslash or an unprintable byte is escaped as dig shows it (`\\.`,

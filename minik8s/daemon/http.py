@@ -1,0 +1,53 @@
+"""Serving an ASGI app with uvicorn inside a daemon whose signals `run_daemon` owns.
+
+uvicorn installs its own SIGTERM/SIGINT handlers while it serves and re-raises the signal once
+it has stopped; inside a daemon that would stop one listener and leave the rest running. Here
+uvicorn leaves signals alone, and cancelling `serve_http` shuts it down gracefully instead:
+listeners closed, in-flight requests given `timeout_graceful_shutdown` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+import uvicorn
+
+from minik8s.daemon.entry import StartupError
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that never touches signal handlers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_http(app: Callable[..., Any], *, host: str, port: int, lifespan: Literal["on", "off"] = "off",
+                     graceful_seconds: int | None = None) -> None:
+    """Serve `app` until cancelled (then stop gracefully); StartupError if the address cannot be bound.
+
+    uvicorn logs through the daemon's own handlers (so `--log-format json` covers it), warnings only.
+    """
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
+                            lifespan=lifespan, timeout_graceful_shutdown=graceful_seconds)
+    server = _Server(config)
+    serving = asyncio.ensure_future(_serve(server, f"{host}:{port}"))
+    try:
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        server.should_exit = True
+        await serving
+        raise
+
+
+async def _serve(server: uvicorn.Server, address: str) -> None:
+    try:
+        await server.serve()
+    except SystemExit:  # uvicorn exits when it cannot listen, after logging why
+        raise StartupError(f"could not listen on {address}") from None
+    if not server.started and not server.should_exit:
+        raise StartupError(f"could not listen on {address}")

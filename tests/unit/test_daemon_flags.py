@@ -1,0 +1,39 @@
+"""Every daemon takes the shared logging flags; the node agent's `--cleanup` needs no pod network."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+
+import pytest
+
+DAEMONS = {
+    "minik8s.apiserver.main": [],
+    "minik8s.node.main": ["--node-name", "node-1", "--pod-cidr", "10.244.1.0/24"],
+    "minik8s.scheduler.main": [],
+    "minik8s.controllers.main": [],
+    "minik8s.proxy.main": [],
+    "minik8s.dns.main": [],
+}
+
+
+def parser_of(module: str) -> Callable[[list[str] | None], argparse.Namespace]:
+    parse: Callable[[list[str] | None], argparse.Namespace] = importlib.import_module(module).parse_args
+    return parse
+
+
+@pytest.mark.parametrize(("module", "required"), DAEMONS.items())
+def test_every_daemon_takes_the_logging_flags(module: str, required: list[str]) -> None:
+    args = parser_of(module)([*required, "--v", "4", "--log-format", "json", "--log-level", "warning"])
+    assert (args.v, args.log_format, args.log_level) == (4, "json", "WARNING")
+    defaults = parser_of(module)(required)
+    assert (defaults.v, defaults.log_format, defaults.log_level) == (0, "text", None)
+
+
+def test_the_node_cleanup_needs_no_pod_network() -> None:
+    parse = parser_of("minik8s.node.main")
+    assert parse(["--node-name", "node-1", "--cleanup"]).cleanup
+    with pytest.raises(SystemExit) as exit_info:
+        parse(["--node-name", "node-1"])
+    assert exit_info.value.code == 2
