@@ -96,20 +96,10 @@ class ReplicaCore:
             return self.state.count()
 
 
-class LocalStore:
-    """A single in-process replica without Raft: same semantics, no durability."""
+class LocalReads:
+    """The reads every replica serves from its own copy (a Raft replica after its read barrier)."""
 
-    def __init__(self, *, history: int = 10_000) -> None:
-        self.core = ReplicaCore(asyncio.get_running_loop(), history=history)
-
-    async def apply(self, command: Command) -> Result:
-        command.setdefault("request_id", new_request_id())
-        result = self.core.apply_here(command, on_loop_thread=True)
-        assert isinstance(result, Result)
-        return result
-
-    async def barrier(self) -> None:
-        return None
+    core: ReplicaCore
 
     def get(self, key: str) -> Entry | None:
         return self.core.get(key)
@@ -123,6 +113,22 @@ class LocalStore:
 
     def watch(self, prefix: str, after_revision: int) -> Subscription:
         return self.core.hub.subscribe(prefix, after_revision)
+
+
+class LocalStore(LocalReads):
+    """A single in-process replica without Raft: same semantics, no durability."""
+
+    def __init__(self, *, history: int = 10_000) -> None:
+        self.core = ReplicaCore(asyncio.get_running_loop(), history=history)
+
+    async def apply(self, command: Command) -> Result:
+        command.setdefault("request_id", new_request_id())
+        result = self.core.apply_here(command, on_loop_thread=True)
+        assert isinstance(result, Result)
+        return result
+
+    async def barrier(self) -> None:
+        return None
 
     def status(self) -> dict[str, object]:
         return {"role": "leader", "leader": "local", "term": 0, "has_quorum": True}

@@ -24,9 +24,8 @@ from typing import Any
 
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 
-from minik8s.store.base import ReplicaCore, StoreBusy, StoreUnavailable, new_request_id
-from minik8s.store.state import Command, Entry, KVState, Result
-from minik8s.store.watch import Subscription
+from minik8s.store.base import LocalReads, ReplicaCore, StoreBusy, StoreUnavailable, new_request_id
+from minik8s.store.state import Command, KVState, Result
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ def check_bindable(address: str) -> None:
             raise OSError(f"cannot listen for Raft on {address}: {error.strerror}") from error
 
 
-class RaftStore:
+class RaftStore(LocalReads):
     """A replica of the cluster store. Create with `await RaftStore.open(settings)`."""
 
     def __init__(self, settings: RaftSettings, core: ReplicaCore) -> None:
@@ -218,21 +217,6 @@ class RaftStore:
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    # ---- reads (local) ----
-
-    def get(self, key: str) -> Entry | None:
-        return self.core.get(key)
-
-    def list(self, prefix: str) -> tuple[int, list[tuple[str, Entry]]]:
-        return self.core.list(prefix)
-
-    @property
-    def revision(self) -> int:
-        return self.core.state.revision
-
-    def watch(self, prefix: str, after_revision: int) -> Subscription:
-        return self.core.hub.subscribe(prefix, after_revision)
 
     def status(self) -> dict[str, object]:
         raw = self._syncobj.getStatus()
