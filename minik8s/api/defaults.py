@@ -310,6 +310,16 @@ def _list_objects(value: Any) -> list[JsonObject]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def _default_rbac_binding(binding: JsonObject, _: bool) -> None:
+    """SetDefaults_RoleBinding/Subject: roleRef and User/Group subjects name the RBAC group when blank."""
+    role_ref = binding.get("roleRef")
+    if isinstance(role_ref, dict) and not role_ref.get("apiGroup"):
+        role_ref["apiGroup"] = "rbac.authorization.k8s.io"
+    for subject in _list_objects(binding.get("subjects")):
+        if not subject.get("apiGroup") and subject.get("kind") in ("User", "Group"):
+            subject["apiGroup"] = "rbac.authorization.k8s.io"
+
+
 _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "Pod": _default_pod,
     "Deployment": _default_deployment,
@@ -320,4 +330,6 @@ _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "Namespace": _default_namespace,
     "Node": _default_node,
     "Endpoints": _default_endpoints,
+    "RoleBinding": _default_rbac_binding,
+    "ClusterRoleBinding": _default_rbac_binding,
 }

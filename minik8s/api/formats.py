@@ -226,3 +226,10 @@ def _check_chdir_prefix(value: str) -> list[str]:
     if value.startswith(".."):
         return ["must not start with '..'"]
     return []
+
+
+def check_path_segment_name(value: str) -> list[str]:
+    """Kubernetes' IsValidPathSegmentName: the name rule of RBAC objects (`system:kube-scheduler` is fine)."""
+    if value in (".", ".."):
+        return [f"may not be '{value}'"]
+    return [f"may not contain '{part}'" for part in ("/", "%") if part in value]

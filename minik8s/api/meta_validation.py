@@ -18,6 +18,7 @@ from minik8s.api.formats import (
     check_dns1123_label,
     check_dns1123_subdomain,
     check_label_value,
+    check_path_segment_name,
     check_qualified_name,
 )
 from minik8s.api.registry import REGISTRY
@@ -28,7 +29,10 @@ IMMUTABLE_MESSAGE = "field is immutable"
 STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
 
 NameCheck = Callable[[str], list[str]]
-_NAME_CHECKS: dict[str, NameCheck] = {"Namespace": check_dns1123_label, "Service": check_dns1035_label}
+_NAME_CHECKS: dict[str, NameCheck] = {
+    "Namespace": check_dns1123_label, "Service": check_dns1035_label,
+    **dict.fromkeys(("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"), check_path_segment_name),
+}
 
 
 def check_name(kind: str, name: str, *, prefix: bool = False) -> list[str]:

@@ -67,7 +67,13 @@ class ResourceKind:
 
 @dataclass(frozen=True)
 class Registry:
+    """The stored kinds (`kinds`) and the create-only ones that are answered, never stored (`virtual`).
+
+    Discovery lists both; storage, watches and controllers see only `kinds`.
+    """
+
     kinds: tuple[ResourceKind, ...]
+    virtual: tuple[ResourceKind, ...] = ()
     _by_gvr: dict[tuple[str, str, str], ResourceKind] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -102,17 +108,24 @@ class Registry:
     def group_versions(self) -> list[tuple[str, str]]:
         """(group, version) pairs in serving order, core first."""
         seen: list[tuple[str, str]] = []
-        for resource in self.kinds:
+        for resource in (*self.kinds, *self.virtual):
             pair = (resource.group, resource.version)
             if pair not in seen:
                 seen.append(pair)
         return seen
 
     def in_group_version(self, group: str, version: str) -> list[ResourceKind]:
-        return [r for r in self.kinds if r.group == group and r.version == version]
+        return [r for r in (*self.kinds, *self.virtual) if r.group == group and r.version == version]
+
+    def virtual_kind(self, group: str, version: str, plural: str) -> ResourceKind | None:
+        """A create-only kind (an access review) served at group/version/plural, else None."""
+        return next((r for r in self.virtual if (r.group, r.version, r.plural) == (group, version, plural)), None)
 
 
 _ALL = ("all",)
+_CREATE: Verbs = ("create",)
+RBAC_GROUP = "rbac.authorization.k8s.io"
+AUTHORIZATION_GROUP = "authorization.k8s.io"
 
 REGISTRY = Registry(
     kinds=(
@@ -131,7 +144,21 @@ REGISTRY = Registry(
         ResourceKind("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("status", "scale"), _ALL),
         ResourceKind("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("status",), _ALL),
         ResourceKind("coordination.k8s.io", "v1", "Lease", "leases", True),
-    )
+        ResourceKind(RBAC_GROUP, "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+        ResourceKind(RBAC_GROUP, "v1", "ClusterRole", "clusterroles", False),
+        ResourceKind(RBAC_GROUP, "v1", "RoleBinding", "rolebindings", True),
+        ResourceKind(RBAC_GROUP, "v1", "Role", "roles", True),
+    ),
+    virtual=(
+        ResourceKind(AUTHORIZATION_GROUP, "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", True,
+                     verbs=_CREATE),
+        ResourceKind(AUTHORIZATION_GROUP, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
+                     verbs=_CREATE),
+        ResourceKind(AUTHORIZATION_GROUP, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False,
+                     verbs=_CREATE),
+        ResourceKind(AUTHORIZATION_GROUP, "v1", "SubjectAccessReview", "subjectaccessreviews", False,
+                     verbs=_CREATE),
+    ),
 )
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

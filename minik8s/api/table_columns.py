@@ -134,6 +134,21 @@ _COLUMNS: dict[str, list[Column]] = {
     ],
     "Lease": [_NAME, _column("Holder", _DOCS["holderIdentity"]), _AGE],
 }
+_CREATED_AT = [_NAME, _column("Created At", _DOCS["age"], column_type="date")]
+_ROLE_REF_DOCS = {
+    "RoleBinding": "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. "
+                   "If the RoleRef cannot be resolved, the Authorizer must return an error.",
+    "ClusterRoleBinding": "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be "
+                          "resolved, the Authorizer must return an error.",
+}
+_COLUMNS["Role"] = _COLUMNS["ClusterRole"] = _CREATED_AT
+for _binding, _scope in (("RoleBinding", "roleBinding"), ("ClusterRoleBinding", "clusterRoleBinding")):
+    _COLUMNS[_binding] = [
+        _NAME, _column("Role", _ROLE_REF_DOCS[_binding]), _AGE,
+        _column("Users", f"Users in the {_scope}", priority=1),
+        _column("Groups", f"Groups in the {_scope}", priority=1),
+        _column("ServiceAccounts", f"ServiceAccounts in the {_scope}", priority=1),
+    ]
 _DEFAULT_COLUMNS = [_NAME, _AGE]
 
 

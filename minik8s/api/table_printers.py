@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from minik8s.api.table_printers_rbac import binding_cells, role_cells
 from minik8s.api.table_values import (
     age,
     as_int,
@@ -381,6 +382,10 @@ _CELL_PRINTERS: dict[str, CellPrinter] = {
     "ReplicaSet": _replica_set_cells,
     "DaemonSet": _daemon_set_cells,
     "Lease": _lease_cells,
+    "Role": role_cells,
+    "ClusterRole": role_cells,
+    "RoleBinding": binding_cells,
+    "ClusterRoleBinding": binding_cells,
 }
 
 

@@ -25,6 +25,12 @@ from minik8s.api.field_errors import FieldError, describe_invalid
 from minik8s.api.field_reader import FieldReader
 from minik8s.api.meta_validation import check_name, validate_object_meta, validate_object_meta_update
 from minik8s.api.pod_validation import validate_pod
+from minik8s.api.rbac_validation import (
+    validate_cluster_role,
+    validate_cluster_role_binding,
+    validate_role,
+    validate_role_binding,
+)
 from minik8s.api.service_validation import validate_endpoints, validate_service
 from minik8s.api.workload_validation import validate_daemon_set, validate_deployment, validate_replica_set
 
@@ -45,6 +51,10 @@ _VALIDATORS: dict[str, KindValidator] = {
     "ReplicaSet": validate_replica_set,
     "DaemonSet": validate_daemon_set,
     "Lease": validate_lease,
+    "Role": validate_role,
+    "ClusterRole": validate_cluster_role,
+    "RoleBinding": validate_role_binding,
+    "ClusterRoleBinding": validate_cluster_role_binding,
 }
 
 

@@ -126,7 +126,8 @@ def _openapi_path_document(group_name: str, version: str) -> Document:
             "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}],
             "responses": {"200": {"description": "OK"}},
         }
-        paths[f"{base}{scope}/{resource.plural}/{{name}}"] = {"patch": operation}
+        if "patch" in resource.verbs:
+            paths[f"{base}{scope}/{resource.plural}/{{name}}"] = {"patch": operation}
         paths[f"{base}{scope}/{resource.plural}"] = {
             "post": {**operation, "operationId": f"create{resource.kind}", "x-kubernetes-action": "post"}
         }
