@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from minik8s.apiserver.authorization import ALWAYS_ALLOW, AuthorizationMiddleware, new_authorizer
 from minik8s.apiserver.bootstrap import bootstrap
 from minik8s.apiserver.error_handlers import add_error_handlers
 from minik8s.apiserver.metrics import MetricsMiddleware, RequestStats, new_registry
@@ -26,16 +27,18 @@ API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dict[str, int] | None = None,
-               advertise: tuple[str, int] | None = None) -> FastAPI:
+               advertise: tuple[str, int] | None = None, authorization_mode: str = ALWAYS_ALLOW) -> FastAPI:
+    """The apiserver over `store`; `authorization_mode` is AlwaysAllow or RBAC (see authorization.py)."""
     ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds)
     node_proxy = NodeProxy(ops)
-    handler = ApiHandler(ops, node_proxy=node_proxy)
+    authorizer = new_authorizer(authorization_mode, store)
+    handler = ApiHandler(ops, node_proxy=node_proxy, authorizer=authorizer)
     stats = RequestStats()
     background: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(bootstrap(ops, advertise))
+        task = asyncio.create_task(bootstrap(ops, advertise, rbac=authorization_mode != ALWAYS_ALLOW))
         background.add(task)
         task.add_done_callback(background.discard)
         yield
@@ -45,6 +48,7 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     app = FastAPI(title="minik8s apiserver", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.store = store
     app.state.ops = ops
+    app.state.authorizer = authorizer
     app.add_route("/api", handler.core, methods=["GET"])
     app.add_route("/api/{path:path}", handler.core, methods=API_METHODS)
     app.add_route("/apis", handler.groups, methods=["GET"])
@@ -52,5 +56,6 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     app.router.add_websocket_route("/api/v1/namespaces/{namespace}/pods/{name}/exec", node_proxy.exec_socket)
     add_system_routes(app, store, name=name, metrics=new_registry(stats, store, lambda: handler.open_watches))
     add_error_handlers(app)
+    app.add_middleware(AuthorizationMiddleware, authorizer=authorizer)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware, stats=stats)  # type: ignore[arg-type]
     return app

@@ -14,6 +14,7 @@ from typing import Any
 
 from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES
 from minik8s.apiserver import errors
+from minik8s.apiserver.bootstrap_policy import create_cluster_policy, create_namespaced_policy
 from minik8s.apiserver.operations import Operations
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,17 @@ async def register_endpoint(ops: Operations, address: tuple[str, int]) -> None:
                 raise
 
 
-async def bootstrap(ops: Operations, advertise: tuple[str, int] | None = None) -> None:
-    """The system namespaces and the `kubernetes` service; retried until the store has a leader."""
+async def bootstrap(ops: Operations, advertise: tuple[str, int] | None = None, *, rbac: bool = False) -> None:
+    """The system namespaces, the `kubernetes` service (and with `rbac` the bootstrap policy); retried
+    until the store has a leader."""
     for attempt in range(600):
         try:
+            if rbac:  # before the namespaces: whoever waits for kube-node-lease finds the ClusterRoles in place
+                await create_cluster_policy(ops)
             for name in SYSTEM_NAMESPACES:
                 await _create_if_missing(ops, "namespaces", None, {"metadata": {"name": name}})
+            if rbac:
+                await create_namespaced_policy(ops)
             if advertise is not None:
                 labels = {"component": "apiserver", "provider": "kubernetes"}
                 await _create_if_missing(ops, "services", "default", {

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from minik8s.apiserver.app import create_app
+from minik8s.apiserver.authorization import ALWAYS_ALLOW, MODES
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
@@ -38,6 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="tolerationSeconds of the not-ready NoExecute toleration added to every pod")
     parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the unreachable NoExecute toleration added to every pod")
+    parser.add_argument("--authorization-mode", default=ALWAYS_ALLOW, choices=MODES,
+                        help="who may do what: AlwaysAllow (everyone everything) or RBAC (Roles and bindings; "
+                             "creates the bootstrap policy)")
     add_logging_flags(parser)
     return parser.parse_args(argv)
 
@@ -62,7 +66,8 @@ async def serve(args: argparse.Namespace) -> None:
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
     advertise = host_port(args.advertise_address or args.listen)
-    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise)
+    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise,
+                     authorization_mode=args.authorization_mode)
     log.info("%s serving on http://%s:%d, raft %s, peers %s", args.name, host, port, args.raft_address,
              args.peers or "none")
     try:

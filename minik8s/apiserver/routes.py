@@ -18,9 +18,11 @@ from starlette.responses import Response, StreamingResponse
 
 from minik8s.api.kinds import ENDPOINTS
 from minik8s.api.meta import JsonObject
-from minik8s.api.registry import REGISTRY, ResourceKind
+from minik8s.api.registry import AUTHORIZATION_GROUP, RBAC_GROUP, REGISTRY, ResourceKind
 from minik8s.api.tables import build_table
-from minik8s.apiserver import binding, discovery, endpoint_slices, errors, protobuf
+from minik8s.apiserver import binding, discovery, endpoint_slices, errors, protobuf, reviews
+from minik8s.apiserver.authorization import RBAC, AlwaysAllow, Authorizer, user_of
+from minik8s.apiserver.authorization_writes import check_rbac_write
 from minik8s.apiserver.json_values import JsonCompatibleLoader
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations, scale_of
@@ -124,8 +126,10 @@ def parse_object(raw: bytes, content_type: str) -> Any:
 
 
 class ApiHandler:
-    def __init__(self, ops: Operations, *, node_proxy: NodeProxy | None = None) -> None:
+    def __init__(self, ops: Operations, *, node_proxy: NodeProxy | None = None,
+                 authorizer: Authorizer | None = None) -> None:
         self.ops = ops
+        self.authorizer: Authorizer = authorizer or AlwaysAllow()
         self.node_proxy = node_proxy
         self.decoded = DecodedEvents()
         self.open_watches = 0
@@ -150,6 +154,8 @@ class ApiHandler:
             document = discovery.resource_list(segments[0], segments[1])
         elif segments[:2] == [endpoint_slices.GROUP, endpoint_slices.VERSION]:
             return await self.endpoint_slices(request, segments[2:])
+        elif segments[:2] == [AUTHORIZATION_GROUP, reviews.VERSION]:
+            return await self.review(request, segments[2:])
         else:
             return await self.dispatch(request, segments[0], segments[1], segments[2:])
         if document is None:
@@ -168,6 +174,22 @@ class ApiHandler:
         listing = await self.ops.list(ENDPOINTS, namespace, ListOptions.parse(ENDPOINTS, {
             key: value for key, value in params.items() if key == "resourceVersion"}))
         return json_response(endpoint_slices.slice_list(listing, selector))
+
+    async def review(self, request: Request, segments: list[str]) -> Response:
+        """POST of an access review (`[namespaces/NS/]PLURAL`): answered from the request's user, never stored."""
+        namespace = segments[1] if len(segments) == 3 and segments[0] == "namespaces" else None
+        if len(segments) not in (1, 3) or (len(segments) == 3 and namespace is None):
+            raise errors.path_not_found(request.url.path)
+        if request.method != "POST":
+            raise errors.method_not_allowed(f"{request.method} is not supported: access reviews are create-only")
+        body = parse_object(await read_body(request), request.headers.get("content-type", ""))
+        return json_response(reviews.answer(self.authorizer, user_of(request.scope), segments[-1], namespace, body),
+                             201)
+
+    def check_write(self, request: Request, target: Target, obj: Any) -> None:
+        """Escalation prevention on Role and binding writes, when RBAC decides."""
+        if target.resource.group == RBAC_GROUP and self.authorizer.mode == RBAC and isinstance(obj, dict):
+            check_rbac_write(self.authorizer, user_of(request.scope), target.resource, target.namespace, obj)
 
     async def dispatch(self, request: Request, group: str, version: str, segments: list[str]) -> Response:
         target = parse_target(group, version, segments)
@@ -208,6 +230,7 @@ class ApiHandler:
             return json_response(listing)
         if method == "POST":
             body = parse_object(await read_body(request), request.headers.get("content-type", ""))
+            self.check_write(request, target, body)
             created = await self.ops.create(resource, namespace, body, dry_run=bool(params.get("dryRun")),
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(created, 201)
@@ -235,6 +258,7 @@ class ApiHandler:
             body = parse_object(await read_body(request), request.headers.get("content-type", ""))
             if sub == "scale":
                 return json_response(await self.ops.update_scale(resource, namespace, name, body, dry_run=dry_run))
+            self.check_write(request, target, body)
             updated = await self.ops.update(resource, namespace, name, body, subresource=sub, dry_run=dry_run,
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(updated)
@@ -244,7 +268,11 @@ class ApiHandler:
                 raise errors.StatusError(415, "UnsupportedMediaType",
                                          f"the body of the request was in an unknown format - accepted media "
                                          f"types include: {', '.join(PATCH_CONTENT_TYPES)}")
-            code, patched = await self.ops.patch(resource, namespace, name, content_type, await read_body(request),
+            raw = await read_body(request)
+            if resource.group == RBAC_GROUP and self.authorizer.mode == RBAC:  # check what the patch would write
+                _, would_be = await self.ops.patch(resource, namespace, name, content_type, raw, dry_run=True)
+                self.check_write(request, target, would_be)
+            code, patched = await self.ops.patch(resource, namespace, name, content_type, raw,
                                                  subresource=sub, dry_run=dry_run)
             return json_response(scale_of(patched) if sub == "scale" else patched, code)
         if method == "DELETE" and sub is None:

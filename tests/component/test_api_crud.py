@@ -245,7 +245,7 @@ async def test_discovery_version_and_openapi(api: httpx.AsyncClient) -> None:
     assert (await api.get("/version")).json()["minor"] == "32"
     assert (await api.get("/api")).json()["versions"] == ["v1"]
     groups = {g["name"] for g in (await api.get("/apis")).json()["groups"]}
-    assert groups == {"apps", "coordination.k8s.io"}
+    assert groups == {"apps", "coordination.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io"}
     core = {r["name"]: r for r in (await api.get("/api/v1")).json()["resources"]}
     assert core["pods"]["shortNames"] == ["po"] and "all" in core["pods"]["categories"]
     assert core["pods/eviction"]["group"] == "policy" and core["pods/binding"]["kind"] == "Binding"
@@ -255,6 +255,12 @@ async def test_discovery_version_and_openapi(api: httpx.AsyncClient) -> None:
     document = (await api.get(index["apis/apps/v1"]["serverRelativeURL"])).json()
     patch = document["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
     assert patch["x-kubernetes-group-version-kind"]["kind"] == "Deployment"
+    rbac = (await api.get(index["apis/rbac.authorization.k8s.io/v1"]["serverRelativeURL"])).json()["paths"]
+    assert "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/roles" in rbac
+    reviews = (await api.get(index["apis/authorization.k8s.io/v1"]["serverRelativeURL"])).json()["paths"]
+    assert list(reviews) == [f"/apis/authorization.k8s.io/v1{scope}/{plural}" for scope, plural in (
+        ("/namespaces/{namespace}", "localsubjectaccessreviews"), ("", "selfsubjectaccessreviews"),
+        ("", "selfsubjectrulesreviews"), ("", "subjectaccessreviews"))]
 
 
 async def test_server_side_tables_for_kubectl(api: httpx.AsyncClient) -> None:

@@ -20,6 +20,7 @@ from minik8s.apiserver.app import create_app
 from minik8s.client.api import ApiClient
 from minik8s.store.base import LocalStore, Store
 from tests.support.ports import free_port
+from tests.support.test_users import ADMIN, TEST_USER_HEADER, TestUserMiddleware
 from tests.support.waiting import eventually
 
 STOP_SECONDS = 10.0
@@ -51,16 +52,20 @@ async def system_namespaces_exist(client: httpx.AsyncClient) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def apiserver_serving(*, history: int = 1000, store: Store | None = None) -> AsyncIterator[str]:
+async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
+                            authorization_mode: str = "AlwaysAllow") -> AsyncIterator[str]:
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
 
-    The URL is handed out once the apiserver serves the system namespaces.
+    The URL is handed out once the apiserver serves the system namespaces. With RBAC, requests name
+    their user in the `X-Test-User` header (tests/support/test_users.py).
     """
     port = free_port()
-    app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port))
+    app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port),
+                     authorization_mode=authorization_mode)
+    app.add_middleware(TestUserMiddleware)
     async with serving(app, port=port) as port:
         url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=5, headers={TEST_USER_HEADER: ADMIN}) as client:
             await eventually("the apiserver to create the system namespaces", lambda: system_namespaces_exist(client),
                              timeout=START_SECONDS)
         yield url
