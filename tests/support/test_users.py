@@ -1,15 +1,18 @@
 """Who a test request comes from: a test-only stand-in for the authentication layer.
 
 `TestUserMiddleware` reads `X-Test-User: NAME[; GROUP, GROUP…]` and puts that authenticated user
-in `request.state.user`, where authentication would; without the header the request stays
-anonymous. It exists only in tests, so authorization is tested without certificates or tokens.
+in `request.state.user`, where authentication would. The real kubectl sends no credentials over
+plain HTTP but does send its impersonation headers, so without `X-Test-User` the middleware
+takes `Impersonate-User` (with every `Impersonate-Group`) as the user — `kubectl --as NAME
+--as-group G` — and without either the request stays anonymous. It exists only in tests, so
+authorization is tested without certificates or tokens; it is not Kubernetes' impersonation.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from minik8s.api.user import SYSTEM_MASTERS, authenticated
+from minik8s.api.user import SYSTEM_MASTERS, UserInfo, authenticated
 
 TEST_USER_HEADER = "x-test-user"
 ADMIN = f"admin; {SYSTEM_MASTERS}"
@@ -20,6 +23,18 @@ def as_user(name: str, *groups: str) -> dict[str, str]:
     return {TEST_USER_HEADER: "; ".join([name, ", ".join(groups)]) if groups else name}
 
 
+def _user_of(headers: list[tuple[bytes, bytes]]) -> UserInfo | None:
+    given = [value.decode() for key, value in headers if key.lower() == TEST_USER_HEADER.encode()]
+    if given:
+        name, _, groups = given[0].partition(";")
+        return authenticated(name.strip(), tuple(g.strip() for g in groups.split(",") if g.strip()))
+    names = [value.decode() for key, value in headers if key.lower() == b"impersonate-user"]
+    if names:
+        groups_given = tuple(value.decode() for key, value in headers if key.lower() == b"impersonate-group")
+        return authenticated(names[0], groups_given)
+    return None
+
+
 class TestUserMiddleware:
     __test__ = False  # not a pytest class
 
@@ -28,10 +43,7 @@ class TestUserMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            headers = dict(scope.get("headers") or [])
-            given = headers.get(TEST_USER_HEADER.encode())
-            if given is not None:
-                name, _, groups = given.decode().partition(";")
-                user = authenticated(name.strip(), tuple(g.strip() for g in groups.split(",") if g.strip()))
+            user = _user_of(list(scope.get("headers") or []))
+            if user is not None:
                 scope.setdefault("state", {})["user"] = user
         await self.app(scope, receive, send)

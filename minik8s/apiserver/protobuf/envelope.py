@@ -12,6 +12,15 @@ from typing import Any
 from minik8s.apiserver.protobuf.apps_schema import DAEMON_SET, DEPLOYMENT, REPLICA_SET
 from minik8s.apiserver.protobuf.core_schema import CONFIG_MAP, EVICTION, NAMESPACE, POD, SECRET, SERVICE
 from minik8s.apiserver.protobuf.decoder import decode_message
+from minik8s.apiserver.protobuf.rbac_schema import (
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    ROLE,
+    ROLE_BINDING,
+    SELF_SUBJECT_ACCESS_REVIEW,
+    SELF_SUBJECT_RULES_REVIEW,
+    SUBJECT_ACCESS_REVIEW,
+)
 from minik8s.apiserver.protobuf.schema import Message, message, nested, string
 from minik8s.apiserver.protobuf.wire import ProtobufError, iter_fields
 
@@ -28,6 +37,14 @@ KINDS: dict[tuple[str, str], Message] = {
     ("apps/v1", "DaemonSet"): DAEMON_SET,
     ("policy/v1", "Eviction"): EVICTION,
     ("policy/v1beta1", "Eviction"): EVICTION,
+    ("rbac.authorization.k8s.io/v1", "Role"): ROLE,
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): CLUSTER_ROLE,
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): ROLE_BINDING,
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): CLUSTER_ROLE_BINDING,
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): SELF_SUBJECT_ACCESS_REVIEW,
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): SELF_SUBJECT_RULES_REVIEW,
+    ("authorization.k8s.io/v1", "SubjectAccessReview"): SUBJECT_ACCESS_REVIEW,
+    ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): SUBJECT_ACCESS_REVIEW,
 }
 
 _TYPE_META = message("TypeMeta", {1: string("apiVersion"), 2: string("kind")})
