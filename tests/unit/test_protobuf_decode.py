@@ -178,7 +178,7 @@ def test_malformed_bytes_raise_a_protobuf_error_and_answer_400(body: bytes) -> N
 
 
 @pytest.mark.parametrize(("body", "named"), [
-    (envelope("rbac.authorization.k8s.io/v1", "Role", metadata("r")), "rbac.authorization.k8s.io/v1/Role"),
+    (envelope("storage.k8s.io/v1", "StorageClass", metadata("s")), "storage.k8s.io/v1/StorageClass"),
     (envelope("v1", "Binding", metadata("b")), "v1/Binding"),
     (envelope("v1", "Namespace", metadata("n"), extra=text(3, "gzip")), "contentEncoding 'gzip'"),
 ])
@@ -192,5 +192,6 @@ def test_kinds_without_a_field_table_answer_415_naming_the_kind(body: bytes, nam
 
 
 def test_the_supported_kinds_are_the_ones_kubectl_creates_with_protobuf() -> None:
-    assert {"v1/Namespace", "v1/ConfigMap", "v1/Secret", "v1/Service", "v1/Pod", "apps/v1/Deployment"} <= set(
-        supported_kinds())
+    assert {"v1/Namespace", "v1/ConfigMap", "v1/Secret", "v1/Service", "v1/Pod", "apps/v1/Deployment",
+            "rbac.authorization.k8s.io/v1/Role", "rbac.authorization.k8s.io/v1/ClusterRoleBinding",
+            "authorization.k8s.io/v1/SelfSubjectAccessReview"} <= set(supported_kinds())
