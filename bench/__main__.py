@@ -20,6 +20,7 @@ from bench.failover import bench_failover
 from bench.figures import Figure, Outcome, render_table
 from bench.pod_start import bench_pod_start, bench_pod_start_replicated
 from bench.proxy_sync import bench_proxy_sync
+from bench.rbac_decisions import bench_rbac_decisions
 from bench.ready_traffic import bench_ready_traffic
 from bench.scheduler_bench import bench_scheduler, bench_scheduler_single_apiserver
 
@@ -37,6 +38,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
     "deployment-30": (bench_deployment_start, "a Deployment of 30 replicas on 2 Docker nodes: create → all available"),
     "scheduler": (bench_scheduler, "1,000 pods on 100 simulated nodes, 3 apiservers: first create → all bound"),
     "scheduler-1": (bench_scheduler_single_apiserver, "the scheduler benchmark with 1 apiserver"),
+    "rbac-decisions": (bench_rbac_decisions, "RBAC decisions with 1,000 Roles and RoleBindings (pure, in process)"),
 }
 
 
