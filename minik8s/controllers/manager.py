@@ -20,6 +20,8 @@ CONTROLLERS: dict[str, str] = {
     "nodeipam": "minik8s.controllers.node_ipam.controller:NodeIpamController",
     "namespace": "minik8s.controllers.namespace.controller:NamespaceController",
     "garbagecollector": "minik8s.controllers.garbage_collector.controller:GarbageCollector",
+    "clusterrole-aggregation":
+        "minik8s.controllers.clusterrole_aggregation.controller:ClusterRoleAggregationController",
 }
 
 

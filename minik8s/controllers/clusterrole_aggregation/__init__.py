@@ -1,0 +1,1 @@
+"""The ClusterRole aggregation controller (see controller.py)."""
