@@ -13,6 +13,7 @@ before each decision, so a decision costs a dictionary walk over the user's own 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Protocol
 from urllib.parse import parse_qsl
@@ -24,10 +25,12 @@ from minik8s.api.kinds import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, ROLE_BINDING
 from minik8s.api.meta import JsonObject
 from minik8s.api.rbac import Binding, Decision, Policy, PolicyRule, RequestAttributes
 from minik8s.api.user import ANONYMOUS, UserInfo
-from minik8s.apiserver.authorization_request import forbidden, request_attributes
+from minik8s.apiserver.authorization_request import forbidden, forbidden_message, request_attributes
 from minik8s.apiserver.storage import decode
 from minik8s.store.base import Store
 from minik8s.store.watch import Subscription, WatchExpired
+
+log = logging.getLogger(__name__)
 
 ALWAYS_ALLOW = "AlwaysAllow"
 RBAC = "RBAC"
@@ -159,6 +162,7 @@ class AuthorizationMiddleware:
         for check in checks:
             decision = self.authorizer.authorize(check)
             if not decision.allowed:
+                log.debug("refused: %s", forbidden_message(check))
                 await self._refuse(scope, send, forbidden(check, decision.reason).status())
                 return
         await self.app(scope, receive, send)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.serving import apiserver_serving
-from tests.support.test_users import ADMIN, TEST_USER_HEADER, as_user
+from tests.support.users import ADMIN, TEST_USER_HEADER, as_user
 from tests.support.waiting import eventually
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"

@@ -20,7 +20,7 @@ import uvicorn
 from minik8s.apiserver.app import create_app
 from minik8s.store.base import LocalStore
 from tests.support.ports import free_port
-from tests.support.test_users import ADMIN, TEST_USER_HEADER, TestUserMiddleware
+from tests.support.users import ADMIN, TEST_USER_HEADER, TestUserMiddleware
 from tests.support.waiting import wait_for
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]

@@ -20,7 +20,7 @@ from minik8s.apiserver.app import create_app
 from minik8s.client.api import ApiClient
 from minik8s.store.base import LocalStore, Store
 from tests.support.ports import free_port
-from tests.support.test_users import ADMIN, TEST_USER_HEADER, TestUserMiddleware
+from tests.support.users import ADMIN, TEST_USER_HEADER, TestUserMiddleware
 from tests.support.waiting import eventually
 
 STOP_SECONDS = 10.0
@@ -57,7 +57,7 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
 
     The URL is handed out once the apiserver serves the system namespaces. With RBAC, requests name
-    their user in the `X-Test-User` header (tests/support/test_users.py).
+    their user in the `X-Test-User` header (tests/support/users.py).
     """
     port = free_port()
     app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port),

@@ -1,10 +1,11 @@
 """Who a test request comes from: a test-only stand-in for the authentication layer.
 
 `TestUserMiddleware` reads `X-Test-User: NAME[; GROUP, GROUP…]` and puts that authenticated user
-in `request.state.user`, where authentication would. The real kubectl sends no credentials over
-plain HTTP but does send its impersonation headers, so without `X-Test-User` the middleware
-takes `Impersonate-User` (with every `Impersonate-Group`) as the user — `kubectl --as NAME
---as-group G` — and without either the request stays anonymous. It exists only in tests, so
+in `request.state.user`, where authentication would. minik8s' ApiClient names its user with a
+test token, `Authorization: Bearer test:NAME[|GROUP,GROUP…]` (`user_token`). The real kubectl
+sends no credentials over plain HTTP but does send its impersonation headers, so the middleware
+also takes `Impersonate-User` (with every `Impersonate-Group`) as the user — `kubectl --as NAME
+--as-group G`. Without any of these the request stays anonymous. It exists only in tests, so
 authorization is tested without certificates or tokens; it is not Kubernetes' impersonation.
 """
 
@@ -16,6 +17,7 @@ from minik8s.api.user import SYSTEM_MASTERS, UserInfo, authenticated
 
 TEST_USER_HEADER = "x-test-user"
 ADMIN = f"admin; {SYSTEM_MASTERS}"
+TOKEN_PREFIX = "test:"
 
 
 def as_user(name: str, *groups: str) -> dict[str, str]:
@@ -23,8 +25,17 @@ def as_user(name: str, *groups: str) -> dict[str, str]:
     return {TEST_USER_HEADER: "; ".join([name, ", ".join(groups)]) if groups else name}
 
 
+def user_token(name: str, *groups: str) -> str:
+    """The bearer token an ApiClient passes (`token=`) to act as `name` in `groups`."""
+    return f"{TOKEN_PREFIX}{name}" + (f"|{','.join(groups)}" if groups else "")
+
+
 def _user_of(headers: list[tuple[bytes, bytes]]) -> UserInfo | None:
     given = [value.decode() for key, value in headers if key.lower() == TEST_USER_HEADER.encode()]
+    bearer = [value.decode()[len("Bearer "):] for key, value in headers if key.lower() == b"authorization"]
+    if not given and bearer and bearer[0].startswith(TOKEN_PREFIX):
+        name, _, groups = bearer[0][len(TOKEN_PREFIX):].partition("|")
+        given = [f"{name};{groups}"]
     if given:
         name, _, groups = given[0].partition(";")
         return authenticated(name.strip(), tuple(g.strip() for g in groups.split(",") if g.strip()))
