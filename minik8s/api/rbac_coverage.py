@@ -85,13 +85,26 @@ def compact_rule(rule: PolicyRule) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+def compact(rules: list[PolicyRule]) -> list[PolicyRule]:
+    """CompactRules: one-resource pieces that differ only in verb become one rule with all their verbs."""
+    merged: dict[tuple[tuple[str, ...], ...], list[str]] = {}
+    others: list[PolicyRule] = []
+    for rule in rules:
+        if rule.non_resource_urls or len(rule.resource_names) > 1:
+            others.append(rule)
+            continue
+        verbs = merged.setdefault((rule.api_groups, rule.resources, rule.resource_names), [])
+        verbs.extend(verb for verb in rule.verbs if verb not in verbs)
+    return [PolicyRule(tuple(verbs), *key) for key, verbs in merged.items()] + others
+
+
 def escalation_message(user: UserInfo, missing: list[PolicyRule], errors: list[str]) -> str:
-    """ConfirmNoEscalation's error: the user, their groups and every rule they do not hold."""
+    """ConfirmNoEscalation's error: the user, their groups and every rule they do not hold (compacted, sorted)."""
     groups = _go_list(user.groups)
-    lines = "\n".join(compact_rule(rule) for rule in missing)
+    lines = "\n".join(sorted(compact_rule(rule) for rule in compact(missing)))
     text = f'user "{user.name}" (groups={groups}) is attempting to grant RBAC permissions not currently held:\n{lines}'
     if errors:
-        text += "; resolution errors: [" + ", ".join(errors) + "]"
+        text += "; resolution errors: [" + " ".join(errors) + "]"
     return text
 
 

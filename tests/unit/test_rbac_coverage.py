@@ -46,6 +46,16 @@ def test_escalation_message_lists_missing_rules_compactly() -> None:
                        'not currently held:\n{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}')
 
 
+def test_escalation_message_merges_verbs_of_one_resource_and_sorts() -> None:
+    missing = uncovered([], [r(("get", "list"), ("secrets", "configmaps")), r(("get",), urls=("/x",))])
+    message = escalation_message(authenticated("a", ("g",)), missing, ["role.rbac.authorization.k8s.io \"r\" not found"])
+    assert message.split("\n")[1:] == ['{APIGroups:[""], Resources:["configmaps"], Verbs:["get" "list"]}',
+                                        '{APIGroups:[""], Resources:["secrets"], Verbs:["get" "list"]}',
+                                        '{NonResourceURLs:["/x"], Verbs:["get"]}; resolution errors: '
+                                        '[role.rbac.authorization.k8s.io "r" not found]']
+    assert message.startswith('user "a" (groups=["g" "system:authenticated"]) is attempting')
+
+
 def _cluster_role(name: str, labels: dict[str, str], rules: list[PolicyRule], selectors: list | None = None) -> dict:
     role: dict = {"metadata": {"name": name, "labels": labels}, "rules": [x.to_json() for x in rules]}
     if selectors is not None:
