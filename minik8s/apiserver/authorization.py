@@ -19,7 +19,9 @@ from typing import Protocol
 from urllib.parse import parse_qsl
 
 import orjson
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from minik8s.api.kinds import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, ROLE_BINDINGS, ROLES
 from minik8s.api.meta import JsonObject
@@ -163,16 +165,20 @@ class AuthorizationMiddleware:
             decision = self.authorizer.authorize(check)
             if not decision.allowed:
                 log.debug("refused: %s", forbidden_message(check))
-                await self._refuse(scope, send, forbidden(check, decision.reason).status())
+                await self._refuse(scope, receive, send, forbidden(check, decision.reason).status())
                 return
         await self.app(scope, receive, send)
 
     @staticmethod
-    async def _refuse(scope: Scope, send: Send, status: JsonObject) -> None:
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})  # before accept: the server answers 403
-            return
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: JsonObject) -> None:
         body = orjson.dumps(status)
+        if scope["type"] == "websocket":  # the Status as the HTTP answer to the upgrade, where the server can
+            websocket = WebSocket(scope, receive, send)
+            try:
+                await websocket.send_denial_response(Response(body, 403, media_type="application/json"))
+            except RuntimeError:
+                await websocket.close(code=1008)
+            return
         await send({"type": "http.response.start", "status": 403,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Subprotocol
 
 from tests.support.serving import apiserver_serving
 from tests.support.users import ADMIN, TEST_USER_HEADER, as_user
@@ -195,3 +199,24 @@ async def test_always_allow_answers_allowed() -> None:
     async with apiserver_serving(history=50) as url, httpx.AsyncClient(base_url=url, timeout=5) as anonymous:
         assert await can_i(anonymous, {}, verb="delete", resource="nodes")
         assert (await anonymous.get("/api/v1/namespaces/default/secrets")).status_code == 200
+
+
+async def test_exec_websocket_upgrade_is_refused_with_the_status(api: httpx.AsyncClient) -> None:
+    await bind(api, "ClusterRole", "view")
+    url = str(api.base_url).replace("http://", "ws://") + "/api/v1/namespaces/prod/pods/p/exec?command=sh&stdout=true"
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(url, additional_headers=ALICE, subprotocols=[Subprotocol("v5.channel.k8s.io")], proxy=None)
+    assert refused.value.response.status_code == 403
+    assert json.loads(refused.value.response.body or b"{}")["message"] == (
+        'pods "p" is forbidden: User "alice" cannot get resource "pods/exec" in API group "" in the namespace "prod"')
+
+
+async def test_local_subject_access_review_is_namespaced(api: httpx.AsyncClient) -> None:
+    await bind(api, "ClusterRole", "view")
+    review = {"kind": "LocalSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+              "spec": {"user": "alice", "resourceAttributes": {"verb": "get", "resource": "pods", "namespace": "prod"}}}
+    answered = await api.post(f"{REVIEWS}/namespaces/prod/localsubjectaccessreviews", json=review)
+    assert answered.status_code == 201 and answered.json()["status"]["allowed"] is True
+    elsewhere = await api.post(f"{REVIEWS}/namespaces/default/localsubjectaccessreviews", json=review)
+    assert elsewhere.status_code == 400
+    assert elsewhere.json()["message"] == "spec.resourceAttributes.namespace must match namespace: default"

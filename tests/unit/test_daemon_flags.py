@@ -37,3 +37,12 @@ def test_the_node_cleanup_needs_no_pod_network() -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse(["--node-name", "node-1"])
     assert exit_info.value.code == 2
+
+
+def test_the_apiserver_authorization_mode_defaults_to_always_allow() -> None:
+    from minik8s.apiserver.main import parse_args
+
+    assert parse_args([]).authorization_mode == "AlwaysAllow"
+    assert parse_args(["--authorization-mode", "RBAC"]).authorization_mode == "RBAC"
+    with pytest.raises(SystemExit):
+        parse_args(["--authorization-mode", "Webhook"])
