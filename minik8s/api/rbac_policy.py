@@ -83,7 +83,7 @@ _EDIT = [
     rule(WRITE, "", "pods", "pods/attach", "pods/proxy", "pods/exec", "pods/portforward"),
     rule(("create",), "", "pods/eviction"),
     rule(WRITE, "", "replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts", "services",
-         "services/proxy", "persistentvolumeclaims", "configmaps", "secrets", "events"),
+         "services/proxy", "persistentvolumeclaims", "configmaps", "secrets"),
     rule(("create",), "", "serviceaccounts/token"),
     rule(WRITE, "apps", "statefulsets", "statefulsets/scale", "daemonsets", "deployments", "deployments/scale",
          "deployments/rollback", "replicasets", "replicasets/scale"),
