@@ -3,7 +3,8 @@
 Kubernetes' plugin/pkg/auth/authorizer/rbac/bootstrappolicy (policy.go, controller_policy.go),
 for the kinds minik8s serves: cluster-admin (bound to `system:masters`), the user-facing
 admin/edit/view built by aggregation from `system:aggregate-to-*`, system:basic-user (the
-self reviews), system:discovery, system:public-info-viewer (health and version, for everyone).
+self reviews), system:discovery, system:public-info-viewer (health and version, for everyone),
+system:monitoring (`/metrics` and the health checks, for the `system:monitoring` group).
 Each component gets a least-privilege role for exactly the calls it makes (see the README):
 the scheduler, the controller-manager (one user for all controllers: the union of Kubernetes'
 per-controller roles, whose garbage collector and namespace controller read and delete every
@@ -99,6 +100,7 @@ _ADMIN = [
 _DISCOVERY = ("/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz",
               "/version", "/version/")
 _PUBLIC_INFO = ("/healthz", "/livez", "/readyz", "/version", "/version/")
+_MONITORING = ("/metrics", "/metrics/slis", "/livez", "/readyz", "/healthz", "/livez/*", "/readyz/*", "/healthz/*")
 _EVENTS = rule(("create", "patch", "update"), "", "events")
 
 SCHEDULER_RULES = [
@@ -141,6 +143,7 @@ def cluster_roles() -> list[JsonObject]:
             rule(("create",), "authentication.k8s.io", "selfsubjectreviews")]),
         cluster_role("system:discovery", [paths(("get",), *_DISCOVERY)]),
         cluster_role("system:public-info-viewer", [paths(("get",), *_PUBLIC_INFO)]),
+        cluster_role("system:monitoring", [paths(("get",), *_MONITORING)]),
         cluster_role("system:kube-scheduler", SCHEDULER_RULES),
         cluster_role("system:kube-controller-manager", CONTROLLER_MANAGER_RULES),
         cluster_role("system:node-proxier", PROXY_RULES),
@@ -156,6 +159,7 @@ def cluster_role_bindings() -> list[JsonObject]:
         binding(crb, "system:discovery", "ClusterRole", "system:discovery", [("Group", "system:authenticated")]),
         binding(crb, "system:public-info-viewer", "ClusterRole", "system:public-info-viewer",
                 [("Group", "system:authenticated"), ("Group", "system:unauthenticated")]),
+        binding(crb, "system:monitoring", "ClusterRole", "system:monitoring", [("Group", "system:monitoring")]),
         binding(crb, "system:kube-scheduler", "ClusterRole", "system:kube-scheduler", [("User", SCHEDULER_USER)]),
         binding(crb, "system:kube-controller-manager", "ClusterRole", "system:kube-controller-manager",
                 [("User", CONTROLLER_MANAGER_USER)]),

@@ -65,6 +65,8 @@ async def test_anonymous_sees_health_and_version_only(api: httpx.AsyncClient) ->
         refused = await anonymous.get("/api")
         assert refused.status_code == 403
         assert refused.json()["message"] == 'forbidden: User "system:anonymous" cannot get path "/api"'
+        assert (await anonymous.get("/metrics")).status_code == 403
+    assert (await api.get("/metrics", headers=as_user("prometheus", "system:monitoring"))).status_code == 200
     assert (await api.get("/api", headers=ALICE)).status_code == 200  # system:discovery for the authenticated
 
 
