@@ -82,17 +82,31 @@ class Binding:
         return cls(str(metadata.get("name", "")), str(metadata.get("namespace") or ""), str(ref.get("kind", "")),
                    str(ref.get("name", "")), subjects)
 
-    def subject_keys(self) -> list[tuple[str, str]]:
-        """("User"|"Group", name) of each subject; a ServiceAccount is the user it authenticates as."""
+    def subject_keys(self) -> list[tuple[tuple[str, str], Subject]]:
+        """(("User"|"Group", name), subject) of each subject; a ServiceAccount is the user it authenticates as."""
         keys = []
         for subject in self.subjects:
             if subject.kind == "ServiceAccount":
                 namespace = subject.namespace or self.namespace
                 if namespace:
-                    keys.append(("User", f"{SERVICE_ACCOUNT_PREFIX}{namespace}:{subject.name}"))
+                    keys.append((("User", f"{SERVICE_ACCOUNT_PREFIX}{namespace}:{subject.name}"), subject))
             elif subject.kind in ("User", "Group"):
-                keys.append((subject.kind, subject.name))
+                keys.append(((subject.kind, subject.name), subject))
         return keys
+
+    def describe(self, subject: Subject) -> str:
+        """How Kubernetes names a grant in its reasons: `RoleBinding "b/ns" of Role "r" to User "alice"`."""
+        if subject.kind == "ServiceAccount":
+            who = f'ServiceAccount "{subject.name}/{subject.namespace or self.namespace}"'
+        else:
+            who = f'{subject.kind} "{subject.name}"'
+        if self.namespace:
+            return f'RoleBinding "{self.name}/{self.namespace}" of {self.role_kind} "{self.role_name}" to {who}'
+        return f'ClusterRoleBinding "{self.name}" of {self.role_kind} "{self.role_name}" to {who}'
+
+
+Grant = tuple[Binding, Subject]
+"""A binding and the subject of it through which it applies to a user."""
 
 
 @dataclass(frozen=True)
@@ -151,8 +165,8 @@ class Policy:
 
     roles: dict[tuple[str, str], tuple[PolicyRule, ...]] = field(default_factory=dict)
     cluster_roles: dict[str, tuple[PolicyRule, ...]] = field(default_factory=dict)
-    cluster_bindings: dict[tuple[str, str], list[Binding]] = field(default_factory=dict)
-    namespace_bindings: dict[tuple[str, str, str], list[Binding]] = field(default_factory=dict)
+    cluster_bindings: dict[tuple[str, str], list[Grant]] = field(default_factory=dict)
+    namespace_bindings: dict[tuple[str, str, str], list[Grant]] = field(default_factory=dict)
 
     @classmethod
     def from_objects(cls, roles: Iterable[Mapping[str, Any]], cluster_roles: Iterable[Mapping[str, Any]],
@@ -165,11 +179,11 @@ class Policy:
         for cluster_role in cluster_roles:
             policy.cluster_roles[str((cluster_role.get("metadata") or {}).get("name", ""))] = rules_of(cluster_role)
         for binding in map(Binding.from_json, cluster_role_bindings):
-            for key in binding.subject_keys():
-                policy.cluster_bindings.setdefault(key, []).append(binding)
+            for key, subject in binding.subject_keys():
+                policy.cluster_bindings.setdefault(key, []).append((binding, subject))
         for binding in map(Binding.from_json, role_bindings):
-            for kind, name in binding.subject_keys():
-                policy.namespace_bindings.setdefault((binding.namespace, kind, name), []).append(binding)
+            for (kind, name), subject in binding.subject_keys():
+                policy.namespace_bindings.setdefault((binding.namespace, kind, name), []).append((binding, subject))
         return policy
 
     def role_rules(self, binding: Binding) -> tuple[PolicyRule, ...] | None:
@@ -180,24 +194,25 @@ class Policy:
             return self.roles.get((binding.namespace, binding.role_name))
         return None
 
-    def bindings_for(self, user: UserInfo, namespace: str) -> list[Binding]:
-        """The user's ClusterRoleBindings, then (with a namespace) their RoleBindings there; each once."""
+    def bindings_for(self, user: UserInfo, namespace: str) -> list[Grant]:
+        """The user's ClusterRoleBindings, then (with a namespace) their RoleBindings there; each once,
+        with the subject through which it applies."""
         keys = [("User", user.name), *(("Group", group) for group in user.groups)]
-        found: dict[int, Binding] = {}
+        found: dict[int, Grant] = {}
         for key in keys:
-            for binding in self.cluster_bindings.get(key, ()):
-                found.setdefault(id(binding), binding)
+            for grant in self.cluster_bindings.get(key, ()):
+                found.setdefault(id(grant[0]), grant)
         if namespace:
             for kind, name in keys:
-                for binding in self.namespace_bindings.get((namespace, kind, name), ()):
-                    found.setdefault(id(binding), binding)
+                for grant in self.namespace_bindings.get((namespace, kind, name), ()):
+                    found.setdefault(id(grant[0]), grant)
         return list(found.values())
 
     def rules_for(self, user: UserInfo, namespace: str) -> tuple[list[PolicyRule], list[str]]:
         """Every rule the user holds in `namespace` ("" for cluster-wide only), and the missing roles."""
         rules: list[PolicyRule] = []
         missing: list[str] = []
-        for binding in self.bindings_for(user, namespace):
+        for binding, _ in self.bindings_for(user, namespace):
             granted = self.role_rules(binding)
             if granted is None:
                 missing.append(missing_role_message(binding))
@@ -209,12 +224,12 @@ class Policy:
         if SYSTEM_MASTERS in attributes.user.groups:
             return Decision(True)
         missing: list[str] = []
-        for binding in self.bindings_for(attributes.user, attributes.namespace):
+        for binding, subject in self.bindings_for(attributes.user, attributes.namespace):
             granted = self.role_rules(binding)
             if granted is None:
                 missing.append(missing_role_message(binding))
             elif any(rule_allows(attributes, rule) for rule in granted):
-                return Decision(True)
+                return Decision(True, f"RBAC: allowed by {binding.describe(subject)}")
         return Decision(False, f"RBAC: [{', '.join(missing)}]" if len(missing) > 1 else
                         f"RBAC: {missing[0]}" if missing else "")
 

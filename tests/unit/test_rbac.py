@@ -120,9 +120,18 @@ def test_rules_for_lists_cluster_then_namespace_rules() -> None:
     assert POLICY.rules_for(WATCHER, "")[0] == [rule("get,list", resources="nodes")]
 
 
+def test_an_allowed_decision_names_the_grant() -> None:
+    decision = POLICY.authorize(RequestAttributes(ROBOT, "get", "prod", "", "v1", "pods", "", "p"))
+    assert decision.reason == ('RBAC: allowed by RoleBinding "sa-pods/prod" of Role "pod-reader" to '
+                               'ServiceAccount "robot/prod"')
+    cluster = POLICY.authorize(RequestAttributes(WATCHER, "list", "", "", "v1", "nodes"))
+    assert cluster.reason == ('RBAC: allowed by ClusterRoleBinding "nodes" of ClusterRole "node-reader" to '
+                              'ServiceAccount "watcher/ops"')
+
+
 def test_binding_subject_keys() -> None:
     binding = Binding.from_json(_binding("b", "Role", "r", [{"kind": "ServiceAccount", "name": "x"},
                                                               {"kind": "Group", "name": "g"}], "ns"))
-    assert binding.subject_keys() == [("User", "system:serviceaccount:ns:x"), ("Group", "g")]
+    assert [key for key, _ in binding.subject_keys()] == [("User", "system:serviceaccount:ns:x"), ("Group", "g")]
     cluster = Binding.from_json(_binding("b", "ClusterRole", "r", [{"kind": "ServiceAccount", "name": "x"}]))
     assert cluster.subject_keys() == []  # a ServiceAccount without a namespace names no one
