@@ -43,6 +43,7 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
         task.add_done_callback(background.discard)
         yield
         task.cancel()
+        authorizer.close()
         await node_proxy.close()
 
     app = FastAPI(title="minik8s apiserver", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)

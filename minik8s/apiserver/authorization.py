@@ -51,6 +51,8 @@ class Authorizer(Protocol):
 
     def role_rules(self, binding: Binding) -> tuple[PolicyRule, ...] | None: ...
 
+    def close(self) -> None: ...
+
 
 class AlwaysAllow:
     """Every request is allowed; SelfSubjectRulesReview answers `*` on everything, as Kubernetes' AlwaysAllow."""
@@ -65,6 +67,9 @@ class AlwaysAllow:
 
     def role_rules(self, binding: Binding) -> tuple[PolicyRule, ...] | None:
         return ()
+
+    def close(self) -> None:
+        pass
 
 
 class PolicyCache:
@@ -127,6 +132,10 @@ class RBACAuthorizer:
 
     def role_rules(self, binding: Binding) -> tuple[PolicyRule, ...] | None:
         return self.cache.policy().role_rules(binding)
+
+    def close(self) -> None:
+        """Stop following the store's RBAC keys (the apiserver is stopping)."""
+        self.cache.close()
 
 
 def new_authorizer(mode: str, store: Store) -> Authorizer:
