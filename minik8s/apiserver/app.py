@@ -1,5 +1,6 @@
 """The apiserver application factory: the API routes, Status errors, health, metrics, bootstrap.
 
+Authentication (`authentication`, default: everyone anonymous) sets each request's user first.
 `create_app(store)` works over any `Store` — a Raft replica in production, a `LocalStore` in
 component tests — so the whole HTTP surface is tested without processes or sockets.
 """
@@ -12,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from minik8s.apiserver.authentication_setup import AuthenticationOptions, install_authentication
 from minik8s.apiserver.bootstrap import bootstrap
 from minik8s.apiserver.error_handlers import add_error_handlers
 from minik8s.apiserver.metrics import MetricsMiddleware, RequestStats, new_registry
@@ -26,7 +28,8 @@ API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dict[str, int] | None = None,
-               advertise: tuple[str, int] | None = None) -> FastAPI:
+               advertise: tuple[str, int] | None = None,
+               authentication: AuthenticationOptions | None = None) -> FastAPI:
     ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds)
     node_proxy = NodeProxy(ops)
     handler = ApiHandler(ops, node_proxy=node_proxy)
@@ -45,6 +48,7 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     app = FastAPI(title="minik8s apiserver", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.store = store
     app.state.ops = ops
+    install_authentication(app, ops, authentication or AuthenticationOptions())
     app.add_route("/api", handler.core, methods=["GET"])
     app.add_route("/api/{path:path}", handler.core, methods=API_METHODS)
     app.add_route("/apis", handler.groups, methods=["GET"])

@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 
 from minik8s.apiserver.app import create_app
+from minik8s.apiserver.authentication_setup import add_authentication_flags, options_from_flags
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
+from minik8s.daemon.tls import ServerTls
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
 
 log = logging.getLogger("minik8s.apiserver")
@@ -38,8 +40,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="tolerationSeconds of the not-ready NoExecute toleration added to every pod")
     parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the unreachable NoExecute toleration added to every pod")
+    parser.add_argument("--tls-cert-file", default="", help="serving certificate (PEM); with "
+                        "--tls-private-key-file, serve HTTPS instead of HTTP")
+    parser.add_argument("--tls-private-key-file", default="", help="the serving certificate's private key (PEM)")
+    parser.add_argument("--client-ca-file", default="", help="CA bundle client certificates are verified "
+                        "against; a verified certificate authenticates its CN as user, its Os as groups")
+    add_authentication_flags(parser)
     add_logging_flags(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
+        parser.error("--tls-cert-file and --tls-private-key-file go together")
+    if args.client_ca_file and not args.tls_cert_file:
+        parser.error("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
+    return args
+
+
+def server_tls(args: argparse.Namespace) -> ServerTls | None:
+    if not args.tls_cert_file:
+        return None
+    return ServerTls(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file)
 
 
 def host_port(address: str) -> tuple[str, int]:
@@ -62,11 +81,13 @@ async def serve(args: argparse.Namespace) -> None:
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
     advertise = host_port(args.advertise_address or args.listen)
-    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise)
-    log.info("%s serving on http://%s:%d, raft %s, peers %s", args.name, host, port, args.raft_address,
-             args.peers or "none")
+    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise,
+                     authentication=options_from_flags(args))
+    tls = server_tls(args)
+    log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
+             args.raft_address, args.peers or "none")
     try:
-        await serve_http(app, host=host, port=port, lifespan="on", graceful_seconds=2)
+        await serve_http(app, host=host, port=port, lifespan="on", graceful_seconds=2, tls=tls)
     finally:
         await store.close()
 

@@ -23,6 +23,7 @@ _TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
     "ConfigMap": frozenset({"data", "binaryData", "immutable"}),
     "Secret": frozenset({"data", "stringData", "type", "immutable"}),
     "Endpoints": frozenset({"subsets"}),
+    "ServiceAccount": frozenset({"secrets", "imagePullSecrets", "automountServiceAccountToken"}),
     "Event": frozenset({
         "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type",
         "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance",

@@ -111,7 +111,8 @@ async def test_websocket_sees_the_certificate_of_the_connection_it_upgraded(ca: 
 
 
 async def test_a_certificate_from_another_ca_is_refused_in_the_handshake(ca: TestCa, tmp_path: Path) -> None:
-    other = TestCa(tmp_path / "other" if (tmp_path / "other").mkdir() is None else tmp_path, "other-ca")
+    (tmp_path / "other").mkdir()
+    other = TestCa(tmp_path / "other", "other-ca")
     async with _serving(_server_tls(ca), "httptools") as port, \
             httpx.AsyncClient(verify=_client_context(ca, other.client("mallory").pair)) as client:
         with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):

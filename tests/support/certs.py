@@ -30,7 +30,8 @@ class IssuedCert:
 
 def _name(common_name: str, organizations: tuple[str, ...] = ()) -> x509.Name:
     attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in organizations]
-    return x509.Name([*attributes, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    common = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else []
+    return x509.Name([*attributes, *common])
 
 
 def _write(directory: Path, stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> IssuedCert:
