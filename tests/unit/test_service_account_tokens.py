@@ -25,8 +25,8 @@ from minik8s.apiserver.service_account_tokens import (
 )
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-ACCOUNT = {"kind": "ServiceAccount", "metadata": {"name": "robot", "namespace": "shop", "uid": "sa-uid"}}
-POD = {"kind": "Pod", "metadata": {"name": "web", "namespace": "shop", "uid": "pod-uid"}}
+ACCOUNT: dict[str, Any] = {"kind": "ServiceAccount", "metadata": {"name": "robot", "namespace": "shop", "uid": "sa-uid"}}
+POD: dict[str, Any] = {"kind": "Pod", "metadata": {"name": "web", "namespace": "shop", "uid": "pod-uid"}}
 KEY = ec.generate_private_key(ec.SECP256R1())
 
 
