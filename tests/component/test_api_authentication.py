@@ -1,0 +1,209 @@
+"""Authentication over real HTTPS on loopback: client certificates, bearer tokens, anonymous, impersonation,
+TokenRequest, SelfSubjectReview, the exec WebSocket, and the official Python client with a bearer token.
+
+The apiserver is `create_app` over a LocalStore served by `serve_http` with TLS, in the test's loop;
+certificates come from a throwaway CA (tests/support/certs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import websockets
+from cryptography.hazmat.primitives.asymmetric import ec
+from kubernetes import client as k8s
+
+from minik8s.apiserver.app import create_app
+from minik8s.apiserver.authentication_credentials import parse_token_file
+from minik8s.apiserver.authentication_setup import AuthenticationOptions
+from minik8s.daemon.http import serve_http
+from minik8s.daemon.tls import ServerTls
+from minik8s.store.base import LocalStore
+from tests.support.certs import TestCa
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
+
+WHOAMI = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+REVIEW = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+TOKENS = 'static-token,carol,c-1,"devs,ops"\n'
+
+
+@dataclass
+class Cluster:
+    url: str
+    ca: TestCa
+
+    def client(self, cert: tuple[str, str] | None = None, token: str = "") -> httpx.AsyncClient:
+        context = ssl.create_default_context(cafile=str(self.ca.cert_file))
+        if cert:
+            context.load_cert_chain(*cert)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, verify=context, headers=headers)
+
+    async def whoami(self, http: httpx.AsyncClient, **headers: str) -> dict[str, Any]:
+        answer = await http.post(WHOAMI, json=REVIEW, headers=headers)
+        assert answer.status_code == 201, answer.text
+        user: dict[str, Any] = answer.json()["status"]["userInfo"]
+        return user
+
+
+@contextlib.asynccontextmanager
+async def https_apiserver(tmp_path: Path, *, anonymous: bool = True) -> AsyncIterator[Cluster]:
+    ca = TestCa(tmp_path)
+    serving = ca.serving()
+    port = free_port()
+    options = AuthenticationOptions(static_tokens=parse_token_file(TOKENS),
+                                    signing_key=ec.generate_private_key(ec.SECP256R1()), anonymous=anonymous)
+    app = create_app(LocalStore(history=100), advertise=("127.0.0.1", port), authentication=options)
+    tls = ServerTls(str(serving.cert_file), str(serving.key_file), str(ca.cert_file))
+    task = asyncio.create_task(serve_http(app, host="127.0.0.1", port=port, lifespan="on", tls=tls))
+    cluster = Cluster(f"https://127.0.0.1:{port}", ca)
+    admin = cluster.client(ca.client("admin", "system:masters").pair)
+
+    async def ready() -> bool:
+        try:
+            return (await admin.get("/api/v1/namespaces/kube-node-lease")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        await eventually("the apiserver to serve", ready, timeout=20)
+        yield cluster
+    finally:
+        await admin.aclose()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+    async with https_apiserver(tmp_path) as served:
+        yield served
+
+
+async def test_client_certificate_is_the_user_its_subject_names(cluster: Cluster) -> None:
+    async with cluster.client(cluster.ca.client("alice", "devs", "qa").pair) as http:
+        assert await cluster.whoami(http) == {"username": "alice", "groups": ["devs", "qa", "system:authenticated"]}
+
+
+async def test_static_token_is_its_user(cluster: Cluster) -> None:
+    async with cluster.client(token="static-token") as http:
+        assert await cluster.whoami(http) == {"username": "carol", "uid": "c-1",
+                                              "groups": ["devs", "ops", "system:authenticated"]}
+
+
+async def test_a_bad_token_is_401_never_anonymous(cluster: Cluster) -> None:
+    async with cluster.client(token="wrong") as http:
+        answer = await http.get("/api/v1/namespaces")
+    assert answer.status_code == 401
+    assert answer.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                             "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+
+
+async def test_no_credentials_is_anonymous(cluster: Cluster) -> None:
+    async with cluster.client() as http:
+        assert await cluster.whoami(http) == {"username": "system:anonymous", "groups": ["system:unauthenticated"]}
+        assert (await http.get("/api/v1/namespaces/default")).status_code == 200  # no authorization yet
+
+
+async def test_keep_alive_connections_keep_their_own_users(cluster: Cluster) -> None:
+    async with cluster.client(cluster.ca.client("alice").pair) as alice, \
+            cluster.client(cluster.ca.client("bob").pair) as bob:
+        names = [(await cluster.whoami(http))["username"] for http in (alice, bob, alice, bob)]
+    assert names == ["alice", "bob", "alice", "bob"]
+
+
+async def test_masters_may_impersonate_and_others_may_not(cluster: Cluster) -> None:
+    async with cluster.client(cluster.ca.client("admin", "system:masters").pair) as admin, \
+            cluster.client(cluster.ca.client("alice").pair) as alice:
+        assert await cluster.whoami(admin, **{"Impersonate-User": "bob", "Impersonate-Group": "devs"}) == {
+            "username": "bob", "groups": ["devs", "system:authenticated"]}
+        refused = await alice.post(WHOAMI, json=REVIEW, headers={"Impersonate-User": "bob"})
+    assert refused.status_code == 403
+    assert refused.json()["message"] == ('users "bob" is forbidden: User "alice" cannot impersonate resource '
+                                         '"users" in API group "" at the cluster scope')
+
+
+async def test_token_request_issues_a_bound_token_that_dies_with_its_service_account(cluster: Cluster) -> None:
+    async with cluster.client(cluster.ca.client("admin", "system:masters").pair) as admin:
+        created = await admin.post("/api/v1/namespaces/default/serviceaccounts",
+                                   json={"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot"}})
+        assert created.status_code == 201, created.text
+        answer = await admin.post("/api/v1/namespaces/default/serviceaccounts/robot/token",
+                                  json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                                        "spec": {"expirationSeconds": 600}})
+        assert answer.status_code == 201, answer.text
+        review = answer.json()
+        assert review["kind"] == "TokenRequest" and review["spec"]["expirationSeconds"] == 600
+        assert review["spec"]["audiences"] == ["https://kubernetes.default.svc.cluster.local"]
+        token = review["status"]["token"]
+        assert jwt.decode(token, options={"verify_signature": False})["sub"] == "system:serviceaccount:default:robot"
+        async with cluster.client(token=token) as robot:
+            user = await cluster.whoami(robot)
+            assert user["username"] == "system:serviceaccount:default:robot"
+            assert user["groups"] == ["system:serviceaccounts", "system:serviceaccounts:default",
+                                      "system:authenticated"]
+            assert user["uid"] == created.json()["metadata"]["uid"]
+            assert (await admin.delete("/api/v1/namespaces/default/serviceaccounts/robot")).status_code == 200
+            assert (await robot.get("/api/v1/namespaces")).status_code == 401
+
+
+async def test_token_request_refuses_short_lives_and_unknown_accounts(cluster: Cluster) -> None:
+    async with cluster.client() as http:
+        missing = await http.post("/api/v1/namespaces/default/serviceaccounts/ghost/token",
+                                  json={"kind": "TokenRequest", "spec": {}})
+        await http.post("/api/v1/namespaces/default/serviceaccounts", json={"metadata": {"name": "robot"}})
+        short = await http.post("/api/v1/namespaces/default/serviceaccounts/robot/token",
+                                json={"kind": "TokenRequest", "spec": {"expirationSeconds": 60}})
+    assert missing.status_code == 404 and missing.json()["message"] == 'serviceaccounts "ghost" not found'
+    assert short.status_code == 422
+    assert "may not specify a duration less than 10 minutes" in short.json()["message"]
+
+
+async def test_service_accounts_print_as_a_table(cluster: Cluster) -> None:
+    async with cluster.client() as http:
+        await http.post("/api/v1/namespaces/default/serviceaccounts",
+                        json={"metadata": {"name": "robot"}, "secrets": [{"name": "s"}]})
+        table = (await http.get("/api/v1/namespaces/default/serviceaccounts",
+                                headers={"Accept": "application/json;as=Table;g=meta.k8s.io;v=v1"})).json()
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Secrets", "Age"]
+    assert table["rows"][0]["cells"][:2] == ["robot", 1]
+
+
+async def test_exec_websocket_with_a_bad_token_is_refused_401(cluster: Cluster) -> None:
+    context = ssl.create_default_context(cafile=str(cluster.ca.cert_file))
+    url = cluster.url.replace("https", "wss") + "/api/v1/namespaces/default/pods/web/exec?command=sh"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(url, ssl=context, additional_headers={"Authorization": "Bearer wrong"}):
+            pass
+    assert refused.value.response.status_code == 401
+
+
+async def test_official_python_client_with_a_bearer_token(cluster: Cluster) -> None:
+    configuration = k8s.Configuration(host=cluster.url, api_key={"authorization": "static-token"},
+                                      api_key_prefix={"authorization": "Bearer"})
+    configuration.ssl_ca_cert = str(cluster.ca.cert_file)
+
+    def whoami_and_list() -> tuple[Any, list[str]]:
+        with k8s.ApiClient(configuration) as api:
+            review = k8s.AuthenticationV1Api(api).create_self_subject_review(k8s.V1SelfSubjectReview())
+            names = [ns.metadata.name for ns in k8s.CoreV1Api(api).list_namespace().items]
+            return review.status.user_info, names
+
+    user, namespaces = await asyncio.to_thread(whoami_and_list)
+    assert user.username == "carol" and "default" in namespaces
+
+
+async def test_anonymous_auth_false_refuses_requests_without_credentials(tmp_path: Path) -> None:
+    async with https_apiserver(tmp_path, anonymous=False) as served, served.client() as http:
+        assert (await http.get("/version")).status_code == 401
