@@ -194,11 +194,11 @@ async def test_official_python_client_with_a_bearer_token(cluster: Cluster) -> N
                                       api_key_prefix={"authorization": "Bearer"})
     configuration.ssl_ca_cert = str(cluster.ca.cert_file)
 
-    def whoami_and_list() -> tuple[Any, list[str]]:
+    def whoami_and_list() -> tuple[Any, list[Any]]:
         with k8s.ApiClient(configuration) as api:
-            review = k8s.AuthenticationV1Api(api).create_self_subject_review(k8s.V1SelfSubjectReview())
-            names = [ns.metadata.name for ns in k8s.CoreV1Api(api).list_namespace().items]
-            return review.status.user_info, names
+            review: Any = k8s.AuthenticationV1Api(api).create_self_subject_review(k8s.V1SelfSubjectReview())
+            namespaces: Any = k8s.CoreV1Api(api).list_namespace()
+            return review.status.user_info, [ns.metadata.name for ns in namespaces.items]
 
     user, namespaces = await asyncio.to_thread(whoami_and_list)
     assert user.username == "carol" and "default" in namespaces
