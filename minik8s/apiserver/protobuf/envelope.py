@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from minik8s.apiserver.protobuf.apps_schema import DAEMON_SET, DEPLOYMENT, REPLICA_SET
+from minik8s.apiserver.protobuf.authentication_schema import SELF_SUBJECT_REVIEW, SERVICE_ACCOUNT, TOKEN_REQUEST
 from minik8s.apiserver.protobuf.core_schema import CONFIG_MAP, EVICTION, NAMESPACE, POD, SECRET, SERVICE
 from minik8s.apiserver.protobuf.decoder import decode_message
 from minik8s.apiserver.protobuf.schema import Message, message, nested, string
@@ -28,6 +29,9 @@ KINDS: dict[tuple[str, str], Message] = {
     ("apps/v1", "DaemonSet"): DAEMON_SET,
     ("policy/v1", "Eviction"): EVICTION,
     ("policy/v1beta1", "Eviction"): EVICTION,
+    ("v1", "ServiceAccount"): SERVICE_ACCOUNT,
+    ("authentication.k8s.io/v1", "TokenRequest"): TOKEN_REQUEST,
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): SELF_SUBJECT_REVIEW,
 }
 
 _TYPE_META = message("TypeMeta", {1: string("apiVersion"), 2: string("kind")})
