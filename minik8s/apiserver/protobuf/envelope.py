@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from minik8s.apiserver.protobuf.apps_schema import DAEMON_SET, DEPLOYMENT, REPLICA_SET
-from minik8s.apiserver.protobuf.authentication_schema import SELF_SUBJECT_REVIEW, SERVICE_ACCOUNT, TOKEN_REQUEST
+from minik8s.apiserver.protobuf.authentication_schema import (
+    SELF_SUBJECT_REVIEW,
+    SERVICE_ACCOUNT,
+    TOKEN_REQUEST,
+)
 from minik8s.apiserver.protobuf.core_schema import CONFIG_MAP, EVICTION, NAMESPACE, POD, SECRET, SERVICE
 from minik8s.apiserver.protobuf.decoder import decode_message
 from minik8s.apiserver.protobuf.schema import Message, message, nested, string
