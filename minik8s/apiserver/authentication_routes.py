@@ -4,7 +4,8 @@
 and answers it (201) with `status.token` and `status.expirationTimestamp` filled in, as Kubernetes'
 TokenREST does: `expirationSeconds` defaults to an hour and may not be under 10 minutes, audiences
 default to the apiserver's, and `boundObjectRef` may bind the token to a Pod of the namespace.
-`POST /apis/authentication.k8s.io/v1/selfsubjectreviews` answers with the caller's own user.
+`POST /apis/authentication.k8s.io/v1/selfsubjectreviews` answers with the caller's own user;
+`POST /apis/authentication.k8s.io/v1/tokenreviews` checks someone else's token (see token_review).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from minik8s.apiserver.authentication import user_of
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.routes import json_response, parse_object, read_body
 from minik8s.apiserver.service_account_tokens import TokenIssuer
+from minik8s.apiserver.token_review import TOKEN_REVIEW_PATH, TokenReviewer
 
 GROUP_VERSION = "authentication.k8s.io/v1"
 TOKEN_PATH = "/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
@@ -67,6 +69,7 @@ class AuthenticationApi:
     ops: Operations
     issuer: TokenIssuer | None
     api_audiences: tuple[str, ...]
+    reviewer: TokenReviewer
 
     async def create_token(self, request: Request) -> Response:
         namespace, name = request.path_params["namespace"], request.path_params["name"]
@@ -106,7 +109,13 @@ class AuthenticationApi:
                               "status": {"userInfo": user_of(request.state).to_json()}}, 201)
 
 
+    async def token_review(self, request: Request) -> Response:
+        body = parse_object(await read_body(request), request.headers.get("content-type", ""))
+        return json_response(await self.reviewer.review(body), 201)
+
+
 def add_authentication_routes(app: FastAPI, api: AuthenticationApi) -> None:
     """Before the catch-all API routes, so these paths reach their own handlers."""
     app.add_route(TOKEN_PATH, api.create_token, methods=["POST"])
     app.add_route(SELF_SUBJECT_REVIEW_PATH, api.self_subject_review, methods=["POST"])
+    app.add_route(TOKEN_REVIEW_PATH, api.token_review, methods=["POST"])

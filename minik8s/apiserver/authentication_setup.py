@@ -33,6 +33,7 @@ from minik8s.apiserver.service_account_tokens import (
     load_private_key,
     load_public_keys,
 )
+from minik8s.apiserver.token_review import TokenReviewer
 
 _KINDS = {"ServiceAccount": SERVICE_ACCOUNTS, "Pod": PODS}
 
@@ -94,14 +95,17 @@ def install_authentication(app: FastAPI, ops: Operations, options: Authenticatio
     tokens: list[TokenAuthenticator] = []
     if options.static_tokens:
         tokens.append(StaticTokens(options.static_tokens))
+    verifier = None
     if options.verification_keys:
         verifier = TokenVerifier(options.verification_keys, lookup, options.issuers, options.audiences)
 
         async def service_account_token(token: str) -> UserInfo | None:
+            assert verifier is not None
             return await verifier.authenticate(token, datetime.now(UTC))
 
         tokens.append(service_account_token)
     issuer = None if options.signing_key is None else TokenIssuer(options.signing_key, options.issuers[0])
-    add_authentication_routes(app, AuthenticationApi(ops, issuer, options.audiences))
+    reviewer = TokenReviewer(options.static_tokens, verifier, options.audiences)
+    add_authentication_routes(app, AuthenticationApi(ops, issuer, options.audiences, reviewer))
     app.add_middleware(AuthenticationMiddleware,  # type: ignore[arg-type]
                        authentication=Authentication(tuple(tokens), options.anonymous, options.impersonation))

@@ -123,8 +123,10 @@ class TokenVerifier:
     issuers: tuple[str, ...] = (DEFAULT_ISSUER,)
     audiences: tuple[str, ...] = (DEFAULT_ISSUER,)
 
-    def claims(self, token: str, now: datetime) -> dict[str, Any] | None:
-        """The verified claims; None when this is no token of ours (not a JWT, another issuer)."""
+    def claims(self, token: str, now: datetime, audiences: Sequence[str] = ()) -> dict[str, Any] | None:
+        """The verified claims; None when this is no token of ours (not a JWT, another issuer).
+
+        The token must name one of `audiences` (default: the apiserver's)."""
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.InvalidTokenError:
@@ -133,16 +135,16 @@ class TokenVerifier:
             return None
         for key in self.keys:
             try:
-                return self._decode(token, key, now)
+                return self._decode(token, key, now, audiences or self.audiences)
             except jwt.InvalidSignatureError:
                 continue
             except jwt.InvalidTokenError as error:
                 raise InvalidCredentials(str(error)) from None
         raise InvalidCredentials("invalid signature")
 
-    def _decode(self, token: str, key: PublicKey, now: datetime) -> dict[str, Any]:
+    def _decode(self, token: str, key: PublicKey, now: datetime, audiences: Sequence[str]) -> dict[str, Any]:
         claims: dict[str, Any] = jwt.decode(
-            token, key, algorithms=[_algorithm(key)], audience=list(self.audiences), issuer=list(self.issuers),
+            token, key, algorithms=[_algorithm(key)], audience=list(audiences), issuer=list(self.issuers),
             options={"require": ["exp", "sub"], "verify_exp": False, "verify_nbf": False, "verify_iat": False})
         if claims["exp"] <= now.timestamp():
             raise InvalidCredentials("service account token has expired")
@@ -150,8 +152,8 @@ class TokenVerifier:
             raise InvalidCredentials("service account token is not valid yet")
         return claims
 
-    async def authenticate(self, token: str, now: datetime) -> UserInfo | None:
-        claims = self.claims(token, now)
+    async def authenticate(self, token: str, now: datetime, audiences: Sequence[str] = ()) -> UserInfo | None:
+        claims = self.claims(token, now, audiences)
         if claims is None:
             return None
         user = service_account_user(claims)

@@ -207,3 +207,39 @@ async def test_official_python_client_with_a_bearer_token(cluster: Cluster) -> N
 async def test_anonymous_auth_false_refuses_requests_without_credentials(tmp_path: Path) -> None:
     async with https_apiserver(tmp_path, anonymous=False) as served, served.client() as http:
         assert (await http.get("/version")).status_code == 401
+
+
+async def _service_account_token(http: httpx.AsyncClient, audiences: list[str] | None = None) -> str:
+    await http.post("/api/v1/namespaces/default/serviceaccounts", json={"metadata": {"name": "robot"}})
+    answer = await http.post("/api/v1/namespaces/default/serviceaccounts/robot/token",
+                             json={"kind": "TokenRequest", "spec": {"audiences": audiences or []}})
+    token: str = answer.json()["status"]["token"]
+    return token
+
+
+async def _token_review(http: httpx.AsyncClient, token: str, audiences: list[str] | None = None) -> dict[str, Any]:
+    answer = await http.post("/apis/authentication.k8s.io/v1/tokenreviews",
+                             json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                                   "spec": {"token": token, "audiences": audiences or []}})
+    assert answer.status_code == 201, answer.text
+    status: dict[str, Any] = answer.json()["status"]
+    return status
+
+
+async def test_token_review_says_whose_a_token_is_and_for_which_audiences(cluster: Cluster) -> None:
+    async with cluster.client() as http:
+        default_token = await _service_account_token(http)
+        vault_token = await _service_account_token(http, ["vault"])
+        reviewed = await _token_review(http, default_token)
+        assert reviewed["authenticated"] is True
+        assert reviewed["user"]["username"] == "system:serviceaccount:default:robot"
+        assert reviewed["audiences"] == ["https://kubernetes.default.svc.cluster.local"]
+        assert (await _token_review(http, vault_token, ["vault"]))["audiences"] == ["vault"]
+        wrong_audience = await _token_review(http, vault_token)
+        assert wrong_audience["authenticated"] is False and "error" in wrong_audience
+        assert (await _token_review(http, "static-token"))["user"]["username"] == "carol"
+        assert (await _token_review(http, "static-token", ["vault"]))["authenticated"] is False
+        assert await _token_review(http, "unknown") == {"authenticated": False, "user": {}}
+        empty = await http.post("/apis/authentication.k8s.io/v1/tokenreviews", json={"spec": {}})
+    assert empty.status_code == 400
+    assert empty.json()["message"] == "token is required for TokenReview in authentication"

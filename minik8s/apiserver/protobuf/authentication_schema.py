@@ -1,5 +1,5 @@
 """Field tables of the authentication kinds kubectl sends as protobuf (authentication/v1 and core/v1
-generated.proto): `kubectl create serviceaccount`, `kubectl create token`, `kubectl auth whoami`."""
+generated.proto): `kubectl create serviceaccount`, `kubectl create token`, `kubectl auth whoami`, and TokenReviews."""
 
 from __future__ import annotations
 
@@ -33,4 +33,10 @@ TOKEN_REQUEST = message("TokenRequest", {
 
 SELF_SUBJECT_REVIEW = message("SelfSubjectReview", {
     1: nested("metadata", OBJECT_META), 2: nested("status", message("SelfSubjectReviewStatus")),
+})
+
+TOKEN_REVIEW = message("TokenReview", {
+    1: nested("metadata", OBJECT_META),
+    2: nested("spec", message("TokenReviewSpec", {1: string("token"), 2: string("audiences", repeated=True)})),
+    3: nested("status", message("TokenReviewStatus")),
 })

@@ -14,6 +14,7 @@ from minik8s.apiserver.protobuf.authentication_schema import (
     SELF_SUBJECT_REVIEW,
     SERVICE_ACCOUNT,
     TOKEN_REQUEST,
+    TOKEN_REVIEW,
 )
 from minik8s.apiserver.protobuf.core_schema import CONFIG_MAP, EVICTION, NAMESPACE, POD, SECRET, SERVICE
 from minik8s.apiserver.protobuf.decoder import decode_message
@@ -36,6 +37,7 @@ KINDS: dict[tuple[str, str], Message] = {
     ("v1", "ServiceAccount"): SERVICE_ACCOUNT,
     ("authentication.k8s.io/v1", "TokenRequest"): TOKEN_REQUEST,
     ("authentication.k8s.io/v1", "SelfSubjectReview"): SELF_SUBJECT_REVIEW,
+    ("authentication.k8s.io/v1", "TokenReview"): TOKEN_REVIEW,
 }
 
 _TYPE_META = message("TypeMeta", {1: string("apiVersion"), 2: string("kind")})
