@@ -72,7 +72,7 @@ class Authentication:
                     return user
             except InvalidCredentials as error:
                 failures.append(str(error))
-        if token is not None:
+        if token is not None and self.tokens:  # no token authenticator: the header is not a credential
             for authenticator in self.tokens:
                 try:
                     found = await authenticator(token)
@@ -102,6 +102,7 @@ class AuthenticationMiddleware:
             return
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         token = next((bearer_token_of(value) for name, value in headers if name == "authorization"), None)
+        consumed = any(name == "authorization" or is_impersonation_header(name) for name, _ in headers)
         try:
             user = await self.authentication.authenticate(client_certificate_of(scope), token)
             user = await impersonate(user, headers, self.authentication.impersonation)
@@ -113,8 +114,9 @@ class AuthenticationMiddleware:
             await _refuse(scope, receive, send, error)
             return
         scope.setdefault("state", {})["user"] = user
-        scope["headers"] = [(name, value) for name, value in scope["headers"]
-                            if name != b"authorization" and not is_impersonation_header(name.decode("latin-1"))]
+        if consumed:
+            scope["headers"] = [(name, value) for name, value in scope["headers"]
+                                if name != b"authorization" and not is_impersonation_header(name.decode("latin-1"))]
         await self.app(scope, receive, send)
 
 

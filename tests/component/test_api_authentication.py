@@ -243,3 +243,11 @@ async def test_token_review_says_whose_a_token_is_and_for_which_audiences(cluste
         empty = await http.post("/apis/authentication.k8s.io/v1/tokenreviews", json={"spec": {}})
     assert empty.status_code == 400
     assert empty.json()["message"] == "token is required for TokenReview in authentication"
+
+
+async def test_the_default_app_is_anonymous_and_ignores_tokens(api: httpx.AsyncClient) -> None:
+    """No authentication flags (the shared `api` fixture): a token is no credential, everyone is anonymous."""
+    answer = await api.post(WHOAMI, json=REVIEW, headers={"Authorization": "Bearer whatever"})
+    assert answer.status_code == 201
+    assert answer.json()["status"]["userInfo"] == {"username": "system:anonymous", "groups": ["system:unauthenticated"]}
+    assert (await api.get("/api/v1/namespaces", headers={"Authorization": "Bearer whatever"})).status_code == 200

@@ -80,3 +80,9 @@ async def test_chain_certificate_then_tokens_then_anonymous(tmp_path: Path) -> N
         await chain.authenticate(None, "wrong")  # presented but invalid: never anonymous
     with pytest.raises(InvalidCredentials):
         await Authentication(anonymous=False).authenticate(None, None)
+
+
+async def test_without_token_authenticators_a_bearer_header_is_no_credential() -> None:
+    """The apiserver without flags: a kubeconfig's token is ignored, as today (Kubernetes has no bearer
+    authenticator in its chain then), and the request is anonymous."""
+    assert await Authentication().authenticate(None, "anything") == ANONYMOUS
