@@ -21,8 +21,12 @@ import pytest
 import websockets
 from cryptography.hazmat.primitives.asymmetric import ec
 from kubernetes import client as k8s
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 
 from minik8s.apiserver.app import create_app
+from minik8s.apiserver.authentication import Authentication, AuthenticationMiddleware, user_of
 from minik8s.apiserver.authentication_credentials import parse_token_file
 from minik8s.apiserver.authentication_setup import AuthenticationOptions
 from minik8s.daemon.http import serve_http
@@ -251,3 +255,34 @@ async def test_the_default_app_is_anonymous_and_ignores_tokens(api: httpx.AsyncC
     assert answer.status_code == 201
     assert answer.json()["status"]["userInfo"] == {"username": "system:anonymous", "groups": ["system:unauthenticated"]}
     assert (await api.get("/api/v1/namespaces", headers={"Authorization": "Bearer whatever"})).status_code == 200
+
+
+async def test_a_websocket_carries_its_connections_user(tmp_path: Path) -> None:
+    """The exec WebSocket's scope gets `state["user"]` like any request: here from the client certificate."""
+    async def who(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(user_of(websocket.scope["state"]).name)
+        await websocket.close()
+
+    app = AuthenticationMiddleware(Starlette(routes=[WebSocketRoute("/who", who)]), Authentication())
+    ca = TestCa(tmp_path)
+    serving, port = ca.serving(), free_port()
+    tls = ServerTls(str(serving.cert_file), str(serving.key_file), str(ca.cert_file))
+    task = asyncio.create_task(serve_http(app, host="127.0.0.1", port=port, tls=tls))
+    context = ssl.create_default_context(cafile=str(ca.cert_file))
+    context.load_cert_chain(*ca.client("dora", "devs").pair)
+
+    async def greeting() -> str | None:
+        try:
+            async with websockets.connect(f"wss://127.0.0.1:{port}/who", ssl=context) as socket:
+                return str(await socket.recv())
+        except OSError:
+            return None
+
+    try:
+        await eventually("the WebSocket to answer", greeting, timeout=20)
+        assert await greeting() == "dora"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
