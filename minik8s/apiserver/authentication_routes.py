@@ -10,6 +10,7 @@ default to the apiserver's, and `boundObjectRef` may bind the token to a Pod of 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -114,8 +115,18 @@ class AuthenticationApi:
         return json_response(await self.reviewer.review(body), 201)
 
 
+def _create_only(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """These resources only take POST; any other method is 405, not the catch-all's reading of the path."""
+    async def create_only(request: Request) -> Response:
+        if request.method != "POST":
+            raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+        return await handler(request)
+    return create_only
+
+
 def add_authentication_routes(app: FastAPI, api: AuthenticationApi) -> None:
     """Before the catch-all API routes, so these paths reach their own handlers."""
-    app.add_route(TOKEN_PATH, api.create_token, methods=["POST"])
-    app.add_route(SELF_SUBJECT_REVIEW_PATH, api.self_subject_review, methods=["POST"])
-    app.add_route(TOKEN_REVIEW_PATH, api.token_review, methods=["POST"])
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    app.add_route(TOKEN_PATH, _create_only(api.create_token), methods=methods)
+    app.add_route(SELF_SUBJECT_REVIEW_PATH, _create_only(api.self_subject_review), methods=methods)
+    app.add_route(TOKEN_REVIEW_PATH, _create_only(api.token_review), methods=methods)

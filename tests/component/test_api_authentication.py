@@ -286,3 +286,11 @@ async def test_a_websocket_carries_its_connections_user(tmp_path: Path) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 10)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/namespaces/default/serviceaccounts/robot/token", WHOAMI,
+                                  "/apis/authentication.k8s.io/v1/tokenreviews"])
+async def test_the_authentication_apis_are_create_only(api: httpx.AsyncClient, path: str) -> None:
+    await api.post("/api/v1/namespaces/default/serviceaccounts", json={"metadata": {"name": "robot"}})
+    answer = await api.get(path)
+    assert answer.status_code == 405 and answer.json()["reason"] == "MethodNotAllowed"
