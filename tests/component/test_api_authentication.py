@@ -32,6 +32,7 @@ from minik8s.apiserver.authentication_setup import AuthenticationOptions
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.tls import ServerTls
 from minik8s.store.base import LocalStore
+from tests.support.builders import pod
 from tests.support.certs import TestCa
 from tests.support.ports import free_port
 from tests.support.waiting import eventually
@@ -294,3 +295,20 @@ async def test_the_authentication_apis_are_create_only(api: httpx.AsyncClient, p
     await api.post("/api/v1/namespaces/default/serviceaccounts", json={"metadata": {"name": "robot"}})
     answer = await api.get(path)
     assert answer.status_code == 405 and answer.json()["reason"] == "MethodNotAllowed"
+
+
+async def test_a_pod_bound_token_dies_with_its_pod(cluster: Cluster) -> None:
+    async with cluster.client(cluster.ca.client("admin", "system:masters").pair) as admin:
+        await admin.post("/api/v1/namespaces/default/serviceaccounts", json={"metadata": {"name": "robot"}})
+        created = await admin.post("/api/v1/namespaces/default/pods", json=pod("web", namespace="default"))
+        assert created.status_code == 201, created.text
+        answer = await admin.post("/api/v1/namespaces/default/serviceaccounts/robot/token", json={
+            "kind": "TokenRequest", "spec": {"boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "web"}}})
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["spec"]["boundObjectRef"]["uid"] == created.json()["metadata"]["uid"]
+        async with cluster.client(token=answer.json()["status"]["token"]) as robot:
+            user = await cluster.whoami(robot)
+            assert user["extra"]["authentication.kubernetes.io/pod-name"] == ["web"]
+            deleted = await admin.delete("/api/v1/namespaces/default/pods/web", params={"gracePeriodSeconds": "0"})
+            assert deleted.status_code == 200, deleted.text
+            assert (await robot.get("/api/v1/namespaces")).status_code == 401
