@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
@@ -40,6 +41,10 @@ async def serve_http(app: Callable[..., Any], *, host: str, port: int, lifespan:
     config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
                             lifespan=lifespan, timeout_graceful_shutdown=graceful_seconds,
                             **(_tls_options(tls, http) if tls is not None else {}))
+    if tls is not None:
+        config.load()  # builds the SSLContext (a bad certificate or key file fails here, an OSError)
+        assert config.ssl is not None
+        config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
     server = _Server(config)
     serving = asyncio.ensure_future(_serve(server, f"{host}:{port}"))
     try:

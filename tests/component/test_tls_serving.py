@@ -122,3 +122,16 @@ async def test_a_certificate_from_another_ca_is_refused_in_the_handshake(ca: Tes
 async def test_without_tls_it_serves_plain_http_and_no_tls_extension() -> None:
     async with _serving(None, "httptools") as port, httpx.AsyncClient() as client:
         assert (await client.get(f"http://127.0.0.1:{port}/whoami")).json() == {"cn": None, "tls": False}
+
+
+async def test_a_tls_1_2_client_is_served(ca: TestCa) -> None:
+    context = _client_context(ca, ca.client("erin").pair)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    async with _serving(_server_tls(ca), "h11") as port, httpx.AsyncClient(verify=context) as client:
+        assert (await client.get(f"https://127.0.0.1:{port}/whoami")).json() == {"cn": "erin", "tls": True}
+
+
+async def test_a_missing_certificate_file_stops_serving_at_once(tmp_path: Path) -> None:
+    with pytest.raises(OSError):
+        await serve_http(APP, host="127.0.0.1", port=free_port(),
+                         tls=ServerTls(str(tmp_path / "none.crt"), str(tmp_path / "none.key")))
