@@ -67,6 +67,7 @@ def host_port(address: str) -> tuple[str, int]:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    authentication = options_from_flags(args)  # bad key or token files stop the start before the store opens
     password = ensure_secret(Path(args.secret_file)) if args.secret_file else None
     if password is None:
         log.warning("no --secret-file: Raft traffic is neither authenticated nor encrypted")
@@ -82,7 +83,7 @@ async def serve(args: argparse.Namespace) -> None:
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
     advertise = host_port(args.advertise_address or args.listen)
     app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise,
-                     authentication=options_from_flags(args))
+                     authentication=authentication)
     tls = server_tls(args)
     log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
              args.raft_address, args.peers or "none")

@@ -128,3 +128,18 @@ def test_kubectl_with_a_static_token_and_a_bad_one(served: tuple[str, TestCa, Pa
     wrong = _kubectl(_kubeconfig(root / "wrong.conf", url, ca, token="wrong"))("get", "namespaces")
     assert wrong.returncode != 0
     assert "error: You must be logged in to the server (Unauthorized)" in wrong.stderr
+
+
+@pytest.mark.parametrize(("flags", "code"), [
+    (["--client-ca-file", "ca.crt"], 2),  # a client CA without serving TLS
+    (["--tls-cert-file", "server.crt"], 2),  # a certificate without its key
+    (["--tls-cert-file", "missing.crt", "--tls-private-key-file", "missing.key"], 1),  # unreadable files
+    (["--token-auth-file", "bad.csv"], 1),  # a token file record with fewer than 3 columns
+])
+def test_bad_tls_and_authentication_flags_stop_the_apiserver(tmp_path: Path, flags: list[str], code: int) -> None:
+    (tmp_path / "bad.csv").write_text("token,user\n")
+    http_port, raft_port = free_ports(2)
+    argv = [sys.executable, "-m", "minik8s.apiserver.main", "--listen", f"127.0.0.1:{http_port}",
+            "--raft-address", f"127.0.0.1:{raft_port}", "--data-dir", str(tmp_path / "data"), *flags]
+    finished = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert finished.returncode == code, finished.stderr
