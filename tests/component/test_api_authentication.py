@@ -312,3 +312,17 @@ async def test_a_pod_bound_token_dies_with_its_pod(cluster: Cluster) -> None:
             deleted = await admin.delete("/api/v1/namespaces/default/pods/web", params={"gracePeriodSeconds": "0"})
             assert deleted.status_code == 200, deleted.text
             assert (await robot.get("/api/v1/namespaces")).status_code == 401
+
+
+async def test_official_python_client_with_a_client_certificate(cluster: Cluster) -> None:
+    configuration = k8s.Configuration(host=cluster.url)
+    configuration.ssl_ca_cert = str(cluster.ca.cert_file)
+    configuration.cert_file, configuration.key_file = cluster.ca.client("frank", "devs").pair
+
+    def whoami() -> Any:
+        with k8s.ApiClient(configuration) as api:
+            review: Any = k8s.AuthenticationV1Api(api).create_self_subject_review(k8s.V1SelfSubjectReview())
+            return review.status.user_info
+
+    user = await asyncio.to_thread(whoami)
+    assert user.username == "frank" and user.groups == ["devs", "system:authenticated"]
