@@ -17,6 +17,7 @@ from minik8s.apiserver.app import create_app
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
+from minik8s.daemon.request_guard import host_policy, parse_host_list
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
 
 log = logging.getLogger("minik8s.apiserver")
@@ -38,6 +39,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="tolerationSeconds of the not-ready NoExecute toleration added to every pod")
     parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the unreachable NoExecute toleration added to every pod")
+    parser.add_argument("--allowed-hosts", default="",
+                        help="comma-separated extra names clients may reach this server by (the Host header); IP "
+                        "literals, localhost, kubernetes[.default[.svc[.cluster.local]]] and this machine's "
+                        "hostname are always served; '*' serves any name (turns the DNS-rebinding check off)")
     add_logging_flags(parser)
     return parser.parse_args(argv)
 
@@ -62,7 +67,8 @@ async def serve(args: argparse.Namespace) -> None:
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
     advertise = host_port(args.advertise_address or args.listen)
-    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise)
+    hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0]])
+    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts)
     log.info("%s serving on http://%s:%d, raft %s, peers %s", args.name, host, port, args.raft_address,
              args.peers or "none")
     try:
