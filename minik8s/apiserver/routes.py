@@ -123,6 +123,12 @@ def body_media_type(request: Request) -> str:
     return media_type
 
 
+async def read_object(request: Request) -> Any:
+    """The object in a write's body; an unacceptable Content-Type is refused before the body is read."""
+    media_type = body_media_type(request)
+    return parse_object(await read_body(request), media_type)
+
+
 def parse_object(raw: bytes, media_type: str) -> Any:
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
@@ -198,7 +204,7 @@ class ApiHandler:
         if target.subresource in ("binding", "eviction"):
             if method != "POST":
                 raise errors.method_not_allowed(f"{method} is not supported on {target.subresource}")
-            body = parse_object(await read_body(request), body_media_type(request))
+            body = await read_object(request)
             assert target.namespace is not None
             act = binding.bind if target.subresource == "binding" else binding.evict
             return json_response(await act(self.ops, target.resource, target.namespace, target.name, body), 201)
@@ -223,7 +229,7 @@ class ApiHandler:
                 return json_response(self.table(resource, listing["items"], listing["metadata"], params))
             return json_response(listing)
         if method == "POST":
-            body = parse_object(await read_body(request), body_media_type(request))
+            body = await read_object(request)
             created = await self.ops.create(resource, namespace, body, dry_run=bool(params.get("dryRun")),
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(created, 201)
@@ -248,7 +254,7 @@ class ApiHandler:
                                                                   ["resourceVersion"]}, params))
             return json_response(obj)
         if method == "PUT":
-            body = parse_object(await read_body(request), body_media_type(request))
+            body = await read_object(request)
             if sub == "scale":
                 return json_response(await self.ops.update_scale(resource, namespace, name, body, dry_run=dry_run))
             updated = await self.ops.update(resource, namespace, name, body, subresource=sub, dry_run=dry_run,
