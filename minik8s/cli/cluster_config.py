@@ -11,6 +11,7 @@ command reads it from there. The home folder holds, besides it:
     data/<name>/        each replica's journal and dump
     logs/<name>.log     each process's stdout and stderr
     run/<name>.pid      each running process's pid
+    pki/                the cluster CA (ca.crt, ca.key 0600) and the certificates it signed
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class ClusterHome:
     @property
     def kubeconfig_file(self) -> Path:
         return self.root / "kubeconfig"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.root / "pki"
 
     @property
     def data_dir(self) -> Path:

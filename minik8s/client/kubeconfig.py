@@ -112,8 +112,12 @@ def load_kubeconfig(path: str | os.PathLike[str]) -> KubeConfig:
     )
 
 
-def write_kubeconfig(
-    path: str | os.PathLike[str],
+def write_kubeconfig(path: str | os.PathLike[str], *, servers: list[str], **options: Any) -> None:
+    """Write `render_kubeconfig(servers, **options)` to `path`, readable by the owner only (0600)."""
+    write_private_text(Path(path), render_kubeconfig(servers=servers, **options))
+
+
+def render_kubeconfig(
     *,
     servers: list[str],
     cluster_name: str = "minik8s",
@@ -121,8 +125,8 @@ def write_kubeconfig(
     namespace: str | None = None,
     credentials: Credentials | None = None,
     tls_server_name: str | None = None,
-) -> None:
-    """Write a standard kubeconfig (mode 0600) whose current context is this cluster.
+) -> str:
+    """A standard kubeconfig (YAML) whose current context is this cluster.
 
     The first server goes in `server`; all of them in the `minik8s` extension for fail-over.
     `credentials` embeds the CA and the user's client pair or token (`*-data`, base64 PEM);
@@ -145,7 +149,7 @@ def write_kubeconfig(
         "current-context": context_name,
         "users": [{"name": user_name, "user": _user_entry(given)}],
     }
-    _write_private(Path(path), yaml.safe_dump(document, sort_keys=False))
+    return yaml.safe_dump(document, sort_keys=False)
 
 
 def _cluster_entry(servers: list[str], credentials: Credentials, tls_server_name: str | None) -> dict[str, Any]:
@@ -223,7 +227,7 @@ def _decoded(value: object) -> str | None:
     return base64.b64decode(value).decode("ascii")
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private_text(path: Path, text: str) -> None:
     """Write atomically, readable by the owner only, creating the folder (0700) if needed."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
