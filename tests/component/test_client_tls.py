@@ -133,8 +133,8 @@ async def test_the_official_python_client_verifies_and_authenticates(pki: Scratc
         def list_namespaces() -> tuple[bool, set[str]]:
             api_client = k8s_config.new_client_from_config(config_file=str(kubeconfig))
             try:
-                listing = k8s_client.CoreV1Api(api_client).list_namespace()
-                return api_client.configuration.verify_ssl, {item.metadata.name for item in listing.items}
+                listing: Any = k8s_client.CoreV1Api(api_client).list_namespace()
+                return bool(api_client.configuration.verify_ssl), {str(item.metadata.name) for item in listing.items}
             finally:
                 api_client.close()
 
