@@ -45,7 +45,7 @@ def component_kubeconfigs(home: ClusterHome, pki: ClusterPki, servers: list[str]
     node_names = [user.removeprefix("system:node:") for user in pki.clients if user.startswith("system:node:")]
     for identity in component_identities(node_names):
         pair = read_pair(pki.clients[identity.user])
-        path = home.root / "kubeconfigs" / f"{identity.file_name}.conf"
+        path = home.kubeconfigs_dir / f"{identity.file_name}.conf"
         write_kubeconfig(path, servers=servers, cluster_name=CLUSTER_NAME, credentials=Credentials(
             certificate_authority_pem=ca_pem, client_certificate_pem=pair.certificate_pem,
             client_key_pem=pair.key_pem, user_name=identity.user))
