@@ -22,7 +22,7 @@ import pytest
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-from minik8s.api.kinds import NAMESPACES
+from minik8s.api.kinds import NAMESPACES, PODS
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ServerUnreachable, TlsFailure
 from minik8s.client.kubeconfig import write_kubeconfig
@@ -180,3 +180,15 @@ async def test_the_real_kubectl_verifies_and_authenticates(pki: ScratchPki, tmp_
         code, out, err = await run(KUBECTL, "--kubeconfig", str(wrong), "--cache-dir", cache, "get", "--raw",
                                    "/version")
     assert code != 0 and "certificate signed by unknown authority" in err, err
+
+
+async def test_our_cli_exec_opens_its_websocket_over_verified_tls(pki: ScratchPki, tmp_path: Path) -> None:
+    async with https_apiserver(pki, cert_reqs=ssl.CERT_REQUIRED) as url:
+        good = pki.kubeconfig(tmp_path / "admin.conf", [url])
+        async with ApiClient.from_kubeconfig(str(good)) as api:
+            await api.create(PODS, {"metadata": {"name": "unbound"}, "spec": {"containers": [
+                {"name": "main", "image": "minik8s/busybox:latest"}]}}, namespace="default")
+        command = [sys.executable, "-m", "minik8s.cli.main", "exec", "unbound", "--kubeconfig"]
+        code, _out, err = await run(*command, str(good), "--", "true")
+    # The apiserver's own refusal, sent over the wss:// handshake: TLS and the client certificate passed.
+    assert code == 1 and err.strip() == "Error from server (BadRequest): pod unbound does not have a host assigned", err
