@@ -8,6 +8,7 @@ with a clear line; plain http:// works as before.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -24,6 +25,7 @@ from kubernetes import config as k8s_config
 
 from minik8s.api.kinds import NAMESPACES, PODS
 from minik8s.client.api import ApiClient
+from minik8s.client.command_line import add_client_flags, make_client
 from minik8s.client.errors import ServerUnreachable, TlsFailure
 from minik8s.client.kubeconfig import write_kubeconfig
 from minik8s.pki.certificates import SubjectAltNames, make_ca
@@ -116,6 +118,15 @@ async def test_fail_over_between_https_replicas_is_kept(pki: ScratchPki, tmp_pat
         async with ApiClient.from_kubeconfig(str(kubeconfig)) as api:
             assert "default" in names_of(await api.list(NAMESPACES))
             assert api.servers == [down, url]
+
+
+async def test_a_daemons_kubeconfig_flag_gets_tls_and_its_client_certificate(pki: ScratchPki, tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_client_flags(parser)
+    async with https_apiserver(pki, cert_reqs=ssl.CERT_REQUIRED) as url:
+        kubeconfig = pki.kubeconfig(tmp_path / "scheduler.conf", [url], user="system:kube-scheduler", groups=())
+        async with make_client(parser.parse_args(["--kubeconfig", str(kubeconfig)])) as api:
+            assert "kube-system" in names_of(await api.list(NAMESPACES))
 
 
 async def test_plain_http_works_unchanged(tmp_path: Path) -> None:
