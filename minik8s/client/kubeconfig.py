@@ -112,9 +112,20 @@ def load_kubeconfig(path: str | os.PathLike[str]) -> KubeConfig:
     )
 
 
-def write_kubeconfig(path: str | os.PathLike[str], *, servers: list[str], **options: Any) -> None:
-    """Write `render_kubeconfig(servers, **options)` to `path`, readable by the owner only (0600)."""
-    write_private_text(Path(path), render_kubeconfig(servers=servers, **options))
+def write_kubeconfig(
+    path: str | os.PathLike[str],
+    *,
+    servers: list[str],
+    cluster_name: str = "minik8s",
+    user_token: str | None = None,
+    namespace: str | None = None,
+    credentials: Credentials | None = None,
+    tls_server_name: str | None = None,
+) -> None:
+    """Write `render_kubeconfig(...)` to `path`, readable by the owner only (0600)."""
+    write_private_text(Path(path), render_kubeconfig(
+        servers=servers, cluster_name=cluster_name, user_token=user_token, namespace=namespace,
+        credentials=credentials, tls_server_name=tls_server_name))
 
 
 def render_kubeconfig(
