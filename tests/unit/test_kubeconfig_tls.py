@@ -11,6 +11,8 @@ import httpx
 import pytest
 import yaml
 
+from minik8s.cli.errors import CliError
+from minik8s.cli.kubeconfig_context import Connection, resolve_target
 from minik8s.client.api import ApiClient
 from minik8s.client.kubeconfig import Credentials, load_kubeconfig, render_kubeconfig, write_kubeconfig
 from minik8s.client.tls import ssl_context_for, tls_failure_of
@@ -140,3 +142,22 @@ def verification_failed() -> ssl.SSLCertVerificationError:
 ])
 def test_tls_failures_that_retrying_cannot_fix(error: BaseException, problem: str | None) -> None:
     assert tls_failure_of(chained(error)) == problem
+
+
+def test_a_key_that_is_not_the_certificates_is_one_cli_line(tmp_path: Path) -> None:
+    other = issue_client(CA, user="bob")
+    path = kubeconfig_file(tmp_path, {"certificate-authority-data": b64(CA.certificate_pem)},
+                           {"client-certificate-data": b64(ALICE.certificate_pem), "client-key-data": b64(other.key_pem)})
+    with pytest.raises(ssl.SSLError):
+        ssl_context_for(load_kubeconfig(path))
+    with pytest.raises(CliError, match=r"^error: cannot use the credentials in .*config: "):
+        resolve_target(Connection(kubeconfig=str(path)))
+
+
+def test_the_cli_target_carries_the_tls_context_and_server_name(tmp_path: Path) -> None:
+    path = kubeconfig_file(tmp_path, {"certificate-authority-data": b64(CA.certificate_pem),
+                                      "tls-server-name": "kubernetes.default.svc"},
+                           {"client-certificate-data": b64(ALICE.certificate_pem), "client-key-data": b64(ALICE.key_pem)})
+    target = resolve_target(Connection(kubeconfig=str(path)))
+    assert isinstance(target.verify, ssl.SSLContext) and target.verify.verify_mode == ssl.CERT_REQUIRED
+    assert target.tls_server_name == "kubernetes.default.svc"
