@@ -27,7 +27,8 @@ from minik8s.api.kinds import NAMESPACES, PODS
 from minik8s.client.api import ApiClient
 from minik8s.client.command_line import add_client_flags, make_client
 from minik8s.client.errors import ServerUnreachable, TlsFailure
-from minik8s.client.kubeconfig import write_kubeconfig
+from minik8s.client.kubeconfig import load_kubeconfig, write_kubeconfig
+from minik8s.client.tls import ssl_context_for
 from minik8s.pki.certificates import SubjectAltNames, make_ca
 from minik8s.pki.ensure import Wanted, ensure_leaf
 from minik8s.pki.files import PairFiles
@@ -56,7 +57,29 @@ async def test_the_server_sees_the_user_and_groups_of_the_client_certificate(pki
         kubeconfig = pki.kubeconfig(tmp_path / "alice.conf", [url], user="alice", groups=("dev", "qa"))
         async with ApiClient.from_kubeconfig(str(kubeconfig)) as api:
             response = await api.request("GET", "/whoami")
-    assert response.json()["subject"] == {"commonName": ["alice"], "organizationName": ["dev", "qa"]}
+    assert response.json() == {"subject": {"commonName": ["alice"], "organizationName": ["dev", "qa"]},
+                               "authorization": []}
+
+
+async def test_a_token_file_is_sent_along_with_the_certificate(pki: ScratchPki, tmp_path: Path) -> None:
+    async with peer_echo_server(pki) as url:
+        kubeconfig = pki.kubeconfig(tmp_path / "both.conf", [url], user="alice", groups=())
+        (tmp_path / "token").write_text("s3cret\n")
+        kubeconfig.write_text(kubeconfig.read_text().replace("    client-key-data:", "    tokenFile: token\n"
+                                                              "    client-key-data:"))
+        async with ApiClient.from_kubeconfig(str(kubeconfig)) as api:
+            seen = (await api.request("GET", "/whoami")).json()
+    assert seen == {"subject": {"commonName": ["alice"]}, "authorization": ["Bearer s3cret"]}
+
+
+async def test_the_certificates_pass_openssls_strict_verification(pki: ScratchPki, tmp_path: Path) -> None:
+    """Python 3.13's default context adds VERIFY_X509_STRICT (key identifiers, critical CA constraints)."""
+    async with peer_echo_server(pki) as url:
+        kubeconfig = pki.kubeconfig(tmp_path / "admin.conf", [url])
+        context = ssl_context_for(load_kubeconfig(kubeconfig))
+        context.verify_flags |= ssl.VERIFY_X509_STRICT
+        async with ApiClient.from_kubeconfig(str(kubeconfig), verify=context) as api:
+            assert (await api.request("GET", "/whoami")).status_code == 200
 
 
 async def test_a_server_from_another_ca_is_refused_at_once(pki: ScratchPki, tmp_path: Path) -> None:

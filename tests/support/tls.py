@@ -88,7 +88,8 @@ async def https_apiserver(pki: ScratchPki, *, cert_reqs: ssl.VerifyMode = ssl.CE
 
 @contextlib.asynccontextmanager
 async def peer_echo_server(pki: ScratchPki, *, serving: PairFiles | None = None) -> AsyncIterator[str]:
-    """A TLS server that requires a client certificate and answers with its subject as JSON.
+    """A TLS server that requires a client certificate and answers with its subject (and any
+    Authorization header) as JSON.
 
     It serves `serving` (the PKI's apiserver pair by default)."""
     pair = serving or pki.serving
@@ -98,8 +99,11 @@ async def peer_echo_server(pki: ScratchPki, *, serving: PairFiles | None = None)
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await reader.readuntil(b"\r\n\r\n")
-            body = json.dumps({"subject": _subject_of(writer.get_extra_info("peercert"))}).encode()
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+            authorization = [line.split(":", 1)[1].strip() for line in head.split("\r\n")
+                             if line.lower().startswith("authorization:")]
+            body = json.dumps({"subject": _subject_of(writer.get_extra_info("peercert")),
+                               "authorization": authorization}).encode()
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
                          b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
             await writer.drain()
