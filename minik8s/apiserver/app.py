@@ -22,14 +22,17 @@ from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.routes import ApiHandler
 from minik8s.apiserver.storage import ObjectStore
 from minik8s.apiserver.system_routes import add_system_routes
+from minik8s.daemon.request_guard import HostGuard, HostPolicy, host_policy
 from minik8s.store.base import Store
 
 API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dict[str, int] | None = None,
-               advertise: tuple[str, int] | None = None,
+               advertise: tuple[str, int] | None = None, hosts: HostPolicy | None = None,
                authentication: AuthenticationOptions | None = None) -> FastAPI:
+    """The apiserver app; `hosts` are the Host headers it answers (default: IP literals, localhost, the
+    cluster's names, this machine's hostname and the advertised host — see daemon.request_guard)."""
     ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds)
     node_proxy = NodeProxy(ops)
     handler = ApiHandler(ops, node_proxy=node_proxy)
@@ -57,4 +60,5 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     add_system_routes(app, store, name=name, metrics=new_registry(stats, store, lambda: handler.open_watches))
     add_error_handlers(app)
     app.add_middleware(MetricsMiddleware, stats=stats)  # type: ignore[arg-type]
+    app.add_middleware(HostGuard, policy=hosts or host_policy(own=[advertise[0]] if advertise else []))
     return app

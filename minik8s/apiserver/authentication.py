@@ -30,6 +30,7 @@ from minik8s.apiserver.impersonation import (
     masters_only,
 )
 from minik8s.apiserver.routes import json_response
+from minik8s.daemon.request_guard import CREDENTIALS_IN_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,9 @@ class AuthenticationMiddleware:
         except StatusError as error:
             await _refuse(scope, receive, send, error)
             return
-        scope.setdefault("state", {})["user"] = user
+        state = scope.setdefault("state", {})
+        state["user"] = user
+        state[CREDENTIALS_IN_HEADER] = token is not None  # the Origin rule of exec reads it once the header is gone
         if consumed:
             scope["headers"] = [(name, value) for name, value in scope["headers"]
                                 if name != b"authorization" and not is_impersonation_header(name.decode("latin-1"))]

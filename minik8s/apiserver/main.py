@@ -18,6 +18,7 @@ from minik8s.apiserver.authentication_setup import add_authentication_flags, opt
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
+from minik8s.daemon.request_guard import host_policy, parse_host_list
 from minik8s.daemon.tls import ServerTls
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
 
@@ -46,6 +47,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--client-ca-file", default="", help="CA bundle client certificates are verified "
                         "against; a verified certificate authenticates its CN as user, its Os as groups")
     add_authentication_flags(parser)
+    parser.add_argument("--allowed-hosts", default="",
+                        help="comma-separated extra names clients may reach this server by (the Host header); IP "
+                        "literals, localhost, kubernetes[.default[.svc[.cluster.local]]] and this machine's "
+                        "hostname are always served; '*' serves any name (turns the DNS-rebinding check off)")
     add_logging_flags(parser)
     args = parser.parse_args(argv)
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
@@ -82,7 +87,8 @@ async def serve(args: argparse.Namespace) -> None:
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
     advertise = host_port(args.advertise_address or args.listen)
-    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise,
+    hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0]])
+    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts,
                      authentication=authentication)
     tls = server_tls(args)
     log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
