@@ -1,4 +1,4 @@
-"""Validation of the smaller core kinds: Namespace, Node, Event, ConfigMap, Secret, Lease.
+"""Validation of the smaller core kinds: Namespace, Node, Event, ConfigMap, Secret, Lease, ServiceAccount.
 
 Each has a handful of rules of its own (config keys and the 1 MiB budget of ConfigMaps
 and Secrets, base64 Secret data, required keys of typed Secrets, node taints and pod
@@ -204,3 +204,14 @@ def _validate_immutable_data(reader: FieldReader, obj: Mapping[str, Any], old: M
 
 def _empty_if_null(value: Any) -> Any:
     return {} if value is None else value
+
+
+def validate_service_account(reader: FieldReader, account: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
+    """Kubernetes checks a ServiceAccount's metadata only; its references are read for type errors."""
+    validate_object_meta(reader, account, "ServiceAccount")
+    for field in ("secrets", "imagePullSecrets"):
+        for path, reference in reader.objects(account, field, ""):
+            reader.string(reference, "name", path)
+    reader.boolean(account, "automountServiceAccountToken", "")
+    if old is not None:
+        validate_object_meta_update(reader, account, old)

@@ -53,6 +53,7 @@ _DOCS = {
     "count": "The number of times this event has occurred.",
     "secretType": "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types",
     "secretData": "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4",
+    "serviceAccountSecrets": 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a "kubernetes.io/enforce-mountable-secrets" annotation set to "true". The "kubernetes.io/enforce-mountable-secrets" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret',
     "configMapData": "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.",
     "rsReplicas": "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller",
     "rsStatusReplicas": "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller",
@@ -112,6 +113,7 @@ _COLUMNS: dict[str, list[Column]] = {
     ],
     "ConfigMap": [_NAME, _column("Data", _DOCS["configMapData"]), _AGE],
     "Secret": [_NAME, _column("Type", _DOCS["secretType"]), _column("Data", _DOCS["secretData"]), _AGE],
+    "ServiceAccount": [_NAME, _column("Secrets", _DOCS["serviceAccountSecrets"]), _AGE],
     "Deployment": [
         _NAME, _column("Ready", "Number of the pod with ready state"),
         _column("Up-to-date", _DOCS["updatedReplicas"]), _column("Available", _DOCS["availableReplicas"]), _AGE,

@@ -20,6 +20,7 @@ from minik8s.api.core_validation import (
     validate_namespace,
     validate_node,
     validate_secret,
+    validate_service_account,
 )
 from minik8s.api.field_errors import FieldError, describe_invalid
 from minik8s.api.field_reader import FieldReader
@@ -47,6 +48,7 @@ _VALIDATORS: dict[str, KindValidator] = {
     "Event": validate_event,
     "ConfigMap": validate_config_map,
     "Secret": validate_secret,
+    "ServiceAccount": validate_service_account,
     "Deployment": validate_deployment,
     "ReplicaSet": validate_replica_set,
     "DaemonSet": validate_daemon_set,

@@ -1,5 +1,6 @@
 """The apiserver application factory: the API routes, Status errors, health, metrics, bootstrap.
 
+Authentication (`authentication`, default: everyone anonymous) sets each request's user first.
 `create_app(store)` works over any `Store` — a Raft replica in production, a `LocalStore` in
 component tests — so the whole HTTP surface is tested without processes or sockets.
 """
@@ -7,28 +8,43 @@ component tests — so the whole HTTP surface is tested without processes or soc
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from minik8s.apiserver.authorization import ALWAYS_ALLOW, AuthorizationMiddleware, new_authorizer
+from minik8s.api.rbac import RequestAttributes
+from minik8s.api.user import UserInfo
+from minik8s.apiserver.authentication_setup import AuthenticationOptions, install_authentication
+from minik8s.apiserver.authorization import (
+    ALWAYS_ALLOW,
+    RBAC,
+    AuthorizationMiddleware,
+    Authorizer,
+    new_authorizer,
+)
 from minik8s.apiserver.bootstrap import bootstrap
 from minik8s.apiserver.error_handlers import add_error_handlers
+from minik8s.apiserver.impersonation import ImpersonationTarget
 from minik8s.apiserver.metrics import MetricsMiddleware, RequestStats, new_registry
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.routes import ApiHandler
 from minik8s.apiserver.storage import ObjectStore
 from minik8s.apiserver.system_routes import add_system_routes
+from minik8s.daemon.request_guard import HostGuard, HostPolicy, host_policy
 from minik8s.store.base import Store
 
 API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dict[str, int] | None = None,
-               advertise: tuple[str, int] | None = None, authorization_mode: str = ALWAYS_ALLOW) -> FastAPI:
-    """The apiserver over `store`; `authorization_mode` is AlwaysAllow or RBAC (see authorization.py)."""
+               advertise: tuple[str, int] | None = None, hosts: HostPolicy | None = None,
+               authentication: AuthenticationOptions | None = None, authorization_mode: str = ALWAYS_ALLOW) -> FastAPI:
+    """The apiserver over `store`. `hosts` are the Host headers it answers (default: IP literals, localhost,
+    the cluster's names, this machine's hostname and the advertised host — see daemon.request_guard);
+    `authentication` says how requests prove who they are; `authorization_mode` is AlwaysAllow or RBAC."""
     ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds)
     node_proxy = NodeProxy(ops)
     authorizer = new_authorizer(authorization_mode, store)
@@ -50,6 +66,9 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     app.state.store = store
     app.state.ops = ops
     app.state.authorizer = authorizer
+    # Middleware added first runs innermost: the user is authenticated before it is authorized.
+    app.add_middleware(AuthorizationMiddleware, authorizer=authorizer)  # type: ignore[arg-type]
+    install_authentication(app, ops, with_impersonation_by(authorizer, authentication or AuthenticationOptions()))
     app.add_route("/api", handler.core, methods=["GET"])
     app.add_route("/api/{path:path}", handler.core, methods=API_METHODS)
     app.add_route("/apis", handler.groups, methods=["GET"])
@@ -57,6 +76,20 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     app.router.add_websocket_route("/api/v1/namespaces/{namespace}/pods/{name}/exec", node_proxy.exec_socket)
     add_system_routes(app, store, name=name, metrics=new_registry(stats, store, lambda: handler.open_watches))
     add_error_handlers(app)
-    app.add_middleware(AuthorizationMiddleware, authorizer=authorizer)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware, stats=stats)  # type: ignore[arg-type]
+    app.add_middleware(HostGuard, policy=hosts or host_policy(own=[advertise[0]] if advertise else []))
     return app
+
+
+def with_impersonation_by(authorizer: Authorizer, options: AuthenticationOptions) -> AuthenticationOptions:
+    """Under RBAC, who may impersonate whom is RBAC's `impersonate` verb; otherwise the options' own check
+    stands (only `system:masters`: AlwaysAllow must not hand every caller every identity)."""
+    if authorizer.mode != RBAC:
+        return options
+
+    async def allowed(user: UserInfo, target: ImpersonationTarget) -> bool:
+        return authorizer.authorize(RequestAttributes(
+            user, target.verb, namespace=target.namespace, api_group=target.api_group, resource=target.resource,
+            subresource=target.subresource, name=target.name)).allowed
+
+    return dataclasses.replace(options, impersonation=allowed)

@@ -41,6 +41,7 @@ _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, list[str]]] = {
     "log": ("", "", "Pod", ["get"]),
     "exec": ("", "", "PodExecOptions", ["create", "get"]),
     "eviction": ("policy", "v1", "Eviction", ["create"]),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest", ["create"]),
 }
 
 

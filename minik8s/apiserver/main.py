@@ -14,10 +14,13 @@ import sys
 from pathlib import Path
 
 from minik8s.apiserver.app import create_app
+from minik8s.apiserver.authentication_setup import add_authentication_flags, options_from_flags
 from minik8s.apiserver.authorization import ALWAYS_ALLOW, MODES
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
+from minik8s.daemon.request_guard import host_policy, parse_host_list
+from minik8s.daemon.tls import ServerTls
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
 
 log = logging.getLogger("minik8s.apiserver")
@@ -42,8 +45,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--authorization-mode", default=ALWAYS_ALLOW, choices=MODES,
                         help="who may do what: AlwaysAllow (everyone everything) or RBAC (Roles and bindings; "
                              "creates the bootstrap policy)")
+    parser.add_argument("--tls-cert-file", default="", help="serving certificate (PEM); with "
+                        "--tls-private-key-file, serve HTTPS instead of HTTP")
+    parser.add_argument("--tls-private-key-file", default="", help="the serving certificate's private key (PEM)")
+    parser.add_argument("--client-ca-file", default="", help="CA bundle client certificates are verified "
+                        "against; a verified certificate authenticates its CN as user, its Os as groups")
+    add_authentication_flags(parser)
+    parser.add_argument("--allowed-hosts", default="",
+                        help="comma-separated extra names clients may reach this server by (the Host header); IP "
+                        "literals, localhost, kubernetes[.default[.svc[.cluster.local]]] and this machine's "
+                        "hostname are always served; '*' serves any name (turns the DNS-rebinding check off)")
     add_logging_flags(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
+        parser.error("--tls-cert-file and --tls-private-key-file go together")
+    if args.client_ca_file and not args.tls_cert_file:
+        parser.error("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
+    return args
+
+
+def server_tls(args: argparse.Namespace) -> ServerTls | None:
+    if not args.tls_cert_file:
+        return None
+    return ServerTls(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file)
 
 
 def host_port(address: str) -> tuple[str, int]:
@@ -52,6 +76,7 @@ def host_port(address: str) -> tuple[str, int]:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    authentication = options_from_flags(args)  # bad key or token files stop the start before the store opens
     password = ensure_secret(Path(args.secret_file)) if args.secret_file else None
     if password is None:
         log.warning("no --secret-file: Raft traffic is neither authenticated nor encrypted")
@@ -66,12 +91,14 @@ async def serve(args: argparse.Namespace) -> None:
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
     advertise = host_port(args.advertise_address or args.listen)
-    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise,
-                     authorization_mode=args.authorization_mode)
-    log.info("%s serving on http://%s:%d, raft %s, peers %s", args.name, host, port, args.raft_address,
-             args.peers or "none")
+    hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0]])
+    app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts,
+                     authentication=authentication, authorization_mode=args.authorization_mode)
+    tls = server_tls(args)
+    log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
+             args.raft_address, args.peers or "none")
     try:
-        await serve_http(app, host=host, port=port, lifespan="on", graceful_seconds=2)
+        await serve_http(app, host=host, port=port, lifespan="on", graceful_seconds=2, tls=tls)
     finally:
         await store.close()
 

@@ -5,7 +5,8 @@ As in Kubernetes, the apiserver answers what needs the API — does the pod exis
 (`status.addresses` and `status.daemonEndpoints.kubeletEndpoint.Port`) — and the agent answers
 for the container itself. Logs are relayed as a streamed `text/plain` body; exec is a WebSocket
 (`v5.channel.k8s.io`, or v4) accepted with the client's subprotocol and bridged frame for frame to
-the agent's exec WebSocket, so neither side's framing is rewritten here. kubectl falls back to SPDY
+the agent's exec WebSocket, so neither side's framing is rewritten here. An upgrade from another
+site's page (a foreign `Origin` without a bearer token) is refused with 403 first. kubectl falls back to SPDY
 when the WebSocket upgrade fails; that fallback gets the same checks, then a 400 saying only
 WebSocket exec is served.
 """
@@ -38,6 +39,7 @@ from minik8s.api.kinds import NODES, PODS
 from minik8s.api.meta import JsonObject, parse_time, spec_of, status_of
 from minik8s.apiserver import errors
 from minik8s.apiserver.operations import Operations
+from minik8s.daemon.request_guard import CREDENTIALS_IN_HEADER, cross_site_websocket
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +286,10 @@ class NodeProxy:
         """WebSocket pods/exec: checks before the upgrade, then a frame-for-frame bridge to the agent."""
         namespace, name = str(websocket.path_params["namespace"]), str(websocket.path_params["name"])
         try:
+            token_authenticated = bool(websocket.scope.get("state", {}).get(CREDENTIALS_IN_HEADER))
+            if (cross_site := cross_site_websocket(websocket.headers, token_authenticated=token_authenticated)) \
+                    is not None:
+                raise errors.StatusError(403, "Forbidden", cross_site)
             query = exec_query(websocket.query_params)
             offered = websocket.scope.get("subprotocols") or []
             protocol = choose_protocol(offered)

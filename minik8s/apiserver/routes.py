@@ -29,8 +29,11 @@ from minik8s.apiserver.operations import Operations, scale_of
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
+from minik8s.daemon.request_guard import from_browser
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
+ACCEPTED_MEDIA_TYPES = ("application/json", "application/yaml", protobuf.MEDIA_TYPE)  # Kubernetes' order
+INPUT_MEDIA_TYPES = frozenset({*ACCEPTED_MEDIA_TYPES, "application/x-yaml", "text/yaml", "*/*"})
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
 # kubectl prints it after "error upgrading connection: " and exits at once.
 PORT_FORWARD_UNSUPPORTED = ("port-forward is not supported by minik8s; reach the pod at its IP from a node, "
@@ -102,14 +105,33 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def parse_object(raw: bytes, content_type: str) -> Any:
-    media_type = content_type.split(";")[0].strip().lower()
-    if media_type not in ("", "json", "application/json", "application/yaml", "application/x-yaml", "text/yaml",
-                          "*/*", protobuf.MEDIA_TYPE):
-        raise errors.StatusError(415, "UnsupportedMediaType",
-                                 f"the body of the request was in an unknown format - accepted media types "
-                                 f"include: application/json, application/yaml, {protobuf.MEDIA_TYPE} "
-                                 f"(got {media_type})")
+def unsupported_media_type(accepted: tuple[str, ...]) -> errors.StatusError:
+    """Kubernetes' 415 (apiserver handlers/negotiation/errors.go), worded as it words it."""
+    return errors.StatusError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                              f"accepted media types include: {', '.join(accepted)}")
+
+
+def body_media_type(request: Request) -> str:
+    """The media type of a write's body: its Content-Type, which must be one the API decodes.
+
+    As in Kubernetes, no Content-Type means JSON (the official Python client sends none) — except
+    from a browser (`Origin`, `Sec-Fetch-*`): a page can send a body without Content-Type to any
+    site with no CORS preflight, so that hole is a 415 too, as `text/plain` and the form types are."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not media_type and not from_browser(request.headers):
+        return "application/json"
+    if media_type not in INPUT_MEDIA_TYPES:
+        raise unsupported_media_type(ACCEPTED_MEDIA_TYPES)
+    return media_type
+
+
+async def read_object(request: Request) -> Any:
+    """The object in a write's body; an unacceptable Content-Type is refused before the body is read."""
+    media_type = body_media_type(request)
+    return parse_object(await read_body(request), media_type)
+
+
+def parse_object(raw: bytes, media_type: str) -> Any:
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
     if media_type == protobuf.MEDIA_TYPE:
@@ -204,7 +226,7 @@ class ApiHandler:
         if target.subresource in ("binding", "eviction"):
             if method != "POST":
                 raise errors.method_not_allowed(f"{method} is not supported on {target.subresource}")
-            body = parse_object(await read_body(request), request.headers.get("content-type", ""))
+            body = await read_object(request)
             assert target.namespace is not None
             act = binding.bind if target.subresource == "binding" else binding.evict
             return json_response(await act(self.ops, target.resource, target.namespace, target.name, body), 201)
@@ -229,14 +251,14 @@ class ApiHandler:
                 return json_response(self.table(resource, listing["items"], listing["metadata"], params))
             return json_response(listing)
         if method == "POST":
-            body = parse_object(await read_body(request), request.headers.get("content-type", ""))
+            body = await read_object(request)
             self.check_write(request, target, body)
             created = await self.ops.create(resource, namespace, body, dry_run=bool(params.get("dryRun")),
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(created, 201)
         if method == "DELETE":
             raw = await read_body(request)
-            body = orjson.loads(raw) if raw.strip() else None
+            body = parse_object(raw, body_media_type(request)) if raw.strip() else None
             deleted = await self.ops.delete_collection(resource, namespace, ListOptions.parse(resource, params),
                                                        DeleteOptions.parse(params, body))
             return json_response(deleted)
@@ -255,7 +277,7 @@ class ApiHandler:
                                                                   ["resourceVersion"]}, params))
             return json_response(obj)
         if method == "PUT":
-            body = parse_object(await read_body(request), request.headers.get("content-type", ""))
+            body = await read_object(request)
             if sub == "scale":
                 return json_response(await self.ops.update_scale(resource, namespace, name, body, dry_run=dry_run))
             self.check_write(request, target, body)
@@ -265,9 +287,7 @@ class ApiHandler:
         if method == "PATCH":
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type not in PATCH_CONTENT_TYPES:
-                raise errors.StatusError(415, "UnsupportedMediaType",
-                                         f"the body of the request was in an unknown format - accepted media "
-                                         f"types include: {', '.join(PATCH_CONTENT_TYPES)}")
+                raise unsupported_media_type(PATCH_CONTENT_TYPES)
             raw = await read_body(request)
             if resource.group == RBAC_GROUP and self.authorizer.mode == RBAC:  # check what the patch would write
                 _, would_be = await self.ops.patch(resource, namespace, name, content_type, raw, dry_run=True)
@@ -277,7 +297,7 @@ class ApiHandler:
             return json_response(scale_of(patched) if sub == "scale" else patched, code)
         if method == "DELETE" and sub is None:
             raw = await read_body(request)
-            body = parse_object(raw, "json") if raw.strip() else None
+            body = parse_object(raw, body_media_type(request)) if raw.strip() else None
             code, result = await self.ops.delete(resource, namespace, name, DeleteOptions.parse(params, body))
             return json_response(result, code)
         raise errors.method_not_allowed(f"{method} is not supported here")

@@ -27,6 +27,7 @@ _TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
     "ClusterRole": frozenset({"rules", "aggregationRule"}),
     "RoleBinding": frozenset({"subjects", "roleRef"}),
     "ClusterRoleBinding": frozenset({"subjects", "roleRef"}),
+    "ServiceAccount": frozenset({"secrets", "imagePullSecrets", "automountServiceAccountToken"}),
     "Event": frozenset({
         "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type",
         "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance",

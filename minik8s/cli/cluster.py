@@ -301,7 +301,7 @@ def _leader_name(config: ClusterConfig, healths: list[Health]) -> str | None:
 def _purge(home: ClusterHome, report: Reporter) -> None:
     """Remove everything `up` made in the home, and the home itself when nothing else is left."""
     try:
-        for folder in (home.data_dir, home.logs_dir, home.run_dir):
+        for folder in (home.data_dir, home.logs_dir, home.run_dir, home.pki_dir, home.kubeconfigs_dir):
             if folder.exists():
                 shutil.rmtree(folder)
         processes.remove_files([home.secret_file, home.kubeconfig_file, home.config_file])

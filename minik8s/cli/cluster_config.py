@@ -11,6 +11,8 @@ command reads it from there. The home folder holds, besides it:
     data/<name>/        each replica's journal and dump
     logs/<name>.log     each process's stdout and stderr
     run/<name>.pid      each running process's pid
+    pki/                the cluster CA (ca.crt, ca.key 0600) and the certificates it signed
+    kubeconfigs/        each component's kubeconfig with its client certificate (0600)
 """
 
 from __future__ import annotations
@@ -60,6 +62,14 @@ class ClusterHome:
     @property
     def kubeconfig_file(self) -> Path:
         return self.root / "kubeconfig"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.root / "pki"
+
+    @property
+    def kubeconfigs_dir(self) -> Path:
+        return self.root / "kubeconfigs"
 
     @property
     def data_dir(self) -> Path:

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import stat
 import sys
 import termios
@@ -38,10 +39,11 @@ from minik8s.cli.flags import (
     ServerOption,
     connection_of,
 )
-from minik8s.cli.kubeconfig_context import Session, resolve_target, run_verb
+from minik8s.cli.kubeconfig_context import Session, Target, resolve_target, run_verb
 from minik8s.cli.resources import fail, parse_kind_name
-from minik8s.client.errors import ServerUnreachable, error_from_response
+from minik8s.client.errors import ServerUnreachable, TlsFailure, error_from_response
 from minik8s.client.paths import object_path
+from minik8s.client.tls import tls_failure_of
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -73,7 +75,7 @@ def exec_command(
     kind, name = parse_kind_name(arguments[:1], default_kind="pods", verb="exec")
     command = arguments[1:]
     connection = connection_of(kubeconfig, server, namespace, request_timeout)
-    token = resolve_target(connection).token
+    target = resolve_target(connection)
 
     async def action(session: Session) -> int:
         pod, _ = await pod_for(session.client, kind, name, namespace=session.namespace)
@@ -87,7 +89,7 @@ def exec_command(
         query += [("tty", "true")] if tty_mode else []
         query += [("container", chosen)] if chosen else []
         path = f"{object_path(PODS, pod_name, namespace=session.namespace, subresource='exec')}?{urlencode(query)}"
-        socket = await open_socket(session, path, token=token)
+        socket = await open_socket(session, path, target=target)
         with raw_terminal(tty_mode and stdin and sys.stdin.isatty()):
             code = await pump(socket, forward_stdin=stdin, tty_mode=tty_mode)
         if code:
@@ -104,19 +106,27 @@ def websocket_url(server: str, path: str) -> str:
                        path.split("?", 1)[1] if "?" in path else "", ""))
 
 
-async def open_socket(session: Session, path: str, *, token: str | None) -> ClientConnection:
-    """Connect to the first replica that accepts; a refusal with a Status is kubectl's error line."""
+async def open_socket(session: Session, path: str, *, target: Target) -> ClientConnection:
+    """Connect to the first replica that accepts; a refusal with a Status is kubectl's error line.
+
+    wss:// uses the kubeconfig's TLS context (CA, client certificate, tls-server-name) as every
+    other request does; an untrusted server is a `TlsFailure` at once."""
     from websockets.asyncio.client import connect  # only exec needs it: keep other verbs' start fast
     from websockets.exceptions import InvalidHandshake, InvalidStatus
     from websockets.typing import Subprotocol
 
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
     last_error: Exception | None = None
     for server in session.servers:
+        tls: dict[str, Any] = {}
+        if server.startswith("https://"):
+            tls = {"ssl": target.verify if isinstance(target.verify, ssl.SSLContext) else ssl.create_default_context()}
+            if target.tls_server_name:
+                tls["server_hostname"] = target.tls_server_name
         try:
             return await connect(websocket_url(server, path), subprotocols=[Subprotocol(PROTOCOL)],
                                  additional_headers=headers, max_size=None, compression=None, proxy=None,
-                                 open_timeout=OPEN_TIMEOUT_SECONDS)
+                                 open_timeout=OPEN_TIMEOUT_SECONDS, **tls)
         except InvalidStatus as refusal:
             response = refusal.response
             if response.status_code == 503:
@@ -124,6 +134,9 @@ async def open_socket(session: Session, path: str, *, token: str | None) -> Clie
                 continue
             raise error_from_response(response.status_code, bytes(response.body or b"")) from None
         except (OSError, TimeoutError, InvalidHandshake) as error:
+            problem = tls_failure_of(error)
+            if problem is not None:
+                raise TlsFailure(f"{problem} (server {server})") from None
             last_error = error
     raise ServerUnreachable(f"no apiserver accepted the exec connection (last error: ConnectError {last_error!r})")
 

@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 
 from minik8s.cli.errors import CliError
 from minik8s.client.api import ApiClient
-from minik8s.client.errors import ApiError, Invalid, ServerUnreachable, Unauthorized
+from minik8s.client.errors import ApiError, Invalid, ServerUnreachable, TlsFailure, Unauthorized
 from minik8s.client.kubeconfig import (
     KubeConfigError,
     default_kubeconfig_path,
     load_kubeconfig,
-    ssl_context_for,
 )
+from minik8s.client.tls import ssl_context_for
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class Target:
     explicit_namespace: bool
     token: str | None = None
     verify: ssl.SSLContext | bool = True
+    tls_server_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,16 +83,20 @@ def resolve_target(connection: Connection) -> Target:
         raise CliError(f"error: cannot use the kubeconfig {path}: {error}", verbatim=True) from None
     verify: ssl.SSLContext | bool = False  # plain http: no certificates to load
     if any(server.startswith("https://") for server in config.servers):
-        verify = ssl_context_for(config)
+        try:
+            verify = ssl_context_for(config)
+        except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+            raise CliError(f"error: cannot use the credentials in {path}: {error}", verbatim=True) from None
     return Target(list(config.servers), connection.namespace or config.namespace,
-                  explicit_namespace=connection.namespace is not None, token=config.token, verify=verify)
+                  explicit_namespace=connection.namespace is not None, token=config.token, verify=verify,
+                  tls_server_name=config.tls_server_name)
 
 
 def open_client(target: Target, connection: Connection) -> ApiClient:
     timeout = connection.request_timeout or 10.0
     deadline = connection.request_timeout or DEFAULT_FAILOVER_SECONDS
     return ApiClient(target.servers, timeout=timeout, token=target.token, verify=target.verify,
-                     failover_deadline=deadline, max_connections=4, user_agent=USER_AGENT)
+                     tls_server_name=target.tls_server_name, failover_deadline=deadline, max_connections=4, user_agent=USER_AGENT)
 
 
 Action = Callable[[Session], Awaitable[int | None]]
@@ -116,6 +121,8 @@ def run_verb(connection: Connection, action: Action) -> int:
 
 def error_line(error: ApiError, servers: Sequence[str]) -> str:
     """kubectl's one line for an API failure."""
+    if isinstance(error, TlsFailure):
+        return f"Unable to connect to the server: {error.message}"
     if isinstance(error, ServerUnreachable):
         return unreachable_line(error, servers)
     if isinstance(error, Unauthorized):

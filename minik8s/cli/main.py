@@ -19,7 +19,15 @@ import click
 import typer
 
 from minik8s.cli import exec as exec_verb
-from minik8s.cli import verbs_edit, verbs_get, verbs_node, verbs_read, verbs_rollout, verbs_write
+from minik8s.cli import (
+    verbs_edit,
+    verbs_get,
+    verbs_kubeconfig,
+    verbs_node,
+    verbs_read,
+    verbs_rollout,
+    verbs_write,
+)
 from minik8s.cli.cluster import (
     ComponentStatus,
     Reporter,
@@ -140,7 +148,8 @@ def down(
 
 
 # The kubectl-like verbs live in their own modules; each adds its commands to the app.
-for _verbs in (verbs_get, verbs_read, verbs_write, verbs_edit, verbs_rollout, verbs_node, exec_verb):
+for _verbs in (verbs_get, verbs_read, verbs_write, verbs_edit, verbs_rollout, verbs_node, exec_verb,
+               verbs_kubeconfig):
     _verbs.register(app)
 
 

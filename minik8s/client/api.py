@@ -22,8 +22,9 @@ from minik8s.api.meta import JsonObject
 from minik8s.api.registry import REGISTRY, ResourceKind
 from minik8s.client.errors import error_from_response
 from minik8s.client.failover import FailoverPolicy, OutgoingRequest, ServerSet, parse_retry_after
-from minik8s.client.kubeconfig import default_kubeconfig_path, load_kubeconfig, ssl_context_for
+from minik8s.client.kubeconfig import default_kubeconfig_path, load_kubeconfig
 from minik8s.client.paths import collection_path, object_path, resolve_namespace
+from minik8s.client.tls import ssl_context_for
 from minik8s.client.watch import WatchEvent, read_watch_stream
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class ApiClient:
         retry_pause: float = 0.05,
         retry_pause_max: float = 1.0,
         verify: ssl.SSLContext | bool = True,
+        tls_server_name: str | None = None,
         user_agent: str = "minik8s-client",
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -91,16 +93,22 @@ class ApiClient:
             servers, timeout=timeout, max_connections=max_connections, max_streams=max_streams,
             policy=FailoverPolicy(deadline=failover_deadline, round_pause=retry_pause,
                                   round_pause_max=retry_pause_max),
-            default_headers=headers, verify=verify, transport=transport,
+            default_headers=headers, verify=verify, tls_server_name=tls_server_name, transport=transport,
         )
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, **options: Any) -> ApiClient:
-        """A client for the current context of a kubeconfig (found as `default_kubeconfig_path`)."""
+        """A client for the current context of a kubeconfig (found as `default_kubeconfig_path`).
+
+        For https:// servers: one TLS context (verification on unless the kubeconfig says
+        `insecure-skip-tls-verify`) with its CA and client pair, shared by every connection.
+        """
         config = load_kubeconfig(default_kubeconfig_path(path))
         options.setdefault("token", config.token)
-        if "verify" not in options and any(server.startswith("https://") for server in config.servers):
-            options["verify"] = ssl_context_for(config)
+        if any(server.startswith("https://") for server in config.servers):
+            if "verify" not in options:
+                options["verify"] = ssl_context_for(config)
+            options.setdefault("tls_server_name", config.tls_server_name)
         return cls(config.servers, **options)
 
     @property

@@ -211,3 +211,8 @@ def _retry_after_in(status: JsonObject) -> float | None:
         if isinstance(seconds, int | float) and seconds >= 0:
             return float(seconds)
     return None
+
+
+class TlsFailure(ServerUnreachable):
+    """The TLS handshake failed for a reason retrying cannot fix: the server's certificate is not
+    trusted (wrong CA, wrong name) or the server refused this client's certificate."""

@@ -5,7 +5,9 @@ leader for a moment. This module keeps one small connection pool per replica, re
 the replica that answered last, and on a connection error or a 503 moves round robin to
 the next, pausing between full rounds, until an overall deadline. It never resends a
 non-idempotent request once it may have reached a server (only a refused connection or a
-503 prove it was not applied), because a duplicated create is worse than an error.
+503 prove it was not applied), because a duplicated create is worse than an error. A TLS
+failure (an untrusted server certificate, a refused client certificate) is no outage: it is
+raised at once as `TlsFailure` instead of being retried until the deadline.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from minik8s.client.errors import ApiError, ServerUnreachable, error_from_response
+from minik8s.client.errors import ApiError, ServerUnreachable, TlsFailure, error_from_response
+from minik8s.client.tls import tls_failure_of
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ class ServerSet:
         policy: FailoverPolicy,
         default_headers: Mapping[str, str],
         verify: ssl.SSLContext | bool = True,
+        tls_server_name: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not servers:
@@ -77,6 +81,8 @@ class ServerSet:
         self._policy = policy
         self._headers = dict(default_headers)
         self._verify = verify
+        # kubeconfig's tls-server-name: the name sent as SNI and checked against the certificate
+        self._extensions = {"sni_hostname": tls_server_name} if tls_server_name else {}
         self._transport = transport
         self._request_clients: dict[int, httpx.AsyncClient] = {}
         self._stream_clients: dict[int, httpx.AsyncClient] = {}
@@ -138,29 +144,38 @@ class ServerSet:
         timeout = httpx.Timeout(self._timeout, read=read_timeout) if stream else httpx.Timeout(self._timeout)
         built = client.build_request(
             request.method, request.path, params=dict(request.params), content=request.content,
-            headers=dict(request.headers), timeout=timeout,
+            headers=dict(request.headers), timeout=timeout, extensions=dict(self._extensions),
         )
         try:
             response = await client.send(built, stream=stream)
-        except _NOT_SENT_ERRORS as exc:
-            logger.info("apiserver %s unreachable for %s %s: %r", server, request.method, request.path, exc)
-            return ServerUnreachable(f"no apiserver answered {request.method} {request.path} "
-                                     f"(last tried {server}: {exc!r})")
         except httpx.TransportError as exc:
-            if not idempotent:
-                raise ServerUnreachable(
-                    f"{request.method} {request.path} to {server} failed after it may have been "
-                    f"applied ({exc!r}); not retried"
-                ) from exc
-            logger.info("apiserver %s failed %s %s: %r", server, request.method, request.path, exc)
-            return ServerUnreachable(f"no apiserver answered {request.method} {request.path} "
-                                     f"(last tried {server}: {exc!r})")
+            return self._transport_failure(server, request, exc, idempotent=idempotent)
         if response.status_code != 503:
             return response
         body = await response.aread()
         await response.aclose()
         logger.info("apiserver %s unavailable for %s %s", server, request.method, request.path)
         return error_from_response(503, body, retry_after=parse_retry_after(response.headers.get("Retry-After")))
+
+    @staticmethod
+    def _transport_failure(server: str, request: OutgoingRequest, exc: httpx.TransportError, *,
+                           idempotent: bool) -> ApiError:
+        """The error that says to try the next server; raises when trying again cannot help."""
+        tls_problem = tls_failure_of(exc)
+        if tls_problem is not None:
+            raise TlsFailure(f"{tls_problem} (server {server})") from exc
+        if isinstance(exc, _NOT_SENT_ERRORS):
+            logger.info("apiserver %s unreachable for %s %s: %r", server, request.method, request.path, exc)
+            return ServerUnreachable(f"no apiserver answered {request.method} {request.path} "
+                                     f"(last tried {server}: {exc!r})")
+        if not idempotent:
+            raise ServerUnreachable(
+                f"{request.method} {request.path} to {server} failed after it may have been "
+                f"applied ({exc!r}); not retried"
+            ) from exc
+        logger.info("apiserver %s failed %s %s: %r", server, request.method, request.path, exc)
+        return ServerUnreachable(f"no apiserver answered {request.method} {request.path} "
+                                 f"(last tried {server}: {exc!r})")
 
     def _client(self, index: int, *, stream: bool) -> httpx.AsyncClient:
         if self._closed:

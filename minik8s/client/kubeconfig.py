@@ -4,13 +4,17 @@
 client and our own CLI all find the cluster the same way. Several apiserver replicas fit
 in the standard format through a cluster `extensions` entry named `minik8s` listing every
 server (`{"servers": [...]}`); tools that do not know it use the one `server` field.
+
+Credentials are the standard ones: `certificate-authority(-data)` and `tls-server-name` on the
+cluster, `client-certificate(-data)`/`client-key(-data)` and `token`/`tokenFile` on the user.
+Relative file paths are relative to the kubeconfig's folder, and embedded data wins over a
+file (client-go's rule). `tls.ssl_context_for` turns them into one TLS context.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +41,22 @@ class KubeConfig:
     insecure_skip_tls_verify: bool = False
     certificate_authority: str | None = None  # a file path
     certificate_authority_data: str | None = None  # PEM text
+    tls_server_name: str | None = None
+    client_certificate: str | None = None  # a file path
+    client_certificate_data: str | None = None  # PEM text
+    client_key: str | None = None  # a file path
+    client_key_data: str | None = None  # PEM text
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a written kubeconfig embeds: the CA to trust and who the user is (PEM bytes)."""
+
+    certificate_authority_pem: bytes | None = None
+    client_certificate_pem: bytes | None = None
+    client_key_pem: bytes | None = None
+    token: str | None = None
+    user_name: str | None = None  # the kubeconfig's name for the user entry
 
 
 def default_kubeconfig_path(explicit: str | None = None) -> Path:
@@ -74,15 +94,21 @@ def load_kubeconfig(path: str | os.PathLike[str]) -> KubeConfig:
     if cluster is None:
         raise KubeConfigError(f"{path}: cluster {cluster_name!r} not found")
     user = _named(document, "users", "user").get(str(context.get("user") or ""), {})
+    base = Path(path).parent
     return KubeConfig(
         servers=_servers_of(cluster, path=path),
-        token=_token_of(user, base=Path(path).parent),
+        token=_token_of(user, base=base),
         namespace=str(context.get("namespace") or "default"),
         context_name=context_name,
         cluster_name=cluster_name,
         insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify", False)),
-        certificate_authority=_relative_to(Path(path).parent, cluster.get("certificate-authority")),
+        certificate_authority=_relative_to(base, cluster.get("certificate-authority")),
         certificate_authority_data=_decoded(cluster.get("certificate-authority-data")),
+        tls_server_name=str(cluster.get("tls-server-name") or "") or None,
+        client_certificate=_relative_to(base, user.get("client-certificate")),
+        client_certificate_data=_decoded(user.get("client-certificate-data")),
+        client_key=_relative_to(base, user.get("client-key")),
+        client_key_data=_decoded(user.get("client-key-data")),
     )
 
 
@@ -93,14 +119,35 @@ def write_kubeconfig(
     cluster_name: str = "minik8s",
     user_token: str | None = None,
     namespace: str | None = None,
+    credentials: Credentials | None = None,
+    tls_server_name: str | None = None,
 ) -> None:
-    """Write a standard kubeconfig (mode 0600) whose current context is this cluster.
+    """Write `render_kubeconfig(...)` to `path`, readable by the owner only (0600)."""
+    write_private_text(Path(path), render_kubeconfig(
+        servers=servers, cluster_name=cluster_name, user_token=user_token, namespace=namespace,
+        credentials=credentials, tls_server_name=tls_server_name))
+
+
+def render_kubeconfig(
+    *,
+    servers: list[str],
+    cluster_name: str = "minik8s",
+    user_token: str | None = None,
+    namespace: str | None = None,
+    credentials: Credentials | None = None,
+    tls_server_name: str | None = None,
+) -> str:
+    """A standard kubeconfig (YAML) whose current context is this cluster.
 
     The first server goes in `server`; all of them in the `minik8s` extension for fail-over.
+    `credentials` embeds the CA and the user's client pair or token (`*-data`, base64 PEM);
+    a named user gets kubeadm's context name `USER@CLUSTER`.
     """
     if not servers:
         raise ValueError("a kubeconfig needs at least one server")
-    user_name = f"{cluster_name}-admin"
+    given = credentials or Credentials(token=user_token)
+    user_name = given.user_name or f"{cluster_name}-admin"
+    context_name = cluster_name if given.user_name is None else f"{given.user_name}@{cluster_name}"
     context: dict[str, Any] = {"cluster": cluster_name, "user": user_name}
     if namespace:
         context["namespace"] = namespace
@@ -108,29 +155,32 @@ def write_kubeconfig(
         "apiVersion": "v1",
         "kind": "Config",
         "preferences": {},
-        "clusters": [{
-            "name": cluster_name,
-            "cluster": {
-                "server": servers[0],
-                "extensions": [{"name": EXTENSION_NAME, "extension": {"servers": list(servers)}}],
-            },
-        }],
-        "contexts": [{"name": cluster_name, "context": context}],
-        "current-context": cluster_name,
-        "users": [{"name": user_name, "user": {"token": user_token} if user_token else {}}],
+        "clusters": [{"name": cluster_name, "cluster": _cluster_entry(servers, given, tls_server_name)}],
+        "contexts": [{"name": context_name, "context": context}],
+        "current-context": context_name,
+        "users": [{"name": user_name, "user": _user_entry(given)}],
     }
-    _write_private(Path(path), yaml.safe_dump(document, sort_keys=False))
+    return yaml.safe_dump(document, sort_keys=False)
 
 
-def ssl_context_for(config: KubeConfig) -> ssl.SSLContext | bool:
-    """The TLS verification setting a kubeconfig asks for."""
-    if config.insecure_skip_tls_verify:
-        return False
-    if config.certificate_authority_data or config.certificate_authority:
-        return ssl.create_default_context(
-            cafile=config.certificate_authority, cadata=config.certificate_authority_data
-        )
-    return True
+def _cluster_entry(servers: list[str], credentials: Credentials, tls_server_name: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"server": servers[0]}
+    if credentials.certificate_authority_pem:
+        entry["certificate-authority-data"] = _encoded(credentials.certificate_authority_pem)
+    if tls_server_name:
+        entry["tls-server-name"] = tls_server_name
+    entry["extensions"] = [{"name": EXTENSION_NAME, "extension": {"servers": list(servers)}}]
+    return entry
+
+
+def _user_entry(credentials: Credentials) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    if credentials.client_certificate_pem and credentials.client_key_pem:
+        entry["client-certificate-data"] = _encoded(credentials.client_certificate_pem)
+        entry["client-key-data"] = _encoded(credentials.client_key_pem)
+    if credentials.token:
+        entry["token"] = credentials.token
+    return entry
 
 
 def _named(document: dict[str, Any], section: str, body: str) -> dict[str, dict[str, Any]]:
@@ -178,13 +228,17 @@ def _relative_to(base: Path, value: object) -> str | None:
     return str(base / Path(value).expanduser())
 
 
+def _encoded(pem: bytes) -> str:
+    return base64.b64encode(pem).decode("ascii")
+
+
 def _decoded(value: object) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     return base64.b64decode(value).decode("ascii")
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private_text(path: Path, text: str) -> None:
     """Write atomically, readable by the owner only, creating the folder (0700) if needed."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import uvicorn
 
 from minik8s.daemon.entry import StartupError
+from minik8s.daemon.tls import ServerTls, TlsH11Protocol, TlsHttpToolsProtocol, TlsWebSocketProtocol
+
+HttpProtocol = Literal["httptools", "h11"]
 
 
 class _Server(uvicorn.Server):
@@ -27,13 +31,20 @@ class _Server(uvicorn.Server):
 
 
 async def serve_http(app: Callable[..., Any], *, host: str, port: int, lifespan: Literal["on", "off"] = "off",
-                     graceful_seconds: int | None = None) -> None:
+                     graceful_seconds: int | None = None, tls: ServerTls | None = None,
+                     http: HttpProtocol = "httptools") -> None:
     """Serve `app` until cancelled (then stop gracefully); StartupError if the address cannot be bound.
 
     uvicorn logs through the daemon's own handlers (so `--log-format json` covers it), warnings only.
+    With `tls`, it serves HTTPS and each scope carries its connection's client certificate (see tls).
     """
     config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
-                            lifespan=lifespan, timeout_graceful_shutdown=graceful_seconds)
+                            lifespan=lifespan, timeout_graceful_shutdown=graceful_seconds,
+                            **(_tls_options(tls, http) if tls is not None else {}))
+    if tls is not None:
+        config.load()  # builds the SSLContext (a bad certificate or key file fails here, an OSError)
+        assert config.ssl is not None
+        config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
     server = _Server(config)
     serving = asyncio.ensure_future(_serve(server, f"{host}:{port}"))
     try:
@@ -42,6 +53,11 @@ async def serve_http(app: Callable[..., Any], *, host: str, port: int, lifespan:
         server.should_exit = True
         await serving
         raise
+
+
+def _tls_options(tls: ServerTls, http: HttpProtocol) -> dict[str, Any]:
+    protocol = TlsHttpToolsProtocol if http == "httptools" else TlsH11Protocol
+    return {**tls.uvicorn_options(), "http": protocol, "ws": TlsWebSocketProtocol}
 
 
 async def _serve(server: uvicorn.Server, address: str) -> None:

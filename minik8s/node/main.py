@@ -21,6 +21,7 @@ from minik8s.client.errors import ApiError
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
+from minik8s.daemon.request_guard import host_policy, parse_host_list
 from minik8s.node.agent import NodeAgent
 from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.executor import NodeSettings
@@ -39,6 +40,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--node-ip", default="", help="the node's address (default: the pod network's gateway)")
     parser.add_argument("--address", default="", help="listen address of the logs/exec endpoint (default: node IP)")
     parser.add_argument("--port", type=int, default=10250, help="port of the logs/exec endpoint")
+    parser.add_argument("--allowed-hosts", default="",
+                        help="comma-separated extra names the apiserver may reach this agent by (the Host header); "
+                        "IP literals, localhost, the node's name and addresses and this machine's hostname are always "
+                        "served; '*' serves any name")
     parser.add_argument("--data-dir", default="./data/node", help="volumes of this node's pods")
     parser.add_argument("--node-status-update-frequency", type=float, default=10.0, help="seconds")
     parser.add_argument("--node-lease-duration-seconds", type=int, default=40)
@@ -128,7 +133,8 @@ async def serve(args: argparse.Namespace) -> None:
         tasks.create_task(heartbeat.run())
         await until_done("creating the pod network", lambda: runtime.ensure_network(
             settings.network, subnet=args.pod_cidr, gateway=settings.gateway))
-        app = create_node_app(resolve=agent.resolve_container, runtime=runtime)
+        hosts = host_policy(parse_host_list(args.allowed_hosts), own=[args.node_name, node_ip, args.address])
+        app = create_node_app(resolve=agent.resolve_container, runtime=runtime, hosts=hosts)
         tasks.create_task(serve_http(app, host=args.address or node_ip, port=args.port))
         tasks.create_task(agent.run())
         log.info("node %s ready: pod network %s, endpoint %s:%d", args.node_name, args.pod_cidr,

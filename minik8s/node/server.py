@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket
 
-from minik8s.client.errors import ApiError, BadRequest, InternalError
+from minik8s.client.errors import ApiError, BadRequest, Forbidden, InternalError
+from minik8s.daemon.request_guard import HostGuard, HostPolicy, cross_site_websocket, host_policy
 from minik8s.node.exec_channel import (
     STATUS,
     STDERR,
@@ -195,6 +196,8 @@ class NodeEndpoints:
     async def exec_socket(self, websocket: WebSocket) -> None:
         namespace, pod, container = _path_target(websocket.path_params)
         try:
+            if (cross_site := cross_site_websocket(websocket.headers)) is not None:
+                raise Forbidden(403, "Forbidden", cross_site)
             request = parse_exec_query(websocket.query_params)
             offered = websocket.scope.get("subprotocols") or []
             protocol = choose_protocol(offered)
@@ -235,8 +238,11 @@ async def _unexpected(request: Request, error: Exception) -> Response:
                                          f"Internal error occurred: {type(error).__name__}: {error}"))
 
 
-def create_node_app(*, resolve: Resolve, runtime: ContainerRuntime) -> FastAPI:
+def create_node_app(*, resolve: Resolve, runtime: ContainerRuntime, hosts: HostPolicy | None = None) -> FastAPI:
     """The agent's HTTP app: `/containerLogs/{ns}/{pod}/{container}`, WebSocket `/exec/{ns}/{pod}/{container}`.
+
+    `hosts`: the Host headers it answers (default: IP literals, localhost, the cluster's names and this
+    machine's hostname); an exec upgrade from another site's page is refused with 403.
 
     `resolve(namespace, pod, container or None, previous)` returns the container or raises an
     `ApiError` (e.g. `BadRequest` for a container that is waiting, `NotFound` for an unknown pod),
@@ -251,4 +257,5 @@ def create_node_app(*, resolve: Resolve, runtime: ContainerRuntime) -> FastAPI:
     app.add_route("/healthz", _healthz, methods=["GET"])
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(HostGuard, policy=hosts or host_policy())
     return app

@@ -14,13 +14,14 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
-from websockets.typing import Subprotocol
+from websockets.typing import Origin, Subprotocol
 
 from minik8s.client.errors import BadRequest, NotFound
 from minik8s.node.runtime import LogOptions
 from minik8s.node.server import ResolvedContainer
 from tests.support.fake_runtime import FakeRuntime
 from tests.support.node_server import V4, V4_BASE64, V5, node_server, run_exec
+from tests.support.raw_upgrade import raw_upgrade
 from tests.support.waiting import eventually
 
 WAIT = 5.0
@@ -183,3 +184,43 @@ async def test_exec_refuses_the_upgrade_with_a_status(agent: tuple[str, FakeRunt
     assert refused.value.response.status_code == code
     body = json.loads(refused.value.response.body or b"{}")
     assert body["kind"] == "Status" and message in body["message"]
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null"])
+async def test_attack_exec_from_another_sites_page_is_refused(agent: tuple[str, FakeRuntime], origin: str) -> None:
+    """The issue's attack on the agent itself: exec ran with `Origin: evil.example`; now 403."""
+    address, runtime = agent
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(f"ws://{address}/exec/default/web/app?command=echo&stdout=true",
+                      subprotocols=[Subprotocol(V5)], proxy=None, origin=Origin(origin))
+    assert refused.value.response.status_code == 403
+    body = json.loads(refused.value.response.body or b"{}")
+    assert (body["kind"], body["reason"]) == ("Status", "Forbidden") and origin in body["message"]
+    assert not runtime.sessions
+
+
+async def test_exec_with_the_agents_own_origin_or_a_bearer_token_runs(agent: tuple[str, FakeRuntime]) -> None:
+    address, _ = agent
+    url = f"ws://{address}/exec/default/web/app?command=echo&command=hi&stdout=true"
+    for headers in ({"Origin": f"http://{address}"}, {"Origin": "http://evil.example", "Authorization": "Bearer t"}):
+        result = await run_exec(url, headers=headers)
+        assert result.stdout == b"hi\n" and result.status == {"metadata": {}, "status": "Success"}
+
+
+@pytest.mark.parametrize("host", ["evil.example:10250", "node-1.evil.example"])
+async def test_attack_a_rebound_name_is_refused_by_the_agent(agent: tuple[str, FakeRuntime], host: str) -> None:
+    address, runtime = agent
+    async with httpx.AsyncClient(base_url=f"http://{address}", timeout=WAIT) as http:
+        logs = await http.get("/containerLogs/default/web/app", headers={"Host": host})
+    assert logs.status_code == 403 and logs.json()["reason"] == "Forbidden"
+    status, body = await raw_upgrade(address, "/exec/default/web/app?command=echo&stdout=true",
+                                     {"Host": host, "Origin": f"http://{host}"})
+    assert status == 403 and body is not None and host in body["message"]
+    assert not runtime.sessions
+
+
+async def test_the_agent_serves_its_addresses_and_names(agent: tuple[str, FakeRuntime]) -> None:
+    address, _ = agent
+    async with httpx.AsyncClient(base_url=f"http://{address}", timeout=WAIT) as http:
+        for host in (address, "localhost:10250", "[::1]:10250", "10.244.1.1:10250"):
+            assert (await http.get("/healthz", headers={"Host": host})).status_code == 200

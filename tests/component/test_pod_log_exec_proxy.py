@@ -15,7 +15,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
-from websockets.typing import Subprotocol
+from websockets.typing import Origin, Subprotocol
 
 from minik8s.client.errors import BadRequest, NotFound
 from minik8s.node.runtime import LogOptions
@@ -216,3 +216,32 @@ async def test_leaving_an_exec_closes_the_session_on_the_agent(
             assert await socket.recv() == b"\x01"
             await eventually("the exec session to start", lambda: runtime.sessions, timeout=WAIT)
         await runtime.sessions[0].closed.wait()
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:1"])
+async def test_attack_exec_from_another_sites_page_is_refused(cluster: tuple[httpx.AsyncClient, FakeRuntime],
+                                                              origin: str) -> None:
+    """The issue's attack: exec ran with `Origin: evil.example`; a browser's upgrade now gets 403."""
+    api, runtime = cluster
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(exec_url(api, "solo", "command=echo&command=hi&stdout=true"), subprotocols=[Subprotocol(V5)],
+                      proxy=None, origin=Origin(origin))
+    assert refused.value.response.status_code == 403
+    body = json.loads(refused.value.response.body or b"{}")
+    assert (body["kind"], body["reason"], body["code"]) == ("Status", "Forbidden", 403)
+    assert f'a WebSocket from origin "{origin}" is refused' in body["message"]
+    assert not runtime.sessions
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # kubectl sends no Origin
+    {"Origin": "same"},  # the official Python client's websocket-client sends the server's own origin
+    {"Origin": "http://evil.example", "Authorization": "Bearer a-token"},  # credentials in a header
+])
+async def test_exec_without_a_foreign_origin_or_with_a_bearer_token_runs(
+        cluster: tuple[httpx.AsyncClient, FakeRuntime], headers: dict[str, str]) -> None:
+    api, _ = cluster
+    if headers.get("Origin") == "same":
+        headers = {"Origin": str(api.base_url).rstrip("/")}
+    result = await run_exec(exec_url(api, "solo", "command=echo&command=hi&stdout=true"), headers=headers)
+    assert result.stdout == b"hi\n" and result.status == {"metadata": {}, "status": "Success"}

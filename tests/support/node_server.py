@@ -51,9 +51,11 @@ def decode(message: str | bytes) -> tuple[int, bytes]:
 
 
 async def run_exec(url: str, *, protocol: str = V5, stdin: bytes | None = None,
-                   resize: tuple[int, int] | None = None) -> ExecResult:
-    """Open an exec WebSocket, optionally send stdin (then close it) and a resize, collect until closed."""
-    async with asyncio.timeout(EXEC_SECONDS), connect(url, subprotocols=[Subprotocol(protocol)], proxy=None) as socket:
+                   resize: tuple[int, int] | None = None, headers: dict[str, str] | None = None) -> ExecResult:
+    """Open an exec WebSocket (with extra `headers`, e.g. Origin), optionally send stdin (then close it) and a
+    resize, collect until closed."""
+    async with asyncio.timeout(EXEC_SECONDS), connect(url, subprotocols=[Subprotocol(protocol)], proxy=None,
+                                                      additional_headers=headers) as socket:
         result = ExecResult(socket.subprotocol)
 
         def frame(channel: int, data: bytes) -> bytes | str:

@@ -10,6 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from minik8s.apiserver.protobuf.apps_schema import DAEMON_SET, DEPLOYMENT, REPLICA_SET
+from minik8s.apiserver.protobuf.authentication_schema import (
+    SELF_SUBJECT_REVIEW,
+    SERVICE_ACCOUNT,
+    TOKEN_REQUEST,
+    TOKEN_REVIEW,
+)
 from minik8s.apiserver.protobuf.core_schema import CONFIG_MAP, EVICTION, NAMESPACE, POD, SECRET, SERVICE
 from minik8s.apiserver.protobuf.decoder import decode_message
 from minik8s.apiserver.protobuf.rbac_schema import (
@@ -45,6 +51,10 @@ KINDS: dict[tuple[str, str], Message] = {
     ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): SELF_SUBJECT_RULES_REVIEW,
     ("authorization.k8s.io/v1", "SubjectAccessReview"): SUBJECT_ACCESS_REVIEW,
     ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): SUBJECT_ACCESS_REVIEW,
+    ("v1", "ServiceAccount"): SERVICE_ACCOUNT,
+    ("authentication.k8s.io/v1", "TokenRequest"): TOKEN_REQUEST,
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): SELF_SUBJECT_REVIEW,
+    ("authentication.k8s.io/v1", "TokenReview"): TOKEN_REVIEW,
 }
 
 _TYPE_META = message("TypeMeta", {1: string("apiVersion"), 2: string("kind")})

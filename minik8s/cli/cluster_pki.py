@@ -1,0 +1,74 @@
+"""The cluster's certificates in its home: the PKI `up` keeps, and kubeconfigs minted from its CA.
+
+`HOME/pki/` holds the cluster CA and every certificate it signed (kubeadm's
+/etc/kubernetes/pki). `ensure_cluster_pki` makes what is missing and keeps the rest, so
+`up` may call it every time; `mint_user_kubeconfig` is `kubeadm kubeconfig user`: a new
+client certificate for a person (CN = user, O = groups) in a kubeconfig that trusts the CA
+and lists every apiserver. Component kubeconfigs (`component_kubeconfigs`) are the same
+thing for each daemon's identity, written under `HOME/kubeconfigs/`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from pathlib import Path
+
+from minik8s.cli.cluster_config import ClusterConfig, ClusterHome
+from minik8s.cli.errors import CliError
+from minik8s.client.kubeconfig import Credentials, render_kubeconfig, write_kubeconfig
+from minik8s.pki.certificates import LEAF_VALIDITY, issue_client
+from minik8s.pki.ensure import ClusterPki, PkiError, load_ca
+from minik8s.pki.ensure import ensure_cluster_pki as ensure_pki_folder
+from minik8s.pki.files import read_pair
+from minik8s.pki.identities import component_identities
+
+CLUSTER_NAME = "minik8s"
+
+
+def ensure_cluster_pki(home: ClusterHome, config: ClusterConfig, *, extra_sans: Sequence[str] = (),
+                       now: datetime.datetime | None = None) -> ClusterPki:
+    """The cluster CA, the apiserver's serving pair (SANs: loopback, the `kubernetes` Service,
+    every node's address, `extra_sans`), each component's client pair and each node agent's serving pair."""
+    nodes = [(layout.name, layout.node_ip) for layout in config.node_layouts]
+    try:
+        return ensure_pki_folder(home.pki_dir, apiserver_addresses=[*(ip for _, ip in nodes), *extra_sans],
+                                 nodes=nodes, now=now)
+    except (PkiError, ValueError) as error:
+        raise CliError(f"the cluster PKI in {home.pki_dir} cannot be used: {error}") from error
+
+
+def component_kubeconfigs(home: ClusterHome, pki: ClusterPki, servers: list[str]) -> dict[str, Path]:
+    """One kubeconfig (0600) per component identity, `HOME/kubeconfigs/<name>.conf`, by user name."""
+    ca_pem = pki.ca.certificate.read_bytes()
+    written: dict[str, Path] = {}
+    node_names = [user.removeprefix("system:node:") for user in pki.clients if user.startswith("system:node:")]
+    for identity in component_identities(node_names):
+        pair = read_pair(pki.clients[identity.user])
+        path = home.kubeconfigs_dir / f"{identity.file_name}.conf"
+        write_kubeconfig(path, servers=servers, cluster_name=CLUSTER_NAME, credentials=Credentials(
+            certificate_authority_pem=ca_pem, client_certificate_pem=pair.certificate_pem,
+            client_key_pem=pair.key_pem, user_name=identity.user))
+        written[identity.user] = path
+    return written
+
+
+def mint_user_kubeconfig(home: ClusterHome, config: ClusterConfig, *, user: str, groups: Sequence[str] = (),
+                         validity: datetime.timedelta = LEAF_VALIDITY, now: datetime.datetime | None = None) -> str:
+    """A kubeconfig (YAML) for `user` in `groups` with a new client certificate from the cluster CA."""
+    if not user.strip():
+        raise CliError("--user must name someone (it becomes the certificate's CN, the user name)")
+    if validity <= datetime.timedelta(0):
+        raise CliError("--validity-period must be positive")
+    try:
+        ca = load_ca(home.pki_dir)
+    except (OSError, ValueError) as error:
+        raise CliError(f"the cluster CA in {home.pki_dir} cannot be read: {error}") from error
+    if ca is None:
+        raise CliError(f"the cluster in {home.root} has no certificate authority yet ({home.pki_dir / 'ca.crt'} "
+                       "is missing): a cluster started with TLS makes one")
+    pair = issue_client(ca, user=user, groups=tuple(groups), now=now, validity=validity)
+    servers = [apiserver.url for apiserver in config.apiservers]
+    return render_kubeconfig(servers=servers, cluster_name=CLUSTER_NAME, credentials=Credentials(
+        certificate_authority_pem=ca.certificate_pem, client_certificate_pem=pair.certificate_pem,
+        client_key_pem=pair.key_pem, user_name=user))
