@@ -4,9 +4,10 @@ Manifests leave most fields out; every consumer (kubectl describe, the scheduler
 agent, rollout status) expects them filled exactly as Kubernetes fills them: container port
 protocol TCP, restartPolicy Always, imagePullPolicy by tag, probe timings, Deployment
 rolling-update 25%/25%, and so on (pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go).
-Two create-time steps that Kubernetes performs outside defaulting are here too, behind
-`on_create`: the DefaultTolerationSeconds admission plugin for Pods and the Namespace's
-`kubernetes` finalizer. Malformed parts are left untouched for validation to report.
+Three create-time steps that Kubernetes performs outside defaulting are here too, behind
+`on_create`: the DefaultTolerationSeconds admission plugin for Pods, the defaulting half of the
+ServiceAccount admission plugin (a pod names `default` when it names no ServiceAccount) and the
+Namespace's `kubernetes` finalizer. Malformed parts are left untouched for validation to report.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 from minik8s.api.meta import JsonObject
 
 DEFAULT_TOLERATION_SECONDS = 300
+DEFAULT_SERVICE_ACCOUNT = "default"
+MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
 _NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 _UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -39,6 +42,7 @@ def apply_defaults(kind: str, obj: JsonObject, *, on_create: bool = True) -> Non
 
 def apply_pod_spec_defaults(spec: JsonObject) -> None:
     """Defaults shared by a Pod's spec and every pod template (SetDefaults_PodSpec and below)."""
+    _mirror_service_account(spec)
     _set_default(spec, "dnsPolicy", "ClusterFirst")
     _set_default(spec, "restartPolicy", "Always")
     _set_default(spec, "securityContext", {})
@@ -72,9 +76,37 @@ def _default_pod(pod: JsonObject, on_create: bool) -> None:
     _set_default(spec, "enableServiceLinks", True)
     if spec.get("hostNetwork") is True:
         _default_host_ports(spec)
+    if on_create:
+        _admit_service_account(pod, spec)
     apply_pod_spec_defaults(spec)
     if on_create:
         _add_default_tolerations(spec)
+
+
+def _admit_service_account(pod: JsonObject, spec: JsonObject) -> None:
+    """The ServiceAccount admission plugin's defaulting: a new pod runs as `default` unless it names one.
+
+    Mirror pods are left as they are (plugin/pkg/admission/serviceaccount/admission.go). That the
+    account exists is not checked, and no token volume is added (see the README's known limits).
+    """
+    annotations = _get_object(_get_object(pod, "metadata") or {}, "annotations") or {}
+    if MIRROR_POD_ANNOTATION in annotations:
+        return
+    if not spec.get("serviceAccountName") and not spec.get("serviceAccount"):
+        spec["serviceAccountName"] = DEFAULT_SERVICE_ACCOUNT
+
+
+def _mirror_service_account(spec: JsonObject) -> None:
+    """`serviceAccount` is the deprecated alias of `serviceAccountName`: either fills the other.
+
+    As the v1 conversion does: the name comes from `serviceAccount` when only that is given, and
+    `serviceAccount` always repeats the name (left out when there is none).
+    """
+    name = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    if isinstance(name, str) and name:
+        spec["serviceAccountName"] = spec["serviceAccount"] = name
+    elif spec.get("serviceAccount") == "":
+        del spec["serviceAccount"]
 
 
 def _default_container(container: JsonObject) -> None:

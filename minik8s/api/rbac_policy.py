@@ -116,7 +116,7 @@ CONTROLLER_MANAGER_RULES = [
     rule(("create",), "coordination.k8s.io", "leases"),
     # the garbage collector and the namespace controller act on every kind
     rule(("get", "list", "watch", "patch", "update", "delete", "deletecollection"), "*", "*"),
-    rule(("create",), "", "pods", "endpoints"),
+    rule(("create",), "", "pods", "endpoints", "serviceaccounts"),  # serviceaccount: each `default`
     rule(("create",), "apps", "replicasets"),
     rule(("escalate",), "rbac.authorization.k8s.io", "clusterroles"),  # the aggregation controller
 ]

@@ -19,6 +19,7 @@ CONTROLLERS: dict[str, str] = {
     "nodelifecycle": "minik8s.controllers.node_lifecycle.controller:NodeLifecycleController",
     "nodeipam": "minik8s.controllers.node_ipam.controller:NodeIpamController",
     "namespace": "minik8s.controllers.namespace.controller:NamespaceController",
+    "serviceaccount": "minik8s.controllers.serviceaccount.controller:ServiceAccountController",
     "garbagecollector": "minik8s.controllers.garbage_collector.controller:GarbageCollector",
     "clusterrole-aggregation":
         "minik8s.controllers.clusterrole_aggregation.controller:ClusterRoleAggregationController",

@@ -127,6 +127,22 @@ async def test_defaults_are_applied_as_kubernetes_does(api: httpx.AsyncClient) -
     assert made["spec"]["terminationGracePeriodSeconds"] == 30
 
 
+async def test_a_pod_runs_as_the_default_service_account_unless_it_names_one(api: httpx.AsyncClient) -> None:
+    """The ServiceAccount admission plugin's defaulting; the account need not exist yet."""
+    made = (await api.post(PODS, json=pod("sa-default"))).json()
+    assert (made["spec"]["serviceAccountName"], made["spec"]["serviceAccount"]) == ("default", "default")
+    named = pod("sa-named")
+    named["spec"].update(serviceAccountName="robot", automountServiceAccountToken=False)  # type: ignore[attr-defined]
+    response = await api.post(PODS, json=named)
+    assert response.status_code == 201, response.text
+    spec = response.json()["spec"]
+    assert (spec["serviceAccountName"], spec["serviceAccount"]) == ("robot", "robot")
+    assert spec["automountServiceAccountToken"] is False
+    assert "volumes" not in spec  # no token volume is projected yet
+    stored = (await api.get(f"{PODS}/sa-named")).json()
+    assert stored["spec"]["serviceAccountName"] == "robot"
+
+
 async def test_label_and_field_selectors_filter_lists(api: httpx.AsyncClient) -> None:
     for name, tier in (("a", "web"), ("b", "web"), ("c", "db")):
         await api.post(PODS, json=pod(f"sel-{name}", tier=tier))

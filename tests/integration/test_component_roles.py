@@ -14,7 +14,16 @@ from typing import Any
 
 import pytest
 
-from minik8s.api.kinds import CLUSTER_ROLES, CONFIG_MAPS, DEPLOYMENTS, NAMESPACES, NODES, PODS, SERVICES
+from minik8s.api.kinds import (
+    CLUSTER_ROLES,
+    CONFIG_MAPS,
+    DEPLOYMENTS,
+    NAMESPACES,
+    NODES,
+    PODS,
+    SERVICE_ACCOUNTS,
+    SERVICES,
+)
 from minik8s.api.rbac_policy import CONTROLLER_MANAGER_USER, DNS_USER, PROXY_USER, SCHEDULER_USER
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
@@ -22,7 +31,7 @@ from minik8s.controllers.common.context import ControllerOptions
 from minik8s.controllers.manager import CONTROLLERS, load_controllers
 from minik8s.scheduler.scheduler import Scheduler
 from tests.support import builders
-from tests.support.in_loop import controllers_running
+from tests.support.in_loop import controllers_running, found
 from tests.support.serving import apiserver_serving
 from tests.support.users import user_token
 from tests.support.waiting import eventually
@@ -76,6 +85,10 @@ async def test_controllers_and_scheduler_work_under_their_roles() -> None:
 
                 await admin.create(NAMESPACES, {"metadata": {"name": "team"}})
                 await admin.create(CONFIG_MAPS, {"metadata": {"name": "c"}}, namespace="team")
+
+                async def team_has_default_account() -> bool:
+                    return await found(admin, SERVICE_ACCOUNTS, "default", "team") is not None
+                await eventually("the serviceaccount controller to create team's default", team_has_default_account)
                 await admin.delete(NAMESPACES, "team")
 
                 async def team_gone() -> bool:

@@ -99,6 +99,40 @@ def test_updates_do_not_bring_back_create_time_tolerations():
     assert "tolerations" not in _defaulted("Pod", _pod(), on_create=False)["spec"]
 
 
+@pytest.mark.parametrize(("given_spec", "name"), [
+    ({}, "default"),
+    ({"serviceAccountName": "robot"}, "robot"),
+    ({"serviceAccount": "robot"}, "robot"),  # the deprecated alias names it
+    ({"serviceAccountName": "robot", "serviceAccount": "other"}, "robot"),  # the name wins
+    ({"serviceAccountName": "", "serviceAccount": ""}, "default"),
+])
+def test_a_new_pod_runs_as_its_service_account_or_default(given_spec, name):
+    spec = _defaulted("Pod", _pod(**given_spec))["spec"]
+    assert (spec["serviceAccountName"], spec["serviceAccount"]) == (name, name)
+
+
+def test_automount_service_account_token_is_kept_as_given():
+    assert "automountServiceAccountToken" not in _defaulted("Pod", _pod())["spec"]
+    assert _defaulted("Pod", _pod(automountServiceAccountToken=False))["spec"]["automountServiceAccountToken"] is False
+
+
+def test_mirror_pods_and_updates_get_no_default_service_account():
+    mirror = _pod()
+    mirror["metadata"]["annotations"] = {"kubernetes.io/config.mirror": "hash"}
+    assert "serviceAccountName" not in _defaulted("Pod", mirror)["spec"]
+    updated = _defaulted("Pod", _pod(), on_create=False)["spec"]
+    assert "serviceAccountName" not in updated and "serviceAccount" not in updated
+
+
+def test_pod_templates_mirror_the_deprecated_service_account_field():
+    deployment = builders.deployment("web", pod_spec={"containers": [builders.container("c")],
+                                                      "serviceAccountName": "robot"})
+    template_spec = _defaulted("Deployment", deployment)["spec"]["template"]["spec"]
+    assert template_spec["serviceAccount"] == "robot"
+    bare = _defaulted("Deployment", builders.deployment("web", pod_spec={"containers": [builders.container("c")]}))
+    assert "serviceAccountName" not in bare["spec"]["template"]["spec"]
+
+
 @pytest.mark.parametrize(
     ("image", "policy"),
     [

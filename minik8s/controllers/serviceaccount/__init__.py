@@ -1,0 +1,1 @@
+"""The ServiceAccount controller: every active namespace has its `default` ServiceAccount."""
