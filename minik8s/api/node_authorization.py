@@ -4,8 +4,12 @@ Kubernetes' plugin/pkg/auth/authorizer/node: a `system:node:<name>` user in `sys
 get (list, watch) a Secret or ConfigMap, get a PersistentVolumeClaim, and create a token for a
 ServiceAccount only when a pod bound to its node references that object (its graph runs from
 each object through the pods that use it to their node). It may get, create, update, patch and
-delete only its own Lease in `kube-node-lease`. Everything else a kubelet needs is one static
-rule set (bootstrappolicy.NodeRules): nodes, pods, services, endpoints, events, reviews. The
+delete only its own Lease in `kube-node-lease`. As with AuthorizeNodeWithSelectors (on by
+default since v1.32) it reads only its own Node, and only its own pods: by name, or listed and
+watched with the field selector `spec.nodeName=<name>`; it may write any Node and create or
+delete pods, update pod status and evict — NodeRestriction narrows those writes to its own.
+Everything else a kubelet needs is one static rule set (bootstrappolicy.NodeRules): services,
+endpoints, events, reviews. The
 authorizer never denies: a request it does not allow gets "no opinion" with a reason, and the
 next authorizer in the chain (RBAC) decides.
 
@@ -24,6 +28,7 @@ from minik8s.api.user import NODE_PREFIX, SYSTEM_NODES, node_name_of
 
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 SECRET, CONFIG_MAP, PVC, SERVICE_ACCOUNT = "secrets", "configmaps", "persistentvolumeclaims", "serviceaccounts"
+POD = "pods"
 _READ = ("get", "list", "watch")
 
 # bootstrappolicy.NodeRules (v1.32), without the kinds minik8s does not serve (CSI, DRA, CSRs).
@@ -84,6 +89,7 @@ class PodReferences:
 
     node: str
     namespace: str
+    name: str
     objects: frozenset[tuple[str, str]] = field(default_factory=frozenset)
 
     @classmethod
@@ -98,7 +104,7 @@ class PodReferences:
         refs.add((SERVICE_ACCOUNT, str(spec.get("serviceAccountName") or "default")))
         metadata = pod.get("metadata") or {}
         return cls(str(spec.get("nodeName") or ""), str(metadata.get("namespace") or "default"),
-                   frozenset(ref for ref in refs if ref[1]))
+                   str(metadata.get("name") or ""), frozenset(ref for ref in refs if ref[1]))
 
 
 class NodeGraph:
@@ -126,7 +132,9 @@ class NodeGraph:
                 self._by_node.pop(old.node, None)
 
     def reaches(self, node: str, resource: str, namespace: str, name: str) -> bool:
-        """True when some pod bound to `node` in `namespace` references `resource` `name`."""
+        """True when some pod bound to `node` in `namespace` is, or references, `resource` `name`."""
+        if resource == POD:
+            return any(refs.namespace == namespace and refs.name == name for refs in self._by_node.get(node, {}).values())
         return any(refs.namespace == namespace and (resource, name) in refs.objects
                    for refs in self._by_node.get(node, {}).values())
 
@@ -172,6 +180,46 @@ def _lease(node: str, attributes: RequestAttributes) -> Decision:
     return Decision(True)
 
 
+def _selects(field_selector: str, field: str, value: str) -> bool:
+    """True when the selector has the term `field=value` (or `==`)."""
+    for term in field_selector.split(","):
+        key, found, wanted = term.partition("==") if "==" in term else term.partition("=")
+        if found and not key.endswith("!") and key.strip() == field and wanted.strip() == value:
+            return True
+    return False
+
+
+def _node(node: str, attributes: RequestAttributes) -> Decision:
+    """AuthorizeNodeWithSelectors: write any Node (NodeRestriction narrows it), read only its own."""
+    verb, name = attributes.verb, attributes.name
+    if attributes.subresource == "" and verb in ("create", "update", "patch"):
+        return Decision(True)
+    if attributes.subresource == "" and verb in _READ:
+        if name == node:
+            return Decision(True)
+        if not name:
+            return _no_opinion(f"node '{node}' cannot read all nodes, only its own Node object")
+        return _no_opinion(f"node '{node}' cannot read '{name}', only its own Node object")
+    if attributes.subresource == "status" and verb in ("update", "patch"):
+        return Decision(True)
+    return _no_opinion("")
+
+
+def _pod(node: str, graph: NodeGraph, attributes: RequestAttributes) -> Decision:
+    """AuthorizeNodeWithSelectors: its own pods by name or by `spec.nodeName=NODE`; writes for NodeRestriction."""
+    verb, subresource = attributes.verb, attributes.subresource
+    if subresource == "" and verb == "get":
+        return _read_namespaced(node, graph, attributes, ("get",))
+    if subresource == "" and verb in ("list", "watch"):
+        if _selects(attributes.field_selector, "spec.nodeName", node):
+            return Decision(True)
+        if attributes.name:
+            return _through_graph(node, graph, attributes)
+        return _no_opinion("can only list/watch pods with spec.nodeName field selector")
+    allowed = {"": ("create", "delete"), "status": ("update", "patch"), "eviction": ("create",)}
+    return Decision(True) if verb in allowed.get(subresource, ()) else _no_opinion("")
+
+
 def authorize_node(attributes: RequestAttributes, graph: NodeGraph) -> Decision:
     """The Node authorizer: allowed, or not allowed meaning no opinion (never a deny)."""
     user = attributes.user
@@ -190,6 +238,10 @@ def authorize_node(attributes: RequestAttributes, graph: NodeGraph) -> Decision:
             return _service_account_token(node, graph, attributes)
         if group == "coordination.k8s.io" and resource == "leases":
             return _lease(node, attributes)
+        if group == "" and resource == "nodes":
+            return _node(node, attributes)
+        if group == "" and resource == POD:
+            return _pod(node, graph, attributes)
     if any(rule_allows(attributes, rule) for rule in NODE_RULES):
         return Decision(True)
     return _no_opinion("")

@@ -48,6 +48,19 @@ async def test_a_node_reads_only_its_pods_secrets(api: httpx.AsyncClient) -> Non
                           headers=as_user("mallory"))).status_code == 403
 
 
+async def test_a_node_lists_its_own_pods_and_reads_its_own_node(api: httpx.AsyncClient) -> None:
+    mine = await api.get("/api/v1/pods", params={"fieldSelector": "spec.nodeName=n1"}, headers=N1)
+    assert mine.status_code == 200 and [p["metadata"]["name"] for p in mine.json()["items"]] == ["n1-pod"]
+    everyone = await api.get("/api/v1/pods", headers=N1)
+    assert everyone.status_code == 403
+    assert everyone.json()["message"].endswith(": can only list/watch pods with spec.nodeName field selector")
+    assert (await api.get(f"{PODS}/n1-pod", headers=N1)).status_code == 200
+    assert (await api.get(f"{PODS}/n2-pod", headers=N1)).status_code == 403
+    assert (await api.get("/api/v1/nodes/n1", headers=N1)).status_code == 200
+    assert (await api.get("/api/v1/nodes/n2", headers=N1)).status_code == 403
+    assert (await api.get("/api/v1/namespaces/default/services", headers=N1)).status_code == 200
+
+
 async def test_the_graph_follows_pods_created_later(api: httpx.AsyncClient) -> None:
     url = "/api/v1/namespaces/default/secrets/n2-secret"
     assert (await api.get(url, headers=N1)).status_code == 403
