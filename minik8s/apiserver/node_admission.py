@@ -28,6 +28,13 @@ def _needs_stored(resource: ResourceKind, subresource: str | None, operation: st
     return resource.plural == "nodes" and operation == UPDATE
 
 
+def judges_new_object(resource: ResourceKind, subresource: str | None) -> bool:
+    """Whether a patch is judged on what it would write (a Node's taints), not just on its target.
+
+    Pod status writes keep the stored labels here, so their patches need no dry run."""
+    return resource.group == "" and resource.plural == "nodes" and not subresource
+
+
 def restricted_node(authorizer: Authorizer, user: UserInfo) -> str | None:
     """The node whose writes NodeRestriction checks: the user's, when the Node authorizer runs."""
     return node_name_of(user) if authorizer.mode == NODE_RBAC else None

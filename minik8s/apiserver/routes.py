@@ -25,7 +25,7 @@ from minik8s.apiserver import binding, discovery, endpoint_slices, errors, proto
 from minik8s.apiserver.authorization import AlwaysAllow, Authorizer, decides_with_rbac, user_of
 from minik8s.apiserver.authorization_writes import check_rbac_write
 from minik8s.apiserver.json_values import JsonCompatibleLoader
-from minik8s.apiserver.node_admission import admit_node_write, restricted_node
+from minik8s.apiserver.node_admission import admit_node_write, judges_new_object, restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations, scale_of
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
@@ -222,6 +222,16 @@ class ApiHandler:
             await admit_node_write(self.ops, node, target.resource, target.namespace, target.name,
                                    target.subresource, operation, new if isinstance(new, dict) else None)
 
+    async def admit_node_patch(self, request: Request, target: Target, content_type: str, raw: bytes) -> None:
+        """NodeRestriction on a node's patch, judged on what it would write where that matters."""
+        if restricted_node(self.authorizer, user_of(request.scope)) is None:
+            return
+        would_be = None
+        if judges_new_object(target.resource, target.subresource):
+            _, would_be = await self.ops.patch(target.resource, target.namespace, target.name or "", content_type, raw,
+                                               subresource=target.subresource, dry_run=True)
+        await self.admit_node(request, target, UPDATE, would_be)
+
     async def dispatch(self, request: Request, group: str, version: str, segments: list[str]) -> Response:
         target = parse_target(group, version, segments)
         if target is None:
@@ -304,10 +314,7 @@ class ApiHandler:
             if resource.group == RBAC_GROUP and decides_with_rbac(self.authorizer):  # check what the patch would write
                 _, would_be = await self.ops.patch(resource, namespace, name, content_type, raw, dry_run=True)
                 self.check_write(request, target, would_be)
-            if restricted_node(self.authorizer, user_of(request.scope)) is not None:
-                _, would_be = await self.ops.patch(resource, namespace, name, content_type, raw, subresource=sub,
-                                                   dry_run=True)
-                await self.admit_node(request, target, UPDATE, would_be)
+            await self.admit_node_patch(request, target, content_type, raw)
             code, patched = await self.ops.patch(resource, namespace, name, content_type, raw,
                                                  subresource=sub, dry_run=dry_run)
             return json_response(scale_of(patched) if sub == "scale" else patched, code)

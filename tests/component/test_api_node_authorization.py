@@ -105,6 +105,8 @@ async def test_a_node_writes_status_of_its_own_pods_only(api: httpx.AsyncClient)
     assert refused.status_code == 403
     assert refused.json()["message"] == ('pods "n2-pod" is forbidden: node "n1" can only update pod status for pods '
                                          "with spec.nodeName set to itself")
+    relabel = await api.patch(f"{PODS}/n1-pod/status", json={"metadata": {"labels": {"steal": "me"}}}, headers=merge)
+    assert "steal" not in (relabel.json()["metadata"].get("labels") or {})  # a status write keeps the labels
     assert (await api.delete(f"{PODS}/n2-pod", headers=N1)).status_code == 403
     assert (await api.delete(f"{PODS}/n1-pod", headers=N1)).status_code == 200
 
