@@ -81,6 +81,11 @@ async def test_a_node_updates_only_its_own_node(api: httpx.AsyncClient) -> None:
     node.setdefault("spec", {})["taints"] = [{"key": "k", "effect": "NoSchedule"}]
     tainted = await api.put("/api/v1/nodes/n1", json=node, headers=N1)
     assert tainted.status_code == 403 and "not allowed to modify taints" in tainted.json()["message"]
+    patched = await api.patch("/api/v1/nodes/n1", json={"spec": {"taints": []}, "metadata": {"labels": {"a": "b"}}},
+                              headers=merge)
+    assert patched.status_code == 200  # no taint changed
+    taint = {"spec": {"taints": [{"key": "k", "effect": "NoExecute"}]}}
+    assert (await api.patch("/api/v1/nodes/n1", json=taint, headers=merge)).status_code == 403
 
 
 async def test_a_node_renews_only_its_own_lease(api: httpx.AsyncClient) -> None:
