@@ -123,6 +123,7 @@ class RequestAttributes:
     name: str = ""
     path: str = ""
     resource_request: bool = True
+    field_selector: str = ""  # the list/watch request's, for the Node authorizer's selector checks
 
 
 @dataclass(frozen=True)

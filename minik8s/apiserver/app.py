@@ -19,9 +19,9 @@ from minik8s.api.user import UserInfo
 from minik8s.apiserver.authentication_setup import AuthenticationOptions, install_authentication
 from minik8s.apiserver.authorization import (
     ALWAYS_ALLOW,
-    RBAC,
     AuthorizationMiddleware,
     Authorizer,
+    decides_with_rbac,
     new_authorizer,
 )
 from minik8s.apiserver.bootstrap import bootstrap
@@ -84,7 +84,7 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
 def with_impersonation_by(authorizer: Authorizer, options: AuthenticationOptions) -> AuthenticationOptions:
     """Under RBAC, who may impersonate whom is RBAC's `impersonate` verb; otherwise the options' own check
     stands (only `system:masters`: AlwaysAllow must not hand every caller every identity)."""
-    if authorizer.mode != RBAC:
+    if not decides_with_rbac(authorizer):
         return options
 
     async def allowed(user: UserInfo, target: ImpersonationTarget) -> bool:

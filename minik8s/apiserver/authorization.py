@@ -1,7 +1,8 @@
 """Authorization: may this user do what this request asks? Decided before any handler runs.
 
 `--authorization-mode` picks the authorizer: `AlwaysAllow` (the default for now) allows every
-request; `RBAC` decides with the Roles, ClusterRoles and bindings in the apiserver's own store.
+request; `RBAC` decides with the Roles, ClusterRoles and bindings in the apiserver's own store;
+`Node,RBAC` asks the Node authorizer (authorization_node) first and RBAC for the rest.
 The RBAC authorizer keeps an indexed `Policy` and rebuilds it only when an RBAC key changed:
 it follows the four RBAC prefixes with watch subscriptions and drains them, without waiting,
 before each decision, so a decision costs a dictionary walk over the user's own bindings.
@@ -27,6 +28,7 @@ from minik8s.api.kinds import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, ROLE_BINDING
 from minik8s.api.meta import JsonObject
 from minik8s.api.rbac import Binding, Decision, Policy, PolicyRule, RequestAttributes
 from minik8s.api.user import ANONYMOUS, UserInfo
+from minik8s.apiserver.authorization_node import NODE_RBAC, NodeThenRBAC
 from minik8s.apiserver.authorization_request import forbidden, forbidden_message, request_attributes
 from minik8s.apiserver.storage import decode
 from minik8s.store.base import Store
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 
 ALWAYS_ALLOW = "AlwaysAllow"
 RBAC = "RBAC"
-MODES = (ALWAYS_ALLOW, RBAC)
+MODES = (ALWAYS_ALLOW, RBAC, NODE_RBAC)
 _RBAC_KINDS = (ROLES, CLUSTER_ROLES, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS)
 _EVERYTHING = [PolicyRule(("*",), ("*",), ("*",))]
 _EVERY_PATH = [PolicyRule(("*",), non_resource_urls=("*",))]
@@ -139,11 +141,18 @@ class RBACAuthorizer:
 
 
 def new_authorizer(mode: str, store: Store) -> Authorizer:
+    if mode == NODE_RBAC:
+        return NodeThenRBAC(store, RBACAuthorizer(store))
     if mode == RBAC:
         return RBACAuthorizer(store)
     if mode == ALWAYS_ALLOW:
         return AlwaysAllow()
     raise ValueError(f"unknown authorization mode {mode!r}; use one of {', '.join(MODES)}")
+
+
+def decides_with_rbac(authorizer: Authorizer) -> bool:
+    """True under `RBAC` and `Node,RBAC`: escalation checks and the impersonate verb are RBAC's."""
+    return RBAC in authorizer.mode.split(",")
 
 
 def user_of(scope: Scope) -> UserInfo:

@@ -57,7 +57,8 @@ def request_attributes(user: UserInfo, method: str, path: str, query: dict[str, 
         name = _exact_name(query.get("fieldSelector", ""))
     if not name and verb == "delete":
         verb = "deletecollection"
-    return RequestAttributes(user, verb, namespace, group, version, resource, subresource, name, path)
+    return RequestAttributes(user, verb, namespace, group, version, resource, subresource, name, path,
+                             field_selector=query.get("fieldSelector", ""))
 
 
 def _exact_name(field_selector: str) -> str:

@@ -43,8 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the unreachable NoExecute toleration added to every pod")
     parser.add_argument("--authorization-mode", default=ALWAYS_ALLOW, choices=MODES,
-                        help="who may do what: AlwaysAllow (everyone everything) or RBAC (Roles and bindings; "
-                             "creates the bootstrap policy)")
+                        help="who may do what: AlwaysAllow (everyone everything), RBAC (Roles and bindings; "
+                             "creates the bootstrap policy) or Node,RBAC (kubelets' Node authorizer and "
+                             "NodeRestriction first, then RBAC)")
     parser.add_argument("--tls-cert-file", default="", help="serving certificate (PEM); with "
                         "--tls-private-key-file, serve HTTPS instead of HTTP")
     parser.add_argument("--tls-private-key-file", default="", help="the serving certificate's private key (PEM)")

@@ -18,12 +18,14 @@ from starlette.responses import Response, StreamingResponse
 
 from minik8s.api.kinds import ENDPOINTS
 from minik8s.api.meta import JsonObject
+from minik8s.api.node_restriction import CREATE, DELETE, UPDATE
 from minik8s.api.registry import AUTHORIZATION_GROUP, RBAC_GROUP, REGISTRY, ResourceKind
 from minik8s.api.tables import build_table
 from minik8s.apiserver import binding, discovery, endpoint_slices, errors, protobuf, reviews
-from minik8s.apiserver.authorization import RBAC, AlwaysAllow, Authorizer, user_of
+from minik8s.apiserver.authorization import AlwaysAllow, Authorizer, decides_with_rbac, user_of
 from minik8s.apiserver.authorization_writes import check_rbac_write
 from minik8s.apiserver.json_values import JsonCompatibleLoader
+from minik8s.apiserver.node_admission import admit_node_write, judges_new_object, restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations, scale_of
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
@@ -210,8 +212,25 @@ class ApiHandler:
 
     def check_write(self, request: Request, target: Target, obj: Any) -> None:
         """Escalation prevention on Role and binding writes, when RBAC decides."""
-        if target.resource.group == RBAC_GROUP and self.authorizer.mode == RBAC and isinstance(obj, dict):
+        if target.resource.group == RBAC_GROUP and decides_with_rbac(self.authorizer) and isinstance(obj, dict):
             check_rbac_write(self.authorizer, user_of(request.scope), target.resource, target.namespace, obj)
+
+    async def admit_node(self, request: Request, target: Target, operation: str, new: Any = None) -> None:
+        """NodeRestriction on a node's write, under the Node authorizer."""
+        node = restricted_node(self.authorizer, user_of(request.scope))
+        if node is not None:
+            await admit_node_write(self.ops, node, target.resource, target.namespace, target.name,
+                                   target.subresource, operation, new if isinstance(new, dict) else None)
+
+    async def admit_node_patch(self, request: Request, target: Target, content_type: str, raw: bytes) -> None:
+        """NodeRestriction on a node's patch, judged on what it would write where that matters."""
+        if restricted_node(self.authorizer, user_of(request.scope)) is None:
+            return
+        would_be = None
+        if judges_new_object(target.resource, target.subresource):
+            _, would_be = await self.ops.patch(target.resource, target.namespace, target.name or "", content_type, raw,
+                                               subresource=target.subresource, dry_run=True)
+        await self.admit_node(request, target, UPDATE, would_be)
 
     async def dispatch(self, request: Request, group: str, version: str, segments: list[str]) -> Response:
         target = parse_target(group, version, segments)
@@ -228,6 +247,7 @@ class ApiHandler:
                 raise errors.method_not_allowed(f"{method} is not supported on {target.subresource}")
             body = await read_object(request)
             assert target.namespace is not None
+            await self.admit_node(request, target, CREATE, body)
             act = binding.bind if target.subresource == "binding" else binding.evict
             return json_response(await act(self.ops, target.resource, target.namespace, target.name, body), 201)
         if target.subresource in ("log", "exec"):
@@ -253,6 +273,7 @@ class ApiHandler:
         if method == "POST":
             body = await read_object(request)
             self.check_write(request, target, body)
+            await self.admit_node(request, target, CREATE, body)
             created = await self.ops.create(resource, namespace, body, dry_run=bool(params.get("dryRun")),
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(created, 201)
@@ -281,6 +302,7 @@ class ApiHandler:
             if sub == "scale":
                 return json_response(await self.ops.update_scale(resource, namespace, name, body, dry_run=dry_run))
             self.check_write(request, target, body)
+            await self.admit_node(request, target, UPDATE, body)
             updated = await self.ops.update(resource, namespace, name, body, subresource=sub, dry_run=dry_run,
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(updated)
@@ -289,15 +311,17 @@ class ApiHandler:
             if content_type not in PATCH_CONTENT_TYPES:
                 raise unsupported_media_type(PATCH_CONTENT_TYPES)
             raw = await read_body(request)
-            if resource.group == RBAC_GROUP and self.authorizer.mode == RBAC:  # check what the patch would write
+            if resource.group == RBAC_GROUP and decides_with_rbac(self.authorizer):  # check what the patch would write
                 _, would_be = await self.ops.patch(resource, namespace, name, content_type, raw, dry_run=True)
                 self.check_write(request, target, would_be)
+            await self.admit_node_patch(request, target, content_type, raw)
             code, patched = await self.ops.patch(resource, namespace, name, content_type, raw,
                                                  subresource=sub, dry_run=dry_run)
             return json_response(scale_of(patched) if sub == "scale" else patched, code)
         if method == "DELETE" and sub is None:
             raw = await read_body(request)
             body = parse_object(raw, body_media_type(request)) if raw.strip() else None
+            await self.admit_node(request, target, DELETE)
             code, result = await self.ops.delete(resource, namespace, name, DeleteOptions.parse(params, body))
             return json_response(result, code)
         raise errors.method_not_allowed(f"{method} is not supported here")

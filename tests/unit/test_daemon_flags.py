@@ -44,5 +44,6 @@ def test_the_apiserver_authorization_mode_defaults_to_always_allow() -> None:
 
     assert parse_args([]).authorization_mode == "AlwaysAllow"
     assert parse_args(["--authorization-mode", "RBAC"]).authorization_mode == "RBAC"
+    assert parse_args(["--authorization-mode=Node,RBAC"]).authorization_mode == "Node,RBAC"
     with pytest.raises(SystemExit):
         parse_args(["--authorization-mode", "Webhook"])

@@ -1,0 +1,100 @@
+"""NodeRestriction: what a node may write, decided on the objects themselves.
+
+Kubernetes' plugin/pkg/admission/noderestriction, for a `system:node:<name>` user: it writes
+only its own Node (and not its taints), only its own Lease in `kube-node-lease`, the status of
+pods bound to it (without touching their labels), deletes and evicts only pods bound to it, and
+creates no pod but a mirror pod (annotated `kubernetes.io/config.mirror`) bound to itself. The
+Node authorizer cannot see these — it has no object names on create and no objects at all —
+so the apiserver asks `refusal` on each write and answers a reason with a 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from minik8s.api.meta import JsonObject, labels_of
+from minik8s.api.node_authorization import NODE_LEASE_NAMESPACE
+
+MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
+CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write a node asks for: the admission operation, the target, the new and the stored object."""
+
+    operation: str  # CREATE, UPDATE or DELETE
+    api_group: str
+    resource: str
+    subresource: str
+    namespace: str
+    name: str
+    new: JsonObject | None = None
+    old: JsonObject | None = None
+
+
+def _node_name(obj: JsonObject | None) -> str:
+    spec: Any = (obj or {}).get("spec") or {}
+    return str(spec.get("nodeName") or "")
+
+
+def _pod(node: str, write: Write) -> str | None:
+    if write.operation == CREATE:
+        annotations = ((write.new or {}).get("metadata") or {}).get("annotations") or {}
+        if MIRROR_POD_ANNOTATION not in annotations:
+            return f'pod does not have "{MIRROR_POD_ANNOTATION}" annotation, node "{node}" can only create mirror pods'
+        if _node_name(write.new) != node:
+            return f'node "{node}" can only create pods with spec.nodeName set to itself'
+        return None
+    if write.operation == DELETE:
+        if _node_name(write.old) != node:
+            return f'node "{node}" can only delete pods with spec.nodeName set to itself'
+        return None
+    return f'unexpected operation "{write.operation}", node "{node}" can only create and delete mirror pods'
+
+
+def _pod_status(node: str, write: Write) -> str | None:
+    if write.operation != UPDATE:
+        return f'unexpected operation "{write.operation}"'
+    if _node_name(write.old) != node:
+        return f'node "{node}" can only update pod status for pods with spec.nodeName set to itself'
+    if write.new is not None and labels_of(write.new) != labels_of(write.old or {}):
+        return f'node "{node}" cannot update labels through pod status'
+    return None
+
+
+def _node(node: str, write: Write) -> str | None:
+    if write.name != node:
+        return f'node "{node}" is not allowed to modify node "{write.name}"'
+    if write.operation == UPDATE and write.new is not None:
+        taints = ((write.new.get("spec") or {}).get("taints") or [], ((write.old or {}).get("spec") or {}).get("taints") or [])
+        if taints[0] != taints[1]:
+            return f'node "{node}" is not allowed to modify taints'
+    return None
+
+
+def _lease(node: str, write: Write) -> str | None:
+    if write.namespace != NODE_LEASE_NAMESPACE:
+        return f'can only access leases in the "{NODE_LEASE_NAMESPACE}" system namespace'
+    if write.name != node:
+        return "can only access node lease with the same name as the requesting node"
+    return None
+
+
+def refusal(node: str, write: Write) -> str | None:
+    """Why NodeRestriction refuses `node` this write, or None when it admits it."""
+    where = (write.api_group, write.resource, write.subresource)
+    if where == ("", "pods", ""):
+        return _pod(node, write)
+    if where == ("", "pods", "status"):
+        return _pod_status(node, write)
+    if where == ("", "pods", "eviction"):
+        if _node_name(write.old) != node:
+            return f"node {node} can only evict pods with spec.nodeName set to itself"
+        return None
+    if write.api_group == "" and write.resource == "nodes":
+        return _node(node, write)
+    if write.api_group == "coordination.k8s.io" and write.resource == "leases":
+        return _lease(node, write)
+    return None

@@ -1,0 +1,52 @@
+"""NodeRestriction in the apiserver's write path: the stored object a node's write touches.
+
+Under `--authorization-mode=Node,RBAC` every create, update, patch, delete and eviction from a
+`system:node:<name>` user is put to `minik8s.api.node_restriction.refusal` with the object it
+would write and the object stored now (read only when the rule needs it: pods, pods/status,
+evictions, Node updates). A refusal is Kubernetes' admission 403 on the target object. Other
+users' writes, and every write under the other modes, pass untouched.
+"""
+
+from __future__ import annotations
+
+from minik8s.api.meta import JsonObject
+from minik8s.api.node_restriction import CREATE, UPDATE, Write, refusal
+from minik8s.api.registry import ResourceKind
+from minik8s.api.user import UserInfo, node_name_of
+from minik8s.apiserver import errors
+from minik8s.apiserver.authorization import Authorizer
+from minik8s.apiserver.authorization_node import NODE_RBAC
+from minik8s.apiserver.operations import Operations
+
+
+def _needs_stored(resource: ResourceKind, subresource: str | None, operation: str) -> bool:
+    """Pod writes but creation are judged by the stored pod's node; Node updates by its stored taints."""
+    if resource.group != "":
+        return False
+    if resource.plural == "pods":
+        return operation != CREATE or subresource == "eviction"
+    return resource.plural == "nodes" and operation == UPDATE
+
+
+def judges_new_object(resource: ResourceKind, subresource: str | None) -> bool:
+    """Whether a patch is judged on what it would write (a Node's taints), not just on its target.
+
+    Pod status writes keep the stored labels here, so their patches need no dry run."""
+    return resource.group == "" and resource.plural == "nodes" and not subresource
+
+
+def restricted_node(authorizer: Authorizer, user: UserInfo) -> str | None:
+    """The node whose writes NodeRestriction checks: the user's, when the Node authorizer runs."""
+    return node_name_of(user) if authorizer.mode == NODE_RBAC else None
+
+
+async def admit_node_write(ops: Operations, node: str, resource: ResourceKind, namespace: str | None,
+                           name: str | None, subresource: str | None, operation: str,
+                           new: JsonObject | None = None) -> None:
+    """Raise 403 Forbidden when NodeRestriction refuses `node` this write."""
+    target = name or str(((new or {}).get("metadata") or {}).get("name") or "")
+    old = await ops.get(resource, namespace, target) if _needs_stored(resource, subresource, operation) else None
+    write = Write(operation, resource.group, resource.plural, subresource or "", namespace or "", target, new, old)
+    reason = refusal(node, write)
+    if reason is not None:
+        raise errors.forbidden(resource, target, reason)
