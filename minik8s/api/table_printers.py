@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.table_printers_rbac import binding_cells, role_cells
+from minik8s.api.table_printers_access import binding_cells, role_cells, service_account_cells
 from minik8s.api.table_values import (
     age,
     as_int,
@@ -361,11 +361,6 @@ def _secret_cells(secret: Mapping[str, Any], now: datetime) -> list[Any]:
     return [name_of(secret), secret_type, len(as_map(secret.get("data"))), age(secret, now)]
 
 
-def _service_account_cells(account: Mapping[str, Any], now: datetime) -> list[Any]:
-    secrets = account.get("secrets")
-    return [name_of(account), len(secrets) if isinstance(secrets, list) else 0, age(account, now)]
-
-
 def _lease_cells(lease: Mapping[str, Any], now: datetime) -> list[Any]:
     return [name_of(lease), as_str(as_map(lease.get("spec")).get("holderIdentity")), age(lease, now)]
 
@@ -383,7 +378,7 @@ _CELL_PRINTERS: dict[str, CellPrinter] = {
     "Event": _event_cells,
     "ConfigMap": _config_map_cells,
     "Secret": _secret_cells,
-    "ServiceAccount": _service_account_cells,
+    "ServiceAccount": service_account_cells,
     "Deployment": _deployment_cells,
     "ReplicaSet": _replica_set_cells,
     "DaemonSet": _daemon_set_cells,

@@ -45,43 +45,30 @@ PortCheck = Callable[[int], bool]
 PortPicker = Callable[[], int]
 
 
+class _HomePath:
+    """A file or folder at a fixed place in the cluster home: `home.config_file` is `home.root / "cluster.json"`."""
+
+    def __init__(self, relative: str) -> None:
+        self.relative = relative
+
+    def __get__(self, home: ClusterHome, owner: type[ClusterHome] | None = None) -> Path:
+        return home.root / self.relative
+
+
 @dataclass(frozen=True)
 class ClusterHome:
     """The folder of one local cluster and the files in it."""
 
     root: Path
 
-    @property
-    def config_file(self) -> Path:
-        return self.root / "cluster.json"
-
-    @property
-    def secret_file(self) -> Path:
-        return self.root / "secret"
-
-    @property
-    def kubeconfig_file(self) -> Path:
-        return self.root / "kubeconfig"
-
-    @property
-    def pki_dir(self) -> Path:
-        return self.root / "pki"
-
-    @property
-    def kubeconfigs_dir(self) -> Path:
-        return self.root / "kubeconfigs"
-
-    @property
-    def data_dir(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def run_dir(self) -> Path:
-        return self.root / "run"
+    config_file = _HomePath("cluster.json")
+    secret_file = _HomePath("secret")
+    kubeconfig_file = _HomePath("kubeconfig")
+    pki_dir = _HomePath("pki")
+    kubeconfigs_dir = _HomePath("kubeconfigs")
+    data_dir = _HomePath("data")
+    logs_dir = _HomePath("logs")
+    run_dir = _HomePath("run")
 
     def log_file(self, component_name: str) -> Path:
         return self.logs_dir / f"{component_name}.log"

@@ -1,6 +1,7 @@
-"""The Table cells of the RBAC kinds, as printRole/printRoleBinding in Kubernetes' printers.go.
+"""The Table cells of the kinds that say who may do what — ServiceAccounts and RBAC — as
+printServiceAccount, printRole and printRoleBinding in Kubernetes' printers.go.
 
-Roles print their creation time (`CREATED AT`, RFC 3339 in UTC), bindings `Kind/name` of the role
+A ServiceAccount prints how many Secrets it lists. Roles print their creation time (`CREATED AT`, RFC 3339 in UTC), bindings `Kind/name` of the role
 they grant, then (wide) the users, groups and `namespace/name` service accounts they bind.
 """
 
@@ -11,6 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api.table_values import age, as_list, as_map, as_str, name_of
+
+
+def service_account_cells(account: Mapping[str, Any], now: datetime) -> list[Any]:
+    secrets = account.get("secrets")
+    return [name_of(account), len(secrets) if isinstance(secrets, list) else 0, age(account, now)]
 
 
 def role_cells(role: Mapping[str, Any], _: datetime) -> list[Any]:
