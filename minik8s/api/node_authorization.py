@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, name_of, namespace_of
 from minik8s.api.rbac import Decision, PolicyRule, RequestAttributes, rule_allows
 from minik8s.api.user import NODE_PREFIX, SYSTEM_NODES, node_name_of
 
@@ -102,9 +102,8 @@ class PodReferences:
             for container in spec.get(key) or []:
                 refs.update(_container_refs(container) if isinstance(container, dict) else ())
         refs.add((SERVICE_ACCOUNT, str(spec.get("serviceAccountName") or "default")))
-        metadata = pod.get("metadata") or {}
-        return cls(str(spec.get("nodeName") or ""), str(metadata.get("namespace") or "default"),
-                   str(metadata.get("name") or ""), frozenset(ref for ref in refs if ref[1]))
+        return cls(str(spec.get("nodeName") or ""), namespace_of(pod) or "default", name_of(pod),
+                   frozenset(ref for ref in refs if ref[1]))
 
 
 class NodeGraph:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from minik8s.api.meta import JsonObject, labels_of
+from minik8s.api.meta import JsonObject, annotations_of, labels_of
 from minik8s.api.node_authorization import NODE_LEASE_NAMESPACE
 
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
@@ -41,7 +41,7 @@ def _node_name(obj: JsonObject | None) -> str:
 
 def _pod(node: str, write: Write) -> str | None:
     if write.operation == CREATE:
-        annotations = ((write.new or {}).get("metadata") or {}).get("annotations") or {}
+        annotations = annotations_of(write.new or {})
         if MIRROR_POD_ANNOTATION not in annotations:
             return f'pod does not have "{MIRROR_POD_ANNOTATION}" annotation, node "{node}" can only create mirror pods'
         if _node_name(write.new) != node:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from minik8s.api.meta import mapping_at, name_of, namespace_of
 from minik8s.api.user import SERVICE_ACCOUNT_PREFIX, SYSTEM_MASTERS, UserInfo
 
 ALL = "*"
@@ -76,10 +77,10 @@ class Binding:
 
     @classmethod
     def from_json(cls, binding: Mapping[str, Any]) -> Binding:
-        metadata, ref = binding.get("metadata") or {}, binding.get("roleRef") or {}
+        ref = mapping_at(binding, "roleRef")
         subjects = tuple(Subject(str(s.get("kind", "")), str(s.get("name", "")), str(s.get("namespace") or ""))
                          for s in binding.get("subjects") or [] if isinstance(s, Mapping))
-        return cls(str(metadata.get("name", "")), str(metadata.get("namespace") or ""), str(ref.get("kind", "")),
+        return cls(name_of(binding), namespace_of(binding), str(ref.get("kind", "")),
                    str(ref.get("name", "")), subjects)
 
     def subject_keys(self) -> list[tuple[tuple[str, str], Subject]]:
@@ -175,10 +176,9 @@ class Policy:
                      cluster_role_bindings: Iterable[Mapping[str, Any]]) -> Policy:
         policy = cls()
         for role in roles:
-            metadata = role.get("metadata") or {}
-            policy.roles[(str(metadata.get("namespace", "")), str(metadata.get("name", "")))] = rules_of(role)
+            policy.roles[(namespace_of(role), name_of(role))] = rules_of(role)
         for cluster_role in cluster_roles:
-            policy.cluster_roles[str((cluster_role.get("metadata") or {}).get("name", ""))] = rules_of(cluster_role)
+            policy.cluster_roles[name_of(cluster_role)] = rules_of(cluster_role)
         for binding in map(Binding.from_json, cluster_role_bindings):
             for key, subject in binding.subject_keys():
                 policy.cluster_bindings.setdefault(key, []).append((binding, subject))

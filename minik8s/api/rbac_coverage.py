@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from minik8s.api.meta import labels_of, name_of
 from minik8s.api.rbac import ALL, PolicyRule, rules_of
 from minik8s.api.selectors import SelectorError, label_selector_from_object
 from minik8s.api.user import UserInfo
@@ -113,8 +114,8 @@ def aggregate(cluster_role: Mapping[str, Any], cluster_roles: Iterable[Mapping[s
     rule = cluster_role.get("aggregationRule")
     if not isinstance(rule, Mapping):
         return None
-    name = (cluster_role.get("metadata") or {}).get("name")
-    by_name = sorted(cluster_roles, key=lambda role: str((role.get("metadata") or {}).get("name", "")))
+    name = name_of(cluster_role)
+    by_name = sorted(cluster_roles, key=name_of)
     rules: list[PolicyRule] = []
     for selector_object in rule.get("clusterRoleSelectors") or []:
         try:
@@ -122,8 +123,7 @@ def aggregate(cluster_role: Mapping[str, Any], cluster_roles: Iterable[Mapping[s
         except SelectorError:
             continue
         for other in by_name:
-            metadata = other.get("metadata") or {}
-            if metadata.get("name") == name or not selector.matches(metadata.get("labels") or {}):
+            if name_of(other) == name or not selector.matches(labels_of(other)):
                 continue
             rules.extend(r for r in rules_of(other) if r not in rules)
     return rules

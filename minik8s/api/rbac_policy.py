@@ -14,11 +14,9 @@ Service and Endpoints in kube-system). Node agents are left to a Node authorizer
 
 from __future__ import annotations
 
-from typing import Any
-
+from minik8s.api.meta import JsonObject
 from minik8s.api.rbac import PolicyRule
 
-JsonObject = dict[str, Any]
 BOOTSTRAP_LABELS = {"kubernetes.io/bootstrapping": "rbac-defaults"}
 AUTOUPDATE = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
 AGGREGATE_TO = "rbac.authorization.k8s.io/aggregate-to-"

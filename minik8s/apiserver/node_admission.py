@@ -9,7 +9,7 @@ users' writes, and every write under the other modes, pass untouched.
 
 from __future__ import annotations
 
-from minik8s.api.meta import JsonObject
+from minik8s.api.meta import JsonObject, name_of
 from minik8s.api.node_restriction import CREATE, UPDATE, Write, refusal
 from minik8s.api.registry import ResourceKind
 from minik8s.api.user import UserInfo, node_name_of
@@ -44,7 +44,7 @@ async def admit_node_write(ops: Operations, node: str, resource: ResourceKind, n
                            name: str | None, subresource: str | None, operation: str,
                            new: JsonObject | None = None) -> None:
     """Raise 403 Forbidden when NodeRestriction refuses `node` this write."""
-    target = name or str(((new or {}).get("metadata") or {}).get("name") or "")
+    target = name or name_of(new or {})
     old = await ops.get(resource, namespace, target) if _needs_stored(resource, subresource, operation) else None
     write = Write(operation, resource.group, resource.plural, subresource or "", namespace or "", target, new, old)
     reason = refusal(node, write)
