@@ -126,6 +126,7 @@ _ALL = ("all",)
 _CREATE: Verbs = ("create",)
 RBAC_GROUP = "rbac.authorization.k8s.io"
 AUTHORIZATION_GROUP = "authorization.k8s.io"
+AUTHENTICATION_GROUP = "authentication.k8s.io"
 
 REGISTRY = Registry(
     kinds=(
@@ -151,6 +152,8 @@ REGISTRY = Registry(
         ResourceKind(RBAC_GROUP, "v1", "Role", "roles", True),
     ),
     virtual=(
+        ResourceKind(AUTHENTICATION_GROUP, "v1", "SelfSubjectReview", "selfsubjectreviews", False, verbs=_CREATE),
+        ResourceKind(AUTHENTICATION_GROUP, "v1", "TokenReview", "tokenreviews", False, verbs=_CREATE),
         ResourceKind(AUTHORIZATION_GROUP, "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", True,
                      verbs=_CREATE),
         ResourceKind(AUTHORIZATION_GROUP, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,

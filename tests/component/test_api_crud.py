@@ -261,12 +261,15 @@ async def test_discovery_version_and_openapi(api: httpx.AsyncClient) -> None:
     assert (await api.get("/version")).json()["minor"] == "32"
     assert (await api.get("/api")).json()["versions"] == ["v1"]
     groups = {g["name"] for g in (await api.get("/apis")).json()["groups"]}
-    assert groups == {"apps", "coordination.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io"}
+    assert groups == {"apps", "coordination.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io",
+                      "authentication.k8s.io"}
     core = {r["name"]: r for r in (await api.get("/api/v1")).json()["resources"]}
     assert core["pods"]["shortNames"] == ["po"] and "all" in core["pods"]["categories"]
     assert core["pods/eviction"]["group"] == "policy" and core["pods/binding"]["kind"] == "Binding"
     apps = {r["name"] for r in (await api.get("/apis/apps/v1")).json()["resources"]}
     assert {"deployments", "deployments/scale", "replicasets", "daemonsets"} <= apps
+    authentication = {r["name"]: r["verbs"] for r in (await api.get("/apis/authentication.k8s.io/v1")).json()["resources"]}
+    assert authentication == {"selfsubjectreviews": ["create"], "tokenreviews": ["create"]}  # kubectl auth whoami
     index = (await api.get("/openapi/v3")).json()["paths"]
     document = (await api.get(index["apis/apps/v1"]["serverRelativeURL"])).json()
     patch = document["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]

@@ -232,7 +232,7 @@ def check_describe(cluster: Cluster, namespace: str) -> None:
     listed = next(line for line in service.splitlines() if line.startswith("Endpoints:")).split()[1]
     assert set(listed.split(",")) == pod_addresses  # read from EndpointSlices by kubectl 1.32
     pod = describe("pod", "-l", "app=web")
-    for section in ("Status:       Running", "Controlled By:  ReplicaSet/web-", "Containers:", "State:          Running",
+    for section in ("Status:           Running", "Controlled By:  ReplicaSet/web-", "Containers:", "State:          Running",
                     "Ready:          True", "Conditions:", "ContainersReady   True", "QoS Class:          BestEffort",
                     "Events:", "Successfully assigned", "Started container main"):
         assert section in pod, section

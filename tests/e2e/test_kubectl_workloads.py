@@ -104,7 +104,7 @@ def test_watch_wait_logs_and_exec_on_a_running_pod(cluster: Cluster) -> None:
         assert forward.stderr.startswith("error: error upgrading connection: port-forward is not supported by minik8s")
 
         described = cluster.kubectl("describe", "-n", namespace, "pod", "duo").stdout
-        for section in ("Name:         duo", "Node:         node-", "Containers:", "  main:", "  side:",
+        for section in ("Name:             duo", "Service Account:  default", "Node:             node-", "Containers:", "  main:", "  side:",
                         "Conditions:", "Events:", "Started container side"):
             assert section in described, section
         assert cluster.kubectl("delete", "-n", namespace, "pod", "duo").stdout.strip() == 'pod "duo" deleted'
