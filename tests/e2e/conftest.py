@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from tests.support import builders
+from tests.support.requirements import require_docker
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,21 +51,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     rest = [item for item in items if item not in own]  # none of `own` precedes the first e2e test
     items[:] = rest[:first_e2e] + own + rest[first_e2e:]
-
-
-def docker_available() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def require_docker() -> None:
-    if docker_available():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("no Docker engine answers; `make install` should have started one")
-    pytest.skip("no Docker engine (run `make install` as root)")
 
 
 @dataclass

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, require_docker
+from tests.e2e.conftest import ROOT
+from tests.support.requirements import require_docker
 
 pytestmark = pytest.mark.docker
 

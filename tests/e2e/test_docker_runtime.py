@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import os
 import re
 import subprocess
 import threading
@@ -36,6 +35,7 @@ from minik8s.node.runtime import (
     RuntimeUnavailable,
     SandboxSpec,
 )
+from tests.support.requirements import require_docker
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.docker
@@ -77,12 +77,7 @@ def remove_test_networks() -> None:
 
 @pytest.fixture(scope="module", autouse=True)
 def engine() -> Iterator[None]:
-    try:
-        docker_cli("version", "--format", "{{.Server.Version}}")
-    except (AssertionError, OSError, subprocess.TimeoutExpired) as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but no Docker engine answers ({exc}); run `make install`")
-        pytest.skip(f"no Docker engine answers: {exc}")
+    require_docker()
     remove_test_networks()  # leftovers of an interrupted run would hold our subnets
     yield
     remove_test_networks()

@@ -21,6 +21,7 @@ from minik8s.proxy.iptables import Jump, drift
 from minik8s.proxy.rules import ChainNames, render
 from tests.support import builders
 from tests.support.builders import POD_IPS, endpoints
+from tests.support.requirements import unavailable
 
 VIP = "10.96.0.10"
 
@@ -33,9 +34,7 @@ def require_iptables() -> None:
     """Root and iptables, or a skip; with CI=true their absence is a failure (`make install` provides them)."""
     if os.geteuid() == 0 and shutil.which("iptables-restore") is not None:
         return
-    if os.environ.get("CI") == "true":
-        pytest.fail("these tests need root and iptables-restore")
-    pytest.skip("needs root and iptables")
+    unavailable("these tests need root and iptables-restore")
 
 
 @pytest.fixture

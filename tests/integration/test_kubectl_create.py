@@ -2,63 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from minik8s.apiserver.app import create_app
-from minik8s.store.base import LocalStore
-from tests.support.ports import free_port
-from tests.support.waiting import wait_for
+from tests.support.serving import ThreadedApiserver
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 
 
-class ThreadedApiserver:
-    """An apiserver over a LocalStore on its own event loop thread, so tests may block on kubectl."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server: uvicorn.Server | None = None
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-
-    async def _serve(self) -> None:
-        app = create_app(LocalStore(history=100), advertise=("127.0.0.1", self.port))
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on"))
-        await self.server.serve()
-
-    def start(self) -> None:
-        self.thread.start()
-        wait_for("the apiserver to start",
-                 lambda: httpx.get(f"{self.url}/api/v1/namespaces/default", timeout=1).status_code == 200,
-                 timeout=10, interval=0.02)
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def apiserver() -> Iterator[ThreadedApiserver]:
-    server = ThreadedApiserver()
-    server.start()
-    try:
+    with ThreadedApiserver() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

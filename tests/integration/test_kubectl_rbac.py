@@ -6,68 +6,27 @@ kubectl names its user with `--as NAME [--as-group G]`, which the test-only midd
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
-from minik8s.apiserver.app import create_app
-from minik8s.store.base import LocalStore
-from tests.support.ports import free_port
-from tests.support.users import ADMIN, TEST_USER_HEADER, TestUserMiddleware
-from tests.support.waiting import wait_for
+from tests.support.serving import ThreadedApiserver
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 ADMIN_USER = ("--as", "admin", "--as-group", "system:masters")
 
 
-class RbacApiserver:
-    """An RBAC apiserver over a LocalStore on its own event loop thread, so tests may block on kubectl."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server: uvicorn.Server | None = None
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-
-    async def _serve(self) -> None:
-        app = create_app(LocalStore(history=100), advertise=("127.0.0.1", self.port), authorization_mode="RBAC")
-        app.add_middleware(TestUserMiddleware)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on"))
-        await self.server.serve()
-
-    def start(self) -> None:
-        self.thread.start()
-        wait_for("the apiserver to start",
-                 lambda: httpx.get(f"{self.url}/api/v1/namespaces/kube-node-lease", timeout=1,
-                                   headers={TEST_USER_HEADER: ADMIN}).status_code == 200,
-                 timeout=10, interval=0.02)
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
-def apiserver() -> Iterator[RbacApiserver]:
-    server = RbacApiserver()
-    server.start()
-    try:
+def apiserver() -> Iterator[ThreadedApiserver]:
+    with ThreadedApiserver(authorization_mode="RBAC") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
-def kubectl(apiserver: RbacApiserver, tmp_path: Path) -> Kubectl:
+def kubectl(apiserver: ThreadedApiserver, tmp_path: Path) -> Kubectl:
     binary = shutil.which("kubectl")
     assert binary, "kubectl v1.32 is expected on this machine"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from typing import Literal
 
@@ -21,7 +22,7 @@ from minik8s.client.api import ApiClient
 from minik8s.store.base import LocalStore, Store
 from tests.support.ports import free_port
 from tests.support.users import ADMIN, TEST_USER_HEADER, TestUserMiddleware
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, wait_for
 
 STOP_SECONDS = 10.0
 START_SECONDS = 20.0  # a loaded 2-core machine may take a while to bootstrap the system namespaces
@@ -80,3 +81,38 @@ async def apiserver_in_loop(*, history: int = 1000, max_connections: int = 16) -
             yield api
         finally:
             await api.aclose()
+
+
+class ThreadedApiserver:
+    """An apiserver over a LocalStore on its own event-loop thread, so a test may block on a subprocess
+    (the real kubectl) while it serves. `authorization_mode="RBAC"` adds the test-only user stand-in
+    (tests/support/users.py), as `apiserver_in_loop` does."""
+
+    def __init__(self, *, authorization_mode: str = "AlwaysAllow") -> None:
+        self.authorization_mode = authorization_mode
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server: uvicorn.Server | None = None
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+
+    async def _serve(self) -> None:
+        app = create_app(LocalStore(history=100), advertise=("127.0.0.1", self.port),
+                         authorization_mode=self.authorization_mode)
+        if self.authorization_mode != "AlwaysAllow":
+            app.add_middleware(TestUserMiddleware)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    lifespan="on"))
+        await self.server.serve()
+
+    def __enter__(self) -> ThreadedApiserver:
+        self.thread.start()
+        wait_for("the apiserver to create the system namespaces",
+                 lambda: httpx.get(f"{self.url}/api/v1/namespaces/kube-node-lease", timeout=1,
+                                   headers={TEST_USER_HEADER: ADMIN}).status_code == 200,
+                 timeout=START_SECONDS, interval=0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        self.thread.join(STOP_SECONDS)
