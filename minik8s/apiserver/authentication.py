@@ -98,9 +98,7 @@ class AuthenticationMiddleware:
         self.authentication = authentication
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope.get("state", {}).get("user") is not None:
-            # Not a request, or an outer layer of this same process already said who it is (only in-process
-            # code can set the state: the tests' stand-in for credentials, tests/support/users.py).
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]

@@ -47,6 +47,7 @@ class AuthenticationOptions:
     api_audiences: tuple[str, ...] = ()  # default: the issuers, as Kubernetes defaults --api-audiences
     anonymous: bool = True
     impersonation: ImpersonationCheck = masters_only
+    token_authenticators: tuple[TokenAuthenticator, ...] = ()  # more bearer-token checks, asked last
 
     @property
     def audiences(self) -> tuple[str, ...]:
@@ -108,4 +109,5 @@ def install_authentication(app: FastAPI, ops: Operations, options: Authenticatio
     reviewer = TokenReviewer(options.static_tokens, verifier, options.audiences)
     add_authentication_routes(app, AuthenticationApi(ops, issuer, options.audiences, reviewer))
     app.add_middleware(AuthenticationMiddleware,  # type: ignore[arg-type]
-                       authentication=Authentication(tuple(tokens), options.anonymous, options.impersonation))
+                       authentication=Authentication((*tokens, *options.token_authenticators), options.anonymous,
+                                                     options.impersonation))

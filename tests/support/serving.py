@@ -18,10 +18,11 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from minik8s.apiserver.app import create_app
+from minik8s.apiserver.authorization import ALWAYS_ALLOW
 from minik8s.client.api import ApiClient
 from minik8s.store.base import LocalStore, Store
 from tests.support.ports import free_port
-from tests.support.users import ADMIN, TEST_USER_HEADER, TestUserMiddleware
+from tests.support.users import ADMIN, TEST_USER_HEADER, TestUserMiddleware, test_authentication
 from tests.support.waiting import eventually, wait_for
 
 STOP_SECONDS = 10.0
@@ -54,7 +55,7 @@ async def system_namespaces_exist(client: httpx.AsyncClient) -> bool:
 
 @contextlib.asynccontextmanager
 async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
-                            authorization_mode: str = "AlwaysAllow") -> AsyncIterator[str]:
+                            authorization_mode: str = ALWAYS_ALLOW) -> AsyncIterator[str]:
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
 
     The URL is handed out once the apiserver serves the system namespaces. With RBAC, requests name
@@ -62,8 +63,9 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
     """
     port = free_port()
     app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port),
-                     authorization_mode=authorization_mode)
-    app.add_middleware(TestUserMiddleware)
+                     authorization_mode=authorization_mode, authentication=test_authentication(authorization_mode))
+    if authorization_mode != ALWAYS_ALLOW:
+        app.add_middleware(TestUserMiddleware)
     async with serving(app, port=port) as port:
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url, timeout=5, headers={TEST_USER_HEADER: ADMIN}) as client:
@@ -85,10 +87,9 @@ async def apiserver_in_loop(*, history: int = 1000, max_connections: int = 16) -
 
 class ThreadedApiserver:
     """An apiserver over a LocalStore on its own event-loop thread, so a test may block on a subprocess
-    (the real kubectl) while it serves. `authorization_mode="RBAC"` adds the test-only user stand-in
-    (tests/support/users.py), as `apiserver_in_loop` does."""
+    (the real kubectl) while it serves; tests name their users as tests/support/users.py says."""
 
-    def __init__(self, *, authorization_mode: str = "AlwaysAllow") -> None:
+    def __init__(self, *, authorization_mode: str = ALWAYS_ALLOW) -> None:
         self.authorization_mode = authorization_mode
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -97,8 +98,9 @@ class ThreadedApiserver:
 
     async def _serve(self) -> None:
         app = create_app(LocalStore(history=100), advertise=("127.0.0.1", self.port),
-                         authorization_mode=self.authorization_mode)
-        if self.authorization_mode != "AlwaysAllow":
+                         authorization_mode=self.authorization_mode,
+                         authentication=test_authentication(self.authorization_mode))
+        if self.authorization_mode != ALWAYS_ALLOW:
             app.add_middleware(TestUserMiddleware)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     lifespan="on"))

@@ -1,12 +1,12 @@
-"""Who a test request comes from: a test-only stand-in for the authentication layer.
+"""Who a test request comes from, proven to the apiserver's real authentication with test tokens.
 
-`TestUserMiddleware` reads `X-Test-User: NAME[; GROUP, GROUP…]` and puts that authenticated user
-in `request.state.user`, where authentication would. minik8s' ApiClient names its user with a
-test token, `Authorization: Bearer test:NAME[|GROUP,GROUP…]` (`user_token`). The real kubectl
-sends no credentials over plain HTTP but does send its impersonation headers, so the middleware
-also takes `Impersonate-User` (with every `Impersonate-Group`) as the user — `kubectl --as NAME
---as-group G`. Without any of these the request stays anonymous. It exists only in tests, so
-authorization is tested without certificates or tokens; it is not Kubernetes' impersonation.
+Tests name users without certificates: `test_tokens` is a bearer-token authenticator (passed to
+`create_app` as `AuthenticationOptions(token_authenticators=…)`, the same chain `--token-auth-file`
+feeds) that reads `test:NAME[|GROUP,GROUP…]` as that user. `TestUserMiddleware`, outside the app,
+turns the shorthands tests use into such a token: an `X-Test-User: NAME[; GROUP, GROUP…]` header, and
+the real kubectl's `--as NAME --as-group G` (it sends no credentials over plain HTTP, only its
+`Impersonate-*` headers, which here name the caller instead of asking to impersonate). Everything
+after that — 401s, impersonation, RBAC — is the product's own path. Test-only: never in product code.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from minik8s.api.user import SYSTEM_MASTERS, UserInfo, authenticated
+from minik8s.apiserver.authentication_setup import AuthenticationOptions
+from minik8s.apiserver.authorization import ALWAYS_ALLOW
 
 TEST_USER_HEADER = "x-test-user"
 ADMIN = f"admin; {SYSTEM_MASTERS}"
@@ -26,27 +28,50 @@ def as_user(name: str, *groups: str) -> dict[str, str]:
 
 
 def user_token(name: str, *groups: str) -> str:
-    """The bearer token an ApiClient passes (`token=`) to act as `name` in `groups`."""
+    """The bearer token that authenticates as `name` in `groups` (an ApiClient's `token=`)."""
     return f"{TOKEN_PREFIX}{name}" + (f"|{','.join(groups)}" if groups else "")
 
 
-def _user_of(headers: list[tuple[bytes, bytes]]) -> UserInfo | None:
-    given = [value.decode() for key, value in headers if key.lower() == TEST_USER_HEADER.encode()]
-    bearer = [value.decode()[len("Bearer "):] for key, value in headers if key.lower() == b"authorization"]
-    if not given and bearer and bearer[0].startswith(TOKEN_PREFIX):
-        name, _, groups = bearer[0][len(TOKEN_PREFIX):].partition("|")
-        given = [f"{name};{groups}"]
-    if given:
-        name, _, groups = given[0].partition(";")
-        return authenticated(name.strip(), tuple(g.strip() for g in groups.split(",") if g.strip()))
-    names = [value.decode() for key, value in headers if key.lower() == b"impersonate-user"]
-    if names:
-        groups_given = tuple(value.decode() for key, value in headers if key.lower() == b"impersonate-group")
-        return authenticated(names[0], groups_given)
+async def test_tokens(token: str) -> UserInfo | None:
+    """The user a `test:` token names; None for any other token (the next authenticator decides)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    name, _, groups = token[len(TOKEN_PREFIX):].partition("|")
+    return authenticated(name, tuple(group for group in groups.split(",") if group))
+
+
+test_tokens.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def test_authentication(authorization_mode: str) -> AuthenticationOptions:
+    """What a test apiserver authenticates: test tokens once someone decides on users (RBAC); with
+    AlwaysAllow the product's default, where a bearer header is no credential."""
+    if authorization_mode == ALWAYS_ALLOW:
+        return AuthenticationOptions()
+    return AuthenticationOptions(token_authenticators=(test_tokens,))
+
+
+test_authentication.__test__ = False  # type: ignore[attr-defined]
+
+
+def _token_for(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The test token the shorthands in `headers` stand for, if any."""
+    named = [value.decode() for key, value in headers if key.lower() == TEST_USER_HEADER.encode()]
+    if named:
+        name, _, groups = named[0].partition(";")
+        return user_token(name.strip(), *(group.strip() for group in groups.split(",") if group.strip()))
+    if any(key.lower() == b"authorization" for key, _ in headers):
+        return None
+    impersonated = [value.decode() for key, value in headers if key.lower() == b"impersonate-user"]
+    if impersonated:
+        return user_token(impersonated[0], *(value.decode() for key, value in headers
+                                             if key.lower() == b"impersonate-group"))
     return None
 
 
 class TestUserMiddleware:
+    """Rewrites the test shorthands into `Authorization: Bearer test:…` before authentication sees them."""
+
     __test__ = False  # not a pytest class
 
     def __init__(self, app: ASGIApp) -> None:
@@ -54,7 +79,10 @@ class TestUserMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            user = _user_of(list(scope.get("headers") or []))
-            if user is not None:
-                scope.setdefault("state", {})["user"] = user
+            headers = list(scope.get("headers") or [])
+            token = _token_for(headers)
+            if token is not None:
+                kept = [(key, value) for key, value in headers if key.lower() not in
+                        (TEST_USER_HEADER.encode(), b"impersonate-user", b"impersonate-group")]
+                scope = {**scope, "headers": [*kept, (b"authorization", f"Bearer {token}".encode())]}
         await self.app(scope, receive, send)
