@@ -48,7 +48,7 @@ def no_pods_left(api: httpx.Client) -> bool:
 
 
 def bench_deployment_start() -> Outcome:
-    with docker_cluster(replicas=3) as cluster, httpx.Client(base_url=cluster.api_url, timeout=10) as api:
+    with docker_cluster(replicas=3) as cluster, httpx.Client(base_url=cluster.api_url, timeout=10, verify=cluster.tls) as api:
         response = api.post(DEPLOYMENTS, json=deployment(REPLICAS))
         response.raise_for_status()
         available = wait_until(api, "all replicas available", all_available)

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,8 @@ import orjson
 from bench.api_store import BenchmarkError
 from bench.figures import Figure, Outcome, median, percentile
 from bench.host import cpu_shares, snapshot_cpu
+from minik8s.client.kubeconfig import load_kubeconfig
+from minik8s.client.tls import ssl_context_for
 from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.runtime import (
     LABEL_MANAGED,
@@ -75,6 +78,7 @@ class DockerCluster:
 
     home: Path
     api_url: str
+    tls: ssl.SSLContext  # the admin kubeconfig's: the cluster CA and the admin's client certificate
 
 
 def run_cli(*arguments: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -93,7 +97,8 @@ def docker_cluster(*, replicas: int) -> Iterator[DockerCluster]:
             if started.returncode != 0:
                 raise BenchmarkError(f"minik8s up failed: {(started.stderr or started.stdout).strip()[-500:]}")
             layout = json.loads((home / "cluster.json").read_text())
-            yield DockerCluster(home, f"http://127.0.0.1:{layout['apiservers'][0]['http_port']}")
+            yield DockerCluster(home, f"https://127.0.0.1:{layout['apiservers'][0]['http_port']}",
+                                ssl_context_for(load_kubeconfig(home / "kubeconfig")))
         finally:
             stopped = run_cli("down", "--purge", home=home)
             if stopped.returncode != 0:
@@ -241,7 +246,7 @@ async def run_pods(cluster: DockerCluster, *, count: int) -> PodRun:
     """Watch, create `count` pods one by one, then delete them all; Docker events stamped alongside."""
     watch, runtime = PodWatch(), DockerRuntime()
     pids = component_pids(cluster)
-    async with httpx.AsyncClient(base_url=cluster.api_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=cluster.api_url, timeout=10, verify=cluster.tls) as client:
         listed = await client.get("/api/v1/namespaces/default/pods")
         resource_version = listed.json()["metadata"]["resourceVersion"]
         followers = [asyncio.create_task(watch.follow_api(client, resource_version=resource_version)),

@@ -24,7 +24,7 @@ import orjson
 
 from bench.api_store import BenchmarkError
 from bench.figures import Figure, Outcome, median, percentile
-from bench.pod_start import NODE_NAMES, docker_cluster, running_and_ready
+from bench.pod_start import NODE_NAMES, DockerCluster, docker_cluster, running_and_ready
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,10 @@ class Stamps:
             return self._seen.get((what, pod))
 
 
-def follow(api_url: str, path: str, params: Mapping[str, str], on_object: Callable[[dict[str, Any]], None],
-           stop: threading.Event) -> None:
+def follow(cluster: DockerCluster, path: str, params: Mapping[str, str],
+           on_object: Callable[[dict[str, Any]], None], stop: threading.Event) -> None:
     """Watch `path` until `stop` (or the cluster goes away); hand every event's object to on_object."""
-    with httpx.Client(base_url=api_url, timeout=httpx.Timeout(10, read=None)) as client:
+    with httpx.Client(base_url=cluster.api_url, timeout=httpx.Timeout(10, read=None), verify=cluster.tls) as client:
         listed = client.get(path, params=dict(params)).json()
         query = {**params, "watch": "true", "resourceVersion": listed["metadata"]["resourceVersion"]}
         try:
@@ -94,7 +94,7 @@ def follow(api_url: str, path: str, params: Mapping[str, str], on_object: Callab
 
 
 @contextlib.contextmanager
-def watching(api_url: str, stamps: Stamps) -> Iterator[None]:
+def watching(cluster: DockerCluster, stamps: Stamps) -> Iterator[None]:
     """Stamp 'ready' when a pod is seen Running+Ready, 'endpoint' when the Service's Endpoints list it."""
     stop = threading.Event()
 
@@ -108,9 +108,9 @@ def watching(api_url: str, stamps: Stamps) -> Iterator[None]:
                 stamps.mark("endpoint", (address.get("targetRef") or {}).get("name", ""))
 
     threads = [threading.Thread(target=follow, daemon=True, args=(
-                   api_url, f"{NAMESPACE_PATH}/pods", {"labelSelector": "app=readytraffic"}, on_pod, stop)),
+                   cluster, f"{NAMESPACE_PATH}/pods", {"labelSelector": "app=readytraffic"}, on_pod, stop)),
                threading.Thread(target=follow, daemon=True, args=(
-                   api_url, f"{NAMESPACE_PATH}/endpoints", {"fieldSelector": f"metadata.name={SERVICE}"},
+                   cluster, f"{NAMESPACE_PATH}/endpoints", {"fieldSelector": f"metadata.name={SERVICE}"},
                    on_endpoints, stop))]
     for thread in threads:
         thread.start()
@@ -149,10 +149,10 @@ def run_round(api: httpx.Client, stamps: Stamps, address: str, *, index: int) ->
 def bench_ready_traffic() -> Outcome:
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": SERVICE},
                "spec": {"selector": LABELS, "ports": [{"port": 80, "targetPort": 8080}]}}
-    with docker_cluster(replicas=3) as cluster, httpx.Client(base_url=cluster.api_url, timeout=10) as api:
+    with docker_cluster(replicas=3) as cluster, httpx.Client(base_url=cluster.api_url, timeout=10, verify=cluster.tls) as api:
         address = api.post(f"{NAMESPACE_PATH}/services", json=service).json()["spec"]["clusterIP"]
         stamps = Stamps()
-        with watching(cluster.api_url, stamps):
+        with watching(cluster, stamps):
             call_until(address, 80, lambda reply: reply is None, "the new Service to refuse")
             rounds = [run_round(api, stamps, address, index=index) for index in range(ROUNDS)]
     total, controller, proxy, removal = ([seconds * 1000 for seconds in column] for column in zip(*rounds, strict=True))

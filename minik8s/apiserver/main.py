@@ -29,14 +29,16 @@ log = logging.getLogger("minik8s.apiserver")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="minik8s-apiserver", description="minik8s API server + store replica")
     parser.add_argument("--name", default="apiserver-1", help="this replica's name (logs, status)")
-    parser.add_argument("--listen", default="127.0.0.1:6443", help="HTTP address host:port")
+    parser.add_argument("--listen", default="127.0.0.1:6443", help="HTTP(S) address host:port; more, comma-"
+                        "separated, are served too and may appear on this host later (a node network's gateway, "
+                        "for pods)")
     parser.add_argument("--raft-address", default="127.0.0.1:7001", help="this replica's Raft address host:port")
     parser.add_argument("--peers", default="", help="comma-separated Raft addresses of the other replicas")
     parser.add_argument("--data-dir", default="./data/apiserver-1", help="journal and snapshot directory")
     parser.add_argument("--secret-file", default="", help="cluster secret (mode 0600) protecting Raft traffic; "
                         "created when missing")
     parser.add_argument("--advertise-address", default="",
-                        help="host:port listed in the `kubernetes` Endpoints (default: the --listen address)")
+                        help="host:port listed in the `kubernetes` Endpoints (default: the first --listen address)")
     parser.add_argument("--watch-history", type=int, default=10_000, help="watch events kept for resuming")
     parser.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the not-ready NoExecute toleration added to every pod")
@@ -88,18 +90,19 @@ async def serve(args: argparse.Namespace) -> None:
         password=password,
     )
     store = await RaftStore.open(settings, history=args.watch_history)
-    host, port = host_port(args.listen)
+    (host, port), *also_on = [host_port(address) for address in args.listen.split(",") if address]
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
-    advertise = host_port(args.advertise_address or args.listen)
-    hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0]])
+    advertise = host_port(args.advertise_address) if args.advertise_address else (host, port)
+    hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0], *(h for h, _ in also_on)])
     app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts,
                      authentication=authentication, authorization_mode=args.authorization_mode)
     tls = server_tls(args)
     log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
              args.raft_address, args.peers or "none")
     try:
-        await serve_http(app, host=host, port=port, lifespan="on", graceful_seconds=2, tls=tls)
+        await serve_http(app, host=host, port=port, lifespan="on", graceful_seconds=2, tls=tls,
+                         also_on=also_on)
     finally:
         await store.close()
 

@@ -33,6 +33,13 @@ from minik8s.cli.cluster_config import (
     save_config,
     validate_request,
 )
+from minik8s.cli.cluster_pki import (
+    CLUSTER_NAME,
+    admin_credentials,
+    component_kubeconfigs,
+    ensure_cluster_pki,
+    prober_tls,
+)
 from minik8s.cli.components import (
     APISERVER,
     CLUSTER_DNS_IP,
@@ -123,7 +130,7 @@ def cluster_status(home: ClusterHome) -> list[ComponentStatus]:
     specs = component_specs(config, home)
     pids = [processes.running_pid(home.pid_file(spec.name), spec.markers) for spec in specs]
     running = [spec for spec, pid in zip(specs, pids, strict=True) if pid is not None]
-    healths = dict(zip([s.name for s in running], asyncio.run(_probe(running)), strict=True))
+    healths = dict(zip([s.name for s in running], asyncio.run(_probe(running, home)), strict=True))
     not_running = Health(healthy=False, reason="not running")
     return [ComponentStatus(spec, pid, healths.get(spec.name, not_running))
             for spec, pid in zip(specs, pids, strict=True)]
@@ -182,6 +189,8 @@ def _prepare(home: ClusterHome, options: UpOptions, report: Reporter) -> Cluster
     home.logs_dir.mkdir(parents=True, exist_ok=True)
     home.run_dir.mkdir(parents=True, exist_ok=True)
     ensure_secret(home.secret_file)
+    pki = ensure_cluster_pki(home, config)
+    component_kubeconfigs(home, pki, [layout.url for layout in config.apiservers])
     return config
 
 
@@ -209,7 +218,7 @@ async def _wait_ready(specs: list[ComponentSpec], started: dict[str, subprocess.
     last: dict[str, Health] = {}
     reported: str | None = None
     report.progress(f"waiting for {len(specs)} component(s) to serve (up to {timeout:.0f} s)")
-    async with Prober() as prober:
+    async with Prober(verify=prober_tls(home)) as prober:
         while True:
             _fail_if_exited(started, home, report)
             pending = [spec for spec in specs if spec.name not in ready]
@@ -270,8 +279,8 @@ def _not_ready_message(specs: list[ComponentSpec], ready: dict[str, Health], las
             f"see {home.log_file(first)}")
 
 
-async def _probe(specs: list[ComponentSpec]) -> list[Health]:
-    async with Prober() as prober:
+async def _probe(specs: list[ComponentSpec], home: ClusterHome) -> list[Health]:
+    async with Prober(verify=prober_tls(home)) as prober:
         return await prober.check_all(specs)
 
 
@@ -286,7 +295,8 @@ def _ensure_kubeconfig(home: ClusterHome, *, servers: list[str], ready: list[str
     if existing and existing[0] in ready and set(existing) == set(servers):
         return
     ordered = [url for url in servers if url in ready] + [url for url in servers if url not in ready]
-    write_kubeconfig(home.kubeconfig_file, servers=ordered)
+    write_kubeconfig(home.kubeconfig_file, servers=ordered, cluster_name=CLUSTER_NAME,
+                     credentials=admin_credentials(home))
     report.progress(f"wrote {home.kubeconfig_file} (server {ordered[0]})")
 
 

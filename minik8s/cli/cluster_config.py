@@ -92,7 +92,7 @@ class ApiserverLayout:
 
     @property
     def url(self) -> str:
-        return f"http://{self.listen_address}"
+        return f"https://{self.listen_address}"
 
     @property
     def raft_address(self) -> str:

@@ -11,17 +11,24 @@ thing for each daemon's identity, written under `HOME/kubeconfigs/`.
 from __future__ import annotations
 
 import datetime
+import ssl
 from collections.abc import Sequence
 from pathlib import Path
 
 from minik8s.cli.cluster_config import ClusterConfig, ClusterHome
 from minik8s.cli.errors import CliError
-from minik8s.client.kubeconfig import Credentials, render_kubeconfig, write_kubeconfig
+from minik8s.client.kubeconfig import (
+    Credentials,
+    load_kubeconfig,
+    render_kubeconfig,
+    write_kubeconfig,
+)
+from minik8s.client.tls import ssl_context_for
 from minik8s.pki.certificates import LEAF_VALIDITY, issue_client
-from minik8s.pki.ensure import ClusterPki, PkiError, load_ca
+from minik8s.pki.ensure import CA_NAME, ClusterPki, PkiError, load_ca
 from minik8s.pki.ensure import ensure_cluster_pki as ensure_pki_folder
-from minik8s.pki.files import read_pair
-from minik8s.pki.identities import component_identities
+from minik8s.pki.files import PairFiles, read_pair
+from minik8s.pki.identities import ADMIN, Identity, component_identities
 
 CLUSTER_NAME = "minik8s"
 
@@ -40,17 +47,42 @@ def ensure_cluster_pki(home: ClusterHome, config: ClusterConfig, *, extra_sans: 
 
 def component_kubeconfigs(home: ClusterHome, pki: ClusterPki, servers: list[str]) -> dict[str, Path]:
     """One kubeconfig (0600) per component identity, `HOME/kubeconfigs/<name>.conf`, by user name."""
-    ca_pem = pki.ca.certificate.read_bytes()
     written: dict[str, Path] = {}
     node_names = [user.removeprefix("system:node:") for user in pki.clients if user.startswith("system:node:")]
     for identity in component_identities(node_names):
-        pair = read_pair(pki.clients[identity.user])
-        path = home.kubeconfigs_dir / f"{identity.file_name}.conf"
-        write_kubeconfig(path, servers=servers, cluster_name=CLUSTER_NAME, credentials=Credentials(
-            certificate_authority_pem=ca_pem, client_certificate_pem=pair.certificate_pem,
-            client_key_pem=pair.key_pem, user_name=identity.user))
+        path = kubeconfig_path(home, identity)
+        write_kubeconfig(path, servers=servers, cluster_name=CLUSTER_NAME,
+                         credentials=credentials_of(home, identity))
         written[identity.user] = path
     return written
+
+
+def kubeconfig_path(home: ClusterHome, identity: Identity) -> Path:
+    return home.kubeconfigs_dir / f"{identity.file_name}.conf"
+
+
+def credentials_of(home: ClusterHome, identity: Identity) -> Credentials:
+    """The identity's client pair from the cluster PKI, with the CA to trust."""
+    pair = read_pair(PairFiles(home.pki_dir, identity.file_name))
+    return Credentials(certificate_authority_pem=PairFiles(home.pki_dir, CA_NAME).certificate.read_bytes(),
+                       client_certificate_pem=pair.certificate_pem, client_key_pem=pair.key_pem,
+                       user_name=identity.user)
+
+
+def admin_credentials(home: ClusterHome) -> Credentials:
+    """What the cluster's kubeconfig embeds: the admin (group system:masters) and the cluster CA."""
+    return credentials_of(home, ADMIN)
+
+
+def prober_tls(home: ClusterHome) -> ssl.SSLContext | bool:
+    """How `up` and `status` reach components: as the admin, trusting only the cluster CA (True, the
+    system's trust, when the home has no admin kubeconfig yet: then nothing answers over TLS anyway)."""
+    try:
+        return ssl_context_for(load_kubeconfig(kubeconfig_path(home, ADMIN)))
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError, ssl.SSLError) as error:
+        raise CliError(f"{kubeconfig_path(home, ADMIN)} cannot be used: {error}") from error
 
 
 def mint_user_kubeconfig(home: ClusterHome, config: ClusterConfig, *, user: str, groups: Sequence[str] = (),

@@ -20,6 +20,9 @@ from minik8s.cli.cluster_config import (
     ClusterHome,
     NodeLayout,
 )
+from minik8s.cli.cluster_pki import kubeconfig_path
+from minik8s.pki import identities
+from minik8s.pki.files import PairFiles
 
 APISERVER = "apiserver"
 NODE_AGENT = "node-agent"
@@ -54,29 +57,33 @@ class ComponentSpec:
 def component_specs(config: ClusterConfig, home: ClusterHome) -> list[ComponentSpec]:
     """Every process of the cluster, in start order (apiservers first)."""
     specs = [apiserver_spec(layout, config=config, home=home) for layout in config.apiservers]
-    servers = ",".join(layout.url for layout in config.apiservers)
-    specs.append(daemon_spec("controller-manager", CONTROLLER_MANAGER, "minik8s.controllers.main", servers=servers,
-                             config=config, home=home))
-    specs.append(daemon_spec("scheduler", SCHEDULER, "minik8s.scheduler.main", servers=servers, config=config,
+    specs.append(daemon_spec("controller-manager", CONTROLLER_MANAGER, "minik8s.controllers.main",
+                             identities.CONTROLLER_MANAGER, config=config, home=home))
+    specs.append(daemon_spec("scheduler", SCHEDULER, "minik8s.scheduler.main", identities.SCHEDULER, config=config,
                              home=home))
     if config.nodes:
-        specs.append(daemon_spec("proxy", PROXY, "minik8s.proxy.main", servers=servers, config=config, home=home,
+        specs.append(daemon_spec("proxy", PROXY, "minik8s.proxy.main", identities.PROXY, config=config, home=home,
                                  url=PROXY_HEALTH_URL))
         # Pods reach cluster DNS at 10.96.0.10 (the proxy's rules) → node-1's gateway, where it listens.
         dns_args = ("--listen", f"{config.node_layouts[0].node_ip}:53",
                     "--advertise-address", config.node_layouts[0].node_ip,
                     "--health-port", str(DNS_HEALTH_PORT))
-        specs.append(daemon_spec("dns", DNS, "minik8s.dns.main", servers=servers, config=config, home=home,
+        specs.append(daemon_spec("dns", DNS, "minik8s.dns.main", identities.DNS, config=config, home=home,
                                  url=f"http://127.0.0.1:{DNS_HEALTH_PORT}", extra=dns_args))
-    specs += [node_agent_spec(node, servers=servers, config=config, home=home) for node in config.node_layouts]
+    specs += [node_agent_spec(node, config=config, home=home) for node in config.node_layouts]
     return specs
 
 
-def daemon_spec(name: str, kind: str, module: str, *, servers: str, config: ClusterConfig, home: ClusterHome,
-                url: str | None = None, extra: tuple[str, ...] = ()) -> ComponentSpec:
-    """A control-plane daemon talking to every apiserver replica (fail-over in order)."""
-    argv = [sys.executable, "-m", module, "--server", servers, *extra, *config.args_for(kind)]
-    return ComponentSpec(name=name, kind=kind, argv=tuple(argv), markers=(module, servers), url=url,
+def pki_pair(home: ClusterHome, name: str) -> PairFiles:
+    return PairFiles(home.pki_dir, name)
+
+
+def daemon_spec(name: str, kind: str, module: str, identity: identities.Identity, *, config: ClusterConfig,
+                home: ClusterHome, url: str | None = None, extra: tuple[str, ...] = ()) -> ComponentSpec:
+    """A control-plane daemon talking to every apiserver replica (fail-over in order) as its own identity."""
+    kubeconfig = str(kubeconfig_path(home, identity))
+    argv = [sys.executable, "-m", module, "--kubeconfig", kubeconfig, *extra, *config.args_for(kind)]
+    return ComponentSpec(name=name, kind=kind, argv=tuple(argv), markers=(module, kubeconfig), url=url,
                          ready_path="/healthz")
 
 
@@ -85,20 +92,37 @@ def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: Clus
     module = "minik8s.apiserver.main"
     data_dir = str(home.root / layout.data_dir)
     peers = ",".join(other.raft_address for other in config.apiservers if other.name != layout.name)
-    argv = [sys.executable, "-m", module, "--name", layout.name, "--listen", layout.listen_address,
+    listen, advertise = [layout.listen_address], []
+    if config.nodes:  # pods reach the `kubernetes` Service's endpoints on node-1's gateway, not on loopback
+        pod_facing = f"{config.node_layouts[0].node_ip}:{layout.http_port}"
+        listen.append(pod_facing)
+        advertise = ["--advertise-address", pod_facing]
+    argv = [sys.executable, "-m", module, "--name", layout.name, "--listen", ",".join(listen), *advertise,
             "--raft-address", layout.raft_address]
     if peers:
         argv += ["--peers", peers]
-    argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file), *config.args_for(APISERVER)]
+    argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file), *security_args(home),
+             *config.args_for(APISERVER)]
     return ComponentSpec(name=layout.name, kind=APISERVER, argv=tuple(argv), markers=(module, layout.name, data_dir),
                          url=layout.url, ready_path="/readyz")
 
 
-def node_agent_spec(node: NodeLayout, *, servers: str, config: ClusterConfig, home: ClusterHome) -> ComponentSpec:
+def security_args(home: ClusterHome) -> list[str]:
+    """HTTPS with the cluster's certificate, clients verified against its CA, ServiceAccount tokens signed
+    with its key, and Node,RBAC deciding who may do what."""
+    serving, ca, accounts = pki_pair(home, "apiserver"), pki_pair(home, "ca"), home.pki_dir / "sa"
+    return ["--tls-cert-file", str(serving.certificate), "--tls-private-key-file", str(serving.key),
+            "--client-ca-file", str(ca.certificate),
+            "--service-account-signing-key-file", f"{accounts}.key", "--service-account-key-file", f"{accounts}.pub",
+            "--authorization-mode", "Node,RBAC"]
+
+
+def node_agent_spec(node: NodeLayout, *, config: ClusterConfig, home: ClusterHome) -> ComponentSpec:
     """A node agent: its own pod network (a /24 of 10.244.0.0/16) on this machine's Docker engine."""
     module = "minik8s.node.main"
     data_dir = str(home.root / node.data_dir)
-    argv = [sys.executable, "-m", module, "--node-name", node.name, "--server", servers,
+    kubeconfig = str(kubeconfig_path(home, identities.node_identity(node.name)))
+    argv = [sys.executable, "-m", module, "--node-name", node.name, "--kubeconfig", kubeconfig,
             "--pod-cidr", node.pod_cidr, "--port", str(NODE_AGENT_PORT), "--data-dir", data_dir,
             "--cluster-dns", CLUSTER_DNS_IP, *config.args_for("node")]
     return ComponentSpec(name=node.name, kind=NODE_AGENT, argv=tuple(argv), markers=(module, node.name, data_dir),

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 import socket
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -46,8 +47,9 @@ class Health:
 class Prober:
     """One small single-server client per component URL, reused across polls."""
 
-    def __init__(self, *, timeout: float = PROBE_TIMEOUT) -> None:
+    def __init__(self, *, timeout: float = PROBE_TIMEOUT, verify: ssl.SSLContext | bool = True) -> None:
         self._timeout = timeout
+        self._verify = verify
         self._clients: dict[str, ApiClient] = {}
 
     async def __aenter__(self) -> Prober:
@@ -145,7 +147,7 @@ class Prober:
         client = self._clients.get(url)
         if client is None:
             client = ApiClient([url], timeout=self._timeout, max_connections=2, max_streams=1,
-                               failover_deadline=0.0, user_agent="minik8s-cli")
+                               failover_deadline=0.0, user_agent="minik8s-cli", verify=self._verify)
             self._clients[url] = client
         return client
 

@@ -20,6 +20,7 @@ from typing import cast
 
 from minik8s.api.meta import JsonObject
 from minik8s.client.informer import Informer
+from minik8s.daemon.sockets import bound_socket
 from minik8s.dns.records import DEFAULT_DOMAIN, DEFAULT_TTL, Answer, in_domain, resolve
 from minik8s.dns.responder import AnswerSource, respond
 from minik8s.dnswire.message import Rcode
@@ -82,27 +83,6 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         log.debug("UDP socket error: %r", exc)
 
 
-def _bound_socket(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
-    """A socket bound to one address, even one this host does not have yet (IP_FREEBIND).
-
-    Binding to the address pods query (not 0.0.0.0) makes every UDP answer leave from that
-    address: a resolver on a connected socket ignores answers from any other source. FREEBIND
-    lets the server start before the node network that carries the address exists.
-    """
-    sock = socket.socket(socket.AF_INET, kind)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_IP, getattr(socket, "IP_FREEBIND", 15), 1)
-        sock.bind((host, port))
-        if kind == socket.SOCK_STREAM:
-            sock.listen(128)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 class DnsServer:
     """UDP and TCP listeners on `host:port` (port 0: one free port, the same for both)."""
 
@@ -121,13 +101,13 @@ class DnsServer:
         """Bind both sockets; OSError (e.g. the port is taken, or 53 without privilege) if either fails."""
         tries = _BIND_TRIES_FOR_ANY_PORT if self.port == 0 else 1
         for attempt in range(tries):
-            tcp = await asyncio.start_server(self._serve_connection, sock=_bound_socket(
+            tcp = await asyncio.start_server(self._serve_connection, sock=bound_socket(
                 socket.SOCK_STREAM, self.host, self.port))
             port = int(tcp.sockets[0].getsockname()[1])
             try:
                 loop = asyncio.get_running_loop()
                 udp, _ = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self._answer),
-                                                             sock=_bound_socket(socket.SOCK_DGRAM, self.host, port))
+                                                             sock=bound_socket(socket.SOCK_DGRAM, self.host, port))
             except OSError:
                 tcp.close()
                 await tcp.wait_closed()

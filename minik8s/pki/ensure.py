@@ -24,14 +24,17 @@ from minik8s.pki.certificates import (
     is_signed_by,
     issue_client,
     issue_serving,
+    load_private_key,
     make_ca,
+    new_private_key,
 )
-from minik8s.pki.files import PairFiles, read_pair, write_pair
+from minik8s.pki.files import PRIVATE_MODE, PUBLIC_MODE, PairFiles, read_pair, write_atomically, write_pair
 from minik8s.pki.identities import Identity, apiserver_sans, component_identities
 
 RENEW_BEFORE = datetime.timedelta(days=7)
 CA_NAME = "ca"
 APISERVER_NAME = "apiserver"
+SERVICE_ACCOUNT_KEY_NAME = "sa"  # kubeadm's sa.key / sa.pub: signs and verifies ServiceAccount tokens
 
 
 class PkiError(RuntimeError):
@@ -60,6 +63,14 @@ class ClusterPki:
     apiserver: PairFiles
     clients: dict[str, PairFiles] = field(default_factory=dict)  # by user name
     node_serving: dict[str, PairFiles] = field(default_factory=dict)  # by node name
+
+    @property
+    def service_account_key(self) -> Path:
+        return self.folder / f"{SERVICE_ACCOUNT_KEY_NAME}.key"
+
+    @property
+    def service_account_public_key(self) -> Path:
+        return self.folder / f"{SERVICE_ACCOUNT_KEY_NAME}.pub"
 
 
 def leaf_problem(existing: KeyPair | None, *, ca: KeyPair, wanted: Wanted, now: datetime.datetime) -> str | None:
@@ -125,7 +136,8 @@ def ensure_client(folder: Path, identity: Identity, *, ca: KeyPair, now: datetim
 
 def ensure_cluster_pki(folder: Path, *, apiserver_addresses: Iterable[str] = (), nodes: Sequence[tuple[str, str]] = (),
                        now: datetime.datetime | None = None) -> ClusterPki:
-    """CA, apiserver serving pair, every component's client pair and each node agent's serving pair.
+    """CA, apiserver serving pair, every component's client pair, each node agent's serving pair and
+    the ServiceAccount token key.
 
     `apiserver_addresses`: names clients use beyond `apiserver_sans`' defaults (node addresses).
     `nodes`: (name, address) of each node agent.
@@ -144,7 +156,24 @@ def ensure_cluster_pki(folder: Path, *, apiserver_addresses: Iterable[str] = (),
         sans = SubjectAltNames.of([address, name, "127.0.0.1", "localhost"])
         ensure_leaf(files, ca=ca, wanted=Wanted(name, sans=sans), now=now)
         node_serving[name] = files
+    ensure_service_account_key(folder)
     return ClusterPki(folder, PairFiles(folder, CA_NAME), apiserver, clients, node_serving)
+
+
+def ensure_service_account_key(folder: Path) -> None:
+    """`sa.key` (0600) and its public half `sa.pub`: made once and kept, or every token handed out
+    (in pods' volumes, in kubeconfigs) would stop verifying."""
+    key_file, public_file = folder / f"{SERVICE_ACCOUNT_KEY_NAME}.key", folder / f"{SERVICE_ACCOUNT_KEY_NAME}.pub"
+    if key_file.exists():
+        key = load_private_key(key_file.read_bytes())
+    else:
+        key = new_private_key()
+        write_atomically(key_file, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()), mode=PRIVATE_MODE)
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    if not public_file.exists() or public_file.read_bytes() != public_pem:
+        write_atomically(public_file, public_pem, mode=PUBLIC_MODE)
 
 
 def _read_if_usable(files: PairFiles) -> KeyPair | None:

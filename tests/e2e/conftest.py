@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,6 +21,8 @@ import httpx
 import pytest
 import yaml
 
+from minik8s.client.kubeconfig import load_kubeconfig
+from minik8s.client.tls import ssl_context_for
 from tests.support import builders
 from tests.support.requirements import require_docker
 from tests.support.waiting import wait_for
@@ -55,8 +58,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @dataclass
 class Cluster:
+    """The running cluster: its home, and an HTTPS client of its first apiserver as the admin
+    (`tls`: the admin kubeconfig's TLS settings, for other clients a test opens)."""
+
     home: Path
     api: httpx.Client
+    tls: ssl.SSLContext
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """`minik8s up|status|down …` on this cluster's home."""
@@ -210,8 +217,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert result.returncode == 0, result.stderr + result.stdout
         layout = json.loads((home / "cluster.json").read_text())
-        with httpx.Client(base_url=f"http://127.0.0.1:{layout['apiservers'][0]['http_port']}", timeout=10) as api:
-            yield Cluster(home, api)
+        tls = ssl_context_for(load_kubeconfig(home / "kubeconfig"))
+        url = f"https://127.0.0.1:{layout['apiservers'][0]['http_port']}"
+        with httpx.Client(base_url=url, timeout=10, verify=tls) as api:
+            yield Cluster(home, api, tls)
     finally:
         subprocess.run([sys.executable, "-m", "minik8s.cli.main", "down", "--purge", "--home", str(home)],
                        capture_output=True, timeout=120, cwd=ROOT)

@@ -59,7 +59,7 @@ def test_version_api_resources_cluster_info_and_cluster_scoped_tables(cluster: C
     assert by_name["leases"]["APIVERSION"] == "coordination.k8s.io/v1"
 
     info = cluster.kubectl("cluster-info").stdout
-    assert "Kubernetes control plane is running at http://127.0.0.1:" in info
+    assert "Kubernetes control plane is running at https://127.0.0.1:" in info
 
     nodes = cluster.kubectl("get", "nodes").stdout
     assert header_of(nodes) == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]

@@ -19,9 +19,11 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture
 def engineless_agent(cluster: Cluster, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A ninth node whose Docker engine address leads nowhere."""
+    """A ninth node whose Docker engine address leads nowhere (with a node identity of its own)."""
     environment = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
-    argv = [sys.executable, "-m", "minik8s.node.main", "--node-name", "node-9", "--server", str(cluster.api.base_url),
+    kubeconfig = tmp_path / "node-9.conf"
+    cluster.cli("kubeconfig", "--user", "system:node:node-9", "--group", "system:nodes", "--output", str(kubeconfig))
+    argv = [sys.executable, "-m", "minik8s.node.main", "--node-name", "node-9", "--kubeconfig", str(kubeconfig),
             "--pod-cidr", "10.244.9.0/24", "--port", "10250", "--data-dir", str(tmp_path / "node-9"),
             "--node-status-update-frequency", "1"]
     with (tmp_path / "node-9.log").open("wb") as log:

@@ -169,9 +169,10 @@ def test_logs_follow_and_exec_through_the_api(cluster: Cluster, cleanup_pods: li
     numbers = [int(line.split("-")[1]) for line in lines]
     assert numbers == list(range(numbers[0], numbers[0] + 4))  # consecutive lines, streamed live
     query = "command=sh&command=-c&command=echo%20out%3B%20echo%20err%20%3E%262%3B%20exit%203&stdout=true&stderr=true"
-    url = f"{cluster.api.base_url}/api/v1/namespaces/default/pods/chatty/exec?{query}".replace("http://", "ws://")
+    url = f"{cluster.api.base_url}/api/v1/namespaces/default/pods/chatty/exec?{query}".replace("https://", "wss://")
     frames: dict[int, bytes] = {1: b"", 2: b"", 3: b""}
-    with websockets.sync.client.connect(url, subprotocols=["v5.channel.k8s.io"]) as socket:  # type: ignore[list-item]
+    with websockets.sync.client.connect(url, subprotocols=["v5.channel.k8s.io"],  # type: ignore[list-item]
+                                          ssl=cluster.tls) as socket:
         for message in socket:
             data = message if isinstance(message, bytes) else message.encode()
             if data:

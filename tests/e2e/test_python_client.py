@@ -210,7 +210,8 @@ def fill_watch_history(cluster: Cluster, namespace: str, *, writes: int) -> None
 
     async def fill() -> None:
         writers = 32
-        async with httpx.AsyncClient(base_url=str(cluster.api.base_url), timeout=30) as api:
+        async with httpx.AsyncClient(base_url=str(cluster.api.base_url), timeout=30,
+                                     verify=cluster.tls) as api:
             await asyncio.gather(*(writer(api, index, writes // writers + 1) for index in range(writers)))
 
     asyncio.run(fill())

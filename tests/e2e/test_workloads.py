@@ -100,15 +100,16 @@ class ReadySampler(threading.Thread):
     """Counts the live, Ready pods of a selector again and again until stopped, and notes whether
     it ever saw live pods of two templates at once (so it really watched the rollout happen)."""
 
-    def __init__(self, base_url: str, namespace: str, selector: str) -> None:
+    def __init__(self, cluster: Cluster, namespace: str, selector: str) -> None:
         super().__init__(daemon=True)
-        self.base_url, self.namespace, self.selector = base_url, namespace, selector
+        self.base_url, self.tls = str(cluster.api.base_url), cluster.tls
+        self.namespace, self.selector = namespace, selector
         self.samples: list[int] = []
         self.saw_both_templates = False
         self.finished = threading.Event()
 
     def run(self) -> None:
-        with httpx.Client(base_url=self.base_url, timeout=10) as api:
+        with httpx.Client(base_url=self.base_url, timeout=10, verify=self.tls) as api:
             while not self.finished.wait(0.02):
                 items = api.get(f"/api/v1/namespaces/{self.namespace}/pods",
                                 params={"labelSelector": self.selector}).json()["items"]
@@ -146,7 +147,7 @@ def test_an_image_change_rolls_out_without_dropping_below_the_minimum(cluster: C
                                                                       v2_image: str) -> None:
     replicas, max_unavailable = 4, 1
     start_web(cluster, namespace, replicas=replicas, max_unavailable=max_unavailable)
-    sampler = ReadySampler(str(cluster.api.base_url), namespace, "app=web")
+    sampler = ReadySampler(cluster, namespace, "app=web")
     sampler.start()
     try:
         cluster.kubectl("set", "image", "-n", namespace, "deployment/web", f"web={v2_image}")

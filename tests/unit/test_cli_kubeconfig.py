@@ -31,7 +31,7 @@ def test_a_minted_kubeconfig_names_the_user_and_groups_and_trusts_the_ca(
     assert code == 0 and capsys.readouterr().out == ""
     assert stat.S_IMODE(output.stat().st_mode) == 0o600
     config = load_kubeconfig(output)
-    assert config.servers == ["http://127.0.0.1:6443", "http://127.0.0.1:6444", "http://127.0.0.1:6445"]
+    assert config.servers == ["https://127.0.0.1:6443", "https://127.0.0.1:6444", "https://127.0.0.1:6445"]
     assert config.context_name == "alice@minik8s"
     assert config.client_certificate_data is not None and config.certificate_authority_data is not None
     certificate = load_certificate(config.client_certificate_data.encode())
