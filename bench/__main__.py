@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from bench.api_store import bench_create_latency, bench_watch_latency, bench_write_throughput
+from bench.create_latency_tls import bench_create_latency_tls
 from bench.deployment_start import bench_deployment_start
 from bench.failover import bench_failover
 from bench.figures import Figure, Outcome, render_table
@@ -28,6 +29,8 @@ log = logging.getLogger("bench")
 
 BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
     "create-latency": (bench_create_latency, "1,000 sequential creates, to the leader and via a follower"),
+    "create-latency-tls": (bench_create_latency_tls, "create-latency over HTTPS + client certificates + RBAC, "
+                           "next to plain HTTP in the same run"),
     "write-throughput": (bench_write_throughput, "32 connections over 3 replicas for 10 s"),
     "watch-latency": (bench_watch_latency, "write acknowledged → event at a watcher on a follower"),
     "failover": (bench_failover, "SIGKILL the leader → a create succeeds again, 5 rounds"),

@@ -4,12 +4,15 @@ Measured on a 2-core machine: httpx tops out at a few hundred requests/s under c
 client. Here a request is one pre-built `bytes` and one `sendall`; the response is read by its
 Content-Length. It speaks exactly what the benchmarks need (POST/GET with JSON, no chunked bodies) and
 nothing more. It blocks, so the GIL is released while waiting: threads and processes scale it.
+Given a TLS context, the socket is wrapped once: one handshake, then every request goes over that one
+encrypted connection, as a real client's keep-alive does. The context carries the client certificate.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import ssl
 from collections import Counter
 from dataclasses import dataclass
 
@@ -66,11 +69,24 @@ def parse_head(head: bytes) -> tuple[int, int]:
 class LeanConnection:
     """One keep-alive connection to one replica. Not thread-safe: one thread per connection."""
 
-    def __init__(self, endpoint: Endpoint, *, timeout: float = 10.0) -> None:
+    def __init__(self, endpoint: Endpoint, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> None:
         self.endpoint = endpoint
-        self._socket = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
-        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.tls = tls
+        plain = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+        plain.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self._socket = tls.wrap_socket(plain, server_hostname=endpoint.host) if tls is not None else plain
+        except BaseException:
+            plain.close()
+            raise
         self._buffer = bytearray()
+
+    def negotiated(self) -> str:
+        """The TLS version and cipher of this connection ("plain" when it has none)."""
+        if not isinstance(self._socket, ssl.SSLSocket):
+            return "plain"
+        cipher = self._socket.cipher()
+        return f"{self._socket.version()} {cipher[0] if cipher else ''}".strip()
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         return self.send(encode_request("POST", path, endpoint=self.endpoint, body=body))
@@ -117,4 +133,4 @@ def post_or_reconnect(connection: LeanConnection, path: str, body: bytes,
     except (OSError, ProtocolError) as error:
         failures[type(error).__name__] += 1
         connection.close()
-        return LeanConnection(connection.endpoint), None
+        return LeanConnection(connection.endpoint, tls=connection.tls), None

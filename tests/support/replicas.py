@@ -4,6 +4,9 @@ Each replica runs in a session of its own (so a kill -9 reaches it and nothing e
 means no signal of the test run's reaches it: a run killed by a timeout or a second Ctrl-C never
 gets to its fixtures' cleanup. So every process started here also dies with the test process
 (`die_with_parent`), and `start_all` kills what it started when the replicas do not come up.
+
+Replicas serve plain HTTP with AlwaysAllow by default; a `ReplicaSecurity` starts them with more flags
+(HTTPS, a client CA, an authorization mode) and says how the harness itself reaches them then.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -54,6 +58,15 @@ def reap(process: subprocess.Popen[bytes] | None) -> None:
             process.wait(KILL_WAIT_SECONDS)
 
 
+@dataclass(frozen=True)
+class ReplicaSecurity:
+    """HTTPS replicas: their extra apiserver flags (TLS files, client CA, authorization mode), and the
+    TLS context of an identity that may read what the harness polls (readiness, namespaces, Raft role)."""
+
+    flags: tuple[str, ...]
+    client: ssl.SSLContext
+
+
 @dataclass
 class Replica:
     name: str
@@ -62,10 +75,11 @@ class Replica:
     data_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"{self.scheme}://127.0.0.1:{self.http_port}"
 
     @property
     def raft_address(self) -> str:
@@ -77,14 +91,21 @@ class ReplicaSet:
     root: Path
     size: int = 3
     watch_history: int = 10_000
+    security: ReplicaSecurity | None = None
     replicas: list[Replica] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         ports = free_ports(self.size * 2)
+        scheme = "https" if self.security is not None else "http"
         for index in range(self.size):
             name = f"apiserver-{index + 1}"
             self.replicas.append(Replica(name, ports[2 * index], ports[2 * index + 1], self.root / name,
-                                         self.root / f"{name}.log"))
+                                         self.root / f"{name}.log", scheme=scheme))
+
+    def _get(self, url: str, *, timeout: float) -> httpx.Response:
+        """A GET by the harness: over HTTPS as the security's identity, else plain."""
+        verify: ssl.SSLContext | bool = self.security.client if self.security is not None else True
+        return httpx.get(url, timeout=timeout, verify=verify)
 
     def start(self, index: int) -> None:
         replica = self.replicas[index]
@@ -92,7 +113,8 @@ class ReplicaSet:
         argv = [sys.executable, "-m", "minik8s.apiserver.main", "--name", replica.name,
                 "--listen", f"127.0.0.1:{replica.http_port}", "--raft-address", replica.raft_address,
                 "--peers", peers, "--data-dir", str(replica.data_dir), "--secret-file", str(self.root / "secret"),
-                "--watch-history", str(self.watch_history), "--log-level", "warning"]
+                "--watch-history", str(self.watch_history), "--log-level", "warning",
+                *(self.security.flags if self.security is not None else ())]
         with replica.log_path.open("ab") as log:
             replica.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                                preexec_fn=die_with_parent)
@@ -131,8 +153,8 @@ class ReplicaSet:
         for replica in (r for r in self.replicas if r.process is not None):
             while True:
                 try:
-                    if httpx.get(f"{replica.url}/readyz", timeout=1).status_code == 200:
-                        namespaces = httpx.get(f"{replica.url}/api/v1/namespaces/kube-node-lease", timeout=2)
+                    if self._get(f"{replica.url}/readyz", timeout=1).status_code == 200:
+                        namespaces = self._get(f"{replica.url}/api/v1/namespaces/kube-node-lease", timeout=2)
                         if namespaces.status_code == 200:
                             break
                 except httpx.TransportError:
@@ -148,7 +170,7 @@ class ReplicaSet:
                 if replica not in self.alive():
                     continue
                 try:
-                    if httpx.get(f"{replica.url}/debug/raft", timeout=1).json()["role"] == "leader":
+                    if self._get(f"{replica.url}/debug/raft", timeout=1).json()["role"] == "leader":
                         return index
                 except (httpx.TransportError, ValueError):
                     continue
