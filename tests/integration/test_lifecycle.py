@@ -141,7 +141,7 @@ def test_up_starts_three_healthy_replicas_with_exactly_one_leader(cluster: Path)
     for component in status.values():
         assert set(component) == STATUS_KEYS
         assert component["kind"] == "apiserver"
-        assert component["url"].startswith("http://127.0.0.1:")
+        assert component["url"].startswith("https://127.0.0.1:")
         assert component["raft_role"] in ("leader", "follower")
     assert (cluster / "secret").stat().st_mode & 0o777 == 0o600
     kubeconfig = (cluster / "kubeconfig").read_text()
