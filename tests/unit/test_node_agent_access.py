@@ -11,6 +11,7 @@ from minik8s.api.user import UserInfo, authenticated
 from minik8s.apiserver.kubelet_client import KubeletConnection
 from minik8s.apiserver.main import parse_args as apiserver_args
 from minik8s.client.errors import ServerUnreachable
+from minik8s.node.access import AgentAccess
 from minik8s.node.authorization_webhook import SubjectAccessReviewAuthorizer, checks_for, subresources_for
 from minik8s.node.expiring_cache import ExpiringCache
 from minik8s.node.main import parse_args as node_args
@@ -182,3 +183,15 @@ def test_plain_connections_keep_http_and_ws() -> None:
     plain = KubeletConnection()
     assert plain.http_url("10.244.1.1:10250", "/containerLogs/a/b/c") == "http://10.244.1.1:10250/containerLogs/a/b/c"
     assert plain.websocket_url("[::1]:10250", "/exec/a/b/c") == "ws://[::1]:10250/exec/a/b/c"
+
+
+async def test_a_review_the_apiserver_cannot_answer_is_kubelets_authorization_error() -> None:
+    async def post(review: JsonObject) -> JsonObject:
+        raise ServerUnreachable("no apiserver answered")
+
+    access = AgentAccess("node-1", authorizer=SubjectAccessReviewAuthorizer(post))
+    refusal = await access.refusal(ALICE, "GET", "/containerLogs/a/b/c", websocket=False)
+    assert refusal is not None and refusal.status == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "InternalError",
+        "code": 500, "message": "Authorization error (user=alice, verb=get, resource=nodes, subresource=proxy)"}
+    assert await AgentAccess("node-1").refusal(ALICE, "GET", "/exec/a/b/c", websocket=True) is None
