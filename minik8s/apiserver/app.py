@@ -27,6 +27,7 @@ from minik8s.apiserver.authorization import (
 from minik8s.apiserver.bootstrap import bootstrap
 from minik8s.apiserver.error_handlers import add_error_handlers
 from minik8s.apiserver.impersonation import ImpersonationTarget
+from minik8s.apiserver.kubelet_client import KubeletConnection
 from minik8s.apiserver.metrics import MetricsMiddleware, RequestStats, new_registry
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations
@@ -41,12 +42,14 @@ API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dict[str, int] | None = None,
                advertise: tuple[str, int] | None = None, hosts: HostPolicy | None = None,
-               authentication: AuthenticationOptions | None = None, authorization_mode: str = ALWAYS_ALLOW) -> FastAPI:
+               authentication: AuthenticationOptions | None = None, authorization_mode: str = ALWAYS_ALLOW,
+               kubelet: KubeletConnection | None = None) -> FastAPI:
     """The apiserver over `store`. `hosts` are the Host headers it answers (default: IP literals, localhost,
     the cluster's names, this machine's hostname and the advertised host — see daemon.request_guard);
-    `authentication` says how requests prove who they are; `authorization_mode` is AlwaysAllow or RBAC."""
+    `authentication` says how requests prove who they are; `authorization_mode` is AlwaysAllow or RBAC;
+    `kubelet` is how logs and exec reach node agents (default plain http/ws; see kubelet_client)."""
     ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds)
-    node_proxy = NodeProxy(ops)
+    node_proxy = NodeProxy(ops, connection=kubelet)
     authorizer = new_authorizer(authorization_mode, store)
     handler = ApiHandler(ops, node_proxy=node_proxy, authorizer=authorizer)
     stats = RequestStats()

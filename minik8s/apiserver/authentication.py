@@ -12,7 +12,7 @@ The Authorization and Impersonate-* headers are dropped once read, so nothing pr
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from minik8s.api.credentials import InvalidCredentials, TokenAuthenticator, authenticate
 from minik8s.api.user import ANONYMOUS, UserInfo
-from minik8s.apiserver.authentication_credentials import InvalidCredentials, user_from_certificate
 from minik8s.apiserver.errors import StatusError
 from minik8s.apiserver.impersonation import (
     ImpersonationCheck,
@@ -30,29 +30,14 @@ from minik8s.apiserver.impersonation import (
     masters_only,
 )
 from minik8s.apiserver.routes import json_response
+from minik8s.daemon.credentials import bearer_token_of, client_certificate_of
 from minik8s.daemon.request_guard import CREDENTIALS_IN_HEADER
 
 log = logging.getLogger(__name__)
 
-# A bearer token → its user, None when the token is not of this kind; InvalidCredentials when it is, but bad.
-TokenAuthenticator = Callable[[str], Awaitable[UserInfo | None]]
-
 
 def unauthorized() -> StatusError:
     return StatusError(401, "Unauthorized", "Unauthorized")
-
-
-def client_certificate_of(scope: MutableMapping[str, Any]) -> str | None:
-    """The verified client certificate (PEM) of the request's connection, from the ASGI tls extension."""
-    chain = (scope.get("extensions") or {}).get("tls", {}).get("client_cert_chain") or []
-    return str(chain[0]) if chain else None
-
-
-def bearer_token_of(authorization: str) -> str | None:
-    """The token of an `Authorization: Bearer …` header; None for none, another scheme or an empty token."""
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 @dataclass(frozen=True)
@@ -64,30 +49,8 @@ class Authentication:
     impersonation: ImpersonationCheck = masters_only
 
     async def authenticate(self, certificate: str | None, token: str | None) -> UserInfo:
-        """The user the credentials prove; InvalidCredentials when they prove nobody."""
-        failures: list[str] = []
-        if certificate is not None:
-            try:
-                user = user_from_certificate(certificate)
-                if user is not None:
-                    return user
-            except InvalidCredentials as error:
-                failures.append(str(error))
-        if token is not None and self.tokens:  # no token authenticator: the header is not a credential
-            for authenticator in self.tokens:
-                try:
-                    found = await authenticator(token)
-                except InvalidCredentials as error:
-                    failures.append(str(error))
-                    continue
-                if found is not None:
-                    return found
-            failures.append("invalid bearer token")
-        if failures:
-            raise InvalidCredentials(", ".join(failures))
-        if not self.anonymous:
-            raise InvalidCredentials("anonymous requests are not allowed")
-        return ANONYMOUS
+        """The user the credentials prove; InvalidCredentials when they prove nobody (see api.credentials)."""
+        return await authenticate(certificate, token, tokens=self.tokens, anonymous=self.anonymous)
 
 
 class AuthenticationMiddleware:

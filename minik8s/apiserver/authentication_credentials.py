@@ -1,8 +1,8 @@
-"""Users from credentials that need no store: x509 client certificates and the static token file.
+"""Users from the static token file (`--token-auth-file`): credentials that need no store.
 
-Both are pure: a certificate the TLS handshake verified becomes a user by its subject (Kubernetes'
-CommonNameUserConversion: CN is the name, each O a group), and a token file is Kubernetes' CSV
-(`token,user,uid,"group1,group2"`, k8s.io/apiserver plugin/pkg/authenticator/token/tokenfile).
+A token file is Kubernetes' CSV (`token,user,uid,"group1,group2"`, k8s.io/apiserver
+plugin/pkg/authenticator/token/tokenfile). Client certificates, the other store-free credential, are
+read in `minik8s.api.credentials`, which node agents share.
 """
 
 from __future__ import annotations
@@ -13,37 +13,9 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 from minik8s.api.user import UserInfo, authenticated
 
 log = logging.getLogger(__name__)
-
-
-class InvalidCredentials(Exception):
-    """Credentials were presented and are not valid: the request is refused (401), never anonymous."""
-
-
-def user_from_certificate(pem: str) -> UserInfo | None:
-    """The user a verified client certificate names, or None when its subject has no CN.
-
-    A certificate whose extended key usage excludes client authentication is refused, as Go's chain
-    verification with `ExtKeyUsageClientAuth` refuses it; one without the extension is allowed.
-    """
-    cert = x509.load_pem_x509_certificate(pem.encode())
-    try:
-        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        usages = None
-    if usages is not None and ExtendedKeyUsageOID.CLIENT_AUTH not in usages \
-            and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in usages:
-        raise InvalidCredentials("x509: certificate specifies an incompatible key usage")
-    names = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    if not names or not names[0]:
-        return None
-    groups = tuple(str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME))
-    return authenticated(names[0], groups)
 
 
 def parse_token_file(text: str, source: str = "token file") -> dict[str, UserInfo]:

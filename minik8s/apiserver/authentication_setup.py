@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
+from minik8s.api.credentials import TokenAuthenticator
 from minik8s.api.kinds import PODS, SERVICE_ACCOUNTS
 from minik8s.api.meta import JsonObject
 from minik8s.api.user import UserInfo
-from minik8s.apiserver.authentication import Authentication, AuthenticationMiddleware, TokenAuthenticator
+from minik8s.apiserver.authentication import Authentication, AuthenticationMiddleware
 from minik8s.apiserver.authentication_credentials import StaticTokens, load_token_file
 from minik8s.apiserver.authentication_routes import AuthenticationApi, add_authentication_routes
 from minik8s.apiserver.impersonation import ImpersonationCheck, masters_only

@@ -16,6 +16,11 @@ from pathlib import Path
 from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import add_authentication_flags, options_from_flags
 from minik8s.apiserver.authorization import ALWAYS_ALLOW, MODES
+from minik8s.apiserver.kubelet_client import (
+    KubeletConnection,
+    add_kubelet_client_flags,
+    kubelet_client_from_flags,
+)
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
@@ -54,6 +59,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--client-ca-file", default="", help="CA bundle client certificates are verified "
                         "against; a verified certificate authenticates its CN as user, its Os as groups")
     add_authentication_flags(parser)
+    add_kubelet_client_flags(parser)
     parser.add_argument("--allowed-hosts", default="",
                         help="comma-separated extra names clients may reach this server by (the Host header); IP "
                         "literals, localhost, kubernetes[.default[.svc[.cluster.local]]] and this machine's "
@@ -64,6 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--tls-cert-file and --tls-private-key-file go together")
     if args.client_ca_file and not args.tls_cert_file:
         parser.error("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
+    args.kubelet_client = kubelet_client_from_flags(parser, args)
     return args
 
 
@@ -80,6 +87,7 @@ def host_port(address: str) -> tuple[str, int]:
 
 async def serve(args: argparse.Namespace) -> None:
     authentication = options_from_flags(args)  # bad key or token files stop the start before the store opens
+    kubelet = KubeletConnection.of(args.kubelet_client)
     password = ensure_secret(Path(args.secret_file)) if args.secret_file else None
     if password is None:
         log.warning("no --secret-file: Raft traffic is neither authenticated nor encrypted")
@@ -96,7 +104,8 @@ async def serve(args: argparse.Namespace) -> None:
     advertise = host_port(args.advertise_address) if args.advertise_address else (host, port)
     hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0], *(h for h, _ in also_on)])
     app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts,
-                     authentication=authentication, authorization_mode=args.authorization_mode)
+                     authentication=authentication, authorization_mode=args.authorization_mode,
+                     kubelet=kubelet)
     tls = server_tls(args)
     log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
              args.raft_address, args.peers or "none")

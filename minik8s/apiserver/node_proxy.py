@@ -5,10 +5,11 @@ As in Kubernetes, the apiserver answers what needs the API — does the pod exis
 (`status.addresses` and `status.daemonEndpoints.kubeletEndpoint.Port`) — and the agent answers
 for the container itself. Logs are relayed as a streamed `text/plain` body; exec is a WebSocket
 (`v5.channel.k8s.io`, or v4) accepted with the client's subprotocol and bridged frame for frame to
-the agent's exec WebSocket, so neither side's framing is rewritten here. An upgrade from another
-site's page (a foreign `Origin` without a bearer token) is refused with 403 first. kubectl falls back to SPDY
-when the WebSocket upgrade fails; that fallback gets the same checks, then a 400 saying only
-WebSocket exec is served.
+the agent's exec WebSocket, so neither side's framing is rewritten here. Agents are reached over plain
+http/ws, or over verified TLS with the apiserver's kubelet client certificate (kubelet_client). An
+upgrade from another site's page (a foreign `Origin` without a bearer token) is refused with 403 first.
+kubectl falls back to SPDY when the WebSocket upgrade fails; that fallback gets the same checks, then a
+400 saying only WebSocket exec is served.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from minik8s.api.field_errors import FieldError
 from minik8s.api.kinds import NODES, PODS
 from minik8s.api.meta import JsonObject, parse_time, spec_of, status_of
 from minik8s.apiserver import errors
+from minik8s.apiserver.kubelet_client import KubeletConnection
 from minik8s.apiserver.operations import Operations
 from minik8s.daemon.request_guard import CREDENTIALS_IN_HEADER, cross_site_websocket
 
@@ -220,10 +222,11 @@ def choose_protocol(offered: Sequence[str]) -> str | None:
 class NodeProxy:
     """Serves pods/log and pods/exec by relaying to the agent of the pod's node."""
 
-    def __init__(self, ops: Operations, *, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, ops: Operations, *, connection: KubeletConnection | None = None) -> None:
         self.ops = ops
-        self.http = http or httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(LOG_READ_SECONDS,
-                                                                                    connect=AGENT_CONNECT_SECONDS))
+        self.connection = connection or KubeletConnection()
+        self.http = httpx.AsyncClient(trust_env=False, verify=self.connection.tls or False,
+                                      timeout=httpx.Timeout(LOG_READ_SECONDS, connect=AGENT_CONNECT_SECONDS))
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -259,7 +262,7 @@ class NodeProxy:
         target, node_name = await self.locate(namespace, name, params.get("container") or None)
         follow = "follow" in query
         outgoing = self.http.build_request(
-            "GET", f"http://{target.address}{target.path('containerLogs')}", params=query,
+            "GET", self.connection.http_url(target.address, target.path("containerLogs")), params=query,
             timeout=httpx.Timeout(None if follow else LOG_READ_SECONDS, connect=AGENT_CONNECT_SECONDS))
         try:
             answer = await self.http.send(outgoing, stream=True)
@@ -301,10 +304,10 @@ class NodeProxy:
             await deny(websocket, error)
             return
         await websocket.accept(subprotocol=protocol)
-        url = f"ws://{target.address}{target.path('exec')}?{query.agent_query()}"
+        url = self.connection.websocket_url(target.address, f"{target.path('exec')}?{query.agent_query()}")
         try:
             agent = await connect(url, subprotocols=[Subprotocol(protocol)], proxy=None, compression=None,
-                                  open_timeout=AGENT_CONNECT_SECONDS, max_size=None)
+                                  open_timeout=AGENT_CONNECT_SECONDS, max_size=None, ssl=self.connection.tls)
         except InvalidStatus as refusal:
             await close_with_status(websocket, protocol, agent_error(refusal.response.status_code,
                                                                      bytes(refusal.response.body or b"")))

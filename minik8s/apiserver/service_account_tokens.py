@@ -26,9 +26,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from minik8s.api.credentials import InvalidCredentials
 from minik8s.api.meta import JsonObject, name_of, namespace_of, uid_of
 from minik8s.api.user import SERVICE_ACCOUNT_PREFIX, SYSTEM_SERVICE_ACCOUNTS, UserInfo, authenticated
-from minik8s.apiserver.authentication_credentials import InvalidCredentials
 
 DEFAULT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 CLAIM = "kubernetes.io"

@@ -16,9 +16,9 @@ from typing import Any
 
 import jwt
 
+from minik8s.api.credentials import InvalidCredentials
 from minik8s.api.user import UserInfo
 from minik8s.apiserver import errors
-from minik8s.apiserver.authentication_credentials import InvalidCredentials
 from minik8s.apiserver.service_account_tokens import TokenVerifier
 
 TOKEN_REVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"

@@ -1,8 +1,10 @@
 """The node agent process: registration + heartbeat, the pod loop, and the logs/exec endpoint.
 
 Started by `minik8s up` (one per node), or by hand on a machine with a Docker engine:
-    minik8s-node --node-name node-1 --server http://10.0.0.1:6443 --pod-cidr 10.244.1.0/24 \
-        --port 10250 --data-dir /var/lib/minik8s/node-1
+    minik8s-node --node-name node-1 --kubeconfig node-1.kubeconfig --pod-cidr 10.244.1.0/24 \
+        --port 10250 --data-dir /var/lib/minik8s/node-1 \
+        --tls-cert-file kubelet-serving-node-1.crt --tls-private-key-file kubelet-serving-node-1.key \
+        --client-ca-file ca.crt
     minik8s-node --node-name node-1 --cleanup   # what `minik8s down` runs: the node's containers go
 """
 
@@ -28,6 +30,7 @@ from minik8s.node.executor import NodeSettings
 from minik8s.node.registration import Heartbeat, NodeIdentity, RuntimeProbe, read_host_facts
 from minik8s.node.runtime import LABEL_MANAGED, LABEL_NODE, ContainerRuntime, RuntimeFailure
 from minik8s.node.server import create_node_app
+from minik8s.node.serving_options import add_serving_flags, agent_access, check_serving_flags, serving_options
 
 log = logging.getLogger("minik8s.node")
 
@@ -40,6 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--node-ip", default="", help="the node's address (default: the pod network's gateway)")
     parser.add_argument("--address", default="", help="listen address of the logs/exec endpoint (default: node IP)")
     parser.add_argument("--port", type=int, default=10250, help="port of the logs/exec endpoint")
+    add_serving_flags(parser)
     parser.add_argument("--allowed-hosts", default="",
                         help="comma-separated extra names the apiserver may reach this agent by (the Host header); "
                         "IP literals, localhost, the node's name and addresses and this machine's hostname are always "
@@ -60,6 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="remove this node's pod containers and network, print how many containers went, exit")
     add_logging_flags(parser)
     args = parser.parse_args(argv)
+    check_serving_flags(parser, args)
     if not args.cleanup and not args.pod_cidr:
         parser.error("the following arguments are required: --pod-cidr")
     return args
@@ -134,11 +139,13 @@ async def serve(args: argparse.Namespace) -> None:
         await until_done("creating the pod network", lambda: runtime.ensure_network(
             settings.network, subnet=args.pod_cidr, gateway=settings.gateway))
         hosts = host_policy(parse_host_list(args.allowed_hosts), own=[args.node_name, node_ip, args.address])
-        app = create_node_app(resolve=agent.resolve_container, runtime=runtime, hosts=hosts)
-        tasks.create_task(serve_http(app, host=args.address or node_ip, port=args.port))
+        options = serving_options(args)
+        app = create_node_app(resolve=agent.resolve_container, runtime=runtime, hosts=hosts,
+                              access=agent_access(options, args.node_name, client))
+        tasks.create_task(serve_http(app, host=args.address or node_ip, port=args.port, tls=options.tls))
         tasks.create_task(agent.run())
-        log.info("node %s ready: pod network %s, endpoint %s:%d", args.node_name, args.pod_cidr,
-                 args.address or node_ip, args.port)
+        log.info("node %s ready: pod network %s, endpoint %s://%s:%d", args.node_name, args.pod_cidr,
+                 "https" if options.tls else "http", args.address or node_ip, args.port)
 
 
 def main(argv: list[str] | None = None) -> int:

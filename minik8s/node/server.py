@@ -24,7 +24,14 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket
 
 from minik8s.client.errors import ApiError, BadRequest, Forbidden, InternalError
-from minik8s.daemon.request_guard import HostGuard, HostPolicy, cross_site_websocket, host_policy
+from minik8s.daemon.request_guard import (
+    CREDENTIALS_IN_HEADER,
+    HostGuard,
+    HostPolicy,
+    cross_site_websocket,
+    host_policy,
+)
+from minik8s.node.access import AgentAccess, AgentAccessGuard
 from minik8s.node.exec_channel import (
     STATUS,
     STDERR,
@@ -196,7 +203,9 @@ class NodeEndpoints:
     async def exec_socket(self, websocket: WebSocket) -> None:
         namespace, pod, container = _path_target(websocket.path_params)
         try:
-            if (cross_site := cross_site_websocket(websocket.headers)) is not None:
+            token_authenticated = bool(websocket.scope.get("state", {}).get(CREDENTIALS_IN_HEADER))
+            if (cross_site := cross_site_websocket(websocket.headers, token_authenticated=token_authenticated)) \
+                    is not None:
                 raise Forbidden(403, "Forbidden", cross_site)
             request = parse_exec_query(websocket.query_params)
             offered = websocket.scope.get("subprotocols") or []
@@ -238,11 +247,14 @@ async def _unexpected(request: Request, error: Exception) -> Response:
                                          f"Internal error occurred: {type(error).__name__}: {error}"))
 
 
-def create_node_app(*, resolve: Resolve, runtime: ContainerRuntime, hosts: HostPolicy | None = None) -> FastAPI:
+def create_node_app(*, resolve: Resolve, runtime: ContainerRuntime, hosts: HostPolicy | None = None,
+                    access: AgentAccess | None = None) -> FastAPI:
     """The agent's HTTP app: `/containerLogs/{ns}/{pod}/{container}`, WebSocket `/exec/{ns}/{pod}/{container}`.
 
     `hosts`: the Host headers it answers (default: IP literals, localhost, the cluster's names and this
     machine's hostname); an exec upgrade from another site's page is refused with 403.
+    `access`: who may call it (authentication, authorization; see access); None serves everyone, as a
+    plain-HTTP agent without TLS flags does.
 
     `resolve(namespace, pod, container or None, previous)` returns the container or raises an
     `ApiError` (e.g. `BadRequest` for a container that is waiting, `NotFound` for an unknown pod),
@@ -257,5 +269,7 @@ def create_node_app(*, resolve: Resolve, runtime: ContainerRuntime, hosts: HostP
     app.add_route("/healthz", _healthz, methods=["GET"])
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(Exception, _unexpected)
+    if access is not None:  # added before the Host guard, so it runs after it (middleware added last runs first)
+        app.add_middleware(AgentAccessGuard, access=access)
     app.add_middleware(HostGuard, policy=hosts or host_policy())
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,10 +19,12 @@ from typing import Any, cast
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from minik8s.daemon.tls import ServerTls
+from minik8s.node.access import AgentAccess
 from minik8s.node.runtime import ContainerRuntime
 from minik8s.node.server import Resolve, create_node_app
 from tests.support.fake_runtime import FakeRuntime
-from tests.support.serving import serving
+from tests.support.serving import https_serving, serving
 
 V5, V4, V4_BASE64 = "v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io"
 EXEC_SECONDS = 5.0  # the bound of one exec session, connect to close
@@ -32,6 +35,16 @@ async def node_server(runtime: FakeRuntime, resolve: Resolve) -> AsyncIterator[s
     """The node agent's server over `runtime`, on a free loopback port; yields `127.0.0.1:PORT`."""
     app = create_node_app(resolve=resolve, runtime=cast(ContainerRuntime, runtime))
     async with serving(app, lifespan="off", graceful_seconds=1) as port:
+        yield f"127.0.0.1:{port}"
+
+
+@asynccontextmanager
+async def https_node_server(runtime: FakeRuntime, resolve: Resolve, *, tls: ServerTls,
+                            access: AgentAccess | None) -> AsyncIterator[str]:
+    """The agent's server over `runtime` as `minik8s-node` serves it with TLS flags: HTTPS with `tls`,
+    behind `access`; yields `127.0.0.1:PORT` once it listens."""
+    app = create_node_app(resolve=resolve, runtime=cast(ContainerRuntime, runtime), access=access)
+    async with https_serving(app, tls) as port:
         yield f"127.0.0.1:{port}"
 
 
@@ -51,11 +64,12 @@ def decode(message: str | bytes) -> tuple[int, bytes]:
 
 
 async def run_exec(url: str, *, protocol: str = V5, stdin: bytes | None = None,
-                   resize: tuple[int, int] | None = None, headers: dict[str, str] | None = None) -> ExecResult:
-    """Open an exec WebSocket (with extra `headers`, e.g. Origin), optionally send stdin (then close it) and a
-    resize, collect until closed."""
+                   resize: tuple[int, int] | None = None, headers: dict[str, str] | None = None,
+                   tls: ssl.SSLContext | None = None) -> ExecResult:
+    """Open an exec WebSocket (with extra `headers`, e.g. Origin; over `tls` for wss://), optionally send stdin
+    (then close it) and a resize, collect until closed."""
     async with asyncio.timeout(EXEC_SECONDS), connect(url, subprotocols=[Subprotocol(protocol)], proxy=None,
-                                                      additional_headers=headers) as socket:
+                                                      additional_headers=headers, ssl=tls) as socket:
         result = ExecResult(socket.subprotocol)
 
         def frame(channel: int, data: bytes) -> bytes | str:

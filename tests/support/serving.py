@@ -18,8 +18,12 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from minik8s.apiserver.app import create_app
+from minik8s.apiserver.authentication_setup import AuthenticationOptions
 from minik8s.apiserver.authorization import ALWAYS_ALLOW
+from minik8s.apiserver.kubelet_client import KubeletConnection
 from minik8s.client.api import ApiClient
+from minik8s.daemon.http import serve_http
+from minik8s.daemon.tls import ServerTls
 from minik8s.store.base import LocalStore, Store
 from tests.support.ports import free_port
 from tests.support.users import ADMIN, TEST_USER_HEADER, TestUserMiddleware, test_authentication
@@ -54,16 +58,45 @@ async def system_namespaces_exist(client: httpx.AsyncClient) -> bool:
 
 
 @contextlib.asynccontextmanager
+async def https_serving(app: ASGIApp, tls: ServerTls) -> AsyncIterator[int]:
+    """Serve `app` over HTTPS on 127.0.0.1 with the product's server (serve_http); yields the port once it listens."""
+    port = free_port()
+    task = asyncio.create_task(serve_http(app, host="127.0.0.1", port=port, tls=tls, graceful_seconds=1))
+
+    async def listening() -> bool:
+        if task.done():
+            task.result()  # raises what stopped it
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    try:
+        await eventually("the HTTPS server to listen", listening, timeout=START_SECONDS)
+        yield port
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, STOP_SECONDS)
+
+
+@contextlib.asynccontextmanager
 async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
-                            authorization_mode: str = ALWAYS_ALLOW) -> AsyncIterator[str]:
+                            authorization_mode: str = ALWAYS_ALLOW, authentication: AuthenticationOptions | None = None,
+                            kubelet: KubeletConnection | None = None) -> AsyncIterator[str]:
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
 
     The URL is handed out once the apiserver serves the system namespaces. With RBAC, requests name
-    their user in the `X-Test-User` header (tests/support/users.py).
+    their user in the `X-Test-User` header (tests/support/users.py). `authentication` replaces the test
+    tokens' options (keep `test_tokens` among its token authenticators for the header to work);
+    `kubelet` is how it reaches node agents.
     """
     port = free_port()
     app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port),
-                     authorization_mode=authorization_mode, authentication=test_authentication(authorization_mode))
+                     authorization_mode=authorization_mode,
+                     authentication=authentication or test_authentication(authorization_mode), kubelet=kubelet)
     if authorization_mode != ALWAYS_ALLOW:
         app.add_middleware(TestUserMiddleware)
     async with serving(app, port=port) as port:

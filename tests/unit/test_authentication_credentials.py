@@ -7,14 +7,11 @@ from pathlib import Path
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from minik8s.api.credentials import InvalidCredentials, user_from_certificate
 from minik8s.api.user import ANONYMOUS, SYSTEM_AUTHENTICATED, UserInfo, authenticated
-from minik8s.apiserver.authentication import Authentication, bearer_token_of
-from minik8s.apiserver.authentication_credentials import (
-    InvalidCredentials,
-    StaticTokens,
-    parse_token_file,
-    user_from_certificate,
-)
+from minik8s.apiserver.authentication import Authentication
+from minik8s.apiserver.authentication_credentials import StaticTokens, parse_token_file
+from minik8s.daemon.credentials import bearer_token_of
 from tests.support.certs import TestCa
 
 

@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from minik8s.api.credentials import InvalidCredentials
 from minik8s.api.meta import JsonObject
-from minik8s.apiserver.authentication_credentials import InvalidCredentials
 from minik8s.apiserver.service_account_tokens import (
     CREDENTIAL_ID,
     DEFAULT_ISSUER,
