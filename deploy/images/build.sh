@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Local images: build minik8s/busybox:latest and minik8s/pause:latest without any registry.
+# Local images: build minik8s/busybox, minik8s/curl and minik8s/pause (:latest) without any registry.
 #
 # Why it exists: the machines minik8s runs on reach no container registry, so nothing can be
 # pulled and `docker build FROM ...` is impossible. Both images are therefore assembled from files
-# already on the host (Debian's static busybox, a pause binary compiled from pause.c next to this
-# script) and loaded with `docker import`. An image that already exists is left alone, so the
+# already on the host (Debian's static busybox, the host's curl with the libraries it loads, a pause
+# binary compiled from pause.c next to this script) and loaded with `docker import`. minik8s/curl is
+# busybox plus curl: what a pod needs to call the apiserver over verified HTTPS with its
+# ServiceAccount token (busybox's own TLS cannot verify an ECDSA certificate). An image that already exists is left alone, so the
 # script is cheap to call from `make install`; `--force` rebuilds both.
 #
 # Usage: bash deploy/images/build.sh [--force]
@@ -17,6 +19,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly HERE
 readonly BUSYBOX_IMAGE=minik8s/busybox:latest
 readonly PAUSE_IMAGE=minik8s/pause:latest
+readonly CURL_IMAGE=minik8s/curl:latest
 readonly IMAGE_LABEL='LABEL minik8s.io/image=true'
 readonly DEFAULT_PATH='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 # Applets pods and tests rely on; the build fails if the host's busybox lacks one.
@@ -88,6 +91,28 @@ build_busybox_image() {
         --change "${IMAGE_LABEL}" --change "${DEFAULT_PATH}" --change 'CMD ["sh"]' \
         --message 'minik8s busybox (Debian busybox-static)' - "${BUSYBOX_IMAGE}" >/dev/null
     say "built ${BUSYBOX_IMAGE}"
+}
+
+# Copies dynamically linked binary $2 into tree $1 with every shared library it loads (ldd), each
+# at its own path, so it runs in an image without a distribution.
+stage_dynamic_binary() {
+    local root="$1" binary="$2" library
+    install -D -m 0755 "${binary}" "${root}${binary}"
+    while IFS= read -r library; do
+        install -D -m 0755 "$(readlink -f "${library}")" "${root}${library}"
+    done < <(ldd "${binary}" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+}
+
+build_curl_image() {
+    local root="$1/curl-root" busybox_binary curl_binary
+    busybox_binary="$(static_busybox)"
+    curl_binary="$(command -v curl 2>/dev/null)" || fail "no curl on this host; run: bash deploy/setup/docker.sh"
+    stage_busybox_tree "${root}" "${busybox_binary}"
+    stage_dynamic_binary "${root}" "$(readlink -f "${curl_binary}")"
+    tar_tree "${root}" | docker import \
+        --change "${IMAGE_LABEL}" --change "${DEFAULT_PATH}" --change 'CMD ["sh"]' \
+        --message 'minik8s curl (busybox and the host curl)' - "${CURL_IMAGE}" >/dev/null
+    say "built ${CURL_IMAGE}"
 }
 
 # Compiles pause.c into $1; returns non-zero when gcc or a static libc is unavailable.
@@ -170,10 +195,13 @@ main() {
     if [[ "${force}" == yes ]] || ! image_present "${BUSYBOX_IMAGE}"; then
         rebuild "${BUSYBOX_IMAGE}" build_busybox_image "${work}"
     fi
+    if [[ "${force}" == yes ]] || ! image_present "${CURL_IMAGE}"; then
+        rebuild "${CURL_IMAGE}" build_curl_image "${work}"
+    fi
     if [[ "${force}" == yes ]] || ! image_present "${PAUSE_IMAGE}"; then
         rebuild "${PAUSE_IMAGE}" build_pause_image "${work}"
     fi
-    say "ok: ${BUSYBOX_IMAGE} and ${PAUSE_IMAGE} present"
+    say "ok: ${BUSYBOX_IMAGE}, ${CURL_IMAGE} and ${PAUSE_IMAGE} present"
 }
 
 main "$@"

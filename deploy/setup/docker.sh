@@ -50,6 +50,7 @@ missing_packages() {
     have iptables || missing+=(iptables)
     have ip || missing+=(iproute2)
     static_busybox_present || missing+=(busybox-static)
+    have curl || missing+=(curl) # copied into the minik8s/curl image
     have shellcheck || missing+=(shellcheck) # the test suite lints these scripts with it
     echo "${missing[*]}"
 }

@@ -115,7 +115,7 @@ class NodeLayout:
         """node-INDEX, with the pod network 10.244.INDEX.0/24 and its gateway as the node's address."""
         name, subnet = f"node-{index}", f"{CLUSTER_CIDR_PREFIX}.{index}"
         return cls(index=index, name=name, pod_cidr=f"{subnet}.0/24", node_ip=f"{subnet}.1",
-                   url=f"http://{subnet}.1:{NODE_AGENT_PORT}", data_dir=f"data/{name}")
+                   url=f"https://{subnet}.1:{NODE_AGENT_PORT}", data_dir=f"data/{name}")
 
 
 @dataclass(frozen=True)

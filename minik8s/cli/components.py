@@ -22,6 +22,7 @@ from minik8s.cli.cluster_config import (
 )
 from minik8s.cli.cluster_pki import kubeconfig_path
 from minik8s.pki import identities
+from minik8s.pki.ensure import node_serving_files
 from minik8s.pki.files import PairFiles
 
 APISERVER = "apiserver"
@@ -109,12 +110,15 @@ def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: Clus
 
 def security_args(home: ClusterHome) -> list[str]:
     """HTTPS with the cluster's certificate, clients verified against its CA, ServiceAccount tokens signed
-    with its key, and Node,RBAC deciding who may do what."""
+    with its key, Node,RBAC deciding who may do what, and node agents reached over verified HTTPS."""
     serving, ca, accounts = pki_pair(home, "apiserver"), pki_pair(home, "ca"), home.pki_dir / "sa"
+    kubelet_client = pki_pair(home, identities.APISERVER_KUBELET_CLIENT.file_name)
     return ["--tls-cert-file", str(serving.certificate), "--tls-private-key-file", str(serving.key),
             "--client-ca-file", str(ca.certificate),
             "--service-account-signing-key-file", f"{accounts}.key", "--service-account-key-file", f"{accounts}.pub",
-            "--authorization-mode", "Node,RBAC"]
+            "--authorization-mode", "Node,RBAC",
+            "--kubelet-client-certificate", str(kubelet_client.certificate), "--kubelet-client-key",
+            str(kubelet_client.key), "--kubelet-certificate-authority", str(ca.certificate)]
 
 
 def node_agent_spec(node: NodeLayout, *, config: ClusterConfig, home: ClusterHome) -> ComponentSpec:
@@ -122,9 +126,12 @@ def node_agent_spec(node: NodeLayout, *, config: ClusterConfig, home: ClusterHom
     module = "minik8s.node.main"
     data_dir = str(home.root / node.data_dir)
     kubeconfig = str(kubeconfig_path(home, identities.node_identity(node.name)))
+    serving = node_serving_files(home.pki_dir, node.name)
     argv = [sys.executable, "-m", module, "--node-name", node.name, "--kubeconfig", kubeconfig,
             "--pod-cidr", node.pod_cidr, "--port", str(NODE_AGENT_PORT), "--data-dir", data_dir,
-            "--cluster-dns", CLUSTER_DNS_IP, *config.args_for("node")]
+            "--cluster-dns", CLUSTER_DNS_IP, "--tls-cert-file", str(serving.certificate),
+            "--tls-private-key-file", str(serving.key), "--client-ca-file", str(pki_pair(home, "ca").certificate),
+            *config.args_for("node")]
     return ComponentSpec(name=node.name, kind=NODE_AGENT, argv=tuple(argv), markers=(module, node.name, data_dir),
                          url=node.url, ready_path="/healthz", status_fields={"node": node.name})
 

@@ -152,12 +152,17 @@ def ensure_cluster_pki(folder: Path, *, apiserver_addresses: Iterable[str] = (),
         clients[identity.user] = PairFiles(folder, identity.file_name)
     node_serving: dict[str, PairFiles] = {}
     for name, address in nodes:
-        files = PairFiles(folder, f"kubelet-serving-{name}")
+        files = node_serving_files(folder, name)
         sans = SubjectAltNames.of([address, name, "127.0.0.1", "localhost"])
         ensure_leaf(files, ca=ca, wanted=Wanted(name, sans=sans), now=now)
         node_serving[name] = files
     ensure_service_account_key(folder)
     return ClusterPki(folder, PairFiles(folder, CA_NAME), apiserver, clients, node_serving)
+
+
+def node_serving_files(folder: Path, node_name: str) -> PairFiles:
+    """Where a node agent's serving pair lives (SANs: the node's address and name, loopback)."""
+    return PairFiles(folder, f"kubelet-serving-{node_name}")
 
 
 def ensure_service_account_key(folder: Path) -> None:
