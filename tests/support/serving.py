@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 from collections.abc import AsyncIterator
 from typing import Literal
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp
 
 from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authorization import ALWAYS_ALLOW
+from minik8s.apiserver.service_account_tokens import PrivateKey
 from minik8s.client.api import ApiClient
 from minik8s.store.base import LocalStore, Store
 from tests.support.ports import free_port
@@ -54,16 +56,20 @@ async def system_namespaces_exist(client: httpx.AsyncClient) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
-                            authorization_mode: str = ALWAYS_ALLOW) -> AsyncIterator[str]:
+async def apiserver_serving(*, history: int = 1000, store: Store | None = None, authorization_mode: str = ALWAYS_ALLOW,
+                            admission_plugins: frozenset[str] = frozenset(),
+                            signing_key: PrivateKey | None = None) -> AsyncIterator[str]:
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
 
     The URL is handed out once the apiserver serves the system namespaces. With RBAC, requests name
-    their user in the `X-Test-User` header (tests/support/users.py).
+    their user in the `X-Test-User` header (tests/support/users.py). `signing_key` makes it issue (and
+    accept) ServiceAccount tokens; `admission_plugins` are those it runs.
     """
     port = free_port()
+    authentication = dataclasses.replace(test_authentication(authorization_mode), signing_key=signing_key)
     app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port),
-                     authorization_mode=authorization_mode, authentication=test_authentication(authorization_mode))
+                     authorization_mode=authorization_mode, authentication=authentication,
+                     admission_plugins=admission_plugins)
     if authorization_mode != ALWAYS_ALLOW:
         app.add_middleware(TestUserMiddleware)
     async with serving(app, port=port) as port:
