@@ -43,6 +43,9 @@ class RootCaPublisher:
 
     async def run(self) -> None:
         """The ConfigMap informer is this controller's own; the namespace informer is shared."""
+        if not self.root_ca:
+            log.warning("%s: no root CA (--root-ca-file): nothing to publish", self.name)
+            return
         config_maps = asyncio.create_task(self.config_maps.run(), name=f"{self.name}-configmaps")
         try:
             await self.controller.run(start_informers=False)
