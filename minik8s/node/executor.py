@@ -257,9 +257,10 @@ class Executor:
 
     async def refresh_volumes(self, pod: Mapping[str, Any]) -> None:
         """On each sync of a running pod: rewrite what changed (a token due for renewal, an edited ConfigMap).
-        A failure keeps the files as they are, as the kubelet keeps a volume it cannot remount."""
-        if not spec_of(pod).get("volumes"):
-            return
+        A failure keeps the files as they are, as the kubelet keeps a volume it cannot remount. Volumes
+        never written (no container could start yet) are left to the next container start."""
+        if not read_only_volumes(pod) or not (self.pod_dir(pod) / "volumes").is_dir():
+            return  # nothing but emptyDir and hostPath volumes: nothing to follow
         try:
             await self.prepare_volumes(pod, cached=True)
         except (ConfigError, ApiError, OSError) as error:
