@@ -7,10 +7,16 @@ set -euo pipefail
 
 : "${APISERVER_NAME:?}" "${APISERVER_IP:?}" "${RAFT_PEERS:?}"
 
-# Every replica must hold the same secret (it authenticates Raft traffic): demo.sh writes it into
-# the mounted /etc/minik8s before anything starts; refuse to invent a private one.
+# Every replica must hold the same secret (it authenticates Raft traffic) and PKI: demo.sh writes
+# them into the mounted /etc/minik8s before anything starts; refuse to invent private ones.
 [[ -s /etc/minik8s/secret ]] || { echo "apiserver.sh: /etc/minik8s/secret is missing" >&2; exit 1; }
 
+readonly PKI=/etc/minik8s/pki
 exec minik8s-apiserver --name "${APISERVER_NAME}" \
     --listen "${APISERVER_IP}:6443" --raft-address "${APISERVER_IP}:7001" --peers "${RAFT_PEERS}" \
-    --data-dir /var/lib/minik8s/apiserver --secret-file /etc/minik8s/secret "$@"
+    --data-dir /var/lib/minik8s/apiserver --secret-file /etc/minik8s/secret \
+    --tls-cert-file "${PKI}/apiserver.crt" --tls-private-key-file "${PKI}/apiserver.key" \
+    --client-ca-file "${PKI}/ca.crt" --authorization-mode Node,RBAC --enable-admission-plugins ServiceAccount \
+    --service-account-signing-key-file "${PKI}/sa.key" --service-account-key-file "${PKI}/sa.pub" \
+    --kubelet-client-certificate "${PKI}/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "${PKI}/apiserver-kubelet-client.key" --kubelet-certificate-authority "${PKI}/ca.crt" "$@"

@@ -3,5 +3,5 @@
 # in order. Flags after the image name (the compose `command:`, short node-failure periods) pass through.
 set -euo pipefail
 
-: "${MINIK8S_SERVERS:?}"
-exec minik8s-controller-manager --server "${MINIK8S_SERVERS}" "$@"
+exec minik8s-controller-manager --kubeconfig /etc/minik8s/kubeconfigs/controller-manager.conf \
+    --root-ca-file /etc/minik8s/pki/ca.crt "$@"

@@ -20,11 +20,12 @@ readonly PROJECT=minik8s-compose
 readonly COMPOSE_FILE=deploy/compose/docker-compose.yml
 readonly API_IPS=(172.31.250.11 172.31.250.12 172.31.250.13)
 readonly NODES=(node-1 node-2)
+readonly NODE_IPS=(172.31.250.31 172.31.250.32)
 readonly NODE_PORT=30080
 readonly POD_IMAGES=(minik8s/busybox:latest minik8s/pause:latest)
 STATE="$(mktemp -d /tmp/minik8s-compose.XXXXXX)"
 readonly STATE
-export MINIK8S_COMPOSE_STATE="${STATE}" KUBECONFIG="${STATE}/kubeconfig"
+export MINIK8S_COMPOSE_STATE="${STATE}" KUBECONFIG="${STATE}/secret/kubeconfig"
 API=""          # the apiserver kubectl talks to (a surviving replica after the leader is killed)
 STARTED_AT=${SECONDS}
 
@@ -105,25 +106,27 @@ ensure_tools() {
     bash deploy/compose/build-image.sh
 }
 
-# The shared Raft secret, and a kubeconfig of our own (the user's ~/.kube/config is never read).
+# The shared Raft secret and the cluster PKI (`minik8s certs`: CA, certificates, a kubeconfig per
+# component, and the admin's, ours: the user's ~/.kube/config is never read).
 write_state() {
     (umask 077 && mkdir -p "${STATE}/secret" &&
         python3 -c 'import secrets; print(secrets.token_hex(24), end="")' >"${STATE}/secret/secret")
-    cat >"${KUBECONFIG}" <<YAML
-apiVersion: v1
-kind: Config
-clusters: [{name: ${PROJECT}, cluster: {server: "http://${API_IPS[0]}:6443"}}]
-users: [{name: ${PROJECT}, user: {}}]
-contexts: [{name: ${PROJECT}, context: {cluster: ${PROJECT}, user: ${PROJECT}, namespace: default}}]
-current-context: ${PROJECT}
-YAML
+    local -a flags=()
+    local address index
+    for address in "${API_IPS[@]}"; do
+        flags+=(--server "https://${address}:6443")
+    done
+    for index in "${!NODES[@]}"; do
+        flags+=(--node "${NODES[index]}=${NODE_IPS[index]}")
+    done
+    .venv/bin/minik8s certs --dir "${STATE}/secret" "${flags[@]}"
 }
 
-api_ready() { kubectl --server "http://$1:6443" --request-timeout=2s get --raw /readyz; }
+api_ready() { kubectl --server "https://$1:6443" --request-timeout=2s get --raw /readyz; }
 
 # The Raft role a replica reports at /debug/raft ("leader", "follower", …), empty when unreachable.
 raft_role() {
-    kubectl --server "http://$1:6443" --request-timeout=2s get --raw /debug/raft 2>/dev/null |
+    kubectl --server "https://$1:6443" --request-timeout=2s get --raw /debug/raft 2>/dev/null |
         python3 -c 'import json, sys; print(json.load(sys.stdin).get("role", ""))' 2>/dev/null || true
 }
 
@@ -139,7 +142,7 @@ start_cluster() {
     remove_node_cgroups
     compose up -d
     wait_until 60 "an apiserver answering /readyz (Raft leader elected)" api_ready "${API_IPS[0]}"
-    API="http://${API_IPS[0]}:6443"
+    API="https://${API_IPS[0]}:6443"
     local node
     for node in "${NODES[@]}"; do
         wait_until 60 "${node}'s dockerd" docker exec "$(container "${node}")" docker info
@@ -237,7 +240,7 @@ kill_raft_leader() {
     for survivor in "${API_IPS[@]}"; do
         [[ "${survivor}" != "${leader}" ]] && break
     done
-    API="http://${survivor}:6443"
+    API="https://${survivor}:6443"
     wait_until 30 "a new Raft leader" raft_leader
     show_raft_roles
     step "A write through a surviving replica (${API}): kubectl scale deployment/web --replicas=4"

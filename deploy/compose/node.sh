@@ -11,11 +11,12 @@
 # MINIK8S_SERVERS, PEER_ROUTES ("cidr=via,cidr=via": the other nodes' pod networks), RUN_DNS.
 set -euo pipefail
 
-: "${NODE_NAME:?}" "${NODE_IP:?}" "${POD_CIDR:?}" "${MINIK8S_SERVERS:?}"
+: "${NODE_NAME:?}" "${NODE_IP:?}" "${POD_CIDR:?}"
 readonly PEER_ROUTES="${PEER_ROUTES:-}"
 readonly RUN_DNS="${RUN_DNS:-no}"
 readonly CLUSTER_DNS_IP=10.96.0.10
 readonly CLUSTER_CIDR=10.244.0.0/16
+readonly PKI=/etc/minik8s/pki KUBECONFIGS=/etc/minik8s/kubeconfigs
 # The compose network's interface: the only one Docker gives this container.
 readonly UPLINK=eth0
 GATEWAY="$(python3 -c "import ipaddress, sys; print(next(ipaddress.ip_network(sys.argv[1]).hosts()))" "${POD_CIDR}")"
@@ -66,8 +67,11 @@ program_routes() {
 }
 
 start_daemons() {
-    minik8s-proxy --server "${MINIK8S_SERVERS}" --cluster-cidr "${CLUSTER_CIDR}" &
-    minik8s-node --node-name "${NODE_NAME}" --server "${MINIK8S_SERVERS}" --pod-cidr "${POD_CIDR}" \
+    minik8s-proxy --kubeconfig "${KUBECONFIGS}/proxy.conf" --cluster-cidr "${CLUSTER_CIDR}" &
+    minik8s-node --node-name "${NODE_NAME}" --kubeconfig "${KUBECONFIGS}/kubelet-${NODE_NAME}.conf" \
+        --tls-cert-file "${PKI}/kubelet-serving-${NODE_NAME}.crt" \
+        --tls-private-key-file "${PKI}/kubelet-serving-${NODE_NAME}.key" --client-ca-file "${PKI}/ca.crt" \
+        --pod-cidr "${POD_CIDR}" \
         --node-ip "${NODE_IP}" --data-dir /var/lib/minik8s/node --cluster-dns "${CLUSTER_DNS_IP}" \
         --node-status-update-frequency 2 --lease-renew-interval 2 "$@" &
     if [[ "${RUN_DNS}" == yes ]]; then
@@ -82,7 +86,7 @@ start_dns() {
         ((SECONDS < deadline)) || { say "pod network gateway ${GATEWAY} never appeared"; exit 1; }
         sleep 0.5
     done
-    exec minik8s-dns --server "${MINIK8S_SERVERS}" --listen "${GATEWAY}:53" --advertise-address "${GATEWAY}"
+    exec minik8s-dns --kubeconfig "${KUBECONFIGS}/dns.conf" --listen "${GATEWAY}:53" --advertise-address "${GATEWAY}"
 }
 
 # Sends TERM to every daemon this script started (dockerd stops the pods it runs).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Entrypoint of the scheduler container: it talks to every apiserver replica, failing over in order.
+# Entrypoint of the scheduler container: it talks to every apiserver replica its kubeconfig
+# lists (failing over in order), as its own identity.
 # Flags after the image name (the compose `command:`) are passed through.
 set -euo pipefail
 
-: "${MINIK8S_SERVERS:?}"
-exec minik8s-scheduler --server "${MINIK8S_SERVERS}" "$@"
+exec minik8s-scheduler --kubeconfig /etc/minik8s/kubeconfigs/scheduler.conf "$@"

@@ -26,6 +26,7 @@ _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 _PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
 _FILE_MODE_DEFAULT = 0o644  # 420: secret, configMap, downwardAPI and projected volumes
 _CLIENT_IP_TIMEOUT_SECONDS = 10800
+_TOKEN_EXPIRATION_SECONDS = 3600  # a projected serviceAccountToken's expirationSeconds
 
 
 def apply_defaults(kind: str, obj: JsonObject, *, on_create: bool = True) -> None:
@@ -86,8 +87,9 @@ def _default_pod(pod: JsonObject, on_create: bool) -> None:
 def _admit_service_account(pod: JsonObject, spec: JsonObject) -> None:
     """The ServiceAccount admission plugin's defaulting: a new pod runs as `default` unless it names one.
 
-    Mirror pods are left as they are (plugin/pkg/admission/serviceaccount/admission.go). That the
-    account exists is not checked, and no token volume is added (see the README's known limits).
+    Mirror pods are left as they are (plugin/pkg/admission/serviceaccount/admission.go). The rest of
+    the plugin (the account must exist, the token volume) is the apiserver's ServiceAccount admission
+    plugin (apiserver/admission.py), which runs when enabled.
     """
     annotations = _get_object(_get_object(pod, "metadata") or {}, "annotations") or {}
     if MIRROR_POD_ANNOTATION in annotations:
@@ -153,7 +155,13 @@ def _default_volume(volume: JsonObject) -> None:
         source = _get_object(volume, source_name)
         if source is not None:
             _set_default(source, "defaultMode", _FILE_MODE_DEFAULT)
-    for item in _list_objects((_get_object(volume, "downwardAPI") or {}).get("items")):
+    downward_items = _list_objects((_get_object(volume, "downwardAPI") or {}).get("items"))
+    for source in _list_objects((_get_object(volume, "projected") or {}).get("sources")):
+        token = _get_object(source, "serviceAccountToken")
+        if token is not None:
+            _set_default(token, "expirationSeconds", _TOKEN_EXPIRATION_SECONDS)
+        downward_items += _list_objects((_get_object(source, "downwardAPI") or {}).get("items"))
+    for item in downward_items:
         field_ref = _get_object(item, "fieldRef")
         if field_ref is not None:
             _set_default(field_ref, "apiVersion", "v1")

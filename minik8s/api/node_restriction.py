@@ -3,7 +3,8 @@
 Kubernetes' plugin/pkg/admission/noderestriction, for a `system:node:<name>` user: it writes
 only its own Node (and not its taints), only its own Lease in `kube-node-lease`, the status of
 pods bound to it (without touching their labels), deletes and evicts only pods bound to it, and
-creates no pod but a mirror pod (annotated `kubernetes.io/config.mirror`) bound to itself. The
+creates no pod but a mirror pod (annotated `kubernetes.io/config.mirror`) bound to itself, and asks
+for ServiceAccount tokens only bound to a pod (name and uid) that runs on it. The
 Node authorizer cannot see these — it has no object names on create and no objects at all —
 so the apiserver asks `refusal` on each write and answers a reason with a 403.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from minik8s.api.meta import JsonObject, annotations_of, labels_of
+from minik8s.api.meta import JsonObject, annotations_of, labels_of, uid_of
 from minik8s.api.node_authorization import NODE_LEASE_NAMESPACE
 
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
@@ -79,6 +80,26 @@ def _lease(node: str, write: Write) -> str | None:
         return f'can only access leases in the "{NODE_LEASE_NAMESPACE}" system namespace'
     if write.name != node:
         return "can only access node lease with the same name as the requesting node"
+    return None
+
+
+def token_binding_refusal(bound: Any) -> str | None:
+    """A node's TokenRequest must be bound to a pod by name and uid (read before the pod is looked up)."""
+    if (not isinstance(bound, dict) or bound.get("apiVersion") != "v1" or bound.get("kind") != "Pod"
+            or not bound.get("name")):
+        return "node requested token not bound to a pod"
+    if not bound.get("uid"):
+        return "node requested token with a pod binding without a uid"
+    return None
+
+
+def token_pod_refusal(node: str, bound: JsonObject, pod: JsonObject) -> str | None:
+    """...and that pod, as stored, must be the one the reference names and be bound to the node."""
+    if bound.get("uid") != uid_of(pod):
+        return (f"the UID in the bound object reference ({bound.get('uid')}) does not match the UID in record. "
+                "The object might have been deleted and then recreated")
+    if _node_name(pod) != node:
+        return "node requested token bound to a pod scheduled on a different node"
     return None
 
 

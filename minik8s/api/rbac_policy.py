@@ -114,7 +114,8 @@ CONTROLLER_MANAGER_RULES = [
     rule(("create",), "coordination.k8s.io", "leases"),
     # the garbage collector and the namespace controller act on every kind
     rule(("get", "list", "watch", "patch", "update", "delete", "deletecollection"), "*", "*"),
-    rule(("create",), "", "pods", "endpoints", "serviceaccounts"),  # serviceaccount: each `default`
+    # serviceaccount: each `default`; root-ca-cert-publisher: each kube-root-ca.crt
+    rule(("create",), "", "pods", "endpoints", "serviceaccounts", "configmaps"),
     rule(("create",), "apps", "replicasets"),
     rule(("escalate",), "rbac.authorization.k8s.io", "clusterroles"),  # the aggregation controller
 ]

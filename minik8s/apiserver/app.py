@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from minik8s.api.rbac import RequestAttributes
 from minik8s.api.user import UserInfo
+from minik8s.apiserver.admission import DEFAULT_PLUGINS
 from minik8s.apiserver.authentication_setup import AuthenticationOptions, install_authentication
 from minik8s.apiserver.authorization import (
     ALWAYS_ALLOW,
@@ -29,6 +30,7 @@ from minik8s.apiserver.error_handlers import add_error_handlers
 from minik8s.apiserver.impersonation import ImpersonationTarget
 from minik8s.apiserver.kubelet_client import KubeletConnection
 from minik8s.apiserver.metrics import MetricsMiddleware, RequestStats, new_registry
+from minik8s.apiserver.node_admission import restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.routes import ApiHandler
@@ -43,12 +45,14 @@ API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dict[str, int] | None = None,
                advertise: tuple[str, int] | None = None, hosts: HostPolicy | None = None,
                authentication: AuthenticationOptions | None = None, authorization_mode: str = ALWAYS_ALLOW,
-               kubelet: KubeletConnection | None = None) -> FastAPI:
+               kubelet: KubeletConnection | None = None,
+               admission_plugins: frozenset[str] = DEFAULT_PLUGINS) -> FastAPI:
     """The apiserver over `store`. `hosts` are the Host headers it answers (default: IP literals, localhost,
     the cluster's names, this machine's hostname and the advertised host — see daemon.request_guard);
     `authentication` says how requests prove who they are; `authorization_mode` is AlwaysAllow or RBAC;
-    `kubelet` is how logs and exec reach node agents (default plain http/ws; see kubelet_client)."""
-    ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds)
+    `kubelet` is how logs and exec reach node agents (default plain http/ws; see kubelet_client);
+    `admission_plugins` the admission plugins that run on creates (see admission)."""
+    ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds, admission_plugins=admission_plugins)
     node_proxy = NodeProxy(ops, connection=kubelet)
     authorizer = new_authorizer(authorization_mode, store)
     handler = ApiHandler(ops, node_proxy=node_proxy, authorizer=authorizer)
@@ -71,7 +75,8 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     app.state.authorizer = authorizer
     # Middleware added first runs innermost: the user is authenticated before it is authorized.
     app.add_middleware(AuthorizationMiddleware, authorizer=authorizer)  # type: ignore[arg-type]
-    install_authentication(app, ops, with_impersonation_by(authorizer, authentication or AuthenticationOptions()))
+    install_authentication(app, ops, with_impersonation_by(authorizer, authentication or AuthenticationOptions()),
+                           restricted_node=lambda user: restricted_node(authorizer, user))
     app.add_route("/api", handler.core, methods=["GET"])
     app.add_route("/api/{path:path}", handler.core, methods=API_METHODS)
     app.add_route("/apis", handler.groups, methods=["GET"])

@@ -21,8 +21,10 @@ from starlette.responses import Response
 
 from minik8s.api.kinds import PODS, SERVICE_ACCOUNTS
 from minik8s.api.meta import JsonObject, format_time, name_of, uid_of
+from minik8s.api.user import UserInfo
 from minik8s.apiserver import errors
 from minik8s.apiserver.authentication import user_of
+from minik8s.apiserver.node_admission import admit_node_token
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.routes import json_response, parse_object, read_body
 from minik8s.apiserver.service_account_tokens import TokenIssuer
@@ -65,18 +67,26 @@ def token_request_spec(body: Any, api_audiences: tuple[str, ...]) -> tuple[list[
     return audiences, seconds, bound
 
 
+def _no_node(_: UserInfo) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class AuthenticationApi:
     ops: Operations
     issuer: TokenIssuer | None
     api_audiences: tuple[str, ...]
     reviewer: TokenReviewer
+    restricted_node: Callable[[UserInfo], str | None] = _no_node  # the node NodeRestriction holds a user to
 
     async def create_token(self, request: Request) -> Response:
         namespace, name = request.path_params["namespace"], request.path_params["name"]
         account = await self.ops.get(SERVICE_ACCOUNTS, namespace, name)
         body = parse_object(await read_body(request), request.headers.get("content-type", ""))
         audiences, seconds, bound = token_request_spec(body, self.api_audiences)
+        node = self.restricted_node(user_of(request.state))
+        if node is not None:
+            await admit_node_token(self.ops, node, namespace, name, bound)
         if self.issuer is None:
             raise errors.StatusError(404, "NotFound", "the server could not find the requested resource: "
                                      "no --service-account-signing-key-file, so no tokens are issued")

@@ -10,7 +10,7 @@ this apiserver's store holds.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -90,7 +90,10 @@ def options_from_flags(args: argparse.Namespace) -> AuthenticationOptions:
     )
 
 
-def install_authentication(app: FastAPI, ops: Operations, options: AuthenticationOptions) -> None:
+def install_authentication(app: FastAPI, ops: Operations, options: AuthenticationOptions, *,
+                           restricted_node: Callable[[UserInfo], str | None] = lambda _: None) -> None:
+    """The authentication routes and middleware; `restricted_node` names the node whose NodeRestriction a
+    user's TokenRequests must pass (under the Node authorizer)."""
     async def lookup(kind: str, namespace: str, name: str) -> JsonObject | None:
         return ops.objects.get(_KINDS[kind], namespace, name)
 
@@ -108,7 +111,7 @@ def install_authentication(app: FastAPI, ops: Operations, options: Authenticatio
         tokens.append(service_account_token)
     issuer = None if options.signing_key is None else TokenIssuer(options.signing_key, options.issuers[0])
     reviewer = TokenReviewer(options.static_tokens, verifier, options.audiences)
-    add_authentication_routes(app, AuthenticationApi(ops, issuer, options.audiences, reviewer))
+    add_authentication_routes(app, AuthenticationApi(ops, issuer, options.audiences, reviewer, restricted_node))
     app.add_middleware(AuthenticationMiddleware,  # type: ignore[arg-type]
                        authentication=Authentication((*tokens, *options.token_authenticators), options.anonymous,
                                                      options.impersonation))

@@ -13,6 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
+from minik8s.apiserver.admission import PLUGINS, enabled_plugins
 from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import add_authentication_flags, options_from_flags
 from minik8s.apiserver.authorization import ALWAYS_ALLOW, MODES
@@ -60,6 +61,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "against; a verified certificate authenticates its CN as user, its Os as groups")
     add_authentication_flags(parser)
     add_kubelet_client_flags(parser)
+    parser.add_argument("--enable-admission-plugins", default="",
+                        help=f"comma-separated admission plugins to run besides the default ones ({', '.join(PLUGINS)}; "
+                             "ServiceAccount: pods get a token volume and must name an existing ServiceAccount)")
+    parser.add_argument("--disable-admission-plugins", default="",
+                        help="comma-separated admission plugins not to run although they are default ones")
     parser.add_argument("--allowed-hosts", default="",
                         help="comma-separated extra names clients may reach this server by (the Host header); IP "
                         "literals, localhost, kubernetes[.default[.svc[.cluster.local]]] and this machine's "
@@ -71,7 +77,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.client_ca_file and not args.tls_cert_file:
         parser.error("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
     args.kubelet_client = kubelet_client_from_flags(parser, args)
+    try:
+        args.admission_plugins = enabled_plugins(_names(args.enable_admission_plugins),
+                                                 _names(args.disable_admission_plugins))
+    except ValueError as error:
+        parser.error(str(error))
     return args
+
+
+def _names(flag: str) -> list[str]:
+    return [name.strip() for name in flag.split(",") if name.strip()]
 
 
 def server_tls(args: argparse.Namespace) -> ServerTls | None:
@@ -105,7 +120,7 @@ async def serve(args: argparse.Namespace) -> None:
     hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0], *(h for h, _ in also_on)])
     app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts,
                      authentication=authentication, authorization_mode=args.authorization_mode,
-                     kubelet=kubelet)
+                     kubelet=kubelet, admission_plugins=args.admission_plugins)
     tls = server_tls(args)
     log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
              args.raft_address, args.peers or "none")

@@ -3,14 +3,23 @@
 Under `--authorization-mode=Node,RBAC` every create, update, patch, delete and eviction from a
 `system:node:<name>` user is put to `minik8s.api.node_restriction.refusal` with the object it
 would write and the object stored now (read only when the rule needs it: pods, pods/status,
-evictions, Node updates). A refusal is Kubernetes' admission 403 on the target object. Other
-users' writes, and every write under the other modes, pass untouched.
+evictions, Node updates); a node's TokenRequest is checked by `admit_node_token`. A refusal is
+Kubernetes' admission 403 on the target object. Other users' writes, and every write under the
+other modes, pass untouched.
 """
 
 from __future__ import annotations
 
+from minik8s.api.kinds import PODS, SERVICE_ACCOUNTS
 from minik8s.api.meta import JsonObject, name_of
-from minik8s.api.node_restriction import CREATE, UPDATE, Write, refusal
+from minik8s.api.node_restriction import (
+    CREATE,
+    UPDATE,
+    Write,
+    refusal,
+    token_binding_refusal,
+    token_pod_refusal,
+)
 from minik8s.api.registry import ResourceKind
 from minik8s.api.user import UserInfo, node_name_of
 from minik8s.apiserver import errors
@@ -50,3 +59,14 @@ async def admit_node_write(ops: Operations, node: str, resource: ResourceKind, n
     reason = refusal(node, write)
     if reason is not None:
         raise errors.forbidden(resource, target, reason)
+
+
+async def admit_node_token(ops: Operations, node: str, namespace: str, service_account: str,
+                           bound: JsonObject | None) -> None:
+    """Raise 403 Forbidden unless `node`'s TokenRequest is bound to a pod of its own (a 404 when that pod is gone)."""
+    reason = token_binding_refusal(bound)
+    if reason is None and bound is not None:
+        pod = await ops.get(PODS, namespace, str(bound["name"]))
+        reason = token_pod_refusal(node, bound, pod)
+    if reason is not None:
+        raise errors.forbidden(SERVICE_ACCOUNTS, service_account, reason)

@@ -14,11 +14,10 @@ from minik8s.api.defaults import apply_defaults
 from minik8s.api.kinds import NAMESPACES
 from minik8s.api.meta import JsonObject, metadata_of, spec_of, status_of
 from minik8s.api.registry import SYSTEM_NAMESPACES, ResourceKind
-from minik8s.api.selectors import (
-    SelectorError,
-)
+from minik8s.api.selectors import SelectorError
 from minik8s.api.validation import validate
 from minik8s.apiserver import errors, strategy
+from minik8s.apiserver.admission import Admission
 from minik8s.apiserver.patch import APPLY_PATCH, PatchError, apply_patch_by_content_type
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions, page
 from minik8s.apiserver.service_addresses import CLUSTER_IPS, ServiceAddresses
@@ -56,10 +55,11 @@ def scale_of(obj: JsonObject) -> JsonObject:
 
 class Operations:
     def __init__(self, objects: ObjectStore, *, toleration_seconds: dict[str, int] | None = None,
-                 service_cidr: str = "10.96.0.0/16") -> None:
+                 service_cidr: str = "10.96.0.0/16", admission_plugins: frozenset[str] = frozenset()) -> None:
         self.objects = objects
         self.toleration_seconds = toleration_seconds or {}
         self.addresses = ServiceAddresses(objects.store, service_cidr=service_cidr)
+        self.admission = Admission(admission_plugins, self.current)
 
     # ---- reads ----
 
@@ -141,13 +141,14 @@ class Operations:
         metadata = obj["metadata"]
         if metadata.get("resourceVersion"):
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
-        if not metadata.get("name") and metadata.get("generateName"):
-            metadata["name"] = strategy.generate_name(str(metadata["generateName"]))
         await self.check_namespace(resource, namespace)
         given = list(spec_of(obj).get("tolerations") or []) if resource.kind == "Pod" else []
         apply_defaults(resource.kind, obj)
         if resource.kind == "Pod" and self.toleration_seconds:
             strategy.set_default_toleration_seconds(obj, self.toleration_seconds, given=given)
+        await self.admission.admit_create(resource, obj)  # before the name is generated, as in Kubernetes
+        if not metadata.get("name") and metadata.get("generateName"):
+            metadata["name"] = strategy.generate_name(str(metadata["generateName"]))
         strategy.prepare_for_create(resource, obj)
         self.validate(resource, obj, None)
         if dry_run:

@@ -33,16 +33,31 @@ from minik8s.pki.identities import ADMIN, Identity, component_identities
 CLUSTER_NAME = "minik8s"
 
 
-def ensure_cluster_pki(home: ClusterHome, config: ClusterConfig, *, extra_sans: Sequence[str] = (),
-                       now: datetime.datetime | None = None) -> ClusterPki:
-    """The cluster CA, the apiserver's serving pair (SANs: loopback, the `kubernetes` Service,
-    every node's address, `extra_sans`), each component's client pair and each node agent's serving pair."""
-    nodes = [(layout.name, layout.node_ip) for layout in config.node_layouts]
+def ensure_cluster_pki(home: ClusterHome, config: ClusterConfig, *, now: datetime.datetime | None = None) -> ClusterPki:
+    """The PKI of a local cluster: its nodes at their gateways, the apiservers on loopback."""
+    return ensure_pki_for(home, nodes=[(layout.name, layout.node_ip) for layout in config.node_layouts], now=now)
+
+
+def ensure_pki_for(home: ClusterHome, *, nodes: Sequence[tuple[str, str]], extra_sans: Sequence[str] = (),
+                   now: datetime.datetime | None = None) -> ClusterPki:
+    """The cluster CA, the apiserver's serving pair (SANs: loopback, the `kubernetes` Service, every
+    node's address, `extra_sans`), each component's client pair, each node agent's serving pair and
+    the ServiceAccount key. `nodes`: (name, address)."""
     try:
         return ensure_pki_folder(home.pki_dir, apiserver_addresses=[*(ip for _, ip in nodes), *extra_sans],
                                  nodes=nodes, now=now)
     except (PkiError, ValueError) as error:
         raise CliError(f"the cluster PKI in {home.pki_dir} cannot be used: {error}") from error
+
+
+def write_cluster_pki(home: ClusterHome, *, servers: list[str], nodes: Sequence[tuple[str, str]],
+                      extra_sans: Sequence[str] = ()) -> None:
+    """Everything daemons started by hand need (`minik8s certs`): the PKI, each component's kubeconfig
+    and the admin's (`home.kubeconfig_file`), all naming `servers`."""
+    pki = ensure_pki_for(home, nodes=nodes, extra_sans=extra_sans)
+    component_kubeconfigs(home, pki, servers)
+    write_kubeconfig(home.kubeconfig_file, servers=servers, cluster_name=CLUSTER_NAME,
+                     credentials=admin_credentials(home))
 
 
 def component_kubeconfigs(home: ClusterHome, pki: ClusterPki, servers: list[str]) -> dict[str, Path]:

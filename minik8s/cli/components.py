@@ -59,7 +59,8 @@ def component_specs(config: ClusterConfig, home: ClusterHome) -> list[ComponentS
     """Every process of the cluster, in start order (apiservers first)."""
     specs = [apiserver_spec(layout, config=config, home=home) for layout in config.apiservers]
     specs.append(daemon_spec("controller-manager", CONTROLLER_MANAGER, "minik8s.controllers.main",
-                             identities.CONTROLLER_MANAGER, config=config, home=home))
+                             identities.CONTROLLER_MANAGER, config=config, home=home,
+                             extra=("--root-ca-file", str(pki_pair(home, "ca").certificate))))
     specs.append(daemon_spec("scheduler", SCHEDULER, "minik8s.scheduler.main", identities.SCHEDULER, config=config,
                              home=home))
     if config.nodes:
@@ -110,13 +111,14 @@ def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: Clus
 
 def security_args(home: ClusterHome) -> list[str]:
     """HTTPS with the cluster's certificate, clients verified against its CA, ServiceAccount tokens signed
-    with its key, Node,RBAC deciding who may do what, and node agents reached over verified HTTPS."""
+    with its key, Node,RBAC deciding who may do what, pods given their ServiceAccount's token (admission),
+    and node agents reached over verified HTTPS."""
     serving, ca, accounts = pki_pair(home, "apiserver"), pki_pair(home, "ca"), home.pki_dir / "sa"
     kubelet_client = pki_pair(home, identities.APISERVER_KUBELET_CLIENT.file_name)
     return ["--tls-cert-file", str(serving.certificate), "--tls-private-key-file", str(serving.key),
             "--client-ca-file", str(ca.certificate),
             "--service-account-signing-key-file", f"{accounts}.key", "--service-account-key-file", f"{accounts}.pub",
-            "--authorization-mode", "Node,RBAC",
+            "--authorization-mode", "Node,RBAC", "--enable-admission-plugins", "ServiceAccount",
             "--kubelet-client-certificate", str(kubelet_client.certificate), "--kubelet-client-key",
             str(kubelet_client.key), "--kubelet-certificate-authority", str(ca.certificate)]
 

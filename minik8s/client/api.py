@@ -261,6 +261,11 @@ class ApiClient:
         path = object_path(_POD, pod_name, namespace=namespace, subresource="binding")
         return await self._call("POST", path, json=binding)
 
+    async def create_token(self, namespace: str, service_account: str, token_request: JsonObject) -> JsonObject:
+        """POST serviceaccounts/{name}/token (TokenRequest): the answer carries `status.token`."""
+        path = object_path(_SERVICE_ACCOUNT, service_account, namespace=namespace, subresource="token")
+        return await self._call("POST", path, json=token_request)
+
     async def watch(
         self,
         kind: ResourceKind,
@@ -321,6 +326,7 @@ def _registered(api_version: str, kind: str) -> ResourceKind:
 
 
 _POD = _registered("v1", "Pod")
+_SERVICE_ACCOUNT = _registered("v1", "ServiceAccount")
 
 
 def _outgoing(

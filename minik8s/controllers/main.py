@@ -12,6 +12,9 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
+
+from cryptography import x509
 
 from minik8s.client.command_line import (
     add_client_flags,
@@ -27,7 +30,7 @@ from minik8s.controllers.common.context import (
     InformerFactory,
     RunnableController,
 )
-from minik8s.controllers.manager import CONTROLLERS, load_controllers
+from minik8s.controllers.manager import CONTROLLERS, ROOT_CA_PUBLISHER, load_controllers
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.logs import add_logging_flags
 
@@ -47,14 +50,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cluster-cidr", default="10.244.0.0/16")
     parser.add_argument("--node-cidr-mask-size", type=int, default=24)
     parser.add_argument("--concurrent-syncs", type=int, default=2, help="workers per controller")
+    parser.add_argument("--root-ca-file", default="",
+                        help="the cluster CA (PEM) published to every namespace as the kube-root-ca.crt ConfigMap; "
+                             f"without it the {ROOT_CA_PUBLISHER} controller does not run")
     add_logging_flags(parser)
     args = parser.parse_args(argv)
     names = list(CONTROLLERS) if args.controllers == "*" else [n for n in args.controllers.split(",") if n]
     unknown = [n for n in names if n not in CONTROLLERS]
     if unknown:
         parser.error(f"unknown controllers: {', '.join(unknown)}")
+    if not args.root_ca_file and ROOT_CA_PUBLISHER in names:
+        if args.controllers != "*":
+            parser.error(f"the {ROOT_CA_PUBLISHER} controller needs --root-ca-file")
+        names.remove(ROOT_CA_PUBLISHER)
+    args.root_ca = read_root_ca(parser, args.root_ca_file) if args.root_ca_file else ""
     args.controller_names = names
     return args
+
+
+def read_root_ca(parser: argparse.ArgumentParser, path: str) -> str:
+    """The CA bundle of --root-ca-file, checked to be PEM certificates (else exit 2, as a bad flag)."""
+    try:
+        pem = Path(path).read_bytes()
+        x509.load_pem_x509_certificates(pem)
+    except (OSError, ValueError) as error:
+        parser.error(f"error parsing root-ca-file at {path}: {error}")
+    return pem.decode()
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -64,6 +85,7 @@ async def serve(args: argparse.Namespace) -> None:
         default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
         cluster_cidr=args.cluster_cidr, node_cidr_mask_size=args.node_cidr_mask_size, workers=args.concurrent_syncs,
+        root_ca=args.root_ca,
     )
     factories = load_controllers(args.controller_names)
 

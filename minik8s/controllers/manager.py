@@ -10,6 +10,7 @@ import importlib
 
 from minik8s.controllers.common.context import ControllerFactory
 
+ROOT_CA_PUBLISHER = "root-ca-cert-publisher"  # runs only with --root-ca-file (the CA it publishes)
 # name -> "module:Class"; each class takes a ControllerContext and has `name` and `async run()`.
 CONTROLLERS: dict[str, str] = {
     "replicaset": "minik8s.controllers.replicaset.controller:ReplicaSetController",
@@ -23,6 +24,7 @@ CONTROLLERS: dict[str, str] = {
     "garbagecollector": "minik8s.controllers.garbage_collector.controller:GarbageCollector",
     "clusterrole-aggregation":
         "minik8s.controllers.clusterrole_aggregation.controller:ClusterRoleAggregationController",
+    ROOT_CA_PUBLISHER: "minik8s.controllers.root_ca_publisher.controller:RootCaPublisher",
 }
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from minik8s.api.kinds import CONFIG_MAPS, PODS, SECRETS
+from minik8s.api.kinds import PODS
 from minik8s.api.meta import (
     JsonObject,
     is_deleting,
@@ -41,6 +41,7 @@ from minik8s.node.backoff import Backoff
 from minik8s.node.container_choice import choose_container
 from minik8s.node.executor import Executor, NodeSettings, PodContext
 from minik8s.node.observation import observe_pod, running_sandbox
+from minik8s.node.pod_sources import PodSources
 from minik8s.node.pod_sync import BackoffQuery, Decision, PodView, Step, decide, pod_ref
 from minik8s.node.probes import ProbeSet
 from minik8s.node.runtime import (
@@ -71,7 +72,8 @@ class NodeAgent:
                  workers: int = 8) -> None:
         self.client, self.runtime, self.settings = client, runtime, settings
         self.events = EventRecorder(client, component="kubelet", host=settings.node_name)
-        self.executor = Executor(runtime, settings, self.events, self.lookup)
+        self.sources = PodSources(client, ttl=resync_seconds)
+        self.executor = Executor(runtime, settings, self.events, self.sources)
         self.backoff = Backoff(base=backoff_base, cap=backoff_cap, immediate_first_retry=True)
         self.image_backoff = Backoff(base=backoff_base, cap=backoff_cap)
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={settings.node_name}")
@@ -88,8 +90,10 @@ class NodeAgent:
                               on_delete=self._enqueue)
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self.pods.run())
+            tasks.create_task(self.sources.services.run())
             tasks.create_task(self._follow_runtime_events())
             await self.pods.wait_synced()
+            await self.sources.services.wait_synced()  # every container gets the Services' variables
             try:
                 await self.remove_orphans()  # pods deleted while this agent was down
             except Exception:
@@ -134,16 +138,11 @@ class NodeAgent:
             keys = self.pods.keys()
             for key in keys:
                 self.queue.add(key)
+            self.sources.tidy()
             try:
                 await self.remove_orphans()
             except Exception:
                 log.exception("removing orphaned containers failed; retrying at the next resync")
-
-    async def lookup(self, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
-        try:
-            return await self.client.get(CONFIG_MAPS if kind == "ConfigMap" else SECRETS, name, namespace=namespace)
-        except NotFound:
-            return None
 
     # ---- one pod ----
 
@@ -182,6 +181,8 @@ class NodeAgent:
             if step.action == "start" and step.container not in context.failures:
                 self.image_backoff.reset((uid, step.container))
         requeue = decision.requeue_after
+        if context.sandbox is not None:
+            await self.executor.refresh_volumes(pod)  # renews tokens, follows edited ConfigMaps and Secrets
         self.probes.sync(key, pod, containers)
         await self._record_back_offs(pod, waiting)
         await self._report(pod, containers, waiting, decision.sandbox_attempt)
@@ -271,6 +272,7 @@ class NodeAgent:
         grace = _remaining_grace(pod)
         uid = uid_of(pod)
         self.probes.forget(uid)
+        self.sources.forget_pod(uid)
         await self.executor.kill_all(pod, containers, grace_seconds=grace, remove=True)
         await asyncio.to_thread(shutil.rmtree, self.executor.pod_dir(pod), True)
         with contextlib.suppress(NotFound, Conflict):  # already gone, or a new pod of that name
@@ -283,6 +285,7 @@ class NodeAgent:
     async def _forget(self, key: str, uid: str) -> None:
         """A pod removed from the API without us (force delete): remove what is left of it."""
         self.probes.forget(uid)
+        self.sources.forget_pod(uid)
         containers = await self._containers_of(uid)
         await self.executor.kill_all({"metadata": {"uid": uid}}, containers, grace_seconds=2, remove=True)
         await asyncio.to_thread(shutil.rmtree, self.settings.data_dir / "pods" / uid, True)

@@ -1,7 +1,8 @@
 """A container's environment, resolved exactly as the kubelet resolves it.
 
 Users move manifests between Kubernetes and minik8s and expect the same variables inside
-the container: `envFrom` first, then `env` in order (later entries win), `$(VAR)`
+the container: the Services' variables (KUBERNETES_SERVICE_HOST …, service_env.py), then
+`envFrom`, then `env` in order (later entries win), `$(VAR)`
 references expanded against what was defined before them, and the downward API,
 ConfigMap and Secret sources with Kubernetes' `optional` rules and error messages. The
 same expansion applies to `command` and `args`. Everything here is pure: the caller
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -81,10 +83,13 @@ def resolve_env(
     node_name: str,
     lookup: Lookup,
     allocatable: Mapping[str, Any] | None = None,
+    service_env: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The container's environment: envFrom, then env; raise ConfigError for missing sources.
+    """The container's environment: the Services' variables, then envFrom, then env (each overriding
+    what came before); raise ConfigError for missing sources.
 
-    `allocatable` (the node's) stands in for unset limits in resourceFieldRef, as in Kubernetes.
+    `allocatable` (the node's) stands in for unset limits in resourceFieldRef, as in Kubernetes;
+    `service_env` (service_env.py) may be named in `$(VAR)` references as the container's own variables.
     """
     namespace = namespace_of(pod) or "default"
     sources = _SourceCache(namespace=namespace, lookup=lookup)
@@ -92,11 +97,12 @@ def resolve_env(
     for env_from in container.get("envFrom") or []:
         env.update(_env_from(env_from, sources))
     context = _FieldContext(pod=pod, pod_ip=pod_ip, host_ip=host_ip, node_name=node_name)
+    services = dict(service_env or {})
     for variable in container.get("env") or []:
         name = str(variable["name"])
         value = variable.get("value")
         if value:
-            env[name] = expand(str(value), env)
+            env[name] = expand(str(value), ChainMap(env, services))
             continue
         value_from = variable.get("valueFrom")
         if not value_from:
@@ -105,7 +111,16 @@ def resolve_env(
         resolved = _value_from(value_from, context, container, sources, allocatable or {})
         if resolved is not None:
             env[name] = resolved
-    return env
+    return {**services, **env}
+
+
+def metadata_field_value(pod: Mapping[str, Any], field_ref: Mapping[str, Any]) -> str:
+    """A downward API volume file's fieldRef: the pod's metadata only (name, namespace, uid, labels,
+    annotations, one label or annotation), as Kubernetes validates them."""
+    path = str(field_ref.get("fieldPath") or "")
+    if not path.startswith("metadata."):
+        raise ConfigError(f"unsupported fieldPath: {path}")
+    return _FieldContext(pod=pod, pod_ip="", host_ip="", node_name="").field_value(field_ref)
 
 
 class _SourceCache:

@@ -18,9 +18,12 @@ from typing import Any
 
 from minik8s.api.meta import name_of, namespace_of, spec_of, uid_of
 from minik8s.api.quantity import cpu_millis, memory_bytes
+from minik8s.client.errors import ApiError
 from minik8s.client.events import EventRecorder
 from minik8s.node.env import ConfigError, expand_command, resolve_env
+from minik8s.node.pod_sources import PodSources
 from minik8s.node.pod_sync import LABEL_SANDBOX_ATTEMPT, Step, spec_hash
+from minik8s.node.projection import TokenSource
 from minik8s.node.runtime import (
     LABEL_ATTEMPT,
     LABEL_CONTAINER,
@@ -107,8 +110,8 @@ def find_container(pod: Mapping[str, Any], name: str, role: str) -> Mapping[str,
 
 class Executor:
     def __init__(self, runtime: ContainerRuntime, settings: NodeSettings, events: EventRecorder,
-                 lookup: Lookup) -> None:
-        self.runtime, self.settings, self.events, self.lookup = runtime, settings, events, lookup
+                 sources: PodSources) -> None:
+        self.runtime, self.settings, self.events, self.sources = runtime, settings, events, sources
         self._background: set[asyncio.Task[None]] = set()
 
     def note(self, pod: Mapping[str, Any], reason: str, message: str, *, field_path: str) -> None:
@@ -224,8 +227,9 @@ class Executor:
             raise RuntimeFailure("the pod sandbox is not running")
         pod_ip = context.sandbox.ip or ""
         env = await resolve_env_async(pod, container, pod_ip=pod_ip, host_ip=self.settings.node_ip,
-                                      node_name=self.settings.node_name, lookup=self.lookup)
-        volume_paths = await prepare_volumes_async(pod, pod_dir=self.pod_dir(pod), lookup=self.lookup)
+                                      node_name=self.settings.node_name, lookup=self.sources.lookup,
+                                      service_env=self.sources.service_env(pod))
+        volume_paths = await self.prepare_volumes(pod)
         limits = (container.get("resources") or {}).get("limits") or {}
         command, args = container.get("command"), container.get("args")
         return ContainerSpec(
@@ -242,6 +246,25 @@ class Executor:
             memory_bytes=memory_bytes(limits["memory"]) if "memory" in limits else None,
             stdin=bool(container.get("stdin")), tty=bool(container.get("tty")),
         )
+
+    async def prepare_volumes(self, pod: Mapping[str, Any], *, cached: bool = False) -> dict[str, Path]:
+        """Every volume of the pod on disk, its tokens obtained first; `cached` accepts objects `ttl` old."""
+        async def lookup(kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
+            return await self.sources.lookup(kind, namespace, name, cached=cached)
+
+        tokens = await self.sources.tokens_for(pod)
+        return await prepare_volumes_async(pod, pod_dir=self.pod_dir(pod), lookup=lookup, tokens=tokens)
+
+    async def refresh_volumes(self, pod: Mapping[str, Any]) -> None:
+        """On each sync of a running pod: rewrite what changed (a token due for renewal, an edited ConfigMap).
+        A failure keeps the files as they are, as the kubelet keeps a volume it cannot remount. Volumes
+        never written (no container could start yet) are left to the next container start."""
+        if not read_only_volumes(pod) or not (self.pod_dir(pod) / "volumes").is_dir():
+            return  # nothing but emptyDir and hostPath volumes: nothing to follow
+        try:
+            await self.prepare_volumes(pod, cached=True)
+        except (ConfigError, ApiError, OSError) as error:
+            log.warning("refreshing the volumes of pod %s/%s failed: %s", namespace_of(pod), name_of(pod), error)
 
     async def kill(self, pod: Mapping[str, Any], info: ContainerInfo, *, grace_seconds: float,
                    message: str = "") -> None:
@@ -273,16 +296,17 @@ class Executor:
 
 
 async def resolve_env_async(pod: Mapping[str, Any], container: Mapping[str, Any], *, pod_ip: str, host_ip: str,
-                            node_name: str, lookup: Lookup) -> dict[str, str]:
+                            node_name: str, lookup: Lookup, service_env: Mapping[str, str]) -> dict[str, str]:
     """resolve_env needs the referenced ConfigMaps and Secrets: fetch them first, then resolve purely."""
     fetched = await _fetch_references(pod, [container], lookup)
     return resolve_env(pod, container, pod_ip=pod_ip, host_ip=host_ip, node_name=node_name,
-                       lookup=lambda kind, namespace, name: fetched.get((kind, name)))
+                       lookup=lambda kind, namespace, name: fetched.get((kind, name)), service_env=service_env)
 
 
-async def prepare_volumes_async(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup) -> dict[str, Path]:
+async def prepare_volumes_async(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
+                                tokens: Mapping[TokenSource, str]) -> dict[str, Path]:
     fetched = await _fetch_references(pod, [], lookup)
-    return await asyncio.to_thread(prepare_volumes, pod, pod_dir=pod_dir,
+    return await asyncio.to_thread(prepare_volumes, pod, pod_dir=pod_dir, tokens=tokens,
                                    lookup=lambda kind, namespace, name: fetched.get((kind, name)))
 
 
@@ -308,6 +332,10 @@ async def _fetch_references(pod: Mapping[str, Any], containers: list[Mapping[str
                 wanted.add(("ConfigMap", volume["configMap"].get("name", "")))
             if volume.get("secret"):
                 wanted.add(("Secret", volume["secret"].get("secretName", "")))
+            for source in (volume.get("projected") or {}).get("sources") or []:
+                for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
+                    if isinstance(source, dict) and isinstance(source.get(key), dict):
+                        wanted.add((kind, source[key].get("name", "")))
     namespace = namespace_of(pod) or "default"
     results = await asyncio.gather(*(lookup(kind, namespace, name) for kind, name in wanted))
     return dict(zip(wanted, results, strict=True))

@@ -2,15 +2,16 @@
 
 Docker only knows bind mounts, so every supported volume becomes a path on the node:
 `emptyDir` a directory under the pod's own directory, `hostPath` the host path itself,
-`configMap` and `secret` a directory of files written from the object. Deciding what a
-volume should contain (`plan_volumes`, `plan_mount`) is pure and separate from writing
-it (`apply_volume`, `write_files`), so both halves are tested on their own.
+`configMap`, `secret`, `downwardAPI` and `projected` a directory of files (projection.py says
+which). Deciding what a volume should contain (`plan_volumes`, `plan_mount`) is pure and
+separate from writing it (`apply_volume`, `write_files`), so both halves are tested on their own.
 
 Differences from the kubelet, on purpose: an `emptyDir` with `medium: Memory` and
 `secret` volumes are plain directories on disk (no tmpfs), and projected files are
 replaced one by one (write to a temporary file, then rename) instead of through the
 kubelet's `..data` symlink swap. Files are rewritten only when their content or mode
-changed, so a periodic resync is cheap and a running container sees updates.
+changed, so the agent's periodic refresh is cheap and a running container sees updates
+(a ConfigMap edited, a token renewed).
 """
 
 from __future__ import annotations
@@ -26,24 +27,29 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from minik8s.api.meta import namespace_of, spec_of
-from minik8s.node.env import ConfigError, Lookup, decode_secret_value, expand
+from minik8s.node.env import ConfigError, Lookup, expand
+from minik8s.node.projection import (
+    DEFAULT_FILE_MODE,
+    ProjectedFile,
+    TokenSource,
+    downward_api_files,
+    file_mode,
+    object_files,
+    projected_files,
+)
 from minik8s.node.runtime import Mount
 
 logger = logging.getLogger(__name__)
 
-VolumeKind = Literal["emptyDir", "hostPath", "configMap", "secret"]
+VolumeKind = Literal["emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected"]
 
-SUPPORTED_VOLUME_TYPES: tuple[VolumeKind, ...] = ("emptyDir", "hostPath", "configMap", "secret")
-DEFAULT_FILE_MODE = 0o644
+SUPPORTED_VOLUME_TYPES: tuple[VolumeKind, ...] = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI",
+                                                  "projected")
+# Kubernetes mounts these read-only whatever the volumeMount says.
+READ_ONLY_VOLUME_TYPES: tuple[VolumeKind, ...] = ("configMap", "secret", "downwardAPI", "projected")
 EMPTY_DIR_MODE = 0o777
 PROJECTION_DIR_MODE = 0o755
 _TEMP_PREFIX = ".tmp-"
-
-
-@dataclass(frozen=True)
-class ProjectedFile:
-    data: bytes
-    mode: int
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class VolumePlan:
     kind: VolumeKind
     path: Path
     host_path_type: str = ""  # hostPath only
-    files: Mapping[str, ProjectedFile] = field(default_factory=dict)  # configMap/secret: relative path → file
+    files: Mapping[str, ProjectedFile] = field(default_factory=dict)  # the file volumes: relative path → file
 
 
 @dataclass(frozen=True)
@@ -82,78 +88,36 @@ def volume_kind(volume: Mapping[str, Any]) -> VolumeKind:
     raise ConfigError(f"volume type {sources[0]} is not supported")
 
 
-def plan_volumes(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup) -> list[VolumePlan]:
-    """The desired state of every volume of the pod; reads ConfigMaps and Secrets through lookup."""
-    namespace = namespace_of(pod) or "default"
-    return [
-        plan_volume(volume, pod_dir=pod_dir, namespace=namespace, lookup=lookup)
-        for volume in spec_of(pod).get("volumes") or []
-    ]
+def plan_volumes(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
+                 tokens: Mapping[TokenSource, str] | None = None) -> list[VolumePlan]:
+    """The desired state of every volume of the pod; reads ConfigMaps and Secrets through lookup and
+    projected ServiceAccount tokens from `tokens` (obtained beforehand: node/tokens.py)."""
+    return [plan_volume(volume, pod, pod_dir=pod_dir, lookup=lookup, tokens=tokens or {})
+            for volume in spec_of(pod).get("volumes") or []]
 
 
-def plan_volume(volume: Mapping[str, Any], *, pod_dir: Path, namespace: str, lookup: Lookup) -> VolumePlan:
+def plan_volume(volume: Mapping[str, Any], pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
+                tokens: Mapping[TokenSource, str]) -> VolumePlan:
     name = str(volume["name"])
     kind = volume_kind(volume)
-    if kind == "emptyDir":
-        return VolumePlan(name=name, kind=kind, path=volume_directory(pod_dir, name))
     if kind == "hostPath":
         source = volume["hostPath"]
         host_path = str(source.get("path") or "")
         if not host_path.startswith("/"):
             raise ConfigError(f"hostPath {host_path!r} must be an absolute path")
         return VolumePlan(name=name, kind=kind, path=Path(host_path), host_path_type=str(source.get("type") or ""))
-    object_kind = "ConfigMap" if kind == "configMap" else "Secret"
-    source = volume[kind]
-    object_name = str(source.get("name" if kind == "configMap" else "secretName") or "")
-    found = lookup(object_kind, namespace, object_name)
-    optional = bool(source.get("optional"))
-    if found is None and not optional:
-        raise ConfigError(f'{object_kind.lower()} "{object_name}" not found')
-    files = project_files(object_kind, source, found or {}, optional=optional)
-    return VolumePlan(name=name, kind=kind, path=volume_directory(pod_dir, name), files=files)
-
-
-def project_files(
-    kind: str, source: Mapping[str, Any], obj: Mapping[str, Any], *, optional: bool
-) -> dict[str, ProjectedFile]:
-    """The files a configMap or secret volume holds: every key, or the `items` with their paths."""
-    data = _object_bytes(kind, obj)
-    default_mode = _mode(source.get("defaultMode"), DEFAULT_FILE_MODE)
-    items = source.get("items") or []
-    if not items:
-        return {_checked_path(key): ProjectedFile(data=value, mode=default_mode) for key, value in data.items()}
+    namespace = namespace_of(pod) or "default"
     files: dict[str, ProjectedFile] = {}
-    for item in items:
-        key = str(item.get("key") or "")
-        if key not in data:
-            if optional:
-                continue
-            noun = "config" if kind == "ConfigMap" else "secret"
-            raise ConfigError(f"{kind.lower()} references non-existent {noun} key: {key}")
-        path = _checked_path(str(item.get("path") or key))
-        files[path] = ProjectedFile(data=data[key], mode=_mode(item.get("mode"), default_mode))
-    return files
-
-
-def _object_bytes(kind: str, obj: Mapping[str, Any]) -> dict[str, bytes]:
-    if kind == "Secret":
-        return {str(key): decode_secret_value(key, value) for key, value in (obj.get("data") or {}).items()}
-    data = {str(key): str(value).encode() for key, value in (obj.get("data") or {}).items()}
-    for key, value in (obj.get("binaryData") or {}).items():
-        data.setdefault(str(key), decode_secret_value(key, value))
-    return data
-
-
-def _mode(value: Any, default: int) -> int:
-    return default if value is None else int(value) & 0o7777
-
-
-def _checked_path(path: str) -> str:
-    """A relative path without `..` elements: a projected file must stay inside its volume."""
-    pure = PurePosixPath(path)
-    if not path or pure.is_absolute() or ".." in pure.parts:
-        raise ConfigError(f"invalid path {path!r}: must be relative and may not contain '..'")
-    return str(pure)
+    if kind == "configMap":
+        files = object_files("ConfigMap", volume[kind], namespace=namespace, lookup=lookup)
+    elif kind == "secret":
+        files = object_files("Secret", volume[kind], namespace=namespace, lookup=lookup, name_field="secretName")
+    elif kind == "downwardAPI":
+        source = volume[kind]
+        files = downward_api_files(source.get("items"), pod, file_mode(source.get("defaultMode"), DEFAULT_FILE_MODE))
+    elif kind == "projected":
+        files = projected_files(volume[kind], pod, namespace=namespace, lookup=lookup, tokens=tokens)
+    return VolumePlan(name=name, kind=kind, path=volume_directory(pod_dir, name), files=files)
 
 
 def apply_volume(plan: VolumePlan) -> bool:
@@ -166,9 +130,10 @@ def apply_volume(plan: VolumePlan) -> bool:
     return write_files(plan.path, plan.files) or created
 
 
-def prepare_volumes(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup) -> dict[str, Path]:
+def prepare_volumes(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
+                    tokens: Mapping[TokenSource, str] | None = None) -> dict[str, Path]:
     """Materialise every volume of the pod; volume name → the host path to bind-mount."""
-    plans = plan_volumes(pod, pod_dir=pod_dir, lookup=lookup)
+    plans = plan_volumes(pod, pod_dir=pod_dir, lookup=lookup, tokens=tokens)
     paths: dict[str, Path] = {}
     for plan in plans:
         if apply_volume(plan):
@@ -178,11 +143,11 @@ def prepare_volumes(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup) ->
 
 
 def read_only_volumes(pod: Mapping[str, Any]) -> frozenset[str]:
-    """Volumes Kubernetes always mounts read-only (configMap, secret), whatever readOnly says."""
+    """Volumes Kubernetes always mounts read-only (configMap, secret, downwardAPI, projected)."""
     return frozenset(
         str(volume["name"])
         for volume in spec_of(pod).get("volumes") or []
-        if volume.get("configMap") is not None or volume.get("secret") is not None
+        if any(volume.get(kind) is not None for kind in READ_ONLY_VOLUME_TYPES)
     )
 
 

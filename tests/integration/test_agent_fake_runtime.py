@@ -230,3 +230,20 @@ async def test_containers_of_a_pod_deleted_while_the_agent_was_down_are_removed(
 
 async def _no_containers(runtime: FakeRuntime, pod_uid: str) -> bool:
     return not await runtime.list_containers({LABEL_POD_UID: pod_uid})
+
+
+async def test_an_edited_config_map_reaches_the_running_pods_volume(api: httpx.AsyncClient, node: Node) -> None:
+    config_maps = "/api/v1/namespaces/default/configmaps"
+    assert (await api.post(config_maps, json={"metadata": {"name": "site"}, "data": {"motd": "v1"}})).status_code == 201
+    body = pod_body("reader")
+    body["spec"]["volumes"] = [{"name": "site", "configMap": {"name": "site"}}]
+    assert (await api.post(PODS, json=body)).status_code == 201
+    pod = await wait_pod(api, "reader", running_and_ready, what="Running and Ready")
+    motd = node.settings.data_dir / "pods" / pod["metadata"]["uid"] / "volumes" / "site" / "motd"
+    assert motd.read_text() == "v1"
+    app = await node.running_app("reader")
+    assert (await api.patch(f"{config_maps}/site", json={"data": {"motd": "v2"}},
+                            headers={"content-type": "application/merge-patch+json"})).status_code == 200
+    await eventually("the periodic sync to rewrite the file", lambda: motd.read_text() == "v2",
+                     timeout=DEADLINE_SECONDS)
+    assert (await node.running_app("reader")).id == app.id  # the container kept running

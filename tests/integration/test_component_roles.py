@@ -37,6 +37,7 @@ from tests.support.users import user_token
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
+ROOT_CA = "-----BEGIN CERTIFICATE-----\nMIIBroles\n-----END CERTIFICATE-----\n"
 
 
 @contextlib.asynccontextmanager
@@ -59,7 +60,7 @@ async def count(client: ApiClient, kind: Any, namespace: str | None = None) -> i
 async def test_controllers_and_scheduler_work_under_their_roles() -> None:
     async with clients() as api:
         admin, manager = api["admin"], api[CONTROLLER_MANAGER_USER]
-        async with controllers_running(manager, ControllerOptions(workers=1),
+        async with controllers_running(manager, ControllerOptions(workers=1, root_ca=ROOT_CA),
                                        lambda c: [cls(c) for cls in load_controllers(list(CONTROLLERS))]):
             scheduler = asyncio.create_task(Scheduler(api[SCHEDULER_USER], housekeeping_interval=0.1).run())
             try:
@@ -89,6 +90,10 @@ async def test_controllers_and_scheduler_work_under_their_roles() -> None:
                 async def team_has_default_account() -> bool:
                     return await found(admin, SERVICE_ACCOUNTS, "default", "team") is not None
                 await eventually("the serviceaccount controller to create team's default", team_has_default_account)
+
+                async def team_has_root_ca() -> bool:
+                    return await found(admin, CONFIG_MAPS, "kube-root-ca.crt", "team") is not None
+                await eventually("the root CA publisher to create team's kube-root-ca.crt", team_has_root_ca)
                 await admin.delete(NAMESPACES, "team")
 
                 async def team_gone() -> bool:

@@ -82,3 +82,32 @@ def test_the_home_pki_has_every_component_and_their_kubeconfigs(home: ClusterHom
     assert node.client_certificate_data is not None
     assert facts_of(load_certificate(node.client_certificate_data.encode())).organizations == ("system:nodes",)
     assert stat.S_IMODE(written["system:node:node-2"].stat().st_mode) == 0o600
+
+
+def test_certs_makes_a_pki_and_kubeconfigs_for_daemons_started_by_hand(tmp_path: Path) -> None:
+    """`minik8s certs` (the compose demo's PKI): kept on a second run, every component's kubeconfig
+    names every apiserver, the node agents' certificates name their addresses."""
+    folder = tmp_path / "pki-home"
+    servers = ["https://172.31.250.11:6443", "https://172.31.250.12:6443"]
+    argv = ["certs", "--dir", str(folder), "--server", servers[0], "--server", servers[1],
+            "--node", "node-1=172.31.250.31", "--apiserver-san", "172.31.250.11"]
+    assert main(argv) == 0
+    ca_before = (folder / "pki" / "ca.crt").read_bytes()
+    assert main(argv) == 0 and (folder / "pki" / "ca.crt").read_bytes() == ca_before
+    admin = load_kubeconfig(folder / "kubeconfig")
+    assert admin.servers == servers and admin.client_certificate_data is not None
+    assert facts_of(load_certificate(admin.client_certificate_data.encode())).organizations == ("system:masters",)
+    node = load_kubeconfig(folder / "kubeconfigs" / "kubelet-node-1.conf")
+    assert node.servers == servers and node.client_certificate_data is not None
+    assert facts_of(load_certificate(node.client_certificate_data.encode())).common_name == "system:node:node-1"
+    serving = facts_of(load_certificate((folder / "pki" / "kubelet-serving-node-1.crt").read_bytes()))
+    assert "172.31.250.31" in {str(address) for address in serving.sans.ips}
+    apiserver = facts_of(load_certificate((folder / "pki" / "apiserver.crt").read_bytes()))
+    assert "172.31.250.11" in {str(address) for address in apiserver.sans.ips}
+    assert stat.S_IMODE((folder / "pki" / "sa.key").stat().st_mode) == 0o600
+
+
+def test_certs_refuses_a_node_without_its_address(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["certs", "--dir", str(tmp_path), "--server", "https://10.0.0.1:6443", "--node", "node-1"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "expected NAME=ADDRESS" in error

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,28 @@ def test_the_apiserver_authorization_mode_defaults_to_always_allow() -> None:
     assert parse_args(["--authorization-mode=Node,RBAC"]).authorization_mode == "Node,RBAC"
     with pytest.raises(SystemExit):
         parse_args(["--authorization-mode", "Webhook"])
+
+
+def test_the_root_ca_publisher_runs_only_with_a_root_ca_file(tmp_path: Path) -> None:
+    from minik8s.controllers.main import parse_args
+    from tests.support.certs import TestCa
+
+    assert "root-ca-cert-publisher" not in parse_args([]).controller_names
+    with pytest.raises(SystemExit):
+        parse_args(["--controllers", "root-ca-cert-publisher"])
+    ca = TestCa(tmp_path).cert_file
+    args = parse_args(["--root-ca-file", str(ca)])
+    assert "root-ca-cert-publisher" in args.controller_names and args.root_ca == ca.read_text()
+    ca.write_text("not a certificate")
+    with pytest.raises(SystemExit):
+        parse_args(["--root-ca-file", str(ca)])
+
+
+def test_the_apiserver_admission_plugins_are_opt_in_by_name() -> None:
+    from minik8s.apiserver.main import parse_args
+
+    assert parse_args([]).admission_plugins == frozenset()
+    assert parse_args(["--enable-admission-plugins", "ServiceAccount"]).admission_plugins == {"ServiceAccount"}
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--enable-admission-plugins", "ServiceAccount,Priority"])
+    assert exit_info.value.code == 2

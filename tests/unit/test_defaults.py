@@ -218,6 +218,19 @@ def test_volumes_are_defaulted():
     assert volumes[2]["hostPath"]["type"] == ""
 
 
+def test_projected_volumes_are_defaulted():
+    pod = _pod(volumes=[{"name": "p", "projected": {"sources": [
+        {"serviceAccountToken": {"path": "token"}},
+        {"downwardAPI": {"items": [{"path": "ns", "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
+    ]}}])
+    projected = _defaulted("Pod", pod)["spec"]["volumes"][0]["projected"]
+    assert projected == {"defaultMode": 420, "sources": [
+        {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}},
+        {"downwardAPI": {"items": [{"path": "ns", "fieldRef": {"apiVersion": "v1",
+                                                              "fieldPath": "metadata.namespace"}}]}},
+    ]}
+
+
 def test_deployment_defaults():
     deployment = _defaulted("Deployment", _deployment())
     spec = deployment["spec"]

@@ -7,8 +7,17 @@ from typing import Any
 import pytest
 
 from minik8s.api.node_authorization import NodeGraph, PodReferences, authorize_node
-from minik8s.api.node_restriction import CREATE, DELETE, UPDATE, Write, refusal
+from minik8s.api.node_restriction import (
+    CREATE,
+    DELETE,
+    UPDATE,
+    Write,
+    refusal,
+    token_binding_refusal,
+    token_pod_refusal,
+)
 from minik8s.api.rbac import RequestAttributes
+from minik8s.api.service_account_admission import token_volume
 from minik8s.api.user import SYSTEM_NODES, authenticated
 
 N1 = authenticated("system:node:n1", (SYSTEM_NODES,))
@@ -145,3 +154,38 @@ MIRROR = {"metadata": {"name": "static", "annotations": {"kubernetes.io/config.m
 ])
 def test_node_restriction(write: Write, reason: str | None) -> None:
     assert refusal("n1", write) == reason
+
+
+def test_a_pods_token_volume_lets_its_node_read_the_root_ca_and_ask_for_its_accounts_tokens() -> None:
+    key, body = pod("api", "n1", serviceAccountName="robot", volumes=[token_volume("kube-api-access-x2z9q")])
+    graph = NodeGraph([(key, body)])
+    for verb in ("get", "list", "watch"):
+        assert authorize_node(attrs(verb, "configmaps", "kube-root-ca.crt"), graph).allowed
+    assert authorize_node(attrs("create", "serviceaccounts", "robot", subresource="token"), graph).allowed
+    assert not authorize_node(attrs("create", "serviceaccounts", "default", subresource="token"), graph).allowed
+    assert not authorize_node(attrs("get", "configmaps", "kube-root-ca.crt", namespace="other"), graph).allowed
+
+
+BOUND_MINE = {"apiVersion": "v1", "kind": "Pod", "name": "web", "uid": "uid-web"}
+STORED_MINE = {"metadata": {"name": "web", "uid": "uid-web"}, "spec": {"nodeName": "n1"}}
+
+
+@pytest.mark.parametrize(("bound", "reason"), [
+    (None, "node requested token not bound to a pod"),
+    ({**BOUND_MINE, "kind": "Secret"}, "node requested token not bound to a pod"),
+    ({**BOUND_MINE, "apiVersion": ""}, "node requested token not bound to a pod"),
+    ({**BOUND_MINE, "name": ""}, "node requested token not bound to a pod"),
+    ({**BOUND_MINE, "uid": ""}, "node requested token with a pod binding without a uid"),
+    (BOUND_MINE, None),
+])
+def test_a_node_asks_for_tokens_bound_to_a_pod_by_name_and_uid(bound: Any, reason: str | None) -> None:
+    assert token_binding_refusal(bound) == reason
+
+
+def test_a_nodes_token_must_be_bound_to_the_stored_pod_on_that_node() -> None:
+    assert token_pod_refusal("n1", BOUND_MINE, STORED_MINE) is None
+    assert token_pod_refusal("n2", BOUND_MINE, STORED_MINE) == (
+        "node requested token bound to a pod scheduled on a different node")
+    assert token_pod_refusal("n1", {**BOUND_MINE, "uid": "old"}, STORED_MINE) == (
+        "the UID in the bound object reference (old) does not match the UID in record. "
+        "The object might have been deleted and then recreated")

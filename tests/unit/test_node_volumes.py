@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 
 from minik8s.node.env import ConfigError
+from minik8s.node.projection import ProjectedFile, project_files
 from minik8s.node.runtime import Mount
 from minik8s.node.volumes import (
-    ProjectedFile,
     apply_volume,
     container_mounts,
     plan_mount,
     plan_volumes,
     prepare_volumes,
-    project_files,
     read_only_volumes,
     write_files,
 )

@@ -52,6 +52,7 @@ class ControllerOptions:
     cluster_cidr: str = "10.244.0.0/16"
     node_cidr_mask_size: int = 24
     workers: int = 2
+    root_ca: str = ""  # the PEM of --root-ca-file, published as kube-root-ca.crt; empty: not published
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -11,7 +11,7 @@ whose labels match. Nothing takes time unless asked (`start_latency_seconds`).
 Knobs tests use: `add_image`/`remove_image`, `make_pullable`, `fail_pull`, `fail_start`,
 `finish` (the process exits by itself), `ignore_sigterm`, `write_log`, `exec_handler`,
 `set_available(False)` (the engine stops answering), and the records `pull_counts`,
-`stop_calls` and `exec_calls`.
+`stop_calls`, `exec_calls` and `created_specs` (what each container was created from: env, mounts).
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ class FakeRuntime:
         self.pull_counts: Counter[str] = Counter()
         self.stop_calls: list[tuple[str, float]] = []
         self.exec_calls: list[tuple[str, tuple[str, ...]]] = []
+        self.created_specs: dict[str, ContainerSpec] = {}  # container id → the spec it was created from
         self._version = version
         self._pullable: set[str] = set()
         self._pull_failures: dict[str, str] = {}
@@ -264,6 +265,7 @@ class FakeRuntime:
         container = self._new(name=spec.name, image=spec.image, labels=spec.labels)
         container.sandbox_id = spec.sandbox_id
         container.command = (*(spec.entrypoint or ()), *(spec.args or ()))
+        self.created_specs[container.info.id] = spec
         return container.info.id
 
     async def start_container(self, container_id: str) -> None:
@@ -311,6 +313,7 @@ class FakeRuntime:
             self._emit(container, "kill")
             self._exit(container, EXIT_ON_SIGKILL)
         del self._containers[container.info.id]
+        self.created_specs.pop(container.info.id, None)
         container.notify()
         self._emit(container, "destroy")
 
