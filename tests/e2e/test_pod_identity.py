@@ -17,10 +17,14 @@ from tests.support import builders
 
 ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 CURL_IMAGE = "minik8s/curl:latest"
-# curl's status code only; the token and CA as Kubernetes client libraries find them in a pod.
-CALL_API = (f'curl -sS -o /dev/null -w "%{{http_code}}" --cacert {ACCOUNT_DIR}/ca.crt '
+
+
+def list_pods(namespace: str) -> str:
+    """curl listing pods with the token and CA where Kubernetes client libraries find them in a pod;
+    prints the status code only."""
+    return (f'curl -sS -o /dev/null -w "%{{http_code}}" --cacert {ACCOUNT_DIR}/ca.crt '
             f'-H "Authorization: Bearer $(cat {ACCOUNT_DIR}/token)" '
-            'https://kubernetes.default.svc/api/v1/namespaces/{namespace}/pods')
+            f'https://kubernetes.default.svc/api/v1/namespaces/{namespace}/pods')
 
 
 def curl_pod(name: str, *, account: str, **spec: Any) -> dict[str, Any]:
@@ -57,8 +61,8 @@ def test_the_token_volume_and_the_service_environment(cluster: Cluster, reader: 
 def test_the_pod_lists_pods_in_its_namespace_and_is_refused_elsewhere(cluster: Cluster,
                                                                      reader: tuple[str, str]) -> None:
     home, other = reader
-    assert in_pod(cluster, home, CALL_API.format(namespace=home)) == "200"
-    assert in_pod(cluster, home, CALL_API.format(namespace=other)) == "403"
+    assert in_pod(cluster, home, list_pods(home)) == "200"
+    assert in_pod(cluster, home, list_pods(other)) == "403"
     anonymous = (f'curl -sS -o /dev/null -w "%{{http_code}}" --cacert {ACCOUNT_DIR}/ca.crt '
                  f'https://kubernetes.default.svc/api/v1/namespaces/{home}/pods')
     assert in_pod(cluster, home, anonymous) == "403"
