@@ -281,7 +281,30 @@ _VOLUME_TYPES = {
     "secret": lambda source: [("Type", "Secret (a volume populated by a Secret)"),
                               ("SecretName", as_str(source.get("secretName"))),
                               ("Optional", "true" if source.get("optional") else "false")],
+    "projected": lambda source: [("Type", "Projected (a volume that contains injected data from multiple sources)"),
+                                 *(row for part in as_list(source.get("sources")) for row in _projected_rows(as_map(part)))],
 }
+
+
+def _optional(value: Any) -> str:
+    """A *bool as Go's %v prints it."""
+    return "<nil>" if value is None else ("true" if value else "false")
+
+
+def _projected_rows(part: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """printProjectedVolumeSource: one or two rows per source."""
+    if "secret" in part:
+        secret = as_map(part["secret"])
+        return [("SecretName", as_str(secret.get("name"))), ("SecretOptionalName", _optional(secret.get("optional")))]
+    if "downwardAPI" in part:
+        return [("DownwardAPI", "true")]
+    if "configMap" in part:
+        config_map = as_map(part["configMap"])
+        return [("ConfigMapName", as_str(config_map.get("name"))),
+                ("ConfigMapOptional", _optional(config_map.get("optional")))]
+    if "serviceAccountToken" in part:
+        return [("TokenExpirationSeconds", str(as_map(part["serviceAccountToken"]).get("expirationSeconds", 3600)))]
+    return []
 
 
 def write_volumes(writer: DescribeWriter, volumes: Any, *, space: str = "") -> None:

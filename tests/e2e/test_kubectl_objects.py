@@ -233,7 +233,7 @@ def check_describe(cluster: Cluster, namespace: str) -> None:
     assert set(listed.split(",")) == pod_addresses  # read from EndpointSlices by kubectl 1.32
     pod = describe("pod", "-l", "app=web")
     for section in ("Status:           Running", "Controlled By:  ReplicaSet/web-", "Containers:", "State:          Running",
-                    "Ready:          True", "Conditions:", "ContainersReady   True", "QoS Class:          BestEffort",
+                    "Ready:          True", "Conditions:", "ContainersReady   True",
                     "Events:", "Successfully assigned", "Started container main"):
         assert section in pod, section
     assert "Status:       Active" in cluster.kubectl("describe", "namespace", namespace).stdout

@@ -466,3 +466,18 @@ def test_the_default_container_is_chosen_like_kubectl(pod: dict[str, Any], chose
                                                       notice: str | None) -> None:
     assert pick_container(pod, None) == (chosen, notice)
     assert pick_container(pod, "named") == ("named", None)  # -c wins, silently
+
+
+def test_describe_pod_shows_the_projected_token_volume_as_kubectl_does() -> None:
+    projected = {"name": "kube-api-access-x1y2z", "projected": {"defaultMode": 420, "sources": [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}}]}}
+    pod = {**POD, "spec": {**POD["spec"], "volumes": [projected]}}
+    lines = [line.split(":", 1) for line in describe("Pod", Evidence(pod, []), now=NOW).splitlines()]
+    rows = [(key.strip(), value.strip()) for key, value in (line for line in lines if len(line) == 2)]
+    start = rows.index(("kube-api-access-x1y2z", ""))
+    assert rows[start + 1:start + 6] == [
+        ("Type", "Projected (a volume that contains injected data from multiple sources)"),
+        ("TokenExpirationSeconds", "3607"), ("ConfigMapName", "kube-root-ca.crt"), ("ConfigMapOptional", "<nil>"),
+        ("DownwardAPI", "true")]
