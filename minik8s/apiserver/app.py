@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from minik8s.api.pod_security.admission import PodSecurityConfig
 from minik8s.api.rbac import RequestAttributes
 from minik8s.api.user import UserInfo
 from minik8s.apiserver.admission import DEFAULT_PLUGINS
@@ -33,6 +34,8 @@ from minik8s.apiserver.metrics import MetricsMiddleware, RequestStats, new_regis
 from minik8s.apiserver.node_admission import restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations
+from minik8s.apiserver.pod_security import system_namespace_labels
+from minik8s.apiserver.response_warnings import WarningHeaders
 from minik8s.apiserver.routes import ApiHandler
 from minik8s.apiserver.storage import ObjectStore
 from minik8s.apiserver.system_routes import add_system_routes
@@ -46,13 +49,17 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
                advertise: tuple[str, int] | None = None, hosts: HostPolicy | None = None,
                authentication: AuthenticationOptions | None = None, authorization_mode: str = ALWAYS_ALLOW,
                kubelet: KubeletConnection | None = None,
-               admission_plugins: frozenset[str] = DEFAULT_PLUGINS) -> FastAPI:
+               admission_plugins: frozenset[str] = DEFAULT_PLUGINS,
+               pod_security: PodSecurityConfig | None = None) -> FastAPI:
     """The apiserver over `store`. `hosts` are the Host headers it answers (default: IP literals, localhost,
     the cluster's names, this machine's hostname and the advertised host — see daemon.request_guard);
     `authentication` says how requests prove who they are; `authorization_mode` is AlwaysAllow or RBAC;
     `kubelet` is how logs and exec reach node agents (default plain http/ws; see kubelet_client);
-    `admission_plugins` the admission plugins that run on creates (see admission)."""
-    ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds, admission_plugins=admission_plugins)
+    `admission_plugins` the admission plugins that run on creates (see admission); `pod_security` the
+    PodSecurity plugin's cluster defaults and exempt namespaces (default: everything privileged)."""
+    pod_security = pod_security or PodSecurityConfig()
+    ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds, admission_plugins=admission_plugins,
+                     pod_security=pod_security)
     node_proxy = NodeProxy(ops, connection=kubelet)
     authorizer = new_authorizer(authorization_mode, store)
     handler = ApiHandler(ops, node_proxy=node_proxy, authorizer=authorizer)
@@ -61,7 +68,8 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(bootstrap(ops, advertise, rbac=authorization_mode != ALWAYS_ALLOW))
+        task = asyncio.create_task(bootstrap(ops, advertise, rbac=authorization_mode != ALWAYS_ALLOW,
+                                             namespace_labels=system_namespace_labels(pod_security)))
         background.add(task)
         task.add_done_callback(background.discard)
         yield
@@ -86,6 +94,7 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     add_error_handlers(app)
     app.add_middleware(MetricsMiddleware, stats=stats)  # type: ignore[arg-type]
     app.add_middleware(HostGuard, policy=hosts or host_policy(own=[advertise[0]] if advertise else []))
+    app.add_middleware(WarningHeaders)  # outermost: every request has its recorder, every response its headers
     return app
 
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES
 from minik8s.apiserver import errors
 from minik8s.apiserver.bootstrap_policy import create_cluster_policy, create_namespaced_policy
 from minik8s.apiserver.operations import Operations
+from minik8s.apiserver.pod_security import has_pod_security_labels
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +60,29 @@ async def register_endpoint(ops: Operations, address: tuple[str, int]) -> None:
                 raise
 
 
-async def bootstrap(ops: Operations, advertise: tuple[str, int] | None = None, *, rbac: bool = False) -> None:
-    """The system namespaces, the `kubernetes` service (and with `rbac` the bootstrap policy); retried
-    until the store has a leader."""
+async def label_for_pod_security(ops: Operations, name: str, labels: Mapping[str, str]) -> None:
+    """Give a system namespace its Pod Security labels, unless someone already chose some."""
+    namespaces = REGISTRY.require("", "v1", "namespaces")
+    current = await ops.current(namespaces, None, name)
+    if current is not None and not has_pod_security_labels(current):
+        await ops.patch(namespaces, None, name, "application/merge-patch+json",
+                        orjson.dumps({"metadata": {"labels": dict(labels)}}))
+
+
+async def bootstrap(ops: Operations, advertise: tuple[str, int] | None = None, *, rbac: bool = False,
+                    namespace_labels: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    """The system namespaces (labelled with `namespace_labels`), the `kubernetes` service (and with
+    `rbac` the bootstrap policy); retried until the store has a leader."""
     for attempt in range(600):
         try:
             if rbac:  # before the namespaces: whoever waits for kube-node-lease finds the ClusterRoles in place
                 await create_cluster_policy(ops)
-            for name in SYSTEM_NAMESPACES:
-                await _create_if_missing(ops, "namespaces", None, {"metadata": {"name": name}})
+            for name in SYSTEM_NAMESPACES:  # kube-node-lease last: whoever waits for it finds the others labelled
+                labels = (namespace_labels or {}).get(name)
+                metadata = {"name": name, "labels": dict(labels)} if labels else {"name": name}
+                await _create_if_missing(ops, "namespaces", None, {"metadata": metadata})
+                if labels:
+                    await label_for_pod_security(ops, name, labels)
             if rbac:
                 await create_namespaced_policy(ops)
             if advertise is not None:

@@ -22,6 +22,7 @@ from minik8s.apiserver.kubelet_client import (
     add_kubelet_client_flags,
     kubelet_client_from_flags,
 )
+from minik8s.apiserver.pod_security import add_pod_security_flags, pod_security_from_flags
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
@@ -66,6 +67,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "ServiceAccount: pods get a token volume and must name an existing ServiceAccount)")
     parser.add_argument("--disable-admission-plugins", default="",
                         help="comma-separated admission plugins not to run although they are default ones")
+    add_pod_security_flags(parser)
     parser.add_argument("--allowed-hosts", default="",
                         help="comma-separated extra names clients may reach this server by (the Host header); IP "
                         "literals, localhost, kubernetes[.default[.svc[.cluster.local]]] and this machine's "
@@ -82,6 +84,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                  _names(args.disable_admission_plugins))
     except ValueError as error:
         parser.error(str(error))
+    args.pod_security = pod_security_from_flags(args)
     return args
 
 
@@ -120,7 +123,7 @@ async def serve(args: argparse.Namespace) -> None:
     hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0], *(h for h, _ in also_on)])
     app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts,
                      authentication=authentication, authorization_mode=args.authorization_mode,
-                     kubelet=kubelet, admission_plugins=args.admission_plugins)
+                     kubelet=kubelet, admission_plugins=args.admission_plugins, pod_security=args.pod_security)
     tls = server_tls(args)
     log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
              args.raft_address, args.peers or "none")

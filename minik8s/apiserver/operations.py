@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from minik8s.api.defaults import apply_defaults
-from minik8s.api.kinds import NAMESPACES
+from minik8s.api.kinds import NAMESPACES, PODS
 from minik8s.api.meta import JsonObject, metadata_of, spec_of, status_of
+from minik8s.api.pod_security.admission import PodSecurityConfig
 from minik8s.api.registry import SYSTEM_NAMESPACES, ResourceKind
 from minik8s.api.selectors import SelectorError
 from minik8s.api.validation import validate
@@ -55,11 +56,13 @@ def scale_of(obj: JsonObject) -> JsonObject:
 
 class Operations:
     def __init__(self, objects: ObjectStore, *, toleration_seconds: dict[str, int] | None = None,
-                 service_cidr: str = "10.96.0.0/16", admission_plugins: frozenset[str] = frozenset()) -> None:
+                 service_cidr: str = "10.96.0.0/16", admission_plugins: frozenset[str] = frozenset(),
+                 pod_security: PodSecurityConfig | None = None) -> None:
         self.objects = objects
         self.toleration_seconds = toleration_seconds or {}
         self.addresses = ServiceAddresses(objects.store, service_cidr=service_cidr)
-        self.admission = Admission(admission_plugins, self.current)
+        self.admission = Admission(admission_plugins, self.current, pod_security=pod_security,
+                                   list_pods=lambda namespace: self.objects.list(PODS, namespace)[1])
 
     # ---- reads ----
 
@@ -207,6 +210,7 @@ class Operations:
         else:
             apply_defaults(resource.kind, new, on_create=False)
             strategy.prepare_for_update(resource, new, current)
+            await self.admission.admit_update(resource, new, current)
         new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         if new == current:
             return current  # a no-op write does not move the resourceVersion
