@@ -66,10 +66,13 @@ def test_the_root_ca_publisher_runs_only_with_a_root_ca_file(tmp_path: Path) -> 
 
 
 def test_the_apiserver_admission_plugins_are_opt_in_by_name() -> None:
+    """PodSecurity runs by default, as in Kubernetes (with every namespace privileged unless told otherwise)."""
     from minik8s.apiserver.main import parse_args
 
-    assert parse_args([]).admission_plugins == frozenset()
-    assert parse_args(["--enable-admission-plugins", "ServiceAccount"]).admission_plugins == {"ServiceAccount"}
+    assert parse_args([]).admission_plugins == {"PodSecurity"}
+    assert parse_args(["--enable-admission-plugins", "ServiceAccount"]).admission_plugins == {"ServiceAccount",
+                                                                                            "PodSecurity"}
+    assert parse_args(["--disable-admission-plugins", "PodSecurity"]).admission_plugins == frozenset()
     with pytest.raises(SystemExit) as exit_info:
         parse_args(["--enable-admission-plugins", "ServiceAccount,Priority"])
     assert exit_info.value.code == 2

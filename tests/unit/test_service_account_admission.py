@@ -105,9 +105,9 @@ def test_a_mirror_pod_may_reference_no_account_secret_or_token(spec: dict[str, A
 
 
 def test_admission_plugins_are_named_as_kube_apiserver_names_them() -> None:
-    assert enabled_plugins() == frozenset()
-    assert enabled_plugins(["ServiceAccount"]) == {SERVICE_ACCOUNT}
-    assert enabled_plugins([], ["ServiceAccount"]) == frozenset()
+    assert enabled_plugins() == {"PodSecurity"}  # on by default, as in Kubernetes
+    assert enabled_plugins(["ServiceAccount"]) == {SERVICE_ACCOUNT, "PodSecurity"}
+    assert enabled_plugins([], ["ServiceAccount"]) == {"PodSecurity"}
     with pytest.raises(ValueError, match='enable-admission-plugins plugin "Nope" is unknown'):
         enabled_plugins(["Nope"])
     with pytest.raises(ValueError, match=r"\[ServiceAccount\] in enable-admission-plugins and "
