@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from minik8s.api.pod_security.admission import PodSecurityConfig
 from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import AuthenticationOptions
 from minik8s.apiserver.authorization import ALWAYS_ALLOW
@@ -88,14 +89,15 @@ async def https_serving(app: ASGIApp, tls: ServerTls) -> AsyncIterator[int]:
 async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
                             authorization_mode: str = ALWAYS_ALLOW, authentication: AuthenticationOptions | None = None,
                             kubelet: KubeletConnection | None = None, admission_plugins: frozenset[str] = frozenset(),
-                            signing_key: PrivateKey | None = None) -> AsyncIterator[str]:
+                            signing_key: PrivateKey | None = None,
+                            pod_security: PodSecurityConfig | None = None) -> AsyncIterator[str]:
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
 
     The URL is handed out once the apiserver serves the system namespaces. With RBAC, requests name
     their user in the `X-Test-User` header (tests/support/users.py). `authentication` replaces the test
     tokens' options (keep `test_tokens` among its token authenticators for the header to work);
     `kubelet` is how it reaches node agents; `signing_key` makes it issue (and accept) ServiceAccount
-    tokens; `admission_plugins` are those it runs.
+    tokens; `admission_plugins` are those it runs, `pod_security` the PodSecurity plugin's defaults.
     """
     port = free_port()
     authentication = authentication or test_authentication(authorization_mode)
@@ -103,7 +105,7 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
         authentication = dataclasses.replace(authentication, signing_key=signing_key)
     app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port),
                      authorization_mode=authorization_mode, authentication=authentication, kubelet=kubelet,
-                     admission_plugins=admission_plugins)
+                     admission_plugins=admission_plugins, pod_security=pod_security)
     if authorization_mode != ALWAYS_ALLOW:
         app.add_middleware(TestUserMiddleware)
     async with serving(app, port=port) as port:
@@ -129,8 +131,11 @@ class ThreadedApiserver:
     """An apiserver over a LocalStore on its own event-loop thread, so a test may block on a subprocess
     (the real kubectl) while it serves; tests name their users as tests/support/users.py says."""
 
-    def __init__(self, *, authorization_mode: str = ALWAYS_ALLOW) -> None:
+    def __init__(self, *, authorization_mode: str = ALWAYS_ALLOW, admission_plugins: frozenset[str] = frozenset(),
+                 pod_security: PodSecurityConfig | None = None) -> None:
         self.authorization_mode = authorization_mode
+        self.admission_plugins = admission_plugins
+        self.pod_security = pod_security
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server: uvicorn.Server | None = None
@@ -139,7 +144,8 @@ class ThreadedApiserver:
     async def _serve(self) -> None:
         app = create_app(LocalStore(history=100), advertise=("127.0.0.1", self.port),
                          authorization_mode=self.authorization_mode,
-                         authentication=test_authentication(self.authorization_mode))
+                         authentication=test_authentication(self.authorization_mode),
+                         admission_plugins=self.admission_plugins, pod_security=self.pod_security)
         if self.authorization_mode != ALWAYS_ALLOW:
             app.add_middleware(TestUserMiddleware)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",

@@ -76,3 +76,21 @@ def test_the_apiserver_admission_plugins_are_opt_in_by_name() -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse_args(["--enable-admission-plugins", "ServiceAccount,Priority"])
     assert exit_info.value.code == 2
+
+
+def test_the_apiserver_pod_security_default_is_privileged_unless_given() -> None:
+    from minik8s.api.pod_security.admission import PodSecurityConfig
+    from minik8s.api.pod_security.levels import BASELINE, Policy
+    from minik8s.apiserver.main import parse_args
+    from minik8s.apiserver.pod_security import system_namespace_labels
+
+    assert parse_args([]).pod_security == PodSecurityConfig()
+    assert system_namespace_labels(PodSecurityConfig()) == {}  # a hand-started apiserver labels nothing
+    strict = parse_args(["--pod-security-default", "baseline", "--pod-security-exempt-namespaces", "ops, tools"])
+    assert strict.pod_security == PodSecurityConfig(Policy.uniform(BASELINE), frozenset({"ops", "tools"}))
+    assert system_namespace_labels(strict.pod_security) == {"kube-system": {
+        "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/audit": "privileged",
+        "pod-security.kubernetes.io/warn": "privileged"}}
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--pod-security-default", "strict"])
+    assert exit_info.value.code == 2
