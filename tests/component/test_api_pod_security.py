@@ -8,6 +8,7 @@ namespace label changes get warnings, as a Kubernetes apiserver sends them (kube
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -212,3 +213,15 @@ async def test_the_bootstrap_keeps_pod_security_labels_someone_chose() -> None:
     assert (await ops.get(NAMESPACE_KIND, None, "kube-system"))["metadata"]["labels"] == {**name_label, **chosen}
     assert (await ops.get(NAMESPACE_KIND, None, "other"))["metadata"]["labels"] == {
         "kubernetes.io/metadata.name": "other", "team": "a", **privileged}
+
+
+async def test_the_audit_level_is_logged_as_minik8s_keeps_no_audit_log(api: httpx.AsyncClient,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    assert (await api.post(NAMESPACES, json=labelled("watched", enforce="privileged", warn="privileged",
+                                                     audit="baseline"))).status_code == 201
+    with caplog.at_level(logging.INFO, logger="minik8s.apiserver.pod_security"):
+        created = await api.post(f"{NAMESPACES}/watched/pods", json=root_pod())
+    assert created.status_code == 201 and warnings_of(created) == []
+    assert [record.getMessage() for record in caplog.records if record.name == "minik8s.apiserver.pod_security"] == [
+        f"audit pods watched/root: pod-security.kubernetes.io/audit-violations='would violate PodSecurity "
+        f'"baseline:latest": {ROOT_REFUSAL}\'']
