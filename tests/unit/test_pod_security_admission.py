@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 
 from minik8s.api.pod_security.admission import (
     AUDIT_VIOLATIONS,
@@ -28,8 +30,15 @@ from minik8s.api.pod_security.levels import (
     policy_to_evaluate,
     v1,
 )
+from minik8s.api.pod_unsupported import unsupported_fields
 
 BASELINE_DEFAULT = PodSecurityConfig(Policy.uniform(BASELINE))
+FIELDS = st.sampled_from(["containers", "initContainers", "ephemeralContainers", "securityContext", "volumes", "name",
+                          "image", "ports", "hostPort", "capabilities", "add", "drop", "privileged", "seccompProfile",
+                          "type", "appArmorProfile", "seLinuxOptions", "sysctls", "windowsOptions", "hostProcess",
+                          "runAsUser", "runAsNonRoot", "procMount", "hostPath", "hostNetwork", "annotations",
+                          "labels", "ownerReferences", "lifecycle", "volumeMounts", "os",
+                          "pod-security.kubernetes.io/enforce"])
 HOST_ROOT = 'hostPath volumes (volume "root")'
 
 
@@ -206,3 +215,23 @@ def test_an_exempt_namespace_with_a_policy_is_told_it_is_ignored() -> None:
     assert decision.warnings == ('namespace "kube-system" is exempt from Pod Security, and the policy '
                                  "(enforce=baseline:latest, warn=restricted:latest) will be ignored",)
     assert decide_namespace(config, namespace("kube-system"), None, list).warnings == ()
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-2, 70000) | st.text(max_size=6),
+                    lambda children: st.lists(children, max_size=3)
+                    | st.dictionaries(FIELDS, children, max_size=4), max_leaves=16)
+
+
+@settings(max_examples=200, deadline=None)
+@given(spec=JSON, metadata=JSON, labels_value=JSON)
+def test_any_shape_of_pod_or_namespace_is_decided_without_failing(spec: Any, metadata: Any, labels_value: Any) -> None:
+    """Admission sees objects before validation: whatever the fields hold, it decides (or validation refuses)."""
+    config = PodSecurityConfig(Policy.uniform(RESTRICTED))
+    body = {"metadata": metadata, "spec": spec}
+    decide_pod(config, {}, body)
+    decide_pod(config, {}, body, {"spec": {"containers": [{"image": "other"}]}})
+    existing_pod_warnings("n", LevelVersion(RESTRICTED), [body, {"metadata": metadata}])
+    decide_template(config, {}, "deployments.apps", {"metadata": metadata, "spec": {"template": body}})
+    decide_namespace(config, {"metadata": {"name": "n", "labels": labels_value}}, {"metadata": metadata},
+                     lambda: [body])
+    unsupported_fields("Pod", body)

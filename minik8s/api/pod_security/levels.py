@@ -41,7 +41,7 @@ def version_label(mode: str) -> str:
     return f"{LABEL_PREFIX}{mode}-version"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Version:
     """A policy version: `v1.<minor>`, or `latest` (minor None), newer than every numbered one."""
 
