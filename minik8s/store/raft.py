@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import socket
+import stat
 import tempfile
 from dataclasses import dataclass
 from functools import partial
@@ -253,5 +254,6 @@ def ensure_secret(path: Path) -> str:
                 os.link(temporary, path)
         finally:
             os.unlink(temporary)
-    os.chmod(path, 0o600)
+    if stat.S_IMODE(path.stat().st_mode) != 0o600:  # a read-only mount of a 0600 file is left alone
+        os.chmod(path, 0o600)
     return read_secret(path)
