@@ -28,6 +28,7 @@ from typing import Any
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 
 from minik8s.store.base import LocalReads, ReplicaCore, StoreBusy, StoreUnavailable, new_request_id
+from minik8s.store.encryption import NO_ENCRYPTION, Transformers
 from minik8s.store.raft_transport import GuardedTransport
 from minik8s.store.state import Command, KVState, Result
 
@@ -144,19 +145,25 @@ class RaftStore(LocalReads):
         make_files_private(settings.data_dir)  # the journal it just opened, and an older version's files
 
     @classmethod
-    async def open(cls, settings: RaftSettings, *, history: int = 10_000) -> RaftStore:
+    async def open(cls, settings: RaftSettings, *, history: int = 10_000,
+                   transformers: Transformers = NO_ENCRYPTION) -> RaftStore:
+        """`transformers` seal values at rest (encryption.py): every replica of a cluster needs the same keys."""
         if not settings.password:
             raise ValueError("a Raft replica needs the cluster secret: without it anyone reaching its port "
                              "could feed it commands")
         check_bindable(settings.self_address)
-        core = ReplicaCore(asyncio.get_running_loop(), history=history)
+        core = ReplicaCore(asyncio.get_running_loop(), history=history, transformers=transformers)
         return cls(settings, core)
 
     # ---- writes ----
 
     async def apply(self, command: Command) -> Result:
-        """Commit a command; resubmit (same request id, so at most once) while Raft can't tell."""
+        """Commit a command; resubmit (same request id, so at most once) while Raft can't tell.
+
+        Values are sealed first: the Raft log, on every replica, holds them as stored at rest.
+        """
         command.setdefault("request_id", new_request_id())
+        command = self.core.seal(command)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.write_timeout
         while True:
