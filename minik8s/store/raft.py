@@ -1,4 +1,4 @@
-"""The cluster store replicated with Raft (pysyncobj): the only module that imports it.
+"""The cluster store replicated with Raft (pysyncobj): with raft_transport.py, the only modules importing it.
 
 One stable replicated method, `apply(command)`, carries every change (method ids are derived
 from sorted method names, so adding methods would break old journals). Runtime objects —
