@@ -51,9 +51,14 @@ def test_every_replica_keeps_its_folder_private_and_no_secret_in_the_clear(clust
     assert created.status_code == 201, created.text
     revision = created.json()["metadata"]["resourceVersion"]
     for replica in cluster.replicas:
-        read = wait_for(f"{replica.name} to have the Secret", lambda replica=replica: httpx.get(
-            f"{replica.url}{SECRETS}/db", params={"resourceVersion": revision}, timeout=5).json().get("data"),
-            timeout=10)
+        url = f"{replica.url}{SECRETS}/db"
+
+        def data(url: str = url) -> dict[str, str] | None:
+            found: dict[str, str] | None = httpx.get(url, params={"resourceVersion": revision}, timeout=5).json().get(
+                "data")
+            return found
+
+        read = wait_for(f"{replica.name} to have the Secret", data, timeout=10)
         assert base64.b64decode(read["password"]).decode() == PASSWORD
 
     for replica in cluster.replicas:
