@@ -3,13 +3,14 @@
 Started by `minik8s up`, or by hand on each machine of a cluster:
     minik8s-apiserver --name apiserver-1 --listen 127.0.0.1:6443 --raft-address 127.0.0.1:7001 \
         --peers 127.0.0.1:7002,127.0.0.1:7003 --data-dir /var/lib/minik8s/apiserver-1 \
-        --secret-file /etc/minik8s/cluster-secret
+        --secret-file /etc/minik8s/cluster-secret --encryption-provider-config /etc/minik8s/encryption.yaml
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from minik8s.apiserver.admission import PLUGINS, enabled_plugins
 from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import add_authentication_flags, options_from_flags
 from minik8s.apiserver.authorization import ALWAYS_ALLOW, MODES
+from minik8s.apiserver.encryption_config import load_encryption_config
 from minik8s.apiserver.kubelet_client import (
     KubeletConnection,
     add_kubelet_client_flags,
@@ -27,6 +29,7 @@ from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
 from minik8s.daemon.request_guard import host_policy, parse_host_list
 from minik8s.daemon.tls import ServerTls
+from minik8s.store.encryption import NO_ENCRYPTION
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
 
 log = logging.getLogger("minik8s.apiserver")
@@ -41,8 +44,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--raft-address", default="127.0.0.1:7001", help="this replica's Raft address host:port")
     parser.add_argument("--peers", default="", help="comma-separated Raft addresses of the other replicas")
     parser.add_argument("--data-dir", default="./data/apiserver-1", help="journal and snapshot directory")
-    parser.add_argument("--secret-file", default="", help="cluster secret (mode 0600) protecting Raft traffic; "
-                        "created when missing")
+    parser.add_argument("--secret-file", default="", help="required: the cluster secret (mode 0600) every "
+                        "replica shares; it encrypts and authenticates Raft traffic; created (random) when missing")
+    parser.add_argument("--encryption-provider-config", default="",
+                        help="Kubernetes' EncryptionConfiguration file: the resources whose values are encrypted "
+                        "in the store (aesgcm keys: the first provider encrypts, all decrypt; identity reads "
+                        "values stored in the clear); every replica needs the same file (default: none, values "
+                        "stored as they are)")
     parser.add_argument("--advertise-address", default="",
                         help="host:port listed in the `kubernetes` Endpoints (default: the first --listen address)")
     parser.add_argument("--watch-history", type=int, default=10_000, help="watch events kept for resuming")
@@ -100,19 +108,23 @@ def host_port(address: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+MISSING_SECRET = ("--secret-file is required: the cluster secret authenticates and encrypts Raft traffic; "
+                  "without it anyone reaching the Raft port could run code in this replica")
+
+
 async def serve(args: argparse.Namespace) -> None:
     authentication = options_from_flags(args)  # bad key or token files stop the start before the store opens
     kubelet = KubeletConnection.of(args.kubelet_client)
-    password = ensure_secret(Path(args.secret_file)) if args.secret_file else None
-    if password is None:
-        log.warning("no --secret-file: Raft traffic is neither authenticated nor encrypted")
+    transformers = (load_encryption_config(Path(args.encryption_provider_config))
+                    if args.encryption_provider_config else NO_ENCRYPTION)  # a bad file: exit 1, nothing made
+    os.umask(0o077)  # journals, their metadata and dumps hold every object: owner-only, as etcd's files
     settings = RaftSettings(
         self_address=args.raft_address,
         peers=tuple(p for p in args.peers.split(",") if p),
         data_dir=Path(args.data_dir),
-        password=password,
+        password=ensure_secret(Path(args.secret_file)),
     )
-    store = await RaftStore.open(settings, history=args.watch_history)
+    store = await RaftStore.open(settings, history=args.watch_history, transformers=transformers)
     (host, port), *also_on = [host_port(address) for address in args.listen.split(",") if address]
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
@@ -133,6 +145,9 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if not args.secret_file:  # checked here, not in parse_args, so flag tests need no secret
+        print(f"minik8s-apiserver: error: {MISSING_SECRET}", file=sys.stderr)
+        return 2
     return run_daemon(lambda: serve(args), args, name=args.name, fatal=(OSError, ValueError), fast_loop=True)
 
 

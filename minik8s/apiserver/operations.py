@@ -208,8 +208,8 @@ class Operations:
             apply_defaults(resource.kind, new, on_create=False)
             strategy.prepare_for_update(resource, new, current)
         new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        if new == current:
-            return current  # a no-op write does not move the resourceVersion
+        if new == current and not self.objects.is_stale(resource, current):
+            return current  # a no-op write does not move the resourceVersion (unless it re-encrypts, as upstream)
         self.validate(resource, new, current)
         if dry_run:
             return new

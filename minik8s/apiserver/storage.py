@@ -84,6 +84,11 @@ class ObjectStore:
         entry = self.store.get(resource.storage_key(namespace, name))
         return decode(entry) if entry else None
 
+    def is_stale(self, resource: ResourceKind, obj: JsonObject) -> bool:
+        """The stored object is encrypted with an older key (or not yet): rewriting it unchanged still writes."""
+        metadata = metadata_of(obj)
+        return self.store.is_stale(resource.storage_key(metadata.get("namespace"), str(metadata.get("name", ""))))
+
     def must_get(self, resource: ResourceKind, namespace: str | None, name: str) -> JsonObject:
         obj = self.get(resource, namespace, name)
         if obj is None:

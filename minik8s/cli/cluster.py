@@ -52,6 +52,7 @@ from minik8s.cli.components import (
 from minik8s.cli.errors import CliError
 from minik8s.cli.probes import Health, Prober
 from minik8s.client.kubeconfig import KubeConfigError, load_kubeconfig, write_kubeconfig
+from minik8s.pki.encryption import ensure_encryption_config
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +190,7 @@ def _prepare(home: ClusterHome, options: UpOptions, report: Reporter) -> Cluster
     home.logs_dir.mkdir(parents=True, exist_ok=True)
     home.run_dir.mkdir(parents=True, exist_ok=True)
     ensure_secret(home.secret_file)
+    ensure_encryption_config(home.encryption_config_file)
     pki = ensure_cluster_pki(home, config)
     component_kubeconfigs(home, pki, [layout.url for layout in config.apiservers])
     return config
@@ -314,9 +316,10 @@ def _purge(home: ClusterHome, report: Reporter) -> None:
         for folder in (home.data_dir, home.logs_dir, home.run_dir, home.pki_dir, home.kubeconfigs_dir):
             if folder.exists():
                 shutil.rmtree(folder)
-        processes.remove_files([home.secret_file, home.kubeconfig_file, home.config_file])
+        processes.remove_files([home.secret_file, home.encryption_config_file, home.kubeconfig_file,
+                                home.config_file])
     except OSError as error:
         raise CliError(f"could not remove the files of {home.root}: {error}") from error
     with contextlib.suppress(OSError):  # absent, or holds files that are not ours: keep it
         home.root.rmdir()
-    report.progress(f"removed the data, logs, secret, kubeconfig and cluster.json of {home.root}")
+    report.progress(f"removed the data, logs, keys, kubeconfigs and cluster.json of {home.root}")

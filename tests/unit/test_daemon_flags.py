@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,3 +74,19 @@ def test_the_apiserver_admission_plugins_are_opt_in_by_name() -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse_args(["--enable-admission-plugins", "ServiceAccount,Priority"])
     assert exit_info.value.code == 2
+
+
+def test_the_apiserver_refuses_to_start_without_a_cluster_secret(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Without it, anyone reaching the Raft port could feed the replica pickles (issue #13)."""
+    from minik8s.apiserver.main import main
+
+    with socket.socket() as taken:  # were it to start anyway, it would stop at once, not serve
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["--listen", f"127.0.0.1:{port}", "--raft-address", f"127.0.0.1:{port}",
+                     "--data-dir", str(tmp_path / "data")])
+    assert code == 2
+    assert "--secret-file is required" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
