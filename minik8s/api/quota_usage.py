@@ -11,7 +11,7 @@ costs `count/<resource>[.<group>]` (and its legacy name: `configmaps`, `secrets`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from minik8s.api.quota_names import (
     NOT_BEST_EFFORT,
     NOT_IN,
     NOT_TERMINATING,
+    PERSISTENT_VOLUME_CLAIMS,
     PODS,
     PRIORITY_CLASS,
     REQUESTS_PREFIX,
@@ -238,13 +239,20 @@ class ServiceEvaluator(Evaluator):
                 SERVICES_NODE_PORTS: port_count if service_type in ("NodePort", "LoadBalancer") else Quantity.of(0)}
 
 
+class ClaimEvaluator(Evaluator):
+    """PersistentVolumeClaims: not served by minik8s, so a quota naming them always counts zero."""
+
+    def __init__(self) -> None:
+        super().__init__(PERSISTENT_VOLUME_CLAIMS)
+        self.names = (self.count_name, PERSISTENT_VOLUME_CLAIMS, "requests.storage")
+
+
 def evaluator_for(plural: str, group: str = "") -> Evaluator:
     """The evaluator of a resource (`pods`, or `deployments` in `apps`)."""
-    if not group and plural == PODS:
-        return PodEvaluator()
-    if not group and plural == SERVICES:
-        return ServiceEvaluator()
-    return Evaluator(plural, group)
+    special: dict[str, Callable[[], Evaluator]] = {PODS: PodEvaluator, SERVICES: ServiceEvaluator,
+                                                   PERSISTENT_VOLUME_CLAIMS: ClaimEvaluator}
+    make = special.get(plural) if not group else None
+    return make() if make is not None else Evaluator(plural, group)
 
 
 def hard_of(quota: Mapping[str, Any]) -> ResourceList:

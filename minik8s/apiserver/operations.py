@@ -30,6 +30,9 @@ from minik8s.apiserver.storage import AllocationTaken, CompanionChanged, ObjectS
 from minik8s.store.state import Command
 
 _CONFLICT_RETRIES = 8
+# A companion write that lost its race lost it to a write that committed, so every retry is progress for
+# someone; N writers racing for one quota need up to N - 1 retries.
+_COMPANION_RETRIES = 32
 # Kinds whose DELETE answers with the deleted object, not a Status (`ReturnDeletedObject` in their
 # Kubernetes registries): clients decode the body as that kind (the Python client's V1Service).
 _RETURNS_DELETED_OBJECT = frozenset({"Pod", "Service"})
@@ -128,7 +131,7 @@ class Operations:
     async def _commit(self, request: AdmissionRequest, store: Callable[[], Awaitable[JsonObject]]) -> JsonObject:
         """The validating plugins, then the write with what they added; when one of those companion writes
         lost a race (a quota changed meanwhile), the write is judged again on fresh state."""
-        for _ in range(_CONFLICT_RETRIES):
+        for _ in range(_COMPANION_RETRIES):
             await self.admission.validate(request)
             try:
                 return await store()
