@@ -6,7 +6,9 @@ twice: `admit` (mutating: change `request.obj`) after defaulting and before the 
 `validate` (validating: refuse with a StatusError) after the object passed validation, just before
 it is stored. A plugin may also
 
-- add `warnings` (sent to the client as `Warning:` headers, as Kubernetes' warning.AddWarning), and
+- warn (`request.warn(text)`, Kubernetes' warning.AddWarning): the text is kept once on the request and
+  in the list of the `collecting_warnings()` block the HTTP handler runs the write in, which it sends
+  back as `Warning: 299 - "<text>"` headers (kubectl prints them), and
 - add `companions`: store commands committed in the same transaction as the object itself — how
   ResourceQuota charges a quota exactly when the object is created, guarded by the quota's
   resourceVersion. When a companion's guard fails (another write changed that quota first), the
@@ -17,7 +19,9 @@ Plugins read stored objects through `PluginContext`; they never write on their o
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -27,6 +31,8 @@ from minik8s.apiserver.storage import ObjectStore
 from minik8s.store.state import Command
 
 CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
+
+_WARNINGS: ContextVar[list[str] | None] = ContextVar("admission_warnings", default=None)
 
 # (resource, namespace, name) → the stored object (re-read after a read barrier when missing), or None.
 Fetch = Callable[[ResourceKind, str | None, str], Awaitable[JsonObject | None]]
@@ -57,6 +63,24 @@ class AdmissionRequest:
 
     def is_pod(self) -> bool:
         return self.resource.group == "" and self.resource.plural == "pods"
+
+    def warn(self, text: str) -> None:
+        """A warning for the client; said once however often the validating phase runs."""
+        collected = _WARNINGS.get()
+        for warnings in (self.warnings, collected if collected is not None else []):
+            if text not in warnings:
+                warnings.append(text)
+
+
+@contextlib.contextmanager
+def collecting_warnings() -> Iterator[list[str]]:
+    """The warnings admission gives while the block runs (one request), in the order given."""
+    collected: list[str] = []
+    token = _WARNINGS.set(collected)
+    try:
+        yield collected
+    finally:
+        _WARNINGS.reset(token)
 
 
 @dataclass(frozen=True)
