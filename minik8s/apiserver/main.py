@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from minik8s.apiserver.admission import PLUGINS, enabled_plugins
+from minik8s.apiserver.admission import DEFAULT_PLUGINS, PLUGINS, enabled_plugins
 from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import add_authentication_flags, options_from_flags
 from minik8s.apiserver.authorization import ALWAYS_ALLOW, MODES
@@ -55,9 +55,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="host:port listed in the `kubernetes` Endpoints (default: the first --listen address)")
     parser.add_argument("--watch-history", type=int, default=10_000, help="watch events kept for resuming")
     parser.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
-                        help="tolerationSeconds of the not-ready NoExecute toleration added to every pod")
+                        help="tolerationSeconds of the not-ready toleration DefaultTolerationSeconds adds to pods")
     parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
-                        help="tolerationSeconds of the unreachable NoExecute toleration added to every pod")
+                        help="tolerationSeconds of the unreachable toleration DefaultTolerationSeconds adds to pods")
     parser.add_argument("--authorization-mode", default=ALWAYS_ALLOW, choices=MODES,
                         help="who may do what: AlwaysAllow (everyone everything), RBAC (Roles and bindings; "
                              "creates the bootstrap policy) or Node,RBAC (kubelets' Node authorizer and "
@@ -69,11 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "against; a verified certificate authenticates its CN as user, its Os as groups")
     add_authentication_flags(parser)
     add_kubelet_client_flags(parser)
-    parser.add_argument("--enable-admission-plugins", default="",
-                        help=f"comma-separated admission plugins to run besides the default ones ({', '.join(PLUGINS)}; "
-                             "ServiceAccount: pods get a token volume and must name an existing ServiceAccount)")
-    parser.add_argument("--disable-admission-plugins", default="",
-                        help="comma-separated admission plugins not to run although they are default ones")
+    add_admission_flags(parser)
     parser.add_argument("--allowed-hosts", default="",
                         help="comma-separated extra names clients may reach this server by (the Host header); IP "
                         "literals, localhost, kubernetes[.default[.svc[.cluster.local]]] and this machine's "
@@ -91,6 +87,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     except ValueError as error:
         parser.error(str(error))
     return args
+
+
+def add_admission_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--enable-admission-plugins", default="",
+                        help=f"comma-separated admission plugins to run besides the default ones ({', '.join(PLUGINS)}; "
+                             f"on by default: {', '.join(p for p in PLUGINS if p in DEFAULT_PLUGINS)}; ServiceAccount: "
+                             "pods get a token volume and must name an existing ServiceAccount); they run in "
+                             "Kubernetes' order whatever order they are named in")
+    parser.add_argument("--disable-admission-plugins", default="",
+                        help="comma-separated admission plugins not to run although they are default ones")
 
 
 def _names(flag: str) -> list[str]:

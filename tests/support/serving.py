@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from minik8s.apiserver.admission import DEFAULT_PLUGINS
 from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import AuthenticationOptions
 from minik8s.apiserver.authorization import ALWAYS_ALLOW
@@ -87,7 +88,7 @@ async def https_serving(app: ASGIApp, tls: ServerTls) -> AsyncIterator[int]:
 @contextlib.asynccontextmanager
 async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
                             authorization_mode: str = ALWAYS_ALLOW, authentication: AuthenticationOptions | None = None,
-                            kubelet: KubeletConnection | None = None, admission_plugins: frozenset[str] = frozenset(),
+                            kubelet: KubeletConnection | None = None, admission_plugins: frozenset[str] = DEFAULT_PLUGINS,
                             signing_key: PrivateKey | None = None) -> AsyncIterator[str]:
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
 
@@ -95,7 +96,8 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
     their user in the `X-Test-User` header (tests/support/users.py). `authentication` replaces the test
     tokens' options (keep `test_tokens` among its token authenticators for the header to work);
     `kubelet` is how it reaches node agents; `signing_key` makes it issue (and accept) ServiceAccount
-    tokens; `admission_plugins` are those it runs.
+    tokens; `admission_plugins` are those it runs (by default the apiserver's defaults; add `SERVICE_ACCOUNT`
+    to them for the ServiceAccount plugin).
     """
     port = free_port()
     authentication = authentication or test_authentication(authorization_mode)

@@ -258,7 +258,7 @@ def test_the_first_apply_records_the_manifest_in_the_annotation() -> None:
 
 # -- describe --------------------------------------------------------------------------------------
 
-POD = {"apiVersion": "v1", "kind": "Pod",
+POD: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod",
        "metadata": {"name": "web-1", "namespace": "prod", "uid": "u1", "labels": {"app": "web"},
                     "ownerReferences": [{"kind": "ReplicaSet", "name": "web-h1", "controller": True}]},
        "spec": {"nodeName": "node-1", "containers": [{

@@ -66,11 +66,15 @@ def test_the_root_ca_publisher_runs_only_with_a_root_ca_file(tmp_path: Path) -> 
         parse_args(["--root-ca-file", str(ca)])
 
 
-def test_the_apiserver_admission_plugins_are_opt_in_by_name() -> None:
+def test_the_apiserver_admission_plugins_are_kubernetes_defaults_and_service_account_by_name() -> None:
     from minik8s.apiserver.main import parse_args
 
-    assert parse_args([]).admission_plugins == frozenset()
-    assert parse_args(["--enable-admission-plugins", "ServiceAccount"]).admission_plugins == {"ServiceAccount"}
+    defaults = {"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "DefaultTolerationSeconds", "ResourceQuota"}
+    assert parse_args([]).admission_plugins == defaults
+    assert parse_args(["--enable-admission-plugins", "ServiceAccount"]).admission_plugins == {*defaults,
+                                                                                              "ServiceAccount"}
+    assert parse_args(["--disable-admission-plugins", "ResourceQuota,LimitRanger"]).admission_plugins == \
+        defaults - {"ResourceQuota", "LimitRanger"}
     with pytest.raises(SystemExit) as exit_info:
         parse_args(["--enable-admission-plugins", "ServiceAccount,Priority"])
     assert exit_info.value.code == 2
