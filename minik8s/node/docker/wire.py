@@ -2,7 +2,9 @@
 
 `DockerRuntime` talks to the engine; this module decides *what* it says and how it reads the
 answers: the arguments of a create (Kubernetes command/args semantics, CPU quota, bind
-mounts), the list/inspect JSON turned into `ContainerInfo`, Docker's timestamps turned into
+mounts, the securityContext as user, groups, capabilities, privileged, read-only root and
+security options, the pod's namespaces or the host's, hostPorts on the node's address), the
+list/inspect JSON turned into `ContainerInfo`, Docker's timestamps turned into
 RFC 3339, event messages turned into `ContainerEvent`, and the 8-byte-header framing of
 non-TTY output streams. Nothing here does I/O or imports the docker SDK, so all of it is
 unit-testable without an engine.
