@@ -170,7 +170,7 @@ class Executor:
                 self.note(pod, "Created", f"Created container {name}", field_path=field_path)
             await self.runtime.start_container(container_id)
             self.note(pod, "Started", f"Started container {name}", field_path=field_path)
-        except ConfigError as error:
+        except (ConfigError, OSError) as error:  # OSError: the node could not lay out a volume or mount
             context.failures[name] = Failure("CreateContainerConfigError", str(error))
             await self.events.record(dict(pod), "Warning", "Failed", f"Error: {error}", field_path=field_path)
         except ImagePullError as error:
