@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -152,7 +153,7 @@ def bring_down(home: ClusterHome, *, purge: bool, grace_seconds: float, report: 
         raise CliError(f"processes {survivors} are still running after SIGKILL; not touching their files")
     processes.remove_files(home.pid_file(spec.name) for spec in specs)
     if config is not None and config.nodes:
-        _clean_host([node.name for node in config.node_layouts], report)
+        _clean_host({node.name: home.root / node.data_dir for node in config.node_layouts}, report)
     if config is None:
         report.progress(f"no cluster in {home.root}: nothing to stop")
     else:
@@ -161,9 +162,10 @@ def bring_down(home: ClusterHome, *, purge: bool, grace_seconds: float, report: 
         _purge(home, report)
 
 
-def _clean_host(node_names: list[str], report: Reporter) -> None:
-    """What the nodes made in Docker and the proxy's rules: the daemons' own `--cleanup` removes them."""
-    removed = host_cleanup.remove_node_resources(node_names, report=report.warning)
+def _clean_host(nodes: dict[str, Path], report: Reporter) -> None:
+    """What the nodes made in Docker (and their pods' mounts) and the proxy's rules: the daemons' own
+    `--cleanup` removes them."""
+    removed = host_cleanup.remove_node_resources(nodes, report=report.warning)
     if removed:
         report.progress(f"removed {removed} pod container(s) and the nodes' networks")
     if host_cleanup.remove_proxy_rules(report=report.warning):

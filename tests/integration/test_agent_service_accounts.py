@@ -60,7 +60,7 @@ class Cluster:
 async def agent_running(url: str, data_dir: Path) -> AsyncIterator[tuple[NodeAgent, FakeRuntime]]:
     runtime = FakeRuntime()
     settings = NodeSettings(node_name=NODE, network=f"fake-{NODE}", pod_cidr="10.250.1.0/24", node_ip="10.250.1.1",
-                            data_dir=data_dir)
+                            data_dir=data_dir, host_mounts=False)  # fake pods: volumes on disk, no mounts
     await runtime.ensure_network(settings.network, subnet=settings.pod_cidr, gateway=settings.gateway)
     async with ApiClient([url], token=user_token(f"system:node:{NODE}", SYSTEM_NODES)) as client:
         agent = NodeAgent(client, runtime, settings, backoff_base=1.0, resync_seconds=0.5, workers=2)
