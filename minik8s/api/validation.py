@@ -28,6 +28,7 @@ from minik8s.api.field_reader import FieldReader
 from minik8s.api.meta_validation import check_name, validate_object_meta, validate_object_meta_update
 from minik8s.api.pod_unsupported import unsupported_fields
 from minik8s.api.pod_validation import validate_pod
+from minik8s.api.policy_validation import validate_limit_range, validate_resource_quota
 from minik8s.api.rbac_validation import (
     validate_cluster_role,
     validate_cluster_role_binding,
@@ -51,6 +52,8 @@ _VALIDATORS: dict[str, KindValidator] = {
     "ConfigMap": validate_config_map,
     "Secret": validate_secret,
     "ServiceAccount": validate_service_account,
+    "LimitRange": validate_limit_range,
+    "ResourceQuota": validate_resource_quota,
     "Deployment": validate_deployment,
     "ReplicaSet": validate_replica_set,
     "DaemonSet": validate_daemon_set,

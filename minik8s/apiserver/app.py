@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from minik8s.api.pod_security.admission import PodSecurityConfig
 from minik8s.api.rbac import RequestAttributes
 from minik8s.api.user import UserInfo
-from minik8s.apiserver.admission import DEFAULT_PLUGINS
+from minik8s.apiserver.admission import DEFAULT_PLUGINS, NODE_RESTRICTION
+from minik8s.apiserver.admission_pod_security import system_namespace_labels
 from minik8s.apiserver.authentication_setup import AuthenticationOptions, install_authentication
 from minik8s.apiserver.authorization import (
     ALWAYS_ALLOW,
@@ -34,7 +35,6 @@ from minik8s.apiserver.metrics import MetricsMiddleware, RequestStats, new_regis
 from minik8s.apiserver.node_admission import restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations
-from minik8s.apiserver.pod_security import system_namespace_labels
 from minik8s.apiserver.response_warnings import WarningHeaders
 from minik8s.apiserver.routes import ApiHandler
 from minik8s.apiserver.storage import ObjectStore
@@ -55,7 +55,7 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     the cluster's names, this machine's hostname and the advertised host — see daemon.request_guard);
     `authentication` says how requests prove who they are; `authorization_mode` is AlwaysAllow or RBAC;
     `kubelet` is how logs and exec reach node agents (default plain http/ws; see kubelet_client);
-    `admission_plugins` the admission plugins that run on creates (see admission); `pod_security` the
+    `admission_plugins` the admission plugins every write passes (see admission); `pod_security` the
     PodSecurity plugin's cluster defaults and exempt namespaces (default: everything privileged)."""
     pod_security = pod_security or PodSecurityConfig()
     ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds, admission_plugins=admission_plugins,
@@ -84,7 +84,8 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     # Middleware added first runs innermost: the user is authenticated before it is authorized.
     app.add_middleware(AuthorizationMiddleware, authorizer=authorizer)  # type: ignore[arg-type]
     install_authentication(app, ops, with_impersonation_by(authorizer, authentication or AuthenticationOptions()),
-                           restricted_node=lambda user: restricted_node(authorizer, user))
+                           restricted_node=lambda user: restricted_node(
+                               authorizer, user, enabled=ops.admission.runs(NODE_RESTRICTION)))
     app.add_route("/api", handler.core, methods=["GET"])
     app.add_route("/api/{path:path}", handler.core, methods=API_METHODS)
     app.add_route("/apis", handler.groups, methods=["GET"])

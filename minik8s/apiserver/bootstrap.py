@@ -17,9 +17,9 @@ import orjson
 
 from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES
 from minik8s.apiserver import errors
+from minik8s.apiserver.admission_pod_security import has_pod_security_labels
 from minik8s.apiserver.bootstrap_policy import create_cluster_policy, create_namespaced_policy
 from minik8s.apiserver.operations import Operations
-from minik8s.apiserver.pod_security import has_pod_security_labels
 
 log = logging.getLogger(__name__)
 

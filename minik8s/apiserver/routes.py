@@ -22,14 +22,16 @@ from minik8s.api.node_restriction import CREATE, DELETE, UPDATE
 from minik8s.api.registry import AUTHORIZATION_GROUP, RBAC_GROUP, REGISTRY, ResourceKind
 from minik8s.api.tables import build_table
 from minik8s.apiserver import binding, discovery, endpoint_slices, errors, protobuf, reviews
+from minik8s.apiserver.admission import NODE_RESTRICTION
 from minik8s.apiserver.authorization import AlwaysAllow, Authorizer, decides_with_rbac, user_of
 from minik8s.apiserver.authorization_writes import check_rbac_write
 from minik8s.apiserver.json_values import JsonCompatibleLoader
 from minik8s.apiserver.node_admission import admit_node_write, judges_new_object, restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
-from minik8s.apiserver.operations import Operations, scale_of
+from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions
+from minik8s.apiserver.scale import scale_of
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
 from minik8s.daemon.request_guard import from_browser
 
@@ -215,16 +217,19 @@ class ApiHandler:
         if target.resource.group == RBAC_GROUP and decides_with_rbac(self.authorizer) and isinstance(obj, dict):
             check_rbac_write(self.authorizer, user_of(request.scope), target.resource, target.namespace, obj)
 
+    def restricted_node(self, request: Request) -> str | None:
+        return restricted_node(self.authorizer, user_of(request.scope), enabled=self.ops.admission.runs(NODE_RESTRICTION))
+
     async def admit_node(self, request: Request, target: Target, operation: str, new: Any = None) -> None:
         """NodeRestriction on a node's write, under the Node authorizer."""
-        node = restricted_node(self.authorizer, user_of(request.scope))
+        node = self.restricted_node(request)
         if node is not None:
             await admit_node_write(self.ops, node, target.resource, target.namespace, target.name,
                                    target.subresource, operation, new if isinstance(new, dict) else None)
 
     async def admit_node_patch(self, request: Request, target: Target, content_type: str, raw: bytes) -> None:
         """NodeRestriction on a node's patch, judged on what it would write where that matters."""
-        if restricted_node(self.authorizer, user_of(request.scope)) is None:
+        if self.restricted_node(request) is None:
             return
         would_be = None
         if judges_new_object(target.resource, target.subresource):

@@ -26,6 +26,14 @@ class AllocationTaken(Exception):
         self.key = key
 
 
+class CompanionChanged(Exception):
+    """A companion key guarded by its mod revision (a quota admission charged) changed first: nothing was written."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 def encode(obj: JsonObject) -> bytes:
     metadata = metadata_of(obj)
     if "resourceVersion" in metadata:
@@ -84,6 +92,11 @@ class ObjectStore:
         entry = self.store.get(resource.storage_key(namespace, name))
         return decode(entry) if entry else None
 
+    def is_stale(self, resource: ResourceKind, obj: JsonObject) -> bool:
+        """The stored object is encrypted with an older key (or not yet): rewriting it unchanged still writes."""
+        metadata = metadata_of(obj)
+        return self.store.is_stale(resource.storage_key(metadata.get("namespace"), str(metadata.get("name", ""))))
+
     def must_get(self, resource: ResourceKind, namespace: str | None, name: str) -> JsonObject:
         obj = self.get(resource, namespace, name)
         if obj is None:
@@ -103,6 +116,8 @@ class ObjectStore:
             if own_key and result.key != own_key:
                 raise AllocationTaken(result.key)
             raise errors.already_exists(resource, name)
+        if result.status in ("conflict", "not_found") and own_key and result.key and result.key != own_key:
+            raise CompanionChanged(result.key)
         if result.status == "conflict":
             raise errors.stale_conflict(resource, name)
         if result.status == "not_found":
@@ -131,6 +146,13 @@ class ObjectStore:
         key = resource.storage_key(metadata.get("namespace"), metadata["name"])
         command = _with_extra({"op": "delete", "key": key, "mod_revision": int(metadata["resourceVersion"])}, extra)
         await self.apply(command, resource, metadata["name"], own_key=key)
+
+
+def replace_command(resource: ResourceKind, obj: JsonObject) -> Command:
+    """A companion write of `obj`, guarded by the resourceVersion it was read at."""
+    metadata = obj["metadata"]
+    return {"op": "update", "key": resource.storage_key(metadata.get("namespace"), metadata["name"]),
+            "value": encode(obj), "mod_revision": int(metadata["resourceVersion"])}
 
 
 def _with_extra(command: Command, extra: Sequence[Command] | None) -> Command:

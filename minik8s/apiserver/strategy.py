@@ -100,17 +100,6 @@ def fold_string_data(secret: JsonObject) -> None:
         secret["data"] = data
 
 
-DEFAULT_TOLERATION_KEYS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
-
-
-def set_default_toleration_seconds(pod: JsonObject, seconds: dict[str, int], *, given: list[Any]) -> None:
-    """The apiserver's --default-*-toleration-seconds: adjust the tolerations defaulting added."""
-    for toleration in spec_of(pod).get("tolerations") or []:
-        if (isinstance(toleration, dict) and toleration.get("key") in seconds and toleration not in given
-                and toleration.get("effect") == "NoExecute"):
-            toleration["tolerationSeconds"] = seconds[toleration["key"]]
-
-
 def prepare_for_create(resource: ResourceKind, obj: JsonObject) -> None:
     """Server-set metadata and the initial status."""
     if resource.kind == "Secret":

@@ -103,7 +103,8 @@ def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: Clus
             "--raft-address", layout.raft_address]
     if peers:
         argv += ["--peers", peers]
-    argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file), *security_args(home),
+    argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file),
+             "--encryption-provider-config", str(home.encryption_config_file), *security_args(home),
              *config.args_for(APISERVER)]
     return ComponentSpec(name=layout.name, kind=APISERVER, argv=tuple(argv), markers=(module, layout.name, data_dir),
                          url=layout.url, ready_path="/readyz")

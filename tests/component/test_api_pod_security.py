@@ -8,6 +8,7 @@ namespace label changes get warnings, as a Kubernetes apiserver sends them (kube
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,11 +19,11 @@ import pytest
 from minik8s.api.kinds import NAMESPACES as NAMESPACE_KIND
 from minik8s.api.pod_security.admission import PodSecurityConfig
 from minik8s.api.pod_security.levels import BASELINE, Policy
-from minik8s.apiserver.admission import POD_SECURITY
 from minik8s.apiserver.bootstrap import label_for_pod_security
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.storage import ObjectStore
 from minik8s.store.base import LocalStore
+from minik8s.store.state import Command, Result
 from tests.support.serving import apiserver_serving
 from tests.support.waiting import eventually
 
@@ -30,6 +31,7 @@ NAMESPACES = "/api/v1/namespaces"
 ROOT_REFUSAL = ('hostPath volumes (volume "root"), '
                 'privileged (container "c" must not set securityContext.privileged=true)')
 MERGE = {"Content-Type": "application/merge-patch+json"}
+AUDIT_LOGGER = "minik8s.apiserver.admission_pod_security"
 
 
 def root_pod(name: str = "root") -> dict[str, Any]:
@@ -60,7 +62,7 @@ def warning(text: str) -> str:
 @pytest.fixture
 async def api() -> AsyncIterator[httpx.AsyncClient]:
     config = PodSecurityConfig(Policy.uniform(BASELINE))
-    async with apiserver_serving(admission_plugins=frozenset({POD_SECURITY}), pod_security=config) as url, \
+    async with apiserver_serving(pod_security=config) as url, \
             httpx.AsyncClient(base_url=url, timeout=10) as client:
         yield client
 
@@ -189,8 +191,7 @@ async def test_a_restart_with_the_stricter_default_labels_an_existing_kube_syste
     async with apiserver_serving(store=store) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
         labels = (await client.get(f"{NAMESPACES}/kube-system")).json()["metadata"]["labels"]
         assert labels == {"kubernetes.io/metadata.name": "kube-system"}
-    async with apiserver_serving(store=store, admission_plugins=frozenset({POD_SECURITY}),
-                                 pod_security=PodSecurityConfig(Policy.uniform(BASELINE))) as url, \
+    async with apiserver_serving(store=store, pod_security=PodSecurityConfig(Policy.uniform(BASELINE))) as url, \
             httpx.AsyncClient(base_url=url, timeout=10) as client:
         async def enforced() -> str | None:
             labels = (await client.get(f"{NAMESPACES}/kube-system")).json()["metadata"].get("labels", {})
@@ -219,9 +220,63 @@ async def test_the_audit_level_is_logged_as_minik8s_keeps_no_audit_log(api: http
                                                                        caplog: pytest.LogCaptureFixture) -> None:
     assert (await api.post(NAMESPACES, json=labelled("watched", enforce="privileged", warn="privileged",
                                                      audit="baseline"))).status_code == 201
-    with caplog.at_level(logging.INFO, logger="minik8s.apiserver.pod_security"):
+    with caplog.at_level(logging.INFO, logger=AUDIT_LOGGER):
         created = await api.post(f"{NAMESPACES}/watched/pods", json=root_pod())
     assert created.status_code == 201 and warnings_of(created) == []
-    assert [record.getMessage() for record in caplog.records if record.name == "minik8s.apiserver.pod_security"] == [
+    assert [record.getMessage() for record in caplog.records if record.name == AUDIT_LOGGER] == [
         f"audit pods watched/root: pod-security.kubernetes.io/audit-violations='would violate PodSecurity "
         f'"baseline:latest": {ROOT_REFUSAL}\'']
+
+
+async def test_the_pod_is_judged_as_it_will_be_stored_after_validation(api: httpx.AsyncClient) -> None:
+    """A validating plugin, as in Kubernetes: an invalid pod is 422 whatever its level, never 403."""
+    pod = root_pod("bad")
+    pod["spec"]["containers"][0]["name"] = "Not_A_Name"
+    pod["spec"]["containers"][0]["volumeMounts"] = []
+    refused = await api.post(f"{NAMESPACES}/default/pods", json=pod)
+    assert refused.status_code == 422 and refused.json()["reason"] == "Invalid"
+
+
+async def test_status_writes_of_a_pod_the_namespace_now_refuses_are_not_judged(api: httpx.AsyncClient) -> None:
+    """Subresources are not PodSecurity's business: the node agent must still report a grandfathered pod."""
+    assert (await api.post(NAMESPACES, json=labelled("old", enforce="privileged", warn="privileged",
+                                                     audit="privileged"))).status_code == 201
+    assert (await api.post(f"{NAMESPACES}/old/pods", json=root_pod())).status_code == 201
+    assert (await api.patch(f"{NAMESPACES}/old", headers=MERGE, json={"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "baseline"}}})
+            ).status_code == 200
+    reported = await api.patch(f"{NAMESPACES}/old/pods/root/status", headers=MERGE,
+                               json={"status": {"phase": "Running"}})
+    assert reported.status_code == 200 and warnings_of(reported) == []
+
+
+class SlowCommits(LocalStore):
+    """A store whose transactions take a while, so that concurrent creates all read the quota first."""
+
+    async def apply(self, command: Command) -> Result:
+        if command.get("op") == "txn":
+            await asyncio.sleep(0.02)
+        return await super().apply(command)
+
+
+async def test_a_create_judged_again_after_a_lost_quota_race_warns_and_audits_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Creates racing for a quota's last units: each loser is judged again on the new count, and still
+    gets PodSecurity's warning once and one audit line."""
+    async with apiserver_serving(history=500, store=SlowCommits(history=500)) as url, \
+            httpx.AsyncClient(base_url=url, timeout=30) as api:
+        assert (await api.post(NAMESPACES, json=labelled("racing", warn="restricted", audit="restricted"))
+                ).status_code == 201
+        quotas = f"{NAMESPACES}/racing/resourcequotas"
+        assert (await api.post(quotas, json={"metadata": {"name": "q"}, "spec": {"hard": {"pods": "3"}}})
+                ).status_code == 201
+        quota = (await api.get(f"{quotas}/q")).json()
+        quota["status"] = {"hard": {"pods": "3"}, "used": {"pods": "0"}}  # as the quota controller writes it
+        assert (await api.put(f"{quotas}/q/status", json=quota)).status_code == 200
+        with caplog.at_level(logging.INFO, logger=AUDIT_LOGGER):
+            answers = await asyncio.gather(*(api.post(f"{NAMESPACES}/racing/pods", json=plain_pod(f"racer-{n}"))
+                                             for n in range(8)))
+    assert sorted(answer.status_code for answer in answers) == [201] * 3 + [403] * 5
+    assert all(len(warnings_of(answer)) == 1 for answer in answers)
+    audited = [record.getMessage().split(":")[0] for record in caplog.records if record.name == AUDIT_LOGGER]
+    assert sorted(audited) == sorted(f"audit pods racing/racer-{n}" for n in range(8))

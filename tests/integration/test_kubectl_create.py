@@ -115,3 +115,32 @@ def test_a_malformed_protobuf_body_is_a_bad_request(apiserver: ThreadedApiserver
     response = httpx.post(f"{apiserver.url}/api/v1/namespaces/default/configmaps", content=b"k8s\x00\x0a\xff",
                           headers=headers, timeout=5)
     assert response.status_code == 400 and response.json()["reason"] == "BadRequest"
+
+
+def test_create_quota_and_read_it_back_as_kubectl_prints_it(kubectl: Kubectl, apiserver: ThreadedApiserver) -> None:
+    kubectl("create", "namespace", "quotas")
+    created = kubectl("-n", "quotas", "create", "quota", "q", "--hard=pods=2,requests.cpu=1,limits.memory=2048Mi")
+    assert created.stdout.strip() == "resourcequota/q created"
+    quota = read(apiserver, "/api/v1/namespaces/quotas/resourcequotas/q")
+    assert quota["spec"]["hard"] == {"pods": "2", "requests.cpu": "1", "limits.memory": "2Gi"}
+    scoped = kubectl("-n", "quotas", "create", "quota", "idle", "--hard=pods=5", "--scopes=BestEffort,NotTerminating")
+    assert scoped.stdout.strip() == "resourcequota/idle created"
+    assert read(apiserver, "/api/v1/namespaces/quotas/resourcequotas/idle")["spec"]["scopes"] == [
+        "BestEffort", "NotTerminating"]
+    status = {"hard": quota["spec"]["hard"], "used": {"pods": "1", "requests.cpu": "500m", "limits.memory": "0"}}
+    written = httpx.put(f"{apiserver.url}/api/v1/namespaces/quotas/resourcequotas/q/status", timeout=5,
+                        json={**quota, "status": status})
+    assert written.status_code == 200, written.text
+    [header, row] = kubectl("-n", "quotas", "get", "quota", "q").stdout.splitlines()
+    assert header.split() == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    assert row.split(None, 2)[0] == "q"
+    assert row.endswith("pods: 1/2, requests.cpu: 500m/1   limits.memory: 0/2Gi")
+    limits = {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults", "namespace": "quotas"},
+              "spec": {"limits": [{"type": "Container", "max": {"cpu": "2"}, "defaultRequest": {"cpu": "250m"}}]}}
+    assert httpx.post(f"{apiserver.url}/api/v1/namespaces/quotas/limitranges", json=limits, timeout=5).status_code == 201
+    assert kubectl("-n", "quotas", "get", "limits").stdout.splitlines()[0].split() == ["NAME", "CREATED", "AT"]
+    described = kubectl("describe", "namespace", "quotas").stdout  # kubectl's own describer reads both kinds
+    assert "Resource Quotas\n  Name:    idle\n  Scopes:  BestEffort, NotTerminating\n" in described
+    assert "  Name:          q\n  Resource       Used  Hard\n" in described
+    assert "  requests.cpu   500m  1\n" in described
+    assert " Container  cpu       -    2    250m             2              -\n" in described

@@ -15,7 +15,6 @@ import pytest
 
 from minik8s.api.pod_security.admission import PodSecurityConfig
 from minik8s.api.pod_security.levels import BASELINE, Policy
-from minik8s.apiserver.admission import POD_SECURITY
 from tests.support.serving import ThreadedApiserver
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
@@ -29,8 +28,7 @@ ROOT_REFUSAL = ('violates PodSecurity "baseline:latest": hostPath volumes (volum
 
 @pytest.fixture(scope="module")
 def apiserver() -> Iterator[ThreadedApiserver]:
-    with ThreadedApiserver(admission_plugins=frozenset({POD_SECURITY}),
-                           pod_security=PodSecurityConfig(Policy.uniform(BASELINE))) as server:
+    with ThreadedApiserver(pod_security=PodSecurityConfig(Policy.uniform(BASELINE))) as server:
         yield server
 
 

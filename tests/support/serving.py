@@ -19,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from minik8s.api.pod_security.admission import PodSecurityConfig
+from minik8s.apiserver.admission import DEFAULT_PLUGINS
 from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import AuthenticationOptions
 from minik8s.apiserver.authorization import ALWAYS_ALLOW
@@ -88,7 +89,7 @@ async def https_serving(app: ASGIApp, tls: ServerTls) -> AsyncIterator[int]:
 @contextlib.asynccontextmanager
 async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
                             authorization_mode: str = ALWAYS_ALLOW, authentication: AuthenticationOptions | None = None,
-                            kubelet: KubeletConnection | None = None, admission_plugins: frozenset[str] = frozenset(),
+                            kubelet: KubeletConnection | None = None, admission_plugins: frozenset[str] = DEFAULT_PLUGINS,
                             signing_key: PrivateKey | None = None,
                             pod_security: PodSecurityConfig | None = None) -> AsyncIterator[str]:
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
@@ -97,7 +98,8 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
     their user in the `X-Test-User` header (tests/support/users.py). `authentication` replaces the test
     tokens' options (keep `test_tokens` among its token authenticators for the header to work);
     `kubelet` is how it reaches node agents; `signing_key` makes it issue (and accept) ServiceAccount
-    tokens; `admission_plugins` are those it runs, `pod_security` the PodSecurity plugin's defaults.
+    tokens; `admission_plugins` are those it runs (by default the apiserver's defaults; add `SERVICE_ACCOUNT`
+    to them for the ServiceAccount plugin), `pod_security` the PodSecurity plugin's defaults.
     """
     port = free_port()
     authentication = authentication or test_authentication(authorization_mode)
@@ -131,7 +133,8 @@ class ThreadedApiserver:
     """An apiserver over a LocalStore on its own event-loop thread, so a test may block on a subprocess
     (the real kubectl) while it serves; tests name their users as tests/support/users.py says."""
 
-    def __init__(self, *, authorization_mode: str = ALWAYS_ALLOW, admission_plugins: frozenset[str] = frozenset(),
+    def __init__(self, *, authorization_mode: str = ALWAYS_ALLOW,
+                 admission_plugins: frozenset[str] = DEFAULT_PLUGINS,
                  pod_security: PodSecurityConfig | None = None) -> None:
         self.authorization_mode = authorization_mode
         self.admission_plugins = admission_plugins

@@ -10,7 +10,7 @@
   tightening its enforce policy warns about the existing pods that would now be refused.
 - Exempt namespaces are never checked; a fully privileged namespace short-circuits.
 The apiserver fetches the namespace (and its pods) and turns a decision into a 403/422, warnings
-and log lines (apiserver/pod_security.py).
+and log lines (apiserver/admission_pod_security.py).
 """
 
 from __future__ import annotations

@@ -3,10 +3,14 @@
 Kubernetes' plugin (plugin/pkg/admission/security/podsecurity) around the pure decisions of
 api/pod_security/admission.py: this module looks up the namespace's labels (and, when its enforce
 policy tightens, its pods), then refuses (403 `pods "x" is forbidden: violates PodSecurity
-"baseline:latest": ...`, or 422 for a namespace's invalid labels), warns the client (`Warning:`
-headers, response_warnings.py) and logs what Kubernetes would put in the audit log: minik8s keeps
-no audit log, so the `pod-security.kubernetes.io/audit-violations` annotation is an INFO line of
-the `minik8s.apiserver.pod_security` logger.
+"baseline:latest": ...`, or 422 for a namespace's invalid labels), warns the client (`request.warn`: `Warning:`
+headers) and logs what Kubernetes would put in the audit log: minik8s keeps no audit log, so the
+`pod-security.kubernetes.io/audit-violations` annotation is an INFO line of the
+`minik8s.apiserver.admission_pod_security` logger.
+
+A validating plugin of the chain (admission.py), as in Kubernetes: it judges the object after the
+mutating plugins and object validation, just before it is stored, and it only reads and warns, so
+judging again after a lost quota race refuses, warns and logs as once.
 
 The cluster default comes from `--pod-security-default` (privileged unless given, as in
 Kubernetes); `system_namespace_labels` names the labels the apiserver's bootstrap gives kube-system
@@ -17,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Awaitable, Callable
 
 from minik8s.api.kinds import NAMESPACES, PODS
 from minik8s.api.meta import JsonObject, labels_of, metadata_of
@@ -35,15 +38,12 @@ from minik8s.api.pod_security.admission import (
 from minik8s.api.pod_security.levels import LABEL_PREFIX, LEVELS, MODES, PRIVILEGED, Policy, level_label
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors
-from minik8s.apiserver.response_warnings import add_warning
+from minik8s.apiserver.admission_interface import CREATE, UPDATE, AdmissionPlugin, AdmissionRequest
 
 log = logging.getLogger(__name__)
 
+POD_SECURITY = "PodSecurity"
 SYSTEM_NAMESPACE = "kube-system"
-
-# (resource, namespace, name) → the stored object, or None.
-Fetch = Callable[[ResourceKind, str | None, str], Awaitable[JsonObject | None]]
-ListPods = Callable[[str], list[JsonObject]]
 
 
 def add_pod_security_flags(parser: argparse.ArgumentParser) -> None:
@@ -71,46 +71,48 @@ def has_pod_security_labels(namespace: JsonObject) -> bool:
     return any(key.startswith(LABEL_PREFIX) for key in labels_of(namespace))
 
 
-class PodSecurity:
-    """Runs on creates and updates of pods, pod-template workloads and namespaces."""
+class PodSecurity(AdmissionPlugin):
+    """Validating: creates and updates of pods, pod-template workloads and namespaces (no subresources).
 
-    def __init__(self, config: PodSecurityConfig, fetch: Fetch, list_pods: ListPods) -> None:
-        self.config = config
-        self.fetch = fetch
-        self.list_pods = list_pods
+    Reads only and warns through the request, so running again after a lost quota race says nothing twice."""
 
-    async def admit(self, resource: ResourceKind, obj: JsonObject, old: JsonObject | None = None) -> None:
-        """Raise the refusal, or record the warnings (and log the audit notes) of `obj`'s decision."""
-        decision = await self.decide(resource, obj, old)
-        metadata = metadata_of(obj)
-        shown = str(metadata.get("name") or metadata.get("generateName") or "")
-        self._log_audit(resource, str(metadata.get("namespace") or ""), shown, decision)
+    name = POD_SECURITY
+
+    async def validate(self, request: AdmissionRequest) -> None:
+        """Raise the refusal, or give the warnings (and log the audit notes) of the request's decision."""
+        if request.operation not in (CREATE, UPDATE) or request.subresource or request.obj is None:
+            return
+        decision = await self.decide(request.resource, request.obj, request.old)
+        self._log_audit(request, decision)
         if decision.invalid:
             causes = [{"reason": e.reason, "message": e.message, "field": e.field} for e in decision.invalid]
-            raise errors.invalid(resource, shown, causes)
+            raise errors.invalid(request.resource, request.shown_name, causes)
         if decision.forbidden:
-            raise errors.forbidden(resource, shown, decision.forbidden)
+            raise errors.forbidden(request.resource, request.shown_name, decision.forbidden)
         for warning in decision.warnings:
-            add_warning(warning)
+            request.warn(warning)
 
     async def decide(self, resource: ResourceKind, obj: JsonObject, old: JsonObject | None) -> Decision:
+        config = self.context.pod_security
         group_resource = resource.group_resource
         if group_resource == NAMESPACES.group_resource:
             name = str(metadata_of(obj).get("name") or "")
-            return decide_namespace(self.config, obj, old, lambda: self.list_pods(name))
+            return decide_namespace(config, obj, old, lambda: self.context.objects.list(PODS, name)[1])
         if group_resource != PODS.group_resource and group_resource not in TEMPLATE_PATHS:
             return ALLOW
         namespace = str(metadata_of(obj).get("namespace") or "")
-        stored = await self.fetch(NAMESPACES, None, namespace) if namespace else None
+        stored = await self.context.fetch(NAMESPACES, None, namespace) if namespace else None
         labels = labels_of(stored) if stored is not None else {}
         if group_resource == PODS.group_resource:
-            return decide_pod(self.config, labels, obj, old)
-        return decide_template(self.config, labels, group_resource, obj)
+            return decide_pod(config, labels, obj, old)
+        return decide_template(config, labels, group_resource, obj)
 
     @staticmethod
-    def _log_audit(resource: ResourceKind, namespace: str, name: str, decision: Decision) -> None:
-        noted = {key: value for key, value in decision.audit.items() if key in (AUDIT_VIOLATIONS, ERROR)}
+    def _log_audit(request: AdmissionRequest, decision: Decision) -> None:
+        """Log the notes Kubernetes' audit log would show, once per request however often it is judged."""
+        noted = {key: value for key, value in decision.audit.items()
+                 if key in (AUDIT_VIOLATIONS, ERROR) and request.annotate(LABEL_PREFIX + key, value)}
         if noted:
-            where = f"{namespace}/{name}" if namespace else name
-            log.info("audit %s %s: %s", resource.group_resource, where,
+            where = f"{request.namespace}/{request.shown_name}" if request.namespace else request.shown_name
+            log.info("audit %s %s: %s", request.resource.group_resource, where,
                      ", ".join(f"{LABEL_PREFIX}{key}={value!r}" for key, value in noted.items()))
