@@ -12,7 +12,7 @@ from typing import Any
 
 from minik8s.api.defaults import apply_defaults
 from minik8s.api.kinds import NAMESPACES
-from minik8s.api.meta import JsonObject, metadata_of, spec_of, status_of
+from minik8s.api.meta import JsonObject, list_at, metadata_of, spec_of, status_of
 from minik8s.api.registry import SYSTEM_NAMESPACES, ResourceKind
 from minik8s.api.selectors import SelectorError
 from minik8s.api.validation import validate
@@ -142,7 +142,7 @@ class Operations:
         if metadata.get("resourceVersion"):
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
         await self.check_namespace(resource, namespace)
-        given = list(spec_of(obj).get("tolerations") or []) if resource.kind == "Pod" else []
+        given = list(list_at(spec_of(obj), "tolerations")) if resource.kind == "Pod" else []
         apply_defaults(resource.kind, obj)
         if resource.kind == "Pod" and self.toleration_seconds:
             strategy.set_default_toleration_seconds(obj, self.toleration_seconds, given=given)
@@ -172,7 +172,7 @@ class Operations:
         raise errors.unavailable("could not allocate the service's addresses; try again")
 
     def validate(self, resource: ResourceKind, obj: JsonObject, old: JsonObject | None) -> None:
-        problems = validate(resource.kind, obj, old=old)
+        problems = list(dict.fromkeys([*strategy.status_shape_problems(resource, obj), *validate(resource.kind, obj, old=old)]))
         if problems:
             raise errors.invalid(resource, str(obj["metadata"].get("name", "")), _causes(problems))
 
