@@ -43,6 +43,7 @@ from minik8s.apiserver import errors
 from minik8s.apiserver.agent_address import agent_address
 from minik8s.apiserver.kubelet_client import KubeletConnection
 from minik8s.apiserver.operations import Operations
+from minik8s.apiserver.query_values import parse_int64
 from minik8s.daemon.request_guard import CREDENTIALS_IN_HEADER, cross_site_websocket
 
 log = logging.getLogger(__name__)
@@ -102,13 +103,14 @@ def query_bool(params: QueryParams, name: str) -> bool:
 
 
 def query_int(params: QueryParams, name: str) -> int | None:
+    """An int64 of PodLogOptions, read as Kubernetes reads it (Go's ParseInt and its message)."""
     value = params.get(name)
     if value is None or value == "":
         return None
     try:
-        return int(value)
-    except ValueError:
-        raise errors.bad_request(f"invalid {name} {value!r}: must be an integer") from None
+        return parse_int64(value)
+    except ValueError as error:
+        raise errors.bad_request(str(error)) from None
 
 
 def since_time_seconds(value: str, *, now: datetime) -> int:

@@ -8,6 +8,7 @@ gracePeriodSeconds answered 500; a negative gracePeriodSeconds force-deleted a b
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -76,6 +77,16 @@ async def test_a_malformed_number_is_a_400_in_gos_words(api: httpx.AsyncClient, 
     params = {name: value, **({"watch": "true"} if watch else {})}
     response = await api.get(PODS, params=params)  # a watch is refused before its stream starts
     assert status_of(response) == (400, "BadRequest", message)
+
+
+@pytest.mark.parametrize(("name", "value", "problem"), [("tailLines", "1_0", "invalid syntax"),
+                                                        ("limitBytes", str(2**70), "value out of range"),
+                                                        ("sinceSeconds", "١٢", "invalid syntax")])
+async def test_log_options_are_int64_too(api: httpx.AsyncClient, name: str, value: str, problem: str) -> None:
+    await bound_pod(api)
+    response = await api.get(f"{PODS}/web/log", params={name: value})
+    assert status_of(response) == (400, "BadRequest", f"strconv.ParseInt: parsing {json.dumps(value, ensure_ascii=False)}: "
+                                                      f"{problem}")
 
 
 async def test_a_malformed_resource_version_on_get_is_a_400(api: httpx.AsyncClient) -> None:
