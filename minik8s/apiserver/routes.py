@@ -343,8 +343,8 @@ class ApiHandler:
 
         stream = WatchStream(self.ops, self.decoded, resource, target.namespace, options, render=render,
                              bookmarks=options.allow_bookmarks, timeout=options.timeout_seconds)
-        start = await stream.prepare()  # a bad or too new resourceVersion is answered before the stream starts
-        return StreamingResponse(self._counted(stream.stream(start)), media_type="application/json",
+        await stream.ready()  # a resourceVersion too new is answered before the stream starts
+        return StreamingResponse(self._counted(stream.stream()), media_type="application/json",
                                  headers={"Transfer-Encoding": "chunked"})
 
     async def _counted(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

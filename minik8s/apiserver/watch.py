@@ -90,9 +90,6 @@ def expired_line(message: str) -> bytes:
     return _line("ERROR", errors.expired(message).status())
 
 
-Start = tuple[list[bytes], Subscription | None]  # the initial events, and the subscription (None: ended)
-
-
 class WatchStream:
     def __init__(self, ops: Operations, decoded: DecodedEvents, resource: ResourceKind, namespace: str | None,
                  options: ListOptions, *, render: Render, bookmarks: bool, timeout: float | None,
@@ -101,10 +98,14 @@ class WatchStream:
         self.options, self.render, self.bookmarks, self.timeout = options, render, bookmarks, timeout
         self.bookmark_interval = bookmark_interval
 
-    async def prepare(self) -> Start:
-        """Initial events and the subscription, before the response starts: a resourceVersion newer than
-        this replica reaches in a bounded wait is a StatusError (504, as for reads); one too old an
-        ERROR event (410)."""
+    async def ready(self) -> None:
+        """Before the response starts: a resourceVersion this replica does not reach in a bounded wait is
+        a StatusError (504, as for reads; a malformed one ListOptions refused with 400)."""
+        if self.options.resource_version not in (None, "", "0"):
+            await self.ops.objects.sync(self.options.resource_version)
+
+    async def prepare(self) -> tuple[list[bytes], Subscription | None]:
+        """Initial events and the subscription (None: an ERROR event, 410, ends the stream at once)."""
         store = self.ops.objects.store
         prefix = self.resource.storage_prefix(self.namespace)
         version = self.options.resource_version
@@ -118,7 +119,6 @@ class WatchStream:
             subscription = store.watch(prefix, revision)
         else:
             start = int(version)  # checked by ListOptions: a uint64
-            await self.ops.objects.sync(version)
             try:
                 subscription = store.watch(prefix, start)
             except WatchExpired:
@@ -126,8 +126,8 @@ class WatchStream:
                 return initial, None
         return initial, subscription
 
-    async def stream(self, start: Start) -> AsyncIterator[bytes]:
-        initial, subscription = start
+    async def stream(self) -> AsyncIterator[bytes]:
+        initial, subscription = await self.prepare()  # here, so a stream never started holds no subscription
         if initial:
             yield b"".join(initial)
         if subscription is None:
