@@ -15,6 +15,7 @@ from minik8s.api.defaults import apply_defaults
 from minik8s.api.formats import check_non_special_ip
 from minik8s.api.validation import validate
 from minik8s.apiserver.bootstrap import usable_subsets, with_address
+from minik8s.apiserver.endpoint_slices import slices_of
 from minik8s.dns.main import endpoint_address
 from minik8s.proxy.services import backends_for
 from tests.support import builders
@@ -69,6 +70,13 @@ def test_external_ips_may_not_be_special_either() -> None:
 def test_the_proxy_skips_special_addresses_an_older_object_still_holds() -> None:
     stored = builders.endpoints("web", ["10.244.1.5", "127.0.0.1", "169.254.169.254", "0.0.0.0"])
     assert [b.ip for b in backends_for(stored, port_name="", protocol="TCP")] == ["10.244.1.5"]
+
+
+def test_the_endpoint_slice_view_leaves_out_what_validation_now_refuses() -> None:
+    stored = builders.endpoints("web", ["10.244.1.5", "127.0.0.1"], not_ready=["169.254.169.254", "10.244.1.6"])
+    [mirrored] = slices_of(stored)
+    assert [(e["addresses"], e["conditions"]["ready"]) for e in mirrored["endpoints"]] == [
+        (["10.244.1.5"], True), (["10.244.1.6"], False)]
 
 
 def test_registering_an_apiserver_drops_addresses_no_endpoint_may_have() -> None:
