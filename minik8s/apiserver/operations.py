@@ -71,6 +71,7 @@ class Operations:
     async def list(self, resource: ResourceKind, namespace: str | None, options: ListOptions) -> JsonObject:
         await self.objects.sync(options.resource_version)
         revision, items = self.objects.list(resource, namespace)
+        options.check_exact(revision)
         items, metadata = page([obj for obj in items if options.matches(resource, obj)], options, revision=revision)
         return {"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": metadata,
                 "items": items}

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from minik8s.api.field_errors import FieldError
 from minik8s.api.fields import object_fields, supported_fields
 from minik8s.api.meta import JsonObject, metadata_of
 from minik8s.api.registry import ResourceKind
@@ -30,6 +31,7 @@ from minik8s.apiserver import errors
 from minik8s.apiserver.delete_options import DeleteOptions, invalid_options, validate_dry_run
 from minik8s.apiserver.query_values import parse_flag, parse_int64, parse_resource_version
 
+EXACT, NOT_OLDER_THAN = "Exact", "NotOlderThan"
 __all__ = ["DeleteOptions", "ListOptions", "check_resource_version", "dry_run", "int64_param", "page"]
 
 
@@ -43,6 +45,7 @@ class ListOptions:
     timeout_seconds: int | None = None
     watch: bool = False
     allow_bookmarks: bool = False
+    exact: bool = False  # resourceVersionMatch=Exact: the list at that very resourceVersion
 
     @staticmethod
     def parse(resource: ResourceKind, params: Mapping[str, str]) -> ListOptions:
@@ -50,9 +53,18 @@ class ListOptions:
         limit = int64_param(params, "limit")
         version = params.get("resourceVersion")
         check_resource_version(version)
+        watch = parse_flag(params.get("watch"))
+        problems = list_option_problems(params, watch=watch)
+        if problems:
+            raise invalid_options("ListOptions", problems)
         return ListOptions(labels, fields, version or None, limit if limit is not None and limit > 0 else None,
-                           params.get("continue") or None, int64_param(params, "timeoutSeconds"),
-                           parse_flag(params.get("watch")), parse_flag(params.get("allowWatchBookmarks")))
+                           params.get("continue") or None, int64_param(params, "timeoutSeconds"), watch,
+                           parse_flag(params.get("allowWatchBookmarks")), params.get("resourceVersionMatch") == EXACT)
+
+    def check_exact(self, revision: int) -> None:
+        """An Exact list is served only at the current revision: minik8s keeps no older lists (410)."""
+        if self.exact and str(revision) != self.resource_version:
+            raise errors.expired("The resourceVersion for the provided list is too old.")
 
     def matches(self, resource: ResourceKind, obj: JsonObject, fields: dict[str, str] | None = None) -> bool:
         """Does `obj` pass both selectors? `fields` may be given when already computed."""
@@ -77,6 +89,51 @@ def _selectors(resource: ResourceKind, params: Mapping[str, str]) -> tuple[Label
             if requirement.field not in allowed:
                 raise errors.bad_request(f'field label not supported: {requirement.field}')
     return labels, fields
+
+
+def list_option_problems(params: Mapping[str, str], *, watch: bool) -> list[FieldError]:
+    """Kubernetes' ValidateListOptions (the WatchList feature is not served: sendInitialEvents is refused,
+    and client-go falls back to list and watch)."""
+    if watch:
+        return _watch_option_problems(params)
+    match, version = params.get("resourceVersionMatch", ""), params.get("resourceVersion", "")
+    problems = []
+    if match:
+        if not version:
+            problems.append(_forbidden_match("resourceVersionMatch is forbidden unless resourceVersion is provided"))
+        if params.get("continue"):
+            problems.append(_forbidden_match("resourceVersionMatch is forbidden when continue is provided"))
+        if match not in (EXACT, NOT_OLDER_THAN):
+            problems.append(FieldError.not_supported("resourceVersionMatch", match, [EXACT, NOT_OLDER_THAN, ""]))
+        if match == EXACT and version == "0":
+            problems.append(_forbidden_match('resourceVersionMatch "exact" is forbidden for resourceVersion "0"'))
+    if "sendInitialEvents" in params:
+        problems.append(FieldError.forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"))
+    return problems
+
+
+def _watch_option_problems(params: Mapping[str, str]) -> list[FieldError]:
+    match, initial = params.get("resourceVersionMatch", ""), "sendInitialEvents" in params
+    problems = []
+    if initial:
+        if match != NOT_OLDER_THAN:
+            problems.append(_forbidden_match(f"sendInitialEvents requires setting resourceVersionMatch to "
+                                             f"{NOT_OLDER_THAN}"))
+        problems.append(FieldError.forbidden("sendInitialEvents", "sendInitialEvents is forbidden for watch unless "
+                                                                  "the WatchList feature gate is enabled"))
+    if match:
+        if not initial:
+            problems.append(_forbidden_match("resourceVersionMatch is forbidden for watch unless sendInitialEvents "
+                                             "is provided"))
+        if match != NOT_OLDER_THAN:
+            problems.append(FieldError.not_supported("resourceVersionMatch", match, [NOT_OLDER_THAN]))
+        if params.get("continue"):
+            problems.append(_forbidden_match("resourceVersionMatch is forbidden when continue is provided"))
+    return problems
+
+
+def _forbidden_match(detail: str) -> FieldError:
+    return FieldError.forbidden("resourceVersionMatch", detail)
 
 
 def int64_param(params: Mapping[str, str], name: str) -> int | None:

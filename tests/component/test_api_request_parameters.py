@@ -95,6 +95,37 @@ async def test_a_malformed_resource_version_on_get_is_a_400(api: httpx.AsyncClie
     assert status_of(response)[:2] == (400, "BadRequest")
 
 
+@pytest.mark.parametrize(("params", "message"), [
+    ({"resourceVersionMatch": "Exact"}, "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
+                                        "resourceVersion is provided"),
+    ({"resourceVersionMatch": "Sometimes", "resourceVersion": "1"},
+     'resourceVersionMatch: Unsupported value: "Sometimes": supported values: "Exact", "NotOlderThan", ""'),
+    ({"resourceVersionMatch": "Exact", "resourceVersion": "0"},
+     'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"'),
+    ({"sendInitialEvents": "true"}, "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list"),
+    ({"watch": "true", "sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan"},
+     "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is "
+     "enabled"),
+])
+async def test_list_options_are_validated_as_kubernetes_validates_them(api: httpx.AsyncClient,
+                                                                       params: dict[str, str], message: str) -> None:
+    response = await api.get(CONFIG_MAPS, params=params)
+    assert status_of(response) == (422, "Invalid", f'ListOptions.meta.k8s.io "" is invalid: {message}')
+
+
+async def test_an_exact_list_is_served_at_the_current_version_only(api: httpx.AsyncClient) -> None:
+    await config_maps(api, "a")
+    older = (await api.get(CONFIG_MAPS)).json()["metadata"]["resourceVersion"]
+    await config_maps(api, "b")
+    current = (await api.get(CONFIG_MAPS)).json()["metadata"]["resourceVersion"]
+    exact = await api.get(CONFIG_MAPS, params={"resourceVersion": current, "resourceVersionMatch": "Exact"})
+    assert exact.status_code == 200 and len(exact.json()["items"]) == 2
+    gone = await api.get(CONFIG_MAPS, params={"resourceVersion": older, "resourceVersionMatch": "Exact"})
+    assert status_of(gone) == (410, "Expired", "The resourceVersion for the provided list is too old.")
+    newer = await api.get(CONFIG_MAPS, params={"resourceVersion": older, "resourceVersionMatch": "NotOlderThan"})
+    assert newer.status_code == 200 and len(newer.json()["items"]) == 2
+
+
 # -- a resourceVersion from the future -------------------------------------------------------------
 
 
