@@ -173,7 +173,8 @@ class Operations:
         raise errors.unavailable("could not allocate the service's addresses; try again")
 
     def validate(self, resource: ResourceKind, obj: JsonObject, old: JsonObject | None) -> None:
-        problems = list(dict.fromkeys([*strategy.status_shape_problems(resource, obj), *validate(resource.kind, obj, old=old)]))
+        problems = list(dict.fromkeys([*strategy.status_shape_problems(resource, obj),
+                                       *validate(resource.kind, obj, old=old)]))
         if problems:
             raise errors.invalid(resource, str(obj["metadata"].get("name", "")), _causes(problems))
 

@@ -85,8 +85,8 @@ async def test_a_malformed_number_is_a_400_in_gos_words(api: httpx.AsyncClient, 
 async def test_log_options_are_int64_too(api: httpx.AsyncClient, name: str, value: str, problem: str) -> None:
     await bound_pod(api)
     response = await api.get(f"{PODS}/web/log", params={name: value})
-    assert status_of(response) == (400, "BadRequest", f"strconv.ParseInt: parsing {json.dumps(value, ensure_ascii=False)}: "
-                                                      f"{problem}")
+    quoted = json.dumps(value, ensure_ascii=False)
+    assert status_of(response) == (400, "BadRequest", f"strconv.ParseInt: parsing {quoted}: {problem}")
 
 
 async def test_a_malformed_resource_version_on_get_is_a_400(api: httpx.AsyncClient) -> None:

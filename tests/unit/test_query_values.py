@@ -33,7 +33,8 @@ def test_resource_versions_are_uint64() -> None:
     assert parse_resource_version("42") == 42 and parse_uint64(str(2**64 - 1)) == 2**64 - 1
     with pytest.raises(ValueError) as refused:
         parse_resource_version("+42")
-    assert str(refused.value) == 'resourceVersion: Invalid value: "+42": strconv.ParseUint: parsing "+42": invalid syntax'
+    assert str(refused.value) == ('resourceVersion: Invalid value: "+42": strconv.ParseUint: parsing "+42": '
+                                  "invalid syntax")
 
 
 @pytest.mark.parametrize(("text", "value"), [(None, False), ("0", False), ("false", False), ("FALSE", False),
@@ -55,7 +56,8 @@ def test_delete_options_merge_body_and_query_and_never_force_a_negative_grace() 
     options = DeleteOptions.parse({"gracePeriodSeconds": "-3", "dryRun": "All"}, {"kind": "DeleteOptions",
                                                                                   "apiVersion": "meta.k8s.io/v1"})
     assert (options.grace_period_seconds, options.dry_run) == (1, True)
-    orphaning = DeleteOptions.parse({}, {"orphanDependents": True, "preconditions": {"uid": "u", "resourceVersion": None}})
+    orphaning = DeleteOptions.parse({}, {"orphanDependents": True,
+                                         "preconditions": {"uid": "u", "resourceVersion": None}})
     assert (orphaning.propagation_policy, orphaning.precondition_uid, orphaning.precondition_resource_version) == (
         "Orphan", "u", None)
     with pytest.raises(StatusError) as refused:
