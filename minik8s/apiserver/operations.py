@@ -62,6 +62,7 @@ class Operations:
     async def list(self, resource: ResourceKind, namespace: str | None, options: ListOptions) -> JsonObject:
         await self.objects.sync(options.resource_version)
         revision, items = self.objects.list(resource, namespace)
+        options.check_exact(revision)
         items, metadata = page([obj for obj in items if options.matches(resource, obj)], options, revision=revision)
         return {"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": metadata,
                 "items": items}
@@ -165,7 +166,8 @@ class Operations:
         raise errors.unavailable("could not allocate the service's addresses; try again")
 
     def validate(self, resource: ResourceKind, obj: JsonObject, old: JsonObject | None) -> None:
-        problems = validate(resource.kind, obj, old=old)
+        problems = list(dict.fromkeys([*strategy.status_shape_problems(resource, obj),
+                                       *validate(resource.kind, obj, old=old)]))
         if problems:
             raise errors.invalid(resource, str(obj["metadata"].get("name", "")), _causes(problems))
 

@@ -30,7 +30,8 @@ from minik8s.apiserver.node_admission import admit_node_write, judges_new_object
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
-from minik8s.apiserver.request_options import DeleteOptions, ListOptions
+from minik8s.apiserver.query_values import parse_flag
+from minik8s.apiserver.request_options import DeleteOptions, ListOptions, dry_run
 from minik8s.apiserver.scale import scale_of
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
 from minik8s.daemon.request_guard import from_browser
@@ -193,7 +194,7 @@ class ApiHandler:
         namespace = segments[1] if len(segments) == 3 and segments[0] == "namespaces" else None
         if segments[-1:] != ["endpointslices"] or len(segments) not in (1, 3):
             raise errors.path_not_found(request.url.path)
-        if request.method != "GET" or request.query_params.get("watch") in ("true", "1"):
+        if request.method != "GET" or parse_flag(request.query_params.get("watch")):
             raise errors.method_not_allowed("EndpointSlices are a read-only view of Endpoints: only list is served")
         params = dict(request.query_params)
         selector = ListOptions.parse(ENDPOINTS, {"labelSelector": params.get("labelSelector", "")}).label_selector
@@ -269,17 +270,18 @@ class ApiHandler:
             raise errors.method_not_allowed(f"{method} on all namespaces is not supported; name a namespace")
         if method == "GET":
             options = ListOptions.parse(resource, params)
-            if params.get("watch") in ("true", "1"):
+            if options.watch:
                 return await self.watch(request, target, options, params)
             listing = await self.ops.list(resource, namespace, options)
             if wants_table(request.headers.get("accept", "")):
                 return json_response(self.table(resource, listing["items"], listing["metadata"], params))
             return json_response(listing)
         if method == "POST":
+            creating = dry_run(params, "CreateOptions")
             body = await read_object(request)
             self.check_write(request, target, body)
             await self.admit_node(request, target, CREATE, body)
-            created = await self.ops.create(resource, namespace, body, dry_run=bool(params.get("dryRun")),
+            created = await self.ops.create(resource, namespace, body, dry_run=creating,
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(created, 201)
         if method == "DELETE":
@@ -293,7 +295,7 @@ class ApiHandler:
     async def member(self, request: Request, target: Target, params: dict[str, str]) -> Response:
         resource, namespace, name, sub = target.resource, target.namespace, target.name, target.subresource
         assert name is not None
-        method, dry_run = request.method, bool(params.get("dryRun"))
+        method = request.method
         if method == "GET":
             obj = await self.ops.get(resource, namespace, name, params.get("resourceVersion"))
             if sub == "scale":
@@ -303,15 +305,17 @@ class ApiHandler:
                                                                   ["resourceVersion"]}, params))
             return json_response(obj)
         if method == "PUT":
+            updating = dry_run(params, "UpdateOptions")
             body = await read_object(request)
             if sub == "scale":
-                return json_response(await self.ops.update_scale(resource, namespace, name, body, dry_run=dry_run))
+                return json_response(await self.ops.update_scale(resource, namespace, name, body, dry_run=updating))
             self.check_write(request, target, body)
             await self.admit_node(request, target, UPDATE, body)
-            updated = await self.ops.update(resource, namespace, name, body, subresource=sub, dry_run=dry_run,
+            updated = await self.ops.update(resource, namespace, name, body, subresource=sub, dry_run=updating,
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(updated)
         if method == "PATCH":
+            patching = dry_run(params, "PatchOptions")
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type not in PATCH_CONTENT_TYPES:
                 raise unsupported_media_type(PATCH_CONTENT_TYPES)
@@ -321,7 +325,7 @@ class ApiHandler:
                 self.check_write(request, target, would_be)
             await self.admit_node_patch(request, target, content_type, raw)
             code, patched = await self.ops.patch(resource, namespace, name, content_type, raw,
-                                                 subresource=sub, dry_run=dry_run)
+                                                 subresource=sub, dry_run=patching)
             return json_response(scale_of(patched) if sub == "scale" else patched, code)
         if method == "DELETE" and sub is None:
             raw = await read_body(request)
@@ -342,10 +346,9 @@ class ApiHandler:
             return self.table(resource, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
                               params)
 
-        timeout = params.get("timeoutSeconds")
         stream = WatchStream(self.ops, self.decoded, resource, target.namespace, options, render=render,
-                             bookmarks=params.get("allowWatchBookmarks") in ("true", "1"),
-                             timeout=float(timeout) if timeout and timeout.isdigit() else None)
+                             bookmarks=options.allow_bookmarks, timeout=options.timeout_seconds)
+        await stream.ready()  # a resourceVersion too new is answered before the stream starts
         return StreamingResponse(self._counted(stream.stream()), media_type="application/json",
                                  headers={"Transfer-Encoding": "chunked"})
 

@@ -14,6 +14,8 @@ import orjson
 from minik8s.api.meta import JsonObject, metadata_of
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors
+from minik8s.apiserver.query_values import parse_resource_version
+from minik8s.apiserver.resource_versions import wait_for_revision
 from minik8s.store.base import Store, StoreBusy, StoreUnavailable
 from minik8s.store.state import Command, Entry, Result
 
@@ -68,17 +70,19 @@ class ObjectStore:
         self.store = store
 
     async def sync(self, resource_version: str | None) -> None:
-        """Make reads linearizable (no resourceVersion) or at least as new as the one asked for."""
+        """Make reads linearizable (no resourceVersion) or at least as new as the one asked for: 400 for a
+        version that is no uint64, 504 for one this replica does not reach in a bounded wait."""
         if resource_version == "0":
             return
-        if resource_version:
-            try:
-                wanted = int(resource_version)
-            except ValueError:
-                raise errors.bad_request(f"invalid resourceVersion {resource_version!r}") from None
-            if self.store.revision >= wanted:
-                return
+        try:
+            wanted = parse_resource_version(resource_version)
+        except ValueError as error:
+            raise errors.bad_request(str(error)) from None
+        if wanted and self.store.revision >= wanted:
+            return
         await self.run(self.store.barrier())
+        if wanted:
+            await wait_for_revision(lambda: self.store.revision, wanted)
 
     async def run(self, awaitable: Any) -> Any:
         try:

@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import orjson
 
@@ -24,7 +23,7 @@ from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.request_options import ListOptions
 from minik8s.apiserver.storage import decode_value
 from minik8s.store.state import StoreEvent
-from minik8s.store.watch import WatchExpired
+from minik8s.store.watch import Subscription, WatchExpired
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +98,14 @@ class WatchStream:
         self.options, self.render, self.bookmarks, self.timeout = options, render, bookmarks, timeout
         self.bookmark_interval = bookmark_interval
 
-    async def prepare(self) -> tuple[list[bytes], Any]:
-        """Initial events and the subscription; raises StatusError (410) before streaming starts."""
+    async def ready(self) -> None:
+        """Before the response starts: a resourceVersion this replica does not reach in a bounded wait is
+        a StatusError (504, as for reads; a malformed one ListOptions refused with 400)."""
+        if self.options.resource_version not in (None, "", "0"):
+            await self.ops.objects.sync(self.options.resource_version)
+
+    async def prepare(self) -> tuple[list[bytes], Subscription | None]:
+        """Initial events and the subscription (None: an ERROR event, 410, ends the stream at once)."""
         store = self.ops.objects.store
         prefix = self.resource.storage_prefix(self.namespace)
         version = self.options.resource_version
@@ -113,10 +118,7 @@ class WatchStream:
                     initial.append(_line("ADDED", self.render(obj)))
             subscription = store.watch(prefix, revision)
         else:
-            try:
-                start = int(version)
-            except ValueError:
-                raise errors.bad_request(f"invalid resourceVersion {version!r}") from None
+            start = int(version)  # checked by ListOptions: a uint64
             try:
                 subscription = store.watch(prefix, start)
             except WatchExpired:
@@ -125,13 +127,13 @@ class WatchStream:
         return initial, subscription
 
     async def stream(self) -> AsyncIterator[bytes]:
-        initial, subscription = await self.prepare()
+        initial, subscription = await self.prepare()  # here, so a stream never started holds no subscription
         if initial:
             yield b"".join(initial)
         if subscription is None:
             return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout if self.timeout else None
+        deadline = loop.time() + self.timeout if self.timeout else None  # a negative timeout ends it at once
         next_bookmark = loop.time() + self.bookmark_interval
         last_revision = subscription.after_revision
         try:
