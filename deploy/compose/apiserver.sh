@@ -18,6 +18,7 @@ exec minik8s-apiserver --name "${APISERVER_NAME}" \
     --encryption-provider-config /etc/minik8s/encryption.yaml \
     --tls-cert-file "${PKI}/apiserver.crt" --tls-private-key-file "${PKI}/apiserver.key" \
     --client-ca-file "${PKI}/ca.crt" --authorization-mode Node,RBAC --enable-admission-plugins ServiceAccount \
+    --pod-security-default baseline \
     --service-account-signing-key-file "${PKI}/sa.key" --service-account-key-file "${PKI}/sa.pub" \
     --kubelet-client-certificate "${PKI}/apiserver-kubelet-client.crt" \
     --kubelet-client-key "${PKI}/apiserver-kubelet-client.key" --kubelet-certificate-authority "${PKI}/ca.crt" "$@"

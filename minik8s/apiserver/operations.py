@@ -26,7 +26,7 @@ from minik8s.apiserver.admission_interface import CREATE, DELETE, UPDATE, Admiss
 from minik8s.apiserver.patch import APPLY_PATCH, PatchError, apply_patch_by_content_type
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions, page
 from minik8s.apiserver.scale import scale_of
-from minik8s.apiserver.service_addresses import CLUSTER_IPS, ServiceAddresses
+from minik8s.apiserver.service_addresses import ServiceAddresses, asked_for
 from minik8s.apiserver.storage import AllocationTaken, CompanionChanged, ObjectStore, clone
 from minik8s.store.state import Command
 
@@ -161,7 +161,7 @@ class Operations:
             try:
                 return await self.objects.create(resource, service, extra=[*changes.commands(), *companions])
             except AllocationTaken as taken:
-                if _asked_for(original, taken.key):
+                if asked_for(original, taken.key):
                     raise ServiceAddresses.taken_message(service, taken.key) from None
         raise errors.unavailable("could not allocate the service's addresses; try again")
 
@@ -383,15 +383,6 @@ class Operations:
 def _released(resource: ResourceKind, obj: JsonObject) -> list[dict[str, Any]]:
     """What goes with an object when it is removed: a Service's addresses."""
     return ServiceAddresses.release_all(obj) if resource.kind == "Service" else []
-
-
-def _asked_for(service: JsonObject, allocation_key: str) -> bool:
-    """Did the user ask for the address behind this allocation key (rather than us picking it)?"""
-    spec = spec_of(service)
-    value = allocation_key.rsplit("/", 1)[-1]
-    if allocation_key.startswith(CLUSTER_IPS):
-        return spec.get("clusterIP") == value
-    return any(isinstance(p, dict) and str(p.get("nodePort")) == value for p in spec.get("ports") or [])
 
 
 def _success_status(resource: ResourceKind, obj: JsonObject) -> JsonObject:

@@ -104,7 +104,7 @@ def assert_spread(answers: list[str], pods: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def web(cluster: Cluster) -> Iterator[WebApp]:
-    with cluster.namespace(NAMESPACE) as namespace:
+    with cluster.namespace(NAMESPACE, privileged=True) as namespace:  # udp-echo runs the host's Python
         cluster.apply(namespace, web_deployment("web"), service("web", "web"),
                       service("web-np", "web", type="NodePort"), service("sticky", "web", sessionAffinity="ClientIP"),
                       service("web-headless", "web", clusterIP="None"),
