@@ -78,7 +78,6 @@ _NO_SELINUX = "its node agent applies no SELinux labels"
 _LINUX_ONLY = "it runs Linux containers only"
 UNSUPPORTED: tuple[Unsupported, ...] = (
     Unsupported(POD, "hostUsers", _false, reason="its node agent runs no pod in a user namespace"),
-    Unsupported(POD, "shareProcessNamespace", _true, reason="the containers of a pod never share a process namespace"),
     Unsupported(POD, "runtimeClassName", _set, reason="it has no RuntimeClasses: every pod runs on the node's Docker"),
     Unsupported.only(POD, "os.name", "linux"),
     Unsupported(POD, "ephemeralContainers", _set, reason="it serves no ephemeralcontainers subresource"),
@@ -87,8 +86,7 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
     Unsupported(POD_SECURITY, "seLinuxOptions", _set, reason=_NO_SELINUX),
     Unsupported(POD_SECURITY, "windowsOptions", _set, reason=_LINUX_ONLY),
     Unsupported(POD_SECURITY, "sysctls", _set, reason="its node agent sets no sysctls"),
-    Unsupported.only(POD_SECURITY, "seccompProfile.type", "RuntimeDefault", "Unconfined"),
-    Unsupported.only(POD_SECURITY, "appArmorProfile.type", "RuntimeDefault"),
+    Unsupported.only(POD_SECURITY, "appArmorProfile.type", "RuntimeDefault", "Unconfined"),
     Unsupported.only(POD_SECURITY, "supplementalGroupsPolicy", "Merge"),
     Unsupported(CONTAINER, "lifecycle.postStart", _set, reason="its node agent runs no lifecycle hooks"),
     Unsupported(CONTAINER, "lifecycle.preStop", _set, reason="its node agent runs no lifecycle hooks"),
@@ -101,8 +99,7 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
     Unsupported(CONTAINER_SECURITY, "seLinuxOptions", _set, reason=_NO_SELINUX),
     Unsupported(CONTAINER_SECURITY, "windowsOptions", _set, reason=_LINUX_ONLY),
     Unsupported.only(CONTAINER_SECURITY, "procMount", "Default"),
-    Unsupported.only(CONTAINER_SECURITY, "seccompProfile.type", "RuntimeDefault", "Unconfined"),
-    Unsupported.only(CONTAINER_SECURITY, "appArmorProfile.type", "RuntimeDefault"),
+    Unsupported.only(CONTAINER_SECURITY, "appArmorProfile.type", "RuntimeDefault", "Unconfined"),
     Unsupported.only(VOLUME_MOUNT, "mountPropagation", "None"),
     Unsupported.only(VOLUME_MOUNT, "recursiveReadOnly", "Disabled", "IfPossible"),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from docker.utils import convert_port_bindings
 
+from minik8s.node.docker.capabilities import missing_from
 from minik8s.node.docker.wire import (
     ContainerDetails,
     FrameDemultiplexer,
@@ -17,6 +18,7 @@ from minik8s.node.docker.wire import (
     resolv_conf_text,
     rfc3339,
     sandbox_arguments,
+    security_arguments,
 )
 from minik8s.node.runtime import (
     ContainerSpec,
@@ -226,3 +228,18 @@ def test_details_are_inspected_again_only_when_the_state_changed() -> None:
     details.remember(container_info_from_inspect(inspected("a", "running")))
     assert details.listing([], {"pod": "p"}) == []  # gone from a listing that would show it: dropped
     assert details.stale(summaries) == ["a"]
+
+
+def test_privileged_on_a_node_short_of_capabilities_grants_every_one_it_holds() -> None:
+    """Docker's --privileged and --cap-add ALL fail when the agent lacks a capability (these machines lack
+    CAP_SYS_RESOURCE): a privileged container gets ALL but the missing ones, unconfined, as runtimes do."""
+    missing = missing_from("000001fffeffffff", 40)
+    assert missing == {"CAP_SYS_RESOURCE"}
+    emulated = security_arguments(SecurityOptions(privileged=True), missing)
+    assert emulated["privileged"] is False and emulated["cap_add"] == ["ALL"]
+    assert emulated["cap_drop"] == ["CAP_SYS_RESOURCE"]
+    assert emulated["security_opt"] == ["seccomp=unconfined", "apparmor=unconfined"]
+    added = security_arguments(SecurityOptions(cap_add=("ALL",), cap_drop=("CAP_CHOWN",)), missing)
+    assert added["cap_add"] == ["ALL"] and added["cap_drop"] == ["CAP_CHOWN", "CAP_SYS_RESOURCE"]
+    whole = security_arguments(SecurityOptions(privileged=True), missing_from("1ffffffffff", 40))
+    assert whole["privileged"] is True and whole["cap_add"] is None and whole["security_opt"] is None

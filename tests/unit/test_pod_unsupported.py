@@ -32,7 +32,6 @@ NOT_MINIK8S = "not supported by minik8s"
 REFUSED = [
     (pod(hostUsers=False), 'spec.hostUsers: Unsupported value: false: not supported by minik8s: its node agent runs '
                            "no pod in a user namespace"),
-    (pod(shareProcessNamespace=True), "spec.shareProcessNamespace: Unsupported value: true: "),
     (pod(runtimeClassName="gvisor"), 'spec.runtimeClassName: Unsupported value: "gvisor": '),
     (pod(os={"name": "windows"}), 'spec.os.name: Unsupported value: "windows": supported values: "linux"'),
     (pod(ephemeralContainers=[{"name": "debug", "image": "busybox"}]), "spec.ephemeralContainers: Unsupported value:"),
@@ -45,11 +44,9 @@ REFUSED = [
      "spec.securityContext.windowsOptions: Unsupported value: "),
     (pod(securityContext={"sysctls": [{"name": "net.ipv4.tcp_syncookies", "value": "1"}]}),
      "spec.securityContext.sysctls: Unsupported value: "),
-    (pod(securityContext={"seccompProfile": {"type": "Localhost", "localhostProfile": "x.json"}}),
-     'spec.securityContext.seccompProfile.type: Unsupported value: "Localhost": supported values: "RuntimeDefault", '
+    (pod(securityContext={"appArmorProfile": {"type": "Localhost", "localhostProfile": "p"}}),
+     'spec.securityContext.appArmorProfile.type: Unsupported value: "Localhost": supported values: "RuntimeDefault", '
      '"Unconfined"'),
-    (pod(securityContext={"appArmorProfile": {"type": "Unconfined"}}),
-     'spec.securityContext.appArmorProfile.type: Unsupported value: "Unconfined": supported values: "RuntimeDefault"'),
     (pod(securityContext={"supplementalGroupsPolicy": "Strict"}),
      'spec.securityContext.supplementalGroupsPolicy: Unsupported value: "Strict": supported values: "Merge"'),
     (in_container(lifecycle={"preStop": {"exec": {"command": ["sleep", "5"]}}}),
@@ -72,8 +69,6 @@ REFUSED = [
      "spec.containers[0].securityContext.windowsOptions: Unsupported value: "),
     (in_container(securityContext={"procMount": "Unmasked"}),
      'spec.containers[0].securityContext.procMount: Unsupported value: "Unmasked": supported values: "Default"'),
-    (in_container(securityContext={"seccompProfile": {"type": "Localhost"}}),
-     'spec.containers[0].securityContext.seccompProfile.type: Unsupported value: "Localhost": '),
     (in_container(securityContext={"appArmorProfile": {"type": "Localhost", "localhostProfile": "p"}}),
      'spec.containers[0].securityContext.appArmorProfile.type: Unsupported value: "Localhost": '),
     (pod(volumes=[{"name": "host", "hostPath": {"path": "/srv"}}],
@@ -107,7 +102,7 @@ def test_every_row_of_the_table_is_tried() -> None:
 
 
 @pytest.mark.parametrize("body", [
-    pod(hostUsers=True, shareProcessNamespace=False, setHostnameAsFQDN=False, os={"name": "linux"}),
+    pod(hostUsers=True, shareProcessNamespace=True, setHostnameAsFQDN=False, os={"name": "linux"}),
     pod(securityContext={"seccompProfile": {"type": "RuntimeDefault"}, "appArmorProfile": {"type": "RuntimeDefault"},
                          "supplementalGroupsPolicy": "Merge", "runAsUser": 1000, "runAsNonRoot": True,
                          "fsGroup": 2000, "supplementalGroups": [3000], "sysctls": []}),

@@ -22,6 +22,7 @@ import docker.errors
 import requests
 
 from minik8s.node.docker import http_streams
+from minik8s.node.docker.capabilities import missing_on_this_node
 from minik8s.node.docker.wire import (
     container_arguments,
     container_info_from_inspect,
@@ -173,7 +174,7 @@ def _write_resolv_conf(path: str, spec: SandboxSpec) -> None:
 
 
 def create_container(api: Any, spec: ContainerSpec) -> str:
-    create_arguments, host_arguments = container_arguments(spec)
+    create_arguments, host_arguments = container_arguments(spec, missing_on_this_node())
     try:
         created = api.create_container(**create_arguments, host_config=api.create_host_config(**host_arguments))
     except docker.errors.ImageNotFound as exc:

@@ -205,24 +205,32 @@ def namespace_modes(namespaces: NamespaceOptions, sandbox_id: str) -> dict[str, 
             "ipc_mode": "host" if namespaces.host_ipc else f"container:{sandbox_id}", "pid_mode": pid_mode}
 
 
-def security_arguments(security: SecurityOptions) -> dict[str, Any]:
-    """create_host_config kwargs for the container's privileges and confinement."""
+def security_arguments(security: SecurityOptions, missing: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """create_host_config kwargs for the container's privileges and confinement. `missing`: the
+    capabilities this node does not hold (see capabilities): `privileged` and ALL grant the rest."""
+    emulate_privileged = security.privileged and bool(missing)
+    seccomp = "unconfined" if emulate_privileged else security.seccomp
     options = ["no-new-privileges"] if security.no_new_privileges else []
-    if security.seccomp is not None:
-        options.append(f"seccomp={security.seccomp}")
-    if security.apparmor_unconfined:
+    if seccomp is not None:
+        options.append(f"seccomp={seccomp}")
+    if security.apparmor_unconfined or emulate_privileged:
         options.append("apparmor=unconfined")
+    cap_add = ["ALL"] if emulate_privileged else list(security.cap_add)
+    cap_drop = list(security.cap_drop)
+    if missing and "ALL" in cap_add:
+        cap_drop += sorted(missing - set(cap_drop))
     return {
-        "privileged": security.privileged,
+        "privileged": security.privileged and not missing,
         "read_only": security.read_only_root or None,
-        "cap_add": list(security.cap_add) or None,
-        "cap_drop": list(security.cap_drop) or None,
+        "cap_add": cap_add or None,
+        "cap_drop": cap_drop or None,
         "group_add": [str(group) for group in security.group_add] or None,
         "security_opt": options or None,
     }
 
 
-def container_arguments(spec: ContainerSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+def container_arguments(spec: ContainerSpec, missing: frozenset[str] = frozenset()
+                        ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(create_container kwargs without host config, create_host_config kwargs).
 
     Kubernetes semantics: `command` replaces the image's ENTRYPOINT and drops its CMD; `args`
@@ -230,7 +238,7 @@ def container_arguments(spec: ContainerSpec) -> tuple[dict[str, Any], dict[str, 
     """
     host_config: dict[str, Any] = {
         **namespace_modes(spec.namespaces, spec.sandbox_id),
-        **security_arguments(spec.security),
+        **security_arguments(spec.security, missing),
         "mounts": [
             {"Type": "bind", "Source": mount.source, "Target": mount.target, "ReadOnly": mount.read_only}
             for mount in spec.mounts
