@@ -24,16 +24,16 @@ from minik8s.api.tables import build_table
 from minik8s.apiserver import binding, discovery, endpoint_slices, errors, protobuf, reviews
 from minik8s.apiserver.authorization import AlwaysAllow, Authorizer, decides_with_rbac, user_of
 from minik8s.apiserver.authorization_writes import check_rbac_write
-from minik8s.apiserver.json_values import JsonCompatibleLoader
+from minik8s.apiserver.limits import MAX_DEPTH_MESSAGE, MAX_REQUEST_BODY_BYTES, nesting_depth_exceeds
 from minik8s.apiserver.node_admission import admit_node_write, judges_new_object, restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations, scale_of
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
+from minik8s.apiserver.yaml_loader import JsonCompatibleLoader, YamlTooLarge
 from minik8s.daemon.request_guard import from_browser
 
-MAX_BODY_BYTES = 3 * 1024 * 1024
 ACCEPTED_MEDIA_TYPES = ("application/json", "application/yaml", protobuf.MEDIA_TYPE)  # Kubernetes' order
 INPUT_MEDIA_TYPES = frozenset({*ACCEPTED_MEDIA_TYPES, "application/x-yaml", "text/yaml", "*/*"})
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
@@ -95,14 +95,16 @@ def wants_table(accept: str) -> bool:
 
 
 async def read_body(request: Request) -> bytes:
+    """The body, refused as Kubernetes' `limitedReadBody` refuses it once past 3 MiB."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise errors.too_large("the request body is larger than 3 MiB")
+    too_large = errors.too_large(f"Request entity too large: limit is {MAX_REQUEST_BODY_BYTES}")
+    if declared and declared.isdigit() and int(declared) > MAX_REQUEST_BODY_BYTES:
+        raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise errors.too_large("the request body is larger than 3 MiB")
+        if size > MAX_REQUEST_BODY_BYTES:
+            raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -134,19 +136,37 @@ async def read_object(request: Request) -> Any:
 
 
 def parse_object(raw: bytes, media_type: str) -> Any:
+    """The body's document, nested no deeper than `MAX_NESTING_DEPTH` (past it a 400, as Kubernetes)."""
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
     if media_type == protobuf.MEDIA_TYPE:
-        return protobuf.parse_protobuf_body(raw)
+        document = protobuf.parse_protobuf_body(raw)
+    else:
+        document = _parse_text(raw, media_type)
+    if nesting_depth_exceeds(document):
+        raise errors.bad_request(f"the request body is not valid: {MAX_DEPTH_MESSAGE}")
+    return document
+
+
+def _parse_text(raw: bytes, media_type: str) -> Any:
     try:
         if "yaml" not in media_type:
             return orjson.loads(raw)
-        document = yaml.load(raw, Loader=JsonCompatibleLoader)  # a SafeLoader: plain data only
+        document = yaml.load(raw, Loader=JsonCompatibleLoader)  # plain data, bounded depth and aliases
         orjson.dumps(document)  # e.g. !!binary values are not JSON
         return document
+    except YamlTooLarge as error:
+        raise errors.too_large(f"Request entity too large: {error.problem}") from None
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, yaml.YAMLError) as error:
         raise errors.bad_request(f"the request body is not valid {'YAML' if 'yaml' in media_type else 'JSON'}: "
-                                 f"{str(error).splitlines()[0]}") from None
+                                 f"{_problem(error)}") from None
+
+
+def _problem(error: Exception) -> str:
+    """What was wrong, in one line (a YAML error's context and problem, without its marks)."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem:
+        return ": ".join(part for part in (error.context, error.problem) if part)
+    return str(error).splitlines()[0]
 
 
 class ApiHandler:
