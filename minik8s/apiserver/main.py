@@ -22,12 +22,14 @@ from minik8s.apiserver.kubelet_client import (
     add_kubelet_client_flags,
     kubelet_client_from_flags,
 )
+from minik8s.apiserver.load_limits import add_load_limit_flags, load_limits_from_flags
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
 from minik8s.daemon.request_guard import host_policy, parse_host_list
 from minik8s.daemon.tls import ServerTls
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
+from minik8s.store.watch import DEFAULT_HISTORY_BYTES
 
 log = logging.getLogger("minik8s.apiserver")
 
@@ -46,6 +48,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--advertise-address", default="",
                         help="host:port listed in the `kubernetes` Endpoints (default: the first --listen address)")
     parser.add_argument("--watch-history", type=int, default=10_000, help="watch events kept for resuming")
+    parser.add_argument("--watch-history-bytes", type=int, default=DEFAULT_HISTORY_BYTES,
+                        help="bytes of objects the watch history may keep (new and previous values); the oldest "
+                             "events go first, and resuming from one is a 410")
     parser.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the not-ready NoExecute toleration added to every pod")
     parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
@@ -61,6 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "against; a verified certificate authenticates its CN as user, its Os as groups")
     add_authentication_flags(parser)
     add_kubelet_client_flags(parser)
+    add_load_limit_flags(parser)
     parser.add_argument("--enable-admission-plugins", default="",
                         help=f"comma-separated admission plugins to run besides the default ones ({', '.join(PLUGINS)}; "
                              "ServiceAccount: pods get a token volume and must name an existing ServiceAccount)")
@@ -77,6 +83,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.client_ca_file and not args.tls_cert_file:
         parser.error("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
     args.kubelet_client = kubelet_client_from_flags(parser, args)
+    args.load_limits = load_limits_from_flags(parser, args)
     try:
         args.admission_plugins = enabled_plugins(_names(args.enable_admission_plugins),
                                                  _names(args.disable_admission_plugins))
@@ -112,7 +119,7 @@ async def serve(args: argparse.Namespace) -> None:
         data_dir=Path(args.data_dir),
         password=password,
     )
-    store = await RaftStore.open(settings, history=args.watch_history)
+    store = await RaftStore.open(settings, history=args.watch_history, history_bytes=args.watch_history_bytes)
     (host, port), *also_on = [host_port(address) for address in args.listen.split(",") if address]
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
@@ -120,7 +127,7 @@ async def serve(args: argparse.Namespace) -> None:
     hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0], *(h for h, _ in also_on)])
     app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts,
                      authentication=authentication, authorization_mode=args.authorization_mode,
-                     kubelet=kubelet, admission_plugins=args.admission_plugins)
+                     kubelet=kubelet, admission_plugins=args.admission_plugins, load_limits=args.load_limits)
     tls = server_tls(args)
     log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
              args.raft_address, args.peers or "none")

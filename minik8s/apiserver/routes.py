@@ -6,7 +6,6 @@ and `/api/v1/namespaces/x/pods` (pods in x) share a shape no path template tells
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import orjson
 import yaml
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from minik8s.api.kinds import ENDPOINTS
 from minik8s.api.meta import JsonObject
@@ -31,6 +30,7 @@ from minik8s.apiserver.operations import Operations, scale_of
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
+from minik8s.apiserver.watch_limits import WatchRegistry, WatchResponse, watch_timeout
 from minik8s.apiserver.yaml_loader import JsonCompatibleLoader, YamlTooLarge
 from minik8s.daemon.request_guard import from_browser
 
@@ -171,12 +171,14 @@ def _problem(error: Exception) -> str:
 
 class ApiHandler:
     def __init__(self, ops: Operations, *, node_proxy: NodeProxy | None = None,
-                 authorizer: Authorizer | None = None) -> None:
+                 authorizer: Authorizer | None = None, watches: WatchRegistry | None = None,
+                 min_request_timeout: float = 0) -> None:
         self.ops = ops
         self.authorizer: Authorizer = authorizer or AlwaysAllow()
         self.node_proxy = node_proxy
         self.decoded = DecodedEvents()
-        self.open_watches = 0
+        self.watches = watches or WatchRegistry(total=0, per_user=0)
+        self.min_request_timeout = min_request_timeout
 
     async def core(self, request: Request) -> Response:
         segments = [s for s in request.path_params.get("path", "").split("/") if s]
@@ -358,19 +360,13 @@ class ApiHandler:
                               params)
 
         timeout = params.get("timeoutSeconds")
+        lease = self.watches.acquire(user_of(request.scope).name)  # a 429 past the limits, before streaming
         stream = WatchStream(self.ops, self.decoded, resource, target.namespace, options, render=render,
                              bookmarks=params.get("allowWatchBookmarks") in ("true", "1"),
-                             timeout=float(timeout) if timeout and timeout.isdigit() else None)
-        return StreamingResponse(self._counted(stream.stream()), media_type="application/json",
-                                 headers={"Transfer-Encoding": "chunked"})
-
-    async def _counted(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        self.open_watches += 1
-        try:
-            async for line in lines:
-                yield line
-        finally:
-            self.open_watches -= 1
+                             timeout=watch_timeout(float(timeout) if timeout and timeout.isdigit() else None,
+                                                   self.min_request_timeout))
+        return WatchResponse(stream.stream(), lease, media_type="application/json",
+                             headers={"Transfer-Encoding": "chunked"})
 
     @staticmethod
     def table(resource: ResourceKind, items: list[JsonObject], metadata: dict[str, Any],

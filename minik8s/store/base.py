@@ -15,7 +15,7 @@ import uuid
 from typing import Protocol
 
 from minik8s.store.state import Command, Entry, KVState, Result
-from minik8s.store.watch import Subscription, WatchHub
+from minik8s.store.watch import DEFAULT_HISTORY_BYTES, Subscription, WatchHub
 
 
 class StoreUnavailable(Exception):
@@ -62,11 +62,13 @@ def new_request_id() -> str:
 class ReplicaCore:
     """State + lock + hub of one replica. Mutations come from one thread; reads from the loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, *, history: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, history: int,
+                 history_bytes: int = DEFAULT_HISTORY_BYTES) -> None:
         self.loop = loop
         self.lock = threading.Lock()
         self.state = KVState()
-        self.hub = WatchHub(current_revision=lambda: self.state.revision, history=history)
+        self.hub = WatchHub(current_revision=lambda: self.state.revision, history=history,
+                            history_bytes=history_bytes)
 
     def apply_here(self, command: Command, *, on_loop_thread: bool) -> Result | list[Result]:
         """Apply on the calling thread and hand the events to the hub on the loop."""
@@ -118,8 +120,8 @@ class LocalReads:
 class LocalStore(LocalReads):
     """A single in-process replica without Raft: same semantics, no durability."""
 
-    def __init__(self, *, history: int = 10_000) -> None:
-        self.core = ReplicaCore(asyncio.get_running_loop(), history=history)
+    def __init__(self, *, history: int = 10_000, history_bytes: int = DEFAULT_HISTORY_BYTES) -> None:
+        self.core = ReplicaCore(asyncio.get_running_loop(), history=history, history_bytes=history_bytes)
 
     async def apply(self, command: Command) -> Result:
         command.setdefault("request_id", new_request_id())

@@ -26,6 +26,7 @@ from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replic
 
 from minik8s.store.base import LocalReads, ReplicaCore, StoreBusy, StoreUnavailable, new_request_id
 from minik8s.store.state import Command, KVState, Result
+from minik8s.store.watch import DEFAULT_HISTORY_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +138,10 @@ class RaftStore(LocalReads):
         self._syncobj = SyncObj(settings.self_address, list(settings.peers), conf, consumers=[self._consumer])
 
     @classmethod
-    async def open(cls, settings: RaftSettings, *, history: int = 10_000) -> RaftStore:
+    async def open(cls, settings: RaftSettings, *, history: int = 10_000,
+                   history_bytes: int = DEFAULT_HISTORY_BYTES) -> RaftStore:
         check_bindable(settings.self_address)
-        core = ReplicaCore(asyncio.get_running_loop(), history=history)
+        core = ReplicaCore(asyncio.get_running_loop(), history=history, history_bytes=history_bytes)
         return cls(settings, core)
 
     # ---- writes ----

@@ -5,6 +5,12 @@ Raft applies changes on its own thread; the store hands each batch of events to 
 needs no lock and nothing is lost or delivered twice. A subscriber that falls too far behind is
 cut off with `WatchExpired` (the apiserver answers 410 and the client re-lists) instead of
 being allowed to hold memory or block anyone.
+
+Memory is bounded in bytes as well as in events: an event keeps its key, new and previous value
+alive, so 400 writes of a 900 KB object held 2 GB under a bound of 10,000 events. The history
+drops its oldest revisions once it holds more than `history_bytes` (always keeping the newest
+revision), and a subscriber whose backlog reaches back past what the history still keeps is cut
+off, so a stalled watcher never pins events the history has let go.
 """
 
 from __future__ import annotations
@@ -19,11 +25,17 @@ from minik8s.store.state import StoreEvent
 log = logging.getLogger(__name__)
 
 DEFAULT_HISTORY = 10_000
+DEFAULT_HISTORY_BYTES = 256 * 1024 * 1024
 DEFAULT_SUBSCRIBER_BUFFER = 10_000
 
 
 class WatchExpired(Exception):
     """The requested revision is no longer in the history (or the watcher fell behind)."""
+
+
+def event_bytes(event: StoreEvent) -> int:
+    """The memory an event holds on to: its key and both values."""
+    return len(event.key) + len(event.value) + (len(event.prev_value) if event.prev_value is not None else 0)
 
 
 class Subscription:
@@ -33,43 +45,68 @@ class Subscription:
         self._hub = hub
         self.prefix = prefix
         self.after_revision = after_revision
-        self._queue: asyncio.Queue[StoreEvent | None] = asyncio.Queue(maxsize=buffer)
+        self._buffer = buffer
+        self._pending: collections.deque[StoreEvent] = collections.deque()
+        self.pending_bytes = 0
+        self._waiter: asyncio.Future[None] | None = None
         self.expired = False
 
     def _offer(self, event: StoreEvent) -> None:
         if self.expired or event.revision <= self.after_revision or not event.key.startswith(self.prefix):
             return
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if len(self._pending) >= self._buffer:
             self._expire()
+            return
+        self._pending.append(event)
+        self.pending_bytes += event_bytes(event)
+        self._wake()
+
+    def _lags_behind(self, oldest_kept_revision: int) -> bool:
+        """True when the oldest event this watcher has yet to read has left the history."""
+        return bool(self._pending) and self._pending[0].revision < oldest_kept_revision
 
     def _expire(self) -> None:
+        """Cut off: drop the backlog (the consumer learns it was cut off) and leave the hub."""
         if self.expired:
             return
         self.expired = True
-        # Make room for the wake-up sentinel: the consumer learns it was cut off.
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(None)
+        self._pending.clear()
+        self.pending_bytes = 0
+        self._wake()
+        self._hub.unsubscribe(self)
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _pop(self) -> StoreEvent:
+        event = self._pending.popleft()
+        self.pending_bytes -= event_bytes(event)
+        return event
 
     async def next(self, timeout: float | None = None) -> StoreEvent | None:
         """The next event; None on timeout. Raises WatchExpired when cut off."""
-        try:
-            event = await asyncio.wait_for(self._queue.get(), timeout) if timeout else await self._queue.get()
-        except TimeoutError:
-            return None
-        if event is None:
+        if not self._pending and not self.expired:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(self._waiter, timeout)
+            except TimeoutError:
+                return None
+            finally:
+                self._waiter = None
+        if self.expired:
             raise WatchExpired()
-        return event
+        return self._pop() if self._pending else None
 
-    def drain(self) -> list[StoreEvent]:
-        """Events already queued, without waiting."""
+    def drain(self, max_bytes: int | None = None) -> list[StoreEvent]:
+        """Events already queued, without waiting; with `max_bytes`, stop once that much is taken."""
+        if self.expired:
+            raise WatchExpired()
         events: list[StoreEvent] = []
-        while not self._queue.empty():
-            event = self._queue.get_nowait()
-            if event is None:
-                raise WatchExpired()
+        taken = 0
+        while self._pending and (max_bytes is None or taken < max_bytes):
+            event = self._pop()
+            taken += event_bytes(event)
             events.append(event)
         return events
 
@@ -83,11 +120,14 @@ class WatchHub:
         *,
         current_revision: Callable[[], int],
         history: int = DEFAULT_HISTORY,
+        history_bytes: int = DEFAULT_HISTORY_BYTES,
         subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
     ) -> None:
         self._current_revision = current_revision
         self._history: collections.deque[StoreEvent] = collections.deque()
         self._limit = history
+        self._limit_bytes = history_bytes
+        self._bytes = 0
         self._subscriber_buffer = subscriber_buffer
         self._subscribers: set[Subscription] = set()
         self.latest_revision = 0
@@ -96,22 +136,35 @@ class WatchHub:
         """Called on the loop thread with the events of one applied command."""
         for event in events:
             self._history.append(event)
+            self._bytes += event_bytes(event)
             self.latest_revision = event.revision
         self._trim()
+        oldest_kept = self._history[0].revision
         for subscriber in list(self._subscribers):
+            if subscriber._lags_behind(oldest_kept):
+                subscriber._expire()
+                continue
             for event in events:
                 subscriber._offer(event)
 
     def _trim(self) -> None:
-        # Trim whole revisions only, so the history is complete from its first revision on.
-        while len(self._history) > self._limit:
-            dropped = self._history.popleft().revision
+        # Trim whole revisions only, so the history is complete from its first revision on; the
+        # newest revision stays even when it alone is larger than the byte bound.
+        while (len(self._history) > self._limit or self._bytes > self._limit_bytes) \
+                and self._history[0].revision != self._history[-1].revision:
+            dropped = self._history[0].revision
             while self._history and self._history[0].revision == dropped:
-                self._history.popleft()
+                self._bytes -= event_bytes(self._history.popleft())
+
+    @property
+    def history_size_bytes(self) -> int:
+        """The bytes the history holds on to (keys and values of its events)."""
+        return self._bytes
 
     def reset(self) -> None:
         """The replica's state was replaced wholesale (snapshot install): history is void."""
         self._history.clear()
+        self._bytes = 0
         for subscriber in list(self._subscribers):
             subscriber._expire()
         self._subscribers.clear()
@@ -130,7 +183,8 @@ class WatchHub:
         for event in self._history:
             if event.revision > after_revision:
                 subscription._offer(event)
-        self._subscribers.add(subscription)
+        if not subscription.expired:
+            self._subscribers.add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:

@@ -22,6 +22,7 @@ from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import AuthenticationOptions
 from minik8s.apiserver.authorization import ALWAYS_ALLOW
 from minik8s.apiserver.kubelet_client import KubeletConnection
+from minik8s.apiserver.load_limits import LoadLimits
 from minik8s.apiserver.service_account_tokens import PrivateKey
 from minik8s.client.api import ApiClient
 from minik8s.daemon.http import serve_http
@@ -88,14 +89,15 @@ async def https_serving(app: ASGIApp, tls: ServerTls) -> AsyncIterator[int]:
 async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
                             authorization_mode: str = ALWAYS_ALLOW, authentication: AuthenticationOptions | None = None,
                             kubelet: KubeletConnection | None = None, admission_plugins: frozenset[str] = frozenset(),
-                            signing_key: PrivateKey | None = None) -> AsyncIterator[str]:
+                            signing_key: PrivateKey | None = None,
+                            load_limits: LoadLimits | None = None) -> AsyncIterator[str]:
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
 
     The URL is handed out once the apiserver serves the system namespaces. With RBAC, requests name
     their user in the `X-Test-User` header (tests/support/users.py). `authentication` replaces the test
     tokens' options (keep `test_tokens` among its token authenticators for the header to work);
     `kubelet` is how it reaches node agents; `signing_key` makes it issue (and accept) ServiceAccount
-    tokens; `admission_plugins` are those it runs.
+    tokens; `admission_plugins` are those it runs; `load_limits` its limits on requests and watches.
     """
     port = free_port()
     authentication = authentication or test_authentication(authorization_mode)
@@ -103,7 +105,7 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
         authentication = dataclasses.replace(authentication, signing_key=signing_key)
     app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port),
                      authorization_mode=authorization_mode, authentication=authentication, kubelet=kubelet,
-                     admission_plugins=admission_plugins)
+                     admission_plugins=admission_plugins, load_limits=load_limits)
     if authorization_mode != ALWAYS_ALLOW:
         app.add_middleware(TestUserMiddleware)
     async with serving(app, port=port) as port:

@@ -1,0 +1,77 @@
+"""The watch hub's memory: its history is bounded in bytes as well as events, and so are its laggards.
+
+Before, only the number of events was bounded: 400 writes of a 900 KB ConfigMap held 2 GB (each
+event keeps the new and the previous value), and a watcher that stopped reading kept up to
+10,000 events alive after the history had let them go.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from minik8s.store.state import StoreEvent
+from minik8s.store.watch import WatchExpired, WatchHub
+
+KEY = "/registry/configmaps/default/big"
+VALUE_BYTES = 900 * 1024
+MiB = 1024 * 1024
+
+
+def big_event(revision: int) -> StoreEvent:
+    """A MODIFIED event of a 900 KB object: new and previous values are distinct buffers, as the store makes."""
+    return StoreEvent(revision, "MODIFIED", KEY, bytes(VALUE_BYTES), bytes(VALUE_BYTES))
+
+
+def test_400_writes_of_a_900_kb_object_stay_within_the_history_bytes() -> None:
+    hub = WatchHub(current_revision=lambda: 0, history=10_000, history_bytes=64 * MiB)
+    for revision in range(1, 401):
+        hub.publish([big_event(revision)])
+    assert hub.history_size_bytes <= 64 * MiB
+    assert hub.history_size_bytes >= 64 * MiB - 2 * (VALUE_BYTES + len(KEY)) - 1  # the newest events are kept
+    assert hub.oldest_available() > 300
+
+
+def test_a_resume_from_a_revision_dropped_for_size_is_expired() -> None:
+    hub = WatchHub(current_revision=lambda: 0, history=10_000, history_bytes=8 * MiB)
+    for revision in range(1, 21):
+        hub.publish([big_event(revision)])
+    with pytest.raises(WatchExpired):
+        hub.subscribe("/registry/", 1)
+    recent = hub.subscribe("/registry/", 18)
+    assert [event.revision for event in recent.drain()] == [19, 20]
+
+
+def test_the_event_count_bound_still_holds() -> None:
+    hub = WatchHub(current_revision=lambda: 0, history=5, history_bytes=64 * MiB)
+    for revision in range(1, 11):
+        hub.publish([StoreEvent(revision, "ADDED", KEY, b"v", None)])
+    assert hub.oldest_available() == 5
+
+
+def test_one_event_larger_than_the_history_bytes_is_still_delivered_to_followers() -> None:
+    hub = WatchHub(current_revision=lambda: 0, history=100, history_bytes=MiB)
+    follower = hub.subscribe("/registry/", 0)
+    hub.publish([big_event(1), big_event(2)])
+    assert [event.revision for event in follower.drain()] == [1, 2]
+
+
+async def test_a_watcher_that_falls_out_of_the_history_is_cut_off_and_its_backlog_released() -> None:
+    hub = WatchHub(current_revision=lambda: 0, history=10_000, history_bytes=8 * MiB)
+    stalled = hub.subscribe("/registry/", 0)
+    reading = hub.subscribe("/registry/", 0)
+    for revision in range(1, 41):
+        hub.publish([big_event(revision)])
+        assert [event.revision for event in reading.drain()] == [revision]
+    assert stalled.pending_bytes == 0  # nothing kept alive for a watcher that will only hear "expired"
+    with pytest.raises(WatchExpired):
+        await stalled.next(timeout=1)
+    assert hub.subscriber_count == 1
+
+
+async def test_a_watcher_within_the_history_keeps_its_backlog() -> None:
+    hub = WatchHub(current_revision=lambda: 0, history=10_000, history_bytes=64 * MiB)
+    behind = hub.subscribe("/registry/", 0)
+    for revision in range(1, 11):
+        hub.publish([big_event(revision)])
+    assert behind.pending_bytes == 10 * (2 * VALUE_BYTES + len(KEY))
+    assert [event.revision for event in behind.drain()] == list(range(1, 11))
