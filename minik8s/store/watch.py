@@ -76,8 +76,8 @@ class Subscription:
         self._hub.unsubscribe(self)
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        if self._waiter is not None:
+            _settle(self._waiter)
 
     def _pop(self) -> StoreEvent:
         event = self._pending.popleft()
@@ -85,15 +85,20 @@ class Subscription:
         return event
 
     async def next(self, timeout: float | None = None) -> StoreEvent | None:
-        """The next event; None on timeout. Raises WatchExpired when cut off."""
+        """The next event; None on timeout. Raises WatchExpired when cut off.
+
+        A plain future and one timer (not `asyncio.wait_for`, which costs several objects and
+        callbacks a call): a thousand watchers each wait once per event."""
         if not self._pending and not self.expired:
-            self._waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            timer = loop.call_later(timeout, _settle, waiter) if timeout is not None else None
             try:
-                await asyncio.wait_for(self._waiter, timeout)
-            except TimeoutError:
-                return None
+                await waiter
             finally:
                 self._waiter = None
+                if timer is not None:
+                    timer.cancel()
         if self.expired:
             raise WatchExpired()
         return self._pop() if self._pending else None
@@ -112,6 +117,11 @@ class Subscription:
 
     def close(self) -> None:
         self._hub.unsubscribe(self)
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class WatchHub:

@@ -92,6 +92,7 @@ class ReplicaSet:
     size: int = 3
     watch_history: int = 10_000
     security: ReplicaSecurity | None = None
+    extra_flags: tuple[str, ...] = ()  # more apiserver flags for every replica (e.g. its load limits)
     replicas: list[Replica] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -114,7 +115,7 @@ class ReplicaSet:
                 "--listen", f"127.0.0.1:{replica.http_port}", "--raft-address", replica.raft_address,
                 "--peers", peers, "--data-dir", str(replica.data_dir), "--secret-file", str(self.root / "secret"),
                 "--watch-history", str(self.watch_history), "--log-level", "warning",
-                *(self.security.flags if self.security is not None else ())]
+                *(self.security.flags if self.security is not None else ()), *self.extra_flags]
         with replica.log_path.open("ab") as log:
             replica.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                                preexec_fn=die_with_parent)
