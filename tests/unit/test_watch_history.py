@@ -1,4 +1,5 @@
-"""The watch hub's memory: its history is bounded in bytes as well as events, and so are its laggards.
+"""The watch hub's memory and fan-out: history bounded in bytes as well as events, laggards cut off, watchers
+woken a slice at a time.
 
 Before, only the number of events was bounded: 400 writes of a 900 KB ConfigMap held 2 GB (each
 event keeps the new and the previous value), and a watcher that stopped reading kept up to
@@ -7,10 +8,12 @@ event keeps the new and the previous value), and a watcher that stopped reading 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from minik8s.store.state import StoreEvent
-from minik8s.store.watch import WatchExpired, WatchHub
+from minik8s.store.watch import FAN_OUT_SLICE, WatchExpired, WatchHub
 
 KEY = "/registry/configmaps/default/big"
 VALUE_BYTES = 900 * 1024
@@ -75,3 +78,17 @@ async def test_a_watcher_within_the_history_keeps_its_backlog() -> None:
         hub.publish([big_event(revision)])
     assert behind.pending_bytes == 10 * (2 * VALUE_BYTES + len(KEY))
     assert [event.revision for event in behind.drain()] == list(range(1, 11))
+
+
+async def test_many_watchers_are_woken_a_slice_per_loop_iteration_and_see_every_event_in_order() -> None:
+    hub = WatchHub(current_revision=lambda: 0)
+    watchers = [hub.subscribe("/registry/", 0) for _ in range(3 * FAN_OUT_SLICE)]
+    waiting = [asyncio.ensure_future(watcher.next(timeout=5)) for watcher in watchers]
+    await asyncio.sleep(0)  # every watcher now waits
+    hub.publish([StoreEvent(1, "ADDED", KEY, b"v", None)])
+    hub.publish([StoreEvent(2, "MODIFIED", KEY, b"w", b"v")])
+    await asyncio.sleep(0)
+    assert sum(task.done() for task in waiting) == FAN_OUT_SLICE  # the rest wait for the next iterations
+    first = await asyncio.gather(*waiting)
+    assert [event.revision for event in first if event] == [1] * len(watchers)
+    assert all([event.revision for event in watcher.drain()] == [2] for watcher in watchers)
