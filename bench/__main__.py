@@ -24,6 +24,7 @@ from bench.proxy_sync import bench_proxy_sync
 from bench.rbac_decisions import bench_rbac_decisions
 from bench.ready_traffic import bench_ready_traffic
 from bench.scheduler_bench import bench_scheduler, bench_scheduler_single_apiserver
+from bench.watch_load import bench_watch_memory, bench_watch_write_latency
 
 log = logging.getLogger("bench")
 
@@ -42,6 +43,10 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
     "scheduler": (bench_scheduler, "1,000 pods on 100 simulated nodes, 3 apiservers: first create → all bound"),
     "scheduler-1": (bench_scheduler_single_apiserver, "the scheduler benchmark with 1 apiserver"),
     "rbac-decisions": (bench_rbac_decisions, "RBAC decisions with 1,000 Roles and RoleBindings (pure, in process)"),
+    "watch-memory": (bench_watch_memory, "RSS of one apiserver holding 10,000 idle watches (limits lifted), "
+                     "and what the default watch limits let one client open"),
+    "watch-write-latency": (bench_watch_write_latency, "create latency on one apiserver with no watcher, then "
+                            "with 1,000 watchers reading every event"),
 }
 
 

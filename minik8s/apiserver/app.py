@@ -28,9 +28,11 @@ from minik8s.apiserver.authorization import (
     new_authorizer,
 )
 from minik8s.apiserver.bootstrap import bootstrap
-from minik8s.apiserver.error_handlers import add_error_handlers
+from minik8s.apiserver.error_handlers import UnexpectedErrors, add_error_handlers
 from minik8s.apiserver.impersonation import ImpersonationTarget
+from minik8s.apiserver.inflight import InflightBudget, InflightLimit
 from minik8s.apiserver.kubelet_client import KubeletConnection
+from minik8s.apiserver.load_limits import LoadLimits
 from minik8s.apiserver.metrics import MetricsMiddleware, RequestStats, new_registry
 from minik8s.apiserver.node_admission import restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
@@ -39,6 +41,7 @@ from minik8s.apiserver.response_warnings import WarningHeaders
 from minik8s.apiserver.routes import ApiHandler
 from minik8s.apiserver.storage import ObjectStore
 from minik8s.apiserver.system_routes import add_system_routes
+from minik8s.apiserver.watch_limits import WatchRegistry
 from minik8s.daemon.request_guard import HostGuard, HostPolicy, host_policy
 from minik8s.store.base import Store
 
@@ -50,19 +53,24 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
                authentication: AuthenticationOptions | None = None, authorization_mode: str = ALWAYS_ALLOW,
                kubelet: KubeletConnection | None = None,
                admission_plugins: frozenset[str] = DEFAULT_PLUGINS,
-               pod_security: PodSecurityConfig | None = None) -> FastAPI:
+               pod_security: PodSecurityConfig | None = None, load_limits: LoadLimits | None = None) -> FastAPI:
     """The apiserver over `store`. `hosts` are the Host headers it answers (default: IP literals, localhost,
     the cluster's names, this machine's hostname and the advertised host — see daemon.request_guard);
     `authentication` says how requests prove who they are; `authorization_mode` is AlwaysAllow or RBAC;
     `kubelet` is how logs and exec reach node agents (default plain http/ws; see kubelet_client);
     `admission_plugins` the admission plugins every write passes (see admission); `pod_security` the
-    PodSecurity plugin's cluster defaults and exempt namespaces (default: everything privileged)."""
+    PodSecurity plugin's cluster defaults and exempt namespaces (default: everything privileged);
+    `load_limits` bound requests in flight and watches (see load_limits)."""
+    limits = load_limits or LoadLimits()
     pod_security = pod_security or PodSecurityConfig()
     ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds, admission_plugins=admission_plugins,
                      pod_security=pod_security)
     node_proxy = NodeProxy(ops, connection=kubelet)
     authorizer = new_authorizer(authorization_mode, store)
-    handler = ApiHandler(ops, node_proxy=node_proxy, authorizer=authorizer)
+    watches = WatchRegistry(total=limits.max_watches, per_user=limits.max_watches_per_user)
+    handler = ApiHandler(ops, node_proxy=node_proxy, authorizer=authorizer, watches=watches,
+                         min_request_timeout=limits.min_request_timeout)
+    inflight = InflightBudget(read_only=limits.max_requests_inflight, mutating=limits.max_mutating_requests_inflight)
     stats = RequestStats()
     background: set[asyncio.Task[None]] = set()
 
@@ -81,8 +89,10 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     app.state.store = store
     app.state.ops = ops
     app.state.authorizer = authorizer
-    # Middleware added first runs innermost: the user is authenticated before it is authorized.
+    # Middleware added first runs innermost: the user is authenticated, then counted in flight (as upstream's
+    # maxinflight filter, so system:masters can be told apart), then authorized.
     app.add_middleware(AuthorizationMiddleware, authorizer=authorizer)  # type: ignore[arg-type]
+    app.add_middleware(InflightLimit, budget=inflight)  # type: ignore[arg-type]
     install_authentication(app, ops, with_impersonation_by(authorizer, authentication or AuthenticationOptions()),
                            restricted_node=lambda user: restricted_node(
                                authorizer, user, enabled=ops.admission.runs(NODE_RESTRICTION)))
@@ -91,8 +101,10 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     app.add_route("/apis", handler.groups, methods=["GET"])
     app.add_route("/apis/{path:path}", handler.groups, methods=API_METHODS)
     app.router.add_websocket_route("/api/v1/namespaces/{namespace}/pods/{name}/exec", node_proxy.exec_socket)
-    add_system_routes(app, store, name=name, metrics=new_registry(stats, store, lambda: handler.open_watches))
+    add_system_routes(app, store, name=name, metrics=new_registry(stats, store, lambda: watches.open,
+                                                                  lambda: inflight.in_flight))
     add_error_handlers(app)
+    app.add_middleware(UnexpectedErrors)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware, stats=stats)  # type: ignore[arg-type]
     app.add_middleware(HostGuard, policy=hosts or host_policy(own=[advertise[0]] if advertise else []))
     app.add_middleware(WarningHeaders)  # outermost: every request has its recorder, every response its headers

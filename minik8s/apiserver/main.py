@@ -25,6 +25,7 @@ from minik8s.apiserver.kubelet_client import (
     add_kubelet_client_flags,
     kubelet_client_from_flags,
 )
+from minik8s.apiserver.load_limits import add_load_limit_flags, load_limits_from_flags
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
@@ -32,6 +33,7 @@ from minik8s.daemon.request_guard import host_policy, parse_host_list
 from minik8s.daemon.tls import ServerTls
 from minik8s.store.encryption import NO_ENCRYPTION
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
+from minik8s.store.watch import DEFAULT_HISTORY_BYTES
 
 log = logging.getLogger("minik8s.apiserver")
 
@@ -48,6 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_authentication_flags(parser)
     add_kubelet_client_flags(parser)
     add_admission_flags(parser)
+    add_load_limit_flags(parser)
     add_logging_flags(parser)
     args = parser.parse_args(argv)
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
@@ -55,6 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.client_ca_file and not args.tls_cert_file:
         parser.error("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
     args.kubelet_client = kubelet_client_from_flags(parser, args)
+    args.load_limits = load_limits_from_flags(parser, args)
     try:
         args.admission_plugins = enabled_plugins(_names(args.enable_admission_plugins),
                                                  _names(args.disable_admission_plugins))
@@ -76,6 +80,9 @@ def add_store_flags(parser: argparse.ArgumentParser) -> None:
                         "values stored in the clear); every replica needs the same file (default: none, values "
                         "stored as they are)")
     parser.add_argument("--watch-history", type=int, default=10_000, help="watch events kept for resuming")
+    parser.add_argument("--watch-history-bytes", type=int, default=DEFAULT_HISTORY_BYTES,
+                        help="bytes of objects the watch history may keep (new and previous values); the oldest "
+                             "events go first, and resuming from one is a 410")
 
 
 def add_serving_flags(parser: argparse.ArgumentParser) -> None:
@@ -142,7 +149,8 @@ async def serve(args: argparse.Namespace) -> None:
         data_dir=Path(args.data_dir),
         password=ensure_secret(Path(args.secret_file)),
     )
-    store = await RaftStore.open(settings, history=args.watch_history, transformers=transformers)
+    store = await RaftStore.open(settings, history=args.watch_history, history_bytes=args.watch_history_bytes,
+                                 transformers=transformers)
     (host, port), *also_on = [host_port(address) for address in args.listen.split(",") if address]
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
@@ -150,7 +158,8 @@ async def serve(args: argparse.Namespace) -> None:
     hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0], *(h for h, _ in also_on)])
     app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts,
                      authentication=authentication, authorization_mode=args.authorization_mode,
-                     kubelet=kubelet, admission_plugins=args.admission_plugins, pod_security=args.pod_security)
+                     kubelet=kubelet, admission_plugins=args.admission_plugins, pod_security=args.pod_security,
+                     load_limits=args.load_limits)
     tls = server_tls(args)
     log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
              args.raft_address, args.peers or "none")

@@ -6,7 +6,6 @@ and `/api/v1/namespaces/x/pods` (pods in x) share a shape no path template tells
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import orjson
 import yaml
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from minik8s.api.kinds import ENDPOINTS
 from minik8s.api.meta import JsonObject
@@ -25,7 +24,7 @@ from minik8s.apiserver import binding, discovery, endpoint_slices, errors, proto
 from minik8s.apiserver.admission import NODE_RESTRICTION
 from minik8s.apiserver.authorization import AlwaysAllow, Authorizer, decides_with_rbac, user_of
 from minik8s.apiserver.authorization_writes import check_rbac_write
-from minik8s.apiserver.json_values import JsonCompatibleLoader
+from minik8s.apiserver.limits import MAX_DEPTH_MESSAGE, MAX_REQUEST_BODY_BYTES, nesting_depth_exceeds
 from minik8s.apiserver.node_admission import admit_node_write, judges_new_object, restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations
@@ -34,9 +33,10 @@ from minik8s.apiserver.query_values import parse_flag
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions, dry_run
 from minik8s.apiserver.scale import scale_of
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
+from minik8s.apiserver.watch_limits import WatchRegistry, WatchResponse, watch_timeout
+from minik8s.apiserver.yaml_loader import JsonCompatibleLoader, YamlTooLarge
 from minik8s.daemon.request_guard import from_browser
 
-MAX_BODY_BYTES = 3 * 1024 * 1024
 ACCEPTED_MEDIA_TYPES = ("application/json", "application/yaml", protobuf.MEDIA_TYPE)  # Kubernetes' order
 INPUT_MEDIA_TYPES = frozenset({*ACCEPTED_MEDIA_TYPES, "application/x-yaml", "text/yaml", "*/*"})
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
@@ -98,14 +98,16 @@ def wants_table(accept: str) -> bool:
 
 
 async def read_body(request: Request) -> bytes:
+    """The body, refused as Kubernetes' `limitedReadBody` refuses it once past 3 MiB."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise errors.too_large("the request body is larger than 3 MiB")
+    too_large = errors.too_large(f"Request entity too large: limit is {MAX_REQUEST_BODY_BYTES}")
+    if declared and declared.isdigit() and int(declared) > MAX_REQUEST_BODY_BYTES:
+        raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise errors.too_large("the request body is larger than 3 MiB")
+        if size > MAX_REQUEST_BODY_BYTES:
+            raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -137,29 +139,49 @@ async def read_object(request: Request) -> Any:
 
 
 def parse_object(raw: bytes, media_type: str) -> Any:
+    """The body's document, nested no deeper than `MAX_NESTING_DEPTH` (past it a 400, as Kubernetes)."""
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
     if media_type == protobuf.MEDIA_TYPE:
-        return protobuf.parse_protobuf_body(raw)
+        document = protobuf.parse_protobuf_body(raw)
+    else:
+        document = _parse_text(raw, media_type)
+    if nesting_depth_exceeds(document):
+        raise errors.bad_request(f"the request body is not valid: {MAX_DEPTH_MESSAGE}")
+    return document
+
+
+def _parse_text(raw: bytes, media_type: str) -> Any:
     try:
         if "yaml" not in media_type:
             return orjson.loads(raw)
-        document = yaml.load(raw, Loader=JsonCompatibleLoader)  # a SafeLoader: plain data only
+        document = yaml.load(raw, Loader=JsonCompatibleLoader)  # plain data, bounded depth and aliases
         orjson.dumps(document)  # e.g. !!binary values are not JSON
         return document
+    except YamlTooLarge as error:
+        raise errors.too_large(f"Request entity too large: {error.problem}") from None
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, yaml.YAMLError) as error:
         raise errors.bad_request(f"the request body is not valid {'YAML' if 'yaml' in media_type else 'JSON'}: "
-                                 f"{str(error).splitlines()[0]}") from None
+                                 f"{_problem(error)}") from None
+
+
+def _problem(error: Exception) -> str:
+    """What was wrong, in one line (a YAML error's context and problem, without its marks)."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem:
+        return ": ".join(part for part in (error.context, error.problem) if part)
+    return str(error).splitlines()[0]
 
 
 class ApiHandler:
     def __init__(self, ops: Operations, *, node_proxy: NodeProxy | None = None,
-                 authorizer: Authorizer | None = None) -> None:
+                 authorizer: Authorizer | None = None, watches: WatchRegistry | None = None,
+                 min_request_timeout: float = 0) -> None:
         self.ops = ops
         self.authorizer: Authorizer = authorizer or AlwaysAllow()
         self.node_proxy = node_proxy
         self.decoded = DecodedEvents()
-        self.open_watches = 0
+        self.watches = watches or WatchRegistry(total=0, per_user=0)
+        self.min_request_timeout = min_request_timeout
 
     async def core(self, request: Request) -> Response:
         segments = [s for s in request.path_params.get("path", "").split("/") if s]
@@ -346,19 +368,17 @@ class ApiHandler:
             return self.table(resource, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
                               params)
 
+        lease = self.watches.acquire(user_of(request.scope).name)  # a 429 past the limits, before streaming
         stream = WatchStream(self.ops, self.decoded, resource, target.namespace, options, render=render,
-                             bookmarks=options.allow_bookmarks, timeout=options.timeout_seconds)
-        await stream.ready()  # a resourceVersion too new is answered before the stream starts
-        return StreamingResponse(self._counted(stream.stream()), media_type="application/json",
-                                 headers={"Transfer-Encoding": "chunked"})
-
-    async def _counted(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        self.open_watches += 1
+                             bookmarks=options.allow_bookmarks,
+                             timeout=watch_timeout(options.timeout_seconds, self.min_request_timeout))
         try:
-            async for line in lines:
-                yield line
-        finally:
-            self.open_watches -= 1
+            await stream.ready()  # a resourceVersion too new is answered before the stream starts
+        except BaseException:
+            lease.release()
+            raise
+        return WatchResponse(stream.stream(), lease, media_type="application/json",
+                             headers={"Transfer-Encoding": "chunked"})
 
     @staticmethod
     def table(resource: ResourceKind, items: list[JsonObject], metadata: dict[str, Any],

@@ -2,6 +2,9 @@
 
 Objects are stored as JSON without `metadata.resourceVersion`; the store's mod revision of the
 key *is* the resourceVersion and is put back on every read, so the two can never disagree.
+What is written fits the store's limits (`limits`): at most `MAX_OBJECT_BYTES` once encoded — a
+413, where etcd would say "request is too large" — and nested at most `MAX_NESTING_DEPTH` deep,
+the cap request bodies are decoded with, so everything stored decodes and encodes again.
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ import orjson
 from minik8s.api.meta import JsonObject, metadata_of
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors
+from minik8s.apiserver.limits import (
+    MAX_DEPTH_MESSAGE,
+    MAX_OBJECT_BYTES,
+    nesting_depth_exceeds,
+    too_large_message,
+)
 from minik8s.apiserver.query_values import parse_resource_version
 from minik8s.apiserver.resource_versions import wait_for_revision
 from minik8s.store.base import Store, StoreBusy, StoreUnavailable
@@ -43,6 +52,17 @@ def encode(obj: JsonObject) -> bytes:
         del metadata["resourceVersion"]
         obj = {**obj, "metadata": metadata}
     return orjson.dumps(obj)
+
+
+def encode_within_limits(resource: ResourceKind, obj: JsonObject) -> bytes:
+    """`encode(obj)`, refused with a Status when the store must not take it."""
+    described = f'{resource.kind} "{metadata_of(obj).get("name", "")}"'
+    if nesting_depth_exceeds(obj):
+        raise errors.bad_request(f"{described} is nested too deeply: {MAX_DEPTH_MESSAGE}")
+    value = encode(obj)
+    if len(value) > MAX_OBJECT_BYTES:
+        raise errors.too_large(too_large_message(described, len(value), MAX_OBJECT_BYTES))
+    return value
 
 
 def clone(obj: JsonObject) -> JsonObject:
@@ -131,7 +151,7 @@ class ObjectStore:
     async def create(self, resource: ResourceKind, obj: JsonObject, *, extra: Sequence[Command] | None = None) -> JsonObject:
         metadata = obj["metadata"]
         key = resource.storage_key(metadata.get("namespace"), metadata["name"])
-        command = _with_extra({"op": "create", "key": key, "value": encode(obj)}, extra)
+        command = _with_extra({"op": "create", "key": key, "value": encode_within_limits(resource, obj)}, extra)
         result = await self.apply(command, resource, metadata["name"], own_key=key)
         metadata["resourceVersion"] = str(result.revision)
         return obj
@@ -140,7 +160,8 @@ class ObjectStore:
                       extra: Sequence[Command] | None = None) -> JsonObject:
         metadata = obj["metadata"]
         key = resource.storage_key(metadata.get("namespace"), metadata["name"])
-        command = _with_extra({"op": "update", "key": key, "value": encode(obj), "mod_revision": mod_revision}, extra)
+        command = _with_extra({"op": "update", "key": key, "value": encode_within_limits(resource, obj),
+                               "mod_revision": mod_revision}, extra)
         result = await self.apply(command, resource, metadata["name"], own_key=key)
         metadata["resourceVersion"] = str(result.revision)
         return obj

@@ -23,21 +23,29 @@ from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.request_options import ListOptions
 from minik8s.apiserver.storage import decode_value
 from minik8s.store.state import StoreEvent
-from minik8s.store.watch import Subscription, WatchExpired
+from minik8s.store.watch import Subscription, WatchExpired, event_bytes
 
 log = logging.getLogger(__name__)
 
 BOOKMARK_INTERVAL = 30.0
+DECODED_CACHE_BYTES = 64 * 1024 * 1024  # of stored JSON; the decoded objects take a few times more
+CHUNK_BYTES = 1024 * 1024  # of stored JSON per write to the client: a lagging watcher's backlog is sent in parts
 Render = Callable[[JsonObject], JsonObject]
 
 
 class DecodedEvents:
-    """Decode each store event once, however many watchers see it (objects are read-only)."""
+    """Decode each store event once, however many watchers see it (objects are read-only).
 
-    def __init__(self, size: int = 2048) -> None:
+    Bounded in entries and in the bytes of the events behind them: 2,048 decoded 900 KB objects
+    (new and old) would be gigabytes."""
+
+    def __init__(self, size: int = 2048, max_bytes: int = DECODED_CACHE_BYTES) -> None:
         self._cache: OrderedDict[tuple[int, str], tuple[JsonObject, JsonObject | None]] = OrderedDict()
         self._fields: dict[int, dict[str, str]] = {}  # id(cached object) -> its field-selector fields
+        self._sizes: dict[tuple[int, str], int] = {}
         self._size = size
+        self._max_bytes = max_bytes
+        self.cached_bytes = 0
 
     def fields(self, kind: str, obj: JsonObject) -> dict[str, str]:
         """The field-selector fields of a cached object, computed once for all watchers.
@@ -58,11 +66,17 @@ class DecodedEvents:
             old = decode_value(event.prev_value, event.revision - 1) if event.prev_value is not None else None
             found = (new, old)
             self._cache[cache_key] = found
-            if len(self._cache) > self._size:
-                _, (evicted_new, evicted_old) = self._cache.popitem(last=False)
-                self._fields.pop(id(evicted_new), None)
-                self._fields.pop(id(evicted_old), None)
+            self._sizes[cache_key] = event_bytes(event)
+            self.cached_bytes += self._sizes[cache_key]
+            while len(self._cache) > 1 and (len(self._cache) > self._size or self.cached_bytes > self._max_bytes):
+                self._evict_oldest()
         return found
+
+    def _evict_oldest(self) -> None:
+        evicted_key, (evicted_new, evicted_old) = self._cache.popitem(last=False)
+        self.cached_bytes -= self._sizes.pop(evicted_key)
+        self._fields.pop(id(evicted_new), None)
+        self._fields.pop(id(evicted_old), None)
 
 
 def classify(resource: ResourceKind, event: StoreEvent, new: JsonObject, old: JsonObject | None,
@@ -152,7 +166,7 @@ class WatchStream:
                         yield _line("BOOKMARK", self._bookmark(max(last_revision, self.ops.objects.store.revision)))
                     next_bookmark = loop.time() + self.bookmark_interval
                     continue
-                chunk = [event, *subscription.drain()]
+                chunk = [event, *subscription.drain(CHUNK_BYTES)]
                 lines = [line for line in map(self._convert, chunk) if line]
                 last_revision = chunk[-1].revision
                 if lines:

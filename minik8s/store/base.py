@@ -18,7 +18,7 @@ from typing import Protocol
 
 from minik8s.store.encryption import NO_ENCRYPTION, Transformers, ValueUnreadable
 from minik8s.store.state import Command, Entry, KVState, Result, StoreEvent
-from minik8s.store.watch import Subscription, WatchHub
+from minik8s.store.watch import DEFAULT_HISTORY_BYTES, Subscription, WatchHub
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +75,12 @@ class ReplicaCore:
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, *, history: int,
-                 transformers: Transformers = NO_ENCRYPTION) -> None:
+                 history_bytes: int = DEFAULT_HISTORY_BYTES, transformers: Transformers = NO_ENCRYPTION) -> None:
         self.loop = loop
         self.lock = threading.Lock()
         self.state = KVState()
-        self.hub = WatchHub(current_revision=lambda: self.state.revision, history=history)
+        self.hub = WatchHub(current_revision=lambda: self.state.revision, history=history,
+                            history_bytes=history_bytes)
         self.transformers = transformers
 
     def seal(self, command: Command) -> Command:
@@ -156,8 +157,10 @@ class LocalReads:
 class LocalStore(LocalReads):
     """A single in-process replica without Raft: same semantics, no durability."""
 
-    def __init__(self, *, history: int = 10_000, transformers: Transformers = NO_ENCRYPTION) -> None:
-        self.core = ReplicaCore(asyncio.get_running_loop(), history=history, transformers=transformers)
+    def __init__(self, *, history: int = 10_000, history_bytes: int = DEFAULT_HISTORY_BYTES,
+                 transformers: Transformers = NO_ENCRYPTION) -> None:
+        self.core = ReplicaCore(asyncio.get_running_loop(), history=history, history_bytes=history_bytes,
+                                transformers=transformers)
 
     async def apply(self, command: Command) -> Result:
         command.setdefault("request_id", new_request_id())

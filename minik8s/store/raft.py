@@ -31,6 +31,7 @@ from minik8s.store.base import LocalReads, ReplicaCore, StoreBusy, StoreUnavaila
 from minik8s.store.encryption import NO_ENCRYPTION, Transformers
 from minik8s.store.raft_transport import GuardedTransport
 from minik8s.store.state import Command, KVState, Result
+from minik8s.store.watch import DEFAULT_HISTORY_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -146,13 +147,15 @@ class RaftStore(LocalReads):
 
     @classmethod
     async def open(cls, settings: RaftSettings, *, history: int = 10_000,
-                   transformers: Transformers = NO_ENCRYPTION) -> RaftStore:
+                   history_bytes: int = DEFAULT_HISTORY_BYTES, transformers: Transformers = NO_ENCRYPTION
+                   ) -> RaftStore:
         """`transformers` seal values at rest (encryption.py): every replica of a cluster needs the same keys."""
         if not settings.password:
             raise ValueError("a Raft replica needs the cluster secret: without it anyone reaching its port "
                              "could feed it commands")
         check_bindable(settings.self_address)
-        core = ReplicaCore(asyncio.get_running_loop(), history=history, transformers=transformers)
+        core = ReplicaCore(asyncio.get_running_loop(), history=history, history_bytes=history_bytes,
+                           transformers=transformers)
         return cls(settings, core)
 
     # ---- writes ----

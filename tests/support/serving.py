@@ -24,6 +24,7 @@ from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import AuthenticationOptions
 from minik8s.apiserver.authorization import ALWAYS_ALLOW
 from minik8s.apiserver.kubelet_client import KubeletConnection
+from minik8s.apiserver.load_limits import LoadLimits
 from minik8s.apiserver.service_account_tokens import PrivateKey
 from minik8s.client.api import ApiClient
 from minik8s.daemon.http import serve_http
@@ -91,7 +92,8 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
                             authorization_mode: str = ALWAYS_ALLOW, authentication: AuthenticationOptions | None = None,
                             kubelet: KubeletConnection | None = None, admission_plugins: frozenset[str] = DEFAULT_PLUGINS,
                             signing_key: PrivateKey | None = None,
-                            pod_security: PodSecurityConfig | None = None) -> AsyncIterator[str]:
+                            pod_security: PodSecurityConfig | None = None,
+                            load_limits: LoadLimits | None = None) -> AsyncIterator[str]:
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
 
     The URL is handed out once the apiserver serves the system namespaces. With RBAC, requests name
@@ -99,7 +101,8 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
     tokens' options (keep `test_tokens` among its token authenticators for the header to work);
     `kubelet` is how it reaches node agents; `signing_key` makes it issue (and accept) ServiceAccount
     tokens; `admission_plugins` are those it runs (by default the apiserver's defaults; add `SERVICE_ACCOUNT`
-    to them for the ServiceAccount plugin), `pod_security` the PodSecurity plugin's defaults.
+    to them for the ServiceAccount plugin), `pod_security` the PodSecurity plugin's defaults; `load_limits` its limits on
+    requests and watches.
     """
     port = free_port()
     authentication = authentication or test_authentication(authorization_mode)
@@ -107,7 +110,7 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
         authentication = dataclasses.replace(authentication, signing_key=signing_key)
     app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port),
                      authorization_mode=authorization_mode, authentication=authentication, kubelet=kubelet,
-                     admission_plugins=admission_plugins, pod_security=pod_security)
+                     admission_plugins=admission_plugins, pod_security=pod_security, load_limits=load_limits)
     if authorization_mode != ALWAYS_ALLOW:
         app.add_middleware(TestUserMiddleware)
     async with serving(app, port=port) as port:
