@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import base64
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.kubectl import Kubectl, kubectl_for
 from tests.support.serving import ThreadedApiserver
-
-Kubectl = Callable[..., subprocess.CompletedProcess[str]]
-
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +22,7 @@ def apiserver() -> Iterator[ThreadedApiserver]:
 
 @pytest.fixture
 def kubectl(apiserver: ThreadedApiserver, tmp_path: Path) -> Kubectl:
-    binary = shutil.which("kubectl")
-    assert binary, "kubectl v1.32 is expected on this machine"
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        argv = [binary, "--server", apiserver.url, "--cache-dir", str(tmp_path / "cache"), *args]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        if check:
-            assert result.returncode == 0, f"kubectl {' '.join(args)} failed: {result.stderr}"
-        return result
-
-    return run
+    return kubectl_for(apiserver.url, tmp_path / "cache")
 
 
 def read(apiserver: ThreadedApiserver, path: str) -> dict[str, Any]:

@@ -6,18 +6,16 @@ The in-process apiserver runs as `minik8s up` starts it (`--pod-security-default
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from minik8s.api.pod_security.admission import PodSecurityConfig
 from minik8s.api.pod_security.levels import BASELINE, Policy
+from tests.support.kubectl import Kubectl, kubectl_for
 from tests.support.serving import ThreadedApiserver
 
-Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 ROOT_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "root"}, "spec": {
     "volumes": [{"name": "root", "hostPath": {"path": "/"}}],
     "containers": [{"name": "c", "image": "busybox", "securityContext": {"privileged": True},
@@ -34,17 +32,7 @@ def apiserver() -> Iterator[ThreadedApiserver]:
 
 @pytest.fixture
 def kubectl(apiserver: ThreadedApiserver, tmp_path: Path) -> Kubectl:
-    binary = shutil.which("kubectl")
-    assert binary, "kubectl v1.32 is expected on this machine"
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        argv = [binary, "--server", apiserver.url, "--cache-dir", str(tmp_path / "cache"), *args]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        if check:
-            assert result.returncode == 0, f"kubectl {' '.join(args)} failed: {result.stderr}"
-        return result
-
-    return run
+    return kubectl_for(apiserver.url, tmp_path / "cache")
 
 
 def test_kubectl_prints_the_refusal_of_a_pod_mounting_the_hosts_root(kubectl: Kubectl, tmp_path: Path) -> None:
