@@ -58,9 +58,8 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     the cluster's names, this machine's hostname and the advertised host — see daemon.request_guard);
     `authentication` says how requests prove who they are; `authorization_mode` is AlwaysAllow or RBAC;
     `kubelet` is how logs and exec reach node agents (default plain http/ws; see kubelet_client);
-    `admission_plugins` the admission plugins every write passes (see admission); `pod_security` the
-    PodSecurity plugin's cluster defaults and exempt namespaces (default: everything privileged);
-    `load_limits` bound requests in flight and watches (see load_limits)."""
+    `admission_plugins` the plugins every write passes (see admission); `pod_security` PodSecurity's
+    defaults and exempt namespaces (default: all privileged); `load_limits` see load_limits."""
     limits = load_limits or LoadLimits()
     pod_security = pod_security or PodSecurityConfig()
     ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds, admission_plugins=admission_plugins,
@@ -86,9 +85,7 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
         await node_proxy.close()
 
     app = FastAPI(title="minik8s apiserver", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
-    app.state.store = store
-    app.state.ops = ops
-    app.state.authorizer = authorizer
+    app.state.store, app.state.ops, app.state.authorizer = store, ops, authorizer
     # Middleware added first runs innermost: the user is authenticated, then counted in flight (as upstream's
     # maxinflight filter, so system:masters can be told apart), then authorized.
     app.add_middleware(AuthorizationMiddleware, authorizer=authorizer)  # type: ignore[arg-type]
@@ -96,19 +93,28 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
     install_authentication(app, ops, with_impersonation_by(authorizer, authentication or AuthenticationOptions()),
                            restricted_node=lambda user: restricted_node(
                                authorizer, user, enabled=ops.admission.runs(NODE_RESTRICTION)))
+    _add_api_routes(app, handler, node_proxy)
+    add_system_routes(app, store, name=name, metrics=new_registry(stats, store, lambda: watches.open,
+                                                                  lambda: inflight.in_flight))
+    _add_outer_layers(app, stats, hosts or host_policy(own=[advertise[0]] if advertise else []))
+    return app
+
+
+def _add_api_routes(app: FastAPI, handler: ApiHandler, node_proxy: NodeProxy) -> None:
     app.add_route("/api", handler.core, methods=["GET"])
     app.add_route("/api/{path:path}", handler.core, methods=API_METHODS)
     app.add_route("/apis", handler.groups, methods=["GET"])
     app.add_route("/apis/{path:path}", handler.groups, methods=API_METHODS)
     app.router.add_websocket_route("/api/v1/namespaces/{namespace}/pods/{name}/exec", node_proxy.exec_socket)
-    add_system_routes(app, store, name=name, metrics=new_registry(stats, store, lambda: watches.open,
-                                                                  lambda: inflight.in_flight))
+
+
+def _add_outer_layers(app: FastAPI, stats: RequestStats, hosts: HostPolicy) -> None:
+    """Error Statuses, metrics, the Host guard and warning headers, around everything else."""
     add_error_handlers(app)
     app.add_middleware(UnexpectedErrors)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware, stats=stats)  # type: ignore[arg-type]
-    app.add_middleware(HostGuard, policy=hosts or host_policy(own=[advertise[0]] if advertise else []))
+    app.add_middleware(HostGuard, policy=hosts)
     app.add_middleware(WarningHeaders)  # outermost: every request has its recorder, every response its headers
-    return app
 
 
 def with_impersonation_by(authorizer: Authorizer, options: AuthenticationOptions) -> AuthenticationOptions:
