@@ -81,11 +81,10 @@ def validate_amount(reader: FieldReader, name: str, amount: Quantity, path: str)
 
 def _resource_list(reader: FieldReader, obj: Mapping[str, Any], name: str, path: str,
                    standard: str) -> dict[str, Quantity]:
-    amounts = quantities(reader, obj, name, path)
+    """A quota's ResourceList: named as `standard` allows, each amount valid for its resource."""
+    amounts = _limit_list(reader, obj, name, path, standard)
     for resource in sorted(amounts):
-        entry_path = join_key(join_path(path, name), resource)
-        reader.extend(FieldError.invalid(entry_path, resource, p) for p in resource_name_problems(resource, standard=standard))
-        validate_amount(reader, resource, amounts[resource], entry_path)
+        validate_amount(reader, resource, amounts[resource], join_key(join_path(path, name), resource))
     return amounts
 
 
@@ -127,6 +126,7 @@ def _validate_limit_item(reader: FieldReader, item: Mapping[str, Any], path: str
 
 def _limit_list(reader: FieldReader, item: Mapping[str, Any], field: str, path: str,
                 standard: str) -> dict[str, Quantity]:
+    """A ResourceList whose resource names are checked (as `standard` allows), not their amounts."""
     amounts = quantities(reader, item, field, path)
     for resource in sorted(amounts):
         entry_path = join_key(join_path(path, field), resource)

@@ -16,7 +16,13 @@ from typing import Any
 
 from minik8s.api.field_errors import NOT_SUPPORTED, FieldError
 from minik8s.apiserver import errors
-from minik8s.apiserver.query_values import INT64_MAX, INT64_MIN, go_quote, parse_flag, parse_int64
+from minik8s.apiserver.query_values import (
+    INT64_MAX,
+    INT64_MIN,
+    go_quote,
+    int64_param,
+    parse_flag,
+)
 
 POLICIES = ("Foreground", "Background", "Orphan")
 DRY_RUN_ALL = "All"
@@ -49,7 +55,7 @@ class DeleteOptions:
     def parse(params: Mapping[str, str], body: Any) -> DeleteOptions:
         """The options of a delete: the body's fields, and the query's where the body has none."""
         fields = decode_body(body)
-        grace = fields["gracePeriodSeconds"] if "gracePeriodSeconds" in fields else _query_int64(params)
+        grace = fields["gracePeriodSeconds"] if "gracePeriodSeconds" in fields else int64_param(params, "gracePeriodSeconds")
         policy = fields.get("propagationPolicy", params.get("propagationPolicy"))
         orphan = fields["orphanDependents"] if "orphanDependents" in fields else (
             parse_flag(params["orphanDependents"]) if "orphanDependents" in params else None)
@@ -124,16 +130,6 @@ def _typed(obj: dict[str, Any], fields: dict[str, _Check], struct: str) -> dict[
             raise _undecodable(f"json: cannot unmarshal {shown} into Go struct field {struct}.{name} of type {go_type}")
         typed[name] = value
     return typed
-
-
-def _query_int64(params: Mapping[str, str]) -> int | None:
-    text = params.get("gracePeriodSeconds")
-    if text is None:
-        return None
-    try:
-        return parse_int64(text)
-    except ValueError as error:
-        raise errors.bad_request(str(error)) from None
 
 
 def _undecodable(why: str) -> errors.StatusError:

@@ -5,13 +5,16 @@ strconv.ParseInt (int64), `?resourceVersion=` with strconv.ParseUint, and boolea
 `?watch=` by its own rule (only absent, "0" and "false" in any case are false). A value those
 refuse is the caller's 400 with Go's message — `strconv.ParseInt: parsing "x": invalid syntax` —
 which clients and scripts match on; Python's int() would accept `" 12"`, `"1_000"` or `"١٢"`.
-Pure functions raising ValueError; request_options turns them into Status errors.
+Pure functions raising ValueError, and `int64_param`, which answers the caller's 400 itself.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+
+from minik8s.apiserver import errors
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 UINT64_MAX = 2**64 - 1
@@ -33,6 +36,18 @@ def parse_int64(text: str) -> int:
     if not INT64_MIN <= value <= INT64_MAX:
         raise ValueError(f"strconv.ParseInt: parsing {go_quote(text)}: value out of range")
     return value
+
+
+def int64_param(params: Mapping[str, str], name: str) -> int | None:
+    """An int64 query parameter (`limit`, `timeoutSeconds`, `gracePeriodSeconds`); 400 with Go's words
+    when it is none."""
+    text = params.get(name)
+    if text is None:
+        return None
+    try:
+        return parse_int64(text)
+    except ValueError as error:
+        raise errors.bad_request(str(error)) from None
 
 
 def parse_uint64(text: str) -> int:

@@ -29,7 +29,7 @@ from minik8s.api.selectors import (
 )
 from minik8s.apiserver import errors
 from minik8s.apiserver.delete_options import DeleteOptions, invalid_options, validate_dry_run
-from minik8s.apiserver.query_values import parse_flag, parse_int64, parse_resource_version
+from minik8s.apiserver.query_values import int64_param, parse_flag, parse_resource_version
 
 EXACT, NOT_OLDER_THAN = "Exact", "NotOlderThan"
 __all__ = ["DeleteOptions", "ListOptions", "check_resource_version", "dry_run", "int64_param", "page"]
@@ -134,17 +134,6 @@ def _watch_option_problems(params: Mapping[str, str]) -> list[FieldError]:
 
 def _forbidden_match(detail: str) -> FieldError:
     return FieldError.forbidden("resourceVersionMatch", detail)
-
-
-def int64_param(params: Mapping[str, str], name: str) -> int | None:
-    """An int64 query parameter (`limit`, `timeoutSeconds`); 400 with Go's words when it is none."""
-    text = params.get(name)
-    if text is None:
-        return None
-    try:
-        return parse_int64(text)
-    except ValueError as error:
-        raise errors.bad_request(str(error)) from None
 
 
 def check_resource_version(text: str | None) -> None:

@@ -14,8 +14,7 @@ import datetime
 import ssl
 from collections.abc import Sequence
 from pathlib import Path
-
-import httpx
+from urllib.parse import urlsplit
 
 from minik8s.cli.cluster_config import ClusterConfig, ClusterHome
 from minik8s.cli.errors import CliError
@@ -58,7 +57,7 @@ def write_cluster_pki(home: ClusterHome, *, servers: list[str], nodes: Sequence[
     """Everything daemons started by hand need (`minik8s certs`): the PKI, the at-rest encryption key,
     each component's kubeconfig and the admin's (`home.kubeconfig_file`), all naming `servers`, whose
     hosts the apiserver's certificate names too."""
-    hosts = [str(httpx.URL(server).host) for server in servers]
+    hosts = [urlsplit(server).hostname or server for server in servers]
     pki = ensure_pki_for(home, nodes=nodes, extra_sans=[*hosts, *extra_sans])
     ensure_encryption_config(home.encryption_config_file)
     component_kubeconfigs(home, pki, servers)

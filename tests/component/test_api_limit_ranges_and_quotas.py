@@ -13,9 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from minik8s.store.base import LocalStore
-from minik8s.store.state import Command, Result
 from tests.support.serving import apiserver_serving
+from tests.support.slow_store import SlowCommits
 
 PODS = "/api/v1/namespaces/default/pods"
 LIMIT_RANGES = "/api/v1/namespaces/default/limitranges"
@@ -131,15 +130,6 @@ async def test_a_quota_not_yet_counted_refuses_what_it_bounds(api: httpx.AsyncCl
     assert (await api.put(f"{QUOTAS}/q/status", json=quota)).status_code == 200
     refused = await api.post(PODS, json=pod("early"))
     assert refused.json()["message"] == 'pods "early" is forbidden: status unknown for quota: q, resources: pods'
-
-
-class SlowCommits(LocalStore):
-    """A store whose transactions take a while, so that concurrent creates all read the quota first."""
-
-    async def apply(self, command: Command) -> Result:
-        if command.get("op") == "txn":
-            await asyncio.sleep(0.02)
-        return await super().apply(command)
 
 
 async def test_creates_racing_for_a_quota_never_overrun_it() -> None:

@@ -23,8 +23,8 @@ from minik8s.apiserver.bootstrap import label_for_pod_security
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.storage import ObjectStore
 from minik8s.store.base import LocalStore
-from minik8s.store.state import Command, Result
 from tests.support.serving import apiserver_serving
+from tests.support.slow_store import SlowCommits
 from tests.support.waiting import eventually
 
 NAMESPACES = "/api/v1/namespaces"
@@ -248,15 +248,6 @@ async def test_status_writes_of_a_pod_the_namespace_now_refuses_are_not_judged(a
     reported = await api.patch(f"{NAMESPACES}/old/pods/root/status", headers=MERGE,
                                json={"status": {"phase": "Running"}})
     assert reported.status_code == 200 and warnings_of(reported) == []
-
-
-class SlowCommits(LocalStore):
-    """A store whose transactions take a while, so that concurrent creates all read the quota first."""
-
-    async def apply(self, command: Command) -> Result:
-        if command.get("op") == "txn":
-            await asyncio.sleep(0.02)
-        return await super().apply(command)
 
 
 async def test_a_create_judged_again_after_a_lost_quota_race_warns_and_audits_once(

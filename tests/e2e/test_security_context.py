@@ -32,16 +32,8 @@ SLEEP = "exec sleep 3600"
 
 @pytest.fixture(scope="module")
 def namespace(cluster: Cluster) -> Iterator[str]:
-    cluster.create("/api/v1/namespaces", {"metadata": {"name": NAMESPACE, "labels": {
-        "pod-security.kubernetes.io/enforce": "privileged"}}})
-    try:  # pods need its `default` ServiceAccount (ServiceAccount admission), made by the controller-manager
-        wait_for(f"the default ServiceAccount of {NAMESPACE}", lambda: cluster.api.get(
-            f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/default").status_code == 200, timeout=30)
-        yield NAMESPACE
-    finally:
-        cluster.api.delete(f"/api/v1/namespaces/{NAMESPACE}")
-        wait_for(f"namespace {NAMESPACE} and its pods to be gone", lambda: not cluster.pods(NAMESPACE) and
-                 cluster.api.get(f"/api/v1/namespaces/{NAMESPACE}").status_code == 404, timeout=90)
+    with cluster.namespace(NAMESPACE, privileged=True) as name:
+        yield name
 
 
 def busybox(name: str = "main", command: str = SLEEP, **fields: Any) -> dict[str, Any]:

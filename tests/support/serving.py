@@ -27,7 +27,7 @@ from minik8s.apiserver.kubelet_client import KubeletConnection
 from minik8s.apiserver.load_limits import LoadLimits
 from minik8s.apiserver.service_account_tokens import PrivateKey
 from minik8s.client.api import ApiClient
-from minik8s.daemon.http import serve_http
+from minik8s.daemon.http import HttpProtocol, serve_http
 from minik8s.daemon.tls import ServerTls
 from minik8s.store.base import LocalStore, Store
 from tests.support.ports import free_port
@@ -63,10 +63,12 @@ async def system_namespaces_exist(client: httpx.AsyncClient) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def https_serving(app: ASGIApp, tls: ServerTls) -> AsyncIterator[int]:
-    """Serve `app` over HTTPS on 127.0.0.1 with the product's server (serve_http); yields the port once it listens."""
+async def https_serving(app: ASGIApp, tls: ServerTls | None, *, http: HttpProtocol = "httptools"
+                        ) -> AsyncIterator[int]:
+    """Serve `app` on 127.0.0.1 with the product's server (serve_http: HTTPS with `tls`, else HTTP, over
+    the `http` parser); yields the port once it listens."""
     port = free_port()
-    task = asyncio.create_task(serve_http(app, host="127.0.0.1", port=port, tls=tls, graceful_seconds=1))
+    task = asyncio.create_task(serve_http(app, host="127.0.0.1", port=port, tls=tls, graceful_seconds=1, http=http))
 
     async def listening() -> bool:
         if task.done():
