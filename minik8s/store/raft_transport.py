@@ -12,6 +12,12 @@ handshake's frames are a few hundred — and is dropped at once when it announce
 one frame at a time, so its next frame is looked at only after this one was parsed.
 Peers that proved the secret are trusted as before: they could send any command anyway.
 
+pysyncobj also keeps every accepted connection until it authenticates, without a deadline (its
+timeout is checked only when it sends, and it sends nothing to a peer that has said nothing): idle
+connections would pile up until the process runs out of descriptors and real peers cannot connect.
+So at most `UNAUTHENTICATED_CONNECTION_LIMIT` wait to authenticate (a new one pushes out the oldest;
+a real peer's handshake takes milliseconds), and none waits longer than `HANDSHAKE_DEADLINE`.
+
 The hook: the transport (pysyncobj's `transportClass` argument) turns each connection it makes or
 accepts into a `GuardedConnection` before it reads anything, and that subclass wraps the connection's
 own read and parse steps. pysyncobj itself stays as published.
@@ -22,7 +28,9 @@ from __future__ import annotations
 import enum
 import logging
 import struct
-from typing import Any
+import time
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from pysyncobj.tcp_connection import TcpConnection
 from pysyncobj.transport import TCPTransport
@@ -31,6 +39,8 @@ log = logging.getLogger(__name__)
 
 FRAME_HEADER = struct.calcsize("i")  # pysyncobj's length prefix: a native signed 32-bit int
 UNAUTHENTICATED_FRAME_LIMIT = 64 * 1024
+UNAUTHENTICATED_CONNECTION_LIMIT = 32
+HANDSHAKE_DEADLINE = 10.0  # seconds an accepted connection may take to prove the secret
 
 
 class ReadStep(enum.Enum):
@@ -53,6 +63,19 @@ def unauthenticated_read_step(buffered: bytes, limit: int) -> ReadStep:
     return ReadStep.PARSE_FIRST if len(buffered) >= FRAME_HEADER + announced else ReadStep.READ_ON
 
 
+Connection = TypeVar("Connection")
+
+
+def connections_to_drop(waiting: Iterable[tuple[float, Connection]], now: float, *, limit: int,
+                        deadline: float) -> list[Connection]:
+    """Of the connections waiting to authenticate (accepted at, connection), those to hang up: every
+    one older than `deadline`, then the oldest until at most `limit` remain."""
+    by_age = sorted(waiting, key=lambda entry: entry[0])
+    expired = [connection for accepted, connection in by_age if now - accepted > deadline]
+    alive = [connection for accepted, connection in by_age if now - accepted <= deadline]
+    return expired + alive[:max(0, len(alive) - limit)]
+
+
 class GuardedConnection(TcpConnection):  # type: ignore[misc]
     """A pysyncobj connection that drops an unauthenticated peer trying to send an oversized frame.
 
@@ -61,6 +84,7 @@ class GuardedConnection(TcpConnection):  # type: ignore[misc]
     """
 
     authenticated = False
+    accepted_at = 0.0  # monotonic time an incoming connection was accepted
 
     def _TcpConnection__processRead(self) -> bool:
         more: bool = TcpConnection._TcpConnection__processRead(self)
@@ -89,7 +113,20 @@ class GuardedTransport(TCPTransport):  # type: ignore[misc]
 
     def _onNewIncomingConnection(self, conn: TcpConnection) -> None:
         conn.__class__ = GuardedConnection  # before its first read: the poller calls it later
+        conn.accepted_at = time.monotonic()
         super()._onNewIncomingConnection(conn)
+        self._drop_waiting_connections()
+
+    def _onTick(self) -> None:
+        super()._onTick()
+        self._drop_waiting_connections()
+
+    def _drop_waiting_connections(self) -> None:
+        waiting = [(conn.accepted_at, conn) for conn in self._unknownConnections]
+        for conn in connections_to_drop(waiting, time.monotonic(), limit=UNAUTHENTICATED_CONNECTION_LIMIT,
+                                        deadline=HANDSHAKE_DEADLINE):
+            log.warning("dropping a Raft connection that did not authenticate in time or in number")
+            conn.disconnect()  # its disconnect callback removes it from the waiting set
 
     def addNode(self, node: Any) -> None:
         super().addNode(node)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from minik8s.store import raft_transport
 from minik8s.store.raft import RaftSettings, RaftStore
 from tests.support.ports import free_port
 from tests.support.waiting import eventually
@@ -119,6 +120,40 @@ async def test_an_unauthenticated_huge_frame_is_dropped_at_once_and_writes_keep_
             for attacker in attackers:
                 attacker.close()
         assert max(durations) < WRITE_BOUND, f"writes stalled while attacked: {max(durations):.2f} s"
+
+
+def hung_up(connection: socket.socket) -> bool:
+    try:
+        return connection.recv(1) == b""
+    except BlockingIOError:  # open, nothing to read
+        return False
+    except OSError:
+        return True
+
+
+async def test_idle_unauthenticated_connections_are_capped_and_time_out(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = 4  # pysyncobj accepts slowly (a backlog of 5): a small cap keeps the test short
+    monkeypatch.setattr(raft_transport, "UNAUTHENTICATED_CONNECTION_LIMIT", limit)
+    monkeypatch.setattr(raft_transport, "HANDSHAKE_DEADLINE", 2.0)
+    async with lone_replica(tmp_path / "data") as store:
+        idle = [socket.create_connection(("127.0.0.1", raft_port(store)), timeout=5) for _ in range(limit + 8)]
+        for connection in idle:
+            connection.setblocking(False)
+        try:
+            assert await timed_write(store, "while-flooded") < WRITE_BOUND
+
+            def still_open() -> list[socket.socket]:
+                return [connection for connection in idle if not hung_up(connection)]
+
+            await eventually("the oldest connections beyond the cap to be dropped",
+                             lambda: len(still_open()) <= limit, timeout=10)
+            await eventually("every idle connection to be dropped after the handshake deadline",
+                             lambda: not still_open(), timeout=10)
+        finally:
+            for connection in idle:
+                connection.close()
+        assert await timed_write(store, "after") < WRITE_BOUND
 
 
 class _WritesAFile:

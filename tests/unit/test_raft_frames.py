@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from minik8s.store.raft_transport import ReadStep, unauthenticated_read_step
+from minik8s.store.raft_transport import ReadStep, connections_to_drop, unauthenticated_read_step
 
 LIMIT = 1024
 
@@ -28,3 +28,11 @@ def frame(length: int, body: bytes = b"") -> bytes:
 ])
 def test_an_unauthenticated_peer_is_read_one_capped_frame_at_a_time(buffered: bytes, step: ReadStep) -> None:
     assert unauthenticated_read_step(buffered, LIMIT) is step
+
+
+def test_connections_waiting_too_long_or_beyond_the_limit_are_dropped_oldest_first() -> None:
+    waiting = [(100.0, "fresh"), (80.0, "expired"), (95.0, "older"), (99.0, "newer")]
+    assert connections_to_drop(waiting, 101.0, limit=2, deadline=10.0) == ["expired", "older"]
+    assert connections_to_drop(waiting, 101.0, limit=5, deadline=10.0) == ["expired"]
+    assert connections_to_drop(waiting, 101.0, limit=0, deadline=60.0) == ["expired", "older", "newer", "fresh"]
+    assert connections_to_drop([], 0.0, limit=1, deadline=1.0) == []
