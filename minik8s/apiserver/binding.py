@@ -24,6 +24,9 @@ async def bind(ops: Operations, pods: ResourceKind, namespace: str, name: str, b
     if not isinstance(body, dict):
         raise errors.bad_request("the request body must be a Binding")
     target = body.get("target") or {}
+    if not isinstance(target, dict):
+        raise errors.invalid(pods, name, [{"reason": "FieldValueTypeInvalid", "field": "target",
+                                           "message": "Invalid value: must be an object reference"}])
     node_name = target.get("name")
     if not isinstance(node_name, str) or not node_name:
         raise errors.invalid(pods, name, [{"reason": "FieldValueRequired", "message": "Required value",
