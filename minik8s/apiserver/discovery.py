@@ -159,6 +159,7 @@ def openapi_v2_document() -> Document:
 # in a Content-Type; the apiserver answers with the dotted form, as we do.
 OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 OPENAPI_V2_PROTOBUF_ACCEPTED = ("com.github.proto-openapi.spec.v2.v1.0+protobuf", "com.github.proto-openapi.spec.v2@v1.0+protobuf")
+# What kubectl gets as protobuf: no paths, no definitions (see the module's docstring).
 OPENAPI_V2: Document = {"swagger": "2.0", "info": {"title": "minik8s", "version": VERSION_INFO["gitVersion"]},
                         "paths": {}, "definitions": {}}
 
