@@ -1,11 +1,14 @@
 """Fuzzing a served apiserver with schemathesis over the apiserver's own OpenAPI v3 documents.
 
-What a user of the fuzzer would do, configured as they would configure it: read `/openapi/v3`,
-load each group-version's document, and let schemathesis' engine send requests to every operation
-— its coverage phase (boundary and type-breaking values for each parameter and field, cheap and
-systematic) and its fuzzing phase (Hypothesis-generated valid and schema-breaking requests). Each
-answer is judged here: nothing at or above 500, and every error a Kubernetes `Status` whose `code`
-is the HTTP status. A seed makes a run repeat; a deadline stops it on a slow machine.
+What a user of the fuzzer would do: read `/openapi/v3`, load each group-version's document into
+schemathesis, and send what it generates, in two phases. Fuzzing: for every operation, a fixed
+number of Hypothesis cases from schemathesis' strategies, valid (positive) and schema-breaking
+(negative), sent one by one (schemathesis 4's engine sent about 300 cases per operation with
+`max-examples = 4` here, so a bounded run drives the strategies itself). Coverage: schemathesis' engine, configured as a
+schemathesis.toml would, sends boundary and type-breaking values for each parameter and field —
+cheap and systematic. Each answer is judged here: nothing at or above 500, and every error a
+Kubernetes `Status` whose `code` is the HTTP status. A seed makes a run repeat; a deadline stops it
+on a slow machine.
 
 Left out, each for its reason: `watch` is always `false` (a watch streams until its timeout, by
 design, and would only measure the client's read timeout); pod `log` and `exec` are served by a
@@ -157,7 +160,7 @@ def server_errors() -> Iterator[ServerErrors]:
 
 
 class _Judge:
-    """Records every answer of one engine run (an `after_call` hook of the schema)."""
+    """Records every answer of a phase (the coverage engine calls it as an `after_call` hook)."""
 
     def __init__(self, run: FuzzRun, phase: str, errors: ServerErrors) -> None:
         self.run, self.phase, self.errors = run, phase, errors
