@@ -25,6 +25,7 @@ from bench.proxy_sync import bench_proxy_sync
 from bench.rbac_decisions import bench_rbac_decisions
 from bench.ready_traffic import bench_ready_traffic
 from bench.scheduler_bench import bench_scheduler, bench_scheduler_single_apiserver
+from bench.watch_load import bench_watch_memory, bench_watch_write_latency
 
 log = logging.getLogger("bench")
 
@@ -45,6 +46,10 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
     "rbac-decisions": (bench_rbac_decisions, "RBAC decisions with 1,000 Roles and RoleBindings (pure, in process)"),
     "fuzz": (bench_fuzz, "schemathesis over the served OpenAPI against one in-process apiserver: cases per minute "
              "and answers >= 500"),
+    "watch-memory": (bench_watch_memory, "RSS of one apiserver holding 10,000 idle watches (limits lifted), "
+                     "and what the default watch limits let one client open"),
+    "watch-write-latency": (bench_watch_write_latency, "create latency on one apiserver with no watcher, then "
+                            "with 1,000 watchers reading every event"),
 }
 
 

@@ -2,8 +2,8 @@
 
 Each has a handful of rules of its own (config keys and the 1 MiB budget of ConfigMaps
 and Secrets, base64 Secret data, required keys of typed Secrets, node taints and pod
-CIDR, the namespace an Event may live in, a Lease's positive duration); the rest is the
-shared metadata validation.
+CIDR — a Node's status in node_status_validation —, the namespace an Event may live in,
+a Lease's positive duration); the rest is the shared metadata validation.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from minik8s.api.meta_validation import (
     validate_object_meta,
     validate_object_meta_update,
 )
+from minik8s.api.node_status_validation import validate_node_status
 from minik8s.api.pod_validation import TAINT_EFFECTS
 
 MAX_CONFIG_SIZE_BYTES = 1024 * 1024
@@ -57,6 +58,7 @@ def validate_node(reader: FieldReader, node: Mapping[str, Any], old: Mapping[str
         reader.extend(FieldError.invalid(cidr_path, cidr, problem) for problem in check_cidr(cidr))
     reader.boolean(spec, "unschedulable", "spec")
     _validate_taints(reader, spec)
+    validate_node_status(reader, node)
     if old is not None:
         validate_object_meta_update(reader, node, old)
         old_spec = old.get("spec")

@@ -4,10 +4,11 @@ Manifests leave most fields out; every consumer (kubectl describe, the scheduler
 agent, rollout status) expects them filled exactly as Kubernetes fills them: container port
 protocol TCP, restartPolicy Always, imagePullPolicy by tag, probe timings, Deployment
 rolling-update 25%/25%, and so on (pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go).
-Three create-time steps that Kubernetes performs outside defaulting are here too, behind
-`on_create`: the DefaultTolerationSeconds admission plugin for Pods, the defaulting half of the
-ServiceAccount admission plugin (a pod names `default` when it names no ServiceAccount) and the
-Namespace's `kubernetes` finalizer. Malformed parts are left untouched for validation to report.
+Two create-time steps that Kubernetes performs outside defaulting are here too, behind
+`on_create`: the defaulting half of the ServiceAccount admission plugin (a pod names `default`
+when it names no ServiceAccount) and the Namespace's `kubernetes` finalizer; the default
+tolerations are the DefaultTolerationSeconds admission plugin's (api/default_tolerations.py).
+Malformed parts are left untouched for validation to report.
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 from minik8s.api.meta import JsonObject
+from minik8s.api.policy_defaults import default_limit_range, default_resource_quota
 
-DEFAULT_TOLERATION_SECONDS = 300
 DEFAULT_SERVICE_ACCOUNT = "default"
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
-_NOT_READY_TAINT = "node.kubernetes.io/not-ready"
-_UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 _PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
 _FILE_MODE_DEFAULT = 0o644  # 420: secret, configMap, downwardAPI and projected volumes
@@ -32,8 +31,8 @@ _TOKEN_EXPIRATION_SECONDS = 3600  # a projected serviceAccountToken's expiration
 def apply_defaults(kind: str, obj: JsonObject, *, on_create: bool = True) -> None:
     """Fill Kubernetes' defaults into `obj` (a `kind` object as JSON), in place.
 
-    `on_create=False` skips what Kubernetes does only when an object is created (default
-    tolerations of Pods, the `kubernetes` finalizer of Namespaces), so that an update cannot
+    `on_create=False` skips what Kubernetes does only when an object is created (a Pod's
+    ServiceAccount, the `kubernetes` finalizer of Namespaces), so that an update cannot
     bring back what a controller removed.
     """
     defaulter = _DEFAULTERS.get(kind)
@@ -80,8 +79,6 @@ def _default_pod(pod: JsonObject, on_create: bool) -> None:
     if on_create:
         _admit_service_account(pod, spec)
     apply_pod_spec_defaults(spec)
-    if on_create:
-        _add_default_tolerations(spec)
 
 
 def _admit_service_account(pod: JsonObject, spec: JsonObject) -> None:
@@ -190,34 +187,6 @@ def _default_host_ports(spec: JsonObject) -> None:
             for port in _list_objects(container.get("ports")):
                 if not port.get("hostPort") and "containerPort" in port:
                     port["hostPort"] = port["containerPort"]
-
-
-def _add_default_tolerations(spec: JsonObject) -> None:
-    """The DefaultTolerationSeconds admission plugin: tolerate not-ready/unreachable for 300 s."""
-    tolerations = spec.get("tolerations")
-    if tolerations is None:
-        tolerations = []
-    if not isinstance(tolerations, list):
-        return
-    existing = [toleration for toleration in tolerations if isinstance(toleration, dict)]
-    added = [
-        {
-            "key": taint,
-            "operator": "Exists",
-            "effect": "NoExecute",
-            "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
-        }
-        for taint in (_NOT_READY_TAINT, _UNREACHABLE_TAINT)
-        if not any(_tolerates_no_execute(toleration, taint) for toleration in existing)
-    ]
-    if added:
-        spec["tolerations"] = [*tolerations, *added]
-
-
-def _tolerates_no_execute(toleration: JsonObject, taint: str) -> bool:
-    key_matches = toleration.get("key") in (taint, "", None)
-    effect_matches = toleration.get("effect") in ("NoExecute", "", None)
-    return key_matches and effect_matches
 
 
 def _default_template_spec(workload: JsonObject) -> JsonObject | None:
@@ -372,4 +341,6 @@ _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "Endpoints": _default_endpoints,
     "RoleBinding": _default_rbac_binding,
     "ClusterRoleBinding": _default_rbac_binding,
+    "LimitRange": default_limit_range,
+    "ResourceQuota": default_resource_quota,
 }

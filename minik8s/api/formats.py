@@ -2,7 +2,8 @@
 
 Selectors, validation and the apiserver's URL checks all need the same rules (DNS-1123
 labels and subdomains, DNS-1035 labels, qualified names, label values, IANA port names,
-config keys, environment variable names, percentages, IP addresses). Each check returns
+config keys, environment variable names, percentages, IP addresses, and the addresses an
+Endpoints object or a Service's externalIPs may send traffic to). Each check returns
 the list of problems in Kubernetes' own wording, empty when the value is fine, so callers
 can wrap the messages in whatever error shape they need.
 """
@@ -201,11 +202,49 @@ def check_percent(value: str) -> list[str]:
 
 
 def check_ip_address(value: str) -> list[str]:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
+    if _parse_ip(value) is None:
         return ["must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"]
     return []
+
+
+def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An IP address as Go's net.ParseIP reads one: no IPv6 zone (`fe80::1%eth0`), which Python accepts."""
+    if "%" in value:
+        return None
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def check_non_special_ip(value: str) -> list[str]:
+    """Kubernetes' ValidateNonSpecialIP (once ValidateEndpointIP) for a valid IP: an address traffic may be
+    sent to on a Service's behalf is not unspecified, loopback, link-local or link-local multicast — those
+    mean "this host" or its node-local services (169.254.169.254 is the cloud metadata server), never a
+    backend. Go's rules: an IPv4-mapped IPv6 address counts as the IPv4 address it carries."""
+    address = _parse_ip(value)
+    if address is None:
+        return ["must be a valid IP address"]
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    problems = []
+    if address.is_unspecified:
+        problems.append(f"may not be unspecified ({value})")
+    if address.is_loopback:
+        problems.append("may not be in the loopback range (127.0.0.0/8, ::1/128)")
+    if address.is_link_local:
+        problems.append("may not be in the link-local range (169.254.0.0/16, fe80::/10)")
+    if _is_link_local_multicast(address):
+        problems.append("may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)")
+    return problems
+
+
+def _is_link_local_multicast(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Go's net.IP.IsLinkLocalMulticast: 224.0.0.0/24, or an IPv6 multicast address of link-local scope."""
+    packed = address.packed
+    if isinstance(address, ipaddress.IPv4Address):
+        return packed[:3] == bytes((224, 0, 0))
+    return packed[0] == 0xFF and packed[1] & 0x0F == 0x02
 
 
 def check_cidr(value: str) -> list[str]:

@@ -34,6 +34,12 @@ def mapping_at(obj: Mapping[str, Any], field: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def list_at(obj: Mapping[str, Any], field: str) -> list[Any]:
+    """`obj[field]` when it is a list; an empty list otherwise (so a malformed object reads as empty)."""
+    value = obj.get(field)
+    return value if isinstance(value, list) else []
+
+
 def metadata_of(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return mapping_at(obj, "metadata")
 

@@ -1,6 +1,6 @@
 """OpenAPI schemas of the kinds outside core/v1, and the lookup every OpenAPI document uses.
 
-apps/v1 workloads, coordination Leases, RBAC, the access and token reviews, and the bodies of
+ResourceQuota and LimitRange (core/v1), apps/v1 workloads, coordination Leases, RBAC, the access and token reviews, and the bodies of
 subresources (autoscaling/v1 Scale, policy/v1 Eviction, authentication/v1 TokenRequest), under
 Kubernetes' names. `schema_name` says which schema a kind has; `closure` collects what a document
 must carry so that every `$ref` in it resolves (each group-version document stands alone).
@@ -14,6 +14,7 @@ from minik8s.api.openapi_schema import (
     LABEL_SELECTOR,
     META_SCHEMAS,
     MICRO_TIME,
+    QUANTITY,
     TIME,
     Schema,
     array,
@@ -147,6 +148,23 @@ _KINDS: dict[tuple[str, str], Schema] = {
             "spec": obj("The namespace.", {"namespace": string()}),
             "status": obj("The rules.", {"resourceRules": array(free_object()), "nonResourceRules": array(free_object()),
                                          "incomplete": boolean(), "evaluationError": string()})}, required=("spec",)),
+    ("", "ResourceQuota"): kind_object("Caps what a namespace may use in total.", "", "v1", "ResourceQuota", {
+        "spec": obj("The caps.", {
+            "hard": map_of(ref(QUANTITY), "The most of each resource the namespace may use."),
+            "scopes": array(string()),
+            "scopeSelector": obj("The objects the quota counts.", {"matchExpressions": array(obj(
+                "A scope requirement.", {"scopeName": string(), "operator": string(enum=("In", "NotIn", "Exists",
+                                                                                          "DoesNotExist")),
+                                         "values": array(string())}, required=("scopeName", "operator")))})}),
+        "status": obj("What is used against the caps.", {"hard": map_of(ref(QUANTITY)),
+                                                          "used": map_of(ref(QUANTITY))})}),
+    ("", "LimitRange"): kind_object("Defaults and bounds for each pod or container in a namespace.", "", "v1",
+                                    "LimitRange", {
+        "spec": obj("The limits.", {"limits": array(obj("The limits of one type.", {
+            "type": string(enum=("Container", "Pod", "PersistentVolumeClaim")),
+            **{bound: map_of(ref(QUANTITY)) for bound in ("max", "min", "default", "defaultRequest",
+                                                           "maxLimitRequestRatio")}}, required=("type",)))},
+            required=("limits",))}),
     ("policy", "Eviction"): kind_object("Evicts a pod (a deletion that respects disruption budgets).",
                                         "policy", "v1", "Eviction", {
         "deleteOptions": ref("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions")}),
@@ -156,7 +174,7 @@ _KINDS: dict[tuple[str, str], Schema] = {
                       required=("replicas",))}),
 }
 
-_LISTED = ("Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
+_LISTED = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
            "ClusterRoleBinding")
 
 SCHEMAS: dict[str, Schema] = {

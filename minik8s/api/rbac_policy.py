@@ -118,6 +118,8 @@ CONTROLLER_MANAGER_RULES = [
     rule(("create",), "", "pods", "endpoints", "serviceaccounts", "configmaps"),
     rule(("create",), "apps", "replicasets"),
     rule(("escalate",), "rbac.authorization.k8s.io", "clusterroles"),  # the aggregation controller
+    # resourcequota: lists what it counts (above) and writes each quota's status
+    rule(("update",), "", "resourcequotas/status"),
 ]
 PROXY_RULES = [rule(("list", "watch"), "", "services", "endpoints")]
 DNS_READ_RULES = [rule(("list", "watch"), "", "services", "endpoints")]

@@ -142,6 +142,8 @@ REGISTRY = Registry(
         ResourceKind("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
         ResourceKind("", "v1", "Secret", "secrets", True),
         ResourceKind("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",), ("token",)),
+        ResourceKind("", "v1", "LimitRange", "limitranges", True, ("limits",)),
+        ResourceKind("", "v1", "ResourceQuota", "resourcequotas", True, ("quota",), ("status",)),
         ResourceKind("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("status", "scale"), _ALL),
         ResourceKind("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("status", "scale"), _ALL),
         ResourceKind("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("status",), _ALL),

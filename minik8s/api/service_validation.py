@@ -2,7 +2,9 @@
 
 A Service's type decides what else is allowed (node ports only for NodePort and
 LoadBalancer, no ports needed when headless or ExternalName); its ports must be unique
-and named when there are several; its cluster IP never changes once allocated. The
+and named when there are several; its cluster IP never changes once allocated. Endpoint
+addresses and external IPs must be addresses a proxy may send traffic to: never this host
+(loopback, unspecified) nor a node-local service (link-local: the cloud metadata server). The
 apiserver must copy allocated values (clusterIP, nodePorts) from the stored object into
 an update that omits them before validating, as Kubernetes does.
 """
@@ -19,6 +21,7 @@ from minik8s.api.formats import (
     check_dns1123_label,
     check_dns1123_subdomain,
     check_ip_address,
+    check_non_special_ip,
     check_port_number,
 )
 from minik8s.api.meta_validation import (
@@ -50,6 +53,8 @@ def validate_service(reader: FieldReader, service: Mapping[str, Any], old: Mappi
         else:
             problems = check_dns1123_subdomain(external_name.rstrip("."))
             reader.extend(FieldError.invalid("spec.externalName", external_name, p) for p in problems)
+    for ip_path, ip in reader.strings(spec, "externalIPs", "spec"):
+        _validate_backend_ip(reader, ip, ip_path)
     ports = reader.objects(spec, "ports", "spec")
     if not spec.get("ports") and cluster_ip != "None" and service_type != "ExternalName":
         reader.add(FieldError.required("spec.ports"))
@@ -74,9 +79,7 @@ def validate_endpoints(reader: FieldReader, endpoints: Mapping[str, Any], old: M
             if not ip:
                 reader.add(FieldError.required(join_path(address_path, "ip")))
             else:
-                reader.extend(
-                    FieldError.invalid(join_path(address_path, "ip"), ip, p) for p in check_ip_address(ip)
-                )
+                _validate_backend_ip(reader, ip, join_path(address_path, "ip"))
         ports = reader.objects(subset, "ports", subset_path)
         for port_path, port in ports:
             _validate_port_name(reader, port, port_path, required=len(ports) > 1)
@@ -88,6 +91,12 @@ def validate_endpoints(reader: FieldReader, endpoints: Mapping[str, Any], old: M
             validate_enum(reader, protocol, join_path(port_path, "protocol"), SUPPORTED_PROTOCOLS)
     if old is not None:
         validate_object_meta_update(reader, endpoints, old)
+
+
+def _validate_backend_ip(reader: FieldReader, ip: str, path: str) -> None:
+    """An address traffic is sent to (an endpoint, an external IP): a valid IP, and no special one."""
+    problems = check_ip_address(ip) or check_non_special_ip(ip)
+    reader.extend(FieldError.invalid(path, ip, problem) for problem in problems)
 
 
 def _validate_cluster_ip(reader: FieldReader, cluster_ip: str, service_type: str) -> None:

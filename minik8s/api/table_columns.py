@@ -143,7 +143,12 @@ _ROLE_REF_DOCS = {
     "ClusterRoleBinding": "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be "
                           "resolved, the Authorizer must return an error.",
 }
-_COLUMNS["Role"] = _COLUMNS["ClusterRole"] = _CREATED_AT
+_COLUMNS["Role"] = _COLUMNS["ClusterRole"] = _COLUMNS["LimitRange"] = _CREATED_AT
+_COLUMNS["ResourceQuota"] = [
+    _NAME, _AGE, _column("Request", "Request represents a minimum amount of cpu/memory that a container may consume."),
+    _column("Limit", "Limits control the maximum amount of cpu/memory that a container may use independent of "
+                     "contention on the node."),
+]
 for _binding, _scope in (("RoleBinding", "roleBinding"), ("ClusterRoleBinding", "clusterRoleBinding")):
     _COLUMNS[_binding] = [
         _NAME, _column("Role", _ROLE_REF_DOCS[_binding]), _AGE,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.table_printers_access import binding_cells, role_cells, service_account_cells
+from minik8s.api import table_printers_access as access
 from minik8s.api.table_values import (
     age,
     as_int,
@@ -378,15 +378,17 @@ _CELL_PRINTERS: dict[str, CellPrinter] = {
     "Event": _event_cells,
     "ConfigMap": _config_map_cells,
     "Secret": _secret_cells,
-    "ServiceAccount": service_account_cells,
+    "ServiceAccount": access.service_account_cells,
+    "LimitRange": access.limit_range_cells,
+    "ResourceQuota": access.resource_quota_cells,
     "Deployment": _deployment_cells,
     "ReplicaSet": _replica_set_cells,
     "DaemonSet": _daemon_set_cells,
     "Lease": _lease_cells,
-    "Role": role_cells,
-    "ClusterRole": role_cells,
-    "RoleBinding": binding_cells,
-    "ClusterRoleBinding": binding_cells,
+    "Role": access.role_cells,
+    "ClusterRole": access.role_cells,
+    "RoleBinding": access.binding_cells,
+    "ClusterRoleBinding": access.binding_cells,
 }
 
 

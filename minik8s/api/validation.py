@@ -5,7 +5,8 @@ update and answers 422 `Invalid` with one cause per `FieldError` when the list i
 empty; `validate_name` checks names taken from URLs. Each kind has its own validator in
 a dispatch table; they live in sibling modules (`*_validation.py`) to keep modules
 small. A kind without a validator gets the metadata checks only. Validation never raises
-on malformed input: wrong types become `FieldValueTypeInvalid` errors.
+on malformed input: wrong types become `FieldValueTypeInvalid` errors. Pod spec fields minik8s
+cannot honour are refused too (pod_unsupported).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from minik8s.api.core_validation import (
 from minik8s.api.field_errors import FieldError, describe_invalid
 from minik8s.api.field_reader import FieldReader
 from minik8s.api.meta_validation import check_name, validate_object_meta, validate_object_meta_update
+from minik8s.api.pod_unsupported import unsupported_fields
 from minik8s.api.pod_validation import validate_pod
+from minik8s.api.policy_validation import validate_limit_range, validate_resource_quota
 from minik8s.api.rbac_validation import (
     validate_cluster_role,
     validate_cluster_role_binding,
@@ -49,6 +52,8 @@ _VALIDATORS: dict[str, KindValidator] = {
     "ConfigMap": validate_config_map,
     "Secret": validate_secret,
     "ServiceAccount": validate_service_account,
+    "LimitRange": validate_limit_range,
+    "ResourceQuota": validate_resource_quota,
     "Deployment": validate_deployment,
     "ReplicaSet": validate_replica_set,
     "DaemonSet": validate_daemon_set,
@@ -68,6 +73,7 @@ def validate(kind: str, obj: Mapping[str, Any], *, old: Mapping[str, Any] | None
     if old is not None and not isinstance(old, Mapping):
         old = None
     _VALIDATORS.get(kind, _validate_metadata_only)(reader, obj, old)
+    reader.extend(unsupported_fields(kind, obj, old))  # what the node agent cannot honour is refused, not ignored
     return list(dict.fromkeys(reader.errors))  # drop exact repeats, keep order
 
 

@@ -1,38 +1,73 @@
-"""Admission plugins that change or refuse a new object after defaulting, before it is stored.
+"""The admission chain: the plugins every write passes, mutating ones first, in Kubernetes' order.
 
-kube-apiserver's `--enable-admission-plugins` and `--disable-admission-plugins` pick them by name.
-The steps Kubernetes runs as admission plugins but minik8s always applies (NamespaceLifecycle,
-DefaultTolerationSeconds, the defaulting half of ServiceAccount, NodeRestriction) stay where they
-are; the plugins here are the ones a cluster must be ready for:
+kube-apiserver runs its enabled plugins in one fixed order (pkg/kubeapiserver/options/plugins.go,
+AllOrderedPlugins) — every plugin's mutating half (`admit`), then every validating half
+(`validate`) — whatever order the flags name them in. Of that order minik8s has:
 
-- `ServiceAccount`: a new pod's ServiceAccount must exist — looked up again for a short while when
-  it is `default`, which the ServiceAccount controller may not have made yet in a new namespace —
-  else 403 (`pods "web" is forbidden: error looking up service account ns/name: serviceaccount
-  "name" not found`); then the token volume (api/service_account_admission.py). Off unless enabled:
-  its pods start only where the node agents can get tokens (`--service-account-signing-key-file`)
-  and the controller-manager publishes `kube-root-ca.crt` (`--root-ca-file`).
+    NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, PodSecurity,
+    DefaultTolerationSeconds, ResourceQuota
+
+`--enable-admission-plugins` adds to the default set and `--disable-admission-plugins` takes away,
+as in Kubernetes. The defaults are Kubernetes' own default-on plugins, except:
+
+- ServiceAccount is opt-in (`minik8s up` turns it on): its pods need node agents that can get
+  tokens and a published `kube-root-ca.crt` (see admission_service_account).
+- NodeRestriction is on by default (Kubernetes leaves it to the cluster; every kubeadm cluster
+  enables it). It acts only on `system:node:*` users under `--authorization-mode Node,RBAC`, and it
+  is enforced by the HTTP layer (node_admission.py), not by this chain: it judges writes that are
+  not Operations' creates, updates and deletes (bindings, evictions, TokenRequests), from the user
+  who asks, whom Operations never sees.
+- PodSecurity is on by default, as in Kubernetes, with every namespace privileged unless labelled
+  or `--pod-security-default` says otherwise (admission_pod_security). Only its validating half
+  runs: pods, pod templates and namespaces are judged as they will be stored.
+
+Every plugin registers in `FACTORIES`; see admission_interface for what a plugin receives.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 
-from minik8s.api.kinds import PODS, SERVICE_ACCOUNTS
-from minik8s.api.meta import JsonObject, metadata_of, spec_of
-from minik8s.api.registry import ResourceKind
-from minik8s.api.service_account_admission import VOLUME_PREFIX, admit_pod, is_mirror_pod, mirror_pod_refusal
-from minik8s.apiserver import errors
-from minik8s.apiserver.strategy import generate_name
+from minik8s.apiserver.admission_interface import (
+    AdmissionPlugin,
+    AdmissionRequest,
+    PluginContext,
+    PluginFactory,
+)
+from minik8s.apiserver.admission_plugins import (
+    DEFAULT_TOLERATION_SECONDS,
+    LIMIT_RANGER,
+    NAMESPACE_LIFECYCLE,
+    DefaultTolerationSeconds,
+    LimitRanger,
+    NamespaceLifecycle,
+)
+from minik8s.apiserver.admission_pod_security import POD_SECURITY, PodSecurity
+from minik8s.apiserver.admission_quota import RESOURCE_QUOTA, ResourceQuota
+from minik8s.apiserver.admission_service_account import SERVICE_ACCOUNT, ServiceAccountPlugin
 
-SERVICE_ACCOUNT = "ServiceAccount"
-PLUGINS: tuple[str, ...] = (SERVICE_ACCOUNT,)
-DEFAULT_PLUGINS: frozenset[str] = frozenset()
-DEFAULT_SERVICE_ACCOUNT_ATTEMPTS = 10  # the plugin's retries for `default`, 100 to 200 ms apart
+__all__ = ["DEFAULT_PLUGINS", "NODE_RESTRICTION", "PLUGINS", "POD_SECURITY", "SERVICE_ACCOUNT", "Admission",
+           "AdmissionRequest", "enabled_plugins"]
 
-# (resource, namespace, name) → the stored object, or None.
-Fetch = Callable[[ResourceKind, str | None, str], Awaitable[JsonObject | None]]
+NODE_RESTRICTION = "NodeRestriction"
+ORDER: tuple[str, ...] = (NAMESPACE_LIFECYCLE, LIMIT_RANGER, SERVICE_ACCOUNT, NODE_RESTRICTION, POD_SECURITY,
+                          DEFAULT_TOLERATION_SECONDS, RESOURCE_QUOTA)
+# The plugins this chain runs, by name.
+FACTORIES: dict[str, PluginFactory] = {
+    NAMESPACE_LIFECYCLE: NamespaceLifecycle,
+    LIMIT_RANGER: LimitRanger,
+    SERVICE_ACCOUNT: ServiceAccountPlugin,
+    POD_SECURITY: PodSecurity,
+    DEFAULT_TOLERATION_SECONDS: DefaultTolerationSeconds,
+    RESOURCE_QUOTA: ResourceQuota,
+}
+ENFORCED_ELSEWHERE = frozenset({NODE_RESTRICTION})
+PLUGINS: tuple[str, ...] = tuple(name for name in ORDER if name in FACTORIES or name in ENFORCED_ELSEWHERE)
+KUBERNETES_DEFAULT_ON = frozenset({NAMESPACE_LIFECYCLE, LIMIT_RANGER, SERVICE_ACCOUNT, POD_SECURITY,
+                                   DEFAULT_TOLERATION_SECONDS, RESOURCE_QUOTA})
+OPT_IN = frozenset({SERVICE_ACCOUNT})
+DEFAULT_PLUGINS: frozenset[str] = frozenset(
+    name for name in PLUGINS if name in KUBERNETES_DEFAULT_ON - OPT_IN or name == NODE_RESTRICTION)
 
 
 def enabled_plugins(enable: Collection[str] = (), disable: Collection[str] = ()) -> frozenset[str]:
@@ -48,43 +83,23 @@ def enabled_plugins(enable: Collection[str] = (), disable: Collection[str] = ())
 
 
 class Admission:
-    """The enabled plugins, run on every create."""
+    """The enabled plugins in Kubernetes' order; Operations calls `admit`, then (after validation) `validate`."""
 
-    def __init__(self, plugins: Collection[str], fetch: Fetch, *, retry_interval: tuple[float, float] = (0.1, 0.2),
-                 attempts_for_default: int = DEFAULT_SERVICE_ACCOUNT_ATTEMPTS) -> None:
-        self.plugins = frozenset(plugins)
-        self.fetch = fetch
-        self.retry_interval = retry_interval
-        self.attempts_for_default = attempts_for_default
+    def __init__(self, plugins: Collection[str], context: PluginContext) -> None:
+        self.enabled = frozenset(plugins)
+        self.chain: list[AdmissionPlugin] = [FACTORIES[name](context) for name in ORDER
+                                             if name in self.enabled and name in FACTORIES]
 
-    async def admit_create(self, resource: ResourceKind, obj: JsonObject) -> None:
-        """Change `obj` or raise a StatusError, as each enabled plugin decides."""
-        if SERVICE_ACCOUNT in self.plugins and resource.group_resource == PODS.group_resource:
-            await self._service_account(obj)
+    def runs(self, name: str) -> bool:
+        return name in self.enabled
 
-    async def _service_account(self, pod: JsonObject) -> None:
-        metadata = metadata_of(pod)
-        shown = str(metadata.get("name") or metadata.get("generateName") or "Unknown")
-        if is_mirror_pod(pod):
-            refusal = mirror_pod_refusal(pod)
-            if refusal is not None:
-                raise errors.forbidden(PODS, shown, refusal)
-            return
-        namespace = str(metadata.get("namespace") or "")
-        name = str(spec_of(pod).get("serviceAccountName") or "default")
-        account = await self._service_account_named(namespace, name)
-        if account is None:
-            raise errors.forbidden(PODS, shown, f"error looking up service account {namespace}/{name}: "
-                                                f'serviceaccount "{name}" not found')
-        admit_pod(pod, account, new_volume_name=generate_name(VOLUME_PREFIX))
+    async def admit(self, request: AdmissionRequest) -> None:
+        """The mutating phase: each plugin may change `request.obj` or refuse."""
+        for plugin in self.chain:
+            await plugin.admit(request)
 
-    async def _service_account_named(self, namespace: str, name: str) -> JsonObject | None:
-        attempts = self.attempts_for_default if name == "default" else 1
-        pause = random.uniform(*self.retry_interval)
-        for attempt in range(attempts):
-            if attempt:
-                await asyncio.sleep(pause)
-            found = await self.fetch(SERVICE_ACCOUNTS, namespace, name)
-            if found is not None:
-                return found
-        return None
+    async def validate(self, request: AdmissionRequest) -> None:
+        """The validating phase: each plugin may refuse, warn or add companion writes. Safe to run again."""
+        request.companions.clear()
+        for plugin in self.chain:
+            await plugin.validate(request)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minik8s.api.meta import JsonObject, spec_of
+from minik8s.api.meta import JsonObject, mapping_at, spec_of
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors, strategy
 from minik8s.apiserver.operations import Operations
@@ -23,11 +23,7 @@ def _success(code: int) -> JsonObject:
 async def bind(ops: Operations, pods: ResourceKind, namespace: str, name: str, body: Any) -> JsonObject:
     if not isinstance(body, dict):
         raise errors.bad_request("the request body must be a Binding")
-    target = body.get("target") or {}
-    if not isinstance(target, dict):
-        raise errors.invalid(pods, name, [{"reason": "FieldValueTypeInvalid", "field": "target",
-                                           "message": "Invalid value: must be an object reference"}])
-    node_name = target.get("name")
+    node_name = mapping_at(body, "target").get("name")
     if not isinstance(node_name, str) or not node_name:
         raise errors.invalid(pods, name, [{"reason": "FieldValueRequired", "message": "Required value",
                                            "field": "target.name"}])

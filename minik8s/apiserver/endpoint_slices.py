@@ -10,6 +10,9 @@ GET of a namespace's list), so `kubectl get endpointslices` still says the type 
 
 from __future__ import annotations
 
+from typing import Any
+
+from minik8s.api.formats import check_non_special_ip
 from minik8s.api.meta import JsonObject, metadata_of
 from minik8s.api.selectors import LabelSelector
 
@@ -37,6 +40,13 @@ def _port(port: JsonObject) -> JsonObject:
     return sliced
 
 
+def _mirrored(addresses: Any) -> list[JsonObject]:
+    """The addresses a slice may hold: as Kubernetes' mirroring skips invalid ones, an address an older
+    object still holds that validation now refuses (loopback, link-local, …) is left out."""
+    return [address for address in addresses if isinstance(address, dict)
+            and not check_non_special_ip(str(address.get("ip")))] if isinstance(addresses, list) else []
+
+
 def slices_of(endpoints: JsonObject) -> list[JsonObject]:
     """The EndpointSlices mirroring one Endpoints object: one per subset, named `<service>-<index>`."""
     metadata = metadata_of(endpoints)
@@ -45,8 +55,8 @@ def slices_of(endpoints: JsonObject) -> list[JsonObject]:
               MANAGED_BY_LABEL: "endpointslicemirroring-controller.k8s.io"}
     slices = []
     for index, subset in enumerate(endpoints.get("subsets") or []):
-        ready = [_endpoint(address, ready=True) for address in subset.get("addresses") or []]
-        not_ready = [_endpoint(address, ready=False) for address in subset.get("notReadyAddresses") or []]
+        ready = [_endpoint(address, ready=True) for address in _mirrored(subset.get("addresses"))]
+        not_ready = [_endpoint(address, ready=False) for address in _mirrored(subset.get("notReadyAddresses"))]
         ports = [_port(port) for port in subset.get("ports") or []]
         slice_metadata = {"name": f"{name}-{index}", "namespace": metadata.get("namespace", ""),
                           "labels": labels, "resourceVersion": metadata.get("resourceVersion", ""),

@@ -3,14 +3,24 @@
 Operations address values with RFC 6901 JSON pointers (`/spec/template`, `~1` for `/`, `~0`
 for `~`, `-` for the end of an array). Like Kubernetes (evanphx/json-patch), `replace` and
 `remove` need the target to exist, `add` needs its parent to, and any failure is a 422.
+
+`copy` is the one operation that grows a document by more than the patch's own bytes: forty
+copies of the whole document into itself double it forty times. As Kubernetes
+(`JSONPatchMaxCopyBytes`), the copies of one patch may add at most 3 MiB in all; and as moves
+and copies can also nest the document deeper than anything stored may be, the result is
+refused past `MAX_NESTING_DEPTH` (copies are made by orjson, which never recurses in Python).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
+
 from minik8s.apiserver.json_values import PatchError, clone_json, json_equal
+from minik8s.apiserver.limits import MAX_DEPTH_MESSAGE, MAX_JSON_PATCH_COPY_BYTES, nesting_depth_exceeds
 
 MAX_JSON_PATCH_OPERATIONS: Final = 10_000  # Kubernetes' limit; more is 413
 
@@ -29,12 +39,34 @@ def json_patch(target: Any, operations: Any) -> Any:
             status_code=413,
         )
     document = clone_json(target)
+    copies = CopyBudget()
     for operation in operations:
-        document = _apply_operation(document, operation)
+        document = _apply_operation(document, operation, copies)
+    if nesting_depth_exceeds(document):
+        raise PatchError(f"the patched object is nested too deeply: {MAX_DEPTH_MESSAGE}")
     return document
 
 
-def _apply_operation(document: Any, operation: Any) -> Any:
+@dataclass
+class CopyBudget:
+    """The bytes one patch's copies have added so far (the JSON size of each copied value)."""
+
+    copied: int = 0
+    limit: int = MAX_JSON_PATCH_COPY_BYTES
+
+    def copy(self, value: Any) -> Any:
+        try:
+            encoded = orjson.dumps(value)
+        except orjson.JSONEncodeError:  # nested past what any stored object may be
+            raise PatchError(f"the value to copy is nested too deeply: {MAX_DEPTH_MESSAGE}") from None
+        self.copied += len(encoded)
+        if self.copied > self.limit:
+            raise PatchError(f"Unable to complete the copy, the accumulated size increase of copy is {self.copied}, "
+                             f"exceeding the limit {self.limit}", status_code=422)
+        return orjson.loads(encoded)
+
+
+def _apply_operation(document: Any, operation: Any, copies: CopyBudget) -> Any:
     if not isinstance(operation, dict):
         raise PatchError(f"a JSON patch operation must be an object, got {operation!r}")
     op = operation.get("op")
@@ -56,7 +88,7 @@ def _apply_operation(document: Any, operation: Any) -> Any:
     if op in ("move", "copy"):
         source = _parse_pointer(_member(operation, "from"))
         if op == "copy":
-            return _add(document, path, clone_json(_locate(document, source)))
+            return _add(document, path, copies.copy(_locate(document, source)))
         if source == path:
             _locate(document, source)
             return document

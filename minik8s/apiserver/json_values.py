@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 
 class PatchError(ValueError):
     """A patch that cannot be applied; `status_code` is the HTTP status the apiserver answers.
@@ -51,13 +49,3 @@ def clone_json(value: Any) -> Any:
     if isinstance(value, list):
         return [clone_json(child) for child in value]
     return value
-
-
-class JsonCompatibleLoader(yaml.SafeLoader):
-    """YAML as Kubernetes reads it: timestamps stay strings, so the result is plain JSON."""
-
-
-JsonCompatibleLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}

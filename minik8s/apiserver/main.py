@@ -3,31 +3,37 @@
 Started by `minik8s up`, or by hand on each machine of a cluster:
     minik8s-apiserver --name apiserver-1 --listen 127.0.0.1:6443 --raft-address 127.0.0.1:7001 \
         --peers 127.0.0.1:7002,127.0.0.1:7003 --data-dir /var/lib/minik8s/apiserver-1 \
-        --secret-file /etc/minik8s/cluster-secret
+        --secret-file /etc/minik8s/cluster-secret --encryption-provider-config /etc/minik8s/encryption.yaml
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
-from minik8s.apiserver.admission import PLUGINS, enabled_plugins
+from minik8s.apiserver.admission import DEFAULT_PLUGINS, PLUGINS, enabled_plugins
+from minik8s.apiserver.admission_pod_security import add_pod_security_flags, pod_security_from_flags
 from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import add_authentication_flags, options_from_flags
 from minik8s.apiserver.authorization import ALWAYS_ALLOW, MODES
+from minik8s.apiserver.encryption_config import load_encryption_config
 from minik8s.apiserver.kubelet_client import (
     KubeletConnection,
     add_kubelet_client_flags,
     kubelet_client_from_flags,
 )
+from minik8s.apiserver.load_limits import add_load_limit_flags, load_limits_from_flags
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
 from minik8s.daemon.request_guard import host_policy, parse_host_list
 from minik8s.daemon.tls import ServerTls
+from minik8s.store.encryption import NO_ENCRYPTION
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
+from minik8s.store.watch import DEFAULT_HISTORY_BYTES
 
 log = logging.getLogger("minik8s.apiserver")
 
@@ -35,41 +41,16 @@ log = logging.getLogger("minik8s.apiserver")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="minik8s-apiserver", description="minik8s API server + store replica")
     parser.add_argument("--name", default="apiserver-1", help="this replica's name (logs, status)")
-    parser.add_argument("--listen", default="127.0.0.1:6443", help="HTTP(S) address host:port; more, comma-"
-                        "separated, are served too and may appear on this host later (a node network's gateway, "
-                        "for pods)")
-    parser.add_argument("--raft-address", default="127.0.0.1:7001", help="this replica's Raft address host:port")
-    parser.add_argument("--peers", default="", help="comma-separated Raft addresses of the other replicas")
-    parser.add_argument("--data-dir", default="./data/apiserver-1", help="journal and snapshot directory")
-    parser.add_argument("--secret-file", default="", help="cluster secret (mode 0600) protecting Raft traffic; "
-                        "created when missing")
-    parser.add_argument("--advertise-address", default="",
-                        help="host:port listed in the `kubernetes` Endpoints (default: the first --listen address)")
-    parser.add_argument("--watch-history", type=int, default=10_000, help="watch events kept for resuming")
-    parser.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
-                        help="tolerationSeconds of the not-ready NoExecute toleration added to every pod")
-    parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
-                        help="tolerationSeconds of the unreachable NoExecute toleration added to every pod")
+    add_store_flags(parser)
+    add_serving_flags(parser)
     parser.add_argument("--authorization-mode", default=ALWAYS_ALLOW, choices=MODES,
                         help="who may do what: AlwaysAllow (everyone everything), RBAC (Roles and bindings; "
                              "creates the bootstrap policy) or Node,RBAC (kubelets' Node authorizer and "
                              "NodeRestriction first, then RBAC)")
-    parser.add_argument("--tls-cert-file", default="", help="serving certificate (PEM); with "
-                        "--tls-private-key-file, serve HTTPS instead of HTTP")
-    parser.add_argument("--tls-private-key-file", default="", help="the serving certificate's private key (PEM)")
-    parser.add_argument("--client-ca-file", default="", help="CA bundle client certificates are verified "
-                        "against; a verified certificate authenticates its CN as user, its Os as groups")
     add_authentication_flags(parser)
     add_kubelet_client_flags(parser)
-    parser.add_argument("--enable-admission-plugins", default="",
-                        help=f"comma-separated admission plugins to run besides the default ones ({', '.join(PLUGINS)}; "
-                             "ServiceAccount: pods get a token volume and must name an existing ServiceAccount)")
-    parser.add_argument("--disable-admission-plugins", default="",
-                        help="comma-separated admission plugins not to run although they are default ones")
-    parser.add_argument("--allowed-hosts", default="",
-                        help="comma-separated extra names clients may reach this server by (the Host header); IP "
-                        "literals, localhost, kubernetes[.default[.svc[.cluster.local]]] and this machine's "
-                        "hostname are always served; '*' serves any name (turns the DNS-rebinding check off)")
+    add_admission_flags(parser)
+    add_load_limit_flags(parser)
     add_logging_flags(parser)
     args = parser.parse_args(argv)
     if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
@@ -77,12 +58,64 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.client_ca_file and not args.tls_cert_file:
         parser.error("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
     args.kubelet_client = kubelet_client_from_flags(parser, args)
+    args.load_limits = load_limits_from_flags(parser, args)
     try:
         args.admission_plugins = enabled_plugins(_names(args.enable_admission_plugins),
                                                  _names(args.disable_admission_plugins))
     except ValueError as error:
         parser.error(str(error))
+    args.pod_security = pod_security_from_flags(args)
     return args
+
+
+def add_store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--raft-address", default="127.0.0.1:7001", help="this replica's Raft address host:port")
+    parser.add_argument("--peers", default="", help="comma-separated Raft addresses of the other replicas")
+    parser.add_argument("--data-dir", default="./data/apiserver-1", help="journal and snapshot directory")
+    parser.add_argument("--secret-file", default="", help="required: the cluster secret (mode 0600) every "
+                        "replica shares; it encrypts and authenticates Raft traffic; created (random) when missing")
+    parser.add_argument("--encryption-provider-config", default="",
+                        help="Kubernetes' EncryptionConfiguration file: the resources whose values are encrypted "
+                        "in the store (aesgcm keys: the first provider encrypts, all decrypt; identity reads "
+                        "values stored in the clear); every replica needs the same file (default: none, values "
+                        "stored as they are)")
+    parser.add_argument("--watch-history", type=int, default=10_000, help="watch events kept for resuming")
+    parser.add_argument("--watch-history-bytes", type=int, default=DEFAULT_HISTORY_BYTES,
+                        help="bytes of objects the watch history may keep (new and previous values); the oldest "
+                             "events go first, and resuming from one is a 410")
+
+
+def add_serving_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--listen", default="127.0.0.1:6443", help="HTTP(S) address host:port; more, comma-"
+                        "separated, are served too and may appear on this host later (a node network's gateway, "
+                        "for pods)")
+    parser.add_argument("--advertise-address", default="",
+                        help="host:port listed in the `kubernetes` Endpoints (default: the first --listen address)")
+    parser.add_argument("--tls-cert-file", default="", help="serving certificate (PEM); with "
+                        "--tls-private-key-file, serve HTTPS instead of HTTP")
+    parser.add_argument("--tls-private-key-file", default="", help="the serving certificate's private key (PEM)")
+    parser.add_argument("--client-ca-file", default="", help="CA bundle client certificates are verified "
+                        "against; a verified certificate authenticates its CN as user, its Os as groups")
+    parser.add_argument("--allowed-hosts", default="",
+                        help="comma-separated extra names clients may reach this server by (the Host header); IP "
+                        "literals, localhost, kubernetes[.default[.svc[.cluster.local]]] and this machine's "
+                        "hostname are always served; '*' serves any name (turns the DNS-rebinding check off)")
+
+
+def add_admission_flags(parser: argparse.ArgumentParser) -> None:
+    """The admission chain's flags: which plugins run, and the settings of those that have some."""
+    parser.add_argument("--enable-admission-plugins", default="",
+                        help=f"comma-separated admission plugins to run besides the default ones ({', '.join(PLUGINS)}; "
+                             f"on by default: {', '.join(p for p in PLUGINS if p in DEFAULT_PLUGINS)}; ServiceAccount: "
+                             "pods get a token volume and must name an existing ServiceAccount); they run in "
+                             "Kubernetes' order whatever order they are named in")
+    parser.add_argument("--disable-admission-plugins", default="",
+                        help="comma-separated admission plugins not to run although they are default ones")
+    parser.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
+                        help="tolerationSeconds of the not-ready toleration DefaultTolerationSeconds adds to pods")
+    parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
+                        help="tolerationSeconds of the unreachable toleration DefaultTolerationSeconds adds to pods")
+    add_pod_security_flags(parser)
 
 
 def _names(flag: str) -> list[str]:
@@ -100,19 +133,24 @@ def host_port(address: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+MISSING_SECRET = ("--secret-file is required: the cluster secret authenticates and encrypts Raft traffic; "
+                  "without it anyone reaching the Raft port could run code in this replica")
+
+
 async def serve(args: argparse.Namespace) -> None:
     authentication = options_from_flags(args)  # bad key or token files stop the start before the store opens
     kubelet = KubeletConnection.of(args.kubelet_client)
-    password = ensure_secret(Path(args.secret_file)) if args.secret_file else None
-    if password is None:
-        log.warning("no --secret-file: Raft traffic is neither authenticated nor encrypted")
+    transformers = (load_encryption_config(Path(args.encryption_provider_config))
+                    if args.encryption_provider_config else NO_ENCRYPTION)  # a bad file: exit 1, nothing made
+    os.umask(0o077)  # journals, their metadata and dumps hold every object: owner-only, as etcd's files
     settings = RaftSettings(
         self_address=args.raft_address,
         peers=tuple(p for p in args.peers.split(",") if p),
         data_dir=Path(args.data_dir),
-        password=password,
+        password=ensure_secret(Path(args.secret_file)),
     )
-    store = await RaftStore.open(settings, history=args.watch_history)
+    store = await RaftStore.open(settings, history=args.watch_history, history_bytes=args.watch_history_bytes,
+                                 transformers=transformers)
     (host, port), *also_on = [host_port(address) for address in args.listen.split(",") if address]
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
@@ -120,7 +158,8 @@ async def serve(args: argparse.Namespace) -> None:
     hosts = host_policy(parse_host_list(args.allowed_hosts), own=[host, advertise[0], *(h for h, _ in also_on)])
     app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts,
                      authentication=authentication, authorization_mode=args.authorization_mode,
-                     kubelet=kubelet, admission_plugins=args.admission_plugins)
+                     kubelet=kubelet, admission_plugins=args.admission_plugins, pod_security=args.pod_security,
+                     load_limits=args.load_limits)
     tls = server_tls(args)
     log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
              args.raft_address, args.peers or "none")
@@ -133,6 +172,9 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if not args.secret_file:  # checked here, not in parse_args, so flag tests need no secret
+        print(f"minik8s-apiserver: error: {MISSING_SECRET}", file=sys.stderr)
+        return 2
     return run_daemon(lambda: serve(args), args, name=args.name, fatal=(OSError, ValueError), fast_loop=True)
 
 

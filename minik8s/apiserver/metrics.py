@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -43,8 +43,9 @@ class RequestStats:
 class ApiserverCollector:
     """Builds the metric families from `RequestStats` and the store at scrape time."""
 
-    def __init__(self, stats: RequestStats, store: Store, watchers: Callable[[], int]) -> None:
-        self.stats, self.store, self.watchers = stats, store, watchers
+    def __init__(self, stats: RequestStats, store: Store, watchers: Callable[[], int],
+                 inflight: Callable[[], Mapping[str, int]] = dict) -> None:
+        self.stats, self.store, self.watchers, self.inflight = stats, store, watchers, inflight
 
     def collect(self) -> Iterator[Metric]:
         requests = CounterMetricFamily("apiserver_request", "Requests by verb and HTTP code",
@@ -66,11 +67,18 @@ class ApiserverCollector:
         yield GaugeMetricFamily("minik8s_raft_is_leader", "1 when this replica leads the Raft group",
                                 value=1 if status.get("role") == "leader" else 0)
         yield GaugeMetricFamily("minik8s_watchers", "Open watch streams on this replica", value=self.watchers())
+        inflight = GaugeMetricFamily("apiserver_current_inflight_requests",
+                                     "Requests being served now, by kind (long-running ones are not counted)",
+                                     labels=["request_kind"])
+        for kind, count in sorted(self.inflight().items()):
+            inflight.add_metric([kind], count)
+        yield inflight
 
 
-def new_registry(stats: RequestStats, store: Store, watchers: Callable[[], int]) -> CollectorRegistry:
+def new_registry(stats: RequestStats, store: Store, watchers: Callable[[], int],
+                 inflight: Callable[[], Mapping[str, int]] = dict) -> CollectorRegistry:
     registry = CollectorRegistry()
-    registry.register(ApiserverCollector(stats, store, watchers))  # type: ignore[arg-type]
+    registry.register(ApiserverCollector(stats, store, watchers, inflight))  # type: ignore[arg-type]
     return registry
 
 

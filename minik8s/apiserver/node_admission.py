@@ -1,6 +1,9 @@
 """NodeRestriction in the apiserver's write path: the stored object a node's write touches.
 
-Under `--authorization-mode=Node,RBAC` every create, update, patch, delete and eviction from a
+The NodeRestriction admission plugin (on unless `--disable-admission-plugins NodeRestriction`) is
+enforced here, by the HTTP handlers, rather than by the admission chain Operations runs: it judges
+bindings, evictions and TokenRequests too, and it needs the user who asks. Under
+`--authorization-mode=Node,RBAC` every create, update, patch, delete and eviction from a
 `system:node:<name>` user is put to `minik8s.api.node_restriction.refusal` with the object it
 would write and the object stored now (read only when the rule needs it: pods, pods/status,
 evictions, Node updates); a node's TokenRequest is checked by `admit_node_token`. A refusal is
@@ -44,9 +47,10 @@ def judges_new_object(resource: ResourceKind, subresource: str | None) -> bool:
     return resource.group == "" and resource.plural == "nodes" and not subresource
 
 
-def restricted_node(authorizer: Authorizer, user: UserInfo) -> str | None:
-    """The node whose writes NodeRestriction checks: the user's, when the Node authorizer runs."""
-    return node_name_of(user) if authorizer.mode == NODE_RBAC else None
+def restricted_node(authorizer: Authorizer, user: UserInfo, *, enabled: bool = True) -> str | None:
+    """The node whose writes NodeRestriction checks: the user's, when the plugin is enabled (it is by
+    default: apiserver/admission.py) and the Node authorizer runs."""
+    return node_name_of(user) if enabled and authorizer.mode == NODE_RBAC else None
 
 
 async def admit_node_write(ops: Operations, node: str, resource: ResourceKind, namespace: str | None,

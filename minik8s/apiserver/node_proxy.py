@@ -2,7 +2,8 @@
 
 As in Kubernetes, the apiserver answers what needs the API — does the pod exist, which container
 (the only one when none is named), is it bound to a node, where does that node's agent listen
-(`status.addresses` and `status.daemonEndpoints.kubeletEndpoint.Port`) — and the agent answers
+(`status.addresses` and `status.daemonEndpoints.kubeletEndpoint.Port`, by agent_address's rule, so a
+Node's writer cannot aim the relay at any host:port) — and the agent answers
 for the container itself. Logs are relayed as a streamed `text/plain` body; exec is a WebSocket
 (`v5.channel.k8s.io`, or v4) accepted with the client's subprotocol and bridged frame for frame to
 the agent's exec WebSocket, so neither side's framing is rewritten here. Agents are reached over plain
@@ -37,17 +38,18 @@ from websockets.typing import Subprotocol
 
 from minik8s.api.field_errors import FieldError
 from minik8s.api.kinds import NODES, PODS
-from minik8s.api.meta import JsonObject, parse_time, spec_of, status_of
+from minik8s.api.meta import JsonObject, parse_time, spec_of
 from minik8s.apiserver import errors
+from minik8s.apiserver.agent_address import agent_address
 from minik8s.apiserver.kubelet_client import KubeletConnection
 from minik8s.apiserver.operations import Operations
+from minik8s.apiserver.query_values import parse_int64
 from minik8s.daemon.request_guard import CREDENTIALS_IN_HEADER, cross_site_websocket
 
 log = logging.getLogger(__name__)
 
 STREAM_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io")  # preferred first
 STATUS_CHANNEL = 3
-ADDRESS_PREFERENCE = ("InternalIP", "Hostname", "InternalDNS", "ExternalIP", "ExternalDNS")
 AGENT_CONNECT_SECONDS = 5.0
 LOG_READ_SECONDS = 60.0  # a non-follow log read; following waits as long as the container is quiet
 
@@ -91,19 +93,6 @@ def choose_container(pod: JsonObject, requested: str | None) -> str:
                              f"choose one of: [{' '.join(container_names(pod))}]")
 
 
-def agent_address(node: JsonObject) -> str:
-    """`host:port` of the node's agent, from its addresses and daemon endpoint."""
-    status = status_of(node)
-    name = node["metadata"]["name"]
-    port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
-    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or [] if isinstance(a, dict)}
-    host = next((addresses[kind] for kind in ADDRESS_PREFERENCE if addresses.get(kind)), None)
-    if not isinstance(port, int) or not 0 < port < 65536 or not isinstance(host, str):
-        raise errors.StatusError(503, "ServiceUnavailable", f'node "{name}" does not report where its agent '
-                                 "listens (status.addresses, status.daemonEndpoints.kubeletEndpoint.Port)")
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 def query_bool(params: QueryParams, name: str) -> bool:
     value = params.get(name)
     if value is None or value in _FALSE:
@@ -114,13 +103,14 @@ def query_bool(params: QueryParams, name: str) -> bool:
 
 
 def query_int(params: QueryParams, name: str) -> int | None:
+    """An int64 of PodLogOptions, read as Kubernetes reads it (Go's ParseInt and its message)."""
     value = params.get(name)
     if value is None or value == "":
         return None
     try:
-        return int(value)
-    except ValueError:
-        raise errors.bad_request(f"invalid {name} {value!r}: must be an integer") from None
+        return parse_int64(value)
+    except ValueError as error:
+        raise errors.bad_request(str(error)) from None
 
 
 def since_time_seconds(value: str, *, now: datetime) -> int:

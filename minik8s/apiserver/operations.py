@@ -4,26 +4,36 @@ Every write is a compare-and-set on the key's mod revision. When the caller gave
 resourceVersion (PATCH, or PUT without one) a lost race is retried against fresh state;
 when it gave one, a mismatch is the caller's 409. Reads of the local replica are made
 linearizable by the store's shared read barrier, taken only when local state may be stale.
+Every write passes the admission chain (admission.py): its mutating plugins after defaulting,
+its validating plugins after validation; what they add to the write (a quota's new count) is
+committed with it, and when one of those companion writes lost a race, the write is judged again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from minik8s.api.defaults import apply_defaults
-from minik8s.api.kinds import NAMESPACES
-from minik8s.api.meta import JsonObject, metadata_of, spec_of, status_of
-from minik8s.api.registry import SYSTEM_NAMESPACES, ResourceKind
-from minik8s.api.selectors import SelectorError
+from minik8s.api.kinds import RESOURCE_QUOTAS
+from minik8s.api.meta import JsonObject, metadata_of, spec_of
+from minik8s.api.pod_security.admission import PodSecurityConfig
+from minik8s.api.registry import ResourceKind
 from minik8s.api.validation import validate
 from minik8s.apiserver import errors, strategy
 from minik8s.apiserver.admission import Admission
+from minik8s.apiserver.admission_interface import CREATE, DELETE, UPDATE, AdmissionRequest, PluginContext
 from minik8s.apiserver.patch import APPLY_PATCH, PatchError, apply_patch_by_content_type
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions, page
-from minik8s.apiserver.service_addresses import CLUSTER_IPS, ServiceAddresses
-from minik8s.apiserver.storage import AllocationTaken, ObjectStore, clone
+from minik8s.apiserver.scale import scale_of
+from minik8s.apiserver.service_addresses import ServiceAddresses, asked_for
+from minik8s.apiserver.storage import AllocationTaken, CompanionChanged, ObjectStore, clone
+from minik8s.store.state import Command
 
 _CONFLICT_RETRIES = 8
+# A companion write that lost its race lost it to a write that committed, so every retry is progress for
+# someone; N writers racing for one quota need up to N - 1 retries.
+_COMPANION_RETRIES = 32
 # Kinds whose DELETE answers with the deleted object, not a Status (`ReturnDeletedObject` in their
 # Kubernetes registries): clients decode the body as that kind (the Python client's V1Service).
 _RETURNS_DELETED_OBJECT = frozenset({"Pod", "Service"})
@@ -33,33 +43,14 @@ def _causes(field_errors: list[Any]) -> list[dict[str, str]]:
     return [{"reason": e.reason, "message": e.message, "field": e.field} for e in field_errors]
 
 
-def scale_of(obj: JsonObject) -> JsonObject:
-    """The autoscaling/v1 Scale view of a Deployment or ReplicaSet."""
-    from minik8s.api.selectors import label_selector_from_object
-
-    metadata = obj["metadata"]
-    spec, status = spec_of(obj), status_of(obj)
-    try:
-        selector = str(label_selector_from_object(spec.get("selector")))
-    except SelectorError:
-        selector = ""
-    return {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {key: metadata[key] for key in ("name", "namespace", "uid", "resourceVersion",
-                                                   "creationTimestamp") if key in metadata},
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {"replicas": status.get("replicas", 0), "selector": selector},
-    }
-
-
 class Operations:
     def __init__(self, objects: ObjectStore, *, toleration_seconds: dict[str, int] | None = None,
-                 service_cidr: str = "10.96.0.0/16", admission_plugins: frozenset[str] = frozenset()) -> None:
+                 service_cidr: str = "10.96.0.0/16", admission_plugins: frozenset[str] = frozenset(),
+                 pod_security: PodSecurityConfig | None = None) -> None:
         self.objects = objects
-        self.toleration_seconds = toleration_seconds or {}
         self.addresses = ServiceAddresses(objects.store, service_cidr=service_cidr)
-        self.admission = Admission(admission_plugins, self.current)
+        self.admission = Admission(admission_plugins, PluginContext(objects, self.current, toleration_seconds or {},
+                                                                    pod_security or PodSecurityConfig()))
 
     # ---- reads ----
 
@@ -71,6 +62,7 @@ class Operations:
     async def list(self, resource: ResourceKind, namespace: str | None, options: ListOptions) -> JsonObject:
         await self.objects.sync(options.resource_version)
         revision, items = self.objects.list(resource, namespace)
+        options.check_exact(revision)
         items, metadata = page([obj for obj in items if options.matches(resource, obj)], options, revision=revision)
         return {"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": metadata,
                 "items": items}
@@ -94,9 +86,8 @@ class Operations:
         if kind is not None and kind != resource.kind:
             raise errors.bad_request(f"the kind of the object ({kind}) does not match the URL ({resource.kind})")
         if api_version is not None and api_version != resource.api_version:
-            raise errors.bad_request(
-                f"the API version of the object ({api_version}) does not match the URL ({resource.api_version})"
-            )
+            raise errors.bad_request(f"the API version of the object ({api_version}) does not match the URL "
+                                     f"({resource.api_version})")
         if strict:
             unknown = strategy.unknown_fields(resource, body)
             if unknown:
@@ -124,40 +115,43 @@ class Operations:
             metadata["name"] = name
         return obj
 
-    async def check_namespace(self, resource: ResourceKind, namespace: str | None) -> None:
-        if not resource.namespaced or namespace is None:
-            return
-        ns = await self.current(NAMESPACES, None, namespace)
-        if ns is None:
-            raise errors.not_found(NAMESPACES, namespace)
-        if ns["metadata"].get("deletionTimestamp"):
-            raise errors.forbidden(
-                resource, "", f"unable to create new content in namespace {namespace} because it is being terminated"
-            )
-
     async def create(self, resource: ResourceKind, namespace: str | None, body: Any, *,
                      dry_run: bool = False, strict: bool = False) -> JsonObject:
         obj = self.check_body(resource, namespace, body, strict=strict)
         metadata = obj["metadata"]
         if metadata.get("resourceVersion"):
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
-        await self.check_namespace(resource, namespace)
-        given = list(spec_of(obj).get("tolerations") or []) if resource.kind == "Pod" else []
         apply_defaults(resource.kind, obj)
-        if resource.kind == "Pod" and self.toleration_seconds:
-            strategy.set_default_toleration_seconds(obj, self.toleration_seconds, given=given)
-        await self.admission.admit_create(resource, obj)  # before the name is generated, as in Kubernetes
+        request = AdmissionRequest(CREATE, resource, namespace, obj, name=str(metadata.get("name") or ""),
+                                   dry_run=dry_run)
+        await self.admission.admit(request)  # before the name is generated, as in Kubernetes
         if not metadata.get("name") and metadata.get("generateName"):
             metadata["name"] = strategy.generate_name(str(metadata["generateName"]))
         strategy.prepare_for_create(resource, obj)
         self.validate(resource, obj, None)
-        if dry_run:
+        return await self._commit(request, lambda: self._store_created(resource, obj, request))
+
+    async def _commit(self, request: AdmissionRequest, store: Callable[[], Awaitable[JsonObject]]) -> JsonObject:
+        """The validating plugins, then the write with what they added; when one of those companion writes
+        lost a race (a quota changed meanwhile), the write is judged again on fresh state."""
+        for _ in range(_COMPANION_RETRIES):
+            await self.admission.validate(request)
+            try:
+                return await store()
+            except CompanionChanged as changed:
+                await self.objects.sync(None)
+                lost_to = changed.key
+        raise errors.stale_conflict(RESOURCE_QUOTAS, lost_to.rsplit("/", 1)[-1])
+
+    async def _store_created(self, resource: ResourceKind, obj: JsonObject, request: AdmissionRequest) -> JsonObject:
+        if request.dry_run:
             return obj
         if resource.kind == "Service":
-            return await self._create_service(resource, obj)
-        return await self.objects.create(resource, obj)
+            return await self._create_service(resource, obj, request.companions)
+        return await self.objects.create(resource, obj, extra=request.companions)
 
-    async def _create_service(self, resource: ResourceKind, obj: JsonObject) -> JsonObject:
+    async def _create_service(self, resource: ResourceKind, obj: JsonObject,
+                              companions: Sequence[Command]) -> JsonObject:
         """Create with fresh addresses; an automatic pick that lost a race is picked again."""
         original = clone(obj)
         key = resource.storage_key(obj["metadata"].get("namespace"), obj["metadata"]["name"])
@@ -165,14 +159,15 @@ class Operations:
             service = clone(original)
             changes = self.addresses.assign(service, None, key=key)
             try:
-                return await self.objects.create(resource, service, extra=changes.commands())
+                return await self.objects.create(resource, service, extra=[*changes.commands(), *companions])
             except AllocationTaken as taken:
-                if _asked_for(original, taken.key):
+                if asked_for(original, taken.key):
                     raise ServiceAddresses.taken_message(service, taken.key) from None
         raise errors.unavailable("could not allocate the service's addresses; try again")
 
     def validate(self, resource: ResourceKind, obj: JsonObject, old: JsonObject | None) -> None:
-        problems = validate(resource.kind, obj, old=old)
+        problems = list(dict.fromkeys([*strategy.status_shape_problems(resource, obj),
+                                       *validate(resource.kind, obj, old=old)]))
         if problems:
             raise errors.invalid(resource, str(obj["metadata"].get("name", "")), _causes(problems))
 
@@ -208,19 +203,26 @@ class Operations:
             apply_defaults(resource.kind, new, on_create=False)
             strategy.prepare_for_update(resource, new, current)
         new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        if new == current:
-            return current  # a no-op write does not move the resourceVersion
+        request = AdmissionRequest(UPDATE, resource, current["metadata"].get("namespace"), new, old=current,
+                                   name=current["metadata"]["name"], subresource=subresource or "", dry_run=dry_run)
+        await self.admission.admit(request)
+        if new == current and not self.objects.is_stale(resource, current):
+            return current  # a no-op write does not move the resourceVersion (unless it re-encrypts, as upstream)
         self.validate(resource, new, current)
-        if dry_run:
+        return await self._commit(request, lambda: self._store_update(resource, new, current, request))
+
+    async def _store_update(self, resource: ResourceKind, new: JsonObject, current: JsonObject,
+                            request: AdmissionRequest) -> JsonObject:
+        if request.dry_run:
             return new
         mod_revision = int(current["metadata"]["resourceVersion"])
         if strategy.ready_to_remove(resource, new):
             await self.objects.remove(resource, current, extra=_released(resource, current))
             return new
-        extra = []
-        if resource.kind == "Service" and subresource is None:
+        extra = list(request.companions)
+        if resource.kind == "Service" and not request.subresource:
             key = resource.storage_key(new["metadata"].get("namespace"), new["metadata"]["name"])
-            extra = self.addresses.assign(new, current, key=key).commands()
+            extra += self.addresses.assign(new, current, key=key).commands()
         try:
             return await self.objects.replace(resource, new, mod_revision=mod_revision, extra=extra)
         except AllocationTaken as taken:
@@ -301,13 +303,15 @@ class Operations:
 
     async def delete(self, resource: ResourceKind, namespace: str | None, name: str,
                      options: DeleteOptions) -> tuple[int, JsonObject]:
-        if resource.kind == "Namespace" and name in SYSTEM_NAMESPACES[:3]:
-            raise errors.forbidden(resource, name, "this namespace may not be deleted")
+        request = AdmissionRequest(DELETE, resource, namespace, None, name=name, dry_run=options.dry_run)
+        await self.admission.admit(request)  # before the object is read, as Kubernetes' delete handler does
         for _ in range(_CONFLICT_RETRIES):
             current = await self.current(resource, namespace, name, None)
             if current is None:
                 raise errors.not_found(resource, name)
             self._check_preconditions(resource, current, options)
+            request.old = current
+            await self.admission.validate(request)
             try:
                 return await self._delete_once(resource, current, options)
             except errors.StatusError as error:
@@ -379,15 +383,6 @@ class Operations:
 def _released(resource: ResourceKind, obj: JsonObject) -> list[dict[str, Any]]:
     """What goes with an object when it is removed: a Service's addresses."""
     return ServiceAddresses.release_all(obj) if resource.kind == "Service" else []
-
-
-def _asked_for(service: JsonObject, allocation_key: str) -> bool:
-    """Did the user ask for the address behind this allocation key (rather than us picking it)?"""
-    spec = spec_of(service)
-    value = allocation_key.rsplit("/", 1)[-1]
-    if allocation_key.startswith(CLUSTER_IPS):
-        return spec.get("clusterIP") == value
-    return any(isinstance(p, dict) and str(p.get("nodePort")) == value for p in spec.get("ports") or [])
 
 
 def _success_status(resource: ResourceKind, obj: JsonObject) -> JsonObject:

@@ -21,8 +21,10 @@ import yaml
 
 from minik8s.api.meta import JsonObject
 from minik8s.apiserver.json_patch import MAX_JSON_PATCH_OPERATIONS, json_patch
-from minik8s.apiserver.json_values import JsonCompatibleLoader, PatchError, clone_json
+from minik8s.apiserver.json_values import PatchError, clone_json
+from minik8s.apiserver.limits import MAX_DEPTH_MESSAGE, nesting_depth_exceeds
 from minik8s.apiserver.strategic_merge import list_merge_keys, strategic_merge_patch
+from minik8s.apiserver.yaml_loader import JsonCompatibleLoader, YamlTooLarge
 
 __all__ = [
     "APPLY_PATCH",
@@ -123,15 +125,25 @@ def apply_patch_by_content_type(content_type: str, live: JsonObject | None, body
 
 
 def _parse_body(body: bytes, *, yaml_allowed: bool) -> Any:
+    """The patch document; nested past `MAX_NESTING_DEPTH` it is a 400, as Kubernetes answers."""
     if not body.strip():
         raise PatchError("the patch body is empty")
     try:
-        return orjson.loads(body)
+        document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         if not yaml_allowed:
             raise PatchError(f"the patch body is not valid JSON: {error}") from error
+        document = _parse_yaml(body)
+    if nesting_depth_exceeds(document):
+        raise PatchError(f"the patch body is not valid: {MAX_DEPTH_MESSAGE}")
+    return document
+
+
+def _parse_yaml(body: bytes) -> Any:
     try:
-        documents = list(yaml.load_all(body, Loader=JsonCompatibleLoader))  # a SafeLoader subclass
+        documents = list(yaml.load_all(body, Loader=JsonCompatibleLoader))  # bounded, plain data only
+    except YamlTooLarge as error:
+        raise PatchError(f"Request entity too large: {error.problem}", status_code=413) from error
     except yaml.YAMLError as error:
         raise PatchError(f"the patch body is neither JSON nor YAML: {error}") from error
     if len(documents) != 1:

@@ -6,7 +6,6 @@ and `/api/v1/namespaces/x/pods` (pods in x) share a shape no path template tells
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import orjson
 import yaml
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from minik8s.api.kinds import ENDPOINTS
 from minik8s.api.meta import JsonObject
@@ -22,18 +21,22 @@ from minik8s.api.node_restriction import CREATE, DELETE, UPDATE
 from minik8s.api.registry import AUTHORIZATION_GROUP, RBAC_GROUP, REGISTRY, ResourceKind
 from minik8s.api.tables import build_table
 from minik8s.apiserver import binding, discovery, endpoint_slices, errors, protobuf, reviews
+from minik8s.apiserver.admission import NODE_RESTRICTION
 from minik8s.apiserver.authorization import AlwaysAllow, Authorizer, decides_with_rbac, user_of
 from minik8s.apiserver.authorization_writes import check_rbac_write
-from minik8s.apiserver.json_values import JsonCompatibleLoader
+from minik8s.apiserver.limits import MAX_DEPTH_MESSAGE, MAX_REQUEST_BODY_BYTES, nesting_depth_exceeds
 from minik8s.apiserver.node_admission import admit_node_write, judges_new_object, restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
-from minik8s.apiserver.operations import Operations, scale_of
+from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.patch import PATCH_CONTENT_TYPES
-from minik8s.apiserver.request_options import DeleteOptions, ListOptions
+from minik8s.apiserver.query_values import parse_flag
+from minik8s.apiserver.request_options import DeleteOptions, ListOptions, dry_run
+from minik8s.apiserver.scale import scale_of
 from minik8s.apiserver.watch import DecodedEvents, WatchStream
+from minik8s.apiserver.watch_limits import WatchRegistry, WatchResponse, watch_timeout
+from minik8s.apiserver.yaml_loader import JsonCompatibleLoader, YamlTooLarge
 from minik8s.daemon.request_guard import from_browser
 
-MAX_BODY_BYTES = 3 * 1024 * 1024
 ACCEPTED_MEDIA_TYPES = ("application/json", "application/yaml", protobuf.MEDIA_TYPE)  # Kubernetes' order
 INPUT_MEDIA_TYPES = frozenset({*ACCEPTED_MEDIA_TYPES, "application/x-yaml", "text/yaml", "*/*"})
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
@@ -95,14 +98,16 @@ def wants_table(accept: str) -> bool:
 
 
 async def read_body(request: Request) -> bytes:
+    """The body, refused as Kubernetes' `limitedReadBody` refuses it once past 3 MiB."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise errors.too_large("the request body is larger than 3 MiB")
+    too_large = errors.too_large(f"Request entity too large: limit is {MAX_REQUEST_BODY_BYTES}")
+    if declared and declared.isdigit() and int(declared) > MAX_REQUEST_BODY_BYTES:
+        raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise errors.too_large("the request body is larger than 3 MiB")
+        if size > MAX_REQUEST_BODY_BYTES:
+            raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -134,29 +139,49 @@ async def read_object(request: Request) -> Any:
 
 
 def parse_object(raw: bytes, media_type: str) -> Any:
+    """The body's document, nested no deeper than `MAX_NESTING_DEPTH` (past it a 400, as Kubernetes)."""
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
     if media_type == protobuf.MEDIA_TYPE:
-        return protobuf.parse_protobuf_body(raw)
+        document = protobuf.parse_protobuf_body(raw)
+    else:
+        document = _parse_text(raw, media_type)
+    if nesting_depth_exceeds(document):
+        raise errors.bad_request(f"the request body is not valid: {MAX_DEPTH_MESSAGE}")
+    return document
+
+
+def _parse_text(raw: bytes, media_type: str) -> Any:
     try:
         if "yaml" not in media_type:
             return orjson.loads(raw)
-        document = yaml.load(raw, Loader=JsonCompatibleLoader)  # a SafeLoader: plain data only
+        document = yaml.load(raw, Loader=JsonCompatibleLoader)  # plain data, bounded depth and aliases
         orjson.dumps(document)  # e.g. !!binary values are not JSON
         return document
+    except YamlTooLarge as error:
+        raise errors.too_large(f"Request entity too large: {error.problem}") from None
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, yaml.YAMLError) as error:
         raise errors.bad_request(f"the request body is not valid {'YAML' if 'yaml' in media_type else 'JSON'}: "
-                                 f"{str(error).splitlines()[0]}") from None
+                                 f"{_problem(error)}") from None
+
+
+def _problem(error: Exception) -> str:
+    """What was wrong, in one line (a YAML error's context and problem, without its marks)."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem:
+        return ": ".join(part for part in (error.context, error.problem) if part)
+    return str(error).splitlines()[0]
 
 
 class ApiHandler:
     def __init__(self, ops: Operations, *, node_proxy: NodeProxy | None = None,
-                 authorizer: Authorizer | None = None) -> None:
+                 authorizer: Authorizer | None = None, watches: WatchRegistry | None = None,
+                 min_request_timeout: float = 0) -> None:
         self.ops = ops
         self.authorizer: Authorizer = authorizer or AlwaysAllow()
         self.node_proxy = node_proxy
         self.decoded = DecodedEvents()
-        self.open_watches = 0
+        self.watches = watches or WatchRegistry(total=0, per_user=0)
+        self.min_request_timeout = min_request_timeout
 
     async def core(self, request: Request) -> Response:
         segments = [s for s in request.path_params.get("path", "").split("/") if s]
@@ -191,7 +216,7 @@ class ApiHandler:
         namespace = segments[1] if len(segments) == 3 and segments[0] == "namespaces" else None
         if segments[-1:] != ["endpointslices"] or len(segments) not in (1, 3):
             raise errors.path_not_found(request.url.path)
-        if request.method != "GET" or request.query_params.get("watch") in ("true", "1"):
+        if request.method != "GET" or parse_flag(request.query_params.get("watch")):
             raise errors.method_not_allowed("EndpointSlices are a read-only view of Endpoints: only list is served")
         params = dict(request.query_params)
         selector = ListOptions.parse(ENDPOINTS, {"labelSelector": params.get("labelSelector", "")}).label_selector
@@ -215,16 +240,19 @@ class ApiHandler:
         if target.resource.group == RBAC_GROUP and decides_with_rbac(self.authorizer) and isinstance(obj, dict):
             check_rbac_write(self.authorizer, user_of(request.scope), target.resource, target.namespace, obj)
 
+    def restricted_node(self, request: Request) -> str | None:
+        return restricted_node(self.authorizer, user_of(request.scope), enabled=self.ops.admission.runs(NODE_RESTRICTION))
+
     async def admit_node(self, request: Request, target: Target, operation: str, new: Any = None) -> None:
         """NodeRestriction on a node's write, under the Node authorizer."""
-        node = restricted_node(self.authorizer, user_of(request.scope))
+        node = self.restricted_node(request)
         if node is not None:
             await admit_node_write(self.ops, node, target.resource, target.namespace, target.name,
                                    target.subresource, operation, new if isinstance(new, dict) else None)
 
     async def admit_node_patch(self, request: Request, target: Target, content_type: str, raw: bytes) -> None:
         """NodeRestriction on a node's patch, judged on what it would write where that matters."""
-        if restricted_node(self.authorizer, user_of(request.scope)) is None:
+        if self.restricted_node(request) is None:
             return
         would_be = None
         if judges_new_object(target.resource, target.subresource):
@@ -264,17 +292,18 @@ class ApiHandler:
             raise errors.method_not_allowed(f"{method} on all namespaces is not supported; name a namespace")
         if method == "GET":
             options = ListOptions.parse(resource, params)
-            if params.get("watch") in ("true", "1"):
+            if options.watch:
                 return await self.watch(request, target, options, params)
             listing = await self.ops.list(resource, namespace, options)
             if wants_table(request.headers.get("accept", "")):
                 return json_response(self.table(resource, listing["items"], listing["metadata"], params))
             return json_response(listing)
         if method == "POST":
+            creating = dry_run(params, "CreateOptions")
             body = await read_object(request)
             self.check_write(request, target, body)
             await self.admit_node(request, target, CREATE, body)
-            created = await self.ops.create(resource, namespace, body, dry_run=bool(params.get("dryRun")),
+            created = await self.ops.create(resource, namespace, body, dry_run=creating,
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(created, 201)
         if method == "DELETE":
@@ -288,7 +317,7 @@ class ApiHandler:
     async def member(self, request: Request, target: Target, params: dict[str, str]) -> Response:
         resource, namespace, name, sub = target.resource, target.namespace, target.name, target.subresource
         assert name is not None
-        method, dry_run = request.method, bool(params.get("dryRun"))
+        method = request.method
         if method == "GET":
             obj = await self.ops.get(resource, namespace, name, params.get("resourceVersion"))
             if sub == "scale":
@@ -298,15 +327,17 @@ class ApiHandler:
                                                                   ["resourceVersion"]}, params))
             return json_response(obj)
         if method == "PUT":
+            updating = dry_run(params, "UpdateOptions")
             body = await read_object(request)
             if sub == "scale":
-                return json_response(await self.ops.update_scale(resource, namespace, name, body, dry_run=dry_run))
+                return json_response(await self.ops.update_scale(resource, namespace, name, body, dry_run=updating))
             self.check_write(request, target, body)
             await self.admit_node(request, target, UPDATE, body)
-            updated = await self.ops.update(resource, namespace, name, body, subresource=sub, dry_run=dry_run,
+            updated = await self.ops.update(resource, namespace, name, body, subresource=sub, dry_run=updating,
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(updated)
         if method == "PATCH":
+            patching = dry_run(params, "PatchOptions")
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type not in PATCH_CONTENT_TYPES:
                 raise unsupported_media_type(PATCH_CONTENT_TYPES)
@@ -316,7 +347,7 @@ class ApiHandler:
                 self.check_write(request, target, would_be)
             await self.admit_node_patch(request, target, content_type, raw)
             code, patched = await self.ops.patch(resource, namespace, name, content_type, raw,
-                                                 subresource=sub, dry_run=dry_run)
+                                                 subresource=sub, dry_run=patching)
             return json_response(scale_of(patched) if sub == "scale" else patched, code)
         if method == "DELETE" and sub is None:
             raw = await read_body(request)
@@ -337,20 +368,17 @@ class ApiHandler:
             return self.table(resource, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
                               params)
 
-        timeout = params.get("timeoutSeconds")
+        lease = self.watches.acquire(user_of(request.scope).name)  # a 429 past the limits, before streaming
         stream = WatchStream(self.ops, self.decoded, resource, target.namespace, options, render=render,
-                             bookmarks=params.get("allowWatchBookmarks") in ("true", "1"),
-                             timeout=float(timeout) if timeout and timeout.isdigit() else None)
-        return StreamingResponse(self._counted(stream.stream()), media_type="application/json",
-                                 headers={"Transfer-Encoding": "chunked"})
-
-    async def _counted(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        self.open_watches += 1
+                             bookmarks=options.allow_bookmarks,
+                             timeout=watch_timeout(options.timeout_seconds, self.min_request_timeout))
         try:
-            async for line in lines:
-                yield line
-        finally:
-            self.open_watches -= 1
+            await stream.ready()  # a resourceVersion too new is answered before the stream starts
+        except BaseException:
+            lease.release()
+            raise
+        return WatchResponse(stream.stream(), lease, media_type="application/json",
+                             headers={"Transfer-Encoding": "chunked"})
 
     @staticmethod
     def table(resource: ResourceKind, items: list[JsonObject], metadata: dict[str, Any],

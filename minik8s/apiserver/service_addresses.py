@@ -175,3 +175,12 @@ class ServiceAddresses:
         index = next((i for i, p in enumerate(ports) if isinstance(p, dict) and p.get("nodePort") == port), 0)
         return _invalid(service, f"spec.ports[{index}].nodePort",
                         f"Invalid value: {port}: provided port is already allocated")
+
+
+def asked_for(service: JsonObject, allocation_key: str) -> bool:
+    """Did the user ask for the address behind this allocation key (rather than us picking it)?"""
+    spec = spec_of(service)
+    value = allocation_key.rsplit("/", 1)[-1]
+    if allocation_key.startswith(CLUSTER_IPS):
+        return spec.get("clusterIP") == value
+    return any(isinstance(p, dict) and str(p.get("nodePort")) == value for p in spec.get("ports") or [])

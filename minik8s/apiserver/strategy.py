@@ -14,7 +14,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from minik8s.api.meta import JsonObject, format_time, mapping_at, parse_time, spec_of, status_of
+from minik8s.api.field_errors import FieldError
+from minik8s.api.meta import (
+    JsonObject,
+    format_time,
+    integer,
+    mapping_at,
+    parse_time,
+    spec_of,
+    status_of,
+)
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver.storage import clone
 
@@ -39,6 +48,7 @@ _METADATA_FIELDS = frozenset({
     "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
     "ownerReferences", "finalizers", "managedFields",
 })
+LONGEST_DEADLINE_SECONDS = 100 * 365 * 86400
 _UID_SOURCE = random.Random(secrets.randbits(128))  # seeded once: uids need uniqueness, not secrecy
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # Fields the server owns: a client may not set them on create.
@@ -100,15 +110,13 @@ def fold_string_data(secret: JsonObject) -> None:
         secret["data"] = data
 
 
-DEFAULT_TOLERATION_KEYS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
-
-
-def set_default_toleration_seconds(pod: JsonObject, seconds: dict[str, int], *, given: list[Any]) -> None:
-    """The apiserver's --default-*-toleration-seconds: adjust the tolerations defaulting added."""
-    for toleration in spec_of(pod).get("tolerations") or []:
-        if (isinstance(toleration, dict) and toleration.get("key") in seconds and toleration not in given
-                and toleration.get("effect") == "NoExecute"):
-            toleration["tolerationSeconds"] = seconds[toleration["key"]]
+def status_shape_problems(resource: ResourceKind, obj: JsonObject) -> list[FieldError]:
+    """A status that is no object, on a kind that has one (a kind's validator may not read it): Kubernetes'
+    decoder refuses it, and every reader of the status would fail on it."""
+    status = obj.get("status")
+    if resource.has_status and status is not None and not isinstance(status, dict):
+        return [FieldError.type_invalid("status", status, "must be of type object")]
+    return []
 
 
 def prepare_for_create(resource: ResourceKind, obj: JsonObject) -> None:
@@ -184,19 +192,20 @@ def prepare_for_status_update(new: JsonObject, old: JsonObject) -> JsonObject:
 
 
 def pod_grace_period(pod: JsonObject, requested: int | None) -> int:
-    """0 means delete now: unscheduled or finished pods, or an explicit 0."""
+    """The grace a delete gives a pod, as Kubernetes' pod strategy decides: 0 (delete now) for unscheduled
+    or finished pods or an explicit 0; a negative period means 1 second — never a forced delete."""
     spec, status = spec_of(pod), status_of(pod)
     if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
         return 0
-    if requested is not None:
-        return max(0, requested)
-    configured = spec.get("terminationGracePeriodSeconds")
-    return int(configured) if configured is not None else 30
+    period = requested if requested is not None else integer(spec.get("terminationGracePeriodSeconds"), default=30)
+    return 1 if period < 0 else period
 
 
 def mark_deleting(obj: JsonObject, grace_seconds: int) -> None:
+    """deletionTimestamp and deletionGracePeriodSeconds; a grace beyond a century (any int64 is accepted)
+    is dated a century ahead, where Go's time arithmetic would overflow and Python's would fail."""
     metadata = obj["metadata"]
-    deadline = now() + timedelta(seconds=grace_seconds)
+    deadline = now() + timedelta(seconds=min(grace_seconds, LONGEST_DEADLINE_SECONDS))
     existing = parse_time(metadata.get("deletionTimestamp"))
     if existing is None or existing > deadline:
         metadata["deletionTimestamp"] = timestamp(deadline)

@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import orjson
 
@@ -24,21 +23,29 @@ from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.request_options import ListOptions
 from minik8s.apiserver.storage import decode_value
 from minik8s.store.state import StoreEvent
-from minik8s.store.watch import WatchExpired
+from minik8s.store.watch import Subscription, WatchExpired, event_bytes
 
 log = logging.getLogger(__name__)
 
 BOOKMARK_INTERVAL = 30.0
+DECODED_CACHE_BYTES = 64 * 1024 * 1024  # of stored JSON; the decoded objects take a few times more
+CHUNK_BYTES = 1024 * 1024  # of stored JSON per write to the client: a lagging watcher's backlog is sent in parts
 Render = Callable[[JsonObject], JsonObject]
 
 
 class DecodedEvents:
-    """Decode each store event once, however many watchers see it (objects are read-only)."""
+    """Decode each store event once, however many watchers see it (objects are read-only).
 
-    def __init__(self, size: int = 2048) -> None:
+    Bounded in entries and in the bytes of the events behind them: 2,048 decoded 900 KB objects
+    (new and old) would be gigabytes."""
+
+    def __init__(self, size: int = 2048, max_bytes: int = DECODED_CACHE_BYTES) -> None:
         self._cache: OrderedDict[tuple[int, str], tuple[JsonObject, JsonObject | None]] = OrderedDict()
         self._fields: dict[int, dict[str, str]] = {}  # id(cached object) -> its field-selector fields
+        self._sizes: dict[tuple[int, str], int] = {}
         self._size = size
+        self._max_bytes = max_bytes
+        self.cached_bytes = 0
 
     def fields(self, kind: str, obj: JsonObject) -> dict[str, str]:
         """The field-selector fields of a cached object, computed once for all watchers.
@@ -59,11 +66,17 @@ class DecodedEvents:
             old = decode_value(event.prev_value, event.revision - 1) if event.prev_value is not None else None
             found = (new, old)
             self._cache[cache_key] = found
-            if len(self._cache) > self._size:
-                _, (evicted_new, evicted_old) = self._cache.popitem(last=False)
-                self._fields.pop(id(evicted_new), None)
-                self._fields.pop(id(evicted_old), None)
+            self._sizes[cache_key] = event_bytes(event)
+            self.cached_bytes += self._sizes[cache_key]
+            while len(self._cache) > 1 and (len(self._cache) > self._size or self.cached_bytes > self._max_bytes):
+                self._evict_oldest()
         return found
+
+    def _evict_oldest(self) -> None:
+        evicted_key, (evicted_new, evicted_old) = self._cache.popitem(last=False)
+        self.cached_bytes -= self._sizes.pop(evicted_key)
+        self._fields.pop(id(evicted_new), None)
+        self._fields.pop(id(evicted_old), None)
 
 
 def classify(resource: ResourceKind, event: StoreEvent, new: JsonObject, old: JsonObject | None,
@@ -99,8 +112,14 @@ class WatchStream:
         self.options, self.render, self.bookmarks, self.timeout = options, render, bookmarks, timeout
         self.bookmark_interval = bookmark_interval
 
-    async def prepare(self) -> tuple[list[bytes], Any]:
-        """Initial events and the subscription; raises StatusError (410) before streaming starts."""
+    async def ready(self) -> None:
+        """Before the response starts: a resourceVersion this replica does not reach in a bounded wait is
+        a StatusError (504, as for reads; a malformed one ListOptions refused with 400)."""
+        if self.options.resource_version not in (None, "", "0"):
+            await self.ops.objects.sync(self.options.resource_version)
+
+    async def prepare(self) -> tuple[list[bytes], Subscription | None]:
+        """Initial events and the subscription (None: an ERROR event, 410, ends the stream at once)."""
         store = self.ops.objects.store
         prefix = self.resource.storage_prefix(self.namespace)
         version = self.options.resource_version
@@ -113,10 +132,7 @@ class WatchStream:
                     initial.append(_line("ADDED", self.render(obj)))
             subscription = store.watch(prefix, revision)
         else:
-            try:
-                start = int(version)
-            except ValueError:
-                raise errors.bad_request(f"invalid resourceVersion {version!r}") from None
+            start = int(version)  # checked by ListOptions: a uint64
             try:
                 subscription = store.watch(prefix, start)
             except WatchExpired:
@@ -125,13 +141,13 @@ class WatchStream:
         return initial, subscription
 
     async def stream(self) -> AsyncIterator[bytes]:
-        initial, subscription = await self.prepare()
+        initial, subscription = await self.prepare()  # here, so a stream never started holds no subscription
         if initial:
             yield b"".join(initial)
         if subscription is None:
             return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout if self.timeout else None
+        deadline = loop.time() + self.timeout if self.timeout else None  # a negative timeout ends it at once
         next_bookmark = loop.time() + self.bookmark_interval
         last_revision = subscription.after_revision
         try:
@@ -150,7 +166,7 @@ class WatchStream:
                         yield _line("BOOKMARK", self._bookmark(max(last_revision, self.ops.objects.store.revision)))
                     next_bookmark = loop.time() + self.bookmark_interval
                     continue
-                chunk = [event, *subscription.drain()]
+                chunk = [event, *subscription.drain(CHUNK_BYTES)]
                 lines = [line for line in map(self._convert, chunk) if line]
                 last_revision = chunk[-1].revision
                 if lines:

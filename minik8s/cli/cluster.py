@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -52,6 +53,7 @@ from minik8s.cli.components import (
 from minik8s.cli.errors import CliError
 from minik8s.cli.probes import Health, Prober
 from minik8s.client.kubeconfig import KubeConfigError, load_kubeconfig, write_kubeconfig
+from minik8s.pki.encryption import ensure_encryption_config
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +153,7 @@ def bring_down(home: ClusterHome, *, purge: bool, grace_seconds: float, report: 
         raise CliError(f"processes {survivors} are still running after SIGKILL; not touching their files")
     processes.remove_files(home.pid_file(spec.name) for spec in specs)
     if config is not None and config.nodes:
-        _clean_host([node.name for node in config.node_layouts], report)
+        _clean_host({node.name: home.root / node.data_dir for node in config.node_layouts}, report)
     if config is None:
         report.progress(f"no cluster in {home.root}: nothing to stop")
     else:
@@ -160,9 +162,10 @@ def bring_down(home: ClusterHome, *, purge: bool, grace_seconds: float, report: 
         _purge(home, report)
 
 
-def _clean_host(node_names: list[str], report: Reporter) -> None:
-    """What the nodes made in Docker and the proxy's rules: the daemons' own `--cleanup` removes them."""
-    removed = host_cleanup.remove_node_resources(node_names, report=report.warning)
+def _clean_host(nodes: dict[str, Path], report: Reporter) -> None:
+    """What the nodes made in Docker (and their pods' mounts) and the proxy's rules: the daemons' own
+    `--cleanup` removes them."""
+    removed = host_cleanup.remove_node_resources(nodes, report=report.warning)
     if removed:
         report.progress(f"removed {removed} pod container(s) and the nodes' networks")
     if host_cleanup.remove_proxy_rules(report=report.warning):
@@ -189,6 +192,7 @@ def _prepare(home: ClusterHome, options: UpOptions, report: Reporter) -> Cluster
     home.logs_dir.mkdir(parents=True, exist_ok=True)
     home.run_dir.mkdir(parents=True, exist_ok=True)
     ensure_secret(home.secret_file)
+    ensure_encryption_config(home.encryption_config_file)
     pki = ensure_cluster_pki(home, config)
     component_kubeconfigs(home, pki, [layout.url for layout in config.apiservers])
     return config
@@ -314,9 +318,10 @@ def _purge(home: ClusterHome, report: Reporter) -> None:
         for folder in (home.data_dir, home.logs_dir, home.run_dir, home.pki_dir, home.kubeconfigs_dir):
             if folder.exists():
                 shutil.rmtree(folder)
-        processes.remove_files([home.secret_file, home.kubeconfig_file, home.config_file])
+        processes.remove_files([home.secret_file, home.encryption_config_file, home.kubeconfig_file,
+                                home.config_file])
     except OSError as error:
         raise CliError(f"could not remove the files of {home.root}: {error}") from error
     with contextlib.suppress(OSError):  # absent, or holds files that are not ours: keep it
         home.root.rmdir()
-    report.progress(f"removed the data, logs, secret, kubeconfig and cluster.json of {home.root}")
+    report.progress(f"removed the data, logs, keys, kubeconfigs and cluster.json of {home.root}")

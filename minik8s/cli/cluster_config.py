@@ -7,6 +7,7 @@ first `up` chooses the layout once and writes it to `HOME/cluster.json`; every l
 command reads it from there. The home folder holds, besides it:
 
     secret              the cluster secret protecting Raft traffic (0600, made once)
+    encryption.yaml     the key Secrets are encrypted with at rest (EncryptionConfiguration, 0600, made once)
     kubeconfig          how kubectl and the client reach the cluster
     data/<name>/        each replica's journal and dump
     logs/<name>.log     each process's stdout and stderr
@@ -63,6 +64,7 @@ class ClusterHome:
 
     config_file = _HomePath("cluster.json")
     secret_file = _HomePath("secret")
+    encryption_config_file = _HomePath("encryption.yaml")
     kubeconfig_file = _HomePath("kubeconfig")
     pki_dir = _HomePath("pki")
     kubeconfigs_dir = _HomePath("kubeconfigs")

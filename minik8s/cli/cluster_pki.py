@@ -14,6 +14,7 @@ import datetime
 import ssl
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from minik8s.cli.cluster_config import ClusterConfig, ClusterHome
 from minik8s.cli.errors import CliError
@@ -25,6 +26,7 @@ from minik8s.client.kubeconfig import (
 )
 from minik8s.client.tls import ssl_context_for
 from minik8s.pki.certificates import LEAF_VALIDITY, issue_client
+from minik8s.pki.encryption import ensure_encryption_config
 from minik8s.pki.ensure import CA_NAME, ClusterPki, PkiError, load_ca
 from minik8s.pki.ensure import ensure_cluster_pki as ensure_pki_folder
 from minik8s.pki.files import PairFiles, read_pair
@@ -52,9 +54,12 @@ def ensure_pki_for(home: ClusterHome, *, nodes: Sequence[tuple[str, str]], extra
 
 def write_cluster_pki(home: ClusterHome, *, servers: list[str], nodes: Sequence[tuple[str, str]],
                       extra_sans: Sequence[str] = ()) -> None:
-    """Everything daemons started by hand need (`minik8s certs`): the PKI, each component's kubeconfig
-    and the admin's (`home.kubeconfig_file`), all naming `servers`."""
-    pki = ensure_pki_for(home, nodes=nodes, extra_sans=extra_sans)
+    """Everything daemons started by hand need (`minik8s certs`): the PKI, the at-rest encryption key,
+    each component's kubeconfig and the admin's (`home.kubeconfig_file`), all naming `servers`, whose
+    hosts the apiserver's certificate names too."""
+    hosts = [urlsplit(server).hostname or server for server in servers]
+    pki = ensure_pki_for(home, nodes=nodes, extra_sans=[*hosts, *extra_sans])
+    ensure_encryption_config(home.encryption_config_file)
     component_kubeconfigs(home, pki, servers)
     write_kubeconfig(home.kubeconfig_file, servers=servers, cluster_name=CLUSTER_NAME,
                      credentials=admin_credentials(home))

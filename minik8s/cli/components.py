@@ -103,7 +103,8 @@ def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: Clus
             "--raft-address", layout.raft_address]
     if peers:
         argv += ["--peers", peers]
-    argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file), *security_args(home),
+    argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file),
+             "--encryption-provider-config", str(home.encryption_config_file), *security_args(home),
              *config.args_for(APISERVER)]
     return ComponentSpec(name=layout.name, kind=APISERVER, argv=tuple(argv), markers=(module, layout.name, data_dir),
                          url=layout.url, ready_path="/readyz")
@@ -111,14 +112,15 @@ def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: Clus
 
 def security_args(home: ClusterHome) -> list[str]:
     """HTTPS with the cluster's certificate, clients verified against its CA, ServiceAccount tokens signed
-    with its key, Node,RBAC deciding who may do what, pods given their ServiceAccount's token (admission),
-    and node agents reached over verified HTTPS."""
+    with its key, Node,RBAC deciding who may do what, pods given their ServiceAccount's token (admission)
+    and held to the baseline Pod Security Standard, and node agents reached over verified HTTPS."""
     serving, ca, accounts = pki_pair(home, "apiserver"), pki_pair(home, "ca"), home.pki_dir / "sa"
     kubelet_client = pki_pair(home, identities.APISERVER_KUBELET_CLIENT.file_name)
     return ["--tls-cert-file", str(serving.certificate), "--tls-private-key-file", str(serving.key),
             "--client-ca-file", str(ca.certificate),
             "--service-account-signing-key-file", f"{accounts}.key", "--service-account-key-file", f"{accounts}.pub",
             "--authorization-mode", "Node,RBAC", "--enable-admission-plugins", "ServiceAccount",
+            "--pod-security-default", "baseline",
             "--kubelet-client-certificate", str(kubelet_client.certificate), "--kubelet-client-key",
             str(kubelet_client.key), "--kubelet-certificate-authority", str(ca.certificate)]
 

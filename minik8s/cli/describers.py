@@ -1,7 +1,7 @@
 """`describe` for each kind: kubectl's readable sections, computed from objects already fetched.
 
 Pods (containers, state, conditions, volumes), deployments, replica sets, services, nodes and
-namespaces get the sections kubectl's describers print, in the same order and wording; any other
+namespaces (with their quotas and limit ranges) get the sections kubectl's describers print, in the same order and wording; any other
 kind gets the generic describer (metadata, then every other field). Every description ends with
 the object's Events. The verb fetches the object and what each section needs (`Evidence`); these
 functions only format, so they are tested without a cluster.
@@ -26,6 +26,7 @@ from minik8s.api.table_values import (
     parse_time,
     since,
 )
+from minik8s.cli.describe_namespace import write_policy
 from minik8s.cli.describe_node import describe_node
 from minik8s.cli.describe_text import (
     DescribeWriter,
@@ -55,6 +56,8 @@ class Evidence:
     replica_sets: Sequence[Mapping[str, Any]] = ()  # a deployment's
     endpoints: Mapping[str, Any] | None = None  # a service's
     lease: Mapping[str, Any] | None = None  # a node's
+    resource_quotas: Sequence[Mapping[str, Any]] | None = None  # a namespace's (None: not looked up)
+    limit_ranges: Sequence[Mapping[str, Any]] | None = None  # a namespace's (None: not looked up)
 
 
 def describe(kind: str, evidence: Evidence, *, now: datetime) -> str:
@@ -268,6 +271,7 @@ def _describe_namespace(writer: DescribeWriter, evidence: Evidence, now: datetim
     write_multiline_map(writer, "Labels", metadata.get("labels"))
     write_annotations(writer, "Annotations", metadata.get("annotations"))
     writer.write(0, f"Status:\t{as_str(as_map(namespace.get('status')).get('phase'))}\n")
+    write_policy(writer, evidence.resource_quotas, evidence.limit_ranges)
 
 
 def _smart_label(key: str) -> str:

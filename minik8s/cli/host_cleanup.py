@@ -2,8 +2,9 @@
 
 Node agents never remove their pods' containers when they stop (a restarted agent adopts
 them, as a kubelet does), and the proxy leaves its iptables rules in place across restarts.
-So `minik8s down` runs each daemon's own cleanup: `minik8s.node.main --cleanup --node-name N`
-for every node (at once; each prints how many containers it removed) and
+So `minik8s down` runs each daemon's own cleanup: `minik8s.node.main --cleanup --node-name N
+--data-dir D` for every node (at once; each unmounts its pods' tmpfs volumes and subPath binds under
+D, so a purge deletes nothing through them, and prints how many containers it removed) and
 `minik8s.proxy.main --cleanup`. The CLI thus never imports a daemon or the Docker SDK.
 """
 
@@ -11,16 +12,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 NODE_MODULE = "minik8s.node.main"
 PROXY_MODULE = "minik8s.proxy.main"
 CLEANUP_TIMEOUT = 60.0  # seconds
 
 
-def remove_node_resources(node_names: list[str], *, report: Callable[[str], None]) -> int:
-    """Remove every pod container and the network of these nodes; returns how many containers went."""
-    cleanups = {name: _start_cleanup(NODE_MODULE, "--node-name", name) for name in node_names}
+def remove_node_resources(nodes: Mapping[str, Path], *, report: Callable[[str], None]) -> int:
+    """Unmount the pods' volumes and remove every pod container and the network of these nodes (name →
+    data directory); returns how many containers went."""
+    cleanups = {name: _start_cleanup(NODE_MODULE, "--node-name", name, "--data-dir", str(data_dir))
+                for name, data_dir in nodes.items()}
     removed = 0
     for name, cleanup in cleanups.items():
         succeeded, output = _finish(cleanup)

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from minik8s.api.kinds import ENDPOINTS, EVENTS, LEASES, PODS, REPLICA_SETS
+from minik8s.api.kinds import ENDPOINTS, EVENTS, LEASES, LIMIT_RANGES, PODS, REPLICA_SETS, RESOURCE_QUOTAS
 from minik8s.api.meta import JsonObject, metadata_of, spec_of
 from minik8s.api.registry import ResourceKind
 from minik8s.api.table_values import as_map, as_str
@@ -81,7 +81,7 @@ async def _controlled(session: Session, kind: ResourceKind, owner_kind: Resource
 async def gather_evidence(session: Session, kind: ResourceKind, obj: JsonObject) -> Evidence:
     """The object plus what its description needs."""
     obj = {"apiVersion": kind.api_version, "kind": kind.kind, **obj}
-    events = await events_about(session, obj)
+    events = None if kind.kind == "Namespace" else await events_about(session, obj)  # as kubectl's describers
     name = str(metadata_of(obj).get("name"))
     namespace = metadata_of(obj).get("namespace")
     if kind.kind == "Deployment":
@@ -102,6 +102,10 @@ async def gather_evidence(session: Session, kind: ResourceKind, obj: JsonObject)
         except NotFound:
             lease = None
         return Evidence(obj, events, pods=pods.get("items") or [], lease=lease)
+    if kind.kind == "Namespace":
+        quotas = (await session.client.list(RESOURCE_QUOTAS, namespace=name)).get("items") or []
+        limit_ranges = (await session.client.list(LIMIT_RANGES, namespace=name)).get("items") or []
+        return Evidence(obj, events, resource_quotas=quotas, limit_ranges=limit_ranges)
     return Evidence(obj, events)
 
 

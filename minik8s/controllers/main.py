@@ -50,6 +50,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cluster-cidr", default="10.244.0.0/16")
     parser.add_argument("--node-cidr-mask-size", type=int, default=24)
     parser.add_argument("--concurrent-syncs", type=int, default=2, help="workers per controller")
+    parser.add_argument("--resource-quota-sync-period", type=duration, default=300.0,
+                        help="how often every ResourceQuota's usage is recounted from scratch (e.g. 5m)")
     parser.add_argument("--root-ca-file", default="",
                         help="the cluster CA (PEM) published to every namespace as the kube-root-ca.crt ConfigMap; "
                              f"without it the {ROOT_CA_PUBLISHER} controller does not run")
@@ -85,7 +87,7 @@ async def serve(args: argparse.Namespace) -> None:
         default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
         cluster_cidr=args.cluster_cidr, node_cidr_mask_size=args.node_cidr_mask_size, workers=args.concurrent_syncs,
-        root_ca=args.root_ca,
+        root_ca=args.root_ca, resource_quota_sync_period=args.resource_quota_sync_period,
     )
     factories = load_controllers(args.controller_names)
 

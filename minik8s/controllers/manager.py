@@ -22,6 +22,7 @@ CONTROLLERS: dict[str, str] = {
     "namespace": "minik8s.controllers.namespace.controller:NamespaceController",
     "serviceaccount": "minik8s.controllers.serviceaccount.controller:ServiceAccountController",
     "garbagecollector": "minik8s.controllers.garbage_collector.controller:GarbageCollector",
+    "resourcequota": "minik8s.controllers.resourcequota.controller:ResourceQuotaController",
     "clusterrole-aggregation":
         "minik8s.controllers.clusterrole_aggregation.controller:ClusterRoleAggregationController",
     ROOT_CA_PUBLISHER: "minik8s.controllers.root_ca_publisher.controller:RootCaPublisher",

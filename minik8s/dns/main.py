@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import sys
 
+from minik8s.api.formats import check_non_special_ip
 from minik8s.api.kinds import ENDPOINTS, SERVICES
 from minik8s.client.command_line import add_client_flags, make_client
 from minik8s.client.informer import Informer
@@ -51,6 +52,16 @@ def ip_address(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not an IP address") from None
 
 
+def endpoint_address(text: str) -> str:
+    """An IP the kube-dns Endpoints may hold: the API refuses loopback, link-local and unspecified ones."""
+    address = ip_address(text)
+    problems = check_non_special_ip(address)
+    if problems:
+        raise argparse.ArgumentTypeError(f"{text!r} {'; '.join(problems)}: pods reach the server through the "
+                                         "kube-dns Endpoints, which may not hold such an address")
+    return address
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="minik8s-dns", description="minik8s cluster DNS")
     add_client_flags(parser)
@@ -58,7 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="address of the UDP and TCP listeners (default 0.0.0.0:53)")
     parser.add_argument("--cluster-domain", default=DEFAULT_DOMAIN)
     parser.add_argument("--ttl", type=int, default=DEFAULT_TTL, help="TTL of the answers, in seconds")
-    parser.add_argument("--advertise-address", type=ip_address, default=None,
+    parser.add_argument("--advertise-address", type=endpoint_address, default=None,
                         help="the address pods reach this server at; kube-system/kube-dns is kept pointing there "
                              "(without it the Service and Endpoints are left alone)")
     parser.add_argument("--cluster-ip", type=ip_address, default=DEFAULT_CLUSTER_IP,

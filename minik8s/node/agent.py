@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -274,7 +273,7 @@ class NodeAgent:
         self.probes.forget(uid)
         self.sources.forget_pod(uid)
         await self.executor.kill_all(pod, containers, grace_seconds=grace, remove=True)
-        await asyncio.to_thread(shutil.rmtree, self.executor.pod_dir(pod), True)
+        await self.executor.remove_pod_dir(uid)
         with contextlib.suppress(NotFound, Conflict):  # already gone, or a new pod of that name
             await self.client.delete(PODS, name_of(pod), namespace=namespace_of(pod),
                                      grace_period_seconds=0, preconditions_uid=uid)
@@ -288,7 +287,7 @@ class NodeAgent:
         self.sources.forget_pod(uid)
         containers = await self._containers_of(uid)
         await self.executor.kill_all({"metadata": {"uid": uid}}, containers, grace_seconds=2, remove=True)
-        await asyncio.to_thread(shutil.rmtree, self.settings.data_dir / "pods" / uid, True)
+        await self.executor.remove_pod_dir(uid)
         self.memory.pop(key, None)
         self.backoff.forget(uid)
         self.image_backoff.forget(uid)

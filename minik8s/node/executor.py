@@ -13,7 +13,7 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from minik8s.api.meta import name_of, namespace_of, spec_of, uid_of
@@ -21,6 +21,7 @@ from minik8s.api.quantity import cpu_millis, memory_bytes
 from minik8s.client.errors import ApiError
 from minik8s.client.events import EventRecorder
 from minik8s.node.env import ConfigError, expand_command, resolve_env
+from minik8s.node.mounts import HostMounter, Mounter, remove_pod_directory
 from minik8s.node.pod_sources import PodSources
 from minik8s.node.pod_sync import LABEL_SANDBOX_ATTEMPT, Step, spec_hash
 from minik8s.node.projection import TokenSource
@@ -39,9 +40,11 @@ from minik8s.node.runtime import (
     ContainerSpec,
     ImagePullError,
     RuntimeFailure,
-    SandboxSpec,
 )
-from minik8s.node.volumes import container_mounts, prepare_volumes, read_only_volumes
+from minik8s.node.sandbox_config import SandboxSettings, pod_ip, sandbox_spec
+from minik8s.node.security_context import namespace_options, security_options
+from minik8s.node.volume_mounts import SubPathBinds, container_mounts
+from minik8s.node.volumes import prepare_volumes, read_only_volumes
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +64,23 @@ class NodeSettings:
     # Registries the engine may pull from. Empty: never pull (nothing may leave the machine);
     # a missing image then fails at once with ErrImagePull and a message saying why.
     allowed_registries: tuple[str, ...] = ()
+    # Mount tmpfs volumes (secret, projected, downwardAPI, emptyDir Memory) and subPath binds, as the
+    # kubelet does (needs root). Off only for the fake runtime's simulated nodes, which keep them on disk.
+    host_mounts: bool = True
 
     @property
     def gateway(self) -> str:
         return str(next(ipaddress.ip_network(self.pod_cidr, strict=False).hosts()))
+
+    @property
+    def sandbox(self) -> SandboxSettings:
+        return SandboxSettings(network=self.network, node_ip=self.node_ip, pause_image=self.pause_image,
+                               cluster_dns=self.cluster_dns, cluster_domain=self.cluster_domain)
+
+    @property
+    def seccomp_dir(self) -> Path:
+        """Where Localhost seccomp profiles are looked up (the kubelet's <root-dir>/seccomp)."""
+        return self.data_dir / "seccomp"
 
 
 @dataclass
@@ -112,6 +128,7 @@ class Executor:
     def __init__(self, runtime: ContainerRuntime, settings: NodeSettings, events: EventRecorder,
                  sources: PodSources) -> None:
         self.runtime, self.settings, self.events, self.sources = runtime, settings, events, sources
+        self.mounter: Mounter | None = HostMounter() if settings.host_mounts else None
         self._background: set[asyncio.Task[None]] = set()
 
     def note(self, pod: Mapping[str, Any], reason: str, message: str, *, field_path: str) -> None:
@@ -126,45 +143,16 @@ class Executor:
 
     async def run_sandbox(self, context: PodContext, attempt: int) -> None:
         pod = context.pod
-        spec = spec_of(pod)
-        dns_servers, dns_search, dns_options = self._dns(pod)
-        ports = [(int(p["hostPort"]), str(p.get("protocol", "TCP")).lower(), int(p["containerPort"]))
-                 for c in spec.get("containers") or [] for p in c.get("ports") or [] if p.get("hostPort")]
-        sandbox = SandboxSpec(
-            name=docker_name(pod, "POD", attempt), image=self.settings.pause_image,
-            labels={**pod_labels(self.settings, pod), LABEL_ROLE: "sandbox", LABEL_CONTAINER: "",
-                    LABEL_ATTEMPT: str(attempt), LABEL_SANDBOX_ATTEMPT: str(attempt)},
-            network=self.settings.network, hostname=str(spec.get("hostname") or name_of(pod))[:63],
-            dns_servers=dns_servers, dns_search=dns_search, dns_options=dns_options,
-            extra_hosts={h: a["ip"] for a in spec.get("hostAliases") or [] for h in a.get("hostnames") or []},
-            port_bindings=ports,
-        )
+        labels = {**pod_labels(self.settings, pod), LABEL_ROLE: "sandbox", LABEL_CONTAINER: "",
+                  LABEL_ATTEMPT: str(attempt), LABEL_SANDBOX_ATTEMPT: str(attempt)}
         try:
+            sandbox = sandbox_spec(pod, self.settings.sandbox, name=docker_name(pod, "POD", attempt), labels=labels)
             context.sandbox = await self.runtime.run_sandbox(sandbox)
             context.sandbox_attempt = attempt
-        except RuntimeFailure as error:
+        except (ConfigError, RuntimeFailure) as error:
             context.failures["POD"] = Failure("CreatePodSandboxError", str(error))
             await self.events.record(dict(pod), "Warning", "FailedCreatePodSandBox",
                                      f"Failed to create pod sandbox: {error}")
-
-    def _dns(self, pod: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
-        spec = spec_of(pod)
-        policy = spec.get("dnsPolicy", "ClusterFirst")
-        config = spec.get("dnsConfig") or {}
-        servers: list[str] = []
-        search: list[str] = []
-        options: list[str] = []
-        if policy in ("ClusterFirst", "ClusterFirstWithHostNet") and self.settings.cluster_dns:
-            namespace = namespace_of(pod) or "default"
-            domain = self.settings.cluster_domain
-            servers = [self.settings.cluster_dns]
-            search = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
-            options = ["ndots:5"]
-        servers += list(config.get("nameservers") or [])
-        search += list(config.get("searches") or [])
-        options += [f"{o['name']}:{o['value']}" if o.get("value") else str(o.get("name"))
-                    for o in config.get("options") or [] if o.get("name")]
-        return servers, search, options
 
     async def start(self, context: PodContext, step: Step) -> None:
         """Create (unless it exists) and start one container; failures become waiting reasons."""
@@ -182,7 +170,7 @@ class Executor:
                 self.note(pod, "Created", f"Created container {name}", field_path=field_path)
             await self.runtime.start_container(container_id)
             self.note(pod, "Started", f"Started container {name}", field_path=field_path)
-        except ConfigError as error:
+        except (ConfigError, OSError) as error:  # OSError: the node could not lay out a volume or mount
             context.failures[name] = Failure("CreateContainerConfigError", str(error))
             await self.events.record(dict(pod), "Warning", "Failed", f"Error: {error}", field_path=field_path)
         except ImagePullError as error:
@@ -225,35 +213,57 @@ class Executor:
         pod = context.pod
         if context.sandbox is None:
             raise RuntimeFailure("the pod sandbox is not running")
-        pod_ip = context.sandbox.ip or ""
-        env = await resolve_env_async(pod, container, pod_ip=pod_ip, host_ip=self.settings.node_ip,
-                                      node_name=self.settings.node_name, lookup=self.sources.lookup,
-                                      service_env=self.sources.service_env(pod))
+        image = str(container["image"])
+        security = security_options(pod, container, image_user=await self.runtime.image_user(image),
+                                    read_seccomp_profile=self._read_seccomp_profile)
+        env = await resolve_env_async(pod, container, pod_ip=pod_ip(pod, context.sandbox.ip, self.settings.node_ip)
+                                      or "", host_ip=self.settings.node_ip, node_name=self.settings.node_name,
+                                      lookup=self.sources.lookup, service_env=self.sources.service_env(pod))
         volume_paths = await self.prepare_volumes(pod)
+        binds = SubPathBinds(self.pod_dir(pod), self.mounter) if self.mounter is not None else None
+        mounts = await asyncio.to_thread(container_mounts, container, volume_paths, env=env, binds=binds,
+                                         read_only_volumes=read_only_volumes(pod))
         limits = (container.get("resources") or {}).get("limits") or {}
         command, args = container.get("command"), container.get("args")
         return ContainerSpec(
-            name=docker_name(pod, step.container, step.attempt), image=str(container["image"]),
+            name=docker_name(pod, step.container, step.attempt), image=image,
             labels={**pod_labels(self.settings, pod), LABEL_ROLE: step.role, LABEL_CONTAINER: step.container,
                     LABEL_ATTEMPT: str(step.attempt), LABEL_SANDBOX_ATTEMPT: str(context.sandbox_attempt),
                     LABEL_SPEC_HASH: spec_hash(container)},
             sandbox_id=context.sandbox.id,
             entrypoint=expand_command(command, env) if command else None,
             args=expand_command(args, env) if args else None,
-            env=env, working_dir=container.get("workingDir") or None,
-            mounts=container_mounts(container, volume_paths, read_only_volumes=read_only_volumes(pod), env=env),
+            env=env, working_dir=container.get("workingDir") or None, mounts=mounts,
             cpu_millis=cpu_millis(limits["cpu"]) if "cpu" in limits else None,
             memory_bytes=memory_bytes(limits["memory"]) if "memory" in limits else None,
             stdin=bool(container.get("stdin")), tty=bool(container.get("tty")),
+            security=security, namespaces=namespace_options(pod),
         )
 
+    def _read_seccomp_profile(self, name: str) -> str:
+        """A Localhost seccomp profile from the node's seccomp directory (a relative path inside it)."""
+        path = self.settings.seccomp_dir / name
+        if not name or PurePosixPath(name).is_absolute() or ".." in PurePosixPath(name).parts:
+            raise ConfigError(f"invalid localhostProfile {name!r}: must be a relative path without '..'")
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise RuntimeFailure(f'failed to generate seccomp spec opts: cannot load seccomp profile "{path}": '
+                                 f"{error.strerror}", reason="CreateContainerError") from error
+
     async def prepare_volumes(self, pod: Mapping[str, Any], *, cached: bool = False) -> dict[str, Path]:
-        """Every volume of the pod on disk, its tokens obtained first; `cached` accepts objects `ttl` old."""
+        """Every volume of the pod on the node, its tokens obtained first; `cached` accepts objects `ttl` old."""
         async def lookup(kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
             return await self.sources.lookup(kind, namespace, name, cached=cached)
 
         tokens = await self.sources.tokens_for(pod)
-        return await prepare_volumes_async(pod, pod_dir=self.pod_dir(pod), lookup=lookup, tokens=tokens)
+        return await prepare_volumes_async(pod, pod_dir=self.pod_dir(pod), lookup=lookup, tokens=tokens,
+                                           mounter=self.mounter)
+
+    async def remove_pod_dir(self, pod_uid: str) -> None:
+        """The pod's volumes and subPath binds unmounted, then its directory deleted (kept if anything stays mounted)."""
+        await asyncio.to_thread(remove_pod_directory, self.settings.data_dir / "pods" / pod_uid,
+                                self.mounter or HostMounter())
 
     async def refresh_volumes(self, pod: Mapping[str, Any]) -> None:
         """On each sync of a running pod: rewrite what changed (a token due for renewal, an edited ConfigMap).
@@ -304,9 +314,9 @@ async def resolve_env_async(pod: Mapping[str, Any], container: Mapping[str, Any]
 
 
 async def prepare_volumes_async(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
-                                tokens: Mapping[TokenSource, str]) -> dict[str, Path]:
+                                tokens: Mapping[TokenSource, str], mounter: Mounter | None) -> dict[str, Path]:
     fetched = await _fetch_references(pod, [], lookup)
-    return await asyncio.to_thread(prepare_volumes, pod, pod_dir=pod_dir, tokens=tokens,
+    return await asyncio.to_thread(prepare_volumes, pod, pod_dir=pod_dir, tokens=tokens, mounter=mounter,
                                    lookup=lambda kind, namespace, name: fetched.get((kind, name)))
 
 

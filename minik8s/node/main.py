@@ -5,7 +5,8 @@ Started by `minik8s up` (one per node), or by hand on a machine with a Docker en
         --port 10250 --data-dir /var/lib/minik8s/node-1 \
         --tls-cert-file kubelet-serving-node-1.crt --tls-private-key-file kubelet-serving-node-1.key \
         --client-ca-file ca.crt
-    minik8s-node --node-name node-1 --cleanup   # what `minik8s down` runs: the node's containers go
+    minik8s-node --node-name node-1 --data-dir /var/lib/minik8s/node-1 --cleanup
+        # what `minik8s down` runs: the node's containers and network go, its pods' mounts are unmounted
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from minik8s.daemon.request_guard import host_policy, parse_host_list
 from minik8s.node.agent import NodeAgent
 from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.executor import NodeSettings
+from minik8s.node.mounts import HostMounter, unmount_all_under
 from minik8s.node.registration import Heartbeat, NodeIdentity, RuntimeProbe, read_host_facts
 from minik8s.node.runtime import LABEL_MANAGED, LABEL_NODE, ContainerRuntime, RuntimeFailure
 from minik8s.node.server import create_node_app
@@ -61,7 +63,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--allowed-registries", default="",
                         help="registries images may be pulled from, comma-separated (default: none, never pull)")
     parser.add_argument("--cleanup", action="store_true",
-                        help="remove this node's pod containers and network, print how many containers went, exit")
+                        help="unmount the pods' volumes under --data-dir, remove this node's pod containers and "
+                        "network, print how many containers went, exit")
     add_logging_flags(parser)
     args = parser.parse_args(argv)
     check_serving_flags(parser, args)
@@ -101,9 +104,14 @@ def network_of(node_name: str) -> str:
     return f"minik8s-{node_name}"
 
 
-async def remove_node_resources(node_name: str) -> int:
+async def remove_node_resources(node_name: str, data_dir: Path) -> int:
     """What `--cleanup` does: agents leave their pods' containers for a restarted agent to adopt,
-    as a kubelet does, so `minik8s down` removes them, and the node's network, this way."""
+    as a kubelet does, so `minik8s down` removes them, and the node's network, this way. The pods'
+    tmpfs volumes and subPath binds are unmounted first (Docker may be down), so that deleting the
+    data directory afterwards deletes nothing through them."""
+    left = await asyncio.to_thread(unmount_all_under, data_dir / "pods", HostMounter())
+    if left:
+        log.error("node %s: still mounted under %s: %s", node_name, data_dir / "pods", ", ".join(left))
     runtime = DockerRuntime()
     try:
         containers = await runtime.list_containers({LABEL_MANAGED: "true", LABEL_NODE: node_name})
@@ -118,7 +126,7 @@ async def remove_node_resources(node_name: str) -> int:
 
 async def serve(args: argparse.Namespace) -> None:
     if args.cleanup:
-        print(await remove_node_resources(args.node_name), flush=True)
+        print(await remove_node_resources(args.node_name, Path(args.data_dir)), flush=True)
         return
     client = make_client(args)
     runtime = DockerRuntime()

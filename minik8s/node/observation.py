@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from minik8s.api.meta import spec_of, uid_of
 from minik8s.node.pod_sync import LABEL_SANDBOX_ATTEMPT, attempt_of, by_name
 from minik8s.node.runtime import LABEL_ROLE, ContainerInfo
+from minik8s.node.sandbox_config import pod_ip
 from minik8s.node.status import ContainerObservation, PodObservation
 
 Waiting = Mapping[str, tuple[str, str]]  # container name -> (reason, message) of its waiting state
@@ -46,7 +47,8 @@ def observe_pod(pod: Mapping[str, Any], containers: Sequence[ContainerInfo], *, 
     """The observation of a pod that is not being deleted."""
     sandbox = running_sandbox(containers, sandbox_attempt) or newest_sandbox(containers)
     return PodObservation(
-        sandbox=sandbox, pod_ip=sandbox.ip if sandbox and sandbox.ip else None, host_ip=host_ip,
+        sandbox=sandbox, pod_ip=pod_ip(pod, sandbox.ip, host_ip) if sandbox is not None else None,
+        host_ip=host_ip,
         init=observe_containers(pod, containers, "init", waiting=waiting, probes=probes),
         containers=observe_containers(pod, containers, "app", waiting=waiting, probes=probes),
         terminating=False,

@@ -280,6 +280,8 @@ class ProbeSet:
 
 
 def _pod_ip(pod: Mapping[str, Any], containers: Sequence[ContainerInfo]) -> str:
+    if spec_of(pod).get("hostNetwork") is True:  # the node's address, which the status reports as its IP
+        return str(status_of(pod).get("podIP") or status_of(pod).get("hostIP") or "")
     for info in containers:
         if info.labels.get(LABEL_ROLE) == "sandbox" and info.state == "running" and info.ip:
             return info.ip

@@ -19,6 +19,7 @@ from minik8s.api.meta import spec_of
 from minik8s.node.env import ConfigError, decode_secret_value, metadata_field_value, resource_field_value
 
 DEFAULT_FILE_MODE = 0o644
+PRIVATE_TOKEN_MODE = 0o600
 DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600
 
 Lookup = Callable[[str, str, str], Mapping[str, Any] | None]
@@ -28,6 +29,19 @@ Lookup = Callable[[str, str, str], Mapping[str, Any] | None]
 class ProjectedFile:
     data: bytes
     mode: int
+    owner: int | None = None  # a uid to own the file (a token for the pod's only runAsUser); None: the agent
+
+
+@dataclass(frozen=True)
+class TokenOwnership:
+    """Who may read a projected token: the kubelet makes it 0600, owned by the pod's one runAsUser
+    (FsUserFrom), as soon as the pod has a runAsUser common to all its containers or an fsGroup."""
+
+    owner: int | None = None
+    group: int | None = None
+
+    def mode(self, default_mode: int) -> int:
+        return PRIVATE_TOKEN_MODE if self.owner is not None or self.group is not None else default_mode
 
 
 @dataclass(frozen=True)
@@ -105,7 +119,8 @@ def downward_api_files(items: Any, pod: Mapping[str, Any], default_mode: int) ->
 
 
 def projected_files(projected: Mapping[str, Any], pod: Mapping[str, Any], *, namespace: str, lookup: Lookup,
-                    tokens: Mapping[TokenSource, str]) -> dict[str, ProjectedFile]:
+                    tokens: Mapping[TokenSource, str],
+                    token_ownership: TokenOwnership = TokenOwnership()) -> dict[str, ProjectedFile]:
     """Every source of a projected volume, in order, in one directory."""
     mode = file_mode(projected.get("defaultMode"), DEFAULT_FILE_MODE)
     files: dict[str, ProjectedFile] = {}
@@ -123,7 +138,8 @@ def projected_files(projected: Mapping[str, Any], pod: Mapping[str, Any], *, nam
             token = tokens.get(token_source(projection))
             if token is None:
                 raise ConfigError("no service account token was obtained for this pod")
-            files[checked_path(str(projection.get("path") or ""))] = ProjectedFile(token.encode(), mode)
+            files[checked_path(str(projection.get("path") or ""))] = ProjectedFile(
+                token.encode(), token_ownership.mode(mode), token_ownership.owner)
         else:
             raise ConfigError(f"projected volume source {sorted(source)} is not supported")
     return files

@@ -56,6 +56,48 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class PortBinding:
+    """A hostPort: `host_ip:host_port` on the node forwarded to the pod's `container_port`."""
+
+    host_ip: str  # the node's address, never every interface
+    host_port: int
+    protocol: str  # "tcp" | "udp" | "sctp"
+    container_port: int
+
+
+@dataclass(frozen=True)
+class NamespaceOptions:
+    """The pod's Linux namespaces: the node's own (hostNetwork/hostPID/hostIPC) or the sandbox's.
+
+    `share_process_namespace` puts every container in the sandbox's PID namespace (the pause
+    process is PID 1), as `shareProcessNamespace` asks; otherwise each container has its own."""
+
+    host_network: bool = False
+    host_pid: bool = False
+    host_ipc: bool = False
+    share_process_namespace: bool = False
+
+
+@dataclass(frozen=True)
+class SecurityOptions:
+    """How a container's process runs: its securityContext resolved against the pod's.
+
+    `user` is Docker's `uid`, `uid:gid` or `name:gid`; None leaves the image's USER. `seccomp`
+    None is the runtime's default profile, "unconfined" none, anything else a profile's JSON.
+    `apparmor_unconfined` lifts the runtime's default AppArmor profile."""
+
+    user: str | None = None
+    group_add: Sequence[int] = ()
+    cap_add: Sequence[str] = ()  # `CAP_` names, or "ALL"
+    cap_drop: Sequence[str] = ()
+    privileged: bool = False
+    read_only_root: bool = False
+    no_new_privileges: bool = False
+    seccomp: str | None = None
+    apparmor_unconfined: bool = False
+
+
+@dataclass(frozen=True)
 class SandboxSpec:
     """The pod's sandbox: a pause container that owns the network namespace and IP."""
 
@@ -68,7 +110,8 @@ class SandboxSpec:
     dns_search: Sequence[str] = ()
     dns_options: Sequence[str] = ()
     extra_hosts: Mapping[str, str] = field(default_factory=dict)  # hostname -> IP in /etc/hosts
-    port_bindings: Sequence[tuple[int, str, int]] = ()  # (hostPort, protocol "tcp"|"udp", containerPort)
+    port_bindings: Sequence[PortBinding] = ()
+    namespaces: NamespaceOptions = NamespaceOptions()  # hostNetwork: the node's network, no IP of its own
 
 
 @dataclass(frozen=True)
@@ -88,6 +131,8 @@ class ContainerSpec:
     memory_bytes: int | None = None  # limits.memory → memory limit
     stdin: bool = False
     tty: bool = False
+    security: SecurityOptions = SecurityOptions()
+    namespaces: NamespaceOptions = NamespaceOptions()
 
 
 @dataclass(frozen=True)
@@ -156,6 +201,9 @@ class ContainerRuntime(Protocol):
 
     async def image_id(self, image: str) -> str | None:
         """The local image's id, or None when it is not present."""
+
+    async def image_user(self, image: str) -> str:
+        """The USER the local image runs as ("" when it names none: root); raises RuntimeFailure when absent."""
 
     async def pull_image(self, image: str) -> str:
         """Pull and return the image id; raises ImagePullError."""

@@ -1,15 +1,18 @@
-"""Pod volumes as host paths, and the bind mounts that put them into containers.
+"""Pod volumes as host paths, and the files they hold.
 
 Docker only knows bind mounts, so every supported volume becomes a path on the node:
 `emptyDir` a directory under the pod's own directory, `hostPath` the host path itself,
 `configMap`, `secret`, `downwardAPI` and `projected` a directory of files (projection.py says
-which). Deciding what a volume should contain (`plan_volumes`, `plan_mount`) is pure and
-separate from writing it (`apply_volume`, `write_files`), so both halves are tested on their own.
+which). Deciding what a volume should contain (`plan_volumes`) is pure and separate from
+writing it (`apply_volume`, `write_files`), so both halves are tested on their own; how a
+volume reaches a container (subPath included) is volume_mounts.py's.
 
-Differences from the kubelet, on purpose: an `emptyDir` with `medium: Memory` and
-`secret` volumes are plain directories on disk (no tmpfs), and projected files are
-replaced one by one (write to a temporary file, then rename) instead of through the
-kubelet's `..data` symlink swap. Files are rewritten only when their content or mode
+As the kubelet: `secret`, `downwardAPI` and `projected` volumes, and an `emptyDir` with
+`medium: Memory` (its `sizeLimit` the tmpfs size), are a tmpfs each (mounts.py), so a Secret
+never reaches the disk; a pod's `fsGroup` owns every volume but hostPath (SetVolumeOwnership:
+group fsGroup, group read (and write for emptyDir), setgid directories). Unlike the kubelet,
+projected files are replaced one by one (write to a temporary file, then rename) instead of
+through its `..data` symlink swap. Files are rewritten only when their content, mode or owner
 changed, so the agent's periodic refresh is cheap and a running container sees updates
 (a ConfigMap edited, a token renewed).
 """
@@ -21,23 +24,26 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
 from minik8s.api.meta import namespace_of, spec_of
-from minik8s.node.env import ConfigError, Lookup, expand
+from minik8s.api.quantity import memory_bytes
+from minik8s.node.env import ConfigError, Lookup
+from minik8s.node.mounts import Mounter, MountError, ensure_tmpfs
 from minik8s.node.projection import (
     DEFAULT_FILE_MODE,
     ProjectedFile,
+    TokenOwnership,
     TokenSource,
     downward_api_files,
     file_mode,
     object_files,
     projected_files,
 )
-from minik8s.node.runtime import Mount
+from minik8s.node.security_context import fs_group, fs_user
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +53,17 @@ SUPPORTED_VOLUME_TYPES: tuple[VolumeKind, ...] = ("emptyDir", "hostPath", "confi
                                                   "projected")
 # Kubernetes mounts these read-only whatever the volumeMount says.
 READ_ONLY_VOLUME_TYPES: tuple[VolumeKind, ...] = ("configMap", "secret", "downwardAPI", "projected")
+# Kubernetes keeps these in memory (a tmpfs), never on disk.
+MEMORY_VOLUME_TYPES: tuple[VolumeKind, ...] = ("secret", "downwardAPI", "projected")
 EMPTY_DIR_MODE = 0o777
 PROJECTION_DIR_MODE = 0o755
+# SetVolumeOwnership: group read-write (emptyDir) or read-only (the rest), setgid and search on directories.
+GROUP_READ_WRITE = 0o660
+GROUP_READ_ONLY = 0o440
+GROUP_SEARCH = 0o110
 _TEMP_PREFIX = ".tmp-"
+
+Medium = Literal["disk", "memory"]
 
 
 @dataclass(frozen=True)
@@ -61,16 +75,9 @@ class VolumePlan:
     path: Path
     host_path_type: str = ""  # hostPath only
     files: Mapping[str, ProjectedFile] = field(default_factory=dict)  # the file volumes: relative path → file
-
-
-@dataclass(frozen=True)
-class PlannedMount:
-    """One volumeMount resolved to a host path; `sub_path` is created by the caller when missing."""
-
-    source: Path
-    target: str
-    read_only: bool
-    sub_path: str = ""
+    medium: Medium = "disk"
+    size_bytes: int | None = None  # a memory volume's limit (emptyDir sizeLimit); None: the tmpfs default
+    group: int | None = None  # the pod's fsGroup: owns the volume (never a hostPath)
 
 
 def volume_directory(pod_dir: Path, name: str) -> Path:
@@ -106,37 +113,74 @@ def plan_volume(volume: Mapping[str, Any], pod: Mapping[str, Any], *, pod_dir: P
         if not host_path.startswith("/"):
             raise ConfigError(f"hostPath {host_path!r} must be an absolute path")
         return VolumePlan(name=name, kind=kind, path=Path(host_path), host_path_type=str(source.get("type") or ""))
+    path, group = volume_directory(pod_dir, name), fs_group(pod)
+    if kind == "emptyDir":
+        source = volume.get(kind) or {}
+        if source.get("medium") != "Memory":
+            return VolumePlan(name=name, kind=kind, path=path, group=group)
+        limit = source.get("sizeLimit")
+        return VolumePlan(name=name, kind=kind, path=path, medium="memory", group=group,
+                          size_bytes=memory_bytes(limit) if limit is not None else None)
+    files = _volume_files(kind, volume[kind], pod, lookup=lookup, tokens=tokens)
+    return VolumePlan(name=name, kind=kind, path=path, files=files, group=group,
+                      medium="memory" if kind in MEMORY_VOLUME_TYPES else "disk")
+
+
+def _volume_files(kind: VolumeKind, source: Mapping[str, Any], pod: Mapping[str, Any], *, lookup: Lookup,
+                  tokens: Mapping[TokenSource, str]) -> dict[str, ProjectedFile]:
     namespace = namespace_of(pod) or "default"
-    files: dict[str, ProjectedFile] = {}
     if kind == "configMap":
-        files = object_files("ConfigMap", volume[kind], namespace=namespace, lookup=lookup)
-    elif kind == "secret":
-        files = object_files("Secret", volume[kind], namespace=namespace, lookup=lookup, name_field="secretName")
-    elif kind == "downwardAPI":
-        source = volume[kind]
-        files = downward_api_files(source.get("items"), pod, file_mode(source.get("defaultMode"), DEFAULT_FILE_MODE))
-    elif kind == "projected":
-        files = projected_files(volume[kind], pod, namespace=namespace, lookup=lookup, tokens=tokens)
-    return VolumePlan(name=name, kind=kind, path=volume_directory(pod_dir, name), files=files)
+        return object_files("ConfigMap", source, namespace=namespace, lookup=lookup)
+    if kind == "secret":
+        return object_files("Secret", source, namespace=namespace, lookup=lookup, name_field="secretName")
+    if kind == "downwardAPI":
+        return downward_api_files(source.get("items"), pod, file_mode(source.get("defaultMode"), DEFAULT_FILE_MODE))
+    ownership = TokenOwnership(owner=fs_user(pod), group=fs_group(pod))
+    return projected_files(source, pod, namespace=namespace, lookup=lookup, tokens=tokens, token_ownership=ownership)
 
 
-def apply_volume(plan: VolumePlan) -> bool:
-    """Make the volume on disk match the plan; True when anything was created or rewritten."""
+def apply_volume(plan: VolumePlan, mounter: Mounter | None = None) -> bool:
+    """Make the volume on the node match the plan; True when anything was created or rewritten.
+
+    `mounter` None keeps memory volumes on disk (the fake runtime's simulated nodes mount nothing)."""
     if plan.kind == "hostPath":
         return ensure_host_path(plan.path, plan.host_path_type)
+    mode = EMPTY_DIR_MODE if plan.kind == "emptyDir" else PROJECTION_DIR_MODE
+    created = _ensure_directory(plan.path, mode)
+    if plan.medium == "memory" and mounter is not None:
+        try:
+            if ensure_tmpfs(plan.path, mounter, size_bytes=plan.size_bytes):
+                plan.path.chmod(mode)
+                created = True
+        except MountError as error:
+            raise ConfigError(f"cannot keep volume {plan.name!r} in memory: {error}") from error
+    if created and plan.group is not None:
+        set_directory_ownership(plan.path, plan.group, read_only=plan.kind != "emptyDir")
     if plan.kind == "emptyDir":
-        return _ensure_directory(plan.path, EMPTY_DIR_MODE)
-    created = _ensure_directory(plan.path, PROJECTION_DIR_MODE)
-    return write_files(plan.path, plan.files) or created
+        return created
+    return write_files(plan.path, plan.files, group=plan.group) or created
+
+
+def set_directory_ownership(path: Path, group: int, *, read_only: bool) -> None:
+    """SetVolumeOwnership on a volume's directory: group `group`, group access, setgid so new files inherit it."""
+    os.chown(path, -1, group)
+    mask = (GROUP_READ_ONLY if read_only else GROUP_READ_WRITE) | GROUP_SEARCH | stat.S_ISGID
+    path.chmod(stat.S_IMODE(path.stat().st_mode) | mask)
+
+
+def file_mode_with_group(projected: ProjectedFile, group: int | None) -> int:
+    """A volume file's mode: its own, plus group read when an fsGroup owns the volume."""
+    return projected.mode | GROUP_READ_ONLY if group is not None else projected.mode
 
 
 def prepare_volumes(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
-                    tokens: Mapping[TokenSource, str] | None = None) -> dict[str, Path]:
+                    tokens: Mapping[TokenSource, str] | None = None,
+                    mounter: Mounter | None = None) -> dict[str, Path]:
     """Materialise every volume of the pod; volume name → the host path to bind-mount."""
     plans = plan_volumes(pod, pod_dir=pod_dir, lookup=lookup, tokens=tokens)
     paths: dict[str, Path] = {}
     for plan in plans:
-        if apply_volume(plan):
+        if apply_volume(plan, mounter):
             logger.debug("volume %s (%s) updated at %s", plan.name, plan.kind, plan.path)
         paths[plan.name] = plan.path
     return paths
@@ -194,26 +238,30 @@ def _ensure_directory(path: Path, mode: int) -> bool:
     return True
 
 
-def write_files(directory: Path, files: Mapping[str, ProjectedFile]) -> bool:
-    """Make `directory` hold exactly `files`: rewrite changed ones atomically, remove the rest."""
+def write_files(directory: Path, files: Mapping[str, ProjectedFile], *, group: int | None = None) -> bool:
+    """Make `directory` hold exactly `files`: rewrite changed ones atomically, remove the rest.
+
+    With `group` (the pod's fsGroup) every file and directory belongs to it and is group-readable."""
     changed = False
     for relative, projected in sorted(files.items()):
-        changed = _write_file(directory, relative, projected) or changed
+        changed = _write_file(directory, relative, projected, group) or changed
     return _remove_stale(directory, set(files)) or changed
 
 
-def _write_file(directory: Path, relative: str, projected: ProjectedFile) -> bool:
+def _write_file(directory: Path, relative: str, projected: ProjectedFile, group: int | None) -> bool:
     target = directory / relative
-    if _is_current(target, projected):
+    if _is_current(target, projected, group):
         return False
-    _ensure_parents(directory, target.parent)
+    _ensure_parents(directory, target.parent, group)
     if target.is_dir() and not target.is_symlink():
         shutil.rmtree(target)
     descriptor, temporary = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
     try:
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(projected.data)
-        os.chmod(temporary, projected.mode)
+        if projected.owner is not None or group is not None:
+            os.chown(temporary, -1 if projected.owner is None else projected.owner, -1 if group is None else group)
+        os.chmod(temporary, file_mode_with_group(projected, group))
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -221,17 +269,20 @@ def _write_file(directory: Path, relative: str, projected: ProjectedFile) -> boo
     return True
 
 
-def _is_current(target: Path, projected: ProjectedFile) -> bool:
+def _is_current(target: Path, projected: ProjectedFile, group: int | None) -> bool:
     try:
         status = target.lstat()
     except OSError:
         return False
-    if not stat.S_ISREG(status.st_mode) or stat.S_IMODE(status.st_mode) != projected.mode:
+    if not stat.S_ISREG(status.st_mode) or stat.S_IMODE(status.st_mode) != file_mode_with_group(projected, group):
+        return False
+    if (projected.owner is not None and status.st_uid != projected.owner) or (
+            group is not None and status.st_gid != group):
         return False
     return target.read_bytes() == projected.data
 
 
-def _ensure_parents(directory: Path, parent: Path) -> None:
+def _ensure_parents(directory: Path, parent: Path, group: int | None) -> None:
     """Create the directories between `directory` and `parent`, replacing files in the way."""
     current = directory
     for part in parent.relative_to(directory).parts:
@@ -241,6 +292,8 @@ def _ensure_parents(directory: Path, parent: Path) -> None:
         if not current.exists():
             current.mkdir()
             current.chmod(PROJECTION_DIR_MODE)
+            if group is not None:
+                set_directory_ownership(current, group, read_only=True)
 
 
 def _remove_stale(directory: Path, wanted: set[str]) -> bool:
@@ -262,73 +315,3 @@ def _remove_stale(directory: Path, wanted: set[str]) -> bool:
                 path.rmdir()
                 removed = True
     return removed
-
-
-def plan_mount(
-    volume_mount: Mapping[str, Any],
-    volume_path: Path,
-    *,
-    read_only_volume: bool = False,
-    env: Mapping[str, str] | None = None,
-) -> PlannedMount:
-    """One volumeMount as a host source and container target; validates subPath / subPathExpr."""
-    sub_path = str(volume_mount.get("subPath") or "")
-    if volume_mount.get("subPathExpr"):
-        sub_path = expand(str(volume_mount["subPathExpr"]), env or {})
-    source = volume_path
-    if sub_path:
-        pure = PurePosixPath(sub_path)
-        if pure.is_absolute():
-            raise ConfigError(f"error SubPath `{sub_path}` must not be an absolute path")
-        if ".." in pure.parts:
-            raise ConfigError(f"unable to provision SubPath `{sub_path}`: must not contain '..'")
-        source = volume_path / pure
-        sub_path = str(pure)
-    target = str(volume_mount.get("mountPath") or "")
-    if not target.startswith("/"):
-        target = "/" + target
-    read_only = bool(volume_mount.get("readOnly")) or read_only_volume
-    return PlannedMount(source=source, target=target, read_only=read_only, sub_path=sub_path)
-
-
-def container_mounts(
-    container: Mapping[str, Any],
-    volume_paths: Mapping[str, Path],
-    *,
-    read_only_volumes: Collection[str] = frozenset(),
-    env: Mapping[str, str] | None = None,
-) -> list[Mount]:
-    """The bind mounts of a container, in volumeMounts order; creates missing subPath directories."""
-    container_name = str(container.get("name") or "")
-    mounts: list[Mount] = []
-    for volume_mount in container.get("volumeMounts") or []:
-        name = str(volume_mount.get("name") or "")
-        if name not in volume_paths:
-            raise ConfigError(f'cannot find volume "{name}" to mount into container "{container_name}"')
-        planned = plan_mount(
-            volume_mount,
-            volume_paths[name],
-            read_only_volume=name in read_only_volumes,
-            env=env,
-        )
-        if planned.sub_path:
-            _ensure_sub_path(volume_paths[name], planned, mount_name=name, container_name=container_name)
-        mounts.append(Mount(source=str(planned.source), target=planned.target, read_only=planned.read_only))
-    return mounts
-
-
-def _ensure_sub_path(volume_path: Path, planned: PlannedMount, *, mount_name: str, container_name: str) -> None:
-    """Create a missing subPath as a directory, refusing one that escapes the volume by a symlink."""
-    root = volume_path.resolve()
-    if not planned.source.resolve().is_relative_to(root):
-        raise ConfigError(f'failed to prepare subPath for volumeMount "{mount_name}" of container "{container_name}"')
-    if os.path.lexists(planned.source):
-        return
-    try:
-        planned.source.mkdir(parents=True, exist_ok=True)
-        planned.source.chmod(stat.S_IMODE(volume_path.stat().st_mode))
-    except OSError as error:
-        logger.warning("cannot create subPath %s: %s", planned.source, error)
-        raise ConfigError(
-            f'failed to create subPath directory for volumeMount "{mount_name}" of container "{container_name}"'
-        ) from error

@@ -6,7 +6,9 @@ first one alone: it reduces a Service and its Endpoints to flat, hashable `Servi
 Headless and ExternalName services, ports of protocols the proxy does not program (SCTP) and
 non-IPv4 addresses yield nothing; only `subsets[].addresses` count as backends (never
 `notReadyAddresses`), matched to a service port by port name and protocol, as kube-proxy does — the
-Endpoints carry the resolved number of a named targetPort per backend.
+Endpoints carry the resolved number of a named targetPort per backend. An address the API refuses for
+an endpoint (loopback, link-local, unspecified: this node itself or its metadata server) is skipped even
+when an object stored before that check carries one: the proxy never DNATs a pod to the node's own services.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from minik8s.api.formats import check_non_special_ip
 from minik8s.api.meta import namespaced_key_of, spec_of
 
 DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800  # Kubernetes' default for sessionAffinity ClientIP
@@ -67,6 +70,12 @@ def is_ipv4(text: str) -> bool:
     return ipv4_value(text) is not None
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def is_backend_address(text: str) -> bool:
+    """A dotted IPv4 address the API accepts as an endpoint (see formats.check_non_special_ip)."""
+    return is_ipv4(text) and not check_non_special_ip(text)
+
+
 def index_endpoints(endpoints: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     return {namespaced_key_of(item): item for item in endpoints}
 
@@ -95,7 +104,7 @@ def backends_for(endpoints: Mapping[str, Any] | None, *, port_name: str, protoco
             continue
         for address in subset.get("addresses") or []:
             ip = address.get("ip")
-            if isinstance(ip, str) and is_ipv4(ip):
+            if isinstance(ip, str) and is_backend_address(ip):
                 found.add(Backend(ip, number))
     return tuple(sorted(found, key=lambda backend: (ipv4_value(backend.ip) or 0, backend.port)))
 

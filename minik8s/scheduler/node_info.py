@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from minik8s.api.meta import JsonObject, find_condition, integer, labels_of, spec_of, status_of
+from minik8s.api.meta import JsonObject, find_condition, integer, labels_of, list_at, spec_of, status_of
 from minik8s.api.quantity import cpu_millis, memory_bytes
 from minik8s.scheduler.pod_facts import HostPort, PodFacts, Resources, normalized_image_name
 from minik8s.scheduler.terms import (
@@ -156,7 +156,7 @@ def node_images(images: Any) -> dict[str, int]:
         if not isinstance(image, dict):
             continue
         size = integer(image.get("sizeBytes"), default=0)
-        for name in image.get("names") or []:
+        for name in list_at(image, "names"):
             if isinstance(name, str):
                 sizes[normalized_image_name(name)] = size
     return sizes

@@ -3,19 +3,24 @@
 The apiserver only sees `Store`. `RaftStore` replicates through pysyncobj; `LocalStore` applies
 commands directly (one process, no durability) for component tests and the embedded mode of
 benchmarks that measure the apiserver alone. Both share `ReplicaCore`: the state machine, its
-lock and its watch hub, so the two cannot drift apart.
+lock, its watch hub and the transformers that seal values at rest (encryption.py), so the two
+cannot drift apart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import threading
 import uuid
 from typing import Protocol
 
-from minik8s.store.state import Command, Entry, KVState, Result
-from minik8s.store.watch import Subscription, WatchHub
+from minik8s.store.encryption import NO_ENCRYPTION, Transformers, ValueUnreadable
+from minik8s.store.state import Command, Entry, KVState, Result, StoreEvent
+from minik8s.store.watch import DEFAULT_HISTORY_BYTES, Subscription, WatchHub
+
+log = logging.getLogger(__name__)
 
 
 class StoreUnavailable(Exception):
@@ -40,6 +45,9 @@ class Store(Protocol):
 
     def list(self, prefix: str) -> tuple[int, list[tuple[str, Entry]]]: ...
 
+    def is_stale(self, key: str) -> bool:
+        """Whether the key's value is stored sealed otherwise than a write would seal it now (encryption.py)."""
+
     @property
     def revision(self) -> int: ...
 
@@ -60,13 +68,23 @@ def new_request_id() -> str:
 
 
 class ReplicaCore:
-    """State + lock + hub of one replica. Mutations come from one thread; reads from the loop."""
+    """State + lock + hub of one replica. Mutations come from one thread; reads from the loop.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, *, history: int) -> None:
+    The state holds values as stored (sealed where `transformers` say so); reads and watch events
+    hand them out opened. Writers seal with `seal` before a command leaves the replica.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, history: int,
+                 history_bytes: int = DEFAULT_HISTORY_BYTES, transformers: Transformers = NO_ENCRYPTION) -> None:
         self.loop = loop
         self.lock = threading.Lock()
         self.state = KVState()
-        self.hub = WatchHub(current_revision=lambda: self.state.revision, history=history)
+        self.hub = WatchHub(current_revision=lambda: self.state.revision, history=history,
+                            history_bytes=history_bytes)
+        self.transformers = transformers
+
+    def seal(self, command: Command) -> Command:
+        return self.transformers.seal_command(command)
 
     def apply_here(self, command: Command, *, on_loop_thread: bool) -> Result | list[Result]:
         """Apply on the calling thread and hand the events to the hub on the loop."""
@@ -78,18 +96,36 @@ class ReplicaCore:
                 result, events = self.state.apply(command)
         if events:
             if on_loop_thread:
-                self.hub.publish(events)
+                self._publish(events)
             else:
-                self.loop.call_soon_threadsafe(self.hub.publish, events)
+                self.loop.call_soon_threadsafe(self._publish, events)
         return result
+
+    def _publish(self, events: list[StoreEvent]) -> None:
+        """On the loop: the watch history holds opened values (in memory only)."""
+        if self.transformers.active:
+            try:
+                events = [self.transformers.open_event(event) for event in events]
+            except ValueUnreadable as error:  # a key this replica lacks: watchers re-list and get the error
+                log.error("cannot open a stored value for the watch history: %s", error)
+                self.hub.reset()
+                return
+        self.hub.publish(events)
 
     def get(self, key: str) -> Entry | None:
         with self.lock:
-            return self.state.get(key)
+            entry = self.state.get(key)
+        return self.transformers.open_entry(key, entry) if entry is not None else None
 
     def list(self, prefix: str) -> tuple[int, list[tuple[str, Entry]]]:
         with self.lock:
-            return self.state.revision, self.state.items_under(prefix)
+            revision, items = self.state.revision, self.state.items_under(prefix)
+        return revision, self.transformers.open_items(prefix, items)
+
+    def is_stale(self, key: str) -> bool:
+        with self.lock:
+            entry = self.state.get(key)
+        return entry is not None and self.transformers.is_stale(key, entry.value)
 
     def count(self) -> int:
         with self.lock:
@@ -107,6 +143,9 @@ class LocalReads:
     def list(self, prefix: str) -> tuple[int, list[tuple[str, Entry]]]:
         return self.core.list(prefix)
 
+    def is_stale(self, key: str) -> bool:
+        return self.core.is_stale(key)
+
     @property
     def revision(self) -> int:
         return self.core.state.revision
@@ -118,12 +157,14 @@ class LocalReads:
 class LocalStore(LocalReads):
     """A single in-process replica without Raft: same semantics, no durability."""
 
-    def __init__(self, *, history: int = 10_000) -> None:
-        self.core = ReplicaCore(asyncio.get_running_loop(), history=history)
+    def __init__(self, *, history: int = 10_000, history_bytes: int = DEFAULT_HISTORY_BYTES,
+                 transformers: Transformers = NO_ENCRYPTION) -> None:
+        self.core = ReplicaCore(asyncio.get_running_loop(), history=history, history_bytes=history_bytes,
+                                transformers=transformers)
 
     async def apply(self, command: Command) -> Result:
         command.setdefault("request_id", new_request_id())
-        result = self.core.apply_here(command, on_loop_thread=True)
+        result = self.core.apply_here(self.core.seal(command), on_loop_thread=True)
         assert isinstance(result, Result)
         return result
 

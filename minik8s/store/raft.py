@@ -1,4 +1,4 @@
-"""The cluster store replicated with Raft (pysyncobj): the only module that imports it.
+"""The cluster store replicated with Raft (pysyncobj): with raft_transport.py, the only modules importing it.
 
 One stable replicated method, `apply(command)`, carries every change (method ids are derived
 from sorted method names, so adding methods would break old journals). Runtime objects —
@@ -6,7 +6,9 @@ lock, loop, watch hub — live outside the replicated state (pysyncobj pickles e
 set after the consumer's __init__). Callbacks arrive on the Raft thread and reach the event
 loop through `call_soon_threadsafe`; nothing here ever blocks the loop or the Raft thread.
 Settings (docs/architecture.md, "The store"): no batching, short elections with quick reconnects,
-bounded bind retries, a password (encrypted, authenticated traffic), journal + dump files.
+bounded bind retries, a password (encrypted, authenticated traffic) without which no replica opens,
+the Raft port bound to the given address only, a frame-size cap for unauthenticated peers
+(raft_transport.py), journal + dump files in a private folder.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import logging
 import os
 import socket
+import stat
 import tempfile
 from dataclasses import dataclass
 from functools import partial
@@ -25,7 +28,10 @@ from typing import Any
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 
 from minik8s.store.base import LocalReads, ReplicaCore, StoreBusy, StoreUnavailable, new_request_id
+from minik8s.store.encryption import NO_ENCRYPTION, Transformers
+from minik8s.store.raft_transport import GuardedTransport
 from minik8s.store.state import Command, KVState, Result
+from minik8s.store.watch import DEFAULT_HISTORY_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +62,7 @@ class RaftSettings:
     self_address: str  # host:port this replica's Raft listens on
     peers: tuple[str, ...]  # the other replicas' Raft addresses
     data_dir: Path
-    password: str | None
+    password: str  # the cluster secret: encrypts and authenticates Raft traffic; never empty
     write_timeout: float = 5.0
     election_min: float = 0.2
     election_max: float = 0.6
@@ -113,9 +119,10 @@ class RaftStore(LocalReads):
         self._pending_barrier: asyncio.Future[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._outbox: list[tuple[Command, asyncio.Future[tuple[Any, int]]]] = []
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_folder(settings.data_dir)
         conf = SyncObjConf(
             password=settings.password,
+            bindAddress=settings.self_address,  # not pysyncobj's default: every address of the machine
             appendEntriesUseBatch=False,
             raftMinTimeout=settings.election_min,
             raftMaxTimeout=settings.election_max,
@@ -134,19 +141,32 @@ class RaftStore(LocalReads):
             commandsQueueSize=20_000,
             dynamicMembershipChange=False,
         )
-        self._syncobj = SyncObj(settings.self_address, list(settings.peers), conf, consumers=[self._consumer])
+        self._syncobj = SyncObj(settings.self_address, list(settings.peers), conf, consumers=[self._consumer],
+                                transportClass=GuardedTransport)
+        make_files_private(settings.data_dir)  # the journal it just opened, and an older version's files
 
     @classmethod
-    async def open(cls, settings: RaftSettings, *, history: int = 10_000) -> RaftStore:
+    async def open(cls, settings: RaftSettings, *, history: int = 10_000,
+                   history_bytes: int = DEFAULT_HISTORY_BYTES, transformers: Transformers = NO_ENCRYPTION
+                   ) -> RaftStore:
+        """`transformers` seal values at rest (encryption.py): every replica of a cluster needs the same keys."""
+        if not settings.password:
+            raise ValueError("a Raft replica needs the cluster secret: without it anyone reaching its port "
+                             "could feed it commands")
         check_bindable(settings.self_address)
-        core = ReplicaCore(asyncio.get_running_loop(), history=history)
+        core = ReplicaCore(asyncio.get_running_loop(), history=history, history_bytes=history_bytes,
+                           transformers=transformers)
         return cls(settings, core)
 
     # ---- writes ----
 
     async def apply(self, command: Command) -> Result:
-        """Commit a command; resubmit (same request id, so at most once) while Raft can't tell."""
+        """Commit a command; resubmit (same request id, so at most once) while Raft can't tell.
+
+        Values are sealed first: the Raft log, on every replica, holds them as stored at rest.
+        """
         command.setdefault("request_id", new_request_id())
+        command = self.core.seal(command)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.write_timeout
         while True:
@@ -236,6 +256,25 @@ class RaftStore(LocalReads):
         await asyncio.to_thread(self._syncobj.destroy)
 
 
+PRIVATE_FOLDER_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private_folder(folder: Path) -> None:
+    """The replica's data folder, readable by its owner only (journals and dumps hold every object)."""
+    folder.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+    folder.chmod(PRIVATE_FOLDER_MODE)
+
+
+def make_files_private(folder: Path) -> None:
+    """Owner-only files. pysyncobj creates its files with the process umask (the daemon sets 077 for the
+    files it makes later: journal metadata, dumps); this catches the ones made before, e.g. by an older
+    version with a looser umask."""
+    for path in folder.iterdir():
+        if path.is_file() and not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) != PRIVATE_FILE_MODE:
+            path.chmod(PRIVATE_FILE_MODE)
+
+
 def ensure_secret(path: Path) -> str:
     """Create a random cluster secret (mode 0600) when missing, and return it.
 
@@ -253,5 +292,6 @@ def ensure_secret(path: Path) -> str:
                 os.link(temporary, path)
         finally:
             os.unlink(temporary)
-    os.chmod(path, 0o600)
+    if stat.S_IMODE(path.stat().st_mode) != PRIVATE_FILE_MODE:  # a read-only mount of a 0600 file stays usable
+        os.chmod(path, PRIVATE_FILE_MODE)
     return read_secret(path)

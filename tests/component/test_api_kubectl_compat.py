@@ -62,8 +62,10 @@ async def test_endpoint_slices_list_mirrors_endpoints_by_service_name(api: httpx
     assert listed["items"][0]["metadata"]["namespace"] == "default"
     others = (await api.get(url, params={"labelSelector": "kubernetes.io/service-name=other"})).json()
     assert others["items"] == []
+    elsewhere = {"metadata": {"name": "dns"}, "subsets": ENDPOINTS["subsets"]}
+    assert (await api.post("/api/v1/namespaces/kube-system/endpoints", json=elsewhere)).status_code == 201
     everything = (await api.get("/apis/discovery.k8s.io/v1/endpointslices")).json()
-    assert {s["metadata"]["name"] for s in everything["items"]} >= {"web-0", "kubernetes-0"}
+    assert {s["metadata"]["name"] for s in everything["items"]} >= {"web-0", "dns-0"}
     refused = await api.post(url, json={"metadata": {"name": "x"}})
     assert refused.status_code == 405 and refused.json()["reason"] == "MethodNotAllowed"
     assert (await api.get(f"{url}/web-0")).status_code == 404

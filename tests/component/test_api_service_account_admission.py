@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from minik8s.api.service_account_admission import TOKEN_MOUNT_PATH, token_volume
 from minik8s.api.user import SYSTEM_NODES
-from minik8s.apiserver.admission import SERVICE_ACCOUNT
+from minik8s.apiserver.admission import DEFAULT_PLUGINS, SERVICE_ACCOUNT
 from tests.support.serving import apiserver_serving
 from tests.support.users import ADMIN, TEST_USER_HEADER, as_user
 
@@ -32,7 +32,7 @@ def pod(name: str, **spec: Any) -> dict[str, Any]:
 @pytest.fixture
 async def api() -> AsyncIterator[httpx.AsyncClient]:
     """An apiserver running the ServiceAccount plugin, with the `default` account in `default`."""
-    async with apiserver_serving(history=200, admission_plugins=frozenset({SERVICE_ACCOUNT})) as url, \
+    async with apiserver_serving(history=200, admission_plugins=DEFAULT_PLUGINS | {SERVICE_ACCOUNT}) as url, \
             httpx.AsyncClient(base_url=url, timeout=10) as client:
         assert (await client.post(ACCOUNTS, json={"metadata": {"name": "default"}})).status_code == 201
         yield client
@@ -87,7 +87,7 @@ async def test_automount_off_on_the_account_or_the_pod_means_no_volume(api: http
 async def nodes() -> AsyncIterator[httpx.AsyncClient]:
     """Node,RBAC with a signing key: pods web on n1 and db on n2, both as the `default` account."""
     async with apiserver_serving(history=200, authorization_mode="Node,RBAC", signing_key=ec.generate_private_key(
-            ec.SECP256R1()), admission_plugins=frozenset({SERVICE_ACCOUNT})) as url, \
+            ec.SECP256R1()), admission_plugins=DEFAULT_PLUGINS | {SERVICE_ACCOUNT}) as url, \
             httpx.AsyncClient(base_url=url, timeout=10, headers={TEST_USER_HEADER: ADMIN}) as client:
         assert (await client.post(ACCOUNTS, json={"metadata": {"name": "default"}})).status_code == 201
         for name, node in (("web", "n1"), ("db", "n2")):

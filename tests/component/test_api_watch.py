@@ -9,6 +9,9 @@ from contextlib import asynccontextmanager
 
 import httpx
 
+from minik8s.store.base import LocalStore
+from tests.support.serving import apiserver_serving
+
 CM = "/api/v1/namespaces/default/configmaps"
 
 
@@ -104,3 +107,16 @@ async def test_table_watch_events_are_one_row_tables(api: httpx.AsyncClient) -> 
             break
     table = events[0]["object"]
     assert table["kind"] == "Table" and table["rows"][0]["cells"][:2] == ["tabled", 1]
+
+
+async def test_resuming_from_a_revision_dropped_for_size_is_410_expired() -> None:
+    store = LocalStore(history=10_000, history_bytes=2 * 1024 * 1024)
+    async with apiserver_serving(store=store) as url, httpx.AsyncClient(base_url=url, timeout=10) as api:
+        start = (await api.get(CM)).json()["metadata"]["resourceVersion"]
+        for index in range(6):  # 3 MB of objects: more than the history keeps, though only 6 events
+            await api.post(CM, json={"metadata": {"name": f"large-{index}"}, "data": {"blob": "x" * 500_000}})
+        async with watching(api, CM, resourceVersion=start) as events:
+            seen = await next_events(events, 1)
+        assert seen[0]["type"] == "ERROR"
+        assert seen[0]["object"]["code"] == 410 and seen[0]["object"]["reason"] == "Expired"
+        assert store.core.hub.history_size_bytes <= 2 * 1024 * 1024

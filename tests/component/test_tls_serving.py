@@ -6,10 +6,7 @@ requests on one connection, two connections with different certificates) and a W
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +25,7 @@ from minik8s.daemon.http import HttpProtocol, serve_http
 from minik8s.daemon.tls import TLS_EXTENSION, ServerTls
 from tests.support.certs import TestCa
 from tests.support.ports import free_port
-from tests.support.waiting import eventually
+from tests.support.serving import https_serving
 
 
 def _common_name(extension: dict[str, Any] | None) -> str | None:
@@ -52,28 +49,6 @@ async def _socket(websocket: WebSocket) -> None:
 APP = Starlette(routes=[Route("/whoami", _whoami), WebSocketRoute("/socket", _socket)])
 
 
-@contextlib.asynccontextmanager
-async def _serving(tls: ServerTls | None, http: HttpProtocol) -> AsyncIterator[int]:
-    port = free_port()
-    task = asyncio.create_task(serve_http(APP, host="127.0.0.1", port=port, tls=tls, http=http))
-
-    async def listening() -> bool:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            return False
-        writer.close()
-        return True
-
-    try:
-        await eventually("the server to listen", listening, timeout=20)
-        yield port
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 10)
-
-
 @pytest.fixture
 def ca(tmp_path: Path) -> TestCa:
     return TestCa(tmp_path)
@@ -94,7 +69,7 @@ def _client_context(ca: TestCa, cert: tuple[str, str] | None) -> ssl.SSLContext:
 @pytest.mark.parametrize("http", ["httptools", "h11"])
 async def test_each_connection_sees_its_own_certificate_across_keep_alive(ca: TestCa, http: HttpProtocol) -> None:
     alice, bob = ca.client("alice", "devs").pair, ca.client("bob").pair
-    async with _serving(_server_tls(ca), http) as port:
+    async with https_serving(APP, _server_tls(ca), http=http) as port:
         url = f"https://127.0.0.1:{port}/whoami"
         async with httpx.AsyncClient(verify=_client_context(ca, alice)) as as_alice, \
                 httpx.AsyncClient(verify=_client_context(ca, bob)) as as_bob, \
@@ -105,7 +80,7 @@ async def test_each_connection_sees_its_own_certificate_across_keep_alive(ca: Te
 
 @pytest.mark.parametrize("http", ["httptools", "h11"])
 async def test_websocket_sees_the_certificate_of_the_connection_it_upgraded(ca: TestCa, http: HttpProtocol) -> None:
-    async with _serving(_server_tls(ca), http) as port, websockets.connect(
+    async with https_serving(APP, _server_tls(ca), http=http) as port, websockets.connect(
             f"wss://127.0.0.1:{port}/socket", ssl=_client_context(ca, ca.client("carol").pair)) as socket:
         assert await socket.recv() == "carol"
 
@@ -113,21 +88,21 @@ async def test_websocket_sees_the_certificate_of_the_connection_it_upgraded(ca: 
 async def test_a_certificate_from_another_ca_is_refused_in_the_handshake(ca: TestCa, tmp_path: Path) -> None:
     (tmp_path / "other").mkdir()
     other = TestCa(tmp_path / "other", "other-ca")
-    async with _serving(_server_tls(ca), "httptools") as port, \
+    async with https_serving(APP, _server_tls(ca), http="httptools") as port, \
             httpx.AsyncClient(verify=_client_context(ca, other.client("mallory").pair)) as client:
         with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
             await client.get(f"https://127.0.0.1:{port}/whoami")
 
 
 async def test_without_tls_it_serves_plain_http_and_no_tls_extension() -> None:
-    async with _serving(None, "httptools") as port, httpx.AsyncClient() as client:
+    async with https_serving(APP, None, http="httptools") as port, httpx.AsyncClient() as client:
         assert (await client.get(f"http://127.0.0.1:{port}/whoami")).json() == {"cn": None, "tls": False}
 
 
 async def test_a_tls_1_2_client_is_served(ca: TestCa) -> None:
     context = _client_context(ca, ca.client("erin").pair)
     context.maximum_version = ssl.TLSVersion.TLSv1_2
-    async with _serving(_server_tls(ca), "h11") as port, httpx.AsyncClient(verify=context) as client:
+    async with https_serving(APP, _server_tls(ca), http="h11") as port, httpx.AsyncClient(verify=context) as client:
         assert (await client.get(f"https://127.0.0.1:{port}/whoami")).json() == {"cn": "erin", "tls": True}
 
 

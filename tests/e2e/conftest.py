@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB_SERVER = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -vv -p 8080 -h /www"
 TICKER = "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"
 T = TypeVar("T")
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 # Short intervals so node-failure tests finish in seconds: a node silent for 4 s is Unknown, its pods
 # are evicted 2 s later; agents renew their Lease every second so a busy machine does not trip that;
 # the proxy's full resync (which repairs chains flushed by hand) runs every 3 s.
@@ -103,11 +104,11 @@ class Cluster:
         self.api.delete(f"/api/v1/namespaces/{namespace}/pods/{name}", params=params)
 
     def wait_pod(self, name: str, condition: Callable[[dict[str, Any]], bool], *, what: str,
-                 timeout: float = 30.0) -> dict[str, Any]:
+                 timeout: float = 30.0, namespace: str = "default") -> dict[str, Any]:
         seen: list[Any] = [None]
 
         def probe() -> dict[str, Any] | None:
-            pod = seen[0] = self.pod(name)
+            pod = seen[0] = self.pod(name, namespace)
             return pod if pod is not None and condition(pod) else None
 
         try:
@@ -119,8 +120,8 @@ class Cluster:
                      for n in self.api.get("/api/v1/nodes").json()["items"]]
             raise AssertionError(f"{error}; its last status: {status!r}; events: {events}; nodes: {nodes}") from None
 
-    def wait_gone(self, name: str, *, timeout: float = 30.0) -> None:
-        wait_for(f"pod {name} to be deleted", lambda: self.pod(name) is None, timeout=timeout)
+    def wait_gone(self, name: str, *, timeout: float = 30.0, namespace: str = "default") -> None:
+        wait_for(f"pod {name} to be deleted", lambda: self.pod(name, namespace) is None, timeout=timeout)
 
     def pods(self, namespace: str, selector: str = "") -> list[dict[str, Any]]:
         params = {"labelSelector": selector} if selector else {}
@@ -133,10 +134,14 @@ class Cluster:
         self.kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump_all(objects))
 
     @contextlib.contextmanager
-    def namespace(self, name: str) -> Iterator[str]:
-        """A fresh namespace, deleted with all it holds afterwards (waits until its pods are gone)."""
-        self.create("/api/v1/namespaces", {"metadata": {"name": name}})
-        try:
+    def namespace(self, name: str, *, privileged: bool = False) -> Iterator[str]:
+        """A fresh namespace, deleted with all it holds afterwards (waits until its pods are gone).
+        `privileged`: Pod Security lets its pods use the host (hostPath, privileged, host namespaces)."""
+        labels = {PSA_ENFORCE: "privileged"} if privileged else {}
+        self.create("/api/v1/namespaces", {"metadata": {"name": name, "labels": labels}})
+        try:  # every pod names a ServiceAccount that must exist: `default`, made by the controller-manager
+            wait_for(f"the default ServiceAccount of {name}", lambda: self.api.get(
+                f"/api/v1/namespaces/{name}/serviceaccounts/default").status_code == 200, timeout=30)
             yield name
         finally:
             self.api.delete(f"/api/v1/namespaces/{name}")

@@ -31,10 +31,14 @@ from minik8s.node.runtime import (
     ImagePullError,
     LogOptions,
     Mount,
+    NamespaceOptions,
+    PortBinding,
     RuntimeFailure,
     RuntimeUnavailable,
     SandboxSpec,
+    SecurityOptions,
 )
+from tests.support.ports import free_port
 from tests.support.requirements import require_docker
 from tests.support.waiting import eventually
 
@@ -495,3 +499,49 @@ async def test_cancelled_streams_leave_no_thread_behind(runtime: DockerRuntime, 
     await asyncio.gather(*tasks, return_exceptions=True)
     await eventually("the stream threads to end with their consumer",
                      lambda: not names & {thread.name for thread in threading.enumerate()}, timeout=10)
+
+
+async def test_an_images_user_is_read_from_its_config(runtime: DockerRuntime) -> None:
+    assert await runtime.image_user(BUSYBOX) == ""  # no USER: runs as root, which runAsNonRoot refuses
+    with pytest.raises(RuntimeFailure) as missing:
+        await runtime.image_user(f"minik8s-test/no-such-image:{uuid.uuid4().hex[:8]}")
+    assert missing.value.reason == "CreateContainerError"
+
+
+async def test_the_security_options_reach_the_engine(runtime: DockerRuntime, network: str,
+                                                     labels: dict[str, str]) -> None:
+    sandbox_id = await start_sandbox(runtime, network, labels)
+    security = SecurityOptions(user="1000:3000", group_add=(2000,), cap_add=("CAP_NET_ADMIN",),
+                               cap_drop=("CAP_CHOWN",), read_only_root=True, no_new_privileges=True,
+                               seccomp="unconfined")
+    container_id = await start_busybox(runtime, sandbox_id, labels, "id -u; exec sleep 60", security=security,
+                                       namespaces=NamespaceOptions(share_process_namespace=True))
+    details = docker_inspect(container_id)
+    host_config = details["HostConfig"]
+    assert details["Config"]["User"] == "1000:3000"
+    assert host_config["GroupAdd"] == ["2000"] and host_config["ReadonlyRootfs"] is True
+    assert host_config["CapAdd"] == ["CAP_NET_ADMIN"] and host_config["CapDrop"] == ["CAP_CHOWN"]
+    options = host_config["SecurityOpt"]
+    assert any(option.startswith("no-new-privileges") for option in options) and "seccomp=unconfined" in options
+    assert host_config["PidMode"] == f"container:{sandbox_id}"
+    streams, code = await exec_output(runtime, container_id, ["id", "-G"])
+    assert code == 0 and set(streams[1].decode().split()) == {"3000", "2000"}
+
+
+async def test_host_ports_are_published_on_the_address_given(runtime: DockerRuntime, network: str,
+                                                             labels: dict[str, str]) -> None:
+    port = free_port()
+    sandbox_id = await start_sandbox(runtime, network, labels,
+                                     port_bindings=[PortBinding(GATEWAY, port, "tcp", 8080)])
+    bindings = docker_inspect(sandbox_id)["HostConfig"]["PortBindings"]
+    assert bindings == {"8080/tcp": [{"HostIp": GATEWAY, "HostPort": str(port)}]}
+
+
+async def test_a_host_network_sandbox_is_on_the_hosts_network_without_an_ip(runtime: DockerRuntime, network: str,
+                                                                           labels: dict[str, str]) -> None:
+    info = await runtime.run_sandbox(SandboxSpec(name=unique("sandbox"), image=PAUSE, labels=labels, network=network,
+                                                 hostname="ignored",
+                                                 namespaces=NamespaceOptions(host_network=True, host_pid=True)))
+    host_config = docker_inspect(info.id)["HostConfig"]
+    assert (host_config["NetworkMode"], host_config["PidMode"]) == ("host", "host")
+    assert info.ip is None  # the pod's IP is its node's

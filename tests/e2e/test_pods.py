@@ -132,16 +132,18 @@ def test_deletion_sends_sigterm_before_sigkill(cluster: Cluster, tmp_path: Path)
     marker_dir.mkdir()
     command = "trap 'echo got-term > /markers/term; exit 0' TERM; echo started > /markers/start; " \
               "while true; do sleep 0.1; done"
-    cluster.create_pod(busybox_pod("graceful", command, grace=10, container={
-        "volumeMounts": [{"name": "markers", "mountPath": "/markers"}]},
-        volumes=[{"name": "markers", "hostPath": {"path": str(marker_dir)}}]))
-    cluster.wait_pod("graceful", lambda p: p["status"].get("phase") == "Running", what="Running")
-    wait_for("the start marker", lambda: (marker_dir / "start").exists())
-    started = time.monotonic()
-    cluster.delete_pod("graceful")
-    cluster.wait_gone("graceful", timeout=15)
-    assert (marker_dir / "term").read_text().strip() == "got-term"
-    assert time.monotonic() - started < 10  # the trap exited at once: no wait for the full grace period
+    with cluster.namespace("graceful", privileged=True) as namespace:  # the markers are a hostPath
+        cluster.create_pod(busybox_pod("graceful", command, grace=10, container={
+            "volumeMounts": [{"name": "markers", "mountPath": "/markers"}]},
+            volumes=[{"name": "markers", "hostPath": {"path": str(marker_dir)}}]), namespace=namespace)
+        cluster.wait_pod("graceful", lambda p: p["status"].get("phase") == "Running", what="Running",
+                         namespace=namespace)
+        wait_for("the start marker", lambda: (marker_dir / "start").exists())
+        started = time.monotonic()
+        cluster.delete_pod("graceful", namespace)
+        cluster.wait_gone("graceful", timeout=15, namespace=namespace)
+        assert (marker_dir / "term").read_text().strip() == "got-term"
+        assert time.monotonic() - started < 10  # the trap exited at once: no wait for the full grace period
 
 
 def test_an_image_that_does_not_exist_backs_off_with_an_event(cluster: Cluster, cleanup_pods: list[str]) -> None:

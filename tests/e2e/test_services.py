@@ -104,7 +104,7 @@ def assert_spread(answers: list[str], pods: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def web(cluster: Cluster) -> Iterator[WebApp]:
-    with cluster.namespace(NAMESPACE) as namespace:
+    with cluster.namespace(NAMESPACE, privileged=True) as namespace:  # udp-echo runs the host's Python
         cluster.apply(namespace, web_deployment("web"), service("web", "web"),
                       service("web-np", "web", type="NodePort"), service("sticky", "web", sessionAffinity="ClientIP"),
                       service("web-headless", "web", clusterIP="None"),
@@ -222,8 +222,8 @@ def udp_echo_pod() -> dict[str, Any]:
 def ask_udp(address: str, port: int, payload: bytes) -> bytes | None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(1)
-        sock.sendto(payload, (address, port))
         try:
+            sock.sendto(payload, (address, port))  # EPERM while the Service has no endpoint yet (REJECT)
             return sock.recv(512)
         except OSError:  # no answer yet, or refused while the rules catch up
             return None

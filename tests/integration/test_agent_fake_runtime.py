@@ -23,7 +23,7 @@ from minik8s.client.api import ApiClient
 from minik8s.node.agent import NodeAgent
 from minik8s.node.executor import NodeSettings
 from minik8s.node.fake.runtime import FakeRuntime
-from minik8s.node.runtime import LABEL_POD_NAME, LABEL_POD_UID, LABEL_ROLE, ContainerInfo
+from minik8s.node.runtime import LABEL_POD_NAME, LABEL_POD_UID, LABEL_ROLE, ContainerInfo, SecurityOptions
 from tests.support import builders
 from tests.support.serving import apiserver_serving
 from tests.support.waiting import eventually
@@ -247,3 +247,39 @@ async def test_an_edited_config_map_reaches_the_running_pods_volume(api: httpx.A
     await eventually("the periodic sync to rewrite the file", lambda: motd.read_text() == "v2",
                      timeout=DEADLINE_SECONDS)
     assert (await node.running_app("reader")).id == app.id  # the container kept running
+
+
+def waiting_on(reason: str) -> Callable[[dict[str, Any]], bool]:
+    def condition(pod: dict[str, Any]) -> bool:
+        return bool(((main_status(pod).get("state") or {}).get("waiting") or {}).get("reason") == reason)
+
+    return condition
+
+
+async def test_run_as_non_root_on_a_root_image_holds_the_container_with_kubernetes_message(
+        api: httpx.AsyncClient, node: Node) -> None:
+    body = pod_body("rootless")
+    body["spec"]["securityContext"] = {"runAsNonRoot": True}
+    created = (await api.post(PODS, json=body)).json()
+    pod = await wait_pod(api, "rootless", waiting_on("CreateContainerConfigError"), what="refused its container")
+    uid = created["metadata"]["uid"]
+    assert main_status(pod)["state"]["waiting"]["message"] == (
+        f'container has runAsNonRoot and image will run as root (pod: "rootless_default({uid})", container: main)')
+    assert await node.containers("rootless", role="app") == []  # nothing ran as root
+
+
+async def test_the_security_context_and_host_namespaces_reach_the_runtime(api: httpx.AsyncClient, node: Node) -> None:
+    node.runtime.image_users["minik8s/busybox:latest"] = "1000"
+    body = pod_body("hardened")
+    body["spec"].update(hostNetwork=True, securityContext={"runAsNonRoot": True, "runAsGroup": 3000,
+                                                          "supplementalGroups": [4000]})
+    body["spec"]["containers"][0]["securityContext"] = {
+        "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"}}
+    assert (await api.post(PODS, json=body)).status_code == 201
+    pod = await wait_pod(api, "hardened", running_and_ready, what="Running and Ready")
+    spec = node.runtime.created_specs[(await node.running_app("hardened")).id]
+    assert spec.security == SecurityOptions(user="1000:3000", group_add=(4000,), cap_drop=("ALL",),
+                                            read_only_root=True, no_new_privileges=True)
+    assert spec.namespaces.host_network is True
+    assert pod["status"]["podIP"] == pod["status"]["hostIP"] == "10.250.1.1"  # the node's own address

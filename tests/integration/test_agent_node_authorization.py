@@ -43,7 +43,7 @@ async def admin() -> AsyncIterator[httpx.AsyncClient]:
 async def agent(admin: httpx.AsyncClient, tmp_path: Path) -> AsyncIterator[NodeAgent]:
     runtime = FakeRuntime()
     settings = NodeSettings(node_name=NODE, network=f"fake-{NODE}", pod_cidr="10.250.1.0/24", node_ip="10.250.1.1",
-                            data_dir=tmp_path / NODE)
+                            data_dir=tmp_path / NODE, host_mounts=False)  # fake pods: volumes on disk, no mounts
     await runtime.ensure_network(settings.network, subnet=settings.pod_cidr, gateway=settings.gateway)
     client = ApiClient([str(admin.base_url).rstrip("/")], token=user_token(f"system:node:{NODE}", SYSTEM_NODES))
     node_agent = NodeAgent(client, runtime, settings, backoff_base=1.0, resync_seconds=0.5, workers=2)

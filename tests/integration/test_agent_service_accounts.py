@@ -26,7 +26,7 @@ from minik8s.api.kinds import CONFIG_MAPS, PODS, SERVICE_ACCOUNTS
 from minik8s.api.rbac_policy import CONTROLLER_MANAGER_USER
 from minik8s.api.service_account_admission import TOKEN_MOUNT_PATH
 from minik8s.api.user import SYSTEM_MASTERS, SYSTEM_NODES
-from minik8s.apiserver.admission import SERVICE_ACCOUNT
+from minik8s.apiserver.admission import DEFAULT_PLUGINS, SERVICE_ACCOUNT
 from minik8s.client.api import ApiClient
 from minik8s.controllers.common.context import ControllerOptions
 from minik8s.controllers.root_ca_publisher.controller import RootCaPublisher
@@ -60,7 +60,7 @@ class Cluster:
 async def agent_running(url: str, data_dir: Path) -> AsyncIterator[tuple[NodeAgent, FakeRuntime]]:
     runtime = FakeRuntime()
     settings = NodeSettings(node_name=NODE, network=f"fake-{NODE}", pod_cidr="10.250.1.0/24", node_ip="10.250.1.1",
-                            data_dir=data_dir)
+                            data_dir=data_dir, host_mounts=False)  # fake pods: volumes on disk, no mounts
     await runtime.ensure_network(settings.network, subnet=settings.pod_cidr, gateway=settings.gateway)
     async with ApiClient([url], token=user_token(f"system:node:{NODE}", SYSTEM_NODES)) as client:
         agent = NodeAgent(client, runtime, settings, backoff_base=1.0, resync_seconds=0.5, workers=2)
@@ -76,7 +76,7 @@ async def agent_running(url: str, data_dir: Path) -> AsyncIterator[tuple[NodeAge
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     async with apiserver_serving(authorization_mode="Node,RBAC", signing_key=ec.generate_private_key(ec.SECP256R1()),
-                                 admission_plugins=frozenset({SERVICE_ACCOUNT})) as url, \
+                                 admission_plugins=DEFAULT_PLUGINS | {SERVICE_ACCOUNT}) as url, \
             ApiClient([url], token=user_token("admin", SYSTEM_MASTERS)) as admin, \
             ApiClient([url], token=user_token(CONTROLLER_MANAGER_USER)) as controller_manager, \
             controllers_running(controller_manager, ControllerOptions(workers=1, root_ca=CA),

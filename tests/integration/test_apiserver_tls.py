@@ -140,6 +140,7 @@ def test_bad_tls_and_authentication_flags_stop_the_apiserver(tmp_path: Path, fla
     (tmp_path / "bad.csv").write_text("token,user\n")
     http_port, raft_port = free_ports(2)
     argv = [sys.executable, "-m", "minik8s.apiserver.main", "--listen", f"127.0.0.1:{http_port}",
-            "--raft-address", f"127.0.0.1:{raft_port}", "--data-dir", str(tmp_path / "data"), *flags]
+            "--raft-address", f"127.0.0.1:{raft_port}", "--data-dir", str(tmp_path / "data"),
+            "--secret-file", str(tmp_path / "secret"), *flags]
     finished = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert finished.returncode == code, finished.stderr

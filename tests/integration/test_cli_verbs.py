@@ -467,7 +467,11 @@ def test_describe_and_events(cli: Run, namespace: str, api: httpx.Client) -> Non
     assert "Pod Template:" in deployment and deployment.splitlines()[-1].split() == ["Events:", "<none>"]
     service = cli("describe", "svc", "web", "-n", namespace).stdout
     assert "Selector:                 app=web" in service and "TargetPort:               80/TCP" in service
-    generic = cli("describe", "endpoints", "kubernetes", "-n", "default").stdout
+    # (the `kubernetes` Endpoints is not written for these replicas: they advertise loopback)
+    assert api.post(f"/api/v1/namespaces/{namespace}/endpoints", json={
+        "metadata": {"name": "web"}, "subsets": [{"addresses": [{"ip": "10.244.0.5"}], "ports": [{"port": 80}]}],
+    }).status_code == 201
+    generic = cli("describe", "endpoints", "web", "-n", namespace).stdout
     assert "Kind:         Endpoints" in generic and "Subsets:" in generic
 
     events = table(cli("events", "-n", namespace).stdout)

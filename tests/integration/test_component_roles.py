@@ -21,6 +21,7 @@ from minik8s.api.kinds import (
     NAMESPACES,
     NODES,
     PODS,
+    RESOURCE_QUOTAS,
     SERVICE_ACCOUNTS,
     SERVICES,
 )
@@ -74,6 +75,13 @@ async def test_controllers_and_scheduler_work_under_their_roles() -> None:
                     pods = (await admin.list(PODS, namespace="default"))["items"]
                     return len(pods) == 2 and all(p["spec"].get("nodeName") == "n1" for p in pods)
                 await eventually("the deployment's pods to be created and bound", bound)
+                await admin.create(RESOURCE_QUOTAS, {"metadata": {"name": "q"}, "spec": {"hard": {"pods": "10"}}},
+                                   namespace="default")
+
+                async def quota_counted() -> bool:
+                    status = (await admin.get(RESOURCE_QUOTAS, "q", namespace="default")).get("status") or {}
+                    return status.get("used") == {"pods": "2"}
+                await eventually("the resourcequota controller to count the pods", quota_counted)
 
                 await admin.create(CLUSTER_ROLES, {
                     "metadata": {"name": "extra", "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},

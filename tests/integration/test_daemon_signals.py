@@ -57,7 +57,7 @@ def test_an_apiserver_stops_on_sigterm_and_a_taken_port_is_exit_code_1(cluster: 
     second = subprocess.run(
         [sys.executable, "-m", "minik8s.apiserver.main", "--name", "apiserver-2", "--listen",
          f"127.0.0.1:{replica.http_port}", "--raft-address", f"127.0.0.1:{free_ports(1)[0]}", "--data-dir", str(tmp_path / "second"),
-         "--log-format", "json"], capture_output=True, text=True, timeout=60, check=False)
+         "--secret-file", str(tmp_path / "secret"), "--log-format", "json"], capture_output=True, text=True, timeout=60, check=False)
     assert second.returncode == 1, second.stderr
     errors = [line for line in json_lines(second.stderr) if line["level"] == "ERROR"]
     assert errors[-1]["message"] == f"apiserver-2: could not listen on 127.0.0.1:{replica.http_port}"

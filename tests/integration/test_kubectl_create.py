@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import base64
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.kubectl import Kubectl, kubectl_for
 from tests.support.serving import ThreadedApiserver
-
-Kubectl = Callable[..., subprocess.CompletedProcess[str]]
-
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +22,7 @@ def apiserver() -> Iterator[ThreadedApiserver]:
 
 @pytest.fixture
 def kubectl(apiserver: ThreadedApiserver, tmp_path: Path) -> Kubectl:
-    binary = shutil.which("kubectl")
-    assert binary, "kubectl v1.32 is expected on this machine"
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        argv = [binary, "--server", apiserver.url, "--cache-dir", str(tmp_path / "cache"), *args]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        if check:
-            assert result.returncode == 0, f"kubectl {' '.join(args)} failed: {result.stderr}"
-        return result
-
-    return run
+    return kubectl_for(apiserver.url, tmp_path / "cache")
 
 
 def read(apiserver: ThreadedApiserver, path: str) -> dict[str, Any]:
@@ -115,3 +101,32 @@ def test_a_malformed_protobuf_body_is_a_bad_request(apiserver: ThreadedApiserver
     response = httpx.post(f"{apiserver.url}/api/v1/namespaces/default/configmaps", content=b"k8s\x00\x0a\xff",
                           headers=headers, timeout=5)
     assert response.status_code == 400 and response.json()["reason"] == "BadRequest"
+
+
+def test_create_quota_and_read_it_back_as_kubectl_prints_it(kubectl: Kubectl, apiserver: ThreadedApiserver) -> None:
+    kubectl("create", "namespace", "quotas")
+    created = kubectl("-n", "quotas", "create", "quota", "q", "--hard=pods=2,requests.cpu=1,limits.memory=2048Mi")
+    assert created.stdout.strip() == "resourcequota/q created"
+    quota = read(apiserver, "/api/v1/namespaces/quotas/resourcequotas/q")
+    assert quota["spec"]["hard"] == {"pods": "2", "requests.cpu": "1", "limits.memory": "2Gi"}
+    scoped = kubectl("-n", "quotas", "create", "quota", "idle", "--hard=pods=5", "--scopes=BestEffort,NotTerminating")
+    assert scoped.stdout.strip() == "resourcequota/idle created"
+    assert read(apiserver, "/api/v1/namespaces/quotas/resourcequotas/idle")["spec"]["scopes"] == [
+        "BestEffort", "NotTerminating"]
+    status = {"hard": quota["spec"]["hard"], "used": {"pods": "1", "requests.cpu": "500m", "limits.memory": "0"}}
+    written = httpx.put(f"{apiserver.url}/api/v1/namespaces/quotas/resourcequotas/q/status", timeout=5,
+                        json={**quota, "status": status})
+    assert written.status_code == 200, written.text
+    [header, row] = kubectl("-n", "quotas", "get", "quota", "q").stdout.splitlines()
+    assert header.split() == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    assert row.split(None, 2)[0] == "q"
+    assert row.endswith("pods: 1/2, requests.cpu: 500m/1   limits.memory: 0/2Gi")
+    limits = {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults", "namespace": "quotas"},
+              "spec": {"limits": [{"type": "Container", "max": {"cpu": "2"}, "defaultRequest": {"cpu": "250m"}}]}}
+    assert httpx.post(f"{apiserver.url}/api/v1/namespaces/quotas/limitranges", json=limits, timeout=5).status_code == 201
+    assert kubectl("-n", "quotas", "get", "limits").stdout.splitlines()[0].split() == ["NAME", "CREATED", "AT"]
+    described = kubectl("describe", "namespace", "quotas").stdout  # kubectl's own describer reads both kinds
+    assert "Resource Quotas\n  Name:    idle\n  Scopes:  BestEffort, NotTerminating\n" in described
+    assert "  Name:          q\n  Resource       Used  Hard\n" in described
+    assert "  requests.cpu   500m  1\n" in described
+    assert " Container  cpu       -    2    250m             2              -\n" in described

@@ -6,7 +6,9 @@ gets to its fixtures' cleanup. So every process started here also dies with the 
 (`die_with_parent`), and `start_all` kills what it started when the replicas do not come up.
 
 Replicas serve plain HTTP with AlwaysAllow by default; a `ReplicaSecurity` starts them with more flags
-(HTTPS, a client CA, an authorization mode) and says how the harness itself reaches them then.
+(HTTPS, a client CA, an authorization mode) and says how the harness itself reaches them then. Every
+replica shares one cluster secret (`<root>/secret`, made by the first to start): an apiserver refuses
+to start without one. `flags` are passed to every replica as they are.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ class ReplicaSet:
     size: int = 3
     watch_history: int = 10_000
     security: ReplicaSecurity | None = None
+    flags: tuple[str, ...] = ()
     replicas: list[Replica] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -114,7 +117,7 @@ class ReplicaSet:
                 "--listen", f"127.0.0.1:{replica.http_port}", "--raft-address", replica.raft_address,
                 "--peers", peers, "--data-dir", str(replica.data_dir), "--secret-file", str(self.root / "secret"),
                 "--watch-history", str(self.watch_history), "--log-level", "warning",
-                *(self.security.flags if self.security is not None else ())]
+                *(self.security.flags if self.security is not None else ()), *self.flags]
         with replica.log_path.open("ab") as log:
             replica.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                                preexec_fn=die_with_parent)

@@ -18,13 +18,16 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from minik8s.api.pod_security.admission import PodSecurityConfig
+from minik8s.apiserver.admission import DEFAULT_PLUGINS
 from minik8s.apiserver.app import create_app
 from minik8s.apiserver.authentication_setup import AuthenticationOptions
 from minik8s.apiserver.authorization import ALWAYS_ALLOW
 from minik8s.apiserver.kubelet_client import KubeletConnection
+from minik8s.apiserver.load_limits import LoadLimits
 from minik8s.apiserver.service_account_tokens import PrivateKey
 from minik8s.client.api import ApiClient
-from minik8s.daemon.http import serve_http
+from minik8s.daemon.http import HttpProtocol, serve_http
 from minik8s.daemon.tls import ServerTls
 from minik8s.store.base import LocalStore, Store
 from tests.support.ports import free_port
@@ -60,10 +63,12 @@ async def system_namespaces_exist(client: httpx.AsyncClient) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def https_serving(app: ASGIApp, tls: ServerTls) -> AsyncIterator[int]:
-    """Serve `app` over HTTPS on 127.0.0.1 with the product's server (serve_http); yields the port once it listens."""
+async def https_serving(app: ASGIApp, tls: ServerTls | None, *, http: HttpProtocol = "httptools"
+                        ) -> AsyncIterator[int]:
+    """Serve `app` on 127.0.0.1 with the product's server (serve_http: HTTPS with `tls`, else HTTP, over
+    the `http` parser); yields the port once it listens."""
     port = free_port()
-    task = asyncio.create_task(serve_http(app, host="127.0.0.1", port=port, tls=tls, graceful_seconds=1))
+    task = asyncio.create_task(serve_http(app, host="127.0.0.1", port=port, tls=tls, graceful_seconds=1, http=http))
 
     async def listening() -> bool:
         if task.done():
@@ -87,15 +92,19 @@ async def https_serving(app: ASGIApp, tls: ServerTls) -> AsyncIterator[int]:
 @contextlib.asynccontextmanager
 async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
                             authorization_mode: str = ALWAYS_ALLOW, authentication: AuthenticationOptions | None = None,
-                            kubelet: KubeletConnection | None = None, admission_plugins: frozenset[str] = frozenset(),
-                            signing_key: PrivateKey | None = None) -> AsyncIterator[str]:
+                            kubelet: KubeletConnection | None = None, admission_plugins: frozenset[str] = DEFAULT_PLUGINS,
+                            signing_key: PrivateKey | None = None,
+                            pod_security: PodSecurityConfig | None = None,
+                            load_limits: LoadLimits | None = None) -> AsyncIterator[str]:
     """An apiserver over `store` (a fresh LocalStore keeping `history` events by default); yields its URL.
 
     The URL is handed out once the apiserver serves the system namespaces. With RBAC, requests name
     their user in the `X-Test-User` header (tests/support/users.py). `authentication` replaces the test
     tokens' options (keep `test_tokens` among its token authenticators for the header to work);
     `kubelet` is how it reaches node agents; `signing_key` makes it issue (and accept) ServiceAccount
-    tokens; `admission_plugins` are those it runs.
+    tokens; `admission_plugins` are those it runs (by default the apiserver's defaults; add `SERVICE_ACCOUNT`
+    to them for the ServiceAccount plugin), `pod_security` the PodSecurity plugin's defaults; `load_limits` its limits on
+    requests and watches.
     """
     port = free_port()
     authentication = authentication or test_authentication(authorization_mode)
@@ -103,7 +112,7 @@ async def apiserver_serving(*, history: int = 1000, store: Store | None = None,
         authentication = dataclasses.replace(authentication, signing_key=signing_key)
     app = create_app(LocalStore(history=history) if store is None else store, advertise=("127.0.0.1", port),
                      authorization_mode=authorization_mode, authentication=authentication, kubelet=kubelet,
-                     admission_plugins=admission_plugins)
+                     admission_plugins=admission_plugins, pod_security=pod_security, load_limits=load_limits)
     if authorization_mode != ALWAYS_ALLOW:
         app.add_middleware(TestUserMiddleware)
     async with serving(app, port=port) as port:
@@ -129,8 +138,12 @@ class ThreadedApiserver:
     """An apiserver over a LocalStore on its own event-loop thread, so a test may block on a subprocess
     (the real kubectl) while it serves; tests name their users as tests/support/users.py says."""
 
-    def __init__(self, *, authorization_mode: str = ALWAYS_ALLOW) -> None:
+    def __init__(self, *, authorization_mode: str = ALWAYS_ALLOW,
+                 admission_plugins: frozenset[str] = DEFAULT_PLUGINS,
+                 pod_security: PodSecurityConfig | None = None) -> None:
         self.authorization_mode = authorization_mode
+        self.admission_plugins = admission_plugins
+        self.pod_security = pod_security
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server: uvicorn.Server | None = None
@@ -139,7 +152,8 @@ class ThreadedApiserver:
     async def _serve(self) -> None:
         app = create_app(LocalStore(history=100), advertise=("127.0.0.1", self.port),
                          authorization_mode=self.authorization_mode,
-                         authentication=test_authentication(self.authorization_mode))
+                         authentication=test_authentication(self.authorization_mode),
+                         admission_plugins=self.admission_plugins, pod_security=self.pod_security)
         if self.authorization_mode != ALWAYS_ALLOW:
             app.add_middleware(TestUserMiddleware)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",

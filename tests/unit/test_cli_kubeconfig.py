@@ -86,11 +86,11 @@ def test_the_home_pki_has_every_component_and_their_kubeconfigs(home: ClusterHom
 
 def test_certs_makes_a_pki_and_kubeconfigs_for_daemons_started_by_hand(tmp_path: Path) -> None:
     """`minik8s certs` (the compose demo's PKI): kept on a second run, every component's kubeconfig
-    names every apiserver, the node agents' certificates name their addresses."""
+    names every apiserver, the apiserver's certificate their hosts, the node agents' their addresses."""
     folder = tmp_path / "pki-home"
     servers = ["https://172.31.250.11:6443", "https://172.31.250.12:6443"]
     argv = ["certs", "--dir", str(folder), "--server", servers[0], "--server", servers[1],
-            "--node", "node-1=172.31.250.31", "--apiserver-san", "172.31.250.11"]
+            "--node", "node-1=172.31.250.31", "--apiserver-san", "api.example.com"]
     assert main(argv) == 0
     ca_before = (folder / "pki" / "ca.crt").read_bytes()
     assert main(argv) == 0 and (folder / "pki" / "ca.crt").read_bytes() == ca_before
@@ -103,7 +103,8 @@ def test_certs_makes_a_pki_and_kubeconfigs_for_daemons_started_by_hand(tmp_path:
     serving = facts_of(load_certificate((folder / "pki" / "kubelet-serving-node-1.crt").read_bytes()))
     assert "172.31.250.31" in {str(address) for address in serving.sans.ips}
     apiserver = facts_of(load_certificate((folder / "pki" / "apiserver.crt").read_bytes()))
-    assert "172.31.250.11" in {str(address) for address in apiserver.sans.ips}
+    assert {"172.31.250.11", "172.31.250.12"} <= {str(address) for address in apiserver.sans.ips}  # the servers
+    assert "api.example.com" in apiserver.sans.dns_names
     assert stat.S_IMODE((folder / "pki" / "sa.key").stat().st_mode) == 0o600
 
 

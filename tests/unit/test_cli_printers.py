@@ -3,6 +3,7 @@ lines) and what the CLI decides before any request (resource arguments, flags, a
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -257,7 +258,7 @@ def test_the_first_apply_records_the_manifest_in_the_annotation() -> None:
 
 # -- describe --------------------------------------------------------------------------------------
 
-POD = {"apiVersion": "v1", "kind": "Pod",
+POD: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod",
        "metadata": {"name": "web-1", "namespace": "prod", "uid": "u1", "labels": {"app": "web"},
                     "ownerReferences": [{"kind": "ReplicaSet", "name": "web-h1", "controller": True}]},
        "spec": {"nodeName": "node-1", "containers": [{
@@ -473,7 +474,8 @@ def test_describe_pod_shows_the_projected_token_volume_as_kubectl_does() -> None
         {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
         {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
         {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}}]}}
-    pod = {**POD, "spec": {**POD["spec"], "volumes": [projected]}}
+    pod: dict[str, Any] = copy.deepcopy(POD)
+    pod["spec"]["volumes"] = [projected]
     lines = [line.split(":", 1) for line in describe("Pod", Evidence(pod, []), now=NOW).splitlines()]
     rows = [(key.strip(), value.strip()) for key, value in (line for line in lines if len(line) == 2)]
     start = rows.index(("kube-api-access-x1y2z", ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,11 +66,51 @@ def test_the_root_ca_publisher_runs_only_with_a_root_ca_file(tmp_path: Path) -> 
         parse_args(["--root-ca-file", str(ca)])
 
 
-def test_the_apiserver_admission_plugins_are_opt_in_by_name() -> None:
+def test_the_apiserver_admission_plugins_are_kubernetes_defaults_and_service_account_by_name() -> None:
     from minik8s.apiserver.main import parse_args
 
-    assert parse_args([]).admission_plugins == frozenset()
-    assert parse_args(["--enable-admission-plugins", "ServiceAccount"]).admission_plugins == {"ServiceAccount"}
+    defaults = {"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "PodSecurity", "DefaultTolerationSeconds",
+                "ResourceQuota"}
+    assert parse_args([]).admission_plugins == defaults
+    assert parse_args(["--enable-admission-plugins", "ServiceAccount"]).admission_plugins == {*defaults,
+                                                                                              "ServiceAccount"}
+    assert parse_args(["--disable-admission-plugins", "ResourceQuota,LimitRanger"]).admission_plugins == \
+        defaults - {"ResourceQuota", "LimitRanger"}
+    assert parse_args(["--disable-admission-plugins", "PodSecurity"]).admission_plugins == defaults - {"PodSecurity"}
     with pytest.raises(SystemExit) as exit_info:
         parse_args(["--enable-admission-plugins", "ServiceAccount,Priority"])
     assert exit_info.value.code == 2
+
+
+def test_the_apiserver_pod_security_default_is_privileged_unless_given() -> None:
+    from minik8s.api.pod_security.admission import PodSecurityConfig
+    from minik8s.api.pod_security.levels import BASELINE, Policy
+    from minik8s.apiserver.admission_pod_security import system_namespace_labels
+    from minik8s.apiserver.main import parse_args
+
+    assert parse_args([]).pod_security == PodSecurityConfig()
+    assert system_namespace_labels(PodSecurityConfig()) == {}  # a hand-started apiserver labels nothing
+    strict = parse_args(["--pod-security-default", "baseline", "--pod-security-exempt-namespaces", "ops, tools"])
+    assert strict.pod_security == PodSecurityConfig(Policy.uniform(BASELINE), frozenset({"ops", "tools"}))
+    assert system_namespace_labels(strict.pod_security) == {"kube-system": {
+        "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/audit": "privileged",
+        "pod-security.kubernetes.io/warn": "privileged"}}
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--pod-security-default", "strict"])
+    assert exit_info.value.code == 2
+
+
+def test_the_apiserver_refuses_to_start_without_a_cluster_secret(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Without it, anyone reaching the Raft port could feed the replica pickles (issue #13)."""
+    from minik8s.apiserver.main import main
+
+    with socket.socket() as taken:  # were it to start anyway, it would stop at once, not serve
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["--listen", f"127.0.0.1:{port}", "--raft-address", f"127.0.0.1:{port}",
+                     "--data-dir", str(tmp_path / "data")])
+    assert code == 2
+    assert "--secret-file is required" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()

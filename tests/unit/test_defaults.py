@@ -60,43 +60,9 @@ def test_a_bare_pod_gets_kubernetes_defaults(path, expected):
     assert _at(_defaulted("Pod", _pod()), path) == expected
 
 
-def test_bare_pods_tolerate_unready_and_unreachable_nodes_for_300_seconds():
-    tolerations = _defaulted("Pod", _pod())["spec"]["tolerations"]
-    assert tolerations == [
-        {
-            "key": "node.kubernetes.io/not-ready",
-            "operator": "Exists",
-            "effect": "NoExecute",
-            "tolerationSeconds": 300,
-        },
-        {
-            "key": "node.kubernetes.io/unreachable",
-            "operator": "Exists",
-            "effect": "NoExecute",
-            "tolerationSeconds": 300,
-        },
-    ]
-
-
-@pytest.mark.parametrize(
-    ("existing", "added_keys"),
-    [
-        ([{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"}],
-         ["node.kubernetes.io/unreachable"]),
-        ([{"key": "node.kubernetes.io/unreachable", "operator": "Exists"}], ["node.kubernetes.io/not-ready"]),
-        ([{"operator": "Exists"}], []),
-        ([{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoSchedule"}],
-         ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]),
-    ],
-)  # fmt: skip
-def test_default_tolerations_are_added_only_when_not_already_tolerated(existing, added_keys):
-    tolerations = _defaulted("Pod", _pod(tolerations=copy.deepcopy(existing)))["spec"]["tolerations"]
-    assert tolerations[: len(existing)] == existing
-    assert [toleration["key"] for toleration in tolerations[len(existing) :]] == added_keys
-
-
-def test_updates_do_not_bring_back_create_time_tolerations():
-    assert "tolerations" not in _defaulted("Pod", _pod(), on_create=False)["spec"]
+def test_defaulting_leaves_tolerations_to_the_default_toleration_seconds_plugin():
+    # the not-ready/unreachable tolerations are admission's now (tests/unit/test_default_tolerations.py)
+    assert "tolerations" not in _defaulted("Pod", _pod())["spec"]
 
 
 @pytest.mark.parametrize(("given_spec", "name"), [

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from docker.utils import convert_port_bindings
 
+from minik8s.node.docker.capabilities import missing_from
 from minik8s.node.docker.wire import (
     ContainerDetails,
     FrameDemultiplexer,
@@ -16,8 +18,17 @@ from minik8s.node.docker.wire import (
     resolv_conf_text,
     rfc3339,
     sandbox_arguments,
+    security_arguments,
 )
-from minik8s.node.runtime import ContainerSpec, LogOptions, Mount, SandboxSpec
+from minik8s.node.runtime import (
+    ContainerSpec,
+    LogOptions,
+    Mount,
+    NamespaceOptions,
+    PortBinding,
+    SandboxSpec,
+    SecurityOptions,
+)
 
 
 def frame(stream: int, payload: bytes) -> bytes:
@@ -80,15 +91,75 @@ def test_cpu_quota_follows_the_kubelet(millis: int, quota: int) -> None:
     assert cpu_quota(millis) == quota
 
 
-def test_a_sandbox_owns_network_dns_hosts_and_ports() -> None:
+NODE_IP = "10.244.1.1"
+
+
+def test_a_sandbox_owns_network_dns_hosts_and_ports_published_on_the_node_address_only() -> None:
     create, host = sandbox_arguments(SandboxSpec(
         name="s", image="pause", labels={}, network="net", hostname="web", dns_servers=["10.96.0.10"],
-        extra_hosts={"db": "10.0.0.9"}, port_bindings=[(8080, "tcp", 80), (8081, "tcp", 80), (5353, "udp", 53)]))
-    assert host["network_mode"] == "net" and host["ipc_mode"] == "shareable"
-    assert host["port_bindings"] == {"80/tcp": [8080, 8081], "53/udp": [5353]}
+        extra_hosts={"db": "10.0.0.9"}, port_bindings=[PortBinding(NODE_IP, 8080, "tcp", 80),
+                                                       PortBinding(NODE_IP, 8081, "tcp", 80),
+                                                       PortBinding(NODE_IP, 5353, "udp", 53)]))
+    assert host["network_mode"] == "net" and host["ipc_mode"] == "shareable" and host["pid_mode"] is None
+    assert host["port_bindings"] == {"80/tcp": [(NODE_IP, 8080), (NODE_IP, 8081)], "53/udp": [(NODE_IP, 5353)]}
     assert create["ports"] == [(80, "tcp"), (53, "udp")]
     assert host["dns"] == ["10.96.0.10"] and host["dns_search"] is None and host["extra_hosts"] == {"db": "10.0.0.9"}
     assert create["hostname"] == "web"
+
+
+def test_the_docker_sdk_publishes_a_host_port_on_the_address_given() -> None:
+    _, host = sandbox_arguments(SandboxSpec(name="s", image="p", labels={}, network="n", hostname="h",
+                                            port_bindings=[PortBinding(NODE_IP, 8080, "tcp", 80)]))
+    assert convert_port_bindings(host["port_bindings"]) == {"80/tcp": [{"HostIp": NODE_IP, "HostPort": "8080"}]}
+
+
+def test_a_host_network_sandbox_is_in_the_node_namespaces_with_no_ports_or_hostname_of_its_own() -> None:
+    create, host = sandbox_arguments(SandboxSpec(
+        name="s", image="pause", labels={}, network="net", hostname="web",
+        port_bindings=[PortBinding(NODE_IP, 8080, "tcp", 8080)],
+        namespaces=NamespaceOptions(host_network=True, host_pid=True, host_ipc=True)))
+    assert (host["network_mode"], host["pid_mode"], host["ipc_mode"]) == ("host", "host", "host")
+    assert host["port_bindings"] is None and create["ports"] is None
+    assert create["hostname"] is None  # the node's own
+
+
+@pytest.mark.parametrize(("namespaces", "modes"), [
+    (NamespaceOptions(), ("container:sb", "container:sb", None)),
+    (NamespaceOptions(share_process_namespace=True), ("container:sb", "container:sb", "container:sb")),
+    (NamespaceOptions(host_pid=True, host_ipc=True), ("container:sb", "host", "host")),
+    (NamespaceOptions(host_network=True), ("container:sb", "container:sb", None)),  # the sandbox is on the host
+])
+def test_a_container_joins_its_sandbox_namespaces_or_the_hosts(namespaces: NamespaceOptions,
+                                                               modes: tuple[str, str, str | None]) -> None:
+    _, host = container_arguments(ContainerSpec(name="c", image="i", labels={}, sandbox_id="sb", namespaces=namespaces))
+    assert (host["network_mode"], host["ipc_mode"], host["pid_mode"]) == modes
+
+
+def test_a_container_without_a_security_context_keeps_dockers_defaults() -> None:
+    create, host = container_arguments(ContainerSpec(name="c", image="i", labels={}, sandbox_id="sb"))
+    assert create["user"] is None  # the image's USER
+    assert host["privileged"] is False and host["read_only"] is None
+    assert host["cap_add"] is host["cap_drop"] is host["group_add"] is host["security_opt"] is None
+
+
+def test_the_security_context_reaches_docker() -> None:
+    security = SecurityOptions(user="1000:3000", group_add=(2000, 4000), cap_add=("CAP_NET_ADMIN",),
+                               cap_drop=("ALL",), privileged=True, read_only_root=True, no_new_privileges=True,
+                               seccomp="unconfined", apparmor_unconfined=True)
+    create, host = container_arguments(ContainerSpec(name="c", image="i", labels={}, sandbox_id="sb",
+                                                     security=security))
+    assert create["user"] == "1000:3000"
+    assert host["group_add"] == ["2000", "4000"]
+    assert (host["cap_add"], host["cap_drop"]) == (["CAP_NET_ADMIN"], ["ALL"])
+    assert host["privileged"] is True and host["read_only"] is True
+    assert host["security_opt"] == ["no-new-privileges", "seccomp=unconfined", "apparmor=unconfined"]
+
+
+def test_a_localhost_seccomp_profile_goes_to_docker_as_its_json() -> None:
+    profile = '{"defaultAction":"SCMP_ACT_ERRNO"}'
+    _, host = container_arguments(ContainerSpec(name="c", image="i", labels={}, sandbox_id="sb",
+                                                security=SecurityOptions(seccomp=profile)))
+    assert host["security_opt"] == [f"seccomp={profile}"]
 
 
 def test_resolv_conf_lists_search_servers_and_options() -> None:
@@ -157,3 +228,18 @@ def test_details_are_inspected_again_only_when_the_state_changed() -> None:
     details.remember(container_info_from_inspect(inspected("a", "running")))
     assert details.listing([], {"pod": "p"}) == []  # gone from a listing that would show it: dropped
     assert details.stale(summaries) == ["a"]
+
+
+def test_privileged_on_a_node_short_of_capabilities_grants_every_one_it_holds() -> None:
+    """Docker's --privileged and --cap-add ALL fail when the agent lacks a capability (these machines lack
+    CAP_SYS_RESOURCE): a privileged container gets ALL but the missing ones, unconfined, as runtimes do."""
+    missing = missing_from("000001fffeffffff", 40)
+    assert missing == {"CAP_SYS_RESOURCE"}
+    emulated = security_arguments(SecurityOptions(privileged=True), missing)
+    assert emulated["privileged"] is False and emulated["cap_add"] == ["ALL"]
+    assert emulated["cap_drop"] == ["CAP_SYS_RESOURCE"]
+    assert emulated["security_opt"] == ["seccomp=unconfined", "apparmor=unconfined"]
+    added = security_arguments(SecurityOptions(cap_add=("ALL",), cap_drop=("CAP_CHOWN",)), missing)
+    assert added["cap_add"] == ["ALL"] and added["cap_drop"] == ["CAP_CHOWN", "CAP_SYS_RESOURCE"]
+    whole = security_arguments(SecurityOptions(privileged=True), missing_from("1ffffffffff", 40))
+    assert whole["privileged"] is True and whole["cap_add"] is None and whole["security_opt"] is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,12 +26,14 @@ def test_node_cleanups_run_for_every_node_and_their_counts_add_up(monkeypatch: p
 
     def start(module: str, *flags: str) -> subprocess.Popen[str]:
         started.append((module, *flags))
-        return stand_in(f"print({counts[flags[-1]]})")
+        return stand_in(f"print({counts[flags[1]]})")
 
     monkeypatch.setattr(host_cleanup, "_start_cleanup", start)
     warnings: list[str] = []
-    assert host_cleanup.remove_node_resources(["node-1", "node-2"], report=warnings.append) == 5
-    assert started == [("minik8s.node.main", "--node-name", "node-1"), ("minik8s.node.main", "--node-name", "node-2")]
+    nodes = {"node-1": Path("/home/data/node-1"), "node-2": Path("/home/data/node-2")}
+    assert host_cleanup.remove_node_resources(nodes, report=warnings.append) == 5
+    assert started == [("minik8s.node.main", "--node-name", "node-1", "--data-dir", "/home/data/node-1"),
+                       ("minik8s.node.main", "--node-name", "node-2", "--data-dir", "/home/data/node-2")]
     assert warnings == []
 
 
@@ -38,7 +41,7 @@ def test_a_failed_cleanup_is_one_warning_with_its_error(monkeypatch: pytest.Monk
     failing = "import sys; print('node node-1: docker is down', file=sys.stderr); sys.exit(1)"
     monkeypatch.setattr(host_cleanup, "_start_cleanup", lambda module, *flags: stand_in(failing))
     warnings: list[str] = []
-    assert host_cleanup.remove_node_resources(["node-1"], report=warnings.append) == 0
+    assert host_cleanup.remove_node_resources({"node-1": Path("/d")}, report=warnings.append) == 0
     assert warnings == ["could not remove the containers and network of node-1: node node-1: docker is down"]
     assert host_cleanup.remove_proxy_rules(report=warnings.append) is False
     assert warnings[-1] == "could not remove the proxy's rules: node node-1: docker is down"

@@ -12,10 +12,9 @@ import pytest
 from minik8s.node.env import ConfigError
 from minik8s.node.projection import ProjectedFile, project_files
 from minik8s.node.runtime import Mount
+from minik8s.node.volume_mounts import container_mounts, plan_mount
 from minik8s.node.volumes import (
     apply_volume,
-    container_mounts,
-    plan_mount,
     plan_volumes,
     prepare_volumes,
     read_only_volumes,

@@ -13,7 +13,7 @@ from minik8s.api.service_account_admission import (
     should_automount,
     token_volume,
 )
-from minik8s.apiserver.admission import SERVICE_ACCOUNT, enabled_plugins
+from minik8s.apiserver.admission import DEFAULT_PLUGINS, SERVICE_ACCOUNT, enabled_plugins
 
 ACCOUNT: dict[str, Any] = {"metadata": {"name": "default", "namespace": "default"}}
 MOUNT = {"name": "kube-api-access-b4z7q", "readOnly": True, "mountPath": TOKEN_MOUNT_PATH}
@@ -105,9 +105,10 @@ def test_a_mirror_pod_may_reference_no_account_secret_or_token(spec: dict[str, A
 
 
 def test_admission_plugins_are_named_as_kube_apiserver_names_them() -> None:
-    assert enabled_plugins() == frozenset()
-    assert enabled_plugins(["ServiceAccount"]) == {SERVICE_ACCOUNT}
-    assert enabled_plugins([], ["ServiceAccount"]) == frozenset()
+    assert SERVICE_ACCOUNT not in enabled_plugins()  # opt-in here: see apiserver/admission.py
+    assert "PodSecurity" in enabled_plugins()  # on by default, as in Kubernetes
+    assert enabled_plugins(["ServiceAccount"]) == DEFAULT_PLUGINS | {SERVICE_ACCOUNT}
+    assert enabled_plugins([], ["ServiceAccount"]) == DEFAULT_PLUGINS
     with pytest.raises(ValueError, match='enable-admission-plugins plugin "Nope" is unknown'):
         enabled_plugins(["Nope"])
     with pytest.raises(ValueError, match=r"\[ServiceAccount\] in enable-admission-plugins and "

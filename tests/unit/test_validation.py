@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minik8s.api.default_tolerations import add_default_tolerations
 from minik8s.api.defaults import apply_defaults
 from minik8s.api.field_errors import FieldError, describe_invalid
 from minik8s.api.meta import JsonObject
@@ -54,8 +55,11 @@ VALID: dict[str, Callable[[], JsonObject]] = {
 
 
 def _valid(kind: str) -> JsonObject:
+    """A valid object as stored: defaulted and, for a pod, with the tolerations admission adds."""
     obj = VALID[kind]()
     apply_defaults(kind, obj)
+    if kind == "Pod":
+        add_default_tolerations(obj["spec"])
     return obj
 
 

@@ -15,6 +15,7 @@ from minik8s.apiserver.protobuf.schema import (
     int_or_string,
     message,
     nested,
+    quantity_map,
     string,
     string_map,
 )
@@ -64,3 +65,23 @@ POD = message("Pod", {
 })
 
 EVICTION = message("Eviction", {1: nested("metadata", OBJECT_META), 2: nested("deleteOptions", DELETE_OPTIONS)})
+
+SCOPE_SELECTOR = message("ScopeSelector", {1: nested("matchExpressions", message("ScopedResourceSelectorRequirement", {
+    1: string("scopeName"), 2: string("operator"), 3: string("values", repeated=True),
+}), repeated=True)})
+
+RESOURCE_QUOTA = message("ResourceQuota", {
+    1: nested("metadata", OBJECT_META),
+    2: nested("spec", message("ResourceQuotaSpec", {
+        1: quantity_map("hard"), 2: string("scopes", repeated=True), 3: nested("scopeSelector", SCOPE_SELECTOR),
+    })),
+    3: nested("status", message("ResourceQuotaStatus")),
+})
+
+LIMIT_RANGE = message("LimitRange", {
+    1: nested("metadata", OBJECT_META),
+    2: nested("spec", message("LimitRangeSpec", {1: nested("limits", message("LimitRangeItem", {
+        1: string("type"), 2: quantity_map("max"), 3: quantity_map("min"), 4: quantity_map("default"),
+        5: quantity_map("defaultRequest"), 6: quantity_map("maxLimitRequestRatio"),
+    }), repeated=True)})),
+})

@@ -16,7 +16,16 @@ from minik8s.apiserver.protobuf.authentication_schema import (
     TOKEN_REQUEST,
     TOKEN_REVIEW,
 )
-from minik8s.apiserver.protobuf.core_schema import CONFIG_MAP, EVICTION, NAMESPACE, POD, SECRET, SERVICE
+from minik8s.apiserver.protobuf.core_schema import (
+    CONFIG_MAP,
+    EVICTION,
+    LIMIT_RANGE,
+    NAMESPACE,
+    POD,
+    RESOURCE_QUOTA,
+    SECRET,
+    SERVICE,
+)
 from minik8s.apiserver.protobuf.decoder import decode_message
 from minik8s.apiserver.protobuf.rbac_schema import (
     CLUSTER_ROLE,
@@ -52,6 +61,8 @@ KINDS: dict[tuple[str, str], Message] = {
     ("authorization.k8s.io/v1", "SubjectAccessReview"): SUBJECT_ACCESS_REVIEW,
     ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): SUBJECT_ACCESS_REVIEW,
     ("v1", "ServiceAccount"): SERVICE_ACCOUNT,
+    ("v1", "ResourceQuota"): RESOURCE_QUOTA,
+    ("v1", "LimitRange"): LIMIT_RANGE,
     ("authentication.k8s.io/v1", "TokenRequest"): TOKEN_REQUEST,
     ("authentication.k8s.io/v1", "SelfSubjectReview"): SELF_SUBJECT_REVIEW,
     ("authentication.k8s.io/v1", "TokenReview"): TOKEN_REVIEW,

@@ -53,6 +53,7 @@ class ControllerOptions:
     node_cidr_mask_size: int = 24
     workers: int = 2
     root_ca: str = ""  # the PEM of --root-ca-file, published as kube-root-ca.crt; empty: not published
+    resource_quota_sync_period: float = 300.0  # every quota is recounted at least this often
     extra: dict[str, str] = field(default_factory=dict)
 
 

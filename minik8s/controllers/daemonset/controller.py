@@ -222,5 +222,5 @@ class DaemonSetController:
 def _placement_facts(node: JsonObject) -> tuple[Any, ...]:
     """What of a node decides placement: labels, spec (taints, unschedulable) and condition states."""
     conditions = sorted((str(c.get("type")), str(c.get("status")))
-                        for c in meta.status_of(node).get("conditions") or [] if isinstance(c, dict))
+                        for c in meta.list_at(meta.status_of(node), "conditions") if isinstance(c, dict))
     return meta.labels_of(node), meta.spec_of(node), conditions

@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from minik8s.api.meta import spec_of
+from minik8s.api.meta import list_at, spec_of
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -51,7 +51,7 @@ class CidrRange:
 
 def pod_cidrs_of(node: Mapping[str, Any]) -> list[str]:
     spec = spec_of(node)
-    cidrs = [c for c in spec.get("podCIDRs") or [] if isinstance(c, str) and c]
+    cidrs = [c for c in list_at(spec, "podCIDRs") if isinstance(c, str) and c]
     if spec.get("podCIDR") and spec["podCIDR"] not in cidrs:
         cidrs.insert(0, str(spec["podCIDR"]))
     return cidrs

@@ -27,7 +27,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from minik8s.api.kinds import LEASES, NODES, PODS
-from minik8s.api.meta import JsonObject, format_time, key_of, name_of, namespace_of, spec_of, uid_of
+from minik8s.api.meta import (
+    JsonObject,
+    format_time,
+    key_of,
+    name_of,
+    namespace_of,
+    spec_of,
+    status_of,
+    uid_of,
+)
 from minik8s.client.controller import Controller
 from minik8s.client.errors import Conflict, NotFound
 from minik8s.controllers.common.context import ControllerContext
@@ -192,7 +201,7 @@ class NodeLifecycleController:
 
     async def _write_conditions(self, node: JsonObject, conditions: list[JsonObject]) -> JsonObject:
         updated = copy.deepcopy(node)
-        updated.setdefault("status", {})["conditions"] = conditions
+        updated["status"] = {**status_of(updated), "conditions": conditions}
         written = await self.client.update_status(NODES, updated)
         log.info("node %s: no heartbeat for %.0fs: conditions Unknown", name_of(node),
                  self.options.node_monitor_grace_period)
@@ -200,7 +209,7 @@ class NodeLifecycleController:
 
     async def _write_taints(self, node: JsonObject, taints: list[JsonObject]) -> None:
         updated = copy.deepcopy(node)
-        spec = updated.setdefault("spec", {})
+        spec = updated["spec"] = dict(spec_of(updated))
         if taints:
             spec["taints"] = taints
         else:

@@ -4,7 +4,9 @@ The node lifecycle controller only gathers a node, its Lease and the time, and w
 these functions decide: when a heartbeat counts as seen (by our clock, never the agent's),
 which conditions a silent node shows (Kubernetes' "Kubelet stopped posting node status."),
 which of the controller-owned taints (`unreachable`/`not-ready` NoExecute, `unschedulable`
-NoSchedule) it should carry, and how a pod on a silent node is marked not ready.
+NoSchedule) it should carry, and how a pod on a silent node is marked not ready. A part of a Node
+of the wrong shape (stored before the API checked it) reads as absent: one poison Node must not
+fail the controller on every retry.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def unknown_conditions(node: Mapping[str, Any], *, now: datetime) -> list[JsonOb
     """The node's conditions once its agent went silent (all Unknown); None if they already are."""
     stamp = meta.format_time(now)
     created = str(meta.metadata_of(node).get("creationTimestamp") or stamp)
-    conditions = [dict(c) for c in meta.status_of(node).get("conditions") or [] if isinstance(c, dict)]
+    conditions = [dict(c) for c in meta.list_at(meta.status_of(node), "conditions") if isinstance(c, dict)]
     changed = False
     for condition_type in NODE_CONDITION_TYPES:
         existing = next((c for c in conditions if c.get("type") == condition_type), None)
@@ -81,8 +83,8 @@ def unknown_conditions(node: Mapping[str, Any], *, now: datetime) -> list[JsonOb
 def desired_taints(node: Mapping[str, Any], *, now: datetime) -> list[JsonObject] | None:
     """The node's taints with the controller-owned ones matching its state; None if unchanged."""
     spec = meta.spec_of(node)
-    taints = [taint for taint in spec.get("taints") or [] if isinstance(taint, dict)]
-    present = {(taint.get("key"), taint.get("effect")) for taint in taints}
+    taints = [taint for taint in meta.list_at(spec, "taints") if isinstance(taint, dict)]
+    present = {_key_and_effect(taint) for taint in taints}
     wanted: set[tuple[str, str]] = set()
     ready = ready_status(node)
     if ready == "False":
@@ -94,14 +96,19 @@ def desired_taints(node: Mapping[str, Any], *, now: datetime) -> list[JsonObject
     if spec.get("unschedulable") is True:
         wanted.add((TAINT_UNSCHEDULABLE, NO_SCHEDULE))
     result = [taint for taint in taints
-              if (taint.get("key"), taint.get("effect")) not in _MANAGED_TAINTS
-              or (taint.get("key"), taint.get("effect")) in wanted]
+              if _key_and_effect(taint) not in _MANAGED_TAINTS or _key_and_effect(taint) in wanted]
     for key, effect in sorted(wanted - present):
         taint: JsonObject = {"key": key, "effect": effect}
         if effect == NO_EXECUTE:
             taint["timeAdded"] = meta.format_time(now)
         result.append(taint)
     return result if result != taints else None
+
+
+def _key_and_effect(taint: Mapping[str, Any]) -> tuple[str, str]:
+    """What names a taint; a key or effect of the wrong type names none of the controller's own taints."""
+    key, effect = taint.get("key"), taint.get("effect")
+    return (key if isinstance(key, str) else repr(key)), (effect if isinstance(effect, str) else repr(effect))
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ def pod_not_ready_status(pod: Mapping[str, Any], *, now: datetime) -> JsonObject
     if not meta.is_condition_true(pod, "Ready"):
         return None
     status = copy.deepcopy(dict(meta.status_of(pod)))
-    for condition in status.get("conditions") or []:
+    for condition in meta.list_at(status, "conditions"):
         if isinstance(condition, dict) and condition.get("type") == "Ready":
             condition.update(status="False", lastTransitionTime=meta.format_time(now))
     return dict(status)

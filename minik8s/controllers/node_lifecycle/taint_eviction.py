@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from minik8s.api.meta import JsonObject, is_deleting, parse_time, spec_of
+from minik8s.api.meta import JsonObject, is_deleting, list_at, parse_time, spec_of
 from minik8s.controllers.common.taints import NO_EXECUTE, tolerates
 
 
 def no_execute_taints(node: Mapping[str, Any]) -> list[JsonObject]:
-    taints = spec_of(node).get("taints") or []
+    taints = list_at(spec_of(node), "taints")
     return [taint for taint in taints if isinstance(taint, dict) and taint.get("effect") == NO_EXECUTE]
 
 
 def pod_tolerations(pod: Mapping[str, Any]) -> list[JsonObject]:
-    tolerations = spec_of(pod).get("tolerations") or []
+    tolerations = list_at(spec_of(pod), "tolerations")
     return [toleration for toleration in tolerations if isinstance(toleration, dict)]
 
 
@@ -64,7 +64,10 @@ def _deadline(taint: Mapping[str, Any], tolerations: Sequence[Mapping[str, Any]]
     if seconds is None:
         return True, None
     added = parse_time(taint.get("timeAdded")) or now
-    return True, added + timedelta(seconds=seconds)
+    try:
+        return True, added + timedelta(seconds=seconds)
+    except OverflowError:  # beyond any calendar (tolerationSeconds is an int64): tolerated for ever
+        return True, None
 
 
 def plan_eviction(pod: Mapping[str, Any], taints: Sequence[Mapping[str, Any]], *, now: datetime) -> EvictionDecision:

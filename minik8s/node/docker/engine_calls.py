@@ -22,6 +22,7 @@ import docker.errors
 import requests
 
 from minik8s.node.docker import http_streams
+from minik8s.node.docker.capabilities import missing_on_this_node
 from minik8s.node.docker.wire import (
     container_arguments,
     container_info_from_inspect,
@@ -105,6 +106,15 @@ def image_id(api: Any, image: str) -> str | None:
         return None
 
 
+def image_user(api: Any, image: str) -> str:
+    """The image's configured USER ("" for none); a missing image is a CreateContainerError."""
+    try:
+        config = api.inspect_image(image).get("Config") or {}
+    except docker.errors.NotFound as exc:
+        raise RuntimeFailure(f"image {image} is not present on this node", reason=CREATE_FAILURE) from exc
+    return str(config.get("User") or "")
+
+
 def remove_container(api: Any, container_id: str) -> None:
     try:
         api.remove_container(container_id, v=True, force=True)
@@ -119,9 +129,10 @@ def run_sandbox(api: Any, spec: SandboxSpec) -> ContainerInfo:
     create_arguments, host_arguments = sandbox_arguments(spec)
 
     def create() -> str:
+        networks = {} if spec.namespaces.host_network else {spec.network: api.create_endpoint_config()}
         return str(api.create_container(
             **create_arguments, host_config=api.create_host_config(**host_arguments),
-            networking_config=api.create_networking_config({spec.network: api.create_endpoint_config()}),
+            networking_config=api.create_networking_config(networks) if networks else None,
         )["Id"])
 
     try:
@@ -163,7 +174,7 @@ def _write_resolv_conf(path: str, spec: SandboxSpec) -> None:
 
 
 def create_container(api: Any, spec: ContainerSpec) -> str:
-    create_arguments, host_arguments = container_arguments(spec)
+    create_arguments, host_arguments = container_arguments(spec, missing_on_this_node())
     try:
         created = api.create_container(**create_arguments, host_config=api.create_host_config(**host_arguments))
     except docker.errors.ImageNotFound as exc:

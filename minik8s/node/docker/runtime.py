@@ -107,6 +107,9 @@ class DockerRuntime:
     async def image_id(self, image: str) -> str | None:
         return await self._run(f"inspecting image {image}", lambda api: engine_calls.image_id(api, image))
 
+    async def image_user(self, image: str) -> str:
+        return await self._run(f"inspecting image {image}", lambda api: engine_calls.image_user(api, image))
+
     async def pull_image(self, image: str) -> str:
         repository, tag = image_reference(image)
         operation = f"pulling image {image}"

@@ -2,7 +2,9 @@
 
 `DockerRuntime` talks to the engine; this module decides *what* it says and how it reads the
 answers: the arguments of a create (Kubernetes command/args semantics, CPU quota, bind
-mounts), the list/inspect JSON turned into `ContainerInfo`, Docker's timestamps turned into
+mounts, the securityContext as user, groups, capabilities, privileged, read-only root and
+security options, the pod's namespaces or the host's, hostPorts on the node's address), the
+list/inspect JSON turned into `ContainerInfo`, Docker's timestamps turned into
 RFC 3339, event messages turned into `ContainerEvent`, and the 8-byte-header framing of
 non-TTY output streams. Nothing here does I/O or imports the docker SDK, so all of it is
 unit-testable without an engine.
@@ -21,7 +23,10 @@ from minik8s.node.runtime import (
     ContainerSpec,
     ContainerState,
     LogOptions,
+    NamespaceOptions,
+    PortBinding,
     SandboxSpec,
+    SecurityOptions,
 )
 
 logger = logging.getLogger(__name__)
@@ -146,18 +151,29 @@ def cpu_quota(cpu_millis: int) -> int:
     return max(cpu_millis * CPU_PERIOD_MICROS // 1000, MIN_CPU_QUOTA_MICROS)
 
 
-def sandbox_arguments(spec: SandboxSpec) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(create_container kwargs without host/networking config, create_host_config kwargs)."""
-    bindings: dict[str, list[int]] = {}
+def port_bindings(bindings: Sequence[PortBinding]) -> tuple[dict[str, list[tuple[str, int]]], list[tuple[int, str]]]:
+    """(Docker's port_bindings, the exposed ports): each hostPort on its own address, never 0.0.0.0."""
+    published: dict[str, list[tuple[str, int]]] = {}
     exposed: list[tuple[int, str]] = []
-    for host_port, protocol, container_port in spec.port_bindings:
-        key = f"{container_port}/{protocol}"
-        if key not in bindings:
-            exposed.append((container_port, protocol))
-        bindings.setdefault(key, []).append(host_port)
+    for binding in bindings:
+        key = f"{binding.container_port}/{binding.protocol}"
+        if key not in published:
+            exposed.append((binding.container_port, binding.protocol))
+        published.setdefault(key, []).append((binding.host_ip, binding.host_port))
+    return published, exposed
+
+
+def sandbox_arguments(spec: SandboxSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(create_container kwargs without host/networking config, create_host_config kwargs).
+
+    The sandbox owns the pod's namespaces: the node's network (hostNetwork: no IP, hostname or
+    published ports of its own, as the kubelet does), its PID and IPC namespaces or the host's."""
+    host_network = spec.namespaces.host_network
+    bindings, exposed = port_bindings(()) if host_network else port_bindings(spec.port_bindings)
     host_config: dict[str, Any] = {
-        "network_mode": spec.network,
-        "ipc_mode": "shareable",  # the pod's containers join it with container:<sandbox>
+        "network_mode": "host" if host_network else spec.network,
+        "ipc_mode": "host" if spec.namespaces.host_ipc else "shareable",  # containers join with container:<id>
+        "pid_mode": "host" if spec.namespaces.host_pid else None,
         "dns": list(spec.dns_servers) or None,
         "dns_search": list(spec.dns_search) or None,
         "dns_opt": list(spec.dns_options) or None,
@@ -169,7 +185,7 @@ def sandbox_arguments(spec: SandboxSpec) -> tuple[dict[str, Any], dict[str, Any]
     create: dict[str, Any] = {
         "image": spec.image,
         "name": spec.name,
-        "hostname": spec.hostname,
+        "hostname": None if host_network else spec.hostname,
         "labels": dict(spec.labels),
         "ports": exposed or None,
         "detach": True,
@@ -177,15 +193,52 @@ def sandbox_arguments(spec: SandboxSpec) -> tuple[dict[str, Any], dict[str, Any]
     return create, host_config
 
 
-def container_arguments(spec: ContainerSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+def namespace_modes(namespaces: NamespaceOptions, sandbox_id: str) -> dict[str, Any]:
+    """A container's network, IPC and PID modes: its sandbox's namespaces (which may be the host's)."""
+    if namespaces.host_pid:
+        pid_mode: str | None = "host"
+    elif namespaces.share_process_namespace:
+        pid_mode = f"container:{sandbox_id}"
+    else:
+        pid_mode = None
+    return {"network_mode": f"container:{sandbox_id}",
+            "ipc_mode": "host" if namespaces.host_ipc else f"container:{sandbox_id}", "pid_mode": pid_mode}
+
+
+def security_arguments(security: SecurityOptions, missing: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """create_host_config kwargs for the container's privileges and confinement. `missing`: the
+    capabilities this node does not hold (see capabilities): `privileged` and ALL grant the rest."""
+    emulate_privileged = security.privileged and bool(missing)
+    seccomp = "unconfined" if emulate_privileged else security.seccomp
+    options = ["no-new-privileges"] if security.no_new_privileges else []
+    if seccomp is not None:
+        options.append(f"seccomp={seccomp}")
+    if security.apparmor_unconfined or emulate_privileged:
+        options.append("apparmor=unconfined")
+    cap_add = ["ALL"] if emulate_privileged else list(security.cap_add)
+    cap_drop = list(security.cap_drop)
+    if missing and "ALL" in cap_add:
+        cap_drop += sorted(missing - set(cap_drop))
+    return {
+        "privileged": security.privileged and not missing,
+        "read_only": security.read_only_root or None,
+        "cap_add": cap_add or None,
+        "cap_drop": cap_drop or None,
+        "group_add": [str(group) for group in security.group_add] or None,
+        "security_opt": options or None,
+    }
+
+
+def container_arguments(spec: ContainerSpec, missing: frozenset[str] = frozenset()
+                        ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(create_container kwargs without host config, create_host_config kwargs).
 
     Kubernetes semantics: `command` replaces the image's ENTRYPOINT and drops its CMD; `args`
     replaces CMD; with only `args`, the image's ENTRYPOINT stays. Empty lists mean "not set".
     """
     host_config: dict[str, Any] = {
-        "network_mode": f"container:{spec.sandbox_id}",
-        "ipc_mode": f"container:{spec.sandbox_id}",
+        **namespace_modes(spec.namespaces, spec.sandbox_id),
+        **security_arguments(spec.security, missing),
         "mounts": [
             {"Type": "bind", "Source": mount.source, "Target": mount.target, "ReadOnly": mount.read_only}
             for mount in spec.mounts
@@ -203,6 +256,7 @@ def container_arguments(spec: ContainerSpec) -> tuple[dict[str, Any], dict[str, 
     create: dict[str, Any] = {
         "image": spec.image,
         "name": spec.name,
+        "user": spec.security.user,
         "labels": dict(spec.labels),
         "entrypoint": list(spec.entrypoint) if spec.entrypoint else None,
         "command": list(spec.args) if spec.args else None,

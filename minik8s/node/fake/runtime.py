@@ -8,7 +8,7 @@ cannot start while its sandbox is not running, removal is forced (a running cont
 killed first), and events (create, start, kill, die, stop, destroy, oom) reach subscribers
 whose labels match. Nothing takes time unless asked (`start_latency_seconds`).
 
-Knobs tests use: `add_image`/`remove_image`, `make_pullable`, `fail_pull`, `fail_start`,
+Knobs tests use: `add_image`/`remove_image`, `image_users` (an image's USER; none is root), `make_pullable`, `fail_pull`, `fail_start`,
 `finish` (the process exits by itself), `ignore_sigterm`, `write_log`, `exec_handler`,
 `set_available(False)` (the engine stops answering), and the records `pull_counts`,
 `stop_calls`, `exec_calls` and `created_specs` (what each container was created from: env, mounts).
@@ -99,6 +99,7 @@ class FakeRuntime:
     def __init__(self, *, images: Iterable[str] = DEFAULT_IMAGES, start_latency_seconds: float = 0.0,
                  version: str = "fake://1.0") -> None:
         self.images: set[str] = set(images)
+        self.image_users: dict[str, str] = {}  # image → its USER ("" unless set: root)
         self.start_latency_seconds = start_latency_seconds
         self.exec_handler: ExecHandler = lambda info, command, stdin: ExecResult()
         self.pull_counts: Counter[str] = Counter()
@@ -230,6 +231,12 @@ class FakeRuntime:
         self._check()
         return fake_image_id(image) if image in self.images else None
 
+    async def image_user(self, image: str) -> str:
+        self._check()
+        if image not in self.images:
+            raise RuntimeFailure(f"image {image} is not present on this node", reason="CreateContainerError")
+        return self.image_users.get(image, "")
+
     async def pull_image(self, image: str) -> str:
         self._check()
         self.pull_counts[image] += 1
@@ -250,7 +257,7 @@ class FakeRuntime:
         if self._find(spec.name) is not None:
             await self.remove_container(spec.name)
         container = self._new(name=spec.name, image=spec.image, labels=spec.labels)
-        container.network = spec.network
+        container.network = None if spec.namespaces.host_network else spec.network  # the node's: no IP
         await self.start_container(container.info.id)
         return container.info
 

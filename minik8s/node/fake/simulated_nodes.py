@@ -50,7 +50,8 @@ async def run_node(servers: list[str], name: str, cidr: str, data_dir: Path, *, 
         heartbeat = Heartbeat(client, NodeIdentity(name, gateway, 0, cidr), facts, lease_seconds=lease_seconds,
                               lease_renew_interval=max(1.0, lease_seconds / 4), status_interval=status_interval)
         settings = NodeSettings(node_name=name, network=f"sim-{name}", pod_cidr=cidr, node_ip=gateway,
-                                data_dir=data_dir / name, allowed_registries=("docker.io",))  # the fake pulls locally
+                                data_dir=data_dir / name, allowed_registries=("docker.io",),  # the fake pulls locally
+                                host_mounts=False)  # simulated pods keep their volumes on disk
         await runtime.ensure_network(settings.network, subnet=cidr, gateway=gateway)
         await heartbeat.register()
         agent = NodeAgent(client, runtime, settings, backoff_base=1.0, resync_seconds=30.0, workers=2)
