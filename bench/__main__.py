@@ -19,6 +19,7 @@ from bench.create_latency_tls import bench_create_latency_tls
 from bench.deployment_start import bench_deployment_start
 from bench.failover import bench_failover
 from bench.figures import Figure, Outcome, render_table
+from bench.fuzz import bench_fuzz
 from bench.pod_start import bench_pod_start, bench_pod_start_replicated
 from bench.proxy_sync import bench_proxy_sync
 from bench.rbac_decisions import bench_rbac_decisions
@@ -43,6 +44,8 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
     "scheduler": (bench_scheduler, "1,000 pods on 100 simulated nodes, 3 apiservers: first create → all bound"),
     "scheduler-1": (bench_scheduler_single_apiserver, "the scheduler benchmark with 1 apiserver"),
     "rbac-decisions": (bench_rbac_decisions, "RBAC decisions with 1,000 Roles and RoleBindings (pure, in process)"),
+    "fuzz": (bench_fuzz, "schemathesis over the served OpenAPI against one in-process apiserver: cases per minute "
+             "and answers >= 500"),
     "watch-memory": (bench_watch_memory, "RSS of one apiserver holding 10,000 idle watches (limits lifted), "
                      "and what the default watch limits let one client open"),
     "watch-write-latency": (bench_watch_write_latency, "create latency on one apiserver with no watcher, then "

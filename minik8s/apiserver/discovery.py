@@ -1,22 +1,26 @@
 """Discovery, version and OpenAPI documents, all derived from the kind registry.
 
 kubectl learns what the server serves from `/api`, `/apis`, `/api/v1` and
-`/apis/{group}/{version}`, and validates manifests against `/openapi/v3`. We serve the plain
-(non-aggregated) discovery documents, which kubectl accepts, and a minimal OpenAPI v3 that
-declares each kind's PATCH with `fieldValidation`, so kubectl leaves validation to the server.
-A `kind: List` manifest is the exception: kubectl validates it on the client against OpenAPI v2
-(protobuf), so we serve a v2 document without schemas — kubectl then checks nothing itself and
-every item is still validated by the server (`fieldValidation=Strict`).
+`/apis/{group}/{version}`, and reads `/openapi/v3`. We serve the plain (non-aggregated)
+discovery documents, which kubectl accepts, and one OpenAPI v3 document per group-version with
+every path, parameter and schema (see `openapi_paths`); each kind's PATCH declares
+`fieldValidation`, so kubectl leaves validation to the server. A `kind: List` manifest is the
+exception: kubectl validates it on the client against OpenAPI v2 (protobuf), so the protobuf v2
+document has no paths or schemas — kubectl then checks nothing itself and every item is still
+validated by the server (`fieldValidation=Strict`). `/openapi/v2` asked as JSON (which kubectl
+never does) is the full Swagger 2.0 document, for tools that read one document (see `openapi_v2`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
 import orjson
 
 from minik8s.api.registry import REGISTRY, ResourceKind
+from minik8s.apiserver import openapi_paths, openapi_v2
 
 Document = dict[str, Any]
 
@@ -114,36 +118,21 @@ def resource_list(group_name: str, version: str) -> Document | None:
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}
 
 
-def _openapi_path_document(group_name: str, version: str) -> Document:
-    paths: Document = {}
-    for resource in REGISTRY.in_group_version(group_name, version):
-        base = "/api/v1" if not group_name else f"/apis/{group_name}/{version}"
-        scope = "/namespaces/{namespace}" if resource.namespaced else ""
-        gvk = {"group": group_name, "version": version, "kind": resource.kind}
-        operation = {
-            "operationId": f"patch{resource.kind}",
-            "x-kubernetes-action": "patch",
-            "x-kubernetes-group-version-kind": gvk,
-            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "OK"}},
-        }
-        if "patch" in resource.verbs:
-            paths[f"{base}{scope}/{resource.plural}/{{name}}"] = {"patch": operation}
-        paths[f"{base}{scope}/{resource.plural}"] = {
-            "post": {**operation, "operationId": f"create{resource.kind}", "x-kubernetes-action": "post"}
-        }
-    return {"openapi": "3.0.0", "info": {"title": "minik8s", "version": "v1.32.0"}, "paths": paths,
-            "components": {"schemas": {}}}
+@functools.cache
+def _openapi_document(group_name: str, version: str) -> Document:
+    return openapi_paths.group_version_document(group_name, version)
 
 
 def _openapi_key(group_name: str, version: str) -> str:
     return f"api/{version}" if not group_name else f"apis/{group_name}/{version}"
 
 
+@functools.cache
 def openapi_index() -> Document:
+    """`/openapi/v3`: where each group-version's document is, its URL naming its content's hash."""
     paths: Document = {}
     for group_name, version in REGISTRY.group_versions():
-        document = _openapi_path_document(group_name, version)
+        document = _openapi_document(group_name, version)
         digest = hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32].upper()
         paths[_openapi_key(group_name, version)] = {
             "serverRelativeURL": f"/openapi/v3/{_openapi_key(group_name, version)}?hash={digest}"
@@ -152,16 +141,25 @@ def openapi_index() -> Document:
 
 
 def openapi_document(path: str) -> Document | None:
+    """`/openapi/v3/api/v1`, `/openapi/v3/apis/GROUP/VERSION`: the group-version's OpenAPI v3 document."""
     for group_name, version in REGISTRY.group_versions():
         if _openapi_key(group_name, version) == path.strip("/"):
-            return _openapi_path_document(group_name, version)
+            return _openapi_document(group_name, version)
     return None
+
+
+@functools.cache
+def openapi_v2_document() -> Document:
+    """`/openapi/v2` as JSON: every path and schema in one Swagger 2.0 document."""
+    documents = [_openapi_document(group_name, version) for group_name, version in REGISTRY.group_versions()]
+    return openapi_v2.swagger(documents, OPENAPI_V2["info"])
 
 
 # kubectl asks with the older `…v2@v1.0+protobuf`, but `@` is no token character and Go's MIME parser rejects it
 # in a Content-Type; the apiserver answers with the dotted form, as we do.
 OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 OPENAPI_V2_PROTOBUF_ACCEPTED = ("com.github.proto-openapi.spec.v2.v1.0+protobuf", "com.github.proto-openapi.spec.v2@v1.0+protobuf")
+# What kubectl gets as protobuf: no paths, no definitions (see the module's docstring).
 OPENAPI_V2: Document = {"swagger": "2.0", "info": {"title": "minik8s", "version": VERSION_INFO["gitVersion"]},
                         "paths": {}, "definitions": {}}
 

@@ -148,6 +148,10 @@ def _parse_yaml(body: bytes) -> Any:
         raise PatchError(f"the patch body is neither JSON nor YAML: {error}") from error
     if len(documents) != 1:
         raise PatchError(f"an apply configuration is one YAML document, got {len(documents)}")
+    try:
+        orjson.dumps(documents[0])  # YAML has values JSON has not: integers beyond 64 bits, !!binary
+    except orjson.JSONEncodeError as error:
+        raise PatchError(f"the patch body is not valid JSON or YAML: {error}") from error
     return documents[0]
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from minik8s.api.field_errors import FieldError, join_key
+from minik8s.api.field_reader import FieldReader
 from minik8s.api.meta import JsonObject
 from minik8s.api.rbac import PolicyRule, RequestAttributes
 from minik8s.api.registry import AUTHORIZATION_GROUP, REGISTRY, ResourceKind
@@ -20,6 +22,7 @@ from minik8s.apiserver import errors
 from minik8s.apiserver.authorization import Authorizer
 
 VERSION = "v1"
+_RESOURCE_FIELDS = ("namespace", "verb", "group", "version", "resource", "subresource", "name")
 
 
 def _attributes(user: UserInfo, spec: Mapping[str, Any]) -> RequestAttributes:
@@ -33,6 +36,24 @@ def _attributes(user: UserInfo, spec: Mapping[str, Any]) -> RequestAttributes:
     path_attributes = spec.get("nonResourceAttributes") or {}
     return RequestAttributes(user, str(path_attributes.get("verb") or ""), path=str(path_attributes.get("path") or ""),
                              resource_request=False)
+
+
+def _check_types(resource: ResourceKind, spec: Mapping[str, Any]) -> None:
+    """Every field of the spec has its type (Kubernetes refuses the others while decoding): 422 Invalid."""
+    reader = FieldReader()
+    for attributes, fields in (("resourceAttributes", _RESOURCE_FIELDS), ("nonResourceAttributes", ("path", "verb"))):
+        found = reader.mapping(spec, attributes, "spec")
+        for field in fields:
+            reader.string(found, field, f"spec.{attributes}")
+    for field in ("user", "uid", "namespace"):
+        reader.string(spec, field, "spec")
+    reader.strings(spec, "groups", "spec")
+    for key, values in reader.mapping(spec, "extra", "spec").items():
+        if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+            reader.add(FieldError.type_invalid(join_key("spec.extra", str(key)), values, "must be a list of strings"))
+    if reader.errors:
+        raise errors.invalid(resource, "", [{"reason": e.reason, "message": e.message, "field": e.field}
+                                            for e in reader.errors])
 
 
 def _check_spec(resource: ResourceKind, spec: Mapping[str, Any]) -> None:
@@ -86,6 +107,7 @@ def answer(authorizer: Authorizer, user: UserInfo, plural: str, namespace: str |
         raise errors.bad_request(f"the kind of the object ({body.get('kind')}) does not match the URL "
                                  f"({resource.kind})")
     spec = body["spec"]
+    _check_types(resource, spec)
     review: JsonObject = {**body, "kind": resource.kind, "apiVersion": resource.api_version,
                           "metadata": body.get("metadata") or {"creationTimestamp": None}}
     if resource.kind == "SelfSubjectRulesReview":

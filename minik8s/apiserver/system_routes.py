@@ -61,7 +61,7 @@ async def openapi_v3(request: Request) -> Response:
 async def openapi_v2(request: Request) -> Response:
     if discovery.wants_openapi_v2_protobuf(request.headers.get("accept", "")):
         return Response(discovery.openapi_v2_protobuf(), media_type=discovery.OPENAPI_V2_PROTOBUF)
-    return json_response(discovery.OPENAPI_V2)
+    return json_response(discovery.openapi_v2_document())
 
 
 async def healthz(_: Request) -> Response:

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import httpx
+import pytest
 
 from tests.support import builders
 
@@ -215,6 +216,16 @@ async def test_binding_is_compare_and_set(api: httpx.AsyncClient) -> None:
     bound = (await api.get(f"{PODS}/bound")).json()
     assert bound["spec"]["nodeName"] in ("node-1", "node-2")
     assert {"type": "PodScheduled", "status": "True"}.items() <= bound["status"]["conditions"][0].items()
+
+
+@pytest.mark.parametrize("target", [[{"name": "node-1"}], "node-1", {"name": 5}])
+async def test_a_binding_whose_target_is_no_node_reference_is_invalid(api: httpx.AsyncClient, target: object) -> None:
+    """Found by the schemathesis fuzzer (tests/fuzz): a list as the target was a 500."""
+    await api.post(PODS, json=pod("targeted"))
+    response = await api.post(f"{PODS}/targeted/binding", json={"target": target})
+    status = assert_status(response, 422, "Invalid")
+    assert [cause["field"] for cause in status["details"]["causes"]] in (["target"], ["target.name"])  # type: ignore[index]
+    assert "nodeName" not in (await api.get(f"{PODS}/targeted")).json()["spec"]
 
 
 async def test_pod_deletion_is_graceful_once_scheduled(api: httpx.AsyncClient) -> None:

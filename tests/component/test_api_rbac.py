@@ -222,3 +222,23 @@ async def test_local_subject_access_review_is_namespaced(api: httpx.AsyncClient)
     elsewhere = await api.post(f"{REVIEWS}/namespaces/default/localsubjectaccessreviews", json=review)
     assert elsewhere.status_code == 400
     assert elsewhere.json()["message"] == "spec.resourceAttributes.namespace must match namespace: default"
+
+
+@pytest.mark.parametrize(("plural", "spec", "field"), [
+    ("subjectaccessreviews", {"user": "alice", "extra": [1], "resourceAttributes": {}}, "spec.extra"),
+    ("subjectaccessreviews", {"user": "alice", "extra": {"scopes": "x"}, "resourceAttributes": {}},
+     "spec.extra[scopes]"),
+    ("subjectaccessreviews", {"user": "alice", "groups": 5, "resourceAttributes": {}}, "spec.groups"),
+    ("subjectaccessreviews", {"user": "alice", "nonResourceAttributes": "x"}, "spec.nonResourceAttributes"),
+    ("subjectaccessreviews", {"user": "alice", "resourceAttributes": {"verb": 1}}, "spec.resourceAttributes.verb"),
+    ("namespaces/prod/localsubjectaccessreviews", {"user": "alice", "resourceAttributes": "x"},
+     "spec.resourceAttributes"),
+    ("selfsubjectaccessreviews", {"resourceAttributes": []}, "spec.resourceAttributes"),
+])
+async def test_a_review_with_a_mistyped_spec_field_is_invalid_not_a_crash(api: httpx.AsyncClient, plural: str,
+                                                                            spec: dict[str, Any], field: str) -> None:
+    """Found by the schemathesis fuzzer (tests/fuzz): each of these was a 500."""
+    response = await api.post(f"{REVIEWS}/{plural}", json={"spec": spec})
+    status = response.json()
+    assert response.status_code == 422 and status["reason"] == "Invalid", response.text
+    assert [cause["field"] for cause in status["details"]["causes"]] == [field]

@@ -374,9 +374,12 @@ def test_apply_yaml_keeps_timestamps_as_strings() -> None:
         (JSON_PATCH, {"a": 1}, b'[{"op":"replace","path":"","value":3}]', 422),
         (APPLY_PATCH, None, b"a: [unclosed", 400),
         (APPLY_PATCH, None, b"a: 1\n---\nb: 2\n", 400),
+        (APPLY_PATCH, None, b"data:\n  n: 123456789012345678901234567890\n", 400),  # found by tests/fuzz: a 500
+        (APPLY_PATCH, None, b"data: !!binary aGk=\n", 400),
     ],
     ids=["unsupported-type", "bad-json", "empty-body", "merge-not-object", "strategic-not-object",
-         "json-patch-not-list", "absent-object", "result-not-object", "bad-yaml", "two-yaml-documents"],
+         "json-patch-not-list", "absent-object", "result-not-object", "bad-yaml", "two-yaml-documents",
+         "yaml-integer-beyond-64-bits", "yaml-binary-is-no-json"],
 )
 def test_dispatch_errors(content_type: str, live: dict[str, Any] | None, body: bytes, status_code: int) -> None:
     with pytest.raises(PatchError) as caught:
