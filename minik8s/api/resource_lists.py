@@ -30,6 +30,7 @@ _BINARY_BY_POWER = {power: suffix for suffix, power in _BINARY_SUFFIXES.items()}
 _DECIMAL_BY_EXPONENT = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
 _NANO = Decimal("1e-9")
 _CONTEXT = decimal.Context(prec=80)
+_MOST_DIGITS = 60
 
 
 def _format_of(text: str) -> Format:
@@ -54,9 +55,14 @@ class Quantity:
     def parse(cls, raw: Any) -> Quantity:
         """A quantity as written in JSON (`"500m"`, `2`); ValueError when Kubernetes would refuse it.
 
-        As Kubernetes, an amount finer than a nano-unit is rounded up to the next one."""
+        As Kubernetes, an amount finer than a nano-unit is rounded up to the next one. Amounts of more than
+        60 digits are refused: no resource comes near, and exact arithmetic on them would need unbounded
+        precision."""
         value = parse_quantity(raw)
-        rounded = value.quantize(_NANO, rounding=decimal.ROUND_CEILING, context=_CONTEXT) if value % _NANO else value
+        if value.is_finite() and value and value.adjusted() > _MOST_DIGITS:
+            raise ValueError("quantity is too large")
+        remainder = _CONTEXT.remainder(value, _NANO)
+        rounded = value.quantize(_NANO, rounding=decimal.ROUND_CEILING, context=_CONTEXT) if remainder else value
         return cls(rounded, _format_of(raw) if isinstance(raw, str) else DECIMAL_SI)
 
     @classmethod

@@ -54,3 +54,12 @@ def test_resource_list_helpers_follow_quota_v1() -> None:
     assert negative(parse_list({"pods": "-1", "cpu": "1"})) == ["pods"]
     assert to_json(without_zeros(parse_list({"pods": "0", "cpu": "1"}))) == {"cpu": "1"}
     assert pretty(parse_list({"requests.cpu": "500m", "pods": "1"})) == "pods=1,requests.cpu=500m"
+
+
+def test_large_quantities_are_exact_up_to_sixty_digits_and_refused_beyond() -> None:
+    """A fuzzer's `1e20` in a LimitRange was a 500: the nano-unit check ran out of decimal precision."""
+    assert str(Quantity.parse("1e20")) == "100e18"
+    assert str(Quantity.parse("123456789012345678901.5")) == "123456789012345678901500m"
+    assert Quantity.parse("1e60").value == Decimal("1e60")
+    with pytest.raises(ValueError, match="too large"):
+        Quantity.parse("1e61")
