@@ -87,21 +87,26 @@ class WatchReader:
         self._connection.close()
 
 
+def delete_on_seeing_the_headers(cluster: ReplicaSet, round_index: int) -> None:
+    """One round: a victim, a burst, a watch on a follower, the victim deleted through the leader at once."""
+    leader = cluster.leader_index()
+    follower = cluster.replicas[(leader + 1) % len(cluster.replicas)]
+    victim = f"victim-{round_index}"
+    with httpx.Client(base_url=cluster.replicas[leader].url, timeout=30) as writer:
+        assert writer.post(CM, json={"metadata": {"name": victim}}).status_code == 201
+        acknowledged = burst_of_creates(cluster, f"burst-{round_index}")
+        watch = WatchReader(follower)
+        try:
+            assert watch.status == 200
+            assert writer.delete(f"{CM}/{victim}").status_code == 200  # as soon as the headers are in
+            wait_for(f"round {round_index}: the DELETED event of {victim}", lambda: watch.saw("DELETED", victim),
+                     timeout=EVENT_WAIT_SECONDS, describe=lambda: f"{len(watch.events)} events read")
+            initial = {name for kind, name in watch.events if kind == "ADDED"}  # all read before the DELETED
+            assert acknowledged <= initial, f"{len(acknowledged - initial)} acknowledged creates not in the start"
+        finally:
+            watch.close()
+
+
 def test_a_write_made_when_a_follower_watch_answers_is_delivered_after_a_burst(cluster: ReplicaSet) -> None:
     for round_index in range(ROUNDS):
-        leader = cluster.leader_index()
-        follower = cluster.replicas[(leader + 1) % len(cluster.replicas)]
-        victim = f"victim-{round_index}"
-        with httpx.Client(base_url=cluster.replicas[leader].url, timeout=30) as writer:
-            assert writer.post(CM, json={"metadata": {"name": victim}}).status_code == 201
-            acknowledged = burst_of_creates(cluster, f"burst-{round_index}")
-            watch = WatchReader(follower)
-            try:
-                assert watch.status == 200
-                assert writer.delete(f"{CM}/{victim}").status_code == 200  # as soon as the headers are in
-                wait_for(f"round {round_index}: the DELETED event of {victim}", lambda: watch.saw("DELETED", victim),
-                         timeout=EVENT_WAIT_SECONDS, describe=lambda: f"{len(watch.events)} events read")
-                initial = {name for kind, name in watch.events if kind == "ADDED"}  # all read before the DELETED
-                assert acknowledged <= initial, f"{len(acknowledged - initial)} acknowledged creates not in the start"
-            finally:
-                watch.close()
+        delete_on_seeing_the_headers(cluster, round_index)
