@@ -137,6 +137,16 @@ def leader_index(members: list[EtcdMember]) -> int:
     raise EtcdUnavailable("no etcd member says it leads")
 
 
+def filesystem_of(path: Path) -> str:
+    """The type of the filesystem `path` is on, from /proc/mounts (an fsync on tmpfs would cost nothing)."""
+    resolved, best, kind = str(path.resolve()).rstrip("/") + "/", "", "an unknown filesystem"
+    for line in Path("/proc/mounts").read_text().splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and resolved.startswith(fields[1].rstrip("/") + "/") and len(fields[1]) >= len(best):
+            best, kind = fields[1], fields[2]
+    return kind
+
+
 def member_pids(members: list[EtcdMember], *, leader: int) -> dict[str, int]:
     return {("etcd leader" if index == leader else f"etcd {member.name}"): member.process.pid
             for index, member in enumerate(members) if member.process is not None}

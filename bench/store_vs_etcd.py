@@ -19,13 +19,22 @@ Targets (issue #14): at least 50 % of etcd's throughput, a p50 at most twice etc
 
 from __future__ import annotations
 
+import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.api_store import LOAD_CONNECTIONS, LOAD_SECONDS, LOAD_WARMUP_SECONDS, LOAD_WORKERS
 from bench.create_latency_tls import Client, take_turns
-from bench.etcd_cluster import ETCD_CREATE, etcd_cluster, etcd_version, leader_index, member_pids
+from bench.etcd_cluster import (
+    ETCD_CREATE,
+    etcd_cluster,
+    etcd_version,
+    filesystem_of,
+    leader_index,
+    member_pids,
+)
 from bench.figures import Figure, Outcome, percentile
 from bench.host import cpu_shares, endpoint_of, replica_cluster, replica_pids, snapshot_cpu
 from bench.load import LoadPlan, WorkerReport, collect, start_workers
@@ -52,15 +61,15 @@ class System:
     created: int = 0
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)  # seconds, creates under load
-    remarks: list[str] = field(default_factory=list)
 
     @property
     def throughput(self) -> float:
         return self.created / self.seconds if self.seconds else float("nan")
 
 
-def load_window(system: System, *, window: int) -> None:
-    """32 connections over every member of `system` for one window; adds what they created to it."""
+def load_window(system: System, *, window: int) -> str:
+    """32 connections over every member of `system` for one window; adds what they created to it, and says how
+    the window went (its rate, failures, who used the CPU)."""
     plan = LoadPlan(system.endpoints, LOAD_CONNECTIONS // LOAD_WORKERS, time.monotonic() + 2.5,
                     LOAD_WARMUP_SECONDS, LOAD_SECONDS, create=system.call, name_prefix=f"load{window}")
     processes, results = start_workers(plan, workers=LOAD_WORKERS)
@@ -75,8 +84,8 @@ def load_window(system: System, *, window: int) -> None:
     system.latencies += report.latencies
     shares = cpu_shares(before, after, extra_seconds={"load generator": report.cpu_seconds})
     failures = ", ".join(f"{kind}: {count}" for kind, count in report.failures.most_common()) or "no failures"
-    system.remarks.append(f"{NAME} window {window + 1} ({system.label}): {report.created / LOAD_SECONDS:,.0f} "
-                          f"creates/s, {failures}; CPU: {shares.describe()}")
+    return (f"{NAME} window {window + 1} ({system.label}): {report.created / LOAD_SECONDS:,.0f} creates/s, "
+            f"{failures}; CPU: {shares.describe()}")
 
 
 def latency_figures(clients: list[Client]) -> list[Figure]:
@@ -125,11 +134,12 @@ def bench_store_vs_etcd() -> Outcome:
                 LeanConnection(etcd.leader)), "latency", call=etcd.call),
         ]
         take_turns(clients, rounds=ROUNDS, per_round=CREATES_PER_ROUND, warmup=WARMUP_CREATES)
-        for window, label in enumerate(WINDOW_ORDER):
-            load_window(store if label == store.label else etcd, window=window)
+        windows = [load_window(store if label == store.label else etcd, window=window)
+                   for window, label in enumerate(WINDOW_ORDER)]
     figures = latency_figures(clients) + comparison_figures(store, etcd, clients[0], clients[1])
-    remarks = [f"{NAME}: {etcd_version()} from Debian, 3 members on loopback, default fsync; minik8s: 3 replicas "
-               "(plain HTTP, AlwaysAllow) as bench/host.py starts them; the same lean HTTP/1.1 client for both",
+    remarks = [f"{NAME}: {etcd_version()} from Debian, 3 members on loopback, default fsync, data on "
+               f"{filesystem_of(Path(tempfile.gettempdir()))}; minik8s: 3 replicas (plain HTTP, AlwaysAllow) as "
+               "bench/host.py starts them; the same lean HTTP/1.1 client for both",
                f"{NAME}: latency from {ROUNDS} rounds of {CREATES_PER_ROUND} creates per system in turns, after "
-               f"{WARMUP_CREATES} unmeasured", *store.remarks, *etcd.remarks]
+               f"{WARMUP_CREATES} unmeasured", *windows]
     return Outcome(tuple(figures), tuple(remarks))
