@@ -19,9 +19,10 @@ the loop serves other sockets in between; a watcher woken late sends all it has 
 
 Where a watch may start is decided from what the hub has been handed, never from the state's revision:
 the state runs ahead of the hub by the events still on their way to the loop, and those will be
-published. So a watch may start at any revision from the hub's floor (the revision of a state installed
-wholesale, after which history restarts; 0 at first) on, and with an empty history it is not refused
-because the Raft thread applied a write between the caller's read of the state and its subscription.
+published. A watch may start just before the oldest event of the history, or, with an empty history,
+at the hub's floor (the revision of a state installed wholesale, after which history restarts; 0 at
+first) or the last revision published, whichever is higher. Asking the state instead refused a watch
+starting at the revision a list had just read whenever the Raft thread applied a write in between.
 """
 
 from __future__ import annotations
