@@ -50,6 +50,7 @@ compose-down:
 	bash deploy/compose/demo.sh down
 
 bench: install
+	@bash deploy/setup/etcd.sh
 	$(PY) -m bench
 
 down: install

@@ -29,7 +29,7 @@ from bench.api_store import BenchmarkError
 from bench.figures import Figure, Outcome, percentile
 from bench.host import endpoint_of, replica_cluster, server_runtime
 from bench.secure_cluster import EDITOR_USER, SecureCluster, secure_replica_cluster
-from bench.wire import CONFIG_MAPS, LeanConnection, config_map_body
+from bench.wire import CONFIG_MAP_CREATE, CreateCall, LeanConnection
 from tests.support.replicas import ReplicaSet
 
 NAME = "create-latency-tls"
@@ -50,16 +50,17 @@ class Client:
     prefix: str  # every prefix has the same length, so every body is the same size
     sent: int = 0
     seconds: list[float] = field(default_factory=list)
+    call: CreateCall = CONFIG_MAP_CREATE  # what a create sends (bench.store_vs_etcd: an etcd transaction)
 
     def create(self, count: int, *, measured: bool) -> None:
         """`count` creates, one at a time; each round trip is timed from send to the whole answer read."""
         for _ in range(count):
-            body = config_map_body(f"{self.prefix}-{self.sent:05d}")
+            body = self.call.body(f"{self.prefix}-{self.sent:05d}")
             self.sent += 1
             started = time.perf_counter()
-            status, answer = self.connection.post(CONFIG_MAPS, body)
+            status, answer = self.connection.post(self.call.path, body)
             elapsed = time.perf_counter() - started
-            if status != 201:
+            if not self.call.created(status, answer):
                 raise BenchmarkError(f"{self.label}: create answered {status}: {answer[:200]!r}")
             if measured:
                 self.seconds.append(elapsed)

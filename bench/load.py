@@ -20,13 +20,7 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 
 from bench.host import own_cpu_seconds, sleep_until
-from bench.wire import (
-    CONFIG_MAPS,
-    Endpoint,
-    LeanConnection,
-    config_map_body,
-    post_or_reconnect,
-)
+from bench.wire import CONFIG_MAP_CREATE, CreateCall, Endpoint, LeanConnection, post_or_reconnect
 
 
 @dataclass(frozen=True)
@@ -38,6 +32,8 @@ class LoadPlan:
     start_at: float  # time.monotonic() instant at which every connection starts writing
     warmup: float
     duration: float
+    create: CreateCall = CONFIG_MAP_CREATE  # what a connection sends: ConfigMaps to an apiserver by default
+    name_prefix: str = "load"  # of every object created: two plans on one server need different ones
 
     @property
     def window(self) -> tuple[float, float]:
@@ -55,7 +51,7 @@ class WorkerReport:
 
 def _drive_connection(plan: LoadPlan, *, worker: int, slot: int, report: WorkerReport,
                       lock: threading.Lock) -> None:
-    """One connection: create ConfigMaps back to back until the window closes."""
+    """One connection: create objects (`plan.create`) back to back until the window closes."""
     connection_index = worker * plan.connections_per_worker + slot
     endpoint = plan.endpoints[connection_index % len(plan.endpoints)]
     begin, end = plan.window
@@ -66,18 +62,18 @@ def _drive_connection(plan: LoadPlan, *, worker: int, slot: int, report: WorkerR
         sequence = 0
         while (started := time.monotonic()) < end:
             sequence += 1
-            body = config_map_body(f"load-{connection_index}-{sequence}")
-            connection, status = post_or_reconnect(connection, CONFIG_MAPS, body, failures)
-            if status is None:
+            body = plan.create.body(f"{plan.name_prefix}-{connection_index}-{sequence}")
+            connection, answer = post_or_reconnect(connection, plan.create.path, body, failures)
+            if answer is None:
                 continue
             finished = time.monotonic()
             if not begin <= finished <= end:
                 continue
-            if status == 201:
+            if plan.create.created(*answer):
                 created += 1
                 latencies.append(finished - started)
             else:
-                failures[f"HTTP {status}"] += 1
+                failures[f"HTTP {answer[0]}"] += 1
     finally:
         connection.close()
     with lock:

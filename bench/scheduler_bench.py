@@ -93,9 +93,10 @@ def _create_share(plan: CreatePlan, *, connection_index: int, report: CreateRepo
         sleep_until(plan.start_at)
         first_sent = time.monotonic()
         for body in bodies:
-            connection, status = post_or_reconnect(connection, PODS_PATH, body, failures)
-            if status is None:
+            connection, answer = post_or_reconnect(connection, PODS_PATH, body, failures)
+            if answer is None:
                 continue
+            status = answer[0]
             if status == 201:
                 created, last = created + 1, time.monotonic()
             else:

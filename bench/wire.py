@@ -14,6 +14,7 @@ import json
 import socket
 import ssl
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 CONFIG_MAPS = "/api/v1/namespaces/default/configmaps"
@@ -40,6 +41,25 @@ def config_map_body(name: str, *, size: int = 1024) -> bytes:
     filler = max(0, size - len(json.dumps(skeleton, separators=(",", ":"))))
     skeleton["data"] = {"payload": "x" * filler}
     return json.dumps(skeleton, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class CreateCall:
+    """How a client creates one object on the server under test: the path to POST to, the body for a name, and
+    what says "created" (the status, and a marker the answer must hold: an etcd transaction answers 200 either way).
+
+    `body` is a module-level function, so a load plan carrying a CreateCall pickles into spawned workers."""
+
+    path: str
+    body: Callable[[str], bytes]
+    created_status: int
+    created_marker: bytes = b""
+
+    def created(self, status: int, answer: bytes) -> bool:
+        return status == self.created_status and self.created_marker in answer
+
+
+CONFIG_MAP_CREATE = CreateCall(CONFIG_MAPS, config_map_body, 201)
 
 
 def encode_request(method: str, path: str, *, endpoint: Endpoint, body: bytes = b"") -> bytes:
@@ -124,12 +144,12 @@ class LeanConnection:
 
 
 def post_or_reconnect(connection: LeanConnection, path: str, body: bytes,
-                      failures: Counter[str]) -> tuple[LeanConnection, int | None]:
-    """POST once. A transport failure is counted in `failures` by its type, never resent (a lost create
-    is a failure), and answered with a fresh connection to the same endpoint and no status."""
+                      failures: Counter[str]) -> tuple[LeanConnection, tuple[int, bytes] | None]:
+    """POST once: (connection, (status, answer)). A transport failure is counted in `failures` by its type,
+    never resent (a lost create is a failure), and answered with a fresh connection to the same endpoint and
+    no answer."""
     try:
-        status, _ = connection.post(path, body)
-        return connection, status
+        return connection, connection.post(path, body)
     except (OSError, ProtocolError) as error:
         failures[type(error).__name__] += 1
         connection.close()

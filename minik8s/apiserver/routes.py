@@ -373,12 +373,13 @@ class ApiHandler:
                              bookmarks=options.allow_bookmarks,
                              timeout=watch_timeout(options.timeout_seconds, self.min_request_timeout))
         try:
-            await stream.ready()  # a resourceVersion too new is answered before the stream starts
+            await stream.start()  # the start is fixed and subscribed before the 200 (watch.py): nothing is missed
+            return WatchResponse(stream.stream(), lease, on_end=stream.close, media_type="application/json",
+                                 headers={"Transfer-Encoding": "chunked"})
         except BaseException:
+            stream.close()
             lease.release()
             raise
-        return WatchResponse(stream.stream(), lease, media_type="application/json",
-                             headers={"Transfer-Encoding": "chunked"})
 
     @staticmethod
     def table(resource: ResourceKind, items: list[JsonObject], metadata: dict[str, Any],

@@ -4,6 +4,14 @@ Selectors are applied to both the old and the new state of a changed object, as 
 does: an object that stops matching is reported DELETED, one that starts matching ADDED. The
 stream replays from the requested revision (410 Expired when it is too old), sends periodic
 BOOKMARKs when asked, and ends only on `timeoutSeconds` or when the client goes away.
+
+The start is fixed before the response begins (`WatchStream.start`, awaited by the route before it
+returns the response): the read barrier, the initial list and the subscription to the hub all happen
+before the 200 and its headers are sent. So every write acknowledged before the request arrived is in
+the initial state, and every write made once the headers are there is delivered as an event. Fixing
+the start inside the streaming body instead, after the headers, let a write made on seeing the headers
+land before the start and be folded into the initial state: a DELETE or an update that was never
+reported (issue #14, on a follower after a burst of writes).
 """
 
 from __future__ import annotations
@@ -111,39 +119,54 @@ class WatchStream:
         self.ops, self.decoded, self.resource, self.namespace = ops, decoded, resource, namespace
         self.options, self.render, self.bookmarks, self.timeout = options, render, bookmarks, timeout
         self.bookmark_interval = bookmark_interval
+        self._started = False
+        self._initial: list[bytes] = []
+        self._subscription: Subscription | None = None
 
-    async def ready(self) -> None:
-        """Before the response starts: a resourceVersion this replica does not reach in a bounded wait is
-        a StatusError (504, as for reads; a malformed one ListOptions refused with 400)."""
-        if self.options.resource_version not in (None, "", "0"):
-            await self.ops.objects.sync(self.options.resource_version)
+    async def start(self) -> None:
+        """Fix where the stream starts and subscribe to the hub: before any byte of the response is sent.
 
-    async def prepare(self) -> tuple[list[bytes], Subscription | None]:
-        """Initial events and the subscription (None: an ERROR event, 410, ends the stream at once)."""
+        Raises a StatusError instead of answering 200: a resourceVersion this replica does not reach in a
+        bounded wait (504, as for reads; a malformed one ListOptions refused with 400), a store without a
+        quorum for the read barrier (503). After it, `close` must be called however the response ends."""
+        if self._started:
+            return
+        self._started = True
+        self._initial, self._subscription = await self._subscribe()
+
+    async def _subscribe(self) -> tuple[list[bytes], Subscription | None]:
+        """Initial events and the subscription (None: an ERROR event, 410, ends the stream at once).
+
+        Without a resourceVersion the stream starts at the replica's revision after a read barrier (every
+        write acknowledged before the request is in it); with "0" at whatever this replica has; with one,
+        right after it, once this replica has reached it."""
         store = self.ops.objects.store
         prefix = self.resource.storage_prefix(self.namespace)
         version = self.options.resource_version
-        initial: list[bytes] = []
+        await self.ops.objects.sync(version)
         if version in (None, "", "0"):
-            await self.ops.objects.sync(version)
             revision, items = self.ops.objects.list(self.resource, self.namespace)
-            for obj in items:
-                if self.options.matches(self.resource, obj):
-                    initial.append(_line("ADDED", self.render(obj)))
-            subscription = store.watch(prefix, revision)
-        else:
-            start = int(version)  # checked by ListOptions: a uint64
-            try:
-                subscription = store.watch(prefix, start)
-            except WatchExpired:
-                initial.append(expired_line(f"too old resource version: {start}"))
-                return initial, None
-        return initial, subscription
+            initial = [_line("ADDED", self.render(obj)) for obj in items if self.options.matches(self.resource, obj)]
+            return initial, store.watch(prefix, revision)  # no await since the list: nothing is published between
+        start = int(version)  # checked by ListOptions: a uint64
+        try:
+            return [], store.watch(prefix, start)
+        except WatchExpired:
+            return [expired_line(f"too old resource version: {start}")], None
+
+    def close(self) -> None:
+        """Leave the hub (idempotent): called when the response ends, or when it is never sent."""
+        if self._subscription is not None:
+            self._subscription.close()
 
     async def stream(self) -> AsyncIterator[bytes]:
-        initial, subscription = await self.prepare()  # here, so a stream never started holds no subscription
-        if initial:
-            yield b"".join(initial)
+        """The response body, from the start fixed by `start`."""
+        if not self._started:
+            raise RuntimeError("WatchStream.stream() before start(): the start must be fixed before the headers")
+        if self._initial:
+            yield b"".join(self._initial)
+            self._initial = []
+        subscription = self._subscription
         if subscription is None:
             return
         loop = asyncio.get_running_loop()

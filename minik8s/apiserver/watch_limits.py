@@ -68,16 +68,20 @@ class WatchRegistry:
 
 
 class WatchResponse(StreamingResponse):
-    """A watch stream that gives its lease back when the response ends, whatever ended it."""
+    """A watch stream that gives its lease back, and runs `on_end` (the stream leaves the watch hub), when the
+    response ends, whatever ended it: the stream subscribed before the response began, and a body that never
+    started to run would not close its subscription itself."""
 
-    def __init__(self, content: Any, lease: WatchLease, **kwargs: Any) -> None:
+    def __init__(self, content: Any, lease: WatchLease, *, on_end: Callable[[], None], **kwargs: Any) -> None:
         super().__init__(content, **kwargs)
         self.lease = lease
+        self.on_end = on_end
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self.on_end()
             self.lease.release()
 
 

@@ -79,8 +79,7 @@ class ReplicaCore:
         self.loop = loop
         self.lock = threading.Lock()
         self.state = KVState()
-        self.hub = WatchHub(current_revision=lambda: self.state.revision, history=history,
-                            history_bytes=history_bytes)
+        self.hub = WatchHub(history=history, history_bytes=history_bytes)
         self.transformers = transformers
 
     def seal(self, command: Command) -> Command:
@@ -108,7 +107,7 @@ class ReplicaCore:
                 events = [self.transformers.open_event(event) for event in events]
             except ValueUnreadable as error:  # a key this replica lacks: watchers re-list and get the error
                 log.error("cannot open a stored value for the watch history: %s", error)
-                self.hub.reset()
+                self.hub.reset(events[-1].revision)
                 return
         self.hub.publish(events)
 

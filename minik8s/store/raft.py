@@ -88,7 +88,7 @@ class _ReplicatedState(SyncObjConsumer):  # type: ignore[misc]
             self._core.state = state
             self.state = state
         # Events between our old state and the snapshot are unknown: watchers must re-list.
-        self._core.loop.call_soon_threadsafe(self._core.hub.reset)
+        self._core.loop.call_soon_threadsafe(self._core.hub.reset, state.revision)
 
 
 def read_secret(path: Path) -> str:

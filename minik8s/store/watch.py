@@ -16,6 +16,13 @@ Each woken watcher writes to its socket, about 70 µs on the loop; a thousand of
 held every other request (the next write among them) for 70 ms. An event is queued to every
 watcher at once (so order is kept), but watchers are woken `FAN_OUT_SLICE` per loop iteration, so
 the loop serves other sockets in between; a watcher woken late sends all it has queued in one go.
+
+Where a watch may start is decided from what the hub has been handed, never from the state's revision:
+the state runs ahead of the hub by the events still on their way to the loop, and those will be
+published. A watch may start just before the oldest event of the history, or, with an empty history,
+at the hub's floor (the revision of a state installed wholesale, after which history restarts; 0 at
+first) or the last revision published, whichever is higher. Asking the state instead refused a watch
+starting at the revision a list had just read whenever the Raft thread applied a write in between.
 """
 
 from __future__ import annotations
@@ -23,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Callable
 
 from minik8s.store.state import StoreEvent
 
@@ -145,12 +151,10 @@ class WatchHub:
     def __init__(
         self,
         *,
-        current_revision: Callable[[], int],
         history: int = DEFAULT_HISTORY,
         history_bytes: int = DEFAULT_HISTORY_BYTES,
         subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
     ) -> None:
-        self._current_revision = current_revision
         self._history: collections.deque[StoreEvent] = collections.deque()
         self._limit = history
         self._limit_bytes = history_bytes
@@ -160,6 +164,7 @@ class WatchHub:
         self._to_wake: collections.OrderedDict[Subscription, None] = collections.OrderedDict()
         self._waking = False
         self.latest_revision = 0
+        self._floor = 0  # no event at or below it is ever published again (reset)
 
     def publish(self, events: list[StoreEvent]) -> None:
         """Called on the loop thread with the events of one applied command."""
@@ -205,8 +210,10 @@ class WatchHub:
         """The bytes the history holds on to (keys and values of its events)."""
         return self._bytes
 
-    def reset(self) -> None:
-        """The replica's state was replaced wholesale (snapshot install): history is void."""
+    def reset(self, revision: int) -> None:
+        """The replica's state was replaced wholesale at `revision` (snapshot install): history is void,
+        watchers must re-list, and the events published from now on are those after `revision`."""
+        self._floor = max(self._floor, revision)
         self._history.clear()
         self._bytes = 0
         self._to_wake.clear()
@@ -218,7 +225,7 @@ class WatchHub:
         """The smallest revision R from which a watch can still start (events after R complete)."""
         if self._history:
             return self._history[0].revision - 1
-        return max(self._current_revision(), self.latest_revision)
+        return max(self._floor, self.latest_revision)
 
     def subscribe(self, prefix: str, after_revision: int) -> Subscription:
         """Replay history after `after_revision`, then follow. Raises WatchExpired if too old."""

@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from minik8s.store.base import LocalStore
+from minik8s.store.base import LocalStore, StoreUnavailable
 from tests.support.serving import apiserver_serving
+from tests.support.slow_store import SlowBarrier
 
 CM = "/api/v1/namespaces/default/configmaps"
 
@@ -120,3 +121,34 @@ async def test_resuming_from_a_revision_dropped_for_size_is_410_expired() -> Non
         assert seen[0]["type"] == "ERROR"
         assert seen[0]["object"]["code"] == 410 and seen[0]["object"]["reason"] == "Expired"
         assert store.core.hub.history_size_bytes <= 2 * 1024 * 1024
+
+
+async def test_a_write_made_once_the_headers_arrive_is_delivered_as_an_event() -> None:
+    """Issue #14: the 200 is sent only once the start is fixed, so a delete made on seeing it is a DELETED event
+    (it used to land before the start, while the read barrier ran after the headers, and was never reported)."""
+    async with apiserver_serving(store=SlowBarrier()) as url, httpx.AsyncClient(base_url=url, timeout=10) as api:
+        await api.post(CM, json={"metadata": {"name": "doomed"}})
+        async with api.stream("GET", CM, params={"watch": "true"}) as response:
+            assert response.status_code == 200
+            assert (await api.delete(f"{CM}/doomed")).status_code == 200
+            lines = response.aiter_lines()
+            seen = [json.loads(await asyncio.wait_for(anext(lines), 5)) for _ in range(2)]
+    assert [(event["type"], event["object"]["metadata"]["name"]) for event in seen] == [
+        ("ADDED", "doomed"), ("DELETED", "doomed")]
+
+
+async def test_a_watch_whose_read_barrier_fails_is_refused_before_it_answers() -> None:
+    """No quorum for the barrier: a 503 with Retry-After, not a 200 whose stream breaks."""
+
+    class QuorumLost(LocalStore):
+        lost = False
+
+        async def barrier(self) -> None:
+            if self.lost:
+                raise StoreUnavailable("no leader", retry_after=2)
+
+    store = QuorumLost()
+    async with apiserver_serving(store=store) as url, httpx.AsyncClient(base_url=url, timeout=10) as api:
+        store.lost = True
+        response = await api.get(CM, params={"watch": "true"})
+    assert response.status_code == 503 and response.headers["retry-after"] == "2"

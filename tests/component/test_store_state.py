@@ -129,7 +129,7 @@ def _event(revision: int, key: str = "/registry/things/a") -> StoreEvent:
 
 
 async def test_hub_replays_history_then_follows_without_gaps_or_doubles() -> None:
-    hub = WatchHub(current_revision=lambda: 0, history=100)
+    hub = WatchHub(history=100)
     for revision in range(1, 6):
         hub.publish([_event(revision)])
     subscription = hub.subscribe("/registry/things/", 2)
@@ -140,7 +140,7 @@ async def test_hub_replays_history_then_follows_without_gaps_or_doubles() -> Non
 
 
 async def test_hub_answers_expired_for_a_revision_older_than_its_history() -> None:
-    hub = WatchHub(current_revision=lambda: 0, history=3)
+    hub = WatchHub(history=3)
     for revision in range(1, 11):
         hub.publish([_event(revision)])
     with pytest.raises(WatchExpired):
@@ -150,7 +150,7 @@ async def test_hub_answers_expired_for_a_revision_older_than_its_history() -> No
 
 
 async def test_hub_cuts_off_a_slow_subscriber_instead_of_buffering_forever() -> None:
-    hub = WatchHub(current_revision=lambda: 0, history=100, subscriber_buffer=2)
+    hub = WatchHub(history=100, subscriber_buffer=2)
     subscription = hub.subscribe("/", 0)
     for revision in range(1, 5):
         hub.publish([_event(revision)])
@@ -158,8 +158,31 @@ async def test_hub_cuts_off_a_slow_subscriber_instead_of_buffering_forever() -> 
         await asyncio.wait_for(subscription.next(), 1)
 
 
+async def test_a_watch_may_start_at_a_revision_still_on_its_way_to_the_hub() -> None:
+    """The state runs ahead of the hub by the events not yet handed to the loop: a watch starting at the
+    state's revision is not refused (it was with an empty history), and gets everything after it."""
+    hub = WatchHub(history=100)
+    subscription = hub.subscribe("/", 3)  # the state has applied revisions 1-3; the hub has none of them yet
+    hub.publish([_event(revision) for revision in range(1, 6)])
+    assert [e.revision for e in subscription.drain()] == [4, 5]
+
+
+async def test_after_a_state_is_installed_watches_start_no_lower_than_it() -> None:
+    hub = WatchHub(history=100)
+    hub.publish([_event(revision) for revision in range(1, 4)])
+    earlier = hub.subscribe("/", 3)
+    hub.reset(10)  # a snapshot at revision 10 replaced the state: revisions 4-10 are never published
+    with pytest.raises(WatchExpired):
+        earlier.drain()
+    with pytest.raises(WatchExpired):
+        hub.subscribe("/", 5)
+    subscription = hub.subscribe("/", 10)
+    hub.publish([_event(11)])
+    assert [e.revision for e in subscription.drain()] == [11]
+
+
 async def test_hub_filters_by_prefix() -> None:
-    hub = WatchHub(current_revision=lambda: 0)
+    hub = WatchHub()
     subscription = hub.subscribe("/registry/pods/a/", 0)
     hub.publish([_event(1, "/registry/pods/b/x"), _event(2, "/registry/pods/a/y")])
     assert [e.key for e in subscription.drain()] == ["/registry/pods/a/y"]

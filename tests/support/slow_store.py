@@ -1,4 +1,4 @@
-"""A store whose transactions take a while, so that concurrent writers all read before any commits."""
+"""Stores that take a while: transactions (concurrent writers all read before any commits), read barriers."""
 
 from __future__ import annotations
 
@@ -17,3 +17,13 @@ class SlowCommits(LocalStore):
         if command.get("op") == "txn":
             await asyncio.sleep(self.delay)
         return await super().apply(command)
+
+
+class SlowBarrier(LocalStore):
+    """LocalStore whose read barrier takes `delay` seconds, as a follower's does while its no-op commits
+    (longer after a burst of writes): a write may commit while a read, or a watch's start, waits for it."""
+
+    delay = 0.3
+
+    async def barrier(self) -> None:
+        await asyncio.sleep(self.delay)

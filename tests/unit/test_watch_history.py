@@ -26,7 +26,7 @@ def big_event(revision: int) -> StoreEvent:
 
 
 def test_400_writes_of_a_900_kb_object_stay_within_the_history_bytes() -> None:
-    hub = WatchHub(current_revision=lambda: 0, history=10_000, history_bytes=64 * MiB)
+    hub = WatchHub(history=10_000, history_bytes=64 * MiB)
     for revision in range(1, 401):
         hub.publish([big_event(revision)])
     assert hub.history_size_bytes <= 64 * MiB
@@ -35,7 +35,7 @@ def test_400_writes_of_a_900_kb_object_stay_within_the_history_bytes() -> None:
 
 
 def test_a_resume_from_a_revision_dropped_for_size_is_expired() -> None:
-    hub = WatchHub(current_revision=lambda: 0, history=10_000, history_bytes=8 * MiB)
+    hub = WatchHub(history=10_000, history_bytes=8 * MiB)
     for revision in range(1, 21):
         hub.publish([big_event(revision)])
     with pytest.raises(WatchExpired):
@@ -45,21 +45,21 @@ def test_a_resume_from_a_revision_dropped_for_size_is_expired() -> None:
 
 
 def test_the_event_count_bound_still_holds() -> None:
-    hub = WatchHub(current_revision=lambda: 0, history=5, history_bytes=64 * MiB)
+    hub = WatchHub(history=5, history_bytes=64 * MiB)
     for revision in range(1, 11):
         hub.publish([StoreEvent(revision, "ADDED", KEY, b"v", None)])
     assert hub.oldest_available() == 5
 
 
 def test_one_event_larger_than_the_history_bytes_is_still_delivered_to_followers() -> None:
-    hub = WatchHub(current_revision=lambda: 0, history=100, history_bytes=MiB)
+    hub = WatchHub(history=100, history_bytes=MiB)
     follower = hub.subscribe("/registry/", 0)
     hub.publish([big_event(1), big_event(2)])
     assert [event.revision for event in follower.drain()] == [1, 2]
 
 
 async def test_a_watcher_that_falls_out_of_the_history_is_cut_off_and_its_backlog_released() -> None:
-    hub = WatchHub(current_revision=lambda: 0, history=10_000, history_bytes=8 * MiB)
+    hub = WatchHub(history=10_000, history_bytes=8 * MiB)
     stalled = hub.subscribe("/registry/", 0)
     reading = hub.subscribe("/registry/", 0)
     for revision in range(1, 41):
@@ -72,7 +72,7 @@ async def test_a_watcher_that_falls_out_of_the_history_is_cut_off_and_its_backlo
 
 
 async def test_a_watcher_within_the_history_keeps_its_backlog() -> None:
-    hub = WatchHub(current_revision=lambda: 0, history=10_000, history_bytes=64 * MiB)
+    hub = WatchHub(history=10_000, history_bytes=64 * MiB)
     behind = hub.subscribe("/registry/", 0)
     for revision in range(1, 11):
         hub.publish([big_event(revision)])
@@ -81,7 +81,7 @@ async def test_a_watcher_within_the_history_keeps_its_backlog() -> None:
 
 
 async def test_many_watchers_are_woken_a_slice_per_loop_iteration_and_see_every_event_in_order() -> None:
-    hub = WatchHub(current_revision=lambda: 0)
+    hub = WatchHub()
     watchers = [hub.subscribe("/registry/", 0) for _ in range(3 * FAN_OUT_SLICE)]
     waiting = [asyncio.ensure_future(watcher.next(timeout=5)) for watcher in watchers]
     await asyncio.sleep(0)  # every watcher now waits
