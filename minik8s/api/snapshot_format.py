@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+SNAPSHOT_PATH = "/snapshot"  # where an apiserver serves it
+SEED_FILE_NAME = "seed.snapshot"  # in a replica's data directory: loaded into its new store (store/seeding.py)
 MAGIC = b"MK8SSNAP"
 END_MARKER = b"MK8S-END"
 FORMAT_VERSION = 1
@@ -134,17 +136,18 @@ class SnapshotReader:
 
     def _read_header(self) -> SnapshotHeader:
         try:
-            fixed = self._reader.read_exact(_HEADER.size)
+            magic = self._reader.read_exact(len(MAGIC))
         except EOFError:
-            raise self._error("is truncated: it ends inside its header", not_snapshot_if_short=True) from None
-        magic, version, revision, keys, created_ms, id_length = _HEADER.unpack(fixed)
+            raise SnapshotError(f"{self._name} is not a minik8s snapshot (it is shorter than its magic bytes)") from None
         if magic != MAGIC:
             raise SnapshotError(f"{self._name} is not a minik8s snapshot (it does not begin with {MAGIC.decode()})")
-        if version != FORMAT_VERSION:
-            newer = " (made by a newer minik8s)" if version > FORMAT_VERSION else ""
-            raise SnapshotError(f"{self._name} is a snapshot of format version {version}{newer}; this minik8s "
-                                f"reads version {FORMAT_VERSION}")
         try:
+            version, revision, keys, created_ms, id_length = _HEADER.unpack(
+                magic + self._reader.read_exact(_HEADER.size - len(MAGIC)))[1:]
+            if version != FORMAT_VERSION:
+                newer = " (made by a newer minik8s)" if version > FORMAT_VERSION else ""
+                raise SnapshotError(f"{self._name} is a snapshot of format version {version}{newer}; this minik8s "
+                                    f"reads version {FORMAT_VERSION}")
             cluster_id = self._reader.read_exact(id_length).decode()
         except EOFError:
             raise self._error("is truncated: it ends inside its header") from None
@@ -152,9 +155,7 @@ class SnapshotReader:
             raise self._error("is corrupt: its cluster id is not UTF-8") from None
         return SnapshotHeader(cluster_id, revision, keys, created_ms, version)
 
-    def _error(self, problem: str, *, not_snapshot_if_short: bool = False) -> SnapshotError:
-        if not_snapshot_if_short and self._reader.offset == 0 and self._size is not None and self._size < len(MAGIC):
-            return SnapshotError(f"{self._name} is not a minik8s snapshot (it is {self._size} bytes long)")
+    def _error(self, problem: str) -> SnapshotError:
         return SnapshotError(f"{self._name} {problem}")
 
     def entries(self) -> Iterator[SnapshotEntry]:
@@ -241,24 +242,48 @@ def check_file(path: str, *, name: str | None = None) -> SnapshotSummary:
     return SnapshotSummary(reader.header, size, reader.sha256, sealed, tuple(sorted(key_names)))
 
 
+class PendingFile:
+    """A snapshot being written as `path` (mode 0600: it holds every object) such that no half-written file
+    ever has that name: into a temporary file beside it; `commit` syncs it, reads it back whole, renames it
+    and syncs the folder; `discard` (or a failed commit) leaves nothing behind."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        self._temporary = Path(temporary)
+        self._stream = os.fdopen(descriptor, "wb")
+
+    def write(self, chunk: bytes) -> None:
+        self._stream.write(chunk)
+
+    def commit(self) -> SnapshotSummary:
+        try:
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+            self._stream.close()
+            summary = check_file(str(self._temporary), name=str(self.path))
+            os.replace(self._temporary, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        sync_folder(self.path.parent)
+        return summary
+
+    def discard(self) -> None:
+        self._stream.close()
+        self._temporary.unlink(missing_ok=True)
+
+
 def write_file(path: Path, chunks: Iterable[bytes]) -> SnapshotSummary:
-    """Write a snapshot as `path` (mode 0600: it holds every object) so that no half-written file ever has
-    that name: into a temporary file beside it, synced, checked (read back whole), renamed, the folder synced.
-    A failure — of the chunks' source, the disk, or the check — leaves no file behind and raises."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    """Write the chunks as the snapshot file `path` (see `PendingFile`); a failure leaves no file and raises."""
+    pending = PendingFile(path)
     try:
-        with os.fdopen(descriptor, "wb") as stream:
-            for chunk in chunks:
-                stream.write(chunk)
-            stream.flush()
-            os.fsync(stream.fileno())
-        summary = check_file(temporary, name=str(path))
-        os.replace(temporary, path)
+        for chunk in chunks:
+            pending.write(chunk)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        pending.discard()
         raise
-    sync_folder(path.parent)
-    return summary
+    return pending.commit()
 
 
 def sync_folder(folder: Path) -> None:

@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from minik8s.api.snapshot_format import SEED_FILE_NAME
 from minik8s.apiserver.admission import DEFAULT_PLUGINS, PLUGINS, enabled_plugins
 from minik8s.apiserver.admission_pod_security import add_pod_security_flags, pod_security_from_flags
 from minik8s.apiserver.app import create_app
@@ -43,7 +44,7 @@ from minik8s.daemon.request_guard import host_policy, parse_host_list
 from minik8s.daemon.tls import ServerTls
 from minik8s.store.encryption import NO_ENCRYPTION
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
-from minik8s.store.seeding import SEED_FILE_NAME, seed_store
+from minik8s.store.seeding import seed_store
 from minik8s.store.watch import DEFAULT_HISTORY_BYTES
 
 log = logging.getLogger("minik8s.apiserver")

@@ -25,7 +25,6 @@ from minik8s.api.snapshot_format import SnapshotEntry, SnapshotHeader, encode_sn
 from minik8s.apiserver import errors
 from minik8s.store.base import Store, StoreBusy, StoreSnapshot, StoreUnavailable
 
-SNAPSHOT_PATH = "/snapshot"
 SNAPSHOT_MEDIA_TYPE = "application/octet-stream"
 REVISION_HEADER = "X-Minik8s-Snapshot-Revision"
 

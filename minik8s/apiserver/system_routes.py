@@ -16,9 +16,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from minik8s.api.snapshot_format import SNAPSHOT_PATH
 from minik8s.apiserver import discovery, errors
 from minik8s.apiserver.routes import json_response
-from minik8s.apiserver.snapshots import SNAPSHOT_PATH, snapshot_endpoint
+from minik8s.apiserver.snapshots import snapshot_endpoint
 from minik8s.store.base import Store
 
 

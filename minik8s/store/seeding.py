@@ -25,13 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from minik8s.api.snapshot_format import SnapshotEntry, SnapshotError, SnapshotReader, check_file
+from minik8s.api.snapshot_format import (
+    SnapshotEntry,
+    SnapshotError,
+    SnapshotReader,
+    check_file,
+)
 from minik8s.store.base import ReplicaCore, StoreBusy, StoreUnavailable
 from minik8s.store.state import Command, Result
 
 log = logging.getLogger(__name__)
 
-SEED_FILE_NAME = "seed.snapshot"
 IGNORED_SUFFIX = ".ignored"
 PART_ENTRIES = 1000
 PART_BYTES = 1024 * 1024

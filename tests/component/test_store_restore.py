@@ -6,10 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from minik8s.api.snapshot_format import SnapshotEntry, SnapshotHeader, encode_snapshot, write_file
+from minik8s.api.snapshot_format import (
+    SEED_FILE_NAME,
+    SnapshotEntry,
+    SnapshotHeader,
+    check_file,
+    encode_snapshot,
+    write_file,
+)
 from minik8s.store import seeding
 from minik8s.store.base import LocalStore, name_cluster
-from minik8s.store.seeding import SEED_FILE_NAME, SeedProgress, next_step, seed_store
+from minik8s.store.seeding import SeedProgress, next_step, seed_store
 from minik8s.store.state import RESTORING, KVState
 
 REVISION = 50
@@ -33,13 +40,14 @@ def part(state: KVState, index: int, entries: list[SnapshotEntry], *, last: bool
 def test_parts_apply_in_order_and_the_last_sets_revision_and_cluster_id() -> None:
     state = KVState()
     assert part(state, 0, ENTRIES[:10]) == "ok"
-    assert state.restoring == ("s1", 1) and state.revision == 0
+    assert (state.restoring, state.revision) == (("s1", 1), 0)
     assert state.apply({"op": "create", "key": "/registry/x/y", "value": b"{}"})[0].message == RESTORING
     assert state.apply({"op": "identify", "cluster_id": "c"})[0].status == "error"
     assert part(state, 0, ENTRIES[:10]) == "conflict"  # sent twice: refused
     assert part(state, 2, ENTRIES[10:]) == "conflict"  # out of order: refused
     assert part(state, 1, ENTRIES[10:], last=True) == "ok"
-    assert (state.revision, state.cluster_id, state.restoring) == (REVISION, "c2", None)
+    assert (state.revision, state.cluster_id) == (REVISION, "c2")
+    assert state.restoring is None
     entry = state.get(ENTRIES[3].key)
     assert entry is not None and (entry.value, entry.create_revision, entry.mod_revision) == ENTRIES[3][1:]
     result, _ = state.apply({"op": "create", "key": "/registry/x/y", "value": b"{}"})
@@ -105,7 +113,7 @@ async def test_seeding_resumes_where_a_previous_leader_stopped(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(seeding, "PART_ENTRIES", 10)
     path = seed_file(tmp_path)
-    seed = seeding.check_file(str(path)).sha256
+    seed = check_file(str(path)).sha256
     store = LocalStore()
     first = next(seeding.parts_of(path))
     await store.apply({"op": "restore", "seed": seed, "part": 0, "revision": REVISION, "entries": first[1],

@@ -99,7 +99,8 @@ def test_bytes_after_the_checksum_are_refused() -> None:
 def test_wrong_magic_is_not_a_snapshot() -> None:
     data = encoded()
     assert refusal(b"XXXXXXXX" + data[8:]) == f"snap.db is not a minik8s snapshot (it does not begin with {MAGIC.decode()})"
-    assert refusal(b"{}") == "snap.db is not a minik8s snapshot (it is 2 bytes long)"
+    assert refusal(b"{}") == "snap.db is not a minik8s snapshot (it is shorter than its magic bytes)"
+    assert refusal(b"hello, world") == f"snap.db is not a minik8s snapshot (it does not begin with {MAGIC.decode()})"
 
 
 def test_another_format_version_is_refused() -> None:
