@@ -24,6 +24,7 @@ from bench.proxy_sync import bench_proxy_sync
 from bench.rbac_decisions import bench_rbac_decisions
 from bench.ready_traffic import bench_ready_traffic
 from bench.scheduler_bench import bench_scheduler, bench_scheduler_single_apiserver
+from bench.snapshot import bench_snapshot
 from bench.watch_load import bench_watch_memory, bench_watch_write_latency
 
 log = logging.getLogger("bench")
@@ -47,6 +48,8 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
                      "and what the default watch limits let one client open"),
     "watch-write-latency": (bench_watch_write_latency, "create latency on one apiserver with no watcher, then "
                             "with 1,000 watchers reading every event"),
+    "snapshot": (bench_snapshot, "snapshot save and restore of 10,000 objects on 3 replicas: save, a new home "
+                 "from it, its first start"),
 }
 
 
