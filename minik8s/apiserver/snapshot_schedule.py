@@ -125,8 +125,8 @@ class PeriodicSnapshots:
                 continue
             try:
                 await self.take()
-            except (OSError, ValueError, StatusError) as error:
-                message = error.message if isinstance(error, StatusError) else str(error)
+            except Exception as error:  # a full disk, no quorum, …: say so and try again at the next check
+                message = error.message if isinstance(error, StatusError) else f"{type(error).__name__}: {error}"
                 self.last_error = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}: {message}"
                 log.warning("periodic snapshot failed: %s", message)
 

@@ -121,6 +121,8 @@ def up(
         "--leader-elect-retry-period": retry_period,
     })]
     interval = None if snapshot_interval is None else parse_duration(snapshot_interval, flag="--snapshot-interval")
+    if interval is not None and interval < 0:
+        raise CliError(f"--snapshot-interval cannot be negative, not {snapshot_interval}")
     if snapshot_retention is not None and snapshot_retention < 1:
         raise CliError(f"--snapshot-retention must be at least 1, not {snapshot_retention}")
     options = UpOptions(replicas=replicas, nodes=nodes, port_base=port_base, timeout=timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
@@ -9,11 +10,13 @@ import httpx
 
 from minik8s.api.snapshot_format import SnapshotReader
 from minik8s.apiserver.encryption_config import load_encryption_config
+from minik8s.apiserver.snapshot_schedule import PeriodicSnapshots, SnapshotSchedule
 from minik8s.apiserver.snapshots import REVISION_HEADER
 from minik8s.store.base import LocalStore
-from tests.component.test_secrets_at_rest import aesgcm, write_config
+from tests.support.encryption import aesgcm, write_config
 from tests.support.serving import apiserver_serving
 from tests.support.users import ADMIN, TEST_USER_HEADER, as_user
+from tests.support.waiting import eventually
 
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 SECRETS = "/api/v1/namespaces/default/secrets"
@@ -61,3 +64,32 @@ async def test_only_administrators_may_take_a_snapshot() -> None:
         assert (await api.post(f"{RBAC}/clusterroles", json=role)).status_code == 201
         assert (await api.post(f"{RBAC}/clusterrolebindings", json=binding)).status_code == 201
         assert (await api.get("/snapshot", headers=as_user("backup-bot"))).status_code == 200
+
+
+async def test_periodic_snapshots_keep_the_newest_and_report_the_last(tmp_path: Path) -> None:
+    store = LocalStore()
+    now = [1_740_830_400.0]  # 2025-03-01T12:00:00Z
+    snapshots = PeriodicSnapshots(store, SnapshotSchedule(tmp_path / "snaps", 3600.0, 2), clock=lambda: now[0])
+    for _ in range(3):
+        await store.apply({"op": "create", "key": f"/registry/configmaps/default/c{store.revision}", "value": b"{}"})
+        taken = await snapshots.take()
+        now[0] += 3600
+    assert sorted(path.name for path in (tmp_path / "snaps").iterdir()) == [
+        "snapshot-20250301T130000Z-rev2.snap", "snapshot-20250301T140000Z-rev3.snap"]
+    assert snapshots.status()["last_snapshot"] == taken.to_json() == {
+        "time": "2025-03-01T14:00:00Z", "revision": 3, "file": str(taken.path)}
+    _, _, entries = read_snapshot(taken.path.read_bytes())
+    assert len(entries) == 3
+
+
+async def test_a_failed_periodic_snapshot_is_reported_and_retried(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    snapshots = PeriodicSnapshots(LocalStore(), SnapshotSchedule(blocker, 0.05, 2), clock=lambda: 3600.0 * 5)
+    snapshots.started = 0.0  # a slot has passed since the start: due at once
+    task = asyncio.create_task(snapshots.run())
+    try:
+        await eventually("the failure to be reported", lambda: snapshots.status().get("snapshot_error"), timeout=10)
+    finally:
+        task.cancel()
+    assert "FileExistsError" in str(snapshots.status()["snapshot_error"])

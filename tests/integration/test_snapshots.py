@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from minik8s.api.snapshot_format import SnapshotHeader, encode_snapshot, write_file
 from minik8s.client.kubeconfig import write_kubeconfig
+from tests.support.encryption import aesgcm, write_config
 from tests.support.replicas import ReplicaSet
 from tests.support.waiting import wait_for
 
@@ -47,18 +47,9 @@ def succeed(*args: str) -> str:
     return result.stdout
 
 
-def encryption_config(path: Path) -> Path:
-    key = base64.b64encode(b"k" * 32).decode()
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "apiserver.config.k8s.io/v1", "kind": "EncryptionConfiguration",
-        "resources": [{"resources": ["secrets"],
-                       "providers": [{"aesgcm": {"keys": [{"name": "key1", "secret": key}]}}, {"identity": {}}]}]}))
-    return path
-
-
 @pytest.fixture
 def old_cluster(tmp_path: Path) -> Iterator[ReplicaSet]:
-    flags = ("--encryption-provider-config", str(encryption_config(tmp_path / "encryption.yaml")),
+    flags = ("--encryption-provider-config", str(write_config(tmp_path / "encryption.yaml", aesgcm("key1"), {"identity": {}})),
              "--snapshot-dir", str(tmp_path / "periodic"), "--snapshot-interval", "1s", "--snapshot-retention", "2")
     (tmp_path / "old").mkdir()
     replicas = ReplicaSet(tmp_path / "old", flags=flags)
