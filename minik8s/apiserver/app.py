@@ -39,6 +39,7 @@ from minik8s.apiserver.node_proxy import NodeProxy
 from minik8s.apiserver.operations import Operations
 from minik8s.apiserver.response_warnings import WarningHeaders
 from minik8s.apiserver.routes import ApiHandler
+from minik8s.apiserver.snapshot_schedule import PeriodicSnapshots
 from minik8s.apiserver.storage import ObjectStore
 from minik8s.apiserver.system_routes import add_system_routes
 from minik8s.apiserver.watch_limits import WatchRegistry
@@ -53,13 +54,15 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
                authentication: AuthenticationOptions | None = None, authorization_mode: str = ALWAYS_ALLOW,
                kubelet: KubeletConnection | None = None,
                admission_plugins: frozenset[str] = DEFAULT_PLUGINS,
-               pod_security: PodSecurityConfig | None = None, load_limits: LoadLimits | None = None) -> FastAPI:
+               pod_security: PodSecurityConfig | None = None, load_limits: LoadLimits | None = None,
+               snapshots: PeriodicSnapshots | None = None) -> FastAPI:
     """The apiserver over `store`. `hosts` are the Host headers it answers (default: IP literals, localhost,
     the cluster's names, this machine's hostname and the advertised host — see daemon.request_guard);
     `authentication` says how requests prove who they are; `authorization_mode` is AlwaysAllow or RBAC;
     `kubelet` is how logs and exec reach node agents (default plain http/ws; see kubelet_client);
     `admission_plugins` the plugins every write passes (see admission); `pod_security` PodSecurity's
-    defaults and exempt namespaces (default: all privileged); `load_limits` see load_limits."""
+    defaults and exempt namespaces (default: all privileged); `load_limits` see load_limits; `snapshots` the
+    periodic snapshots this replica takes (run by its caller; shown by `/debug/raft`)."""
     limits = load_limits or LoadLimits()
     pod_security = pod_security or PodSecurityConfig()
     ops = Operations(ObjectStore(store), toleration_seconds=toleration_seconds, admission_plugins=admission_plugins,
@@ -95,7 +98,8 @@ def create_app(store: Store, *, name: str = "apiserver", toleration_seconds: dic
                                authorizer, user, enabled=ops.admission.runs(NODE_RESTRICTION)))
     _add_api_routes(app, handler, node_proxy)
     add_system_routes(app, store, name=name, metrics=new_registry(stats, store, lambda: watches.open,
-                                                                  lambda: inflight.in_flight))
+                                                                  lambda: inflight.in_flight),
+                      more_status=snapshots.status if snapshots is not None else None)
     _add_outer_layers(app, stats, hosts or host_policy(own=[advertise[0]] if advertise else []))
     return app
 

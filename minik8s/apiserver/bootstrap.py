@@ -1,4 +1,4 @@
-"""What every apiserver replica makes sure exists: the system namespaces and the `kubernetes` Service.
+"""What every apiserver replica makes sure exists: the cluster id, system namespaces, `kubernetes` Service.
 
 Each replica runs `bootstrap` when it starts, retrying until its Raft group has a leader; the
 creates are create-if-absent, so replicas racing each other end with one copy. A replica that
@@ -25,6 +25,7 @@ from minik8s.apiserver import errors
 from minik8s.apiserver.admission_pod_security import has_pod_security_labels
 from minik8s.apiserver.bootstrap_policy import create_cluster_policy, create_namespaced_policy
 from minik8s.apiserver.operations import Operations
+from minik8s.store.base import name_cluster
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +112,11 @@ async def _create_kubernetes_service(ops: Operations, advertise: tuple[str, int]
 
 async def bootstrap(ops: Operations, advertise: tuple[str, int] | None = None, *, rbac: bool = False,
                     namespace_labels: Mapping[str, Mapping[str, str]] | None = None) -> None:
-    """The system namespaces (labelled with `namespace_labels`), the `kubernetes` service (and with
-    `rbac` the bootstrap policy); retried until the store has a leader."""
+    """The cluster's id (named at its first start), the system namespaces (labelled with `namespace_labels`),
+    the `kubernetes` service (and with `rbac` the bootstrap policy); retried until the store has a leader."""
     for attempt in range(600):
         try:
+            await ops.objects.run(name_cluster(ops.objects.store))
             if rbac:  # before the namespaces: whoever waits for kube-node-lease finds the ClusterRoles in place
                 await create_cluster_policy(ops)
             for name in SYSTEM_NAMESPACES:  # kube-node-lease last: whoever waits for it finds the others labelled

@@ -4,20 +4,30 @@ Started by `minik8s up`, or by hand on each machine of a cluster:
     minik8s-apiserver --name apiserver-1 --listen 127.0.0.1:6443 --raft-address 127.0.0.1:7001 \
         --peers 127.0.0.1:7002,127.0.0.1:7003 --data-dir /var/lib/minik8s/apiserver-1 \
         --secret-file /etc/minik8s/cluster-secret --encryption-provider-config /etc/minik8s/encryption.yaml
+
+A data directory holding `seed.snapshot` (left by `minik8s snapshot restore`) is loaded into the store
+before the replica serves (store/seeding.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
 import os
 import sys
 from pathlib import Path
 
+from minik8s.api.snapshot_format import SEED_FILE_NAME
 from minik8s.apiserver.admission import DEFAULT_PLUGINS, PLUGINS, enabled_plugins
 from minik8s.apiserver.admission_pod_security import add_pod_security_flags, pod_security_from_flags
 from minik8s.apiserver.app import create_app
-from minik8s.apiserver.authentication_setup import add_authentication_flags, options_from_flags
+from minik8s.apiserver.authentication_setup import (
+    AuthenticationOptions,
+    add_authentication_flags,
+    options_from_flags,
+)
 from minik8s.apiserver.authorization import ALWAYS_ALLOW, MODES
 from minik8s.apiserver.encryption_config import load_encryption_config
 from minik8s.apiserver.kubelet_client import (
@@ -26,6 +36,7 @@ from minik8s.apiserver.kubelet_client import (
     kubelet_client_from_flags,
 )
 from minik8s.apiserver.load_limits import add_load_limit_flags, load_limits_from_flags
+from minik8s.apiserver.snapshot_schedule import PeriodicSnapshots, SnapshotSchedule, parse_interval
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.http import serve_http
 from minik8s.daemon.logs import add_logging_flags
@@ -33,6 +44,7 @@ from minik8s.daemon.request_guard import host_policy, parse_host_list
 from minik8s.daemon.tls import ServerTls
 from minik8s.store.encryption import NO_ENCRYPTION
 from minik8s.store.raft import RaftSettings, RaftStore, ensure_secret
+from minik8s.store.seeding import seed_store
 from minik8s.store.watch import DEFAULT_HISTORY_BYTES
 
 log = logging.getLogger("minik8s.apiserver")
@@ -57,6 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--tls-cert-file and --tls-private-key-file go together")
     if args.client_ca_file and not args.tls_cert_file:
         parser.error("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
+    args.snapshots = snapshot_schedule_from_flags(parser, args)
     args.kubelet_client = kubelet_client_from_flags(parser, args)
     args.load_limits = load_limits_from_flags(parser, args)
     try:
@@ -83,6 +96,24 @@ def add_store_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--watch-history-bytes", type=int, default=DEFAULT_HISTORY_BYTES,
                         help="bytes of objects the watch history may keep (new and previous values); the oldest "
                              "events go first, and resuming from one is a 410")
+    parser.add_argument("--snapshot-dir", default="", help="where the leader writes periodic snapshots of the store")
+    parser.add_argument("--snapshot-interval", default="0", help="take a snapshot at every multiple of this "
+                        "duration (UTC), e.g. 12h; 0 (the default): none")
+    parser.add_argument("--snapshot-retention", type=int, default=5, help="periodic snapshots kept (the newest)")
+
+
+def snapshot_schedule_from_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> SnapshotSchedule | None:
+    try:
+        interval = parse_interval(args.snapshot_interval)
+    except ValueError as error:
+        parser.error(f"--snapshot-interval: {error}")
+    if not interval:
+        return None
+    if not args.snapshot_dir:
+        parser.error("--snapshot-interval needs --snapshot-dir")
+    if args.snapshot_retention < 1:
+        parser.error("--snapshot-retention must be at least 1")
+    return SnapshotSchedule(Path(args.snapshot_dir), interval, args.snapshot_retention)
 
 
 def add_serving_flags(parser: argparse.ArgumentParser) -> None:
@@ -151,6 +182,19 @@ async def serve(args: argparse.Namespace) -> None:
     )
     store = await RaftStore.open(settings, history=args.watch_history, history_bytes=args.watch_history_bytes,
                                  transformers=transformers)
+    try:
+        await serve_store(store, args, authentication=authentication, kubelet=kubelet)
+    finally:
+        await store.close()
+
+
+async def serve_store(store: RaftStore, args: argparse.Namespace, *, authentication: AuthenticationOptions,
+                      kubelet: KubeletConnection) -> None:
+    """Seed the store if this is a restored cluster's first start, then serve the API (and take snapshots)."""
+    seed = Path(args.data_dir) / SEED_FILE_NAME
+    if seed.exists():
+        await seed_store(store, seed)
+    snapshots = PeriodicSnapshots(store, args.snapshots) if args.snapshots is not None else None
     (host, port), *also_on = [host_port(address) for address in args.listen.split(",") if address]
     tolerations = {"node.kubernetes.io/not-ready": args.default_not_ready_toleration_seconds,
                    "node.kubernetes.io/unreachable": args.default_unreachable_toleration_seconds}
@@ -159,15 +203,19 @@ async def serve(args: argparse.Namespace) -> None:
     app = create_app(store, name=args.name, toleration_seconds=tolerations, advertise=advertise, hosts=hosts,
                      authentication=authentication, authorization_mode=args.authorization_mode,
                      kubelet=kubelet, admission_plugins=args.admission_plugins, pod_security=args.pod_security,
-                     load_limits=args.load_limits)
+                     load_limits=args.load_limits, snapshots=snapshots)
     tls = server_tls(args)
     log.info("%s serving on %s://%s:%d, raft %s, peers %s", args.name, "https" if tls else "http", host, port,
              args.raft_address, args.peers or "none")
+    schedule = asyncio.create_task(snapshots.run()) if snapshots is not None else None
     try:
         await serve_http(app, host=host, port=port, lifespan="on", graceful_seconds=2, tls=tls,
                          also_on=also_on)
     finally:
-        await store.close()
+        if schedule is not None:
+            schedule.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await schedule
 
 
 def main(argv: list[str] | None = None) -> int:

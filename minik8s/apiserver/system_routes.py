@@ -1,25 +1,31 @@
-"""The endpoints around the Kubernetes API: version, OpenAPI, health, Raft status, metrics.
+"""The endpoints around the Kubernetes API: version, OpenAPI, health, Raft status, metrics, snapshots.
 
 kubectl asks `/version` and the OpenAPI documents before it works; `/healthz` and `/livez`
 answer while the process serves, `/readyz` only while the replica's Raft group has a leader
-(what `minik8s up` and load balancers wait on); `/debug/raft` shows this replica's role and
-`/metrics` the Prometheus metrics.
+(what `minik8s up` and load balancers wait on); `/debug/raft` shows this replica's role, revision, cluster
+id and last periodic snapshot, `/metrics` the Prometheus metrics and `/snapshot` the whole store
+(snapshots.py).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from minik8s.api.snapshot_format import SNAPSHOT_PATH
 from minik8s.apiserver import discovery, errors
 from minik8s.apiserver.routes import json_response
+from minik8s.apiserver.snapshots import snapshot_endpoint
 from minik8s.store.base import Store
 
 
-def add_system_routes(app: FastAPI, store: Store, *, name: str, metrics: CollectorRegistry) -> None:
-    """Add every endpoint that is not part of the resource API."""
+def add_system_routes(app: FastAPI, store: Store, *, name: str, metrics: CollectorRegistry,
+                      more_status: Callable[[], Mapping[str, object]] | None = None) -> None:
+    """Add every endpoint that is not part of the resource API; `more_status` adds to `/debug/raft`."""
     app.add_route("/version", version, methods=["GET"])
     app.add_route("/openapi/v2", openapi_v2, methods=["GET"])
     app.add_route("/openapi/v3", openapi_v3, methods=["GET"])
@@ -34,7 +40,7 @@ def add_system_routes(app: FastAPI, store: Store, *, name: str, metrics: Collect
         return PlainTextResponse("ok")
 
     async def raft_status(_: Request) -> Response:
-        return json_response({"name": name, **store.status()})
+        return json_response({"name": name, **store.status(), **(more_status() if more_status else {})})
 
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics), media_type="text/plain; version=0.0.4")
@@ -42,6 +48,7 @@ def add_system_routes(app: FastAPI, store: Store, *, name: str, metrics: Collect
     app.add_route("/readyz", readyz, methods=["GET"])
     app.add_route("/debug/raft", raft_status, methods=["GET"])
     app.add_route("/metrics", metrics_endpoint, methods=["GET"])
+    app.add_route(SNAPSHOT_PATH, snapshot_endpoint(store), methods=["GET"])
 
 
 async def version(_: Request) -> Response:

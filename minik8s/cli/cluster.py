@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import shutil
 import subprocess
@@ -52,6 +53,7 @@ from minik8s.cli.components import (
 )
 from minik8s.cli.errors import CliError
 from minik8s.cli.probes import Health, Prober
+from minik8s.cli.store_status import StoreStatus, store_status
 from minik8s.client.kubeconfig import KubeConfigError, load_kubeconfig, write_kubeconfig
 from minik8s.pki.encryption import ensure_encryption_config
 
@@ -77,6 +79,8 @@ class UpOptions:
     port_base: int | None = None
     timeout: float = 30.0
     daemon_args: tuple[tuple[str, tuple[str, ...]], ...] = ()  # recorded by the first `up` only
+    snapshot_interval: float | None = None  # seconds, 0: none; recorded, and may change on a later `up`
+    snapshot_retention: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,11 +96,12 @@ class UpSummary:
 
 @dataclass(frozen=True)
 class ComponentStatus:
-    """One line of `status`: the component, its pid if it runs, and how it answered."""
+    """One line of `status`: the component, its pid if it runs, how it answered, and an apiserver's store."""
 
     spec: ComponentSpec
     pid: int | None
     health: Health
+    store: StoreStatus | None = None
 
     @property
     def healthy(self) -> bool:
@@ -107,13 +112,15 @@ class ComponentStatus:
                                     "url": self.spec.url, "healthy": self.healthy}
         if self.spec.kind == APISERVER:
             document["raft_role"] = self.health.raft_role if self.pid is not None else None
+        if self.store is not None:
+            document.update(self.store.to_json())
         document.update(self.spec.status_fields)
         return document
 
 
 def bring_up(home: ClusterHome, options: UpOptions, report: Reporter) -> UpSummary:
     """Start every component that does not run, wait until all serve, write the kubeconfig."""
-    config = _prepare(home, options, report)
+    config = prepare_home(home, options, report)
     specs = component_specs(config, home)
     started = _start_missing(specs, home, report)
     healths = asyncio.run(_wait_ready(specs, started, home=home, timeout=options.timeout, report=report))
@@ -134,8 +141,13 @@ def cluster_status(home: ClusterHome) -> list[ComponentStatus]:
     running = [spec for spec, pid in zip(specs, pids, strict=True) if pid is not None]
     healths = dict(zip([s.name for s in running], asyncio.run(_probe(running, home)), strict=True))
     not_running = Health(healthy=False, reason="not running")
-    return [ComponentStatus(spec, pid, healths.get(spec.name, not_running))
-            for spec, pid in zip(specs, pids, strict=True)]
+    data_dirs = {layout.name: home.root / layout.data_dir for layout in config.apiservers}
+    statuses = []
+    for spec, pid in zip(specs, pids, strict=True):
+        health = healths.get(spec.name, not_running)
+        store = store_status(health.raft, data_dirs[spec.name]) if spec.name in data_dirs else None
+        statuses.append(ComponentStatus(spec, pid, health, store))
+    return statuses
 
 
 def bring_down(home: ClusterHome, *, purge: bool, grace_seconds: float, report: Reporter) -> None:
@@ -172,19 +184,22 @@ def _clean_host(nodes: dict[str, Path], report: Reporter) -> None:
         report.progress("removed the proxy's iptables rules and the service route")
 
 
-def _prepare(home: ClusterHome, options: UpOptions, report: Reporter) -> ClusterConfig:
-    """The recorded layout (checked against the flags), or a new one recorded now."""
+def prepare_home(home: ClusterHome, options: UpOptions, report: Reporter) -> ClusterConfig:
+    """Everything but the processes: the recorded layout (checked against the flags) or a new one recorded
+    now, the folders, the secret, the encryption key, the PKI and the components' kubeconfigs (what is
+    there already is kept)."""
     config = load_config(home)
     if config is not None:
         check_compatible(config, home=home, replicas=options.replicas, nodes=options.nodes,
                          port_base=options.port_base)
         report.progress(f"cluster in {home.root}: {config.replicas} apiserver replica(s), {config.nodes} node(s)")
+        config = _record_snapshot_settings(home, config, options, report)
     else:
         replicas = DEFAULT_REPLICAS if options.replicas is None else options.replicas
         nodes = DEFAULT_NODES if options.nodes is None else options.nodes
         validate_request(replicas=replicas, nodes=nodes, port_base=options.port_base)
-        config = plan_config(replicas=replicas, nodes=nodes, port_base=options.port_base,
-                             daemon_args=options.daemon_args)
+        config = with_snapshot_settings(plan_config(replicas=replicas, nodes=nodes, port_base=options.port_base,
+                                                    daemon_args=options.daemon_args), options)
         save_config(home, config)
         report.progress(f"new cluster in {home.root}: {replicas} apiserver replica(s), {nodes} node(s)")
     for data_dir in [*(a.data_dir for a in config.apiservers), *(n.data_dir for n in config.node_layouts)]:
@@ -196,6 +211,23 @@ def _prepare(home: ClusterHome, options: UpOptions, report: Reporter) -> Cluster
     pki = ensure_cluster_pki(home, config)
     component_kubeconfigs(home, pki, [layout.url for layout in config.apiservers])
     return config
+
+
+def with_snapshot_settings(config: ClusterConfig, options: UpOptions) -> ClusterConfig:
+    """`config` with the periodic snapshot settings `options` give (those not given stay as they are)."""
+    interval = config.snapshot_interval if options.snapshot_interval is None else options.snapshot_interval
+    retention = config.snapshot_retention if options.snapshot_retention is None else options.snapshot_retention
+    return dataclasses.replace(config, snapshot_interval=interval, snapshot_retention=retention)
+
+
+def _record_snapshot_settings(home: ClusterHome, config: ClusterConfig, options: UpOptions,
+                              report: Reporter) -> ClusterConfig:
+    wanted = with_snapshot_settings(config, options)
+    if wanted != config:
+        save_config(home, wanted)
+        report.warning("recorded the new snapshot settings: apiservers started from now on take them; those "
+                       "running keep theirs until restarted (`minik8s down` then `minik8s up`)")
+    return wanted
 
 
 def _start_missing(specs: list[ComponentSpec], home: ClusterHome,
@@ -315,7 +347,8 @@ def _leader_name(config: ClusterConfig, healths: list[Health]) -> str | None:
 def _purge(home: ClusterHome, report: Reporter) -> None:
     """Remove everything `up` made in the home, and the home itself when nothing else is left."""
     try:
-        for folder in (home.data_dir, home.logs_dir, home.run_dir, home.pki_dir, home.kubeconfigs_dir):
+        for folder in (home.data_dir, home.logs_dir, home.run_dir, home.pki_dir, home.kubeconfigs_dir,
+                       home.snapshots_dir):
             if folder.exists():
                 shutil.rmtree(folder)
         processes.remove_files([home.secret_file, home.encryption_config_file, home.kubeconfig_file,
@@ -324,4 +357,4 @@ def _purge(home: ClusterHome, report: Reporter) -> None:
         raise CliError(f"could not remove the files of {home.root}: {error}") from error
     with contextlib.suppress(OSError):  # absent, or holds files that are not ours: keep it
         home.root.rmdir()
-    report.progress(f"removed the data, logs, keys, kubeconfigs and cluster.json of {home.root}")
+    report.progress(f"removed the data, snapshots, logs, keys, kubeconfigs and cluster.json of {home.root}")

@@ -14,6 +14,7 @@ command reads it from there. The home folder holds, besides it:
     run/<name>.pid      each running process's pid
     pki/                the cluster CA (ca.crt, ca.key 0600) and the certificates it signed
     kubeconfigs/        each component's kubeconfig with its client certificate (0600)
+    snapshots/          the periodic snapshots of the store the apiservers' leader takes (0600)
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ WELL_KNOWN_HTTP_PORT = 6443
 WELL_KNOWN_RAFT_PORT = 7001
 RAFT_PORT_OFFSET = 100  # with --port-base P: HTTP ports P+i, Raft ports P+100+i
 CONFIG_FORMAT = 1
+DEFAULT_SNAPSHOT_INTERVAL = 12 * 3600.0  # k3s's default: at 00:00 and 12:00
+DEFAULT_SNAPSHOT_RETENTION = 5  # k3s's default
 
 PortCheck = Callable[[int], bool]
 PortPicker = Callable[[], int]
@@ -71,6 +74,7 @@ class ClusterHome:
     data_dir = _HomePath("data")
     logs_dir = _HomePath("logs")
     run_dir = _HomePath("run")
+    snapshots_dir = _HomePath("snapshots")
 
     def log_file(self, component_name: str) -> Path:
         return self.logs_dir / f"{component_name}.log"
@@ -126,6 +130,7 @@ class ClusterConfig:
 
     `daemon_args` holds extra flags per daemon kind ("node", …) given with `up --daemon-arg`
     (short intervals for tests, say); they are recorded so a restarted daemon gets them again.
+    `snapshot_interval` (seconds, 0: none) and `snapshot_retention` are the periodic snapshots'.
     """
 
     replicas: int
@@ -133,6 +138,8 @@ class ClusterConfig:
     port_base: int | None
     apiservers: tuple[ApiserverLayout, ...]
     daemon_args: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    snapshot_interval: float = DEFAULT_SNAPSHOT_INTERVAL
+    snapshot_retention: int = DEFAULT_SNAPSHOT_RETENTION
 
     @property
     def node_layouts(self) -> tuple[NodeLayout, ...]:
@@ -152,6 +159,7 @@ class ClusterConfig:
                 for a in self.apiservers
             ],
             "daemon_args": {daemon: list(args) for daemon, args in self.daemon_args},
+            "snapshots": {"interval_seconds": self.snapshot_interval, "retention": self.snapshot_retention},
         }
 
     @classmethod
@@ -164,9 +172,12 @@ class ClusterConfig:
         port_base = document.get("port_base")
         daemon_args = tuple((str(daemon), tuple(str(a) for a in args))
                             for daemon, args in (document.get("daemon_args") or {}).items())
+        snapshots = document.get("snapshots") or {}  # absent from the files of older versions
         return cls(replicas=int(document["replicas"]), nodes=int(document.get("nodes", 0)),
                    port_base=None if port_base is None else int(port_base), apiservers=apiservers,
-                   daemon_args=daemon_args)
+                   daemon_args=daemon_args,
+                   snapshot_interval=float(snapshots.get("interval_seconds", DEFAULT_SNAPSHOT_INTERVAL)),
+                   snapshot_retention=int(snapshots.get("retention", DEFAULT_SNAPSHOT_RETENTION)))
 
 
 def resolve_home(explicit: str | None) -> ClusterHome:

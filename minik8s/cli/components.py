@@ -105,9 +105,17 @@ def apiserver_spec(layout: ApiserverLayout, *, config: ClusterConfig, home: Clus
         argv += ["--peers", peers]
     argv += ["--data-dir", data_dir, "--secret-file", str(home.secret_file),
              "--encryption-provider-config", str(home.encryption_config_file), *security_args(home),
-             *config.args_for(APISERVER)]
+             *snapshot_args(config, home), *config.args_for(APISERVER)]
     return ComponentSpec(name=layout.name, kind=APISERVER, argv=tuple(argv), markers=(module, layout.name, data_dir),
                          url=layout.url, ready_path="/readyz")
+
+
+def snapshot_args(config: ClusterConfig, home: ClusterHome) -> list[str]:
+    """Periodic snapshots into `HOME/snapshots`, taken by whichever replica leads when one is due."""
+    if not config.snapshot_interval:
+        return []
+    return ["--snapshot-dir", str(home.snapshots_dir), "--snapshot-interval", f"{config.snapshot_interval:g}s",
+            "--snapshot-retention", str(config.snapshot_retention)]
 
 
 def security_args(home: ClusterHome) -> list[str]:

@@ -26,6 +26,7 @@ from minik8s.cli import (
     verbs_node,
     verbs_read,
     verbs_rollout,
+    verbs_snapshot,
     verbs_write,
 )
 from minik8s.cli.cluster import (
@@ -39,7 +40,8 @@ from minik8s.cli.cluster import (
 )
 from minik8s.cli.cluster_config import HOME_ENV, ClusterHome, resolve_home
 from minik8s.cli.errors import CliError
-from minik8s.cli.flags import normalize_bool_flags
+from minik8s.cli.flags import normalize_bool_flags, parse_duration
+from minik8s.cli.store_status import store_table
 
 DEBUG_ENV = "MINIK8S_DEBUG"
 
@@ -101,6 +103,12 @@ def up(
     daemon_arg: Annotated[list[str] | None, typer.Option(
         "--daemon-arg", help="extra flag for a kind of daemon, DAEMON=FLAG (e.g. node=--sync-frequency=2); "
         "recorded when the cluster is created", show_default=False)] = None,
+    snapshot_interval: Annotated[str | None, typer.Option(
+        "--snapshot-interval", help="take a snapshot of the store into HOME/snapshots at every multiple of this "
+        "duration (UTC), e.g. 6h; 0: none (default 12h, as k3s; recorded)", show_default=False)] = None,
+    snapshot_retention: Annotated[int | None, typer.Option(
+        "--snapshot-retention", help="periodic snapshots kept, the newest (default 5; recorded)",
+        show_default=False)] = None,
 ) -> None:
     """Start the cluster (or the parts of it that are not running) and write its kubeconfig."""
     cluster_home = resolve_home(home)
@@ -112,8 +120,14 @@ def up(
         "--leader-elect-renew-deadline": renew_deadline,
         "--leader-elect-retry-period": retry_period,
     })]
+    interval = None if snapshot_interval is None else parse_duration(snapshot_interval, flag="--snapshot-interval")
+    if interval is not None and interval < 0:
+        raise CliError(f"--snapshot-interval cannot be negative, not {snapshot_interval}")
+    if snapshot_retention is not None and snapshot_retention < 1:
+        raise CliError(f"--snapshot-retention must be at least 1, not {snapshot_retention}")
     options = UpOptions(replicas=replicas, nodes=nodes, port_base=port_base, timeout=timeout,
-                        daemon_args=parse_daemon_args(passed))
+                        daemon_args=parse_daemon_args(passed), snapshot_interval=interval,
+                        snapshot_retention=snapshot_retention)
     summary = bring_up(cluster_home, options, _terminal_reporter())
     for line in usage_lines(summary, cluster_home, explicit_home=home is not None):
         typer.echo(line)
@@ -125,7 +139,8 @@ def status(
     output: Annotated[str | None, typer.Option("-o", "--output", help="json, or a table when omitted",
                                                show_default=False)] = None,
 ) -> None:
-    """Show every component: pid, URL, health and (for apiservers) Raft role."""
+    """Show every component (pid, URL, health, Raft role) and each apiserver's store (revision, journal size,
+    last periodic snapshot) with the cluster id."""
     if output not in (None, "json"):
         raise CliError(f"unknown output format {output!r} (only `-o json`, or no -o for a table)")
     statuses = cluster_status(resolve_home(home))
@@ -134,6 +149,11 @@ def status(
         return
     for line in status_table(statuses):
         typer.echo(line)
+    stores = [(entry.spec.name, entry.store) for entry in statuses if entry.store is not None]
+    if stores:
+        typer.echo("")
+        for line in store_table(stores):
+            typer.echo(line)
 
 
 @app.command()
@@ -149,7 +169,7 @@ def down(
 
 # The kubectl-like verbs live in their own modules; each adds its commands to the app.
 for _verbs in (verbs_get, verbs_read, verbs_write, verbs_edit, verbs_rollout, verbs_node, exec_verb,
-               verbs_kubeconfig):
+               verbs_kubeconfig, verbs_snapshot):
     _verbs.register(app)
 
 

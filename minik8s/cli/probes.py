@@ -14,7 +14,7 @@ import random
 import socket
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -42,6 +42,7 @@ class Health:
     raft_role: str | None = None
     raft_leader: str | None = None  # the leader's Raft address as this replica sees it
     reason: str = ""
+    raft: dict[str, Any] = field(default_factory=dict)  # an apiserver's whole `/debug/raft` answer
 
 
 class Prober:
@@ -81,7 +82,7 @@ class Prober:
         role = raft.get("role")
         leader = raft.get("leader")
         return Health(healthy=ready, raft_role=role if isinstance(role, str) else None,
-                      raft_leader=leader if isinstance(leader, str) else None, reason=reason)
+                      raft_leader=leader if isinstance(leader, str) else None, reason=reason, raft=raft)
 
     async def system_namespaces_exist(self, url: str) -> bool:
         """True once the apiserver at `url` lists the system namespaces (the API is usable)."""

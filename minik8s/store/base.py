@@ -14,6 +14,7 @@ import itertools
 import logging
 import threading
 import uuid
+from dataclasses import dataclass
 from typing import Protocol
 
 from minik8s.store.encryption import NO_ENCRYPTION, Transformers, ValueUnreadable
@@ -35,6 +36,18 @@ class StoreBusy(Exception):
     """The replica's command queue is full: answer 429."""
 
 
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """The whole state at one revision, values as stored (sealed at rest where configured).
+
+    `items` shares the (immutable) entries with the live state: taking one copies references, not values.
+    """
+
+    revision: int
+    cluster_id: str
+    items: list[tuple[str, Entry]]
+
+
 class Store(Protocol):
     async def apply(self, command: Command) -> Result: ...
 
@@ -52,6 +65,13 @@ class Store(Protocol):
     def revision(self) -> int: ...
 
     def watch(self, prefix: str, after_revision: int) -> Subscription: ...
+
+    @property
+    def cluster_id(self) -> str:
+        """The cluster's id ("" until the first start of its store names it, see `name_cluster`)."""
+
+    def snapshot(self) -> StoreSnapshot:
+        """This replica's state as it is now (after `barrier`, everything acknowledged before the call)."""
 
     def status(self) -> dict[str, object]: ...
 
@@ -130,6 +150,13 @@ class ReplicaCore:
         with self.lock:
             return self.state.count()
 
+    def snapshot(self) -> StoreSnapshot:
+        """Under the lock only references are copied (the Raft thread waits microseconds per thousand keys)."""
+        with self.lock:
+            state = self.state
+            items = [item for bucket in state.buckets.values() for item in bucket.items()]
+            return StoreSnapshot(state.revision, state.cluster_id, items)
+
 
 class LocalReads:
     """The reads every replica serves from its own copy (a Raft replica after its read barrier)."""
@@ -148,6 +175,13 @@ class LocalReads:
     @property
     def revision(self) -> int:
         return self.core.state.revision
+
+    @property
+    def cluster_id(self) -> str:
+        return self.core.state.cluster_id
+
+    def snapshot(self) -> StoreSnapshot:
+        return self.core.snapshot()
 
     def watch(self, prefix: str, after_revision: int) -> Subscription:
         return self.core.hub.subscribe(prefix, after_revision)
@@ -171,7 +205,15 @@ class LocalStore(LocalReads):
         return None
 
     def status(self) -> dict[str, object]:
-        return {"role": "leader", "leader": "local", "term": 0, "has_quorum": True}
+        return {"role": "leader", "leader": "local", "term": 0, "has_quorum": True, "revision": self.revision,
+                "cluster_id": self.cluster_id}
 
     async def close(self) -> None:
         return None
+
+
+async def name_cluster(store: Store) -> str:
+    """Give the cluster its id at its first start (replicas racing for it agree on the first); return it."""
+    if not store.cluster_id:
+        await store.apply({"op": "identify", "cluster_id": str(uuid.uuid4())})
+    return store.cluster_id

@@ -250,6 +250,7 @@ class RaftStore(LocalReads):
             "commit_index": raw.get("commit_idx"),
             "last_applied": raw.get("last_applied"),
             "revision": self.revision,
+            "cluster_id": self.cluster_id,
         }
 
     async def close(self) -> None:

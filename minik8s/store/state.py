@@ -14,6 +14,10 @@ A command is a dict of plain values (it is pickled into the Raft log):
   {"op": "noop"}                                                 read barrier; changes nothing
   {"op": "batch", "commands": [command, ...]}                   several independent commands in one
                                                                  Raft entry (see `apply_batch`)
+  {"op": "identify", "cluster_id": c}                           name the cluster, once (`cluster_id`)
+  {"op": "restore", "seed": s, "part": i, "revision": r,        load part i of a snapshot into a new
+   "entries": [(key, value, create_rev, mod_rev), ...],          store (see `_restore`); the last part
+   "last": True, "cluster_id": c}                                sets the revision and the cluster id
 Any command may carry "request_id": a retried command with the same id returns the first
 outcome instead of applying twice (the apiserver resubmits when Raft cannot say whether a
 command committed, e.g. after a leader change).
@@ -29,6 +33,7 @@ Command = dict[str, Any]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 
 REQUEST_MEMORY = 20_000  # how many request ids a replica remembers for deduplication
+RESTORING = "the store is being restored from a snapshot"
 
 
 class Entry(NamedTuple):
@@ -66,12 +71,21 @@ def bucket_of(key: str) -> str:
 
 
 class KVState:
-    """Global revision plus `key -> Entry`, bucketed by parent directory."""
+    """Global revision plus `key -> Entry`, bucketed by parent directory, and the cluster's id.
+
+    `cluster_id` names the cluster (set once, at its first start, or by a restore); `restoring` is
+    (seed, next part) while a snapshot is being loaded, when nothing else may change the store.
+    """
+
+    cluster_id = ""  # class defaults too: a state pickled by an older version has neither attribute
+    restoring: tuple[str, int] | None = None
 
     def __init__(self) -> None:
         self.revision = 0
         self.buckets: dict[str, dict[str, Entry]] = {}
         self.recent_requests: OrderedDict[str, Result] = OrderedDict()
+        self.cluster_id = ""
+        self.restoring = None
 
     # ---- reads (callers on other threads hold the replica's lock) ----
 
@@ -125,6 +139,12 @@ class KVState:
         op = command.get("op")
         if op == "noop":
             return Result("ok", self.revision), []
+        if op == "restore":
+            return self._restore(command), []
+        if self.restoring is not None:
+            return Result("error", self.revision, message=RESTORING), []
+        if op == "identify":
+            return self._identify(command), []
         if op == "txn":
             ops = command.get("ops")
             if not isinstance(ops, list) or not ops:
@@ -184,3 +204,57 @@ class KVState:
             return StoreEvent(revision, "ADDED", key, value, None)
         bucket[key] = Entry(value, current.create_revision, revision)
         return StoreEvent(revision, "MODIFIED", key, value, current.value)
+
+    # ---- the cluster's identity and restoring a snapshot ----
+
+    def is_pristine(self) -> bool:
+        """Nothing was ever written: the only state a snapshot may be restored into."""
+        return self.revision == 0 and not self.buckets and not self.cluster_id and self.restoring is None
+
+    def _identify(self, command: Command) -> Result:
+        cluster_id = command.get("cluster_id")
+        if not isinstance(cluster_id, str) or not cluster_id:
+            return Result("error", self.revision, message="identify needs a cluster_id")
+        if self.cluster_id:
+            return Result("exists", self.revision, message=self.cluster_id)
+        self.cluster_id = cluster_id
+        return Result("ok", self.revision)
+
+    def _restore(self, command: Command) -> Result:
+        """Part `part` of the snapshot `seed`: entries as they were (their revisions kept), in order.
+
+        Part 0 needs a pristine store; part i > 0 needs part i - 1 of the same seed applied, so a new
+        leader resumes where the last one stopped and a part sent twice is refused (a conflict). The
+        last part sets the revision (resourceVersions continue above it) and the new cluster id.
+        """
+        seed, part, revision = command.get("seed"), command.get("part"), command.get("revision")
+        entries = command.get("entries")
+        if not (isinstance(seed, str) and seed and isinstance(part, int) and isinstance(revision, int)
+                and isinstance(entries, list)):
+            return Result("error", self.revision, message="restore needs seed, part, revision and entries")
+        expected = 0 if self.restoring is None else self.restoring[1] if self.restoring[0] == seed else -1
+        if part != expected or (part == 0 and not self.is_pristine()):
+            return Result("conflict", self.revision, message=f"restore part {part} of {seed} does not apply here "
+                          f"(restoring: {self.restoring}, revision {self.revision})")
+        checked = [_restored_entry(item, revision) for item in entries]
+        if None in checked:
+            return Result("error", self.revision, message=f"restore part {part} holds an invalid entry")
+        for key, entry in (item for item in checked if item is not None):
+            self.buckets.setdefault(bucket_of(key), {})[key] = entry
+        if command.get("last") is True:
+            self.revision, self.restoring = revision, None
+            self.cluster_id = str(command.get("cluster_id") or "")
+        else:
+            self.restoring = (seed, part + 1)
+        return Result("ok", self.revision)
+
+
+def _restored_entry(item: object, revision: int) -> tuple[str, Entry] | None:
+    """A restored `(key, value, create revision, mod revision)` as stored, None when it is not one."""
+    if not isinstance(item, (tuple, list)) or len(item) != 4:
+        return None
+    key, value, created, modified = item
+    if not (isinstance(key, str) and key.startswith("/") and isinstance(value, bytes)
+            and isinstance(created, int) and isinstance(modified, int) and 0 < created <= modified <= revision):
+        return None
+    return key, Entry(value, created, modified)

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from minik8s.apiserver.encryption_config import load_encryption_config
 from minik8s.store.raft import RaftSettings, RaftStore
+from tests.support.encryption import aesgcm, write_config
 from tests.support.ports import free_port
 from tests.support.serving import apiserver_serving
 
@@ -28,17 +28,6 @@ CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 PASSWORD = "hunter2-in-the-clear"
 TOKEN = "string-data-token-42"
 VISIBLE = "configmap-value-in-the-clear"
-
-
-def write_config(path: Path, *providers: dict[str, Any]) -> Path:
-    path.write_text(yaml.safe_dump({"apiVersion": "apiserver.config.k8s.io/v1", "kind": "EncryptionConfiguration",
-                                    "resources": [{"resources": ["secrets"], "providers": list(providers)}]}))
-    return path
-
-
-def aesgcm(*names: str) -> dict[str, Any]:
-    return {"aesgcm": {"keys": [{"name": name, "secret": base64.b64encode(name.encode() * 8).decode()[:44]}
-                                for name in names]}}
 
 
 @contextlib.asynccontextmanager

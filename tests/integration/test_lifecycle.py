@@ -33,7 +33,8 @@ CONSOLE_SCRIPT = Path(sys.executable).with_name("minik8s")
 MINIK8S = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "minik8s.cli.main"]
 ENVIRONMENT = {key: value for key, value in os.environ.items() if key not in ("MINIK8S_HOME", "KUBECONFIG")}
 ENVIRONMENT["PYTHONPATH"] = str(REPO)
-STATUS_KEYS = {"name", "kind", "pid", "url", "healthy", "raft_role"}
+STATUS_KEYS = {"name", "kind", "pid", "url", "healthy", "raft_role", "revision", "cluster_id", "journal_bytes",
+               "last_snapshot"}
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -143,6 +144,8 @@ def test_up_starts_three_healthy_replicas_with_exactly_one_leader(cluster: Path)
         assert component["kind"] == "apiserver"
         assert component["url"].startswith("https://127.0.0.1:")
         assert component["raft_role"] in ("leader", "follower")
+        assert component["revision"] > 0 and component["journal_bytes"] > 0
+    assert len({component["cluster_id"] for component in status.values()} - {None, ""}) == 1
     assert (cluster / "secret").stat().st_mode & 0o777 == 0o600
     kubeconfig = (cluster / "kubeconfig").read_text()
     assert all(component["url"] in kubeconfig for component in status.values())
