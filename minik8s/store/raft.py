@@ -250,6 +250,8 @@ class RaftStore(LocalReads):
             "commit_index": raw.get("commit_idx"),
             "last_applied": raw.get("last_applied"),
             "revision": self.revision,
+            # A watch may start after this revision; one from before it is answered 410 (watch.py).
+            "oldest_watch_revision": self.core.hub.oldest_available(),
         }
 
     async def close(self) -> None:
