@@ -212,7 +212,7 @@ class Verdict:
 
 
 def check_key(ops: list[KeyOp], rv_of: dict[str, int], *, budget: int = DEFAULT_BUDGET) -> Verdict:
-    """Wing–Gong search with memoization over the history of one key."""
+    """Wing-Gong search with memoization over the history of one key."""
     head = _event_list(ops)
     remaining = sum(1 for key_op in ops if key_op.op.outcome != "unknown" and key_op.op.completed is not None)
     state: State = (None, 0)

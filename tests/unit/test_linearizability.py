@@ -164,7 +164,7 @@ def test_failures_that_say_nothing_are_left_out() -> None:
 def test_many_concurrent_clients_are_checked_quickly() -> None:
     """Ten clients, two hundred overlapping compare-and-set writes and reads on one key: well within budget."""
     history = [op("create", "a", 0, 1, value="v0", rv=1)]
-    value, rv, time = "v0", 1, 2.0
+    rv, time = 1, 2.0
     for round_number in range(20):
         for client in range(10):
             start = time + client * 0.01
@@ -172,7 +172,7 @@ def test_many_concurrent_clients_are_checked_quickly() -> None:
                 new = f"v{round_number + 1}"
                 history.append(op("update_cas", "a", start, start + 0.5, value=new, rv=rv + 1, if_rv=rv,
                                   client=f"c{client}"))
-                value, rv = new, rv + 1
+                rv += 1
             else:
                 history.append(op("update_cas", "a", start, start + 0.5, "fail", value=f"x{round_number}-{client}",
                                   if_rv=rv - 1, error="Conflict", client=f"c{client}"))
