@@ -78,10 +78,12 @@ class History:
         with self._lock:
             return list(self.operations)
 
-    def first_write_ok_after(self, moment: float) -> float | None:
-        """When the first write that succeeded after `moment` returned (None: none did yet)."""
+    def first_write_ok_after(self, moment: float, *, invoked_after: bool = False) -> float | None:
+        """When the first write that succeeded after `moment` returned (None: none did yet); with
+        `invoked_after`, only writes also sent after `moment` count."""
         done = [op.completed for op in self.snapshot()
-                if op.is_write and op.outcome == "ok" and op.completed is not None and op.completed >= moment]
+                if op.is_write and op.outcome == "ok" and op.completed is not None and op.completed >= moment
+                and (not invoked_after or op.invoked >= moment)]
         return min(done) if done else None
 
     def dump(self, path: Path, extra: dict[str, object] | None = None) -> Path:

@@ -16,14 +16,24 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Sequence
 
 CHAIN = "MINIK8S-FAULTS"
+ATTEMPTS = 3
 HOOKS = ("INPUT", "OUTPUT")
 
 
 def _iptables(*arguments: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["iptables", "-w", *arguments], capture_output=True, text=True, check=check, timeout=30)
+    """Run iptables; with `check`, a failure is retried (other programs change nf_tables at the same time)
+    and then raised with what iptables said."""
+    for attempt in range(ATTEMPTS):
+        done = subprocess.run(["iptables", "-w", *arguments], capture_output=True, text=True, timeout=30)
+        if done.returncode == 0 or not check:
+            return done
+        if attempt < ATTEMPTS - 1:
+            time.sleep(0.2)  # a concurrent ruleset change: try again
+    raise RuntimeError(f"iptables {' '.join(arguments)} failed: {done.stderr.strip()}")
 
 
 def available() -> str | None:

@@ -13,17 +13,19 @@ from pathlib import Path
 from tests.faults.runner import RunResult
 
 COLUMNS = ("scenario", "faults injected", "operations", "unknown", "anomalies", "recovery median / max (s)",
-           "watch resumes")
+           "first write median / max (s)", "watch resumes")
 
 
 def row(result: RunResult) -> tuple[str, ...]:
-    recovery = "-"
-    if result.recoveries:
-        recovery = f"{statistics.median(result.recoveries):.2f} / {max(result.recoveries):.2f}"
+    recovery, first_write = spread(result.recoveries), spread(result.first_writes)
     kinds = sorted({name for name in result.faults})
     injected = f"{len(result.faults)} ({', '.join(kinds)})" if len(kinds) <= 2 else f"{len(result.faults)} (mixed)"
     return (result.scenario, injected, str(result.operations), str(result.unknown), str(len(result.anomalies)),
-            recovery, str(result.resumptions))
+            recovery, first_write, str(result.resumptions))
+
+
+def spread(seconds: list[float]) -> str:
+    return f"{statistics.median(seconds):.2f} / {max(seconds):.2f}" if seconds else "-"
 
 
 def table(results: list[RunResult]) -> str:

@@ -39,7 +39,8 @@ class Cluster(Protocol):
 @dataclass(frozen=True)
 class Timing:
     calm: float = 2.0  # seconds of undisturbed traffic before each fault
-    hold: float = 3.0  # seconds each fault lasts (several election timeouts)
+    hold_min: float = 2.0  # seconds a fault lasts, drawn between these: several election timeouts, and
+    hold_max: float = 7.0  # sometimes longer than the store's 5 s write timeout
     recovery_deadline: float = 90.0  # a cluster that takes longer to take a write again fails the run
     catch_up: float = 30.0  # seconds watchers get to receive the last write
     watchers: int = 2
@@ -52,7 +53,9 @@ class RunResult:
     operations: int = 0
     unknown: int = 0
     anomalies: list[Anomaly] = field(default_factory=list)
-    recoveries: list[float] = field(default_factory=list)  # seconds, one per injection
+    recoveries: list[float] = field(default_factory=list)  # seconds from each heal to the first write that succeeded
+    first_writes: list[float] = field(default_factory=list)  # seconds from each injection to the first write sent
+    # after it that succeeded (a failover; when no write got through during the fault, until the recovery)
     resumptions: int = 0
     notes: list[str] = field(default_factory=list)
     history: History = field(default_factory=History)
@@ -75,18 +78,21 @@ def _start(result: RunResult, cluster: Cluster, settings: TrafficSettings, timin
 
 
 def _cycle(result: RunResult, cluster: Cluster, fault: Fault[Cluster], timing: Timing,
-           stop: threading.Event) -> None:
+           stop: threading.Event, rng: random.Random) -> None:
     stop.wait(timing.calm)
     result.history.note(f"inject {fault.name}")
     heal = fault.inject(cluster)
+    injected = time.monotonic()  # the fault is in place
     result.faults.append(fault.name)
-    stop.wait(timing.hold)
+    stop.wait(rng.uniform(timing.hold_min, timing.hold_max))
     heal()
     healed = time.monotonic()
     result.history.note(f"healed {fault.name}")
     recovered = wait_for(f"a write to succeed after {fault.name} was healed",
                          lambda: result.history.first_write_ok_after(healed), timeout=timing.recovery_deadline)
     result.recoveries.append(recovered - healed)
+    served = result.history.first_write_ok_after(injected, invoked_after=True)
+    result.first_writes.append((served or recovered) - injected)
 
 
 def _finish(result: RunResult, cluster: Cluster, settings: TrafficSettings, timing: Timing,
@@ -123,8 +129,9 @@ def run(cluster: Cluster, name: str, faults: tuple[Fault[Cluster], ...], *, dura
         wait_for("the first write to succeed", lambda: result.history.first_write_ok_after(started), timeout=60)
         end = time.monotonic() + duration
         cycle = 0
+        rng = random.Random(settings.seed)
         while cycle == 0 or time.monotonic() < end:
-            _cycle(result, cluster, faults[cycle % len(faults)], timing, stop)
+            _cycle(result, cluster, faults[cycle % len(faults)], timing, stop, rng)
             cycle += 1
         _finish(result, cluster, settings, timing, stop, threads)
     finally:

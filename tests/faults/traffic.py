@@ -25,6 +25,7 @@ COLLECTION = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
 WEIGHTS = {"create": 14, "update_cas": 24, "update": 8, "patch": 12, "delete": 6, "delete_cas": 6,
            "get": 20, "list": 10}
 DEFINITE_FAILURES = {400, 403, 404, 405, 409, 415, 422}
+REFUSED_PAUSE = 0.05  # seconds a client waits after a refused connection
 
 
 @dataclass(frozen=True)
@@ -100,15 +101,15 @@ class Client:
         self.counter += 1
         return f"{self.name}-{self.counter}"
 
-    def one_operation(self, http: httpx.Client) -> None:
+    def one_operation(self, http: httpx.Client) -> Operation:
         key = f"k{self.rng.randrange(self.settings.keys):02d}"
         kind = self.rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
         if kind in ("update_cas", "delete_cas") and key not in self.seen:
             kind = "get"
         base = self.rng.choice(self.urls)
-        self.perform(http, base, kind, key)
+        return self.perform(http, base, kind, key)
 
-    def perform(self, http: httpx.Client, base: str, kind: str, key: str) -> None:
+    def perform(self, http: httpx.Client, base: str, kind: str, key: str) -> Operation:
         value = self.next_value() if kind in ("create", "update", "update_cas", "patch") else None
         expected = self.seen.get(key) if kind in ("update_cas", "delete_cas") else None
         op = self.history.invoke(self.name, kind, "" if kind == "list" else key, value=value, expected_rv=expected,
@@ -130,9 +131,10 @@ class Client:
         else:
             body = send(http, self.history, op, "GET", url)
             self._record_list(op, body)
-            return
+            return op
         if body is not None and op.result_rv is not None and not kind.startswith("delete"):
             self.seen[key] = op.result_rv
+        return op
 
     def _record_list(self, op: Operation, body: Any) -> None:
         if body is None:
@@ -152,7 +154,9 @@ def run_client(client: Client, stop: threading.Event) -> None:
     timeout = httpx.Timeout(client.settings.request_timeout, connect=2.0)
     with httpx.Client(timeout=timeout) as http:
         while not stop.is_set():
-            client.one_operation(http)
+            last = client.one_operation(http)
+            if last.outcome != "ok" and last.error == "ConnectError":
+                stop.wait(REFUSED_PAUSE)  # the replica is down: do not spin on refused connections
 
 
 def create_namespace(url: str) -> None:

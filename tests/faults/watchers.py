@@ -22,6 +22,7 @@ from tests.faults.watch_check import Segment, Session, WatcherLog, WatchEvent
 from tests.support.waiting import wait_for
 
 STALL_SECONDS = 3.0  # no line for this long (the traffic writes all the time): the stream is resumed elsewhere
+RETRY_PAUSE = 0.1  # seconds before the next replica is tried when a stream gave nothing
 Generation = Callable[[int], int]  # replica index -> how many times it was started (a restart changes it)
 
 
@@ -68,6 +69,8 @@ class Watcher:
             self._stream(http, index, segment)
             if segment.ended.startswith("expired"):
                 return
+            if not segment.events:
+                self.stop.wait(RETRY_PAUSE)  # refused or broken at once: do not spin over dead replicas
             index = (index + self.rng.randrange(1, len(self.urls))) % len(self.urls)  # another replica
 
     def _stream(self, http: httpx.Client, index: int, segment: Segment) -> None:
