@@ -1,7 +1,9 @@
 """Three real apiserver replicas the fault suite can kill, pause, cut off and starve of disk, and always restore.
 
 Each replica has its own loopback address (127.0.0.11, .12, .13) for HTTP and Raft, so `network.py` can
-partition it by address. One replica may get a small tmpfs as its data directory (the full-disk fault).
+partition it by address. The replicas may get a small tmpfs each as data directory (the full-disk fault).
+A replica found dead when faults are healed (one that died of its fault) is started again, and that is
+kept in `events` for the table.
 `close` undoes everything whatever happened: processes killed (paused ones too), the suite's iptables
 chain removed, the tmpfs unmounted. Faults are injected from the main thread (a replica restarted from a
 worker thread would die with that thread: replicas.py's `die_with_parent`).
@@ -10,6 +12,7 @@ worker thread would die with that thread: replicas.py's `die_with_parent`).
 from __future__ import annotations
 
 import random
+import signal
 from pathlib import Path
 
 from tests.faults import disk
@@ -22,11 +25,12 @@ READY_SECONDS = 60.0
 
 
 class FaultCluster:
-    def __init__(self, root: Path, *, env: dict[str, str] | None = None, tmpfs_replica: int | None = None,
+    def __init__(self, root: Path, *, env: dict[str, str] | None = None, tmpfs: bool = False,
                  tmpfs_bytes: int = 64 * 1024 * 1024) -> None:
         self.replicas = ReplicaSet(root, hosts=HOSTS, watch_history=WATCH_HISTORY, env=dict(env or {}))
         self.firewall = Firewall()
-        self.tmpfs_replica = tmpfs_replica
+        self.tmpfs = tmpfs
+        self.events: list[str] = []
         self.tmpfs_bytes = tmpfs_bytes
         self.generations = [0] * len(HOSTS)
         self.paused: set[int] = set()
@@ -44,8 +48,9 @@ class FaultCluster:
         return self.generations[index]
 
     def start(self) -> None:
-        if self.tmpfs_replica is not None:
-            disk.mount_tmpfs(self.replicas.replicas[self.tmpfs_replica].data_dir, self.tmpfs_bytes)
+        if self.tmpfs:
+            for replica in self.replicas.replicas:
+                disk.mount_tmpfs(replica.data_dir, self.tmpfs_bytes)
         for index in range(len(HOSTS)):
             self.generations[index] += 1
         self.replicas.start_all()
@@ -75,6 +80,9 @@ class FaultCluster:
         dead = [index for index, replica in enumerate(self.replicas.replicas)
                 if replica.process is None or replica.process.poll() is not None]
         for index in dead:
+            process = self.replicas.replicas[index].process
+            if process is not None:  # not killed by the suite: it died of its fault
+                self.events.append(f"{self.name(index)} died ({exit_status(process.returncode)}); started again")
             self.replicas.replicas[index].process = None
             self.restart(index)
         return [self.name(index) for index in dead]
@@ -111,6 +119,13 @@ class FaultCluster:
             try:
                 self.firewall.remove()
             finally:
-                if self.tmpfs_replica is not None:
-                    disk.free(self.data_dir(self.tmpfs_replica))
-                    disk.unmount(self.data_dir(self.tmpfs_replica))
+                if self.tmpfs:
+                    for index in range(len(HOSTS)):
+                        disk.free(self.data_dir(index))
+                        disk.unmount(self.data_dir(index))
+
+
+def exit_status(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"

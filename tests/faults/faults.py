@@ -62,13 +62,16 @@ def partition_leader(cluster: FaultCluster) -> Heal:
 def kill_all(cluster: FaultCluster) -> Heal:
     for index in range(len(HOSTS)):
         cluster.kill(index)
-    return cluster.restart_dead
+
+    def heal() -> None:
+        cluster.restart_dead()
+    return heal
 
 
-def fill_disk(cluster: FaultCluster) -> Heal:
-    """Fill the tmpfs replica's disk; when space returns, a replica that died of it is started again."""
-    assert cluster.tmpfs_replica is not None
-    folder = cluster.data_dir(cluster.tmpfs_replica)
+def fill_disk(cluster: FaultCluster, index: int) -> Heal:
+    """Fill a replica's disk (its tmpfs); when space returns, a replica that died of it is started again."""
+    assert cluster.tmpfs
+    folder = cluster.data_dir(index)
     disk.fill(folder)
 
     def heal() -> None:
@@ -95,7 +98,8 @@ PAUSE_LEADER = Fault("SIGSTOP leader", pause_leader)
 PARTITION_FOLLOWER = Fault("partition follower", partition_follower)
 PARTITION_LEADER = Fault("partition leader", partition_leader)
 KILL_ALL = Fault("SIGKILL all", kill_all)
-FILL_DISK = Fault("disk full", fill_disk)
+FILL_LEADER_DISK: Fault[FaultCluster] = Fault("leader's disk full", lambda cluster: fill_disk(cluster, cluster.leader()))
+FILL_FOLLOWER_DISK: Fault[FaultCluster] = Fault("follower's disk full", lambda cluster: fill_disk(cluster, cluster.follower()))
 SINGLE = (KILL_LEADER, KILL_FOLLOWER, PAUSE_LEADER, PARTITION_FOLLOWER, PARTITION_LEADER)
 
 
@@ -104,7 +108,7 @@ class Scenario:
     name: str
     faults: tuple[Fault[FaultCluster], ...]
     env: dict[str, str] = field(default_factory=dict)
-    tmpfs_replica: int | None = None
+    tmpfs: bool = False
     needs: tuple[str, ...] = ()  # iptables | tmpfs | failpoint:<name>
 
     def fault_for(self, cycle: int) -> Fault[FaultCluster]:
@@ -126,7 +130,7 @@ SCENARIOS = (
     Scenario("partition-follower", (PARTITION_FOLLOWER,), needs=("iptables",)),
     Scenario("partition-leader", (PARTITION_LEADER,), needs=("iptables",)),
     Scenario("kill-all", (KILL_ALL,)),
-    Scenario("disk-full", (FILL_DISK,), tmpfs_replica=0, needs=("tmpfs",)),
+    Scenario("disk-full", (FILL_LEADER_DISK, FILL_FOLLOWER_DISK), tmpfs=True, needs=("tmpfs",)),
     Scenario("slow-disk", (KILL_LEADER, KILL_FOLLOWER), env=SLOW_DISK_ENV, needs=(f"failpoint:{SLOW_DISK_FAILPOINT}",)),
     Scenario("combined", combinations(14), needs=("iptables",)),
 )

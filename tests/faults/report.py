@@ -33,12 +33,13 @@ def table(results: list[RunResult]) -> str:
     widths = [max(len(cells[column]) for cells in rows) for column in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) for cells in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
+    lines += [f"{result.scenario}: {note}" for result in results for note in dict.fromkeys(result.notes)]
     return "\n".join(lines)
 
 
 def write_post_mortem(result: RunResult, folder: Path) -> Path:
     """The history, the watchers' logs and the anomalies of a run, as one JSON file; its path."""
-    extra = {"scenario": result.scenario, "faults": result.faults,
+    extra: dict[str, object] = {"scenario": result.scenario, "faults": result.faults,
              "anomalies": [dataclasses.asdict(anomaly) for anomaly in result.anomalies],
              "watchers": [dataclasses.asdict(watcher.log) for watcher in result.watchers]}
     return result.history.dump(folder / f"history-{result.scenario}.json", extra)

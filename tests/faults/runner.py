@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from tests.faults.faults import Fault
 from tests.faults.history import History
@@ -34,6 +34,13 @@ class Cluster(Protocol):
     def restart_dead(self) -> list[str]: ...
 
     def wait_ready(self) -> None: ...
+
+    @property
+    def events(self) -> list[str]:
+        """What happened to the cluster besides the faults (a replica that died of one), for the table."""
+
+
+ClusterT = TypeVar("ClusterT", bound=Cluster)
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ def _start(result: RunResult, cluster: Cluster, settings: TrafficSettings, timin
     return threads
 
 
-def _cycle(result: RunResult, cluster: Cluster, fault: Fault[Cluster], timing: Timing,
+def _cycle(result: RunResult, cluster: ClusterT, fault: Fault[ClusterT], timing: Timing,
            stop: threading.Event, rng: random.Random) -> None:
     stop.wait(timing.calm)
     result.history.note(f"inject {fault.name}")
@@ -117,7 +124,7 @@ def _finish(result: RunResult, cluster: Cluster, settings: TrafficSettings, timi
         thread.join(timeout=10)
 
 
-def run(cluster: Cluster, name: str, faults: tuple[Fault[Cluster], ...], *, duration: float,
+def run(cluster: ClusterT, name: str, faults: tuple[Fault[ClusterT], ...], *, duration: float,
         settings: TrafficSettings = TrafficSettings(), timing: Timing = Timing()) -> RunResult:
     """Cycles of `faults` (in turn; at least one) for about `duration` seconds, then every check."""
     result = RunResult(name)
@@ -138,6 +145,7 @@ def run(cluster: Cluster, name: str, faults: tuple[Fault[Cluster], ...], *, dura
         stop.set()
         for watcher in result.watchers:
             watcher.stop.set()
+    result.notes += cluster.events
     operations = result.history.snapshot()
     result.operations = len(operations)
     result.unknown = sum(1 for op in operations if op.outcome == "unknown")

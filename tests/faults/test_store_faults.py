@@ -52,7 +52,7 @@ def test_store_under_faults(scenario: Scenario, tmp_path: Path, cluster_for: lis
             if need.startswith("failpoint:"):
                 pytest.skip(reason)
             unavailable(reason)
-    cluster = FaultCluster(tmp_path, env=scenario.env, tmpfs_replica=scenario.tmpfs_replica)
+    cluster = FaultCluster(tmp_path, env=scenario.env, tmpfs=scenario.tmpfs)
     cluster_for.append(cluster)
     cluster.start()
     result = run(cluster, scenario.name, scenario.faults,
