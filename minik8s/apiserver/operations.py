@@ -306,7 +306,8 @@ class Operations:
         request = AdmissionRequest(DELETE, resource, namespace, None, name=name, dry_run=options.dry_run)
         await self.admission.admit(request)  # before the object is read, as Kubernetes' delete handler does
         for _ in range(_CONFLICT_RETRIES):
-            current = await self.current(resource, namespace, name, None)
+            # A precondition is judged on the newest version: a lagging copy that differs is re-read first.
+            current = await self.current(resource, namespace, name, options.precondition_resource_version)
             if current is None:
                 raise errors.not_found(resource, name)
             self._check_preconditions(resource, current, options)

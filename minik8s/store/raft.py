@@ -251,6 +251,8 @@ class RaftStore(LocalReads):
             "last_applied": raw.get("last_applied"),
             "revision": self.revision,
             "cluster_id": self.cluster_id,
+            # A watch may start after this revision; one from before it is answered 410 (watch.py).
+            "oldest_watch_revision": self.core.hub.oldest_available(),
         }
 
     async def close(self) -> None:

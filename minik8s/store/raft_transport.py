@@ -18,9 +18,15 @@ connections would pile up until the process runs out of descriptors and real pee
 So at most `UNAUTHENTICATED_CONNECTION_LIMIT` wait to authenticate (a new one pushes out the oldest;
 a real peer's handshake takes milliseconds), and none waits longer than `HANDSHAKE_DEADLINE`.
 
+Outgoing connections leave from the replica's own Raft host (pysyncobj lets the kernel pick the source,
+which on loopback is always 127.0.0.1): so a peer, a firewall or the fault suite's partitions
+(tests/faults/) see which replica a connection comes from, and several replicas on one machine, each on
+its own address, can be cut apart by address.
+
 The hook: the transport (pysyncobj's `transportClass` argument) turns each connection it makes or
 accepts into a `GuardedConnection` before it reads anything, and that subclass wraps the connection's
-own read and parse steps. pysyncobj itself stays as published.
+own read and parse steps; the source address is bound in `setSockoptKeepalive`, the step pysyncobj's
+`connect` takes between making the socket and connecting it. pysyncobj itself stays as published.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from pysyncobj.tcp_connection import TcpConnection
+from pysyncobj.tcp_connection import CONNECTION_STATE, TcpConnection
 from pysyncobj.transport import TCPTransport
 
 log = logging.getLogger(__name__)
@@ -85,6 +91,17 @@ class GuardedConnection(TcpConnection):  # type: ignore[misc]
 
     authenticated = False
     accepted_at = 0.0  # monotonic time an incoming connection was accepted
+    source_host: str | None = None  # outgoing connections: the local address they leave from
+
+    def setSockoptKeepalive(self) -> None:
+        """Also, on a socket about to connect (not yet connected), bind `source_host` (any port)."""
+        sock = self._TcpConnection__socket
+        if self.source_host and sock is not None and self._TcpConnection__state == CONNECTION_STATE.DISCONNECTED:
+            try:
+                sock.bind((self.source_host, 0))
+            except OSError as error:  # connect from whatever the kernel picks rather than not at all
+                log.warning("cannot bind the Raft connection to %s: %s", self.source_host, error)
+        super().setSockoptKeepalive()
 
     def _TcpConnection__processRead(self) -> bool:
         more: bool = TcpConnection._TcpConnection__processRead(self)
@@ -133,3 +150,10 @@ class GuardedTransport(TCPTransport):  # type: ignore[misc]
         outgoing = self._connections.get(node)
         if type(outgoing) is TcpConnection:
             outgoing.__class__ = GuardedConnection
+            outgoing.source_host = source_host_of(self._selfNode)
+
+
+def source_host_of(self_node: Any) -> str | None:
+    """The host outgoing connections bind to: this replica's Raft host, unless it is a wildcard."""
+    host = getattr(self_node, "host", None)
+    return host if isinstance(host, str) and host not in ("", "0.0.0.0", "::") else None

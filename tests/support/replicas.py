@@ -8,7 +8,9 @@ gets to its fixtures' cleanup. So every process started here also dies with the 
 Replicas serve plain HTTP with AlwaysAllow by default; a `ReplicaSecurity` starts them with more flags
 (HTTPS, a client CA, an authorization mode) and says how the harness itself reaches them then. Every
 replica shares one cluster secret (`<root>/secret`, made by the first to start): an apiserver refuses
-to start without one. `flags` are passed to every replica as they are.
+to start without one. `flags` are passed to every replica as they are, `env` is added to their
+environment. All replicas listen on 127.0.0.1 unless `hosts` gives each its own loopback address
+(the fault suite does, so a firewall rule can cut one replica off by address).
 """
 
 from __future__ import annotations
@@ -78,14 +80,15 @@ class Replica:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     scheme: str = "http"
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.http_port}"
+        return f"{self.scheme}://{self.host}:{self.http_port}"
 
     @property
     def raft_address(self) -> str:
-        return f"127.0.0.1:{self.raft_port}"
+        return f"{self.host}:{self.raft_port}"
 
 
 @dataclass
@@ -95,15 +98,18 @@ class ReplicaSet:
     watch_history: int = 10_000
     security: ReplicaSecurity | None = None
     flags: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()  # one loopback address per replica; empty: all on 127.0.0.1
+    env: dict[str, str] = field(default_factory=dict)
     replicas: list[Replica] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         ports = free_ports(self.size * 2)
         scheme = "https" if self.security is not None else "http"
+        hosts = self.hosts or ("127.0.0.1",) * self.size
         for index in range(self.size):
             name = f"apiserver-{index + 1}"
             self.replicas.append(Replica(name, ports[2 * index], ports[2 * index + 1], self.root / name,
-                                         self.root / f"{name}.log", scheme=scheme))
+                                         self.root / f"{name}.log", scheme=scheme, host=hosts[index]))
 
     def _get(self, url: str, *, timeout: float) -> httpx.Response:
         """A GET by the harness: over HTTPS as the security's identity, else plain."""
@@ -114,13 +120,13 @@ class ReplicaSet:
         replica = self.replicas[index]
         peers = ",".join(r.raft_address for r in self.replicas if r is not replica)
         argv = [sys.executable, "-m", "minik8s.apiserver.main", "--name", replica.name,
-                "--listen", f"127.0.0.1:{replica.http_port}", "--raft-address", replica.raft_address,
+                "--listen", f"{replica.host}:{replica.http_port}", "--raft-address", replica.raft_address,
                 "--peers", peers, "--data-dir", str(replica.data_dir), "--secret-file", str(self.root / "secret"),
                 "--watch-history", str(self.watch_history), "--log-level", "warning",
                 *(self.security.flags if self.security is not None else ()), *self.flags]
         with replica.log_path.open("ab") as log:
             replica.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                               preexec_fn=die_with_parent)
+                                               preexec_fn=die_with_parent, env={**os.environ, **self.env})
 
     def start_all(self) -> None:
         """Start every replica and wait until all serve; on any failure none is left running."""
@@ -137,6 +143,17 @@ class ReplicaSet:
         kill_group(process)
         reap(process)
         self.replicas[index].process = None
+
+    def pause(self, index: int) -> None:
+        """SIGSTOP the replica: it holds its sockets but answers nothing until `resume`."""
+        process = self.replicas[index].process
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGSTOP)
+
+    def resume(self, index: int) -> None:
+        process = self.replicas[index].process
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGCONT)
 
     def stop_all(self) -> None:
         """SIGKILL every replica first, then reap them: one slow to die does not spare the others."""
