@@ -14,6 +14,13 @@ state missing everything the dump covered. `DurableSerializer` subclasses it and
   since pysyncobj would swallow the error. `check_dump` makes the same check when a replica opens,
   so a damaged dump found then is a clear start error instead. A dump of the previous version
   (pysyncobj's gzip format) is still read, once; the next compaction writes the new format.
+  Before handing the dump over it calls `on_load(first index, first term)`: pysyncobj then compares
+  the journal's first two entries with the dump's and, when they differ, throws the whole journal
+  away — also when a crash came between writing a dump and compacting the journal, which then
+  starts earlier than the dump and holds entries after it. `DurableJournal.drop_before` cuts the
+  journal to the dump's first entry (when it holds that entry) so that nothing after it is lost.
+- the forked child dies with the thread that forked it (PR_SET_PDEATHSIG): a dump still being
+  written by a replica that stopped must not land later over the newer dump of its next run.
 
 Why not SyncObjConf's `serializer`/`deserializer` hooks: with a custom serializer pysyncobj stops
 forking (the whole state would be pickled on the Raft thread: 1.6 s for 22 MB, longer than an
@@ -24,12 +31,15 @@ deserializer's result with None, so it restores no consumer).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gzip
 import logging
 import os
 import pickle
+import signal
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -47,6 +57,8 @@ HEADER_SIZE = _HEADER_FIELDS.size + 4
 GZIP_MAGIC = b"\x1f\x8b"
 READ_CHUNK = 1 << 20
 COMPRESSION_LEVEL = 1  # the values are JSON: level 1 gets most of the size for a fraction of the CPU
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: the forked child should load nothing
 
 
 class DumpCorrupt(ValueError):
@@ -156,25 +168,30 @@ class DurableSerializer(Serializer):  # type: ignore[misc]
     _Serializer__pid: int  # pysyncobj's: the forked child's pid while a dump is being written, else 0
     _Serializer__currentID: int
 
-    def __init__(self, dump_file: Path, transmission_batch_size: int) -> None:
+    def __init__(self, dump_file: Path, transmission_batch_size: int, *,
+                 on_load: Callable[[int, int], object] = lambda index, term: None) -> None:
         super().__init__(str(dump_file), transmission_batch_size, True, None, None, None)
         if not self._Serializer__useFork:
             raise RuntimeError("durable dumps need os.fork")
         self._path = dump_file
+        self._on_load = on_load
         self._incoming: IO[bytes] | None = None
 
     def serialize(self, data: tuple[Any, ...], id: int) -> None:
         if self._Serializer__pid != 0:
             return
         self._Serializer__currentID = id
+        parent = os.getpid()
         pid = os.fork()
         if pid != 0:
             self._Serializer__pid = pid  # pysyncobj's checkSerializing waits for it
             return
         code = 1
         try:  # the child: a copy of the state as of the fork; no logging (its locks may be held)
-            write_dump(self._path, data)
-            code = 0
+            _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() == parent:  # else the replica is gone already
+                write_dump(self._path, data)
+                code = 0
         finally:
             os._exit(code)
 
@@ -182,7 +199,10 @@ class DurableSerializer(Serializer):  # type: ignore[misc]
         try:
             with self._path.open("rb") as handle:
                 previous_format = handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC
-            return super().deserialize() if previous_format else read_dump(self._path)
+            data = super().deserialize() if previous_format else read_dump(self._path)
+            _, _, first_entry, _ = data
+            self._on_load(first_entry[1], first_entry[2])
+            return data
         except Exception as error:  # pysyncobj would log it and run on without the dump's state
             fail_stop("loading the dump", self._path, error)
 

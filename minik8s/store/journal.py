@@ -262,12 +262,10 @@ class DurableJournal(Journal):  # type: ignore[misc]
         self._rewrite(keep_from=len(self))
 
     def drop_before(self, index: int, term: int) -> bool:
-        """At open: start the journal at `index` when it holds it with `term` (the dump's first entry).
-
-        A crash between writing a dump and compacting the journal leaves a journal that starts
-        earlier than the dump, and pysyncobj would then throw the whole journal away (entries after
-        the dump included) instead of just its head.
-        """
+        """As a dump is loaded: start the journal at `index` when it holds it with `term` (the dump's
+        first entry). A crash between writing a dump and compacting the journal leaves a journal
+        that starts earlier than the dump, and pysyncobj would then throw the whole journal away
+        (the entries after the dump included) instead of just its head (dump.py)."""
         if not len(self) or not self._indexes[0] < index <= self._indexes[-1]:
             return False
         position = index - self._indexes[0]

@@ -75,7 +75,8 @@ class DurableSyncObj(SyncObj):  # type: ignore[misc]
                  consumer: SyncObjConsumer, compaction_bytes: int) -> None:
         # Set before SyncObj.__init__, so pysyncobj counts them as its own fields and never pickles them.
         self._journal = journal
-        self._dump_serializer = DurableSerializer(Path(conf.fullDumpFile), conf.logCompactionBatchSize)
+        self._dump_serializer = DurableSerializer(Path(conf.fullDumpFile), conf.logCompactionBatchSize,
+                                                  on_load=journal.drop_before)
         self._compaction_bytes = compaction_bytes
         super().__init__(self_address, peers, conf, consumers=[consumer], transportClass=DurableTransport)
 
@@ -114,7 +115,8 @@ def open_replica(self_address: str, peers: list[str], conf: SyncObjConf, consume
     """Open the data directory (converting an older version's journal once) and start pysyncobj on it.
 
     `conf.fullDumpFile` names the dump; the journal lives beside it. A torn journal tail is cut and
-    logged; a corrupt journal or dump raises (JournalCorrupt, DumpCorrupt) before anything starts.
+    logged; a corrupt journal or dump raises (JournalCorrupt, DumpCorrupt) before anything starts
+    (pysyncobj itself loads the dump on its first tick).
     """
     if conf.journalFile is not None:
         raise ValueError("the durable journal replaces pysyncobj's: leave journalFile unset")
@@ -123,9 +125,8 @@ def open_replica(self_address: str, peers: list[str], conf: SyncObjConf, consume
     convert_previous_journal(dump_file.parent)
     journal = DurableJournal(dump_file.parent, dump_file=dump_file, failpoints=failpoints)
     try:
-        info = check_dump(dump_file) if dump_file.exists() else None
-        if info is not None:
-            journal.drop_before(info.first_index, info.first_term)
+        if dump_file.exists():
+            check_dump(dump_file)
         return DurableSyncObj(self_address, peers, conf, journal=journal, consumer=consumer,
                               compaction_bytes=compaction_bytes)
     except BaseException:
