@@ -208,8 +208,9 @@ class DurableJournal(Journal):  # type: ignore[misc]
         return payload
 
     def _remember(self, index: int, command: bytes) -> None:
+        replaced = self._cache.pop(index, None)
+        self._cache_bytes += len(command) - (len(replaced) if replaced is not None else 0)
         self._cache[index] = command
-        self._cache_bytes += len(command)
         while self._cache and (self._cache_bytes > self._cache_limit or len(self._cache) > CACHE_ENTRIES):
             _, dropped = self._cache.popitem(last=False)
             self._cache_bytes -= len(dropped)

@@ -39,6 +39,7 @@ from minik8s.store.journal_convert import convert_previous_journal
 from minik8s.store.raft_transport import GuardedTransport
 
 ANSWER = "next_node_idx"  # pysyncobj's "I have appended up to here" message
+SLOT_BYPASS_FACTOR = 4  # a journal this many times `compaction_bytes` compacts at once, not in its slot
 
 
 class DurableTransport(GuardedTransport):
@@ -78,6 +79,7 @@ class DurableSyncObj(SyncObj):  # type: ignore[misc]
         self._dump_serializer = DurableSerializer(Path(conf.fullDumpFile), conf.logCompactionBatchSize,
                                                   on_load=journal.drop_before)
         self._compaction_bytes = compaction_bytes
+        self._compaction_in_slots = conf.logCompactionSplit
         super().__init__(self_address, peers, conf, consumers=[consumer], transportClass=DurableTransport)
 
     @property
@@ -105,9 +107,17 @@ class DurableSyncObj(SyncObj):  # type: ignore[misc]
 
     def _onTick(self, timeToWait: float = 0.0) -> None:
         self._SyncObj__transport.release()  # before the leader counts its own log, below
-        if self._journal.size_bytes > self._compaction_bytes:
-            self.forceLogCompaction()  # big entries: compact in this replica's next slot, whatever their number
+        self._bound_the_journal()
         super()._onTick(timeToWait)
+
+    def _bound_the_journal(self) -> None:
+        """Compact on size too: past `compaction_bytes` in this replica's next slot (pysyncobj's
+        logCompactionSplit), far past it at once — big entries can fill gigabytes before the slot."""
+        size = self._journal.size_bytes
+        if size > self._compaction_bytes:
+            self.forceLogCompaction()
+        self.conf.logCompactionSplit = (self._compaction_in_slots
+                                        and size <= SLOT_BYPASS_FACTOR * self._compaction_bytes)
 
 
 def open_replica(self_address: str, peers: list[str], conf: SyncObjConf, consumer: SyncObjConsumer, *,
