@@ -150,7 +150,9 @@ class DurableJournal(Journal):  # type: ignore[misc]
             log.warning("journal %s: cut %d bytes at offset %d (%s): entries never synced, so never "
                         "acknowledged", self.path, found.torn.size, found.torn.offset, found.torn.reason)
             os.ftruncate(self._fd, found.end)
-            os.fsync(self._fd)
+        # What a killed process wrote may still be in the page cache only: the records written from
+        # now on say everything before them is durable, so make it so.
+        os.fsync(self._fd)
         return found.end
 
     def _read(self, offset: int, size: int) -> bytes:

@@ -260,7 +260,8 @@ class RaftStore(LocalReads):
         }
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._syncobj.destroy)
+        """Stop the Raft thread and wait for it: the journal is synced and closed when this returns."""
+        await asyncio.to_thread(self._syncobj.destroy_synchronous)
 
 
 PRIVATE_FOLDER_MODE = 0o700

@@ -78,6 +78,12 @@ async def test_100_000_writes_and_deletes_keep_the_data_directory_bounded(tmp_pa
         assert reopened.core.state.count() == live
 
 
+async def test_the_replica_s_status_shows_the_journal_s_size_on_disk(tmp_path: Path) -> None:
+    async with lone_replica(tmp_path / "data") as store:
+        await create(store, "one", b"x" * 10_000)
+        assert store.status()["journal_bytes"] == (tmp_path / "data" / JOURNAL_FILE).stat().st_size > 10_000
+
+
 async def test_a_crash_between_a_dump_and_the_journal_s_compaction_loses_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """pysyncobj discards the whole journal when its head does not match the dump; the journal is
