@@ -4,7 +4,9 @@
 `name=value`. Unset or empty means no failpoint and no cost (one float compared with zero per sync).
 
   journal-sync-delay=SECONDS   sleep this long before every journal sync (a slow disk): every
-                               acknowledgement waits for it, on the leader and on the followers.
+                               acknowledgement waits for it, on the leader and on the followers,
+                               and the Raft thread with it — a delay near the election timeout
+                               (0.2-0.6 s) delays heartbeats enough for followers to elect anew.
 
 An unknown name or a bad value stops the start with a clear error rather than being ignored.
 """

@@ -34,7 +34,7 @@ from pysyncobj import SyncObj, SyncObjConf, SyncObjConsumer
 
 from minik8s.store.dump import DurableSerializer, check_dump
 from minik8s.store.failpoints import failpoints_from_environment
-from minik8s.store.journal import DurableJournal
+from minik8s.store.journal import JOURNAL_FILE, META_FILE, DurableJournal
 from minik8s.store.journal_convert import convert_previous_journal
 from minik8s.store.raft_transport import GuardedTransport
 
@@ -120,6 +120,13 @@ class DurableSyncObj(SyncObj):  # type: ignore[misc]
                                         and size <= SLOT_BYPASS_FACTOR * self._compaction_bytes)
 
 
+def remove_temporaries(folder: Path, dump_file: Path) -> None:
+    """What a stopped run left half-written (each is renamed into place only once whole and synced):
+    on a full disk they hold the space a restart needs."""
+    for name in (JOURNAL_FILE, META_FILE, dump_file.name, f"{dump_file.name}.1"):
+        (folder / f"{name}.tmp").unlink(missing_ok=True)
+
+
 def open_replica(self_address: str, peers: list[str], conf: SyncObjConf, consumer: SyncObjConsumer, *,
                  compaction_bytes: int) -> DurableSyncObj:
     """Open the data directory (converting an older version's journal once) and start pysyncobj on it.
@@ -132,6 +139,7 @@ def open_replica(self_address: str, peers: list[str], conf: SyncObjConf, consume
         raise ValueError("the durable journal replaces pysyncobj's: leave journalFile unset")
     failpoints = failpoints_from_environment()
     dump_file = Path(conf.fullDumpFile)
+    remove_temporaries(dump_file.parent, dump_file)
     convert_previous_journal(dump_file.parent)
     journal = DurableJournal(dump_file.parent, dump_file=dump_file, failpoints=failpoints)
     try:

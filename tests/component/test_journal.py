@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 from pysyncobj.journal import FileJournal
 
-from minik8s.store import journal as journal_module
 from minik8s.store.failpoints import Failpoints
 from minik8s.store.journal import JOURNAL_FILE, META_FILE, DurableJournal
 from minik8s.store.journal_convert import PREVIOUS_JOURNAL, PREVIOUS_META, convert_previous_journal
@@ -149,9 +149,14 @@ def test_an_older_version_s_journal_is_converted_once_with_its_term_and_vote(tmp
 def test_the_slow_disk_failpoint_delays_every_sync_and_only_syncs(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     happened: list[str] = []
-    monkeypatch.setattr(journal_module.time, "sleep", lambda seconds: happened.append(f"sleep {seconds}"))
     real_fdatasync = os.fdatasync
-    monkeypatch.setattr(os, "fdatasync", lambda fd: (happened.append("fdatasync"), real_fdatasync(fd))[1])
+
+    def fdatasync(descriptor: int) -> None:
+        happened.append("fdatasync")
+        real_fdatasync(descriptor)
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: happened.append(f"sleep {seconds}"))
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
     journal = DurableJournal(tmp_path, dump_file=tmp_path / "raft.dump", on_failure=raise_instead_of_exiting,
                              failpoints=Failpoints(journal_sync_delay=0.2))
     journal.add(command(1), 1, 1)
