@@ -20,6 +20,7 @@ from bench.deployment_start import bench_deployment_start
 from bench.failover import bench_failover
 from bench.figures import Figure, Outcome, render_table
 from bench.fuzz import bench_fuzz
+from bench.journal_memory import bench_journal_memory
 from bench.pod_start import bench_pod_start, bench_pod_start_replicated
 from bench.proxy_sync import bench_proxy_sync
 from bench.rbac_decisions import bench_rbac_decisions
@@ -50,6 +51,8 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
              "and answers >= 500"),
     "watch-memory": (bench_watch_memory, "RSS of one apiserver holding 10,000 idle watches (limits lifted), "
                      "and what the default watch limits let one client open"),
+    "journal-memory": (bench_journal_memory, "RSS of one apiserver after 400 writes of a 900 KB ConfigMap, "
+                       "with the default watch history and with it capped at 1 MiB"),
     "watch-write-latency": (bench_watch_write_latency, "create latency on one apiserver with no watcher, then "
                             "with 1,000 watchers reading every event"),
     "store-vs-etcd": (bench_store_vs_etcd, "create latency and 32-connection throughput beside 3 etcd members "

@@ -14,7 +14,7 @@ from typing import Any
 
 from minik8s.cli.tabwriter import DESCRIBE_PADDING, align
 
-JOURNAL_FILE = "raft.journal"
+JOURNAL_FILE = "raft.wal"  # the replica's journal (store/raft_durability.py)
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 

@@ -8,7 +8,8 @@ loop through `call_soon_threadsafe`; nothing here ever blocks the loop or the Ra
 Settings (docs/architecture.md, "The store"): no batching, short elections with quick reconnects,
 bounded bind retries, a password (encrypted, authenticated traffic) without which no replica opens,
 the Raft port bound to the given address only, a frame-size cap for unauthenticated peers
-(raft_transport.py), journal + dump files in a private folder.
+(raft_transport.py), a journal synced before any entry is counted and checksummed dumps
+(raft_durability.py, journal.py, dump.py) in a private folder.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
+from pysyncobj import FAIL_REASON, SyncObjConf, SyncObjConsumer, replicated
 
 from minik8s.store.base import LocalReads, ReplicaCore, StoreBusy, StoreUnavailable, new_request_id
 from minik8s.store.encryption import NO_ENCRYPTION, Transformers
-from minik8s.store.raft_transport import GuardedTransport
+from minik8s.store.raft_durability import open_replica
 from minik8s.store.state import Command, KVState, Result
 from minik8s.store.watch import DEFAULT_HISTORY_BYTES
 
@@ -67,6 +68,12 @@ class RaftSettings:
     election_min: float = 0.2
     election_max: float = 0.6
     heartbeat: float = 0.05
+    # Log compaction (docs/architecture.md, "The store"): each replica dumps its state in a slot of its
+    # own once per `compaction_seconds`, if it has more than `compaction_entries` entries or
+    # `compaction_bytes` of journal, or if that much time has passed since its last dump.
+    compaction_entries: int = 20_000
+    compaction_seconds: float = 120.0
+    compaction_bytes: int = 64 << 20
 
 
 class _ReplicatedState(SyncObjConsumer):  # type: ignore[misc]
@@ -133,17 +140,16 @@ class RaftStore(LocalReads):
             connectionRetryTime=0.5,
             bindRetryTime=0.5,
             maxBindRetries=20,
-            journalFile=str(settings.data_dir / "raft.journal"),
-            fullDumpFile=str(settings.data_dir / "raft.dump"),
-            logCompactionMinEntries=50_000,
-            logCompactionMinTime=600,
+            fullDumpFile=str(settings.data_dir / "raft.dump"),  # the journal lives beside it (journal.py)
+            logCompactionMinEntries=settings.compaction_entries,
+            logCompactionMinTime=settings.compaction_seconds,
             logCompactionSplit=True,
             commandsQueueSize=20_000,
             dynamicMembershipChange=False,
         )
-        self._syncobj = SyncObj(settings.self_address, list(settings.peers), conf, consumers=[self._consumer],
-                                transportClass=GuardedTransport)
-        make_files_private(settings.data_dir)  # the journal it just opened, and an older version's files
+        self._syncobj = open_replica(settings.self_address, list(settings.peers), conf, self._consumer,
+                                     compaction_bytes=settings.compaction_bytes)
+        make_files_private(settings.data_dir)  # an older version's files
 
     @classmethod
     async def open(cls, settings: RaftSettings, *, history: int = 10_000,
@@ -253,10 +259,12 @@ class RaftStore(LocalReads):
             "cluster_id": self.cluster_id,
             # A watch may start after this revision; one from before it is answered 410 (watch.py).
             "oldest_watch_revision": self.core.hub.oldest_available(),
+            "journal_bytes": self._syncobj.journal_bytes,
         }
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._syncobj.destroy)
+        """Stop the Raft thread and wait for it: the journal is synced and closed when this returns."""
+        await asyncio.to_thread(self._syncobj.destroy_synchronous)
 
 
 PRIVATE_FOLDER_MODE = 0o700

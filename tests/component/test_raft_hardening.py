@@ -192,18 +192,18 @@ async def test_the_data_folder_is_private_and_so_is_the_journal(tmp_path: Path) 
     async with lone_replica(data_dir) as store:
         await timed_write(store, "one")
         assert mode_of(data_dir) == 0o700
-        assert mode_of(data_dir / "raft.journal") == 0o600
+        assert mode_of(data_dir / "raft.wal") == 0o600
 
 
 async def test_an_older_replica_s_loose_modes_are_tightened_when_it_opens(tmp_path: Path) -> None:
-    """Files pysyncobj makes later (journal metadata, dumps) follow the daemon's umask 077: see
+    """Files the replica makes later (journal metadata, dumps) follow the daemon's umask 077: see
     tests/integration/test_raft_hardening.py."""
     data_dir = tmp_path / "data"
     async with lone_replica(data_dir) as store:
         await timed_write(store, "one")
     data_dir.chmod(0o755)
-    (data_dir / "raft.journal").chmod(0o644)
+    (data_dir / "raft.wal").chmod(0o644)
     async with lone_replica(data_dir) as store:
         assert store.get("/registry/configmaps/default/one") is not None
         assert mode_of(data_dir) == 0o700
-        assert mode_of(data_dir / "raft.journal") == 0o600
+        assert mode_of(data_dir / "raft.wal") == 0o600

@@ -12,10 +12,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Generic, TypeVar
 
-import minik8s
 from tests.faults import disk
 from tests.faults.cluster import HOSTS, FaultCluster
 
@@ -131,12 +129,6 @@ SCENARIOS = (
     Scenario("partition-leader", (PARTITION_LEADER,), needs=("iptables",)),
     Scenario("kill-all", (KILL_ALL,)),
     Scenario("disk-full", (FILL_LEADER_DISK, FILL_FOLLOWER_DISK), tmpfs=True, needs=("tmpfs",)),
-    Scenario("slow-disk", (KILL_LEADER, KILL_FOLLOWER), env=SLOW_DISK_ENV, needs=(f"failpoint:{SLOW_DISK_FAILPOINT}",)),
+    Scenario("slow-disk", (KILL_LEADER, KILL_FOLLOWER), env=SLOW_DISK_ENV),
     Scenario("combined", combinations(14), needs=("iptables",)),
 )
-
-
-def store_knows_failpoint(name: str) -> bool:
-    """Whether the store's code reads the failpoint (it is named in a module of minik8s/store/)."""
-    store = Path(minik8s.__file__).parent / "store"
-    return any(name in path.read_text() for path in store.rglob("*.py"))

@@ -14,7 +14,7 @@ import pytest
 
 from tests.faults import disk, network
 from tests.faults.cluster import FaultCluster
-from tests.faults.faults import SCENARIOS, Scenario, store_knows_failpoint
+from tests.faults.faults import SCENARIOS, Scenario
 from tests.faults.report import summary, write_post_mortem
 from tests.faults.runner import RunResult, run
 from tests.support.requirements import unavailable
@@ -28,11 +28,7 @@ def missing(need: str) -> str | None:
         return network.available()
     if need == "tmpfs":
         return disk.available()
-    failpoint = need.removeprefix("failpoint:")
-    if not store_knows_failpoint(failpoint):
-        return (f"the store has no failpoint {failpoint!r} yet (MINIK8S_FAILPOINTS={failpoint}=SECONDS slows "
-                "each journal sync)")
-    return None
+    raise ValueError(f"unknown need {need!r}")
 
 
 @pytest.fixture
@@ -49,8 +45,6 @@ def test_store_under_faults(scenario: Scenario, tmp_path: Path, cluster_for: lis
     for need in scenario.needs:
         reason = missing(need)
         if reason is not None:
-            if need.startswith("failpoint:"):
-                pytest.skip(reason)
             unavailable(reason)
     cluster = FaultCluster(tmp_path, env=scenario.env, tmpfs=scenario.tmpfs)
     cluster_for.append(cluster)

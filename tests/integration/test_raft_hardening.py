@@ -3,7 +3,7 @@ would: private folders and files, and no Secret in the clear on any replica (iss
 
 Followers hold what the leader sent them over Raft; so a Secret sealed only on the leader's disk
 would still show up here. The daemon itself sets umask 077, which this covers for the files
-pysyncobj writes after it started (the journal's metadata, rewritten at every election).
+the replica writes after it started (the journal's metadata, rewritten at every election).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def test_every_replica_keeps_its_folder_private_and_no_secret_in_the_clear(clust
     for replica in cluster.replicas:
         assert mode_of(replica.data_dir) == 0o700
         files = [path for path in replica.data_dir.iterdir() if path.is_file()]
-        assert {"raft.journal", "raft.journal.meta"} <= {path.name for path in files}
+        assert {"raft.wal", "raft.meta"} <= {path.name for path in files}
         assert {path.name: oct(mode_of(path)) for path in files if mode_of(path) != 0o600} == {}
         disk = b"".join(path.read_bytes() for path in files)
         assert b"k8s:enc:aesgcm:v1:key1:" in disk

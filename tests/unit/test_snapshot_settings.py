@@ -71,7 +71,7 @@ def test_up_records_snapshot_settings_and_hands_them_to_every_apiserver(tmp_path
 
 
 def test_store_status_prefers_what_the_replica_reports(tmp_path: Path) -> None:
-    (tmp_path / "raft.journal").write_bytes(b"x" * 2048)
+    (tmp_path / "raft.wal").write_bytes(b"x" * 2048)
     snapshot = {"time": "2025-03-01T12:00:00Z", "revision": 40, "file": "/h/snapshots/s.snap"}
     reported = store_status({"revision": 42, "cluster_id": "c1", "journal_bytes": 4096, "last_snapshot": snapshot},
                             tmp_path)
