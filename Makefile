@@ -35,10 +35,11 @@ test: lint
 unit: install
 	$(VENV)/bin/pytest -q tests/unit tests/component
 
-# The store under faults (tests/faults/; CI runs it after `make test`): three replicas killed, paused, cut off
-# (iptables) and out of disk (tmpfs), so root; every history checked. A few minutes; longer with
-# `make faults ARGS='--duration 600'` (seconds of traffic over all scenarios).
-faults: $(STAMP)
+# Faults (tests/faults/; CI runs it after `make test`): the store's three replicas killed, paused, cut off
+# (iptables) and out of disk (tmpfs), every history checked; then a Docker cluster's agents, engine,
+# apiservers, daemons and proxy rules broken and healed. Root. Several minutes; longer store runs with
+# `make faults ARGS='--duration 600'` (seconds of traffic over the store's scenarios).
+faults: install
 	$(VENV)/bin/pytest -q tests/faults $(ARGS)
 
 demo: install

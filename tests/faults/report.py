@@ -10,6 +10,7 @@ import dataclasses
 import statistics
 from pathlib import Path
 
+from tests.faults.linearizability import Anomaly
 from tests.faults.runner import RunResult
 
 COLUMNS = ("scenario", "faults injected", "operations", "unknown", "anomalies", "recovery median / max (s)",
@@ -34,6 +35,30 @@ def table(results: list[RunResult]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) for cells in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines += [f"{result.scenario}: {note}" for result in results for note in dict.fromkeys(result.notes)]
+    return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterFaultRow:
+    """One Kubernetes-level fault (test_cluster_faults.py): what recovering meant, how long it took."""
+
+    fault: str
+    recovered_when: str
+    recovery: float | None  # seconds; None when it never recovered
+    total: float  # seconds the fault's whole cycle took (inject, recover, heal, settle)
+    anomalies: list[Anomaly]
+    notes: list[str]
+
+
+def cluster_table(rows: list[ClusterFaultRow]) -> str:
+    header = ("fault", "recovered when", "recovery (s)", "cycle (s)", "anomalies")
+    cells = [header, *((row.fault, row.recovered_when, "never" if row.recovery is None else f"{row.recovery:.2f}",
+                        f"{row.total:.1f}", str(len(row.anomalies))) for row in rows)]
+    widths = [max(len(line[column]) for line in cells) for column in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) for line in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines += [f"{row.fault}: {note}" for row in rows for note in row.notes]
+    lines += [f"{row.fault}: {anomaly.kind} {anomaly.key}: {anomaly.detail}" for row in rows for anomaly in row.anomalies]
     return "\n".join(lines)
 
 
