@@ -18,6 +18,11 @@ from typing import Any
 
 from minik8s.api.meta import JsonObject
 from minik8s.api.policy_defaults import default_limit_range, default_resource_quota
+from minik8s.api.storage_defaults import (
+    default_persistent_volume,
+    default_persistent_volume_claim,
+    default_storage_class,
+)
 
 DEFAULT_SERVICE_ACCOUNT = "default"
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
@@ -343,4 +348,7 @@ _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "ClusterRoleBinding": _default_rbac_binding,
     "LimitRange": default_limit_range,
     "ResourceQuota": default_resource_quota,
+    "PersistentVolume": default_persistent_volume,
+    "PersistentVolumeClaim": default_persistent_volume_claim,
+    "StorageClass": default_storage_class,
 }

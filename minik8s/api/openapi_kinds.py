@@ -29,6 +29,7 @@ from minik8s.api.openapi_schema import (
     references,
     string,
 )
+from minik8s.api.openapi_storage import STORAGE_KINDS
 from minik8s.api.registry import AUTHENTICATION_GROUP, AUTHORIZATION_GROUP, RBAC_GROUP
 
 # Kubernetes names a group's Go package, not the group: rbac.authorization.k8s.io is `rbac`.
@@ -176,6 +177,8 @@ _KINDS: dict[tuple[str, str], Schema] = {
 
 _LISTED = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
            "ClusterRoleBinding")
+_KINDS.update(STORAGE_KINDS)
+_LISTED += tuple(kind for _, kind in STORAGE_KINDS)
 
 SCHEMAS: dict[str, Schema] = {
     **META_SCHEMAS,

@@ -127,6 +127,7 @@ _CREATE: Verbs = ("create",)
 RBAC_GROUP = "rbac.authorization.k8s.io"
 AUTHORIZATION_GROUP = "authorization.k8s.io"
 AUTHENTICATION_GROUP = "authentication.k8s.io"
+STORAGE_GROUP = "storage.k8s.io"
 
 REGISTRY = Registry(
     kinds=(
@@ -152,6 +153,9 @@ REGISTRY = Registry(
         ResourceKind(RBAC_GROUP, "v1", "ClusterRole", "clusterroles", False),
         ResourceKind(RBAC_GROUP, "v1", "RoleBinding", "rolebindings", True),
         ResourceKind(RBAC_GROUP, "v1", "Role", "roles", True),
+        ResourceKind("", "v1", "PersistentVolume", "persistentvolumes", False, ("pv",), ("status",)),
+        ResourceKind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ("pvc",), ("status",)),
+        ResourceKind(STORAGE_GROUP, "v1", "StorageClass", "storageclasses", False, ("sc",)),
     ),
     virtual=(
         ResourceKind(AUTHENTICATION_GROUP, "v1", "SelfSubjectReview", "selfsubjectreviews", False, verbs=_CREATE),

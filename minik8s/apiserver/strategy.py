@@ -26,6 +26,7 @@ from minik8s.api.meta import (
 )
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver.storage import clone
+from minik8s.apiserver.volume_strategy import VOLUME_KINDS, initial_status, stamp_phase_transition
 
 # The body of these kinds has no spec/status pair; their data is at the top level.
 _TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
@@ -37,6 +38,8 @@ _TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
     "RoleBinding": frozenset({"subjects", "roleRef"}),
     "ClusterRoleBinding": frozenset({"subjects", "roleRef"}),
     "ServiceAccount": frozenset({"secrets", "imagePullSecrets", "automountServiceAccountToken"}),
+    "StorageClass": frozenset({"provisioner", "parameters", "reclaimPolicy", "mountOptions", "allowVolumeExpansion",
+                               "volumeBindingMode", "allowedTopologies"}),
     "Event": frozenset({
         "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type",
         "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance",
@@ -134,6 +137,8 @@ def prepare_for_create(resource: ResourceKind, obj: JsonObject) -> None:
         obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj)}
     elif resource.kind == "Namespace":
         obj["status"] = {"phase": "Active"}
+    elif resource.kind in VOLUME_KINDS:
+        obj["status"] = initial_status(resource.kind, metadata["creationTimestamp"])
     elif resource.has_status and resource.kind != "Node":
         obj["status"] = {}
 
@@ -188,6 +193,8 @@ def prepare_for_status_update(new: JsonObject, old: JsonObject) -> JsonObject:
         updated["status"] = new["status"]
     else:
         updated.pop("status", None)
+    if old.get("kind") == "PersistentVolume":
+        stamp_phase_transition(updated, old, timestamp())
     return updated
 
 
