@@ -175,7 +175,7 @@ _KINDS: dict[tuple[str, str], Schema] = {
                       required=("replicas",))}),
 }
 
-_LISTED = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
+_LISTED: tuple[str, ...] = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
            "ClusterRoleBinding")
 _KINDS.update(STORAGE_KINDS)
 _LISTED += tuple(kind for _, kind in STORAGE_KINDS)

@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from minik8s.api.meta import annotations_of, is_deleting, labels_of, metadata_of, name_of, namespace_of, uid_of
+from minik8s.api.meta import (
+    annotations_of,
+    is_deleting,
+    labels_of,
+    metadata_of,
+    name_of,
+    namespace_of,
+    uid_of,
+)
 from minik8s.api.resource_lists import Quantity
 from minik8s.api.selectors import SelectorError, label_selector_from_object
 
@@ -35,6 +43,8 @@ PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
 LOCAL_PATH_PROVISIONER = "minik8s.io/local-path"
 # The node a local-path volume lives on, as a label: its agent lists (and cleans up) only its own volumes.
 LOCAL_PATH_NODE_LABEL = "minik8s.io/local-path-node"
+# Where a node keeps its local-path volumes (its agent's data directory + /volumes), published on its Node.
+LOCAL_PATH_DIR_ANNOTATION = "minik8s.io/local-path-dir"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 READ_WRITE_ONCE, READ_ONLY_MANY, READ_WRITE_MANY, READ_WRITE_ONCE_POD = (

@@ -108,6 +108,9 @@ SCHEDULER_RULES = [
     rule(READ, "", "nodes", "namespaces", "pods"),
     rule(("create",), "", "pods/binding", "bindings"),
     rule(("patch", "update"), "", "pods/status"),
+    # volume binding (Kubernetes' system:volume-scheduler): prebinds volumes, asks provisioners through claims
+    rule(("get", "list", "watch", "patch", "update"), "", "persistentvolumeclaims", "persistentvolumes"),
+    rule(READ, "storage.k8s.io", "storageclasses"),
 ]
 CONTROLLER_MANAGER_RULES = [
     _EVENTS,
@@ -120,6 +123,8 @@ CONTROLLER_MANAGER_RULES = [
     rule(("escalate",), "rbac.authorization.k8s.io", "clusterroles"),  # the aggregation controller
     # resourcequota: lists what it counts (above) and writes each quota's status
     rule(("update",), "", "resourcequotas/status"),
+    # the local-path provisioner creates the volumes it provisions
+    rule(("create",), "", "persistentvolumes"),
 ]
 PROXY_RULES = [rule(("list", "watch"), "", "services", "endpoints")]
 DNS_READ_RULES = [rule(("list", "watch"), "", "services", "endpoints")]

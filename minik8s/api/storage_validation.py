@@ -36,7 +36,10 @@ from minik8s.api.persistent_volumes import (
     RETAIN,
 )
 from minik8s.api.policy_validation import quantities
-from minik8s.api.storage_class_validation import NO_MOUNT_OPTIONS, not_supported_by_minik8s, validate_node_selector
+from minik8s.api.storage_class_validation import (
+    not_supported_by_minik8s,
+    validate_node_selector,
+)
 
 RECLAIM_POLICIES = (DELETE, RECYCLE, RETAIN)
 VOLUME_MODES = ("Block", FILESYSTEM)
@@ -232,8 +235,8 @@ def _comparable_spec(spec: Mapping[str, Any], old_spec: Mapping[str, Any], *, bo
 def _validate_claim_update(reader: FieldReader, claim: Mapping[str, Any], old: Mapping[str, Any]) -> None:
     validate_object_meta_update(reader, claim, old)
     spec, old_spec = reader.mapping(claim, "spec", ""), old.get("spec") or {}
-    status = claim.get("status") if isinstance(claim.get("status"), Mapping) else {}
-    bound = status.get("phase") == BOUND
+    status = claim.get("status")
+    bound = isinstance(status, Mapping) and status.get("phase") == BOUND
     old_comparable = {key: value for key, value in old_spec.items() if value is not None}
     if _comparable_spec(spec, old_spec, bound=bound) != old_comparable:
         reader.add(FieldError.forbidden("spec", CLAIM_IMMUTABLE))

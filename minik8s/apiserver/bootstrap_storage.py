@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from minik8s.api.kinds import STORAGE_CLASSES
 from minik8s.api.meta import JsonObject
-from minik8s.api.persistent_volumes import DEFAULT_CLASS_ANNOTATION, DELETE, LOCAL_PATH_PROVISIONER, WAIT_FOR_FIRST_CONSUMER
+from minik8s.api.persistent_volumes import (
+    DEFAULT_CLASS_ANNOTATION,
+    DELETE,
+    LOCAL_PATH_PROVISIONER,
+    WAIT_FOR_FIRST_CONSUMER,
+)
 from minik8s.apiserver import errors
 from minik8s.apiserver.operations import Operations
 
