@@ -11,6 +11,7 @@ raises on a malformed object: a field of the wrong type reads as absent (validat
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -142,6 +143,21 @@ def reference_to_claim(claim: Mapping[str, Any]) -> dict[str, Any]:
     return {"kind": "PersistentVolumeClaim", "namespace": namespace_of(claim), "name": name_of(claim),
             "uid": uid_of(claim), "apiVersion": "v1",
             "resourceVersion": _text(metadata_of(claim).get("resourceVersion"))}
+
+
+def volume_bound_to_claim(volume: Mapping[str, Any], claim: Mapping[str, Any]) -> dict[str, Any] | None:
+    """GetBindVolumeToClaim: a copy of the volume whose claimRef names the claim (marked bound-by-controller
+    unless it named it already), or None when the volume says so already."""
+    ref = claim_ref(volume) or {}
+    edited = copy.deepcopy(dict(volume))
+    if (ref.get("name"), ref.get("namespace"), ref.get("uid")) != (name_of(claim), namespace_of(claim), uid_of(claim)):
+        edited.setdefault("spec", {})["claimRef"] = reference_to_claim(claim)
+    if not is_volume_bound_to_claim(volume, claim):
+        metadata = edited.setdefault("metadata", {})
+        if not isinstance(metadata.get("annotations"), dict):
+            metadata["annotations"] = {}
+        metadata["annotations"].setdefault(ANN_BOUND_BY_CONTROLLER, "yes")
+    return None if edited == volume else edited
 
 
 def is_volume_bound_to_claim(volume: Mapping[str, Any], claim: Mapping[str, Any]) -> bool:

@@ -20,8 +20,7 @@ from minik8s.api.persistent_volumes import (
     ANN_BIND_COMPLETED,
     ANN_BOUND_BY_CONTROLLER,
     ANN_STORAGE_PROVISIONER,
-    is_volume_bound_to_claim,
-    reference_to_claim,
+    volume_bound_to_claim,
 )
 
 Target = Literal["volume", "claim"]
@@ -63,15 +62,7 @@ class BindVolume:
     part: Part = OBJECT
 
     def apply(self, volume: JsonObject) -> JsonObject | None:
-        ref = (volume.get("spec") or {}).get("claimRef") or {}
-        meta = self.claim.get("metadata") or {}
-        edited = copy.deepcopy(volume)
-        if (ref.get("name"), ref.get("namespace"), ref.get("uid")) != (meta.get("name"), meta.get("namespace"),
-                                                                        meta.get("uid")):
-            _spec(edited)["claimRef"] = reference_to_claim(self.claim)
-        if not is_volume_bound_to_claim(volume, self.claim):
-            _annotations(edited).setdefault(ANN_BOUND_BY_CONTROLLER, "yes")
-        return None if edited == volume else edited
+        return volume_bound_to_claim(volume, self.claim)
 
 
 @dataclass(frozen=True)
