@@ -311,3 +311,42 @@ def unsatisfied_reason(volume: Mapping[str, Any], claim: Mapping[str, Any]) -> s
     if not access_modes_satisfied(claim, volume):
         return "incompatible accessMode"
     return None
+
+
+def _requirement_holds(requirement: Mapping[str, Any], value: str | None) -> bool:
+    operator, values = requirement.get("operator"), requirement.get("values") or []
+    if operator == "In":
+        return value is not None and value in values
+    if operator == "NotIn":
+        return value is None or value not in values
+    if operator == "Exists":
+        return value is not None
+    if operator == "DoesNotExist":
+        return value is None
+    if operator in ("Gt", "Lt") and value is not None and len(values) == 1:
+        try:
+            have, bound = int(value), int(values[0])
+        except ValueError:
+            return False
+        return have > bound if operator == "Gt" else have < bound
+    return False
+
+
+def _term_holds(term: Any, labels: Mapping[str, str], node_name: str) -> bool:
+    if not isinstance(term, Mapping):
+        return False
+    expressions = [e for e in term.get("matchExpressions") or [] if isinstance(e, Mapping)]
+    fields = [f for f in term.get("matchFields") or [] if isinstance(f, Mapping)]
+    if not expressions and not fields:
+        return False  # an empty term matches no node
+    return (all(_requirement_holds(e, labels.get(str(e.get("key")))) for e in expressions)
+            and all(f.get("key") == "metadata.name" and _requirement_holds(f, node_name) for f in fields))
+
+
+def volume_accepts_node(volume: Mapping[str, Any], labels: Mapping[str, str], node_name: str) -> bool:
+    """CheckNodeAffinity: the volume's required node affinity (any term) holds for the node; none: every node."""
+    affinity = _spec(volume).get("nodeAffinity")
+    required = affinity.get("required") if isinstance(affinity, Mapping) else None
+    if not isinstance(required, Mapping):
+        return True
+    return any(_term_holds(term, labels, node_name) for term in required.get("nodeSelectorTerms") or [])

@@ -31,10 +31,10 @@ from minik8s.api.persistent_volumes import (
     phase_of,
     requested_storage,
     selected_node,
+    volume_accepts_node,
     volume_class,
 )
 from minik8s.api.resource_lists import Quantity
-from minik8s.scheduler.terms import parse_node_selector
 
 REASON_NODE_CONFLICT = "node(s) had volume node affinity conflict"
 REASON_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind"
@@ -46,15 +46,7 @@ Labels = Mapping[str, str]
 
 
 def volume_fits_node(volume: Mapping[str, Any], node_name: str, labels: Labels) -> bool:
-    """CheckNodeAffinity: a volume without node affinity fits every node; a malformed one none."""
-    affinity = spec_of(volume).get("nodeAffinity")
-    if not isinstance(affinity, dict) or affinity.get("required") is None:
-        return True
-    try:
-        selector = parse_node_selector(affinity["required"], "spec.nodeAffinity.required")
-    except ValueError:
-        return False
-    return selector is None or selector.matches(labels, node_name)
+    return volume_accepts_node(volume, labels, node_name)
 
 
 def _topology_allows(storage_class: Mapping[str, Any], labels: Labels) -> bool:
