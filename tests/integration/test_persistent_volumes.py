@@ -136,7 +136,7 @@ async def test_data_written_by_a_pod_comes_back_in_its_replacement_on_the_same_n
 
 async def test_a_claim_in_use_stays_and_its_delete_volume_goes_with_the_directory_after(
         client: ApiClient) -> None:
-    pod, volume = await provisioned_claim(client, "busy", claim_pod("user", "busy"))
+    _, volume = await provisioned_claim(client, "busy", claim_pod("user", "busy"))
     await client.create(PERSISTENT_VOLUME_CLAIMS, pvc("idle", storage_class=""), namespace=NAMESPACE)
     await client.delete(PERSISTENT_VOLUME_CLAIMS, "busy", namespace=NAMESPACE)
     await client.delete(PERSISTENT_VOLUME_CLAIMS, "idle", namespace=NAMESPACE)
