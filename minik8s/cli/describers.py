@@ -1,7 +1,8 @@
 """`describe` for each kind: kubectl's readable sections, computed from objects already fetched.
 
-Pods (containers, state, conditions, volumes), deployments, replica sets, services, nodes and
-namespaces (with their quotas and limit ranges) get the sections kubectl's describers print, in the same order and wording; any other
+Pods (containers, state, conditions, volumes), deployments, replica sets, services, nodes,
+namespaces (with their quotas and limit ranges) and the storage kinds (describe_storage.py) get the
+sections kubectl's describers print, in the same order and wording; any other
 kind gets the generic describer (metadata, then every other field). Every description ends with
 the object's Events. The verb fetches the object and what each section needs (`Evidence`); these
 functions only format, so they are tested without a cluster.
@@ -28,6 +29,11 @@ from minik8s.api.table_values import (
 )
 from minik8s.cli.describe_namespace import write_policy
 from minik8s.cli.describe_node import describe_node
+from minik8s.cli.describe_storage import (
+    describe_persistent_volume,
+    describe_persistent_volume_claim,
+    describe_storage_class,
+)
 from minik8s.cli.describe_text import (
     DescribeWriter,
     timestamp,
@@ -52,7 +58,7 @@ class Evidence:
 
     obj: Mapping[str, Any]
     events: Sequence[Mapping[str, Any]] | None = None
-    pods: Sequence[Mapping[str, Any]] = ()  # a node's pods, or a replica set's
+    pods: Sequence[Mapping[str, Any]] = ()  # a node's pods, a replica set's, or the pods of a claim's namespace
     replica_sets: Sequence[Mapping[str, Any]] = ()  # a deployment's
     endpoints: Mapping[str, Any] | None = None  # a service's
     lease: Mapping[str, Any] | None = None  # a node's
@@ -348,4 +354,8 @@ _DESCRIBERS: dict[str, Callable[[DescribeWriter, Evidence, datetime], None]] = {
     "Node": describe_node,
     "ConfigMap": _describe_config_map,
     "Secret": _describe_secret,
+    "PersistentVolume": lambda writer, evidence, now: describe_persistent_volume(writer, evidence.obj, now),
+    "PersistentVolumeClaim": lambda writer, evidence, now: describe_persistent_volume_claim(
+        writer, evidence.obj, evidence.pods, now),
+    "StorageClass": lambda writer, evidence, now: describe_storage_class(writer, evidence.obj),
 }
