@@ -224,10 +224,9 @@ def _comparable_spec(spec: Mapping[str, Any], old_spec: Mapping[str, Any], *, bo
         comparable["volumeName"] = old_spec.get("volumeName")  # a claim names its volume once
     if old_spec.get("storageClassName") is None and spec.get("storageClassName") is not None:
         comparable["storageClassName"] = None  # a claim without a class may gain one
-    if bound and isinstance(spec.get("resources"), Mapping) and isinstance(old_spec.get("resources"), Mapping):
-        resources = dict(spec["resources"])
-        requests = dict(resources.get("requests") or {})
-        requests["storage"] = _requests_storage(old_spec)
+    resources = spec.get("resources")
+    if bound and isinstance(resources, Mapping) and isinstance(resources.get("requests"), Mapping):
+        requests = {**resources["requests"], "storage": _requests_storage(old_spec)}
         comparable["resources"] = {**resources, "requests": requests}
     return {key: value for key, value in comparable.items() if value is not None}
 
@@ -247,10 +246,15 @@ def _validate_claim_update(reader: FieldReader, claim: Mapping[str, Any], old: M
 
 def _validate_shrink(reader: FieldReader, claim: Mapping[str, Any], old: Mapping[str, Any]) -> None:
     """A request may shrink (RecoverVolumeExpansionFailure, on in v1.32) but not to the capacity or below."""
-    new_reader, old_reader = FieldReader(), FieldReader()
-    new = quantities(new_reader, (claim.get("spec") or {}).get("resources") or {}, "requests", "")
-    before = quantities(old_reader, (old.get("spec") or {}).get("resources") or {}, "requests", "")
-    capacity = quantities(old_reader, old.get("status") or {}, "capacity", "")
+    quiet = FieldReader()  # the amounts' own problems are reported by the spec's validation
+
+    def amounts(obj: Mapping[str, Any], *path: str) -> dict[str, Any]:
+        for step in path[:-1]:
+            obj = quiet.mapping(obj, step, "")
+        return quantities(quiet, obj, path[-1], "")
+
+    new, before = amounts(claim, "spec", "resources", "requests"), amounts(old, "spec", "resources", "requests")
+    capacity = amounts(old, "status", "capacity")
     if "storage" not in new or "storage" not in before or new["storage"].value >= before["storage"].value:
         return
     if "storage" in capacity and new["storage"].value <= capacity["storage"].value:

@@ -6,7 +6,8 @@ the scheduler picks the node and selects it on the claim; the provisioner makes 
 that node; the binder binds both ways; the node agent makes the directory and runs the pod. What the
 pod left in the directory is there for its replacement, which the volume's node affinity brings back
 to the same node. The claim stays while a pod uses it (pvc-protection); once gone, a Delete volume
-goes with its directory, a Retain one stays Released with its data.
+goes with its directory, a Retain one stays Released with its data; deleting a namespace takes its
+claims and their volumes with it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from typing import Any
 
 import pytest
 
-from minik8s.api.kinds import EVENTS, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS, STORAGE_CLASSES
+from minik8s.api.kinds import (
+    EVENTS,
+    NAMESPACES,
+    PERSISTENT_VOLUME_CLAIMS,
+    PERSISTENT_VOLUMES,
+    PODS,
+    STORAGE_CLASSES,
+)
 from minik8s.api.meta import JsonObject
 from minik8s.api.persistent_volumes import ANN_SELECTED_NODE, HOSTNAME_LABEL
 from minik8s.client.api import ApiClient
@@ -182,3 +190,28 @@ async def test_a_static_volume_binds_an_immediate_claim_both_ways(client: ApiCli
     volume = await client.get(PERSISTENT_VOLUMES, "static-small")
     assert volume["status"]["phase"] == "Bound" and volume["spec"]["claimRef"]["name"] == "manual"
     assert claim["status"]["capacity"] == {"storage": "1Gi"}
+
+
+async def test_deleting_a_namespace_deletes_its_claims_and_their_volumes(client: ApiClient) -> None:
+    await client.create(NAMESPACES, {"metadata": {"name": "scratch"}})
+    await client.create(PERSISTENT_VOLUME_CLAIMS, pvc("cache", namespace="scratch"), namespace="scratch")
+    await client.create(PODS, claim_pod("worker", "cache"), namespace="scratch")
+    claim = await eventually("the claim to be Bound", lambda: _bound_in(client, "scratch", "cache"),
+                             timeout=WAIT_SECONDS)
+    volume = await client.get(PERSISTENT_VOLUMES, claim["spec"]["volumeName"])
+    await eventually("the pod to run", lambda: running_in(client, "scratch", "worker"), timeout=WAIT_SECONDS)
+    assert directory_of(volume).is_dir()
+    await client.delete(NAMESPACES, "scratch")
+    await gone(client, NAMESPACES, "scratch", None)  # its pod, then (unprotected) its claim, then itself
+    await gone(client, PERSISTENT_VOLUMES, volume["metadata"]["name"], None)
+    assert not directory_of(volume).exists()
+
+
+async def _bound_in(client: ApiClient, namespace: str, name: str) -> JsonObject | None:
+    claim = await get(client, PERSISTENT_VOLUME_CLAIMS, name, namespace)
+    return claim if claim is not None and (claim.get("status") or {}).get("phase") == "Bound" else None
+
+
+async def running_in(client: ApiClient, namespace: str, name: str) -> bool:
+    pod = await get(client, PODS, name, namespace)
+    return pod is not None and is_running(pod)
