@@ -99,7 +99,8 @@ class PersistentVolumeBinder:
         volume = self.volumes.get(key)
         if volume is None:
             return
-        await self._carry_out(sync_volume(volume, await self._claim_of(volume)), None)
+        claim = await self._claim_of(volume)
+        await self._carry_out(sync_volume(volume, claim), claim)
 
     async def _claim_of(self, volume: JsonObject) -> JsonObject | None:
         """The claim the volume's claimRef names; read from the apiserver when the cache may be behind."""
