@@ -10,6 +10,7 @@ it keeps the sums right and is never offered as a place to schedule.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from minik8s.scheduler.terms import (
     parse_taints,
 )
 
+_GENERATIONS = itertools.count(1)
+
 
 class NodeInfo:
     """A node and the pods on it. Mutated only by the scheduler cache; read by pure functions."""
@@ -42,6 +45,7 @@ class NodeInfo:
         self.allowed_pods = 0
         self.images: dict[str, int] = {}
         self.pods: dict[str, PodFacts] = {}
+        self.generation = next(_GENERATIONS)  # a new value, unique across nodes, whenever `pods` changes
         self.requested_cpu = 0
         self.requested_memory = 0
         self.nonzero_cpu = 0
@@ -100,6 +104,7 @@ class NodeInfo:
         return pod
 
     def _count(self, pod: PodFacts, sign: int) -> None:
+        self.generation = next(_GENERATIONS)
         self.requested_cpu += sign * pod.requests.cpu_millis
         self.requested_memory += sign * pod.requests.memory_bytes
         self.nonzero_cpu += sign * pod.nonzero_requests.cpu_millis
@@ -129,6 +134,9 @@ class ClusterView:
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # the pods the system default spread constraints count for a pod (its Services' and controller's selector)
     default_spread_selector: Callable[[PodFacts], LabelSelector | None] = field(default=no_default_spread)
+    # topology spread's counts of matching pods per node, kept while the node's pods stay the same (generation)
+    spread_memo: dict[tuple[str, str, LabelSelector | None], tuple[int, int]] = field(
+        default_factory=dict, compare=False)
 
 
 def readiness_taint(conditions: Any) -> Taint | None:

@@ -33,6 +33,7 @@ from minik8s.scheduler.spread_constraints import (
     DO_NOT_SCHEDULE,
     HOSTNAME_LABEL,
     SCHEDULE_ANYWAY,
+    SYSTEM_DEFAULT_CONSTRAINTS,
     SpreadConstraint,
     constraints_to_apply,
 )
@@ -47,6 +48,8 @@ _UNSCHEDULABLE_TAINT = Taint(TAINT_UNSCHEDULABLE, "", NO_SCHEDULE)
 
 def pod_constraints(pod: PodFacts, cluster: ClusterView, action: str) -> tuple[SpreadConstraint, ...]:
     """The constraints of `action` the pod is held to: its own, or the system defaults when it has none."""
+    if not pod.spread_constraints and all(c.when_unsatisfiable != action for c in SYSTEM_DEFAULT_CONSTRAINTS):
+        return ()  # the defaults only score: no need to find the pod's Services and controller to filter
     default = None if pod.spread_constraints else cluster.default_spread_selector(pod)
     return constraints_to_apply(pod.spread_constraints, action, default)
 
@@ -54,20 +57,29 @@ def pod_constraints(pod: PodFacts, cluster: ClusterView, action: str) -> tuple[S
 # -- counting -----------------------------------------------------------------------------------
 
 
-class _PodCounter:
-    """Matching pods per node and selector, each counted once per decision."""
+MEMO_LIMIT = 100_000  # counts remembered per cluster view before starting afresh
 
-    def __init__(self, namespace: str) -> None:
+
+class _PodCounter:
+    """Matching pods per node and selector, counted again only on a node whose pods changed since.
+
+    A Deployment's pods are placed one decision after another, each changing one node: remembering
+    every node's count by the node's generation makes a decision count one node's pods, not all."""
+
+    def __init__(self, namespace: str, memo: dict[tuple[str, str, LabelSelector | None], tuple[int, int]]) -> None:
         self._namespace = namespace
-        self._counted: dict[tuple[str, LabelSelector | None], int] = {}
+        self._memo = memo
+        if len(memo) > MEMO_LIMIT:
+            memo.clear()
 
     def count(self, node: NodeInfo, constraint: SpreadConstraint) -> int:
-        key = (node.name, constraint.selector)
-        found = self._counted.get(key)
-        if found is None:
-            found = self._counted[key] = sum(
-                1 for pod in node.pods.values()
-                if pod.namespace == self._namespace and not pod.terminating and constraint.counts(pod.labels))
+        key = (node.name, self._namespace, constraint.selector)
+        remembered = self._memo.get(key)
+        if remembered is not None and remembered[0] == node.generation:
+            return remembered[1]
+        found = sum(1 for pod in node.pods.values()
+                    if pod.namespace == self._namespace and not pod.terminating and constraint.counts(pod.labels))
+        self._memo[key] = (node.generation, found)
         return found
 
 
@@ -117,7 +129,7 @@ def spread_filter_state(pod: PodFacts, cluster: ClusterView) -> SpreadFilterStat
     constraints = pod_constraints(pod, cluster, DO_NOT_SCHEDULE)
     if not constraints:
         return None
-    counter = _PodCounter(pod.namespace)
+    counter = _PodCounter(pod.namespace, cluster.spread_memo)
     counts: list[dict[str, int]] = [{} for _ in constraints]
     for node in cluster.nodes:
         if not has_all_keys(node, constraints):
@@ -167,7 +179,7 @@ def topology_spread_scores(pod: PodFacts, nodes: Sequence[NodeInfo], cluster: Cl
     domains = _domains(nodes, ignored, constraints)
     weights = [_topology_weight(len(nodes) - len(ignored) if c.topology_key == HOSTNAME_LABEL else len(domains[i]))
                for i, c in enumerate(constraints)]
-    counter = _PodCounter(pod.namespace)
+    counter = _PodCounter(pod.namespace, cluster.spread_memo)
     for node in cluster.nodes:
         if require_all and not has_all_keys(node, constraints):
             continue
