@@ -30,6 +30,7 @@ from minik8s.api.meta_validation import (
     validate_object_meta,
     validate_object_meta_update,
 )
+from minik8s.api.spread_validation import validate_topology_spread_constraints
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 DNS_POLICIES = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")
@@ -81,6 +82,7 @@ def validate_pod_spec(reader: FieldReader, spec: Mapping[str, Any], path: str) -
         reader.add(FieldError.invalid(join_path(path, "activeDeadlineSeconds"), deadline, detail))
     validate_labels(reader, reader.string_map(spec, "nodeSelector", path), join_path(path, "nodeSelector"))
     _validate_tolerations(reader, spec, path)
+    validate_topology_spread_constraints(reader, spec, path)
     for field, check in _DNS_NAMED_FIELDS:
         value = reader.string(spec, field, path)
         if value:

@@ -106,6 +106,9 @@ SCHEDULER_RULES = [
     rule(("create",), "coordination.k8s.io", "leases"),
     rule(("get", "update"), "coordination.k8s.io", "leases", names=("kube-scheduler",)),
     rule(READ, "", "nodes", "namespaces", "pods"),
+    # the default topology spread selects a pod's group by its Services and controller, as upstream's role allows
+    rule(READ, "", "services", "replicationcontrollers"),
+    rule(READ, "apps", "replicasets", "statefulsets"),
     rule(("create",), "", "pods/binding", "bindings"),
     rule(("patch", "update"), "", "pods/status"),
 ]

@@ -307,6 +307,8 @@ class ApiHandler:
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(created, 201)
         if method == "DELETE":
+            if "deletecollection" not in resource.verbs:  # namespaces: never all at once, as in Kubernetes
+                raise errors.method_not_allowed("the server does not allow this method on the requested resource")
             raw = await read_body(request)
             body = parse_object(raw, body_media_type(request)) if raw.strip() else None
             deleted = await self.ops.delete_collection(resource, namespace, ListOptions.parse(resource, params),

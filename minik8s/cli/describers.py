@@ -39,6 +39,7 @@ from minik8s.cli.describe_text import (
     write_lines,
     write_multiline_map,
     write_pod_template,
+    write_spread_constraints,
     write_volumes,
 )
 
@@ -144,6 +145,7 @@ def _describe_pod(writer: DescribeWriter, evidence: Evidence, now: datetime) -> 
     writer.write(0, f"QoS Class:\t{qos_class(pod)}\n")
     write_multiline_map(writer, "Node-Selectors", spec.get("nodeSelector"))
     write_lines(writer, "Tolerations", [toleration_text(as_map(t)) for t in as_list(spec.get("tolerations"))])
+    write_spread_constraints(writer, spec.get("topologySpreadConstraints"))
 
 
 def _int_or_percent(value: Any, default: str) -> str:

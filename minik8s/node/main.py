@@ -29,6 +29,7 @@ from minik8s.node.agent import NodeAgent
 from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.executor import NodeSettings
 from minik8s.node.mounts import HostMounter, unmount_all_under
+from minik8s.node.node_labels import parse_node_labels
 from minik8s.node.registration import Heartbeat, NodeIdentity, RuntimeProbe, read_host_facts
 from minik8s.node.runtime import LABEL_MANAGED, LABEL_NODE, ContainerRuntime, RuntimeFailure
 from minik8s.node.server import create_node_app
@@ -51,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "IP literals, localhost, the node's name and addresses and this machine's hostname are always "
                         "served; '*' serves any name")
     parser.add_argument("--data-dir", default="./data/node", help="volumes of this node's pods")
+    parser.add_argument("--node-labels", default="", type=_node_labels,
+                        help="labels to register the node with, key=value pairs separated by commas "
+                        "(e.g. topology.kubernetes.io/zone=zone-a); kubernetes.io keys only the kubelet's own")
     parser.add_argument("--node-status-update-frequency", type=float, default=10.0, help="seconds")
     parser.add_argument("--node-lease-duration-seconds", type=int, default=40)
     parser.add_argument("--lease-renew-interval", type=float, default=10.0, help="seconds")
@@ -71,6 +75,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.cleanup and not args.pod_cidr:
         parser.error("the following arguments are required: --pod-cidr")
     return args
+
+
+def _node_labels(text: str) -> dict[str, str]:
+    try:
+        return parse_node_labels(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def gateway_of(pod_cidr: str) -> str:
@@ -131,7 +142,7 @@ async def serve(args: argparse.Namespace) -> None:
     client = make_client(args)
     runtime = DockerRuntime()
     node_ip = args.node_ip or gateway_of(args.pod_cidr)
-    identity = NodeIdentity(args.node_name, node_ip, args.port, args.pod_cidr)
+    identity = NodeIdentity(args.node_name, node_ip, args.port, args.pod_cidr, args.node_labels)
     heartbeat = Heartbeat(client, identity, read_host_facts(), lease_seconds=args.node_lease_duration_seconds,
                           lease_renew_interval=args.lease_renew_interval,
                           status_interval=args.node_status_update_frequency, probe_runtime=runtime_probe(runtime))

@@ -19,6 +19,7 @@ from minik8s.scheduler.filters import Reasons, affinity_counts, filters_for, run
 from minik8s.scheduler.node_info import ClusterView, NodeInfo
 from minik8s.scheduler.pod_facts import PodFacts
 from minik8s.scheduler.scores import total_scores
+from minik8s.scheduler.spread import spread_filter_state
 
 NO_NODES_MESSAGE = "no nodes available to schedule pods"
 
@@ -47,10 +48,11 @@ def schedule_pod(pod: PodFacts, cluster: ClusterView, *, choose: Chooser = rando
         return Unschedulable(NO_NODES_MESSAGE, {})
     counts = affinity_counts(pod, cluster)
     checks = filters_for(pod)
+    spread = spread_filter_state(pod, cluster)
     feasible: list[NodeInfo] = []
     refused: dict[str, Reasons] = {}
     for node in cluster.nodes:
-        reasons = run_filters(pod, node, counts, checks)
+        reasons = run_filters(pod, node, counts, checks, spread)
         if reasons:
             refused[node.name] = reasons
         else:

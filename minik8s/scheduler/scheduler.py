@@ -40,6 +40,7 @@ from minik8s.scheduler.cache import TERMINAL_PHASES, SchedulerCache
 from minik8s.scheduler.decision import Chooser, Scheduled, schedule_pod
 from minik8s.scheduler.pod_facts import PodFacts, pod_facts
 from minik8s.scheduler.queue import SchedulingQueue
+from minik8s.scheduler.workload_selectors import WorkloadSelectors
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ class Scheduler:
         self.client = client
         self.scheduler_name = scheduler_name
         self.events = events or EventRecorder(client, component=scheduler_name)
-        self.cache = SchedulerCache(assume_ttl=assume_ttl)
+        self.workloads = WorkloadSelectors(client)  # Services' and controllers' selectors, for the default spread
+        self.cache = SchedulerCache(assume_ttl=assume_ttl, default_spread_selector=self.workloads.selector_for)
         self.queue = SchedulingQueue()
         self.pods = Informer(client, PODS)
         self.nodes = Informer(client, NODES)
@@ -121,7 +123,7 @@ class Scheduler:
                                     on_delete=lambda ns: self.cache.remove_namespace(key_of(ns)))
 
     async def run(self) -> None:
-        informers = (self.nodes, self.namespaces, self.pods)
+        informers = (self.nodes, self.namespaces, *self.workloads.informers, self.pods)
         try:
             async with asyncio.TaskGroup() as tasks:
                 for informer in informers:
@@ -171,9 +173,10 @@ class Scheduler:
             self.queue.move_to_active()
 
     def _waits_for_pod_affinity(self, key: str) -> bool:
-        pod = self.pods.get(key) or {}
-        affinity = spec_of(pod).get("affinity") or {}
-        return bool(affinity.get("podAffinity"))
+        """Whether a newly placed pod may let this waiting one fit: its pod affinity, or its spread's minimum."""
+        spec = spec_of(self.pods.get(key) or {})
+        affinity = spec.get("affinity") or {}
+        return bool(affinity.get("podAffinity") or spec.get("topologySpreadConstraints"))
 
     def _on_node_added(self, node: JsonObject) -> None:
         self.cache.add_or_update_node(node)
