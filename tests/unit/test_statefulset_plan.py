@@ -21,7 +21,7 @@ R2 = REV2["metadata"]["name"]
 def pods_of(ready: dict[int, str], *, revision_name: str = R1, **overrides: Any) -> list[dict[str, Any]]:
     """Pods by ordinal: "ready", "pending" (created, not running), "unready" (running, not ready),
     "terminating", "failed"."""
-    states = {"ready": {}, "pending": {"phase": "Pending", "ready": False}, "unready": {"ready": False},
+    states: dict[str, dict[str, Any]] = {"ready": {}, "pending": {"phase": "Pending", "ready": False}, "unready": {"ready": False},
               "terminating": {"deleting": True}, "failed": {"phase": "Failed", "ready": False}}
     return [pod(overrides.get("set", ONE), ordinal, revision_name, **states[state])
             for ordinal, state in ready.items()]
