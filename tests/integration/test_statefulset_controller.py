@@ -4,7 +4,8 @@ What a user relies on, seen through the API only: pods web-0, web-1, web-2 come 
 only once the one before is Running and Ready; a deleted web-1 comes back as web-1 (a new pod, the same
 name and DNS hostname in the governing Service's Endpoints); a rolling update with a partition replaces
 only the pods at or above it, highest ordinal first, and each template is kept as a ControllerRevision;
-a scale down removes the highest ordinals first, one at a time.
+a scale down removes the highest ordinals first, one at a time; deleting the set deletes its pods
+and revisions (the garbage collector).
 """
 
 from __future__ import annotations
@@ -166,3 +167,10 @@ async def test_a_partitioned_rolling_update_then_an_ordered_scale_down(client: A
         assert log.deleted == ["web-2", "web-1"]
     finally:
         watching.cancel()
+
+    await client.delete(STATEFUL_SETS, "web", namespace=NAMESPACE)  # the garbage collector takes what it owned
+
+    async def all_gone() -> bool:
+        left = await client.list(CONTROLLER_REVISIONS, namespace=NAMESPACE, label_selector="app=web")
+        return not left["items"] and not await pods_by_name(client)
+    await eventually("its pods and ControllerRevisions to be deleted with it", all_gone, timeout=WAIT_SECONDS)
