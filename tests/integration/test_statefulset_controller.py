@@ -5,17 +5,22 @@ only once the one before is Running and Ready; a deleted web-1 comes back as web
 name and DNS hostname in the governing Service's Endpoints); a rolling update with a partition replaces
 only the pods at or above it, highest ordinal first, and each template is kept as a ControllerRevision;
 a scale down removes the highest ordinals first, one at a time; deleting the set deletes its pods
-and revisions (the garbage collector).
+and revisions (the garbage collector); the `minik8s` CLI's rollout history, undo and status read and
+drive the revisions as kubectl does, and the real kubectl (v1.32) does all of it against the cluster.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from minik8s.api.kinds import CONTROLLER_REVISIONS, ENDPOINTS, PODS, SERVICES, STATEFUL_SETS
 from minik8s.api.meta import JsonObject
@@ -24,12 +29,14 @@ from minik8s.client.informer import Informer
 from tests.support import builders
 from tests.support.cluster_api import NAMESPACE, SIMULATED_IMAGE, wait_for_ready_nodes
 from tests.support.daemons import SimulatedCluster, simulated_cluster
+from tests.support.kubectl import kubectl_for
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(240)
 
 WAIT_SECONDS = 60.0
 REVISION_LABEL = "controller-revision-hash"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -174,3 +181,70 @@ async def test_a_partitioned_rolling_update_then_an_ordered_scale_down(client: A
         left = await client.list(CONTROLLER_REVISIONS, namespace=NAMESPACE, label_selector="app=web")
         return not left["items"] and not await pods_by_name(client)
     await eventually("its pods and ControllerRevisions to be deleted with it", all_gone, timeout=WAIT_SECONDS)
+
+
+async def minik8s(cluster: SimulatedCluster, *args: str) -> str:
+    """`python -m minik8s.cli.main ARGS --server URL`, as a user runs it: what it prints (it must succeed)."""
+    environment = {key: value for key, value in os.environ.items() if key not in ("MINIK8S_HOME", "KUBECONFIG")}
+    result = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "minik8s.cli.main", *args, "--server", cluster.servers[0]],
+        capture_output=True, text=True, timeout=60, cwd=REPO, env={**environment, "PYTHONPATH": str(REPO)},
+        check=False)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, (args, result.stdout, result.stderr)
+    return result.stdout
+
+
+async def test_rollout_history_undo_and_status_through_the_cli(cluster: SimulatedCluster, client: ApiClient) -> None:
+    await client.create(STATEFUL_SETS, stateful_set_body(), namespace=NAMESPACE)
+    first = (await wait_status(client, readyReplicas=3, updatedReplicas=3))["status"]["updateRevision"]
+    await client.patch(STATEFUL_SETS, "web", {"spec": {"template": {"metadata": {"annotations": {"version": "2"}}}}},
+                       namespace=NAMESPACE, patch_type="strategic")
+    status = (await wait_status(client, readyReplicas=3, updatedReplicas=3, currentReplicas=3))["status"]
+    second = status["updateRevision"]
+    assert status["currentRevision"] == second != first
+    history = await minik8s(cluster, "rollout", "history", "statefulset/web")
+    assert history.splitlines() == ["statefulset.apps/web ", "REVISION  CHANGE-CAUSE", "1         <none>",
+                                    "2         <none>", ""]  # kubectl ends it with a blank line too
+
+    assert await minik8s(cluster, "rollout", "undo", "sts/web") == "statefulset.apps/web rolled back\n"
+    status = (await wait_status(client, readyReplicas=3, updatedReplicas=3, currentRevision=first))["status"]
+    assert status["updateRevision"] == first  # the first template again, under its old name
+    history = await minik8s(cluster, "rollout", "history", "sts", "web")
+    assert history.splitlines()[2:] == ["2         <none>", "3         <none>", ""]  # revision 1 came back as 3
+    assert await minik8s(cluster, "rollout", "status", "sts/web") == \
+        "partitioned roll out complete: 3 new pods have been updated...\n"
+    table = (await minik8s(cluster, "get", "sts")).splitlines()
+    assert table[0].split() == ["NAME", "READY", "AGE"] and table[1].split()[:2] == ["web", "3/3"]
+    assert "Replicas:           3 desired | 3 total" in (await minik8s(cluster, "describe", "sts", "web")).splitlines()
+
+
+async def test_the_real_kubectl_drives_a_stateful_set(cluster: SimulatedCluster, client: ApiClient,
+                                                     tmp_path: Path) -> None:
+    kubectl = kubectl_for(cluster.servers[0], tmp_path / "kubectl-cache")
+
+    async def run(*args: str) -> str:
+        return (await asyncio.to_thread(kubectl, *args)).stdout
+
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text(yaml.safe_dump_all([headless_service(), stateful_set_body()]))
+    assert "statefulset.apps/web created" in await run("apply", "-f", str(manifest))
+    assert "partitioned roll out complete: 3 new pods have been updated..." in await run(
+        "rollout", "status", "statefulset/web", "--timeout=60s")
+    assert (await run("get", "sts", "web")).splitlines()[1].split()[:2] == ["web", "3/3"]
+    await run("patch", "sts", "web", "-p", '{"spec":{"template":{"metadata":{"annotations":{"version":"2"}}}}}')
+    await wait_status(client, readyReplicas=3, updatedReplicas=3, currentReplicas=3)
+    history = (await run("rollout", "history", "sts/web")).splitlines()
+    assert history[1:4] == ["REVISION  CHANGE-CAUSE", "1         <none>", "2         <none>"]
+    assert "Pod Template:" in await run("rollout", "history", "sts/web", "--revision=1")
+    assert (await run("rollout", "undo", "sts/web")).strip() == "statefulset.apps/web rolled back"
+    await wait_status(client, readyReplicas=3, updatedReplicas=3, currentReplicas=3)
+    assert (await run("get", "sts", "web", "-o", "jsonpath={.spec.template.metadata.annotations.version}")) == "1"
+    assert (await run("rollout", "restart", "sts/web")).strip() == "statefulset.apps/web restarted"
+    assert (await run("scale", "sts", "web", "--replicas=1")).strip() == "statefulset.apps/web scaled"
+    await wait_ready_set(client, ["web-0"])
+    revisions = (await run("get", "controllerrevisions")).splitlines()
+    assert revisions[0].split() == ["NAME", "CONTROLLER", "REVISION", "AGE"]
+    assert {line.split()[1] for line in revisions[1:]} == {"statefulset.apps/web"}
+    assert "statefulset.apps/web" in await run("get", "all")
+    described = await run("describe", "sts", "web")
+    assert "Replicas:           1 desired | 1 total" in described.splitlines(), described
