@@ -18,6 +18,7 @@ from typing import Any
 
 from minik8s.api.meta import JsonObject
 from minik8s.api.policy_defaults import default_limit_range, default_resource_quota
+from minik8s.api.statefulset_defaults import default_stateful_set_spec
 
 DEFAULT_SERVICE_ACCOUNT = "default"
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
@@ -237,6 +238,12 @@ def _default_daemon_set(daemon_set: JsonObject, on_create: bool) -> None:
     _set_default(spec, "revisionHistoryLimit", 10)
 
 
+def _default_stateful_set(stateful_set: JsonObject, on_create: bool) -> None:
+    spec = _default_template_spec(stateful_set)
+    if spec is not None:
+        default_stateful_set_spec(spec)
+
+
 def _default_service(service: JsonObject, on_create: bool) -> None:
     spec = _get_object(service, "spec")
     if spec is None:
@@ -334,6 +341,7 @@ _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "Deployment": _default_deployment,
     "ReplicaSet": _default_replica_set,
     "DaemonSet": _default_daemon_set,
+    "StatefulSet": _default_stateful_set,
     "Service": _default_service,
     "Secret": _default_secret,
     "Namespace": _default_namespace,

@@ -8,6 +8,7 @@ must carry so that every `$ref` in it resolves (each group-version document stan
 
 from __future__ import annotations
 
+from minik8s.api import openapi_apps
 from minik8s.api.openapi_core import CORE_SCHEMAS, POD_TEMPLATE_SPEC
 from minik8s.api.openapi_schema import (
     INT_OR_STRING,
@@ -172,10 +173,11 @@ _KINDS: dict[tuple[str, str], Schema] = {
         "spec": obj("The desired replicas.", {"replicas": integer()}),
         "status": obj("The observed replicas.", {"replicas": integer(), "selector": string()},
                       required=("replicas",))}),
+    **openapi_apps.KINDS,
 }
 
 _LISTED = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
-           "ClusterRoleBinding")
+           "ClusterRoleBinding", *openapi_apps.LISTED)
 
 SCHEMAS: dict[str, Schema] = {
     **META_SCHEMAS,

@@ -120,6 +120,9 @@ CONTROLLER_MANAGER_RULES = [
     # serviceaccount: each `default`; root-ca-cert-publisher: each kube-root-ca.crt
     rule(("create",), "", "pods", "endpoints", "serviceaccounts", "configmaps"),
     rule(("create",), "apps", "replicasets"),
+    # statefulset: its revision history and the claims of its volumeClaimTemplates
+    rule(("create",), "apps", "controllerrevisions"),
+    rule(("create",), "", "persistentvolumeclaims"),
     rule(("escalate",), "rbac.authorization.k8s.io", "clusterroles"),  # the aggregation controller
     # resourcequota: lists what it counts (above) and writes each quota's status
     rule(("update",), "", "resourcequotas/status"),

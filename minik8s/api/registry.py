@@ -152,9 +152,13 @@ REGISTRY = Registry(
         ResourceKind("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",), ("token",)),
         ResourceKind("", "v1", "LimitRange", "limitranges", True, ("limits",)),
         ResourceKind("", "v1", "ResourceQuota", "resourcequotas", True, ("quota",), ("status",)),
+        # issue15-statefulset: the minimal claim kind the StatefulSet controller needs; issue15-storage owns it
+        ResourceKind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ("pvc",), ("status",)),
         ResourceKind("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("status", "scale"), _ALL),
         ResourceKind("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("status", "scale"), _ALL),
         ResourceKind("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("status",), _ALL),
+        ResourceKind("apps", "v1", "StatefulSet", "statefulsets", True, ("sts",), ("status", "scale"), _ALL),
+        ResourceKind("apps", "v1", "ControllerRevision", "controllerrevisions", True),
         ResourceKind("coordination.k8s.io", "v1", "Lease", "leases", True),
         ResourceKind(RBAC_GROUP, "v1", "ClusterRoleBinding", "clusterrolebindings", False),
         ResourceKind(RBAC_GROUP, "v1", "ClusterRole", "clusterroles", False),

@@ -135,6 +135,11 @@ _COLUMNS: dict[str, list[Column]] = {
         *_WIDE_TEMPLATE, _column("Selector", _DOCS["dsSelector"], priority=1),
     ],
     "Lease": [_NAME, _column("Holder", _DOCS["holderIdentity"]), _AGE],
+    "StatefulSet": [_NAME, _column("Ready", "Number of the pod with ready state"), _AGE, *_WIDE_TEMPLATE],
+    "ControllerRevision": [
+        _NAME, _column("Controller", "Controller of the object"),
+        _column("Revision", "Revision indicates the revision of the state represented by Data."), _AGE,
+    ],
 }
 _CREATED_AT = [_NAME, _column("Created At", _DOCS["age"], column_type="date")]
 _ROLE_REF_DOCS = {

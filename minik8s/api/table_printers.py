@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api import table_printers_access as access
+from minik8s.api import table_printers_apps as apps
 from minik8s.api.table_values import (
     age,
     as_int,
@@ -384,6 +385,7 @@ _CELL_PRINTERS: dict[str, CellPrinter] = {
     "Deployment": _deployment_cells,
     "ReplicaSet": _replica_set_cells,
     "DaemonSet": _daemon_set_cells,
+    **apps.CELL_PRINTERS,
     "Lease": _lease_cells,
     "Role": access.role_cells,
     "ClusterRole": access.role_cells,

@@ -36,6 +36,7 @@ from minik8s.api.rbac_validation import (
     validate_role_binding,
 )
 from minik8s.api.service_validation import validate_endpoints, validate_service
+from minik8s.api.statefulset_validation import validate_controller_revision, validate_stateful_set
 from minik8s.api.workload_validation import validate_daemon_set, validate_deployment, validate_replica_set
 
 __all__ = ["FieldError", "describe_invalid", "validate", "validate_name"]
@@ -57,6 +58,8 @@ _VALIDATORS: dict[str, KindValidator] = {
     "Deployment": validate_deployment,
     "ReplicaSet": validate_replica_set,
     "DaemonSet": validate_daemon_set,
+    "StatefulSet": validate_stateful_set,
+    "ControllerRevision": validate_controller_revision,
     "Lease": validate_lease,
     "Role": validate_role,
     "ClusterRole": validate_cluster_role,

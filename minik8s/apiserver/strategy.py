@@ -37,6 +37,7 @@ _TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
     "RoleBinding": frozenset({"subjects", "roleRef"}),
     "ClusterRoleBinding": frozenset({"subjects", "roleRef"}),
     "ServiceAccount": frozenset({"secrets", "imagePullSecrets", "automountServiceAccountToken"}),
+    "ControllerRevision": frozenset({"data", "revision"}),
     "Event": frozenset({
         "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type",
         "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance",

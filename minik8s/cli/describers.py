@@ -1,6 +1,6 @@
 """`describe` for each kind: kubectl's readable sections, computed from objects already fetched.
 
-Pods (containers, state, conditions, volumes), deployments, replica sets, services, nodes and
+Pods (containers, state, conditions, volumes), deployments, replica sets, statefulsets, services, nodes and
 namespaces (with their quotas and limit ranges) get the sections kubectl's describers print, in the same order and wording; any other
 kind gets the generic describer (metadata, then every other field). Every description ends with
 the object's Events. The verb fetches the object and what each section needs (`Evidence`); these
@@ -28,6 +28,7 @@ from minik8s.api.table_values import (
 )
 from minik8s.cli.describe_namespace import write_policy
 from minik8s.cli.describe_node import describe_node
+from minik8s.cli.describe_statefulset import describe_stateful_set
 from minik8s.cli.describe_text import (
     DescribeWriter,
     timestamp,
@@ -350,4 +351,5 @@ _DESCRIBERS: dict[str, Callable[[DescribeWriter, Evidence, datetime], None]] = {
     "Node": describe_node,
     "ConfigMap": _describe_config_map,
     "Secret": _describe_secret,
+    "StatefulSet": lambda writer, evidence, _: describe_stateful_set(writer, evidence.obj, evidence.pods),
 }

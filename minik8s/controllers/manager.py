@@ -16,6 +16,7 @@ CONTROLLERS: dict[str, str] = {
     "replicaset": "minik8s.controllers.replicaset.controller:ReplicaSetController",
     "deployment": "minik8s.controllers.deployment.controller:DeploymentController",
     "daemonset": "minik8s.controllers.daemonset.controller:DaemonSetController",
+    "statefulset": "minik8s.controllers.statefulset.controller:StatefulSetController",
     "endpoints": "minik8s.controllers.endpoints.controller:EndpointsController",
     "nodelifecycle": "minik8s.controllers.node_lifecycle.controller:NodeLifecycleController",
     "nodeipam": "minik8s.controllers.node_ipam.controller:NodeIpamController",
