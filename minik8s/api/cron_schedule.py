@@ -25,7 +25,7 @@ DESCRIPTORS = {
 }
 _MONTHS = frozenset(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])
 _WEEKDAYS = frozenset(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])
-_NAMES = (frozenset(), frozenset(), frozenset(), _MONTHS, _WEEKDAYS)  # which names each field takes
+_NAMES: tuple[frozenset[str], ...] = (frozenset(), frozenset(), frozenset(), _MONTHS, _WEEKDAYS)  # which names each field takes
 _TOKEN = re.compile(r"[A-Za-z]+|\d+|[*?/,\-]|.")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}

@@ -18,6 +18,7 @@ from minik8s.api.field_errors import FieldError, join_path
 from minik8s.api.field_reader import FieldReader, drop_nulls
 from minik8s.api.formats import check_dns1123_label
 from minik8s.api.job_spec_validation import validate_job_spec
+from minik8s.api.meta import mapping_at
 from minik8s.api.meta_validation import (
     validate_immutable,
     validate_label_selector,
@@ -60,7 +61,7 @@ def _validate_generated_selector(reader: FieldReader, job: Mapping[str, Any], sp
                                  selector: LabelSelector | None, *, prefixed: bool) -> None:
     if spec.get("manualSelector") is True or not isinstance(spec.get("selector"), Mapping):
         return
-    metadata = job.get("metadata") if isinstance(job.get("metadata"), Mapping) else {}
+    metadata = mapping_at(job, "metadata")
     uid, name = str(metadata.get("uid") or ""), str(metadata.get("name") or "")
     if not uid:
         reader.add(FieldError.required("metadata.uid"))
@@ -98,7 +99,7 @@ def _validate_spec_update(reader: FieldReader, spec: Mapping[str, Any], old_spec
     for field in _IMMUTABLE:
         validate_immutable(reader, drop_nulls(spec.get(field)), drop_nulls(old_spec.get(field)), join_path("spec", field))
     template, old_template = drop_nulls(spec.get("template")), drop_nulls(old_spec.get("template"))
-    status = old.get("status") if isinstance(old.get("status"), Mapping) else {}
+    status = mapping_at(old, "status")
     if old_spec.get("suspend") is True and not status.get("startTime"):
         old_template = _with_scheduling_of(old_template, template)
     validate_immutable(reader, template, old_template, "spec.template")
@@ -165,9 +166,7 @@ def _spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _template_labels(spec: Mapping[str, Any]) -> dict[str, str]:
-    template = spec.get("template") if isinstance(spec.get("template"), Mapping) else {}
-    metadata = template.get("metadata") if isinstance(template.get("metadata"), Mapping) else {}
-    labels = metadata.get("labels")
+    labels = mapping_at(mapping_at(spec, "template"), "metadata").get("labels")
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}
 
 
