@@ -117,6 +117,7 @@ CONTROLLER_MANAGER_RULES = [
     # serviceaccount: each `default`; root-ca-cert-publisher: each kube-root-ca.crt
     rule(("create",), "", "pods", "endpoints", "serviceaccounts", "configmaps"),
     rule(("create",), "apps", "replicasets"),
+    rule(("create",), "batch", "jobs"),  # cronjob: each run's Job
     rule(("escalate",), "rbac.authorization.k8s.io", "clusterroles"),  # the aggregation controller
     # resourcequota: lists what it counts (above) and writes each quota's status
     rule(("update",), "", "resourcequotas/status"),
