@@ -7,6 +7,9 @@ condition `kubectl wait` waits for, `create job --from=cronjob/NAME`, and the `a
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from tests.support.serving import ThreadedApiserver
 
 JOBS = "/apis/batch/v1/namespaces/default/jobs"
 CRON_JOBS = "/apis/batch/v1/namespaces/default/cronjobs"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +128,22 @@ def test_get_all_lists_jobs_and_cronjobs(kubectl: Kubectl) -> None:
     printed = kubectl("get", "all").stdout
     assert "job.batch/listed-job" in printed
     assert "cronjob.batch/listed" in printed
+
+
+def minik8s(apiserver: ThreadedApiserver, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "minik8s.cli.main", *args, "--server", apiserver.url],
+                            capture_output=True, text=True, timeout=60, cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_minik8s_describes_and_lists_batch_kinds_as_kubectl_does(kubectl: Kubectl, apiserver: ThreadedApiserver) -> None:
+    kubectl("create", "job", "same", "--image=minik8s/busybox:latest")
+    write_status(apiserver, f"{JOBS}/same", {"startTime": "2024-05-01T12:00:00Z", "active": 1, "ready": 0,
+                                            "terminating": 0, "uncountedTerminatedPods": {}})
+    kubectl("create", "cronjob", "same", "--image=minik8s/busybox:latest", "--schedule=@hourly")
+    for kind in ("job", "cronjob"):
+        assert minik8s(apiserver, "describe", kind, "same") == kubectl("describe", kind, "same").stdout
+    assert minik8s(apiserver, "get", "jobs").splitlines()[0].split() == ["NAME", "STATUS", "COMPLETIONS", "DURATION",
+                                                                        "AGE"]
