@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,12 @@ from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
 from minik8s.client.events import EventRecorder
 from minik8s.client.informer import Informer
-from minik8s.controllers.common.context import ControllerContext, ControllerOptions, InformerFactory
+from minik8s.controllers.common.context import (
+    ControllerContext,
+    ControllerOptions,
+    InformerFactory,
+    RunnableController,
+)
 from minik8s.controllers.cronjob.controller import CronJobController
 from minik8s.controllers.garbage_collector.controller import GarbageCollector
 from minik8s.controllers.job.controller import JobController
@@ -108,12 +113,19 @@ class Cluster:
         self.cron.resync()
 
 
-def condition(job: dict[str, Any], kind: str) -> dict[str, Any] | None:
-    return next((c for c in (job.get("status") or {}).get("conditions") or [] if c["type"] == kind), None)
+def condition(job: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The Job's condition of that type ({} when it has none)."""
+    return next((c for c in (job.get("status") or {}).get("conditions") or [] if c["type"] == kind), {})
 
 
 def has(kind: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda job: (condition(job, kind) or {}).get("status") == "True"
+    return lambda job: condition(job, kind).get("status") == "True"
+
+
+def when(value: str) -> datetime:
+    moment = parse_time(value)
+    assert moment is not None, value
+    return moment
 
 
 @pytest.fixture
@@ -124,7 +136,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
                                     ControllerOptions(workers=2, job_backoff_base=0.2))
         clock = FakeClock()
         cron = CronJobController(context, clock=clock.now, zone=UTC)
-        controllers = [JobController(context, batch_seconds=0.02), cron, TtlAfterFinishedController(context),
+        controllers: list[RunnableController] = [JobController(context, batch_seconds=0.02), cron, TtlAfterFinishedController(context),
                        GarbageCollector(context)]
         runtime = FakeRuntime()
         settings = NodeSettings(node_name=NODE, network=f"fake-{NODE}", pod_cidr="10.250.1.0/24",
@@ -188,7 +200,7 @@ async def test_a_job_completes_counting_each_pod_once_and_its_ttl_deletes_it_wit
     met = condition(job, "SuccessCriteriaMet")
     assert (met["reason"], met["message"]) == ("CompletionsReached", "Reached expected number of succeeded pods")
     assert condition(job, "Complete")["reason"] == "CompletionsReached"
-    assert parse_time(status["completionTime"]) >= parse_time(status["startTime"])
+    assert when(status["completionTime"]) >= when(status["startTime"])
     assert len(await cluster.pods_of("done")) == 3
     assert (await cluster.reasons("Job", "done")).count("SuccessfulCreate") == 3
 
@@ -253,7 +265,7 @@ async def test_a_suspended_job_runs_nothing_until_resumed(cluster: Cluster) -> N
 async def test_a_cronjob_fires_each_minute_of_a_fake_clock_and_keeps_its_history(cluster: Cluster) -> None:
     created = await cluster.client.create(CRON_JOBS, cron_job_body("tick", "*/1 * * * *",
                                                                    successfulJobsHistoryLimit=1), namespace=NAMESPACE)
-    start = parse_time(created["metadata"]["creationTimestamp"])
+    start = when(created["metadata"]["creationTimestamp"])
     cluster.clock.set(start.replace(second=0) + timedelta(minutes=1, seconds=1))
     cluster.cron.resync()
     first = int((start.replace(second=0) + timedelta(minutes=1)).timestamp()) // 60
@@ -274,14 +286,14 @@ async def test_a_cronjob_fires_each_minute_of_a_fake_clock_and_keeps_its_history
         return cron_job if done and cron_job["status"].get("lastSuccessfulTime") else None
 
     cron_job = await eventually("the older run to be deleted past the history limit", history_kept, timeout=WAIT)
-    assert parse_time(cron_job["status"]["lastScheduleTime"]).timestamp() // 60 == first + 1
+    assert when(cron_job["status"]["lastScheduleTime"]).timestamp() // 60 == first + 1
     reasons = await cluster.reasons("CronJob", "tick")
     assert {"SuccessfulCreate", "SawCompletedJob", "SuccessfulDelete"} <= set(reasons)
 
 
 async def test_after_many_missed_schedules_one_catch_up_run_starts_with_a_warning(cluster: Cluster) -> None:
     created = await cluster.client.create(CRON_JOBS, cron_job_body("late", "*/1 * * * *"), namespace=NAMESPACE)
-    start = parse_time(created["metadata"]["creationTimestamp"])
+    start = when(created["metadata"]["creationTimestamp"])
     cluster.clock.set(start + timedelta(hours=3))  # the controller-manager was down for 180 runs
     cluster.cron.resync()
 
@@ -303,7 +315,7 @@ async def test_forbid_skips_a_run_while_one_is_active_and_replace_replaces_it(cl
     for name, policy in (("forbid", "Forbid"), ("replace", "Replace")):
         created = await cluster.client.create(CRON_JOBS, cron_job_body(name, "*/1 * * * *", env={"HANG": "1"},
                                                                        concurrencyPolicy=policy), namespace=NAMESPACE)
-    start = parse_time(created["metadata"]["creationTimestamp"])
+    start = when(created["metadata"]["creationTimestamp"])
     cluster.clock.set(start.replace(second=0) + timedelta(minutes=1, seconds=1))
     cluster.cron.resync()
     first = int((start.replace(second=0) + timedelta(minutes=1)).timestamp()) // 60
