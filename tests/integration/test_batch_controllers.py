@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from minik8s.api.kinds import CRON_JOBS, EVENTS, JOBS, PODS
+from minik8s.api.kinds import CRON_JOBS, EVENTS, JOBS, NAMESPACES, PODS
 from minik8s.api.meta import key_of, parse_time
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import ApiError, NotFound
@@ -33,6 +33,7 @@ from minik8s.controllers.common.context import (
 from minik8s.controllers.cronjob.controller import CronJobController
 from minik8s.controllers.garbage_collector.controller import GarbageCollector
 from minik8s.controllers.job.controller import JobController
+from minik8s.controllers.namespace.controller import NamespaceController
 from minik8s.controllers.ttl_after_finished.controller import TtlAfterFinishedController
 from minik8s.node.agent import NodeAgent
 from minik8s.node.executor import NodeSettings
@@ -137,7 +138,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         clock = FakeClock()
         cron = CronJobController(context, clock=clock.now, zone=UTC)
         controllers: list[RunnableController] = [JobController(context, batch_seconds=0.02), cron, TtlAfterFinishedController(context),
-                       GarbageCollector(context)]
+                       GarbageCollector(context), NamespaceController(context)]
         runtime = FakeRuntime()
         settings = NodeSettings(node_name=NODE, network=f"fake-{NODE}", pod_cidr="10.250.1.0/24",
                                 node_ip="10.250.1.1", data_dir=tmp_path / NODE, host_mounts=False)
@@ -245,6 +246,19 @@ async def test_a_pod_failure_policy_fails_the_job_on_an_exit_code_and_ignores_an
     assert not has("Failed")(ignored) and not ignored["status"].get("failed")
 
 
+async def test_a_failing_job_stops_its_other_pods_before_it_is_failed(cluster: Cluster) -> None:
+    body = job_body("stops", env={"FAIL_INDEX": "0", "HANG": "1"}, completions=2, parallelism=2,
+                    completionMode="Indexed", backoffLimit=0)
+    await cluster.client.create(JOBS, body, namespace=NAMESPACE)
+
+    job = await cluster.wait_job("stops", "to fail", has("Failed"))
+
+    assert condition(job, "Failed")["reason"] == "BackoffLimitExceeded"
+    assert (job["status"]["failed"], job["status"].get("active"), job["status"]["terminating"]) == (2, None, 0)
+    for pod in await cluster.pods_of("stops"):  # the running index was stopped, and counted as failed
+        assert pod["metadata"].get("deletionTimestamp") is None or not pod["metadata"].get("finalizers")
+
+
 async def _at_least_pods(cluster: Cluster, job: str, count: int) -> bool:
     return len(await cluster.pods_of(job)) >= count
 
@@ -313,7 +327,7 @@ async def _reasons_with(cluster: Cluster, name: str, reason: str) -> list[str] |
 
 async def test_forbid_skips_a_run_while_one_is_active_and_replace_replaces_it(cluster: Cluster) -> None:
     for name, policy in (("forbid", "Forbid"), ("replace", "Replace")):
-        created = await cluster.client.create(CRON_JOBS, cron_job_body(name, "*/1 * * * *", env={"HANG": "1"},
+        created = await cluster.client.create(CRON_JOBS, cron_job_body(name, "*/1 * * * *", env={"HANG": "all"},
                                                                        concurrencyPolicy=policy), namespace=NAMESPACE)
     start = when(created["metadata"]["creationTimestamp"])
     cluster.clock.set(start.replace(second=0) + timedelta(minutes=1, seconds=1))
@@ -338,3 +352,24 @@ async def test_forbid_skips_a_run_while_one_is_active_and_replace_replaces_it(cl
     await eventually("the replaced run to be deleted", replaced, timeout=WAIT)
     with pytest.raises(NotFound):
         await cluster.job(f"forbid-{first + 1}")
+
+
+async def test_deleting_a_namespace_takes_its_running_jobs_and_their_tracked_pods(cluster: Cluster) -> None:
+    await cluster.client.create(NAMESPACES, {"metadata": {"name": "batch-ns"}})
+    await cluster.client.create(JOBS, job_body("forever", env={"HANG": "all"}), namespace="batch-ns")
+    await cluster.client.create(CRON_JOBS, cron_job_body("often", "@hourly"), namespace="batch-ns")
+
+    async def running() -> bool:
+        pods = (await cluster.client.list(PODS, namespace="batch-ns"))["items"]
+        return len(pods) == 1 and (pods[0].get("status") or {}).get("phase") == "Running"
+    await eventually("the job's pod to run", running, timeout=WAIT)
+
+    await cluster.client.delete(NAMESPACES, "batch-ns")
+
+    async def gone() -> bool:
+        try:
+            await cluster.client.get(NAMESPACES, "batch-ns")
+        except NotFound:
+            return True
+        return False
+    await eventually("the namespace, its Job, CronJob and finalized pod to be gone", gone, timeout=WAIT)

@@ -3,7 +3,7 @@
 The fake container runtime runs a container until told it exited (`FakeRuntime.finish`); `Processes`
 plays the containers' programs for batch tests: every running app container exits at once with the
 code its environment asks for (`EXIT_CODE`, or 1 for the index named by `FAIL_INDEX` when the pod's
-`JOB_COMPLETION_INDEX` is that index), or keeps running when `HANG` is set — as
+`JOB_COMPLETION_INDEX` is that index), or keeps running when `HANG` is `all` or its index — as
 `sh -c 'exit $EXIT_CODE'` would on a real node.
 """
 
@@ -57,7 +57,7 @@ class FakeClock:
 
 def exit_code_for(env: dict[str, str]) -> int | None:
     """The code the container exits with, or None while it keeps running."""
-    if env.get("HANG"):
+    if env.get("HANG") in ("all", env.get("JOB_COMPLETION_INDEX", "all")):
         return None
     if "FAIL_INDEX" in env and env.get("JOB_COMPLETION_INDEX") == env["FAIL_INDEX"]:
         return 1
