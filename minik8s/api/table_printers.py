@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api import table_printers_access as access
-from minik8s.api.table_printers_batch import cron_job_cells, job_cells
+from minik8s.api.table_printers_batch import CELL_PRINTERS as BATCH_CELL_PRINTERS
 from minik8s.api.table_values import (
     age,
     as_int,
@@ -390,8 +390,7 @@ _CELL_PRINTERS: dict[str, CellPrinter] = {
     "ClusterRole": access.role_cells,
     "RoleBinding": access.binding_cells,
     "ClusterRoleBinding": access.binding_cells,
-    "Job": job_cells,
-    "CronJob": cron_job_cells,
+    **BATCH_CELL_PRINTERS,
 }
 
 

@@ -88,3 +88,6 @@ def cron_job_cells(cron_job: Mapping[str, Any], now: datetime) -> list[Any]:
         *container_cells(as_map(as_map(job_spec.get("template")).get("spec"))),
         format_label_selector(job_spec.get("selector")),
     ]
+
+
+CELL_PRINTERS = {"Job": job_cells, "CronJob": cron_job_cells}
