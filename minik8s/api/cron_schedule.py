@@ -27,6 +27,8 @@ _MONTHS = frozenset(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SE
 _WEEKDAYS = frozenset(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])
 _NAMES: tuple[frozenset[str], ...] = (frozenset(), frozenset(), frozenset(), _MONTHS, _WEEKDAYS)  # which names each field takes
 _TOKEN = re.compile(r"[A-Za-z]+|\d+|[*?/,\-]|.")
+_RANGE = re.compile(r"(\d+)-(\d+)")
+_LONGEST_DURATION_SECONDS = 2**63 // 10**9  # Go's time.Duration: int64 nanoseconds
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -49,7 +51,7 @@ class CronSchedule:
             return (whole + self.every).astimezone(UTC)
         try:
             found = croniter(self.expression, moment.astimezone(zone)).get_next(datetime)
-        except (CroniterBadDateError, CroniterBadCronError):
+        except (CroniterBadDateError, CroniterBadCronError, ValueError, OverflowError):
             return None
         return found.astimezone(UTC) if isinstance(found, datetime) else None
 
@@ -69,7 +71,7 @@ def parse_schedule(text: str) -> CronSchedule:
     expression = " ".join(field.replace("?", "*") for field in fields)
     try:
         croniter(expression)
-    except CroniterError as error:
+    except (CroniterError, ValueError, OverflowError) as error:
         raise ScheduleError(str(error)) from None
     return CronSchedule(expression)
 
@@ -85,6 +87,9 @@ def _descriptor(text: str) -> CronSchedule:
 
 def _check_field(field: str, names: frozenset[str]) -> None:
     """Only numbers, the field's names, `*`, `?`, `-`, `/` and `,` (no L, W, #, H, ...)."""
+    for low, high in _RANGE.findall(field):
+        if int(low) > int(high):
+            raise ScheduleError(f"beginning of range ({low}) beyond end of range ({high}): {field}")
     for token in _TOKEN.findall(field):
         if token.isalpha() and token.upper() not in names:
             raise ScheduleError(f'failed to parse int from {token}: strconv.Atoi: parsing "{token}": invalid syntax')
@@ -101,6 +106,6 @@ def parse_go_duration(text: str) -> timedelta:
             raise ScheduleError(f'failed to parse duration @every {text}: time: invalid duration "{text}"')
         seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         position = match.end()
-    if not text:
-        raise ScheduleError('failed to parse duration @every : time: invalid duration ""')
+    if not text or seconds > _LONGEST_DURATION_SECONDS:
+        raise ScheduleError(f'failed to parse duration @every {text}: time: invalid duration "{text}"')
     return timedelta(seconds=int(seconds))

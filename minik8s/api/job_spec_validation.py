@@ -157,7 +157,7 @@ def _validate_pod_failure_policy(reader: FieldReader, spec: Mapping[str, Any], p
         reader.add(too_many(rules_path, len(rules), MAX_POD_FAILURE_POLICY_RULES))
     pod_spec = reader.mapping(reader.mapping(spec, "template", ""), "spec", "")
     names = {str(c.get("name")) for field in ("containers", "initContainers")
-             for c in (pod_spec.get(field) or []) if isinstance(c, Mapping)}
+             for c in _list(pod_spec.get(field)) if isinstance(c, Mapping)}
     per_index = spec.get("backoffLimitPerIndex") is not None
     for rule_path, rule in rules:
         _validate_rule(reader, rule, rule_path, names, per_index)
@@ -263,3 +263,7 @@ def _validate_success_policy(reader: FieldReader, policy: Mapping[str, Any], com
             if indexes is not None and count > total:
                 reader.add(FieldError.invalid(count_path, count, f"must be less than or equal to {total} (the number "
                                                                  "of indexes in the specified succeededIndexes field)"))
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -154,9 +154,9 @@ def _validate_status(reader: FieldReader, job: Mapping[str, Any], old: Mapping[s
                 reader.add(FieldError.duplicate(path, uid))
             seen.add(uid)
     finished = any(isinstance(c, Mapping) and c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
-                   for c in status.get("conditions") or [])
+                   for c in reader.items(status, "conditions", "status"))
     active = status.get("active")
-    if finished and isinstance(active, int) and active > 0 and active != (old.get("status") or {}).get("active"):
+    if finished and isinstance(active, int) and active > 0 and active != mapping_at(old, "status").get("active"):
         reader.add(FieldError.invalid("status.active", active, "active>0 is invalid for finished job"))
 
 
