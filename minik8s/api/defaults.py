@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from minik8s.api.batch_defaults import default_cron_job, default_job
 from minik8s.api.meta import JsonObject
 from minik8s.api.policy_defaults import default_limit_range, default_resource_quota
 from minik8s.api.statefulset_defaults import default_stateful_set_spec
@@ -351,4 +352,6 @@ _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "ClusterRoleBinding": _default_rbac_binding,
     "LimitRange": default_limit_range,
     "ResourceQuota": default_resource_quota,
+    "Job": default_job,
+    "CronJob": default_cron_job,
 }

@@ -9,6 +9,7 @@ must carry so that every `$ref` in it resolves (each group-version document stan
 from __future__ import annotations
 
 from minik8s.api import openapi_apps
+from minik8s.api.openapi_batch import BATCH_SCHEMAS
 from minik8s.api.openapi_core import CORE_SCHEMAS, POD_TEMPLATE_SPEC
 from minik8s.api.openapi_schema import (
     INT_OR_STRING,
@@ -182,6 +183,7 @@ _LISTED = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet
 SCHEMAS: dict[str, Schema] = {
     **META_SCHEMAS,
     **CORE_SCHEMAS,
+    **BATCH_SCHEMAS,
     **{schema_name(group, "v1", kind): schema for (group, kind), schema in _KINDS.items()},
     **{schema_name(group, "v1", f"{kind}List"): list_of(schema_name(group, "v1", kind), group, "v1", f"{kind}List")
        for (group, kind) in _KINDS if kind in _LISTED},

@@ -123,6 +123,7 @@ CONTROLLER_MANAGER_RULES = [
     # statefulset: its revision history and the claims of its volumeClaimTemplates
     rule(("create",), "apps", "controllerrevisions"),
     rule(("create",), "", "persistentvolumeclaims"),
+    rule(("create",), "batch", "jobs"),  # cronjob: each run's Job
     rule(("escalate",), "rbac.authorization.k8s.io", "clusterroles"),  # the aggregation controller
     # resourcequota: lists what it counts (above) and writes each quota's status
     rule(("update",), "", "resourcequotas/status"),

@@ -159,6 +159,8 @@ REGISTRY = Registry(
         ResourceKind("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("status",), _ALL),
         ResourceKind("apps", "v1", "StatefulSet", "statefulsets", True, ("sts",), ("status", "scale"), _ALL),
         ResourceKind("apps", "v1", "ControllerRevision", "controllerrevisions", True),
+        ResourceKind("batch", "v1", "Job", "jobs", True, (), ("status",), _ALL),
+        ResourceKind("batch", "v1", "CronJob", "cronjobs", True, ("cj",), ("status",), _ALL),
         ResourceKind("coordination.k8s.io", "v1", "Lease", "leases", True),
         ResourceKind(RBAC_GROUP, "v1", "ClusterRoleBinding", "clusterrolebindings", False),
         ResourceKind(RBAC_GROUP, "v1", "ClusterRole", "clusterroles", False),

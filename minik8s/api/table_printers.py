@@ -15,6 +15,7 @@ from typing import Any
 
 from minik8s.api import table_printers_access as access
 from minik8s.api import table_printers_apps as apps
+from minik8s.api.table_printers_batch import CELL_PRINTERS as BATCH_CELL_PRINTERS
 from minik8s.api.table_values import (
     age,
     as_int,
@@ -391,6 +392,7 @@ _CELL_PRINTERS: dict[str, CellPrinter] = {
     "ClusterRole": access.role_cells,
     "RoleBinding": access.binding_cells,
     "ClusterRoleBinding": access.binding_cells,
+    **BATCH_CELL_PRINTERS,
 }
 
 

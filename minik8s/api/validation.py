@@ -23,8 +23,10 @@ from minik8s.api.core_validation import (
     validate_secret,
     validate_service_account,
 )
+from minik8s.api.cronjob_validation import validate_cron_job
 from minik8s.api.field_errors import FieldError, describe_invalid
 from minik8s.api.field_reader import FieldReader
+from minik8s.api.job_validation import validate_job
 from minik8s.api.meta_validation import check_name, validate_object_meta, validate_object_meta_update
 from minik8s.api.pod_unsupported import unsupported_fields
 from minik8s.api.pod_validation import validate_pod
@@ -65,6 +67,8 @@ _VALIDATORS: dict[str, KindValidator] = {
     "ClusterRole": validate_cluster_role,
     "RoleBinding": validate_role_binding,
     "ClusterRoleBinding": validate_cluster_role_binding,
+    "Job": validate_job,
+    "CronJob": validate_cron_job,
 }
 
 

@@ -25,6 +25,7 @@ from minik8s.api.meta import (
     status_of,
 )
 from minik8s.api.registry import ResourceKind
+from minik8s.apiserver.batch_strategy import prepare_job_for_create
 from minik8s.apiserver.storage import clone
 
 # The body of these kinds has no spec/status pair; their data is at the top level.
@@ -135,6 +136,8 @@ def prepare_for_create(resource: ResourceKind, obj: JsonObject) -> None:
         obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj)}
     elif resource.kind == "Namespace":
         obj["status"] = {"phase": "Active"}
+    elif resource.kind == "Job" and resource.group == "batch":
+        prepare_job_for_create(obj)
     elif resource.has_status and resource.kind != "Node":
         obj["status"] = {}
 

@@ -26,6 +26,7 @@ from minik8s.api.table_values import (
     parse_time,
     since,
 )
+from minik8s.cli.describe_batch import describe_cron_job, describe_job
 from minik8s.cli.describe_namespace import write_policy
 from minik8s.cli.describe_node import describe_node
 from minik8s.cli.describe_statefulset import describe_stateful_set
@@ -352,4 +353,6 @@ _DESCRIBERS: dict[str, Callable[[DescribeWriter, Evidence, datetime], None]] = {
     "ConfigMap": _describe_config_map,
     "Secret": _describe_secret,
     "StatefulSet": lambda writer, evidence, _: describe_stateful_set(writer, evidence.obj, evidence.pods),
+    "Job": lambda writer, evidence, now: describe_job(writer, evidence.obj, now),
+    "CronJob": lambda writer, evidence, now: describe_cron_job(writer, evidence.obj, now),
 }

@@ -27,6 +27,9 @@ CONTROLLERS: dict[str, str] = {
     "clusterrole-aggregation":
         "minik8s.controllers.clusterrole_aggregation.controller:ClusterRoleAggregationController",
     ROOT_CA_PUBLISHER: "minik8s.controllers.root_ca_publisher.controller:RootCaPublisher",
+    "job": "minik8s.controllers.job.controller:JobController",
+    "cronjob": "minik8s.controllers.cronjob.controller:CronJobController",
+    "ttl-after-finished": "minik8s.controllers.ttl_after_finished.controller:TtlAfterFinishedController",
 }
 
 

@@ -121,7 +121,7 @@ def test_the_minik8s_cli_prints_the_same_tables(kubectl: Kubectl, apiserver: Thr
 def test_api_resources_lists_the_category_and_every_served_kind(kubectl: Kubectl) -> None:
     in_all = kubectl("api-resources", "--categories=all", "-o", "name").stdout.split()
     assert in_all == ["pods", "services", "daemonsets.apps", "deployments.apps", "replicasets.apps",
-                      "statefulsets.apps"]
+                      "statefulsets.apps", "cronjobs.batch", "jobs.batch"]
     wide = {line.split()[0]: line for line in kubectl("api-resources", "-o", "wide").stdout.splitlines()[1:]}
     assert wide["namespaces"].split()[-1] == "create,delete,get,list,patch,update,watch"
     assert wide["deployments"].split()[-2:] == ["create,delete,deletecollection,get,list,patch,update,watch", "all"]

@@ -16,6 +16,7 @@ from minik8s.apiserver.protobuf.authentication_schema import (
     TOKEN_REQUEST,
     TOKEN_REVIEW,
 )
+from minik8s.apiserver.protobuf.batch_schema import CRON_JOB, JOB
 from minik8s.apiserver.protobuf.core_schema import (
     CONFIG_MAP,
     EVICTION,
@@ -50,6 +51,8 @@ KINDS: dict[tuple[str, str], Message] = {
     ("apps/v1", "Deployment"): DEPLOYMENT,
     ("apps/v1", "ReplicaSet"): REPLICA_SET,
     ("apps/v1", "DaemonSet"): DAEMON_SET,
+    ("batch/v1", "Job"): JOB,
+    ("batch/v1", "CronJob"): CRON_JOB,
     ("policy/v1", "Eviction"): EVICTION,
     ("policy/v1beta1", "Eviction"): EVICTION,
     ("rbac.authorization.k8s.io/v1", "Role"): ROLE,
