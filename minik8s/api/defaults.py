@@ -18,6 +18,7 @@ from typing import Any
 
 from minik8s.api.meta import JsonObject
 from minik8s.api.policy_defaults import default_limit_range, default_resource_quota
+from minik8s.api.priority_class import default_priority_class
 
 DEFAULT_SERVICE_ACCOUNT = "default"
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
@@ -343,4 +344,5 @@ _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "ClusterRoleBinding": _default_rbac_binding,
     "LimitRange": default_limit_range,
     "ResourceQuota": default_resource_quota,
+    "PriorityClass": default_priority_class,
 }

@@ -9,6 +9,7 @@ must carry so that every `$ref` in it resolves (each group-version document stan
 from __future__ import annotations
 
 from minik8s.api.openapi_core import CORE_SCHEMAS, POD_TEMPLATE_SPEC
+from minik8s.api.openapi_disruption import DISRUPTION_KINDS
 from minik8s.api.openapi_schema import (
     INT_OR_STRING,
     LABEL_SELECTOR,
@@ -172,10 +173,11 @@ _KINDS: dict[tuple[str, str], Schema] = {
         "spec": obj("The desired replicas.", {"replicas": integer()}),
         "status": obj("The observed replicas.", {"replicas": integer(), "selector": string()},
                       required=("replicas",))}),
+    **DISRUPTION_KINDS,
 }
 
 _LISTED = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
-           "ClusterRoleBinding")
+           "ClusterRoleBinding", *(kind for _, kind in DISRUPTION_KINDS))
 
 SCHEMAS: dict[str, Schema] = {
     **META_SCHEMAS,

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api import table_printers_access as access
+from minik8s.api import table_printers_disruption as disruption
 from minik8s.api.table_values import (
     age,
     as_int,
@@ -389,6 +390,7 @@ _CELL_PRINTERS: dict[str, CellPrinter] = {
     "ClusterRole": access.role_cells,
     "RoleBinding": access.binding_cells,
     "ClusterRoleBinding": access.binding_cells,
+    **disruption.CELL_PRINTERS,
 }
 
 

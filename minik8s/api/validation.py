@@ -23,12 +23,14 @@ from minik8s.api.core_validation import (
     validate_secret,
     validate_service_account,
 )
+from minik8s.api.disruption_budget import validate_pod_disruption_budget
 from minik8s.api.field_errors import FieldError, describe_invalid
 from minik8s.api.field_reader import FieldReader
 from minik8s.api.meta_validation import check_name, validate_object_meta, validate_object_meta_update
 from minik8s.api.pod_unsupported import unsupported_fields
 from minik8s.api.pod_validation import validate_pod
 from minik8s.api.policy_validation import validate_limit_range, validate_resource_quota
+from minik8s.api.priority_class import validate_priority_class
 from minik8s.api.rbac_validation import (
     validate_cluster_role,
     validate_cluster_role_binding,
@@ -62,6 +64,8 @@ _VALIDATORS: dict[str, KindValidator] = {
     "ClusterRole": validate_cluster_role,
     "RoleBinding": validate_role_binding,
     "ClusterRoleBinding": validate_cluster_role_binding,
+    "PodDisruptionBudget": validate_pod_disruption_budget,
+    "PriorityClass": validate_priority_class,
 }
 
 

@@ -26,6 +26,7 @@ from minik8s.api.table_values import (
     parse_time,
     since,
 )
+from minik8s.cli.describe_disruption import describe_pod_disruption_budget, describe_priority_class
 from minik8s.cli.describe_namespace import write_policy
 from minik8s.cli.describe_node import describe_node
 from minik8s.cli.describe_text import (
@@ -132,6 +133,8 @@ def _describe_pod(writer: DescribeWriter, evidence: Evidence, now: datetime) -> 
         writer.write(1, f"IP:\t{ip}\n")
     if _controller(pod):
         writer.write(0, f"Controlled By:\t{_controller(pod)}\n")
+    if status.get("nominatedNodeName"):
+        writer.write(0, f"NominatedNodeName:\t{status['nominatedNodeName']}\n")
     if as_list(spec.get("initContainers")):
         write_containers(writer, "Init Containers", spec.get("initContainers"), status.get("initContainerStatuses") or [])
     write_containers(writer, "Containers", spec.get("containers"), status.get("containerStatuses") or [])
@@ -348,4 +351,6 @@ _DESCRIBERS: dict[str, Callable[[DescribeWriter, Evidence, datetime], None]] = {
     "Node": describe_node,
     "ConfigMap": _describe_config_map,
     "Secret": _describe_secret,
+    "PodDisruptionBudget": describe_pod_disruption_budget,
+    "PriorityClass": describe_priority_class,
 }
