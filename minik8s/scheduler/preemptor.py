@@ -95,7 +95,12 @@ class Preemptor:
     # -- preempting -------------------------------------------------------------------------------------
 
     def preempt(self, pod: JsonObject, facts: PodFacts, decision: Unschedulable, cluster: ClusterView) -> Outcome:
-        """Decide (purely) and start what preemption does; the message and nomination to write on the pod."""
+        """Decide (purely) and start what preemption does; the message and nomination to write on the pod.
+
+        The message is kube-scheduler's FitError: the filters' reasons, then ` preemption: <why not>.` (the
+        inner message ends with its own period, so two follow each other, as they do in Kubernetes)."""
+        if not decision.reasons:
+            return Outcome(decision.message)  # no node at all: kube-scheduler runs no PostFilter
         nominated = self.nominations.get(facts.key, (str(status_of(pod).get("nominatedNodeName") or ""), facts))[0]
         plan = plan_preemption(facts, policy=str(spec_of(pod).get("preemptionPolicy") or ""), nominated=nominated,
                                cluster=cluster, refused=decision.reasons, budgets=self.budgets.list(),
@@ -103,7 +108,7 @@ class Preemptor:
         if isinstance(plan, NoPreemption):
             if plan.clear_nomination:
                 self.nominations.pop(facts.key, None)
-            return Outcome(f"{decision.message} preemption: {plan.message}", "" if plan.clear_nomination else None)
+            return Outcome(f"{decision.message} preemption: {plan.message}.", "" if plan.clear_nomination else None)
         self._nominate(facts, plan)
         return Outcome(decision.message, plan.node_name)
 

@@ -38,7 +38,8 @@ async def running_pod(api: httpx.AsyncClient, name: str, *, ready: bool = True, 
         {"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": now_time()}]}
     updated = await api.put(f"{PODS}/{name}/status", json=pod)
     assert updated.status_code == 200, updated.text
-    return updated.json()
+    body: dict[str, Any] = updated.json()
+    return body
 
 
 async def budget(api: httpx.AsyncClient, name: str = "web", *, allowed: int, current: int, desired: int,
@@ -53,7 +54,8 @@ async def budget(api: httpx.AsyncClient, name: str = "web", *, allowed: int, cur
                      "expectedPods": current, "observedGeneration": observed}
     written = await api.put(f"{PDBS}/{name}/status", json=pdb)
     assert written.status_code == 200, written.text
-    return written.json()
+    stored: dict[str, Any] = written.json()
+    return stored
 
 
 async def evict(api: httpx.AsyncClient, name: str, **extra: Any) -> httpx.Response:

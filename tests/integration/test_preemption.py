@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,11 @@ from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(240)
 
+# kube-scheduler's messages, their double period included
 NOT_ELIGIBLE = ("0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to "
-                "preemptionPolicy=Never.")
+                "preemptionPolicy=Never..")
 NO_VICTIMS = ("0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption "
-              "victims found for incoming pod.")
+              "victims found for incoming pod..")
 
 
 @pytest.fixture
@@ -123,9 +125,8 @@ async def test_a_high_priority_pod_preempts_the_fewest_lower_priority_pods(
     # the victims' replacements and the polite pod wait: only equal-or-higher priority pods hold the room
     pending = [p for p in await list_pods(client, label_selector="app=filler") if not p["spec"].get("nodeName")]
     assert len(pending) == 2
-    for pod in pending:
-        await eventually(f"{pod['metadata']['name']} to be told why it waits",
-                         lambda name=pod["metadata"]["name"]: _says(client, name, NO_VICTIMS), timeout=30)
+    for name in (pod["metadata"]["name"] for pod in pending):
+        await eventually(f"{name} to be told why it waits", partial(_says, client, name, NO_VICTIMS), timeout=30)
     assert not (await client.get(PODS, "polite", namespace=NAMESPACE))["spec"].get("nodeName")
 
 
