@@ -19,6 +19,7 @@ from typing import Any
 from minik8s.api.batch_defaults import default_cron_job, default_job
 from minik8s.api.meta import JsonObject
 from minik8s.api.policy_defaults import default_limit_range, default_resource_quota
+from minik8s.api.priority_class import default_priority_class
 from minik8s.api.statefulset_defaults import default_stateful_set_spec
 
 DEFAULT_SERVICE_ACCOUNT = "default"
@@ -354,4 +355,5 @@ _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "ResourceQuota": default_resource_quota,
     "Job": default_job,
     "CronJob": default_cron_job,
+    "PriorityClass": default_priority_class,
 }

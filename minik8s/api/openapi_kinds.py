@@ -11,6 +11,7 @@ from __future__ import annotations
 from minik8s.api import openapi_apps
 from minik8s.api.openapi_batch import BATCH_SCHEMAS
 from minik8s.api.openapi_core import CORE_SCHEMAS, POD_TEMPLATE_SPEC
+from minik8s.api.openapi_disruption import DISRUPTION_KINDS
 from minik8s.api.openapi_schema import (
     INT_OR_STRING,
     LABEL_SELECTOR,
@@ -175,10 +176,11 @@ _KINDS: dict[tuple[str, str], Schema] = {
         "status": obj("The observed replicas.", {"replicas": integer(), "selector": string()},
                       required=("replicas",))}),
     **openapi_apps.KINDS,
+    **DISRUPTION_KINDS,
 }
 
 _LISTED = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
-           "ClusterRoleBinding", *openapi_apps.LISTED)
+           "ClusterRoleBinding", *openapi_apps.LISTED, *(kind for _, kind in DISRUPTION_KINDS))
 
 SCHEMAS: dict[str, Schema] = {
     **META_SCHEMAS,

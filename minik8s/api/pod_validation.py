@@ -30,6 +30,7 @@ from minik8s.api.meta_validation import (
     validate_object_meta,
     validate_object_meta_update,
 )
+from minik8s.api.priority_class import validate_preemption_policy
 from minik8s.api.spread_validation import validate_topology_spread_constraints
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
@@ -54,6 +55,7 @@ _DNS_NAMED_FIELDS = (
     ("nodeName", check_dns1123_subdomain),
     ("serviceAccountName", check_dns1123_subdomain),
     ("schedulerName", check_dns1123_subdomain),
+    ("priorityClassName", check_dns1123_subdomain),
 )
 
 
@@ -91,6 +93,8 @@ def validate_pod_spec(reader: FieldReader, spec: Mapping[str, Any], path: str) -
             )
     for flag in ("hostNetwork", "hostPID", "hostIPC", "enableServiceLinks"):
         reader.boolean(spec, flag, path)
+    reader.integer(spec, "priority", path)
+    validate_preemption_policy(reader, spec, path)
 
 
 def validate_pod_spec_update(reader: FieldReader, spec: Mapping[str, Any], old_spec: Mapping[str, Any]) -> None:

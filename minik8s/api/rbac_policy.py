@@ -111,6 +111,8 @@ SCHEDULER_RULES = [
     rule(READ, "apps", "replicasets", "statefulsets"),
     rule(("create",), "", "pods/binding", "bindings"),
     rule(("patch", "update"), "", "pods/status"),
+    rule(("delete",), "", "pods"),  # preemption's victims
+    rule(READ, "policy", "poddisruptionbudgets"),  # preemption respects them where it can
 ]
 CONTROLLER_MANAGER_RULES = [
     _EVENTS,

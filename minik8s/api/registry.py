@@ -135,6 +135,7 @@ _NO_DELETECOLLECTION: Verbs = tuple(verb for verb in ALL_VERBS if verb != "delet
 RBAC_GROUP = "rbac.authorization.k8s.io"
 AUTHORIZATION_GROUP = "authorization.k8s.io"
 AUTHENTICATION_GROUP = "authentication.k8s.io"
+SCHEDULING_GROUP = "scheduling.k8s.io"
 
 REGISTRY = Registry(
     kinds=(
@@ -166,6 +167,8 @@ REGISTRY = Registry(
         ResourceKind(RBAC_GROUP, "v1", "ClusterRole", "clusterroles", False),
         ResourceKind(RBAC_GROUP, "v1", "RoleBinding", "rolebindings", True),
         ResourceKind(RBAC_GROUP, "v1", "Role", "roles", True),
+        ResourceKind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), ("status",)),
+        ResourceKind(SCHEDULING_GROUP, "v1", "PriorityClass", "priorityclasses", False, ("pc",)),
     ),
     virtual=(
         ResourceKind(AUTHENTICATION_GROUP, "v1", "SelfSubjectReview", "selfsubjectreviews", False, verbs=_CREATE),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from minik8s.api.table_printers_disruption import COLUMNS as DISRUPTION_COLUMNS
+
 __all__ = ["column_definitions"]
 
 Column = dict[str, Any]
@@ -182,6 +184,7 @@ for _binding, _scope in (("RoleBinding", "roleBinding"), ("ClusterRoleBinding", 
         _column("Groups", f"Groups in the {_scope}", priority=1),
         _column("ServiceAccounts", f"ServiceAccounts in the {_scope}", priority=1),
     ]
+_COLUMNS.update(DISRUPTION_COLUMNS)
 _DEFAULT_COLUMNS = [_NAME, _AGE]
 
 

@@ -24,6 +24,7 @@ from minik8s.api.core_validation import (
     validate_service_account,
 )
 from minik8s.api.cronjob_validation import validate_cron_job
+from minik8s.api.disruption_budget import validate_pod_disruption_budget
 from minik8s.api.field_errors import FieldError, describe_invalid
 from minik8s.api.field_reader import FieldReader
 from minik8s.api.job_validation import validate_job
@@ -31,6 +32,7 @@ from minik8s.api.meta_validation import check_name, validate_object_meta, valida
 from minik8s.api.pod_unsupported import unsupported_fields
 from minik8s.api.pod_validation import validate_pod
 from minik8s.api.policy_validation import validate_limit_range, validate_resource_quota
+from minik8s.api.priority_class import validate_priority_class
 from minik8s.api.rbac_validation import (
     validate_cluster_role,
     validate_cluster_role_binding,
@@ -69,6 +71,8 @@ _VALIDATORS: dict[str, KindValidator] = {
     "ClusterRoleBinding": validate_cluster_role_binding,
     "Job": validate_job,
     "CronJob": validate_cron_job,
+    "PodDisruptionBudget": validate_pod_disruption_budget,
+    "PriorityClass": validate_priority_class,
 }
 
 

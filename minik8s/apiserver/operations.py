@@ -304,6 +304,8 @@ class Operations:
 
     async def delete(self, resource: ResourceKind, namespace: str | None, name: str,
                      options: DeleteOptions) -> tuple[int, JsonObject]:
+        if refusal := strategy.refuse_delete(resource, name):
+            raise errors.forbidden(resource, name, refusal)
         request = AdmissionRequest(DELETE, resource, namespace, None, name=name, dry_run=options.dry_run)
         await self.admission.admit(request)  # before the object is read, as Kubernetes' delete handler does
         for _ in range(_CONFLICT_RETRIES):

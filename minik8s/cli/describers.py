@@ -27,6 +27,7 @@ from minik8s.api.table_values import (
     since,
 )
 from minik8s.cli.describe_batch import describe_cron_job, describe_job
+from minik8s.cli.describe_disruption import describe_pod_disruption_budget, describe_priority_class
 from minik8s.cli.describe_namespace import write_policy
 from minik8s.cli.describe_node import describe_node
 from minik8s.cli.describe_statefulset import describe_stateful_set
@@ -135,6 +136,8 @@ def _describe_pod(writer: DescribeWriter, evidence: Evidence, now: datetime) -> 
         writer.write(1, f"IP:\t{ip}\n")
     if _controller(pod):
         writer.write(0, f"Controlled By:\t{_controller(pod)}\n")
+    if status.get("nominatedNodeName"):
+        writer.write(0, f"NominatedNodeName:\t{status['nominatedNodeName']}\n")
     if as_list(spec.get("initContainers")):
         write_containers(writer, "Init Containers", spec.get("initContainers"), status.get("initContainerStatuses") or [])
     write_containers(writer, "Containers", spec.get("containers"), status.get("containerStatuses") or [])
@@ -355,4 +358,6 @@ _DESCRIBERS: dict[str, Callable[[DescribeWriter, Evidence, datetime], None]] = {
     "StatefulSet": lambda writer, evidence, _: describe_stateful_set(writer, evidence.obj, evidence.pods),
     "Job": lambda writer, evidence, now: describe_job(writer, evidence.obj, now),
     "CronJob": lambda writer, evidence, now: describe_cron_job(writer, evidence.obj, now),
+    "PodDisruptionBudget": describe_pod_disruption_budget,
+    "PriorityClass": describe_priority_class,
 }

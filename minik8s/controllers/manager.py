@@ -24,6 +24,7 @@ CONTROLLERS: dict[str, str] = {
     "serviceaccount": "minik8s.controllers.serviceaccount.controller:ServiceAccountController",
     "garbagecollector": "minik8s.controllers.garbage_collector.controller:GarbageCollector",
     "resourcequota": "minik8s.controllers.resourcequota.controller:ResourceQuotaController",
+    "disruption": "minik8s.controllers.disruption.controller:DisruptionController",
     "clusterrole-aggregation":
         "minik8s.controllers.clusterrole_aggregation.controller:ClusterRoleAggregationController",
     ROOT_CA_PUBLISHER: "minik8s.controllers.root_ca_publisher.controller:RootCaPublisher",

@@ -4,8 +4,8 @@ This is kube-scheduler's scheduling cycle without its side effects: given a pod'
 view of the cluster, say which node it goes to, or why it fits nowhere in the exact message
 kube-scheduler writes into the pod's PodScheduled condition and its FailedScheduling Event
 (`0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient cpu.`: a count per
-reason, the reasons sorted as strings like upstream's `sort.Strings`, the preemption
-suffix left out). The scheduling loop only gathers the view and carries the result out.
+reason, the reasons sorted as strings like upstream's `sort.Strings`; preemptor.py adds the
+` preemption: …` part). The scheduling loop only gathers the view and carries the result out.
 """
 
 from __future__ import annotations

@@ -28,8 +28,9 @@ from minik8s.store.base import LocalStore
 
 def test_the_order_is_kube_apiservers() -> None:
     assert ORDER == ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "PodSecurity",
-                     "DefaultTolerationSeconds", "ResourceQuota")
-    on_by_default = {"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "DefaultTolerationSeconds", "ResourceQuota"}
+                     "Priority", "DefaultTolerationSeconds", "ResourceQuota")
+    on_by_default = {"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "Priority", "DefaultTolerationSeconds",
+                     "ResourceQuota"}
     assert DEFAULT_PLUGINS - {POD_SECURITY} == on_by_default
     # PodSecurity is known, and on by default as in Kubernetes, once its plugin is registered in its slot
     assert (POD_SECURITY in PLUGINS) == (POD_SECURITY in DEFAULT_PLUGINS) == (POD_SECURITY in FACTORIES)

@@ -28,6 +28,7 @@ from minik8s.apiserver.protobuf.core_schema import (
     SERVICE,
 )
 from minik8s.apiserver.protobuf.decoder import decode_message
+from minik8s.apiserver.protobuf.policy_schema import POD_DISRUPTION_BUDGET, PRIORITY_CLASS
 from minik8s.apiserver.protobuf.rbac_schema import (
     CLUSTER_ROLE,
     CLUSTER_ROLE_BINDING,
@@ -69,6 +70,8 @@ KINDS: dict[tuple[str, str], Message] = {
     ("authentication.k8s.io/v1", "TokenRequest"): TOKEN_REQUEST,
     ("authentication.k8s.io/v1", "SelfSubjectReview"): SELF_SUBJECT_REVIEW,
     ("authentication.k8s.io/v1", "TokenReview"): TOKEN_REVIEW,
+    ("policy/v1", "PodDisruptionBudget"): POD_DISRUPTION_BUDGET,
+    ("scheduling.k8s.io/v1", "PriorityClass"): PRIORITY_CLASS,
 }
 
 _TYPE_META = message("TypeMeta", {1: string("apiVersion"), 2: string("kind")})
