@@ -20,6 +20,7 @@ from bench.deployment_start import bench_deployment_start
 from bench.failover import bench_failover
 from bench.figures import Figure, Outcome, render_table
 from bench.fuzz import bench_fuzz
+from bench.job_completion import bench_job_completion
 from bench.journal_memory import bench_journal_memory
 from bench.pod_start import bench_pod_start, bench_pod_start_replicated
 from bench.proxy_sync import bench_proxy_sync
@@ -27,6 +28,7 @@ from bench.rbac_decisions import bench_rbac_decisions
 from bench.ready_traffic import bench_ready_traffic
 from bench.scheduler_bench import bench_scheduler, bench_scheduler_single_apiserver
 from bench.snapshot import bench_snapshot
+from bench.statefulset_start import bench_statefulset_start
 from bench.store_vs_etcd import bench_store_vs_etcd
 from bench.watch_load import bench_watch_memory, bench_watch_write_latency
 
@@ -44,6 +46,9 @@ BENCHMARKS: dict[str, tuple[Callable[[], Outcome], str]] = {
     "pod-start": (bench_pod_start, "50 pods on 2 Docker nodes → Running and Ready via a watch, next to docker run"),
     "pod-start-3": (bench_pod_start_replicated, "pod-start with 3 apiserver replicas"),
     "deployment-30": (bench_deployment_start, "a Deployment of 30 replicas on 2 Docker nodes: create → all available"),
+    "statefulset-10": (bench_statefulset_start, "a StatefulSet of 10 on 2 Docker nodes: create → all Ready, "
+                       "OrderedReady then Parallel"),
+    "job-100": (bench_job_completion, "a Job of 100 completions, parallelism 10, on 2 Docker nodes: create → Complete"),
     "scheduler": (bench_scheduler, "1,000 pods on 100 simulated nodes, 3 apiservers: first create → all bound"),
     "scheduler-1": (bench_scheduler_single_apiserver, "the scheduler benchmark with 1 apiserver"),
     "rbac-decisions": (bench_rbac_decisions, "RBAC decisions with 1,000 Roles and RoleBindings (pure, in process)"),

@@ -16,8 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from minik8s.api.batch_defaults import default_cron_job, default_job
 from minik8s.api.meta import JsonObject
 from minik8s.api.policy_defaults import default_limit_range, default_resource_quota
+from minik8s.api.priority_class import default_priority_class
+from minik8s.api.statefulset_defaults import default_stateful_set_spec
 from minik8s.api.storage_defaults import (
     default_persistent_volume,
     default_persistent_volume_claim,
@@ -242,6 +245,12 @@ def _default_daemon_set(daemon_set: JsonObject, on_create: bool) -> None:
     _set_default(spec, "revisionHistoryLimit", 10)
 
 
+def _default_stateful_set(stateful_set: JsonObject, on_create: bool) -> None:
+    spec = _default_template_spec(stateful_set)
+    if spec is not None:
+        default_stateful_set_spec(spec)
+
+
 def _default_service(service: JsonObject, on_create: bool) -> None:
     spec = _get_object(service, "spec")
     if spec is None:
@@ -339,6 +348,7 @@ _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "Deployment": _default_deployment,
     "ReplicaSet": _default_replica_set,
     "DaemonSet": _default_daemon_set,
+    "StatefulSet": _default_stateful_set,
     "Service": _default_service,
     "Secret": _default_secret,
     "Namespace": _default_namespace,
@@ -351,4 +361,7 @@ _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "PersistentVolume": default_persistent_volume,
     "PersistentVolumeClaim": default_persistent_volume_claim,
     "StorageClass": default_storage_class,
+    "Job": default_job,
+    "CronJob": default_cron_job,
+    "PriorityClass": default_priority_class,
 }

@@ -55,6 +55,7 @@ _KIND_FIELDS: dict[str, FieldSpec] = {
     "Secret": _SECRET_FIELDS,
     "Namespace": _NAMESPACE_FIELDS,
     "ReplicaSet": _REPLICA_SET_FIELDS,
+    "Job": {"status.successful": (("status", "succeeded"), "0")},
 }
 
 

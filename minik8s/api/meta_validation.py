@@ -31,6 +31,7 @@ STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
 NameCheck = Callable[[str], list[str]]
 _NAME_CHECKS: dict[str, NameCheck] = {
     "Namespace": check_dns1123_label, "Service": check_dns1035_label,
+    "StatefulSet": check_dns1123_label,  # its pods' names and hostnames are `<name>-<ordinal>`
     **dict.fromkeys(("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"), check_path_segment_name),
 }
 

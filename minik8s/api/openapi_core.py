@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from minik8s.api.openapi_schema import (
     INT_OR_STRING,
+    LABEL_SELECTOR,
     MICRO_TIME,
     OBJECT_META,
     QUANTITY,
@@ -141,6 +142,20 @@ _TOLERATION = obj("Lets the pod run on a node with a matching taint.", {
     "effect": string(enum=TAINT_EFFECTS), "tolerationSeconds": integer(format="int64"),
 })
 
+_TOPOLOGY_SPREAD_CONSTRAINT = obj("How the pods a selector matches are spread over the values of a node label.", {
+    "maxSkew": integer("How far apart the matching pods of two domains may be; more than 0."),
+    "topologyKey": string("The node label whose values are the domains (kubernetes.io/hostname, a zone)."),
+    "whenUnsatisfiable": string("DoNotSchedule filters nodes out; ScheduleAnyway only prefers the emptier.",
+                                enum=("DoNotSchedule", "ScheduleAnyway")),
+    "labelSelector": ref(LABEL_SELECTOR),
+    "minDomains": integer("While fewer domains exist, the minimum count is taken as 0 (DoNotSchedule only)."),
+    "matchLabelKeys": array(string(), "Pod label keys whose values (this pod's) are ANDed to labelSelector."),
+    "nodeAffinityPolicy": string("Whether nodes the pod's node affinity excludes count (default Honor).",
+                                 enum=("Honor", "Ignore")),
+    "nodeTaintsPolicy": string("Whether nodes with taints the pod does not tolerate count (default Ignore).",
+                               enum=("Honor", "Ignore")),
+}, required=("maxSkew", "topologyKey", "whenUnsatisfiable"))
+
 _POD_SPEC = obj("The desired state of a pod.", {
     "containers": array(ref(CONTAINER), "The containers of the pod; at least one."),
     "initContainers": array(ref(CONTAINER), "Containers run to completion, in order, before the others."),
@@ -157,6 +172,7 @@ _POD_SPEC = obj("The desired state of a pod.", {
     "securityContext": _POD_SECURITY_CONTEXT,
     "hostname": string(), "subdomain": string(), "schedulerName": string(),
     "tolerations": array(_TOLERATION),
+    "topologySpreadConstraints": array(_TOPOLOGY_SPREAD_CONSTRAINT),
     "enableServiceLinks": boolean(),
     "imagePullSecrets": array(obj("A Secret's name.", {"name": string()})),
     "priority": integer(), "priorityClassName": string(),

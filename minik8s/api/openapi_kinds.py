@@ -8,7 +8,10 @@ must carry so that every `$ref` in it resolves (each group-version document stan
 
 from __future__ import annotations
 
+from minik8s.api import openapi_apps
+from minik8s.api.openapi_batch import BATCH_SCHEMAS
 from minik8s.api.openapi_core import CORE_SCHEMAS, POD_TEMPLATE_SPEC
+from minik8s.api.openapi_disruption import DISRUPTION_KINDS
 from minik8s.api.openapi_schema import (
     INT_OR_STRING,
     LABEL_SELECTOR,
@@ -173,16 +176,19 @@ _KINDS: dict[tuple[str, str], Schema] = {
         "spec": obj("The desired replicas.", {"replicas": integer()}),
         "status": obj("The observed replicas.", {"replicas": integer(), "selector": string()},
                       required=("replicas",))}),
+    **openapi_apps.KINDS,
+    **DISRUPTION_KINDS,
 }
 
 _LISTED: tuple[str, ...] = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
-           "ClusterRoleBinding")
+           "ClusterRoleBinding", *openapi_apps.LISTED, *(kind for _, kind in DISRUPTION_KINDS))
 _KINDS.update(STORAGE_KINDS)
 _LISTED += tuple(kind for _, kind in STORAGE_KINDS)
 
 SCHEMAS: dict[str, Schema] = {
     **META_SCHEMAS,
     **CORE_SCHEMAS,
+    **BATCH_SCHEMAS,
     **{schema_name(group, "v1", kind): schema for (group, kind), schema in _KINDS.items()},
     **{schema_name(group, "v1", f"{kind}List"): list_of(schema_name(group, "v1", kind), group, "v1", f"{kind}List")
        for (group, kind) in _KINDS if kind in _LISTED},

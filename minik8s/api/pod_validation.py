@@ -30,6 +30,8 @@ from minik8s.api.meta_validation import (
     validate_object_meta,
     validate_object_meta_update,
 )
+from minik8s.api.priority_class import validate_preemption_policy
+from minik8s.api.spread_validation import validate_topology_spread_constraints
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 DNS_POLICIES = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")
@@ -53,6 +55,7 @@ _DNS_NAMED_FIELDS = (
     ("nodeName", check_dns1123_subdomain),
     ("serviceAccountName", check_dns1123_subdomain),
     ("schedulerName", check_dns1123_subdomain),
+    ("priorityClassName", check_dns1123_subdomain),
 )
 
 
@@ -81,6 +84,7 @@ def validate_pod_spec(reader: FieldReader, spec: Mapping[str, Any], path: str) -
         reader.add(FieldError.invalid(join_path(path, "activeDeadlineSeconds"), deadline, detail))
     validate_labels(reader, reader.string_map(spec, "nodeSelector", path), join_path(path, "nodeSelector"))
     _validate_tolerations(reader, spec, path)
+    validate_topology_spread_constraints(reader, spec, path)
     for field, check in _DNS_NAMED_FIELDS:
         value = reader.string(spec, field, path)
         if value:
@@ -89,6 +93,8 @@ def validate_pod_spec(reader: FieldReader, spec: Mapping[str, Any], path: str) -
             )
     for flag in ("hostNetwork", "hostPID", "hostIPC", "enableServiceLinks"):
         reader.boolean(spec, flag, path)
+    reader.integer(spec, "priority", path)
+    validate_preemption_policy(reader, spec, path)
 
 
 def validate_pod_spec_update(reader: FieldReader, spec: Mapping[str, Any], old_spec: Mapping[str, Any]) -> None:

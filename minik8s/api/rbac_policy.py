@@ -106,11 +106,16 @@ SCHEDULER_RULES = [
     rule(("create",), "coordination.k8s.io", "leases"),
     rule(("get", "update"), "coordination.k8s.io", "leases", names=("kube-scheduler",)),
     rule(READ, "", "nodes", "namespaces", "pods"),
+    # the default topology spread selects a pod's group by its Services and controller, as upstream's role allows
+    rule(READ, "", "services", "replicationcontrollers"),
+    rule(READ, "apps", "replicasets", "statefulsets"),
     rule(("create",), "", "pods/binding", "bindings"),
     rule(("patch", "update"), "", "pods/status"),
     # volume binding (Kubernetes' system:volume-scheduler): prebinds volumes, asks provisioners through claims
     rule(("get", "list", "watch", "patch", "update"), "", "persistentvolumeclaims", "persistentvolumes"),
     rule(READ, "storage.k8s.io", "storageclasses"),
+    rule(("delete",), "", "pods"),  # preemption's victims
+    rule(READ, "policy", "poddisruptionbudgets"),  # preemption respects them where it can
 ]
 CONTROLLER_MANAGER_RULES = [
     _EVENTS,
@@ -120,6 +125,10 @@ CONTROLLER_MANAGER_RULES = [
     # serviceaccount: each `default`; root-ca-cert-publisher: each kube-root-ca.crt
     rule(("create",), "", "pods", "endpoints", "serviceaccounts", "configmaps"),
     rule(("create",), "apps", "replicasets"),
+    # statefulset: its revision history and the claims of its volumeClaimTemplates
+    rule(("create",), "apps", "controllerrevisions"),
+    rule(("create",), "", "persistentvolumeclaims"),
+    rule(("create",), "batch", "jobs"),  # cronjob: each run's Job
     rule(("escalate",), "rbac.authorization.k8s.io", "clusterroles"),  # the aggregation controller
     # resourcequota: lists what it counts (above) and writes each quota's status
     rule(("update",), "", "resourcequotas/status"),

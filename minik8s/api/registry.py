@@ -25,7 +25,7 @@ class ResourceKind:
     namespaced: bool
     short_names: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()  # "status", "scale", "binding", "log", "exec", "eviction"
-    categories: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()  # "all" puts the kind in `kubectl get all` (as Kubernetes' workload kinds)
     verbs: Verbs = ALL_VERBS
 
     @property
@@ -117,6 +117,13 @@ class Registry:
     def in_group_version(self, group: str, version: str) -> list[ResourceKind]:
         return [r for r in (*self.kinds, *self.virtual) if r.group == group and r.version == version]
 
+    def in_category(self, category: str) -> list[ResourceKind]:
+        """The kinds of a category in discovery order (group-versions as served, plurals sorted within one),
+        the order kubectl expands `get all` in."""
+        position = {pair: index for index, pair in enumerate(self.group_versions())}
+        return sorted((kind for kind in self.kinds if category in kind.categories),
+                      key=lambda kind: (position[(kind.group, kind.version)], kind.plural))
+
     def virtual_kind(self, group: str, version: str, plural: str) -> ResourceKind | None:
         """A create-only kind (an access review) served at group/version/plural, else None."""
         return next((r for r in self.virtual if (r.group, r.version, r.plural) == (group, version, plural)), None)
@@ -124,14 +131,16 @@ class Registry:
 
 _ALL = ("all",)
 _CREATE: Verbs = ("create",)
+_NO_DELETECOLLECTION: Verbs = tuple(verb for verb in ALL_VERBS if verb != "deletecollection")
 RBAC_GROUP = "rbac.authorization.k8s.io"
 AUTHORIZATION_GROUP = "authorization.k8s.io"
 AUTHENTICATION_GROUP = "authentication.k8s.io"
 STORAGE_GROUP = "storage.k8s.io"
+SCHEDULING_GROUP = "scheduling.k8s.io"
 
 REGISTRY = Registry(
     kinds=(
-        ResourceKind("", "v1", "Namespace", "namespaces", False, ("ns",), ("status",)),
+        ResourceKind("", "v1", "Namespace", "namespaces", False, ("ns",), ("status",), verbs=_NO_DELETECOLLECTION),
         ResourceKind("", "v1", "Node", "nodes", False, ("no",), ("status",)),
         ResourceKind(
             "", "v1", "Pod", "pods", True, ("po",),
@@ -148,6 +157,10 @@ REGISTRY = Registry(
         ResourceKind("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("status", "scale"), _ALL),
         ResourceKind("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("status", "scale"), _ALL),
         ResourceKind("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("status",), _ALL),
+        ResourceKind("apps", "v1", "StatefulSet", "statefulsets", True, ("sts",), ("status", "scale"), _ALL),
+        ResourceKind("apps", "v1", "ControllerRevision", "controllerrevisions", True),
+        ResourceKind("batch", "v1", "Job", "jobs", True, (), ("status",), _ALL),
+        ResourceKind("batch", "v1", "CronJob", "cronjobs", True, ("cj",), ("status",), _ALL),
         ResourceKind("coordination.k8s.io", "v1", "Lease", "leases", True),
         ResourceKind(RBAC_GROUP, "v1", "ClusterRoleBinding", "clusterrolebindings", False),
         ResourceKind(RBAC_GROUP, "v1", "ClusterRole", "clusterroles", False),
@@ -156,6 +169,8 @@ REGISTRY = Registry(
         ResourceKind("", "v1", "PersistentVolume", "persistentvolumes", False, ("pv",), ("status",)),
         ResourceKind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ("pvc",), ("status",)),
         ResourceKind(STORAGE_GROUP, "v1", "StorageClass", "storageclasses", False, ("sc",)),
+        ResourceKind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), ("status",)),
+        ResourceKind(SCHEDULING_GROUP, "v1", "PriorityClass", "priorityclasses", False, ("pc",)),
     ),
     virtual=(
         ResourceKind(AUTHENTICATION_GROUP, "v1", "SelfSubjectReview", "selfsubjectreviews", False, verbs=_CREATE),

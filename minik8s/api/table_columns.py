@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from minik8s.api.table_printers_disruption import COLUMNS as DISRUPTION_COLUMNS
+
 __all__ = ["column_definitions"]
 
 Column = dict[str, Any]
@@ -71,6 +73,15 @@ _DOCS = {
     "holderIdentity": "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.",
 }
 
+_DOCS.update({  # batch/v1 (JobStatus, JobSpec, CronJobSpec, CronJobStatus)
+    "jobSucceeded": "The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.",
+    "jobSelector": "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+    "cronSchedule": "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.",
+    "cronTimeZone": "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones. If not specified, this will default to the time zone of the kube-controller-manager process. The set of valid time zone names and the time zone offset is loaded from the system-wide time zone database by the API server during CronJob validation and the controller manager during execution. If no system-wide time zone database can be found a bundled version of the database is used instead. If the time zone name becomes invalid during the lifetime of a CronJob or due to a change in host configuration, the controller will stop creating new new Jobs and will create a system event with the reason UnknownTimeZone. More information can be found in https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#time-zones",
+    "cronSuspend": "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.  Defaults to false.",
+    "cronActive": "A list of pointers to currently running jobs.",
+    "cronLastScheduleTime": "Information when was the last time the job was successfully scheduled.",
+})
 _NAME = _column("Name", _DOCS["name"])
 _AGE = _column("Age", _DOCS["age"])
 _WIDE_TEMPLATE = [_column("Containers", _DOCS["containers"], priority=1),
@@ -135,6 +146,23 @@ _COLUMNS: dict[str, list[Column]] = {
         *_WIDE_TEMPLATE, _column("Selector", _DOCS["dsSelector"], priority=1),
     ],
     "Lease": [_NAME, _column("Holder", _DOCS["holderIdentity"]), _AGE],
+    "StatefulSet": [_NAME, _column("Ready", "Number of the pod with ready state"), _AGE, *_WIDE_TEMPLATE],
+    "ControllerRevision": [
+        _NAME, _column("Controller", "Controller of the object"),
+        _column("Revision", "Revision indicates the revision of the state represented by Data."), _AGE,
+    ],
+    "Job": [
+        _NAME, _column("Status", "Status of the job."), _column("Completions", _DOCS["jobSucceeded"]),
+        _column("Duration", "Time required to complete the job."), _AGE, *_WIDE_TEMPLATE,
+        _column("Selector", _DOCS["jobSelector"], priority=1),
+    ],
+    "CronJob": [
+        _NAME, _column("Schedule", _DOCS["cronSchedule"]), _column("Timezone", _DOCS["cronTimeZone"]),
+        _column("Suspend", _DOCS["cronSuspend"], column_type="boolean"),
+        _column("Active", _DOCS["cronActive"], column_type="integer"),
+        _column("Last Schedule", _DOCS["cronLastScheduleTime"]), _AGE, *_WIDE_TEMPLATE,
+        _column("Selector", _DOCS["jobSelector"], priority=1),
+    ],
 }
 _CREATED_AT = [_NAME, _column("Created At", _DOCS["age"], column_type="date")]
 _ROLE_REF_DOCS = {
@@ -193,6 +221,7 @@ _COLUMNS["StorageClass"] = [
     _column("VolumeBindingMode", _STORAGE_DOCS["scVolumeBindingMode"]),
     _column("AllowVolumeExpansion", _STORAGE_DOCS["scAllowVolumeExpansion"]), _AGE,
 ]
+_COLUMNS.update(DISRUPTION_COLUMNS)
 _DEFAULT_COLUMNS = [_NAME, _AGE]
 
 

@@ -14,22 +14,22 @@ from datetime import datetime
 from typing import Any
 
 from minik8s.api import table_printers_access as access
+from minik8s.api import table_printers_apps as apps
+from minik8s.api import table_printers_disruption as disruption
 from minik8s.api import table_printers_storage as storage
+from minik8s.api.table_printers_batch import CELL_PRINTERS as BATCH_CELL_PRINTERS
 from minik8s.api.table_values import (
     age,
     as_int,
     as_list,
     as_map,
     as_str,
-    container_cells,
-    format_label_selector,
     format_labels,
     host_port,
     later,
     name_of,
     parse_time,
     present_map,
-    selector_string,
     since,
 )
 
@@ -306,45 +306,7 @@ def _event_cells(event: Mapping[str, Any], now: datetime) -> list[Any]:
     ]
 
 
-# --- Workloads and the small kinds ---------------------------------------------------------------------
-
-
-def _spec_status(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    return as_map(obj.get("spec")), as_map(obj.get("status"))
-
-
-def _template_spec(spec: Mapping[str, Any]) -> Mapping[str, Any]:
-    return as_map(as_map(spec.get("template")).get("spec"))
-
-
-def _deployment_cells(deployment: Mapping[str, Any], now: datetime) -> list[Any]:
-    spec, status = _spec_status(deployment)
-    selector = selector_string(spec.get("selector"))
-    return [
-        name_of(deployment), f"{as_int(status.get('readyReplicas'))}/{as_int(spec.get('replicas'), 1)}",
-        as_int(status.get("updatedReplicas")), as_int(status.get("availableReplicas")), age(deployment, now),
-        *container_cells(_template_spec(spec)), "<invalid>" if selector is None else selector,
-    ]
-
-
-def _replica_set_cells(replica_set: Mapping[str, Any], now: datetime) -> list[Any]:
-    spec, status = _spec_status(replica_set)
-    return [
-        name_of(replica_set), as_int(spec.get("replicas"), 1), as_int(status.get("replicas")),
-        as_int(status.get("readyReplicas")), age(replica_set, now), *container_cells(_template_spec(spec)),
-        format_label_selector(spec.get("selector")),
-    ]
-
-
-def _daemon_set_cells(daemon_set: Mapping[str, Any], now: datetime) -> list[Any]:
-    spec, status = _spec_status(daemon_set)
-    counts = ("desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled",
-              "numberAvailable")
-    return [
-        name_of(daemon_set), *(as_int(status.get(field)) for field in counts),
-        format_labels(_template_spec(spec).get("nodeSelector")), age(daemon_set, now),
-        *container_cells(_template_spec(spec)), format_label_selector(spec.get("selector")),
-    ]
+# --- The small kinds ---------------------------------------------------------------------
 
 
 def _namespace_cells(namespace: Mapping[str, Any], now: datetime) -> list[Any]:
@@ -382,15 +344,15 @@ _CELL_PRINTERS: dict[str, CellPrinter] = {
     "ServiceAccount": access.service_account_cells,
     "LimitRange": access.limit_range_cells,
     "ResourceQuota": access.resource_quota_cells,
-    "Deployment": _deployment_cells,
-    "ReplicaSet": _replica_set_cells,
-    "DaemonSet": _daemon_set_cells,
+    **apps.CELL_PRINTERS,
     "Lease": _lease_cells,
     "Role": access.role_cells,
     "ClusterRole": access.role_cells,
     "RoleBinding": access.binding_cells,
     "ClusterRoleBinding": access.binding_cells,
     **storage.CELL_PRINTERS,
+    **BATCH_CELL_PRINTERS,
+    **disruption.CELL_PRINTERS,
 }
 
 

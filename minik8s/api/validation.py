@@ -23,12 +23,16 @@ from minik8s.api.core_validation import (
     validate_secret,
     validate_service_account,
 )
+from minik8s.api.cronjob_validation import validate_cron_job
+from minik8s.api.disruption_budget import validate_pod_disruption_budget
 from minik8s.api.field_errors import FieldError, describe_invalid
 from minik8s.api.field_reader import FieldReader
+from minik8s.api.job_validation import validate_job
 from minik8s.api.meta_validation import check_name, validate_object_meta, validate_object_meta_update
 from minik8s.api.pod_unsupported import unsupported_fields
 from minik8s.api.pod_validation import validate_pod
 from minik8s.api.policy_validation import validate_limit_range, validate_resource_quota
+from minik8s.api.priority_class import validate_priority_class
 from minik8s.api.rbac_validation import (
     validate_cluster_role,
     validate_cluster_role_binding,
@@ -36,6 +40,7 @@ from minik8s.api.rbac_validation import (
     validate_role_binding,
 )
 from minik8s.api.service_validation import validate_endpoints, validate_service
+from minik8s.api.statefulset_validation import validate_controller_revision, validate_stateful_set
 from minik8s.api.storage_class_validation import validate_storage_class
 from minik8s.api.storage_validation import validate_persistent_volume, validate_persistent_volume_claim
 from minik8s.api.workload_validation import validate_daemon_set, validate_deployment, validate_replica_set
@@ -59,6 +64,8 @@ _VALIDATORS: dict[str, KindValidator] = {
     "Deployment": validate_deployment,
     "ReplicaSet": validate_replica_set,
     "DaemonSet": validate_daemon_set,
+    "StatefulSet": validate_stateful_set,
+    "ControllerRevision": validate_controller_revision,
     "Lease": validate_lease,
     "Role": validate_role,
     "ClusterRole": validate_cluster_role,
@@ -67,6 +74,10 @@ _VALIDATORS: dict[str, KindValidator] = {
     "PersistentVolume": validate_persistent_volume,
     "PersistentVolumeClaim": validate_persistent_volume_claim,
     "StorageClass": validate_storage_class,
+    "Job": validate_job,
+    "CronJob": validate_cron_job,
+    "PodDisruptionBudget": validate_pod_disruption_budget,
+    "PriorityClass": validate_priority_class,
 }
 
 

@@ -4,7 +4,7 @@ kube-apiserver runs its enabled plugins in one fixed order (pkg/kubeapiserver/op
 AllOrderedPlugins) — every plugin's mutating half (`admit`), then every validating half
 (`validate`) — whatever order the flags name them in. Of that order minik8s has:
 
-    NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, PodSecurity,
+    NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, PodSecurity, Priority,
     DefaultTolerationSeconds, DefaultStorageClass, StorageObjectInUseProtection,
     PersistentVolumeClaimResize, ResourceQuota
 
@@ -44,6 +44,7 @@ from minik8s.apiserver.admission_plugins import (
     NamespaceLifecycle,
 )
 from minik8s.apiserver.admission_pod_security import POD_SECURITY, PodSecurity
+from minik8s.apiserver.admission_priority import PRIORITY, Priority
 from minik8s.apiserver.admission_quota import RESOURCE_QUOTA, ResourceQuota
 from minik8s.apiserver.admission_service_account import SERVICE_ACCOUNT, ServiceAccountPlugin
 from minik8s.apiserver.admission_storage import (
@@ -60,7 +61,7 @@ __all__ = ["DEFAULT_PLUGINS", "NODE_RESTRICTION", "PLUGINS", "POD_SECURITY", "SE
 
 NODE_RESTRICTION = "NodeRestriction"
 ORDER: tuple[str, ...] = (NAMESPACE_LIFECYCLE, LIMIT_RANGER, SERVICE_ACCOUNT, NODE_RESTRICTION, POD_SECURITY,
-                          DEFAULT_TOLERATION_SECONDS, DEFAULT_STORAGE_CLASS, STORAGE_OBJECT_IN_USE_PROTECTION,
+                          PRIORITY, DEFAULT_TOLERATION_SECONDS, DEFAULT_STORAGE_CLASS, STORAGE_OBJECT_IN_USE_PROTECTION,
                           PERSISTENT_VOLUME_CLAIM_RESIZE, RESOURCE_QUOTA)
 # The plugins this chain runs, by name.
 FACTORIES: dict[str, PluginFactory] = {
@@ -68,6 +69,7 @@ FACTORIES: dict[str, PluginFactory] = {
     LIMIT_RANGER: LimitRanger,
     SERVICE_ACCOUNT: ServiceAccountPlugin,
     POD_SECURITY: PodSecurity,
+    PRIORITY: Priority,
     DEFAULT_TOLERATION_SECONDS: DefaultTolerationSeconds,
     RESOURCE_QUOTA: ResourceQuota,
     DEFAULT_STORAGE_CLASS: DefaultStorageClass,
@@ -76,7 +78,7 @@ FACTORIES: dict[str, PluginFactory] = {
 }
 ENFORCED_ELSEWHERE = frozenset({NODE_RESTRICTION})
 PLUGINS: tuple[str, ...] = tuple(name for name in ORDER if name in FACTORIES or name in ENFORCED_ELSEWHERE)
-KUBERNETES_DEFAULT_ON = frozenset({NAMESPACE_LIFECYCLE, LIMIT_RANGER, SERVICE_ACCOUNT, POD_SECURITY,
+KUBERNETES_DEFAULT_ON = frozenset({NAMESPACE_LIFECYCLE, LIMIT_RANGER, SERVICE_ACCOUNT, POD_SECURITY, PRIORITY,
                                    DEFAULT_TOLERATION_SECONDS, RESOURCE_QUOTA, DEFAULT_STORAGE_CLASS,
                                    STORAGE_OBJECT_IN_USE_PROTECTION, PERSISTENT_VOLUME_CLAIM_RESIZE})
 OPT_IN = frozenset({SERVICE_ACCOUNT})

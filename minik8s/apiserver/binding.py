@@ -1,7 +1,7 @@
-"""Pod subresources that are commands rather than views: /binding and /eviction.
+"""The pod subresource /binding: a command rather than a view (/eviction, the other, is eviction.py).
 
 Binding is a compare-and-set on `spec.nodeName`: a pod that is already bound can never be
-bound again, whichever scheduler (or deposed leader) asks. Eviction is a graceful delete.
+bound again, whichever scheduler (or deposed leader) asks.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from minik8s.api.meta import JsonObject, mapping_at, spec_of
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver import errors, strategy
 from minik8s.apiserver.operations import Operations
-from minik8s.apiserver.request_options import DeleteOptions
 from minik8s.apiserver.storage import clone
 
 
@@ -51,8 +50,3 @@ async def bind(ops: Operations, pods: ResourceKind, namespace: str, name: str, b
                 raise
     raise errors.stale_conflict(pods, name)
 
-
-async def evict(ops: Operations, pods: ResourceKind, namespace: str, name: str, body: Any) -> JsonObject:
-    options = (body or {}).get("deleteOptions") if isinstance(body, dict) else None
-    await ops.delete(pods, namespace, name, DeleteOptions.parse({}, options))
-    return _success(201)

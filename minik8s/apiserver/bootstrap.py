@@ -1,4 +1,4 @@
-"""What every apiserver replica makes sure exists: the cluster id, system namespaces, `kubernetes` Service.
+"""What every apiserver replica makes sure exists: the cluster id, system namespaces and PriorityClasses, `kubernetes` Service.
 
 Each replica runs `bootstrap` when it starts, retrying until its Raft group has a leader; the
 creates are create-if-absent, so replicas racing each other end with one copy. A replica that
@@ -24,6 +24,7 @@ from minik8s.api.registry import REGISTRY, SYSTEM_NAMESPACES
 from minik8s.apiserver import errors
 from minik8s.apiserver.admission_pod_security import has_pod_security_labels
 from minik8s.apiserver.bootstrap_policy import create_cluster_policy, create_namespaced_policy
+from minik8s.apiserver.bootstrap_priority import create_system_priority_classes
 from minik8s.apiserver.bootstrap_storage import create_default_storage_class
 from minik8s.apiserver.operations import Operations
 from minik8s.store.base import name_cluster
@@ -121,6 +122,7 @@ async def bootstrap(ops: Operations, advertise: tuple[str, int] | None = None, *
             await ops.objects.run(name_cluster(ops.objects.store))
             if rbac:  # before the namespaces: whoever waits for kube-node-lease finds the ClusterRoles in place
                 await create_cluster_policy(ops)
+            await create_system_priority_classes(ops)  # likewise
             for name in SYSTEM_NAMESPACES:  # kube-node-lease last: whoever waits for it finds the others labelled
                 labels = (namespace_labels or {}).get(name)
                 metadata = {"name": name, "labels": dict(labels)} if labels else {"name": name}

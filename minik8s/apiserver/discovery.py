@@ -114,6 +114,7 @@ def resource_list(group_name: str, version: str) -> Document | None:
     for resource in resources:
         entries.append(_resource_entry(resource))
         entries.extend(_subresource_entry(resource, sub) for sub in resource.subresources)
+    entries.sort(key=lambda entry: str(entry["name"]))  # as Kubernetes' installer sorts its paths
     group_version = f"{group_name}/{version}" if group_name else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}
 

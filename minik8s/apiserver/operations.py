@@ -23,6 +23,7 @@ from minik8s.api.validation import validate
 from minik8s.apiserver import errors, strategy
 from minik8s.apiserver.admission import Admission
 from minik8s.apiserver.admission_interface import CREATE, DELETE, UPDATE, AdmissionRequest, PluginContext
+from minik8s.apiserver.batch_strategy import default_propagation_policy
 from minik8s.apiserver.patch import APPLY_PATCH, PatchError, apply_patch_by_content_type
 from minik8s.apiserver.request_options import DeleteOptions, ListOptions, page
 from minik8s.apiserver.scale import scale_of
@@ -303,6 +304,8 @@ class Operations:
 
     async def delete(self, resource: ResourceKind, namespace: str | None, name: str,
                      options: DeleteOptions) -> tuple[int, JsonObject]:
+        if refusal := strategy.refuse_delete(resource, name):
+            raise errors.forbidden(resource, name, refusal)
         request = AdmissionRequest(DELETE, resource, namespace, None, name=name, dry_run=options.dry_run)
         await self.admission.admit(request)  # before the object is read, as Kubernetes' delete handler does
         for _ in range(_CONFLICT_RETRIES):
@@ -338,7 +341,7 @@ class Operations:
         marked = clone(current)
         metadata = marked["metadata"]
         finalizers: list[str] = list(metadata.get("finalizers") or [])
-        policy = options.propagation_policy
+        policy = options.propagation_policy or default_propagation_policy(resource)
         if policy == "Foreground" and "foregroundDeletion" not in finalizers:
             finalizers.append("foregroundDeletion")
         elif policy == "Orphan" and "orphan" not in finalizers:

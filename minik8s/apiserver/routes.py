@@ -24,6 +24,7 @@ from minik8s.apiserver import binding, discovery, endpoint_slices, errors, proto
 from minik8s.apiserver.admission import NODE_RESTRICTION
 from minik8s.apiserver.authorization import AlwaysAllow, Authorizer, decides_with_rbac, user_of
 from minik8s.apiserver.authorization_writes import check_rbac_write
+from minik8s.apiserver.eviction import evict
 from minik8s.apiserver.limits import MAX_DEPTH_MESSAGE, MAX_REQUEST_BODY_BYTES, nesting_depth_exceeds
 from minik8s.apiserver.node_admission import admit_node_write, judges_new_object, restricted_node
 from minik8s.apiserver.node_proxy import NodeProxy
@@ -276,8 +277,11 @@ class ApiHandler:
             body = await read_object(request)
             assert target.namespace is not None
             await self.admit_node(request, target, CREATE, body)
-            act = binding.bind if target.subresource == "binding" else binding.evict
-            return json_response(await act(self.ops, target.resource, target.namespace, target.name, body), 201)
+            if target.subresource == "eviction":
+                code, status = await evict(self.ops, target.resource, target.namespace, target.name, body, params)
+                return json_response(status, code)
+            return json_response(await binding.bind(self.ops, target.resource, target.namespace, target.name, body),
+                                 201)
         if target.subresource in ("log", "exec"):
             if self.node_proxy is None:
                 raise errors.StatusError(503, "ServiceUnavailable",
@@ -307,6 +311,8 @@ class ApiHandler:
                                             strict=params.get("fieldValidation") == "Strict")
             return json_response(created, 201)
         if method == "DELETE":
+            if "deletecollection" not in resource.verbs:  # namespaces: never all at once, as in Kubernetes
+                raise errors.method_not_allowed("the server does not allow this method on the requested resource")
             raw = await read_body(request)
             body = parse_object(raw, body_media_type(request)) if raw.strip() else None
             deleted = await self.ops.delete_collection(resource, namespace, ListOptions.parse(resource, params),

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from minik8s.api.disruption_budget import EMPTY_STATUS
 from minik8s.api.field_errors import FieldError
 from minik8s.api.meta import (
     JsonObject,
@@ -24,7 +25,9 @@ from minik8s.api.meta import (
     spec_of,
     status_of,
 )
+from minik8s.api.priority_class import SYSTEM_CLASS_NAMES
 from minik8s.api.registry import ResourceKind
+from minik8s.apiserver.batch_strategy import prepare_job_for_create
 from minik8s.apiserver.storage import clone
 from minik8s.apiserver.volume_strategy import VOLUME_KINDS, initial_status, stamp_phase_transition
 
@@ -40,6 +43,8 @@ _TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
     "ServiceAccount": frozenset({"secrets", "imagePullSecrets", "automountServiceAccountToken"}),
     "StorageClass": frozenset({"provisioner", "parameters", "reclaimPolicy", "mountOptions", "allowVolumeExpansion",
                                "volumeBindingMode", "allowedTopologies"}),
+    "ControllerRevision": frozenset({"data", "revision"}),
+    "PriorityClass": frozenset({"value", "globalDefault", "description", "preemptionPolicy"}),
     "Event": frozenset({
         "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type",
         "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance",
@@ -54,6 +59,11 @@ _METADATA_FIELDS = frozenset({
 LONGEST_DEADLINE_SECONDS = 100 * 365 * 86400
 _UID_SOURCE = random.Random(secrets.randbits(128))  # seeded once: uids need uniqueness, not secrecy
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# Kinds whose strategy sets generation 1 on create even without a spec.
+_GENERATION_ON_CREATE = frozenset({"Deployment", "ReplicaSet", "DaemonSet", "Pod", "PodDisruptionBudget",
+                                   "PriorityClass"})
+# A new object's status where Kubernetes' zero values are serialized (the Python client requires these counts).
+_INITIAL_STATUS: dict[str, JsonObject] = {"PodDisruptionBudget": dict(EMPTY_STATUS)}
 # Fields the server owns: a client may not set them on create.
 _SERVER_METADATA = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                     "generation", "selfLink", "managedFields")
@@ -131,14 +141,18 @@ def prepare_for_create(resource: ResourceKind, obj: JsonObject) -> None:
         metadata.pop(field, None)
     metadata["uid"] = str(uuid.UUID(int=_UID_SOURCE.getrandbits(128), version=4))
     metadata["creationTimestamp"] = timestamp()
-    if "spec" in obj or resource.kind in ("Deployment", "ReplicaSet", "DaemonSet", "Pod"):
+    if "spec" in obj or resource.kind in _GENERATION_ON_CREATE:
         metadata["generation"] = 1
-    if resource.kind == "Pod":
+    if resource.kind in _INITIAL_STATUS:
+        obj["status"] = clone(_INITIAL_STATUS[resource.kind])
+    elif resource.kind == "Pod":
         obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj)}
     elif resource.kind == "Namespace":
         obj["status"] = {"phase": "Active"}
     elif resource.kind in VOLUME_KINDS:
         obj["status"] = initial_status(resource.kind, metadata["creationTimestamp"])
+    elif resource.kind == "Job" and resource.group == "batch":
+        prepare_job_for_create(obj)
     elif resource.has_status and resource.kind != "Node":
         obj["status"] = {}
 
@@ -228,3 +242,10 @@ def ready_to_remove(resource: ResourceKind, obj: JsonObject) -> bool:
     if resource.kind == "Namespace":
         return not spec_of(obj).get("finalizers")
     return not metadata.get("deletionGracePeriodSeconds")
+
+
+def refuse_delete(resource: ResourceKind, name: str) -> str:
+    """Why `name` may never be deleted ("" when it may): the system PriorityClasses (their REST storage's Delete)."""
+    if resource.kind == "PriorityClass" and name in SYSTEM_CLASS_NAMES:
+        return "this is a system priority class and cannot be deleted"
+    return ""

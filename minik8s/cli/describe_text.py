@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from minik8s.api.table_values import as_int, as_list, as_map, as_str, parse_time, since
+from minik8s.api.table_values import as_int, as_list, as_map, as_str, format_label_selector, parse_time, since
 from minik8s.cli.apply_patch import LAST_APPLIED
 from minik8s.cli.tabwriter import DESCRIBE_MIN_WIDTH, DESCRIBE_PADDING, align
 
@@ -99,6 +99,18 @@ def write_lines(writer: DescribeWriter, title: str, lines: Sequence[str]) -> Non
         writer.write(0, "<none>\n")
     for index, line in enumerate(lines):
         writer.write(0, ("\t" if index else "") + f"{line}\n")
+
+
+def write_spread_constraints(writer: DescribeWriter, constraints: Any, *, space: str = "") -> None:
+    """`Topology Spread Constraints:` one line per constraint, by topologyKey (nothing when there is none)."""
+    entries = sorted((as_map(entry) for entry in as_list(constraints)), key=lambda c: as_str(c.get("topologyKey")))
+    for index, constraint in enumerate(entries):
+        writer.write(0, f"{space}\t" if index else f"{space}Topology Spread Constraints:\t")
+        line = (f"{as_str(constraint.get('topologyKey'))}:{as_str(constraint.get('whenUnsatisfiable'))} "
+                f"when max skew {as_int(constraint.get('maxSkew'))} is exceeded")
+        if constraint.get("labelSelector") is not None:
+            line += f" for selector {format_label_selector(constraint['labelSelector'])}"
+        writer.write(0, line + "\n")
 
 
 def write_events(writer: DescribeWriter, events: Sequence[Mapping[str, Any]] | None, *, now: datetime) -> None:
@@ -339,6 +351,7 @@ def write_pod_template(writer: DescribeWriter, template: Mapping[str, Any]) -> N
         write_containers(writer, "Init Containers", spec.get("initContainers"), None, space="  ")
     write_containers(writer, "Containers", spec.get("containers"), None, space="  ")
     write_volumes(writer, spec.get("volumes"), space="  ")
+    write_spread_constraints(writer, spec.get("topologySpreadConstraints"), space="  ")
     if spec.get("priorityClassName"):
         writer.write(1, f"Priority Class Name:\t{spec['priorityClassName']}\n")
     write_multiline_map(writer, "  Node-Selectors", spec.get("nodeSelector"))

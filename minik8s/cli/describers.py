@@ -1,6 +1,6 @@
 """`describe` for each kind: kubectl's readable sections, computed from objects already fetched.
 
-Pods (containers, state, conditions, volumes), deployments, replica sets, services, nodes,
+Pods (containers, state, conditions, volumes), deployments, replica sets, statefulsets, services, nodes,
 namespaces (with their quotas and limit ranges) and the storage kinds (describe_storage.py) get the
 sections kubectl's describers print, in the same order and wording; any other
 kind gets the generic describer (metadata, then every other field). Every description ends with
@@ -27,8 +27,11 @@ from minik8s.api.table_values import (
     parse_time,
     since,
 )
+from minik8s.cli.describe_batch import describe_cron_job, describe_job
+from minik8s.cli.describe_disruption import describe_pod_disruption_budget, describe_priority_class
 from minik8s.cli.describe_namespace import write_policy
 from minik8s.cli.describe_node import describe_node
+from minik8s.cli.describe_statefulset import describe_stateful_set
 from minik8s.cli.describe_storage import (
     describe_persistent_volume,
     describe_persistent_volume_claim,
@@ -45,6 +48,7 @@ from minik8s.cli.describe_text import (
     write_lines,
     write_multiline_map,
     write_pod_template,
+    write_spread_constraints,
     write_volumes,
 )
 
@@ -138,6 +142,8 @@ def _describe_pod(writer: DescribeWriter, evidence: Evidence, now: datetime) -> 
         writer.write(1, f"IP:\t{ip}\n")
     if _controller(pod):
         writer.write(0, f"Controlled By:\t{_controller(pod)}\n")
+    if status.get("nominatedNodeName"):
+        writer.write(0, f"NominatedNodeName:\t{status['nominatedNodeName']}\n")
     if as_list(spec.get("initContainers")):
         write_containers(writer, "Init Containers", spec.get("initContainers"), status.get("initContainerStatuses") or [])
     write_containers(writer, "Containers", spec.get("containers"), status.get("containerStatuses") or [])
@@ -150,6 +156,7 @@ def _describe_pod(writer: DescribeWriter, evidence: Evidence, now: datetime) -> 
     writer.write(0, f"QoS Class:\t{qos_class(pod)}\n")
     write_multiline_map(writer, "Node-Selectors", spec.get("nodeSelector"))
     write_lines(writer, "Tolerations", [toleration_text(as_map(t)) for t in as_list(spec.get("tolerations"))])
+    write_spread_constraints(writer, spec.get("topologySpreadConstraints"))
 
 
 def _int_or_percent(value: Any, default: str) -> str:
@@ -358,4 +365,9 @@ _DESCRIBERS: dict[str, Callable[[DescribeWriter, Evidence, datetime], None]] = {
     "PersistentVolumeClaim": lambda writer, evidence, now: describe_persistent_volume_claim(
         writer, evidence.obj, evidence.pods, now),
     "StorageClass": lambda writer, evidence, now: describe_storage_class(writer, evidence.obj),
+    "StatefulSet": lambda writer, evidence, _: describe_stateful_set(writer, evidence.obj, evidence.pods),
+    "Job": lambda writer, evidence, now: describe_job(writer, evidence.obj, now),
+    "CronJob": lambda writer, evidence, now: describe_cron_job(writer, evidence.obj, now),
+    "PodDisruptionBudget": describe_pod_disruption_budget,
+    "PriorityClass": describe_priority_class,
 }

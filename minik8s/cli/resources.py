@@ -49,8 +49,7 @@ def expand_kinds(text: str) -> list[ResourceKind]:
     for part in (part.strip() for part in text.split(",")):
         if not part:
             continue
-        expanded = ([kind for kind in REGISTRY.kinds if ALL_CATEGORY in kind.categories]
-                    if part.lower() == ALL_CATEGORY else [resolve_kind(part)])
+        expanded = REGISTRY.in_category(ALL_CATEGORY) if part.lower() == ALL_CATEGORY else [resolve_kind(part)]
         kinds.extend(kind for kind in expanded if kind not in kinds)
     if not kinds:
         raise fail(f'error: the server doesn\'t have a resource type "{text}"')

@@ -216,7 +216,8 @@ def _outcome(field: str, added: dict[str, str], removed: list[str]) -> str:
 
 
 _POD_SPEC_PATH = {"Pod": ("spec",), "Deployment": ("spec", "template", "spec"),
-                  "ReplicaSet": ("spec", "template", "spec"), "DaemonSet": ("spec", "template", "spec")}
+                  "ReplicaSet": ("spec", "template", "spec"), "DaemonSet": ("spec", "template", "spec"),
+                  "StatefulSet": ("spec", "template", "spec")}
 
 
 def set_image(

@@ -86,7 +86,7 @@ async def gather_evidence(session: Session, kind: ResourceKind, obj: JsonObject)
     namespace = metadata_of(obj).get("namespace")
     if kind.kind == "Deployment":
         return Evidence(obj, events, replica_sets=await _controlled(session, REPLICA_SETS, kind, obj))
-    if kind.kind == "ReplicaSet":
+    if kind.kind in ("ReplicaSet", "StatefulSet"):
         return Evidence(obj, events, pods=await _controlled(session, PODS, kind, obj))
     if kind.kind == "Service":
         try:

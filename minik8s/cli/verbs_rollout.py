@@ -1,4 +1,4 @@
-"""`rollout status|history|undo|restart|pause|resume`: driving a deployment's rollouts.
+"""`rollout status|history|undo|restart|pause|resume`: driving the rollouts of deployments (and statefulsets).
 
 The deployment controller does the rolling; these verbs read and nudge it as kubectl does:
 `status` follows the deployment (a watch, re-listed when a replica drops it) until the new
@@ -6,7 +6,8 @@ generation is observed and updated == replicas == available, failing on
 ProgressDeadlineExceeded; `history` lists the ReplicaSets the deployment owns by their
 revision annotation; `undo` copies an older ReplicaSet's pod template back into the deployment
 (a JSON patch, without the pod-template-hash label); `restart` stamps the template with
-`kubectl.kubernetes.io/restartedAt`; `pause`/`resume` flip `spec.paused`.
+`kubectl.kubernetes.io/restartedAt`; `pause`/`resume` flip `spec.paused`. A statefulset's status, history
+(its ControllerRevisions) and undo follow kubectl's StatefulSet viewers (rollout_statefulset.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import typer
 from minik8s.api.kinds import REPLICA_SETS
 from minik8s.api.meta import JsonObject, metadata_of, now_time, resource_version_of, spec_of, status_of
 from minik8s.api.registry import ResourceKind
+from minik8s.cli import rollout_statefulset
 from minik8s.cli.api_calls import get_json, list_params, watch_stream
 from minik8s.cli.describe_text import DescribeWriter, write_pod_template
 from minik8s.cli.describers import REVISION_ANNOTATION, TEMPLATE_HASH_LABEL, template_matches
@@ -67,6 +69,8 @@ def _target(args: list[str] | None, *, verb: str, kinds: tuple[str, ...] = ("Dep
 
 def rollout_message(obj: JsonObject, *, kind: str) -> tuple[str, bool]:
     """kubectl's status line for a deployment or daemon set, and whether the rollout is done."""
+    if kind == "StatefulSet":
+        return rollout_statefulset.status_message(obj)
     metadata, spec, status = metadata_of(obj), spec_of(obj), status_of(obj)
     name = metadata.get("name", "")
     if int(metadata.get("generation") or 0) > int(status.get("observedGeneration") or 0):
@@ -135,7 +139,7 @@ def status(
     request_timeout: RequestTimeoutOption = None,
 ) -> int:
     """Show the status of the rollout, waiting until it completes."""
-    kind, name = _target(args, verb="status", kinds=("Deployment", "DaemonSet"))
+    kind, name = _target(args, verb="status", kinds=("Deployment", "DaemonSet", "StatefulSet"))
     seconds = parse_duration(timeout, flag="--timeout") if timeout else None
 
     async def action(session: Session) -> int:
@@ -201,10 +205,14 @@ def history(
     namespace: NamespaceOption = None,
     request_timeout: RequestTimeoutOption = None,
 ) -> int:
-    """List the revisions of a deployment (its ReplicaSets' revision annotations)."""
-    kind, name = _target(args, verb="history")
+    """List the revisions of a deployment (its ReplicaSets' revision annotations) or statefulset."""
+    kind, name = _target(args, verb="history", kinds=("Deployment", "StatefulSet"))
 
     async def action(session: Session) -> int:
+        if kind.kind == "StatefulSet":
+            label = f"{kind_label(kind)}/{name}"
+            typer.echo(await rollout_statefulset.history_text(session, name, revision, label=label), nl=False)
+            return 0
         deployment = await session.client.get(kind, name, namespace=session.namespace)
         replica_sets = await owned_replica_sets(session, deployment)
         label = f"{kind_label(kind)}/{name}"
@@ -268,10 +276,13 @@ def undo(
     namespace: NamespaceOption = None,
     request_timeout: RequestTimeoutOption = None,
 ) -> int:
-    """Roll a deployment back to an earlier revision."""
-    kind, name = _target(args, verb="undo")
+    """Roll a deployment or statefulset back to an earlier revision."""
+    kind, name = _target(args, verb="undo", kinds=("Deployment", "StatefulSet"))
 
     async def action(session: Session) -> int:
+        if kind.kind == "StatefulSet":
+            typer.echo(await rollout_statefulset.undo(session, name, to_revision, label=f"{kind_label(kind)}/{name}"))
+            return 0
         deployment = await session.client.get(kind, name, namespace=session.namespace)
         replica_set, revision = choose_revision(await owned_replica_sets(session, deployment), to_revision, name=name)
         if spec_of(deployment).get("paused"):
@@ -297,7 +308,7 @@ def restart(
     request_timeout: RequestTimeoutOption = None,
 ) -> int:
     """Restart every pod of a deployment (a new rollout of the same template)."""
-    kind, name = _target(args, verb="restart", kinds=("Deployment", "DaemonSet"))
+    kind, name = _target(args, verb="restart", kinds=("Deployment", "DaemonSet", "StatefulSet"))
 
     async def action(session: Session) -> int:
         live = await session.client.get(kind, name, namespace=session.namespace)

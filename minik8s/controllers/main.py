@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--root-ca-file", default="",
                         help="the cluster CA (PEM) published to every namespace as the kube-root-ca.crt ConfigMap; "
                              f"without it the {ROOT_CA_PUBLISHER} controller does not run")
+    parser.add_argument("--job-backoff-base", type=duration, default=10.0,
+                        help="the delay before a failed Job pod is replaced, doubled per failure up to 6m "
+                             "(Kubernetes' fixed 10s; shorter for tests)")
     add_logging_flags(parser)
     args = parser.parse_args(argv)
     names = list(CONTROLLERS) if args.controllers == "*" else [n for n in args.controllers.split(",") if n]
@@ -91,6 +94,7 @@ async def serve(args: argparse.Namespace) -> None:
         cluster_cidr=args.cluster_cidr, node_cidr_mask_size=args.node_cidr_mask_size, workers=args.concurrent_syncs,
         root_ca=args.root_ca, resource_quota_sync_period=args.resource_quota_sync_period,
         pvclaimbinder_sync_period=args.pvclaimbinder_sync_period,
+        job_backoff_base=args.job_backoff_base,
     )
     factories = load_controllers(args.controller_names)
 

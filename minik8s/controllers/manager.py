@@ -16,6 +16,7 @@ CONTROLLERS: dict[str, str] = {
     "replicaset": "minik8s.controllers.replicaset.controller:ReplicaSetController",
     "deployment": "minik8s.controllers.deployment.controller:DeploymentController",
     "daemonset": "minik8s.controllers.daemonset.controller:DaemonSetController",
+    "statefulset": "minik8s.controllers.statefulset.controller:StatefulSetController",
     "endpoints": "minik8s.controllers.endpoints.controller:EndpointsController",
     "nodelifecycle": "minik8s.controllers.node_lifecycle.controller:NodeLifecycleController",
     "nodeipam": "minik8s.controllers.node_ipam.controller:NodeIpamController",
@@ -23,6 +24,7 @@ CONTROLLERS: dict[str, str] = {
     "serviceaccount": "minik8s.controllers.serviceaccount.controller:ServiceAccountController",
     "garbagecollector": "minik8s.controllers.garbage_collector.controller:GarbageCollector",
     "resourcequota": "minik8s.controllers.resourcequota.controller:ResourceQuotaController",
+    "disruption": "minik8s.controllers.disruption.controller:DisruptionController",
     "clusterrole-aggregation":
         "minik8s.controllers.clusterrole_aggregation.controller:ClusterRoleAggregationController",
     ROOT_CA_PUBLISHER: "minik8s.controllers.root_ca_publisher.controller:RootCaPublisher",
@@ -30,6 +32,9 @@ CONTROLLERS: dict[str, str] = {
     "local-path-provisioner": "minik8s.controllers.local_path_provisioner.controller:LocalPathProvisioner",
     "pvc-protection": "minik8s.controllers.volume_protection.controller:ClaimProtectionController",
     "pv-protection": "minik8s.controllers.volume_protection.controller:VolumeProtectionController",
+    "job": "minik8s.controllers.job.controller:JobController",
+    "cronjob": "minik8s.controllers.cronjob.controller:CronJobController",
+    "ttl-after-finished": "minik8s.controllers.ttl_after_finished.controller:TtlAfterFinishedController",
 }
 
 

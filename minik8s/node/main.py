@@ -30,6 +30,7 @@ from minik8s.node.agent import NodeAgent
 from minik8s.node.docker.runtime import DockerRuntime
 from minik8s.node.executor import NodeSettings
 from minik8s.node.mounts import HostMounter, unmount_all_under
+from minik8s.node.node_labels import parse_node_labels
 from minik8s.node.registration import Heartbeat, NodeIdentity, RuntimeProbe, read_host_facts
 from minik8s.node.runtime import LABEL_MANAGED, LABEL_NODE, ContainerRuntime, RuntimeFailure
 from minik8s.node.server import create_node_app
@@ -53,6 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "served; '*' serves any name")
     parser.add_argument("--data-dir", default="./data/node",
                         help="volumes of this node's pods, and its local-path PersistentVolumes (under volumes/)")
+    parser.add_argument("--node-labels", default="", type=_node_labels,
+                        help="labels to register the node with, key=value pairs separated by commas "
+                        "(e.g. topology.kubernetes.io/zone=zone-a); kubernetes.io keys only the kubelet's own")
     parser.add_argument("--node-status-update-frequency", type=float, default=10.0, help="seconds")
     parser.add_argument("--node-lease-duration-seconds", type=int, default=40)
     parser.add_argument("--lease-renew-interval", type=float, default=10.0, help="seconds")
@@ -73,6 +77,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.cleanup and not args.pod_cidr:
         parser.error("the following arguments are required: --pod-cidr")
     return args
+
+
+def _node_labels(text: str) -> dict[str, str]:
+    try:
+        return parse_node_labels(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def gateway_of(pod_cidr: str) -> str:
@@ -133,7 +144,7 @@ async def serve(args: argparse.Namespace) -> None:
     client = make_client(args)
     runtime = DockerRuntime()
     node_ip = args.node_ip or gateway_of(args.pod_cidr)
-    identity = NodeIdentity(args.node_name, node_ip, args.port, args.pod_cidr)
+    identity = NodeIdentity(args.node_name, node_ip, args.port, args.pod_cidr, args.node_labels)
     settings = NodeSettings(node_name=args.node_name, network=network_of(args.node_name), pod_cidr=args.pod_cidr,
                             node_ip=node_ip, data_dir=Path(args.data_dir), pause_image=args.pause_image,
                             cluster_dns=args.cluster_dns or None, cluster_domain=args.cluster_domain,

@@ -15,14 +15,15 @@ import logging
 import os
 import platform
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from minik8s.api.kinds import LEASES, NODES
-from minik8s.api.meta import JsonObject, format_micro_time, now_time, spec_of, status_of, uid_of
+from minik8s.api.meta import JsonObject, format_micro_time, labels_of, now_time, spec_of, status_of, uid_of
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import AlreadyExists, ApiError, Conflict, NotFound
+from minik8s.node.node_labels import default_label_updates
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class NodeIdentity:
     node_ip: str
     agent_port: int
     pod_cidr: str | None
+    labels: Mapping[str, str] = field(default_factory=dict)  # --node-labels (a zone, say), on top of the defaults
 
 
 def read_host_facts() -> HostFacts:
@@ -126,7 +128,7 @@ def new_node(identity: NodeIdentity, facts: HostFacts, annotations: Mapping[str,
         spec = {"podCIDR": identity.pod_cidr, "podCIDRs": [identity.pod_cidr]}
     labels = {"kubernetes.io/hostname": identity.name, "kubernetes.io/os": "linux",
               "kubernetes.io/arch": facts.architecture, "beta.kubernetes.io/os": "linux",
-              "beta.kubernetes.io/arch": facts.architecture}
+              "beta.kubernetes.io/arch": facts.architecture, **identity.labels}
     metadata: JsonObject = {"name": identity.name, "labels": labels}
     if annotations:
         metadata["annotations"] = dict(annotations)
@@ -159,6 +161,10 @@ class Heartbeat:
                 patch["metadata"] = {"annotations": self.annotations}
             if patch:
                 self.node = await self.client.patch(NODES, self.identity.name, patch)
+            wanted = labels_of(new_node(self.identity, self.facts))
+            updates = default_label_updates(wanted, labels_of(self.node))
+            if updates:  # the well-known labels follow the agent's flags, as the kubelet's do
+                self.node = await self.client.patch(NODES, self.identity.name, {"metadata": {"labels": updates}})
         await self.post_status()
         return self.node
 

@@ -107,6 +107,7 @@ class SandboxSpec:
     network: str  # the node's Docker network
     hostname: str
     dns_servers: Sequence[str] = ()
+    domainname: str = ""  # `<subdomain>.<ns>.svc.<zone>` for a pod with hostname and subdomain: its FQDN's rest
     dns_search: Sequence[str] = ()
     dns_options: Sequence[str] = ()
     extra_hosts: Mapping[str, str] = field(default_factory=dict)  # hostname -> IP in /etc/hosts

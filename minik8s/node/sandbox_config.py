@@ -91,12 +91,21 @@ def sandbox_spec(pod: Mapping[str, Any], settings: SandboxSettings, *, name: str
     namespaces = namespace_options(pod)
     return SandboxSpec(
         name=name, image=settings.pause_image, labels=labels, network=settings.network,
-        hostname=str(spec.get("hostname") or name_of(pod))[:HOSTNAME_LIMIT],
+        hostname=str(spec.get("hostname") or name_of(pod))[:HOSTNAME_LIMIT], domainname=pod_domain(pod, settings),
         dns_servers=servers, dns_search=search, dns_options=options,
         extra_hosts={h: a["ip"] for a in spec.get("hostAliases") or [] for h in a.get("hostnames") or []},
         port_bindings=[] if namespaces.host_network else host_port_bindings(pod, settings.node_ip),
         namespaces=namespaces,
     )
+
+
+def pod_domain(pod: Mapping[str, Any], settings: SandboxSettings) -> str:
+    """The rest of the FQDN of a pod with a hostname and a subdomain (a StatefulSet's `web-0`):
+    `<subdomain>.<ns>.svc.<zone>`, so /etc/hosts and `hostname -f` name it as the kubelet's hosts file does."""
+    spec = spec_of(pod)
+    if not spec.get("hostname") or not spec.get("subdomain"):
+        return ""
+    return f"{spec['subdomain']}.{namespace_of(pod) or 'default'}.svc.{settings.cluster_domain}"
 
 
 def pod_ip(pod: Mapping[str, Any], sandbox_ip: str | None, node_ip: str) -> str | None:

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from minik8s.api.meta import JsonObject, labels_of, name_of, namespaced_key_of, spec_of, status_of
-from minik8s.scheduler.node_info import ClusterView, NodeInfo
+from minik8s.api.selectors import LabelSelector
+from minik8s.scheduler.node_info import ClusterView, NodeInfo, no_default_spread
 from minik8s.scheduler.pod_facts import PodFacts, pod_facts
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,10 @@ class _Assumption:
 
 
 class SchedulerCache:
-    def __init__(self, *, assume_ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, assume_ttl: float = 30.0, clock: Callable[[], float] = time.monotonic,
+                 default_spread_selector: Callable[[PodFacts], LabelSelector | None] = no_default_spread) -> None:
         self._assume_ttl = assume_ttl
+        self._default_spread_selector = default_spread_selector
         self._clock = clock
         self._infos: dict[str, NodeInfo] = {}
         self._pod_nodes: dict[str, str] = {}  # pod key → node it is counted on
@@ -51,7 +54,7 @@ class SchedulerCache:
         The NodeInfos in it are live: they follow pod changes until the next call."""
         if self._view is None:
             nodes = [info for _, info in sorted(self._infos.items()) if info.node is not None]
-            self._view = ClusterView(nodes, self._image_nodes, self._namespace_labels)
+            self._view = ClusterView(nodes, self._image_nodes, self._namespace_labels, self._default_spread_selector)
         return self._view
 
     def node_info(self, name: str) -> NodeInfo | None:

@@ -4,8 +4,8 @@ This is kube-scheduler's scheduling cycle without its side effects: given a pod'
 view of the cluster, say which node it goes to, or why it fits nowhere in the exact message
 kube-scheduler writes into the pod's PodScheduled condition and its FailedScheduling Event
 (`0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient cpu.`: a count per
-reason, the reasons sorted as strings like upstream's `sort.Strings`, the preemption
-suffix left out). The scheduling loop only gathers the view and carries the result out.
+reason, the reasons sorted as strings like upstream's `sort.Strings`; preemptor.py adds the
+` preemption: …` part). The scheduling loop only gathers the view and carries the result out.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from minik8s.scheduler.filters import Reasons, affinity_counts, filters_for, run
 from minik8s.scheduler.node_info import ClusterView, NodeInfo
 from minik8s.scheduler.pod_facts import PodFacts
 from minik8s.scheduler.scores import total_scores
+from minik8s.scheduler.spread import spread_filter_state
 
 NO_NODES_MESSAGE = "no nodes available to schedule pods"
 
@@ -47,10 +48,11 @@ def schedule_pod(pod: PodFacts, cluster: ClusterView, *, choose: Chooser = rando
         return Unschedulable(NO_NODES_MESSAGE, {})
     counts = affinity_counts(pod, cluster)
     checks = filters_for(pod)
+    spread = spread_filter_state(pod, cluster)
     feasible: list[NodeInfo] = []
     refused: dict[str, Reasons] = {}
     for node in cluster.nodes:
-        reasons = run_filters(pod, node, counts, checks)
+        reasons = run_filters(pod, node, counts, checks, spread)
         if reasons:
             refused[node.name] = reasons
         else:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from minik8s.scheduler.node_info import ClusterView, NodeInfo
 from minik8s.scheduler.pod_facts import WILDCARD_IP, PodFacts
+from minik8s.scheduler.spread import SpreadFilterState, topology_spread
 from minik8s.scheduler.terms import (
     NO_EXECUTE,
     NO_SCHEDULE,
@@ -225,13 +226,14 @@ def filters_for(pod: PodFacts) -> tuple[NodeFilter, ...]:
 
 
 def run_filters(pod: PodFacts, node: NodeInfo, counts: AffinityCounts | None,
-                checks: tuple[NodeFilter, ...] | None = None) -> Reasons:
+                checks: tuple[NodeFilter, ...] | None = None, spread: SpreadFilterState | None = None) -> Reasons:
     """The reasons of the first filter that refuses the node; empty when the pod may run there.
 
-    `checks` is `filters_for(pod)`, computed once when filtering many nodes.
+    `checks` is `filters_for(pod)` and `spread` is `spread_filter_state(pod, cluster)` (PodTopologySpread,
+    which upstream runs just before InterPodAffinity), each computed once when filtering many nodes.
     """
     for check in filters_for(pod) if checks is None else checks:
         reasons = check(pod, node)
         if reasons:
             return reasons
-    return inter_pod_affinity(pod, node, counts)
+    return topology_spread(node, spread) or inter_pod_affinity(pod, node, counts)

@@ -1,7 +1,7 @@
 """One node as the scheduler sees it: the Node's facts plus everything placed on it, pre-summed.
 
-Filters and scores ask "how much is requested here", "is this host port taken", "how many
-pods of this ReplicaSet run here" for every node of every decision. `NodeInfo` keeps those
+Filters and scores ask "how much is requested here", "is this host port taken", "which pods
+have pod affinity terms" for every node of every decision. `NodeInfo` keeps those
 answers up to date incrementally as pods are added (bound, or assumed by this scheduler) and
 removed, as kube-scheduler's NodeInfo does, so a decision never walks a node's pods for them.
 A NodeInfo may exist without its Node (pods seen bound to a node not yet, or no longer, known):
@@ -10,13 +10,15 @@ it keeps the sums right and is never offered as a place to schedule.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from minik8s.api.meta import JsonObject, find_condition, integer, labels_of, list_at, spec_of, status_of
 from minik8s.api.quantity import cpu_millis, memory_bytes
+from minik8s.api.selectors import LabelSelector
 from minik8s.scheduler.pod_facts import HostPort, PodFacts, Resources, normalized_image_name
 from minik8s.scheduler.terms import (
     NO_SCHEDULE,
@@ -26,8 +28,7 @@ from minik8s.scheduler.terms import (
     parse_taints,
 )
 
-ZONE_LABEL = "topology.kubernetes.io/zone"
-REGION_LABEL = "topology.kubernetes.io/region"
+_GENERATIONS = itertools.count(1)
 
 
 class NodeInfo:
@@ -37,7 +38,6 @@ class NodeInfo:
         self.name = name
         self.node: JsonObject | None = None
         self.labels: dict[str, str] = {}
-        self.zone = ""  # region and zone, "" when the node has neither label
         self.taints: tuple[Taint, ...] = ()
         self.unschedulable = False
         self.readiness_taint: Taint | None = None
@@ -45,12 +45,12 @@ class NodeInfo:
         self.allowed_pods = 0
         self.images: dict[str, int] = {}
         self.pods: dict[str, PodFacts] = {}
+        self.generation = next(_GENERATIONS)  # a new value, unique across nodes, whenever `pods` changes
         self.requested_cpu = 0
         self.requested_memory = 0
         self.nonzero_cpu = 0
         self.nonzero_memory = 0
         self.used_ports: Counter[HostPort] = Counter()
-        self.owner_counts: Counter[str] = Counter()
         self.affinity_pods: dict[str, PodFacts] = {}  # pods with any pod (anti-)affinity
         if node is not None:
             self.set_node(node)
@@ -61,8 +61,6 @@ class NodeInfo:
         spec, status = spec_of(node), status_of(node)
         self.node = node
         self.labels = labels_of(node)
-        region, zone = self.labels.get(REGION_LABEL, ""), self.labels.get(ZONE_LABEL, "")
-        self.zone = f"{region}:\x00:{zone}" if region or zone else ""
         self.taints = parse_taints(spec.get("taints"))
         self.unschedulable = spec.get("unschedulable") is True
         self.readiness_taint = readiness_taint(status.get("conditions"))
@@ -106,6 +104,7 @@ class NodeInfo:
         return pod
 
     def _count(self, pod: PodFacts, sign: int) -> None:
+        self.generation = next(_GENERATIONS)
         self.requested_cpu += sign * pod.requests.cpu_millis
         self.requested_memory += sign * pod.requests.memory_bytes
         self.nonzero_cpu += sign * pod.nonzero_requests.cpu_millis
@@ -114,15 +113,16 @@ class NodeInfo:
             self.used_ports[port] += sign
             if self.used_ports[port] <= 0:
                 del self.used_ports[port]
-        if pod.owner_uid and not pod.terminating:
-            self.owner_counts[pod.owner_uid] += sign
-            if self.owner_counts[pod.owner_uid] <= 0:
-                del self.owner_counts[pod.owner_uid]
         if pod.has_pod_affinity:
             if sign > 0:
                 self.affinity_pods[pod.key] = pod
             else:
                 self.affinity_pods.pop(pod.key, None)
+
+
+def no_default_spread(pod: PodFacts) -> LabelSelector | None:
+    """A cluster whose Services and controllers are not known: no pod is spread by default."""
+    return None
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,11 @@ class ClusterView:
     nodes: Sequence[NodeInfo]
     image_nodes: Mapping[str, int] = field(default_factory=dict)  # normalized image → nodes holding it
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # the pods the system default spread constraints count for a pod (its Services' and controller's selector)
+    default_spread_selector: Callable[[PodFacts], LabelSelector | None] = field(default=no_default_spread)
+    # topology spread's counts of matching pods per node, kept while the node's pods stay the same (generation)
+    spread_memo: dict[tuple[str, str, LabelSelector | None], tuple[int, int]] = field(
+        default_factory=dict, compare=False)
 
 
 def readiness_taint(conditions: Any) -> Taint | None:

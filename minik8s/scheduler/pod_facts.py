@@ -6,7 +6,7 @@ Parsing quantities, tolerations and affinity terms each time would dominate the 
 time, so `pod_facts` reads a pod once into an immutable `PodFacts`: its requests (as
 kube-scheduler computes them: containers summed, init containers by the max rule, sidecars
 counted, overhead added), host ports, images, controller, node selector, node and pod
-affinity and tolerations.
+affinity, tolerations and topology spread constraints.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from minik8s.api.meta import JsonObject, controller_ref_of, integer
 from minik8s.api.quantity import cpu_millis, memory_bytes
+from minik8s.scheduler.spread_constraints import ControllerRef, SpreadConstraint, parse_spread_constraints
 from minik8s.scheduler.terms import (
     AffinityTerm,
     NodeSelector,
@@ -66,7 +67,6 @@ class PodFacts:
     nonzero_requests: Resources  # what LeastAllocated counts (a missing request counts as the default)
     host_ports: tuple[HostPort, ...]
     images: tuple[str, ...]  # normalized, init containers first; one entry per container
-    owner_uid: str  # uid of the controller ownerReference, "" when none
     node_selector: Mapping[str, str]
     required_node_affinity: NodeSelector | None
     preferred_node_affinity: tuple[PreferredNodeTerm, ...]
@@ -76,6 +76,8 @@ class PodFacts:
     preferred_affinity: tuple[WeightedAffinityTerm, ...]
     preferred_anti_affinity: tuple[WeightedAffinityTerm, ...]
     volumes: PodVolumes | None = None  # its claims, read for one scheduling attempt (volume_binding.py)
+    spread_constraints: tuple[SpreadConstraint, ...] = ()
+    controller: ControllerRef | None = None  # the controller ownerReference, for the default spread
 
     @property
     def has_pod_affinity(self) -> bool:
@@ -109,9 +111,11 @@ def pod_facts(pod: JsonObject) -> PodFacts:
     anti_affinity = _object(affinity.get("podAntiAffinity"), "spec.affinity.podAntiAffinity")
     required = "requiredDuringSchedulingIgnoredDuringExecution"
     preferred = "preferredDuringSchedulingIgnoredDuringExecution"
+    labels = _string_map(metadata.get("labels"), "metadata.labels")
+    controller = controller_ref_of(pod) or {}
     return PodFacts(
         key=f"{namespace}/{name}", namespace=namespace, name=name, uid=str(metadata.get("uid") or ""),
-        labels=_string_map(metadata.get("labels"), "metadata.labels"),
+        labels=labels,
         node_name=str(spec.get("nodeName") or ""),
         scheduler_name=str(spec.get("schedulerName") or "default-scheduler"),
         priority=integer(spec.get("priority"), default=0),
@@ -120,7 +124,6 @@ def pod_facts(pod: JsonObject) -> PodFacts:
         nonzero_requests=pod_requests(containers, init_containers, spec.get("overhead"), nonzero=True),
         host_ports=_host_ports(containers),
         images=tuple(normalized_image_name(str(c.get("image") or "")) for c in (*init_containers, *containers)),
-        owner_uid=str((controller_ref_of(pod) or {}).get("uid") or ""),
         node_selector=_string_map(spec.get("nodeSelector"), "spec.nodeSelector"),
         required_node_affinity=parse_node_selector(node_affinity.get(required),
                                                    f"spec.affinity.nodeAffinity.{required}"),
@@ -135,6 +138,10 @@ def pod_facts(pod: JsonObject) -> PodFacts:
                                                          f"spec.affinity.podAffinity.{preferred}"),
         preferred_anti_affinity=parse_weighted_affinity_terms(anti_affinity.get(preferred), namespace,
                                                               f"spec.affinity.podAntiAffinity.{preferred}"),
+        spread_constraints=parse_spread_constraints(spec.get("topologySpreadConstraints"), labels,
+                                                    "spec.topologySpreadConstraints"),
+        controller=ControllerRef(str(controller.get("apiVersion") or ""), str(controller.get("kind") or ""),
+                                 str(controller.get("name") or "")) if controller else None,
     )
 
 

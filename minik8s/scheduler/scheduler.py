@@ -21,7 +21,7 @@ from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
 
-from minik8s.api.kinds import NAMESPACES, NODES, PODS
+from minik8s.api.kinds import NAMESPACES, NODES, POD_DISRUPTION_BUDGETS, PODS
 from minik8s.api.meta import (
     JsonObject,
     condition_of,
@@ -40,8 +40,10 @@ from minik8s.client.informer import Informer
 from minik8s.scheduler.cache import TERMINAL_PHASES, SchedulerCache
 from minik8s.scheduler.decision import Chooser, Scheduled, prefilter_message, schedule_pod
 from minik8s.scheduler.pod_facts import PodFacts, pod_facts
+from minik8s.scheduler.preemptor import Preemptor
 from minik8s.scheduler.queue import SchedulingQueue
 from minik8s.scheduler.volume_prebind import DEFAULT_BIND_TIMEOUT_SECONDS, VolumeBinder, VolumeBindingFailed
+from minik8s.scheduler.workload_selectors import WorkloadSelectors
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,20 @@ def unschedulable_condition(pod: JsonObject, message: str, *, now: str) -> JsonO
             "lastProbeTime": None, "lastTransitionTime": transition or now}
 
 
+def unschedulable_status(pod: JsonObject, message: str, nominated: str | None, *, now: str) -> JsonObject | None:
+    """The pod with PodScheduled=False/`message` and `nominated` as its nominatedNodeName (None: kept, "": none);
+    None when it says all that already."""
+    condition = unschedulable_condition(pod, message, now=now)
+    updated = with_condition(pod, condition) if condition is not None else copy.deepcopy(pod)
+    if nominated is not None and (status_of(pod).get("nominatedNodeName") or "") != nominated:
+        status = updated.setdefault("status", {})
+        if nominated:
+            status["nominatedNodeName"] = nominated
+        else:
+            status.pop("nominatedNodeName", None)
+    return None if updated == pod else updated
+
+
 def with_condition(pod: JsonObject, condition: JsonObject) -> JsonObject:
     """A copy of `pod` with `condition` replacing the one of its type."""
     updated = copy.deepcopy(pod)
@@ -102,12 +118,16 @@ class Scheduler:
         self.client = client
         self.scheduler_name = scheduler_name
         self.events = events or EventRecorder(client, component=scheduler_name)
-        self.cache = SchedulerCache(assume_ttl=assume_ttl)
+        self.workloads = WorkloadSelectors(client)  # Services' and controllers' selectors, for the default spread
+        self.cache = SchedulerCache(assume_ttl=assume_ttl, default_spread_selector=self.workloads.selector_for)
         self.queue = SchedulingQueue()
         self.pods = Informer(client, PODS)
         self.nodes = Informer(client, NODES)
         self.namespaces = Informer(client, NAMESPACES)
         self.volume_binder = VolumeBinder(client, bind_timeout=bind_timeout)
+        self.budgets = Informer(client, POD_DISRUPTION_BUDGETS)  # read by preemption
+        self.preemptor = Preemptor(client, self.events, self.pods, self.budgets, scheduler_name=scheduler_name,
+                                   spawn=self._spawn)
         self._unschedulable_retry_seconds = unschedulable_retry_seconds
         self._housekeeping_interval = housekeeping_interval
         self._choose: Chooser = choose or random.Random().choice
@@ -127,7 +147,8 @@ class Scheduler:
             storage.add_handler(on_add=self._on_storage_changed, on_update=lambda _, new: self._on_storage_changed(new))
 
     async def run(self) -> None:
-        informers = (self.nodes, self.namespaces, *self.volume_binder.informers, self.pods)
+        informers = (self.nodes, self.namespaces, *self.workloads.informers, *self.volume_binder.informers, self.budgets,
+                     self.pods)
         try:
             async with asyncio.TaskGroup() as tasks:
                 for informer in informers:
@@ -151,6 +172,7 @@ class Scheduler:
 
     def _on_pod_updated(self, old: JsonObject | None, pod: JsonObject) -> None:
         key = key_of(pod)
+        self.preemptor.track(pod)
         if spec_of(pod).get("nodeName"):
             if old is not None and _counted_the_same(old, pod) and self.cache.node_of(key) is not None:
                 return  # a status change of a running pod: nothing the scheduler counts
@@ -173,13 +195,15 @@ class Scheduler:
     def _on_pod_deleted(self, pod: JsonObject) -> None:
         key = key_of(pod)
         self.queue.delete(key)
+        self.preemptor.forget(key)
         if self.cache.remove_pod(key):
             self.queue.move_to_active()
 
     def _waits_for_pod_affinity(self, key: str) -> bool:
-        pod = self.pods.get(key) or {}
-        affinity = spec_of(pod).get("affinity") or {}
-        return bool(affinity.get("podAffinity"))
+        """Whether a newly placed pod may let this waiting one fit: its pod affinity, or its spread's minimum."""
+        spec = spec_of(self.pods.get(key) or {})
+        affinity = spec.get("affinity") or {}
+        return bool(affinity.get("podAffinity") or spec.get("topologySpreadConstraints"))
 
     def _on_storage_changed(self, _: JsonObject) -> None:
         self.queue.move_to_active()
@@ -233,15 +257,18 @@ class Scheduler:
             self._spawn(self._report_unschedulable(pod, prefilter_message(len(self.cache.view().nodes), volumes)))
             return False
         facts = replace(facts, volumes=volumes)
-        decision = schedule_pod(facts, self.cache.view(), choose=self._choose)
-        if isinstance(decision, Scheduled):
-            self.cache.assume(facts, decision.node_name)
-            self._binds_in_flight += 1
-            self._spawn(self._bind(pod, facts, decision.node_name))
-            return True
-        log.info("pod %s is unschedulable: %s", key, decision.message)
+        view = self.cache.view()
+        with self.preemptor.reserved(facts, view):  # nominated pods of at least its priority hold their room
+            decision = schedule_pod(facts, view, choose=self._choose)
+            if isinstance(decision, Scheduled):
+                self.cache.assume(facts, decision.node_name)
+                self._binds_in_flight += 1
+                self._spawn(self._bind(pod, facts, decision.node_name))
+                return True
+            outcome = self.preemptor.preempt(pod, facts, decision, view)
+        log.info("pod %s is unschedulable: %s", key, outcome.message)
         self.queue.park(key, facts.priority)
-        self._spawn(self._report_unschedulable(pod, decision.message))
+        self._spawn(self._report_unschedulable(pod, outcome.message, nominated=outcome.nominated))
         return False
 
     async def _bind(self, pod: JsonObject, facts: PodFacts, node_name: str) -> None:
@@ -283,16 +310,32 @@ class Scheduler:
         plan = facts.volumes.plan_for(node_name, metadata_of(node).get("labels") or {})
         await self.volume_binder.prebind(pod, node_name, plan)
 
-    async def _report_unschedulable(self, pod: JsonObject, message: str) -> None:
-        condition = unschedulable_condition(pod, message, now=now_time())
-        if condition is not None:
+    async def _report_unschedulable(self, pod: JsonObject, message: str, *, nominated: str | None = None) -> None:
+        """PodScheduled=False with `message` and the nomination (None: unchanged, "": cleared), when they changed;
+        a nomination is written on the newest pod (a conflict re-reads it)."""
+        for _ in range(3 if nominated is not None else 1):
+            updated = unschedulable_status(pod, message, nominated, now=now_time())
+            if updated is None:
+                break
             try:
-                await self.client.update_status(PODS, with_condition(pod, condition))
-            except (Conflict, NotFound) as error:
+                await self.client.update_status(PODS, updated)
+                break
+            except NotFound:
+                break
+            except Conflict as error:
                 log.debug("pod %s changed before its condition was written: %s", key_of(pod), error)
+                pod = await self._fresh(pod)
             except ApiError as error:
                 log.warning("could not write the PodScheduled condition of %s: %s", key_of(pod), error)
+                break
         self._event(pod, "Warning", "FailedScheduling", message)
+
+    async def _fresh(self, pod: JsonObject) -> JsonObject:
+        metadata = metadata_of(pod)
+        try:
+            return await self.client.get(PODS, str(metadata.get("name")), namespace=str(metadata.get("namespace")))
+        except ApiError:
+            return pod
 
     # -- background work --------------------------------------------------------------------------
 

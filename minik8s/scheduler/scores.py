@@ -2,19 +2,21 @@
 
 Each plugin gives every feasible node 0-100 (MaxNodeScore), as kube-scheduler's score plugins
 do, some directly (LeastAllocated, BalancedAllocation, ImageLocality) and some as raw counts
-normalized over all feasible nodes (TaintToleration, NodeAffinity, SelectorSpread,
-InterPodAffinity). The total is the weighted sum with kube-scheduler's default weights;
-SelectorSpread, which spreads a controller's pods over nodes (and zones), weighs as
-PodTopologySpread, its successor. Everything here is a pure function of pod facts and NodeInfos.
+normalized over all feasible nodes (TaintToleration, NodeAffinity, PodTopologySpread,
+InterPodAffinity). The total is the weighted sum with kube-scheduler's default weights.
+PodTopologySpread (its own module, `spread`) spreads a pod's group over nodes and zones by the
+pod's ScheduleAnyway constraints, or, for a pod without constraints, by the system defaults over
+the pods of its Services and controller. Everything here is a pure function of pod facts and
+NodeInfos.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from minik8s.scheduler.node_info import ClusterView, NodeInfo
 from minik8s.scheduler.pod_facts import PodFacts
+from minik8s.scheduler.spread import topology_spread_scores
 from minik8s.scheduler.terms import PREFER_NO_SCHEDULE, AffinityTerm, tolerated
 
 MAX_SCORE = 100
@@ -23,13 +25,12 @@ WEIGHTS: Mapping[str, int] = {
     "TaintToleration": 3,
     "NodeAffinity": 2,
     "NodeResourcesLeastAllocated": 1,
-    "SelectorSpread": 2,
+    "PodTopologySpread": 2,
     "InterPodAffinity": 2,
     "NodeResourcesBalancedAllocation": 1,
     "ImageLocality": 1,
 }
 
-ZONE_WEIGHTING = 2.0 / 3.0
 HARD_POD_AFFINITY_WEIGHT = 1
 
 _MB = 1024 * 1024
@@ -106,11 +107,6 @@ def preferred_node_affinity(pod: PodFacts, node: NodeInfo) -> int:
                if preferred.term.matches(node.labels, node.name))
 
 
-def same_owner_pods(pod: PodFacts, node: NodeInfo) -> int:
-    """Raw SelectorSpread score: running pods of the same controller on the node."""
-    return node.owner_counts.get(pod.owner_uid, 0) if pod.owner_uid else 0
-
-
 # -- normalization --------------------------------------------------------------------------------
 
 
@@ -121,28 +117,6 @@ def default_normalize(raw: Sequence[int], *, reverse: bool) -> list[int]:
         return [MAX_SCORE if reverse else 0 for _ in raw]
     scaled = [MAX_SCORE * value // highest for value in raw]
     return [MAX_SCORE - value for value in scaled] if reverse else scaled
-
-
-def spread_scores(counts: Sequence[int], zones: Sequence[str]) -> list[int]:
-    """Fewer pods of the controller on the node (and, weighted 2/3, in its zone) scores higher."""
-    highest_node = max(counts, default=0)
-    by_zone: Counter[str] = Counter()
-    for count, zone in zip(counts, zones, strict=True):
-        if zone:
-            by_zone[zone] += count
-    highest_zone = max(by_zone.values(), default=0)
-    scores = []
-    for count, zone in zip(counts, zones, strict=True):
-        score = float(MAX_SCORE)
-        if highest_node > 0:
-            score = MAX_SCORE * (highest_node - count) / highest_node
-        if by_zone and zone:
-            zone_score = float(MAX_SCORE)
-            if highest_zone > 0:
-                zone_score = MAX_SCORE * (highest_zone - by_zone[zone]) / highest_zone
-            score = score * (1.0 - ZONE_WEIGHTING) + ZONE_WEIGHTING * zone_score
-        scores.append(int(score))
-    return scores
 
 
 def min_max_normalize(raw: Sequence[int]) -> list[int]:
@@ -198,8 +172,8 @@ def topology_score(node: NodeInfo, scores: TopologyScores) -> int:
 def plugin_scores(pod: PodFacts, nodes: Sequence[NodeInfo], cluster: ClusterView) -> dict[str, list[int]]:
     """Every plugin's normalized 0-100 score of each node in `nodes` (the feasible ones), by plugin name.
 
-    A plugin that cannot tell the nodes apart for this pod (no preferred terms, no owner, none
-    of its images anywhere, no taints) gets its constant score without looking at every node.
+    A plugin that cannot tell the nodes apart for this pod (no preferred terms, none of its
+    images anywhere, no taints) gets its constant score without looking at every node.
     """
     none = [0] * len(nodes)
     topology = inter_pod_topology_scores(pod, cluster)
@@ -211,8 +185,7 @@ def plugin_scores(pod: PodFacts, nodes: Sequence[NodeInfo], cluster: ClusterView
         "NodeAffinity": default_normalize([preferred_node_affinity(pod, n) for n in nodes], reverse=False)
         if pod.preferred_node_affinity else none,
         "NodeResourcesLeastAllocated": [least_allocated(pod, n) for n in nodes],
-        "SelectorSpread": spread_scores([same_owner_pods(pod, n) for n in nodes], [n.zone for n in nodes])
-        if pod.owner_uid else none,
+        "PodTopologySpread": topology_spread_scores(pod, nodes, cluster),
         "InterPodAffinity": min_max_normalize([topology_score(n, topology) for n in nodes]) if topology else none,
         "NodeResourcesBalancedAllocation": [balanced_allocation(pod, n) for n in nodes],
         "ImageLocality": image_locality_scores(pod, nodes, image_nodes=cluster.image_nodes,

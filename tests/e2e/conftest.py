@@ -218,7 +218,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
              "2", "--timeout", "60", "--daemon-arg", "node=--crashloop-backoff-base=1",
              "--daemon-arg", f"apiserver=--watch-history={WATCH_HISTORY}",
              "--daemon-arg", "node=--sync-frequency=2", "--daemon-arg", "node=--node-status-update-frequency=2",
-             *FAST_FAILURE_FLAGS],
+             "--daemon-arg", "controller-manager=--job-backoff-base=1s", *FAST_FAILURE_FLAGS],
             capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert result.returncode == 0, result.stderr + result.stdout
         layout = json.loads((home / "cluster.json").read_text())

@@ -240,7 +240,8 @@ def test_a_pod_that_fits_no_node_stays_pending_and_says_why(cluster: Cluster, na
 
     condition = wait_for("PodScheduled False", unschedulable)
     assert condition["reason"] == "Unschedulable"
-    assert condition["message"] == "0/2 nodes are available: 2 Insufficient cpu."
+    assert condition["message"] == ("0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: "
+                                    "2 No preemption victims found for incoming pod..")  # kube-scheduler's double period
     found = cluster.pod("hog", namespace) or {}
     assert found["status"]["phase"] == "Pending" and not found["spec"].get("nodeName")
 

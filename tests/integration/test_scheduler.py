@@ -112,7 +112,8 @@ async def test_a_pod_too_big_for_every_node_waits_with_the_reason_then_binds_on_
         await add_node(client, f"node-{index}")
     await nodes_known(scheduler, 3)
     await add_pod(client, "huge", cpu="100")
-    message = "0/3 nodes are available: 3 Insufficient cpu."
+    message = ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption "
+               "victims found for incoming pod..")  # kube-scheduler's double period
 
     async def unschedulable() -> dict[str, Any] | None:
         condition = await scheduled_condition(client, "huge")
@@ -150,7 +151,8 @@ async def test_taints_tolerations_and_node_selectors(client: ApiClient, schedule
 
     condition = await eventually("the untolerated pod to be refused", refused, timeout=20.0)
     assert condition["message"] == ("0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
-                                    "2 node(s) didn't match Pod's node affinity/selector.")
+                                    "2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are "
+                                    "available: 3 Preemption is not helpful for scheduling..")
 
 
 async def test_required_anti_affinity_puts_replicas_on_different_nodes(client: ApiClient,
@@ -171,7 +173,9 @@ async def test_required_anti_affinity_puts_replicas_on_different_nodes(client: A
 
     condition = await eventually("the fourth replica to be refused", refused, timeout=20.0)
     assert len({placed[name] for name in names[:3]}) == 3 and placed["db-3"] is None
-    assert condition["message"] == "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
+    assert condition["message"] == ("0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. "
+                                    "preemption: 0/3 nodes are available: 3 No preemption victims found for "
+                                    "incoming pod..")
     await client.delete(PODS, "db-0", namespace="default", grace_period_seconds=0)
     await eventually("the fourth replica to take the freed node", lambda: node_of(client, "db-3"), timeout=20.0)
 
@@ -186,7 +190,8 @@ async def test_a_cordoned_node_gets_pods_once_uncordoned(client: ApiClient, sche
         return condition if condition and condition["status"] == "False" else None
 
     condition = await eventually("the pod to be refused", refused, timeout=20.0)
-    assert condition["message"] == "0/1 nodes are available: 1 node(s) were unschedulable."
+    assert condition["message"] == ("0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes "
+                                    "are available: 1 Preemption is not helpful for scheduling..")
     await client.patch(NODES, "only", {"spec": {"unschedulable": None}}, patch_type="strategic")
     assert await eventually("the pod to bind", lambda: node_of(client, "waiting"), timeout=20.0) == "only"
 

@@ -98,10 +98,11 @@ def controller_manager_arguments(servers: Sequence[str], *, identity: str = "", 
 
 
 def simulated_nodes_arguments(servers: Sequence[str], *, nodes: int, prefix: str, data_dir: Path,
-                              status_interval: float = 10.0) -> list[str]:
+                              status_interval: float = 10.0, zones: Sequence[str] = ()) -> list[str]:
     """Arguments of `python -m minik8s.node.fake.simulated_nodes`: `nodes` agents over the fake runtime."""
     return ["--server", ",".join(servers), "--nodes", str(nodes), "--prefix", prefix,
-            "--data-dir", str(data_dir), "--status-interval", str(status_interval), "--log-level", "warning"]
+            "--data-dir", str(data_dir), "--status-interval", str(status_interval), "--log-level", "warning",
+            *(["--zones", ",".join(zones)] if zones else [])]
 
 
 @dataclass
@@ -116,10 +117,10 @@ class SimulatedCluster:
     def servers(self) -> list[str]:
         return [replica.url for replica in self.apiservers.replicas]
 
-    def start_nodes(self, count: int, *, prefix: str = "sim-") -> Daemon:
-        """`count` simulated nodes (real agents, fake runtime) in one process named `nodes`."""
+    def start_nodes(self, count: int, *, prefix: str = "sim-", zones: Sequence[str] = ()) -> Daemon:
+        """`count` simulated nodes (real agents, fake runtime) in one process named `nodes`, in `zones` in turn."""
         return self.daemons.start("nodes", "minik8s.node.fake.simulated_nodes", simulated_nodes_arguments(
-            self.servers, nodes=count, prefix=prefix, data_dir=self.root / "nodes"))
+            self.servers, nodes=count, prefix=prefix, data_dir=self.root / "nodes", zones=zones))
 
     def start_scheduler(self, name: str, *, leader_elect: bool = True) -> Daemon:
         return self.daemons.start(name, "minik8s.scheduler.main",

@@ -30,7 +30,8 @@ def pod(name: str = "p", *, namespace: str = "default", cpu: str | None = None, 
         tolerations: list[dict[str, Any]] | None = None, affinity: dict[str, Any] | None = None,
         host_ports: tuple[int, ...] = (), owner_uid: str | None = None, node_name: str | None = None,
         image: str = "busybox", init_containers: list[dict[str, Any]] | None = None,
-        scheduler_name: str | None = None, extra_containers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        scheduler_name: str | None = None, extra_containers: list[dict[str, Any]] | None = None,
+        spread: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     requests = {key: value for key, value in (("cpu", cpu), ("memory", memory)) if value is not None}
     container: dict[str, Any] = {"name": "c", "image": image, "resources": {"requests": requests} if requests else {}}
     if host_ports:
@@ -38,7 +39,7 @@ def pod(name: str = "p", *, namespace: str = "default", cpu: str | None = None, 
     spec: dict[str, Any] = {"containers": [container, *(extra_containers or [])]}
     for key, value in (("nodeSelector", node_selector), ("tolerations", tolerations), ("affinity", affinity),
                        ("initContainers", init_containers), ("nodeName", node_name),
-                       ("schedulerName", scheduler_name)):
+                       ("schedulerName", scheduler_name), ("topologySpreadConstraints", spread)):
         if value is not None:
             spec[key] = value
     metadata: dict[str, Any] = {"name": name, "namespace": namespace, "uid": f"uid-{name}", "labels": labels or {}}
@@ -80,3 +81,10 @@ def affinity(labels: dict[str, str], topology_key: str = "kubernetes.io/hostname
 
 def node_affinity(*terms: dict[str, Any]) -> dict[str, Any]:
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": list(terms)}}}
+
+
+def spread_constraint(max_skew: int, topology_key: str, when: str = "DoNotSchedule", *,
+                      labels: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
+    """A topologySpreadConstraint selecting `labels` (app=web by default)."""
+    return {"maxSkew": max_skew, "topologyKey": topology_key, "whenUnsatisfiable": when,
+            "labelSelector": {"matchLabels": labels if labels is not None else {"app": "web"}}, **fields}

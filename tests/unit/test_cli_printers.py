@@ -173,7 +173,8 @@ def test_resource_arguments_as_kubectl_reads_them() -> None:
     pairs = parse_resource_args(["deploy/web", "pod/a", "deployment.apps/api"], verb="get")
     assert [(r.kind.plural, r.names) for r in pairs] == [("deployments", ("web", "api")), ("pods", ("a",))]
     everything = parse_resource_args(["all"], verb="get")
-    assert [r.kind.plural for r in everything] == ["pods", "services", "deployments", "replicasets", "daemonsets"]
+    assert [r.kind.plural for r in everything] == ["pods", "services", "daemonsets", "deployments", "replicasets",
+                                                   "statefulsets", "cronjobs", "jobs"]
     assert parse_kind_name(["web-1"], default_kind="pods", verb="logs")[1] == "web-1"
 
 

@@ -69,8 +69,9 @@ def test_the_root_ca_publisher_runs_only_with_a_root_ca_file(tmp_path: Path) -> 
 def test_the_apiserver_admission_plugins_are_kubernetes_defaults_and_service_account_by_name() -> None:
     from minik8s.apiserver.main import parse_args
 
-    defaults = {"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "PodSecurity", "DefaultTolerationSeconds",
-                "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "ResourceQuota"}
+    defaults = {"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "PodSecurity", "Priority",
+                "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection",
+                "PersistentVolumeClaimResize", "ResourceQuota"}
     assert parse_args([]).admission_plugins == defaults
     assert parse_args(["--enable-admission-plugins", "ServiceAccount"]).admission_plugins == {*defaults,
                                                                                               "ServiceAccount"}
@@ -78,7 +79,7 @@ def test_the_apiserver_admission_plugins_are_kubernetes_defaults_and_service_acc
         defaults - {"ResourceQuota", "LimitRanger"}
     assert parse_args(["--disable-admission-plugins", "PodSecurity"]).admission_plugins == defaults - {"PodSecurity"}
     with pytest.raises(SystemExit) as exit_info:
-        parse_args(["--enable-admission-plugins", "ServiceAccount,Priority"])
+        parse_args(["--enable-admission-plugins", "ServiceAccount,AlwaysPullImages"])
     assert exit_info.value.code == 2
 
 

@@ -243,3 +243,11 @@ def test_privileged_on_a_node_short_of_capabilities_grants_every_one_it_holds() 
     assert added["cap_add"] == ["ALL"] and added["cap_drop"] == ["CAP_CHOWN", "CAP_SYS_RESOURCE"]
     whole = security_arguments(SecurityOptions(privileged=True), missing_from("1ffffffffff", 40))
     assert whole["privileged"] is True and whole["cap_add"] is None and whole["security_opt"] is None
+
+
+def test_a_sandbox_with_a_domain_gets_it_so_its_hosts_file_names_the_fqdn() -> None:
+    create, _ = sandbox_arguments(SandboxSpec(name="s", image="p", labels={}, network="n", hostname="web-0",
+                                              domainname="web.default.svc.cluster.local"))
+    assert (create["hostname"], create["domainname"]) == ("web-0", "web.default.svc.cluster.local")
+    plain, _ = sandbox_arguments(SandboxSpec(name="s", image="p", labels={}, network="n", hostname="h"))
+    assert plain["domainname"] is None

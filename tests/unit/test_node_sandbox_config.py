@@ -66,3 +66,10 @@ def test_cluster_first_with_host_net_keeps_the_cluster_dns() -> None:
 def test_a_host_network_pod_has_the_nodes_ip() -> None:
     assert pod_ip(pod(hostNetwork=True), None, NODE_IP) == NODE_IP
     assert pod_ip(pod(), "10.244.1.7", NODE_IP) == "10.244.1.7"
+
+
+def test_a_pod_with_hostname_and_subdomain_is_named_by_its_fqdn() -> None:
+    """A StatefulSet's web-0 under Service `web`: `hostname -f` and /etc/hosts say web-0.web.shop.svc.cluster.local."""
+    sandbox = sandbox_spec(pod(hostname="web-0", subdomain="web"), SETTINGS, name="k8s_POD", labels={})
+    assert (sandbox.hostname, sandbox.domainname) == ("web-0", "web.shop.svc.cluster.local")
+    assert sandbox_spec(pod(hostname="web-0"), SETTINGS, name="k8s_POD", labels={}).domainname == ""

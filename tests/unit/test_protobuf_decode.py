@@ -144,6 +144,17 @@ def test_a_pod_spec_decodes_inline_handlers_quantities_volumes_and_packed_lists(
     assert spec["securityContext"] == {"supplementalGroups": [5, 6, 7]}
 
 
+def test_topology_spread_constraints_decode_so_the_scheduler_sees_them() -> None:
+    selector = nested(4, entry(1, "app", b"web"))
+    constraint = nested(33, number(1, 1), text(2, "kubernetes.io/hostname"), text(3, "DoNotSchedule"), selector,
+                        number(5, 2), text(7, "Honor"), text(8, "pod-template-hash"))
+    body = envelope("v1", "Pod", metadata("p"), nested(2, nested(2, text(1, "app"), text(2, "nginx")), constraint))
+    assert decode_object(body)["spec"]["topologySpreadConstraints"] == [{
+        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": {"matchLabels": {"app": "web"}}, "minDomains": 2, "nodeTaintsPolicy": "Honor",
+        "matchLabelKeys": ["pod-template-hash"]}]
+
+
 def test_unknown_field_numbers_of_every_wire_type_are_skipped() -> None:
     unknown = (number(99, 7) + varint(98 << 3 | 1) + bytes(8) + varint(97 << 3 | 5) + bytes(4)
                + text(96, "future"))

@@ -7,7 +7,8 @@ from typing import Any
 
 from minik8s.scheduler.cache import SchedulerCache
 from minik8s.scheduler.decision import Scheduled, Unschedulable, schedule_pod
-from tests.unit.scheduler_builders import facts, node, pod
+from minik8s.scheduler.spread import spread_filter_state
+from tests.unit.scheduler_builders import facts, node, pod, spread_constraint
 
 
 class Clock:
@@ -108,13 +109,18 @@ def test_finished_and_deleted_pods_stop_counting() -> None:
 def test_terminating_pods_still_hold_resources_but_no_longer_count_for_spreading() -> None:
     cache = SchedulerCache()
     cache.add_or_update_node(node("n1"))
-    running = bound(pod("a", cpu="1", owner_uid="rs-1"), "n1")
+    running = bound(pod("a", cpu="1", labels={"app": "web"}), "n1")
     cache.add_or_update_pod(running)
+    spreading = facts("b", labels={"app": "web"}, spread=[spread_constraint(1, "kubernetes.io/hostname")])
+    state = spread_filter_state(spreading, cache.view())
+    assert state is not None and state.counts == ({"n1": 1},)
     terminating = copy.deepcopy(running)
     terminating["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
     cache.add_or_update_pod(terminating)
     node_info = cache.node_info("n1")
-    assert node_info is not None and node_info.requested_cpu == 1000 and node_info.owner_counts == {}
+    assert node_info is not None and node_info.requested_cpu == 1000
+    state = spread_filter_state(spreading, cache.view())
+    assert state is not None and state.counts == ({"n1": 0},)
 
 
 def test_pods_on_an_unknown_node_are_kept_until_the_node_arrives() -> None:

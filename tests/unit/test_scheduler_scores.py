@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from minik8s.api.selectors import label_selector_from_set
 from minik8s.scheduler.decision import Scheduled, schedule_pod
 from minik8s.scheduler.scores import (
     balanced_allocation,
@@ -14,7 +16,6 @@ from minik8s.scheduler.scores import (
     least_allocated,
     min_max_normalize,
     plugin_scores,
-    spread_scores,
     total_scores,
 )
 from tests.unit.scheduler_builders import GI, MI, cluster, facts, info, node, pod
@@ -87,16 +88,6 @@ def test_min_max_normalize(raw: list[int], expected: list[int]) -> None:
     assert min_max_normalize(raw) == expected
 
 
-@pytest.mark.parametrize(("counts", "zones", "expected"), [
-    ([0, 0], ["", ""], [100, 100]),
-    ([0, 1, 2], ["", "", ""], [100, 50, 0]),
-    ([1, 0, 0], ["a", "a", "b"], [0, 33, 100]),  # of two empty nodes, the one in the emptier zone wins
-])
-def test_spread_prefers_nodes_and_zones_with_fewer_pods_of_the_controller(
-        counts: list[int], zones: list[str], expected: list[int]) -> None:
-    assert spread_scores(counts, zones) == expected
-
-
 def scores_of(plugin: str, incoming: Any, *infos: Any) -> list[int]:
     return plugin_scores(incoming, list(infos), cluster(*infos))[plugin]
 
@@ -118,15 +109,6 @@ def test_preferred_node_affinity_adds_the_weights_of_matching_terms() -> None:
     nodes = [info(node("ssd", labels={"disk": "ssd"})), info(node("zone-a", labels={"zone": "a"})),
              info(node("both", labels={"disk": "ssd", "zone": "a"})), info(node("none"))]
     assert scores_of("NodeAffinity", incoming, *nodes) == [20, 80, 100, 0]
-
-
-def test_selector_spread_counts_running_pods_of_the_same_controller() -> None:
-    incoming = facts("web-9", owner_uid="rs-1")
-    nodes = [info(node("two"), pod("a", owner_uid="rs-1"), pod("b", owner_uid="rs-1")),
-             info(node("one"), pod("c", owner_uid="rs-1"), pod("x", owner_uid="rs-other")),
-             info(node("none"), pod("y", owner_uid="rs-other"))]
-    assert scores_of("SelectorSpread", incoming, *nodes) == [0, 50, 100]
-    assert scores_of("SelectorSpread", facts("loner"), *nodes) == [0, 0, 0]
 
 
 def test_preferred_pod_affinity_and_anti_affinity() -> None:
@@ -174,10 +156,11 @@ def test_the_least_loaded_node_wins_and_ties_are_broken_by_the_chooser() -> None
 
 def test_replicas_of_one_controller_spread_over_identical_nodes() -> None:
     nodes = [info(node(f"n{i}", memory=f"{8 * GI}")) for i in range(4)]
-    view = cluster(*nodes)
+    view = replace(cluster(*nodes), default_spread_selector=lambda pod: label_selector_from_set(WEB))
     for index in range(12):
-        decision = schedule_pod(facts(f"web-{index}", owner_uid="rs-1"), view, choose=lambda names: names[0])
+        incoming = facts(f"web-{index}", labels=WEB, owner_uid="rs-1")
+        decision = schedule_pod(incoming, view, choose=lambda names: names[0])
         assert isinstance(decision, Scheduled)
         placed = next(n for n in nodes if n.name == decision.node_name)
-        placed.add_pod(facts(f"web-{index}", owner_uid="rs-1").with_node(placed.name))
+        placed.add_pod(incoming.with_node(placed.name))
     assert [len(n.pods) for n in nodes] == [3, 3, 3, 3]

@@ -448,8 +448,8 @@ SMALL_KIND_CASES: list[tuple[str, dict[str, Any], list[Any]]] = [
     ("Lease", {"metadata": meta("kube-scheduler"), "spec": {"holderIdentity": "host_1a2b"}},
      ["kube-scheduler", "host_1a2b", "60m"]),
     ("Lease", {"metadata": meta("free"), "spec": {}}, ["free", "", "60m"]),
-    ("Job", {"metadata": meta("unknown-kind")}, ["unknown-kind", "60m"]),
-    ("Job", {"metadata": {"name": "no-timestamp"}}, ["no-timestamp", "<unknown>"]),
+    ("PodTemplate", {"metadata": meta("unknown-kind")}, ["unknown-kind", "60m"]),
+    ("PodTemplate", {"metadata": {"name": "no-timestamp"}}, ["no-timestamp", "<unknown>"]),
 ]
 
 

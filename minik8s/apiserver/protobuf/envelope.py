@@ -16,6 +16,7 @@ from minik8s.apiserver.protobuf.authentication_schema import (
     TOKEN_REQUEST,
     TOKEN_REVIEW,
 )
+from minik8s.apiserver.protobuf.batch_schema import CRON_JOB, JOB
 from minik8s.apiserver.protobuf.core_schema import (
     CONFIG_MAP,
     EVICTION,
@@ -27,6 +28,7 @@ from minik8s.apiserver.protobuf.core_schema import (
     SERVICE,
 )
 from minik8s.apiserver.protobuf.decoder import decode_message
+from minik8s.apiserver.protobuf.policy_schema import POD_DISRUPTION_BUDGET, PRIORITY_CLASS
 from minik8s.apiserver.protobuf.rbac_schema import (
     CLUSTER_ROLE,
     CLUSTER_ROLE_BINDING,
@@ -50,6 +52,8 @@ KINDS: dict[tuple[str, str], Message] = {
     ("apps/v1", "Deployment"): DEPLOYMENT,
     ("apps/v1", "ReplicaSet"): REPLICA_SET,
     ("apps/v1", "DaemonSet"): DAEMON_SET,
+    ("batch/v1", "Job"): JOB,
+    ("batch/v1", "CronJob"): CRON_JOB,
     ("policy/v1", "Eviction"): EVICTION,
     ("policy/v1beta1", "Eviction"): EVICTION,
     ("rbac.authorization.k8s.io/v1", "Role"): ROLE,
@@ -66,6 +70,8 @@ KINDS: dict[tuple[str, str], Message] = {
     ("authentication.k8s.io/v1", "TokenRequest"): TOKEN_REQUEST,
     ("authentication.k8s.io/v1", "SelfSubjectReview"): SELF_SUBJECT_REVIEW,
     ("authentication.k8s.io/v1", "TokenReview"): TOKEN_REVIEW,
+    ("policy/v1", "PodDisruptionBudget"): POD_DISRUPTION_BUDGET,
+    ("scheduling.k8s.io/v1", "PriorityClass"): PRIORITY_CLASS,
 }
 
 _TYPE_META = message("TypeMeta", {1: string("apiVersion"), 2: string("kind")})

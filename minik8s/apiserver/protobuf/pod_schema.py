@@ -1,13 +1,13 @@
 """Field tables of PodSpec and its parts (core/v1 generated.proto), shared by Pod and every workload.
 
 A Deployment's, ReplicaSet's and DaemonSet's template is a PodTemplateSpec, so the pod's
-messages are written once here. Rarely used parts (affinity, topology spread, ephemeral
-containers, most volume sources) are left out: their fields are skipped, not misread.
+messages are written once here. Rarely used parts (affinity, ephemeral containers, most volume
+sources) are left out: their fields are skipped, not misread.
 """
 
 from __future__ import annotations
 
-from minik8s.apiserver.protobuf.meta_schema import OBJECT_META
+from minik8s.apiserver.protobuf.meta_schema import LABEL_SELECTOR, OBJECT_META
 from minik8s.apiserver.protobuf.schema import (
     boolean,
     int32,
@@ -149,6 +149,13 @@ POD_DNS_CONFIG = message("PodDNSConfig", {
               repeated=True),
 })
 
+TOPOLOGY_SPREAD_CONSTRAINT = message("TopologySpreadConstraint", {
+    1: int32("maxSkew", keep_zero=True), 2: string("topologyKey", keep_zero=True),
+    3: string("whenUnsatisfiable", keep_zero=True), 4: nested("labelSelector", LABEL_SELECTOR),
+    5: int32("minDomains", keep_zero=True), 6: string("nodeAffinityPolicy", keep_zero=True),
+    7: string("nodeTaintsPolicy", keep_zero=True), 8: string("matchLabelKeys", repeated=True),
+})
+
 POD_SPEC = message("PodSpec", {
     1: nested("volumes", VOLUME, repeated=True), 20: nested("initContainers", CONTAINER, repeated=True),
     2: nested("containers", CONTAINER, repeated=True), 3: string("restartPolicy"),
@@ -165,6 +172,7 @@ POD_SPEC = message("PodSpec", {
     28: nested("readinessGates", message("PodReadinessGate", {1: string("conditionType")}), repeated=True),
     29: string("runtimeClassName", keep_zero=True), 30: boolean("enableServiceLinks", keep_zero=True),
     31: string("preemptionPolicy", keep_zero=True), 32: quantity_map("overhead"),
+    33: nested("topologySpreadConstraints", TOPOLOGY_SPREAD_CONSTRAINT, repeated=True),
     35: boolean("setHostnameAsFQDN", keep_zero=True), 37: boolean("hostUsers", keep_zero=True),
 })
 

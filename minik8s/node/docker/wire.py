@@ -186,6 +186,7 @@ def sandbox_arguments(spec: SandboxSpec) -> tuple[dict[str, Any], dict[str, Any]
         "image": spec.image,
         "name": spec.name,
         "hostname": None if host_network else spec.hostname,
+        "domainname": None if host_network else spec.domainname or None,
         "labels": dict(spec.labels),
         "ports": exposed or None,
         "detach": True,

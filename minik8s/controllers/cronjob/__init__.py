@@ -1,0 +1,1 @@
+"""The CronJob controller: creates Jobs on a cron schedule."""
