@@ -21,6 +21,11 @@ from minik8s.api.meta import JsonObject
 from minik8s.api.policy_defaults import default_limit_range, default_resource_quota
 from minik8s.api.priority_class import default_priority_class
 from minik8s.api.statefulset_defaults import default_stateful_set_spec
+from minik8s.api.storage_defaults import (
+    default_persistent_volume,
+    default_persistent_volume_claim,
+    default_storage_class,
+)
 
 DEFAULT_SERVICE_ACCOUNT = "default"
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
@@ -353,6 +358,9 @@ _DEFAULTERS: dict[str, Callable[[JsonObject, bool], None]] = {
     "ClusterRoleBinding": _default_rbac_binding,
     "LimitRange": default_limit_range,
     "ResourceQuota": default_resource_quota,
+    "PersistentVolume": default_persistent_volume,
+    "PersistentVolumeClaim": default_persistent_volume_claim,
+    "StorageClass": default_storage_class,
     "Job": default_job,
     "CronJob": default_cron_job,
     "PriorityClass": default_priority_class,

@@ -2,8 +2,12 @@
 
 Kubernetes' plugin/pkg/auth/authorizer/node: a `system:node:<name>` user in `system:nodes` may
 get (list, watch) a Secret or ConfigMap, get a PersistentVolumeClaim, and create a token for a
-ServiceAccount only when a pod bound to its node references that object (its graph runs from
-each object through the pods that use it to their node). It may get, create, update, patch and
+ServiceAccount only when a pod bound to its node references that object, and get a
+PersistentVolume only when its claimRef names such a claim (its graph runs from each object
+through the pods that use it to their node). minik8s adds what its node agent needs as the
+built-in local-path provisioner's deleter: it lists and watches the volumes labelled
+`minik8s.io/local-path-node=<name>` (only with that label selector) and deletes volumes, which
+NodeRestriction narrows to its own released ones. It may get, create, update, patch and
 delete only its own Lease in `kube-node-lease`. As with AuthorizeNodeWithSelectors (on by
 default since v1.32) it reads only its own Node, and only its own pods: by name, or listed and
 watched with the field selector `spec.nodeName=<name>`; it may write any Node and create or
@@ -28,7 +32,8 @@ from minik8s.api.user import NODE_PREFIX, SYSTEM_NODES, node_name_of
 
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 SECRET, CONFIG_MAP, PVC, SERVICE_ACCOUNT = "secrets", "configmaps", "persistentvolumeclaims", "serviceaccounts"
-POD = "pods"
+POD, PV = "pods", "persistentvolumes"
+LOCAL_PATH_NODE_LABEL = "minik8s.io/local-path-node"  # api/persistent_volumes.py
 _READ = ("get", "list", "watch")
 
 # bootstrappolicy.NodeRules (v1.32), without the kinds minik8s does not serve (CSI, DRA, CSRs).
@@ -44,7 +49,6 @@ NODE_RULES = (
     PolicyRule(("create", "delete"), ("",), ("pods",)),
     PolicyRule(("update", "patch"), ("",), ("pods/status",)),
     PolicyRule(("create",), ("",), ("pods/eviction",)),
-    PolicyRule(("get",), ("",), ("persistentvolumes",)),
     PolicyRule(("get",), ("",), ("endpoints",)),
     PolicyRule(_READ, ("discovery.k8s.io",), ("endpointslices",)),
 )
@@ -107,13 +111,28 @@ class PodReferences:
 
 
 class NodeGraph:
-    """Pods by node, each with what it references; updated one pod at a time."""
+    """Pods by node, each with what it references, and the claim each volume is bound to; updated one object
+    at a time."""
 
-    def __init__(self, pods: Iterable[tuple[str, JsonObject]] = ()) -> None:
+    def __init__(self, pods: Iterable[tuple[str, JsonObject]] = (), volumes: Iterable[JsonObject] = ()) -> None:
         self._pods: dict[str, PodReferences] = {}
         self._by_node: dict[str, dict[str, PodReferences]] = {}
+        self._claims: dict[str, tuple[str, str]] = {}  # volume name -> (namespace, claim name)
         for key, pod in pods:
             self.put(key, pod)
+        for volume in volumes:
+            self.put_volume(volume)
+
+    def put_volume(self, volume: JsonObject) -> None:
+        """A PersistentVolume's edge to the claim its claimRef names (none when it names none)."""
+        ref = (volume.get("spec") or {}).get("claimRef") if isinstance(volume.get("spec"), dict) else None
+        if isinstance(ref, dict) and ref.get("name"):
+            self._claims[name_of(volume)] = (str(ref.get("namespace") or ""), str(ref["name"]))
+        else:
+            self._claims.pop(name_of(volume), None)
+
+    def remove_volume(self, name: str) -> None:
+        self._claims.pop(name, None)
 
     def put(self, key: str, pod: JsonObject) -> None:
         self.remove(key)
@@ -134,6 +153,9 @@ class NodeGraph:
         """True when some pod bound to `node` in `namespace` is, or references, `resource` `name`."""
         if resource == POD:
             return any(refs.namespace == namespace and refs.name == name for refs in self._by_node.get(node, {}).values())
+        if resource == PV:
+            claim = self._claims.get(name)
+            return claim is not None and self.reaches(node, PVC, *claim)
         return any(refs.namespace == namespace and (resource, name) in refs.objects
                    for refs in self._by_node.get(node, {}).values())
 
@@ -219,6 +241,22 @@ def _pod(node: str, graph: NodeGraph, attributes: RequestAttributes) -> Decision
     return Decision(True) if verb in allowed.get(subresource, ()) else _no_opinion("")
 
 
+def _persistent_volume(node: str, graph: NodeGraph, attributes: RequestAttributes) -> Decision:
+    """Get a volume of its pods' claims; list/watch its own local-path volumes; delete (NodeRestriction narrows)."""
+    verb = attributes.verb
+    if attributes.subresource:
+        return _no_opinion("cannot get subresource")
+    if verb == "get":
+        return _through_graph(node, graph, attributes)
+    if verb in ("list", "watch"):
+        if _selects(attributes.label_selector, LOCAL_PATH_NODE_LABEL, node):
+            return Decision(True)
+        return _no_opinion(f"can only list/watch persistentvolumes with label selector {LOCAL_PATH_NODE_LABEL}={node}")
+    if verb == "delete":
+        return Decision(True)
+    return _no_opinion("can only get, list/watch its local-path volumes, or delete persistentvolumes")
+
+
 def authorize_node(attributes: RequestAttributes, graph: NodeGraph) -> Decision:
     """The Node authorizer: allowed, or not allowed meaning no opinion (never a deny)."""
     user = attributes.user
@@ -241,6 +279,8 @@ def authorize_node(attributes: RequestAttributes, graph: NodeGraph) -> Decision:
             return _node(node, attributes)
         if group == "" and resource == POD:
             return _pod(node, graph, attributes)
+        if group == "" and resource == PV:
+            return _persistent_volume(node, graph, attributes)
     if any(rule_allows(attributes, rule) for rule in NODE_RULES):
         return Decision(True)
     return _no_opinion("")

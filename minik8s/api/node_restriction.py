@@ -4,7 +4,9 @@ Kubernetes' plugin/pkg/admission/noderestriction, for a `system:node:<name>` use
 only its own Node (and not its taints), only its own Lease in `kube-node-lease`, the status of
 pods bound to it (without touching their labels), deletes and evicts only pods bound to it, and
 creates no pod but a mirror pod (annotated `kubernetes.io/config.mirror`) bound to itself, and asks
-for ServiceAccount tokens only bound to a pod (name and uid) that runs on it. The
+for ServiceAccount tokens only bound to a pod (name and uid) that runs on it. minik8s adds one rule for
+its built-in provisioner: a node deletes only a PersistentVolume of `minik8s.io/local-path` labelled
+with its name, once Released under the Delete policy (its directory removed first). The
 Node authorizer cannot see these — it has no object names on create and no objects at all —
 so the apiserver asks `refusal` on each write and answers a reason with a 403.
 """
@@ -15,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from minik8s.api.meta import JsonObject, annotations_of, labels_of, uid_of
-from minik8s.api.node_authorization import NODE_LEASE_NAMESPACE
+from minik8s.api.node_authorization import LOCAL_PATH_NODE_LABEL, NODE_LEASE_NAMESPACE
 
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
+PROVISIONED_BY, LOCAL_PATH = "pv.kubernetes.io/provisioned-by", "minik8s.io/local-path"  # api/persistent_volumes.py
 CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
 
 
@@ -83,6 +86,20 @@ def _lease(node: str, write: Write) -> str | None:
     return None
 
 
+def _persistent_volume(node: str, write: Write) -> str | None:
+    """Only a Released, Delete-policy local-path volume of this node, whose directory it has removed."""
+    old = write.old or {}
+    spec: Any = old.get("spec") or {}
+    status: Any = old.get("status") or {}
+    if write.operation != DELETE:
+        return f'node "{node}" can only delete persistentvolumes'
+    if labels_of(old).get(LOCAL_PATH_NODE_LABEL) != node or annotations_of(old).get(PROVISIONED_BY) != LOCAL_PATH:
+        return f'node "{node}" can only delete local-path persistentvolumes of its own'
+    if status.get("phase") != "Released" or spec.get("persistentVolumeReclaimPolicy") != "Delete":
+        return f'node "{node}" can only delete released persistentvolumes whose reclaim policy is Delete'
+    return None
+
+
 def token_binding_refusal(bound: Any) -> str | None:
     """A node's TokenRequest must be bound to a pod by name and uid (read before the pod is looked up)."""
     if (not isinstance(bound, dict) or bound.get("apiVersion") != "v1" or bound.get("kind") != "Pod"
@@ -118,4 +135,6 @@ def refusal(node: str, write: Write) -> str | None:
         return _node(node, write)
     if write.api_group == "coordination.k8s.io" and write.resource == "leases":
         return _lease(node, write)
+    if where == ("", "persistentvolumes", ""):
+        return _persistent_volume(node, write)
     return None

@@ -1,9 +1,8 @@
-"""OpenAPI schemas of apps/v1 StatefulSet and ControllerRevision, and of the claims a StatefulSet stamps out.
+"""OpenAPI schemas of apps/v1 StatefulSet and ControllerRevision.
 
 `kubectl explain statefulset.spec.updateStrategy` and the fuzzer read these, so every field the
-apiserver accepts is here under its Kubernetes name. The PersistentVolumeClaim schema is the small
-one the StatefulSet's `volumeClaimTemplates` refer to; the storage work (issue #15) owns the kind and
-replaces it with its full schema.
+apiserver accepts is here under its Kubernetes name. `volumeClaimTemplates` refer to the
+PersistentVolumeClaim schema of openapi_storage.py.
 """
 
 from __future__ import annotations
@@ -12,14 +11,12 @@ from minik8s.api.openapi_core import POD_TEMPLATE_SPEC
 from minik8s.api.openapi_schema import (
     INT_OR_STRING,
     LABEL_SELECTOR,
-    QUANTITY,
     TIME,
     Schema,
     array,
     free_object,
     integer,
     kind_object,
-    map_of,
     obj,
     ref,
     string,
@@ -27,16 +24,6 @@ from minik8s.api.openapi_schema import (
 
 PERSISTENT_VOLUME_CLAIM = "io.k8s.api.core.v1.PersistentVolumeClaim"
 _RETENTION = ("Retain", "Delete")
-
-_CLAIM_SPEC = obj("The storage a claim asks for.", {
-    "accessModes": array(string(enum=("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"))),
-    "resources": obj("The storage requested.", {"requests": map_of(ref(QUANTITY)), "limits": map_of(ref(QUANTITY))}),
-    "storageClassName": string(), "volumeMode": string(enum=("Filesystem", "Block")), "volumeName": string(),
-    "selector": ref(LABEL_SELECTOR), "dataSource": free_object(), "dataSourceRef": free_object(),
-    "volumeAttributesClassName": string()})
-_CLAIM_STATUS = obj("The observed state of a claim.", {
-    "phase": string(enum=("Pending", "Bound", "Lost")), "accessModes": array(string()),
-    "capacity": map_of(ref(QUANTITY)), "conditions": array(free_object())})
 
 _STATEFUL_SET_SPEC = obj("The desired state of a StatefulSet.", {
     "replicas": integer(), "selector": ref(LABEL_SELECTOR), "template": ref(POD_TEMPLATE_SPEC),
@@ -70,7 +57,5 @@ KINDS: dict[tuple[str, str], Schema] = {
                                                 "apps", "v1", "ControllerRevision", {
         "data": free_object("The state: a patch restoring the template."),
         "revision": integer("The revision's number.", format="int64")}, required=("revision",)),
-    ("", "PersistentVolumeClaim"): kind_object("A request for storage.", "", "v1", "PersistentVolumeClaim", {
-        "spec": _CLAIM_SPEC, "status": _CLAIM_STATUS}),
 }
-LISTED = ("StatefulSet", "ControllerRevision", "PersistentVolumeClaim")
+LISTED = ("StatefulSet", "ControllerRevision")

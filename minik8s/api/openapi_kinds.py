@@ -32,6 +32,7 @@ from minik8s.api.openapi_schema import (
     references,
     string,
 )
+from minik8s.api.openapi_storage import STORAGE_KINDS
 from minik8s.api.registry import AUTHENTICATION_GROUP, AUTHORIZATION_GROUP, RBAC_GROUP
 
 # Kubernetes names a group's Go package, not the group: rbac.authorization.k8s.io is `rbac`.
@@ -179,8 +180,10 @@ _KINDS: dict[tuple[str, str], Schema] = {
     **DISRUPTION_KINDS,
 }
 
-_LISTED = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
+_LISTED: tuple[str, ...] = ("ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "DaemonSet", "Lease", "Role", "ClusterRole", "RoleBinding",
            "ClusterRoleBinding", *openapi_apps.LISTED, *(kind for _, kind in DISRUPTION_KINDS))
+_KINDS.update(STORAGE_KINDS)
+_LISTED += tuple(kind for _, kind in STORAGE_KINDS)
 
 SCHEMAS: dict[str, Schema] = {
     **META_SCHEMAS,

@@ -26,7 +26,8 @@ from minik8s.api.field_errors import NOT_SUPPORTED, FieldError, join_index, join
 POD, POD_SECURITY, CONTAINER, CONTAINER_SECURITY, VOLUME_MOUNT = (
     "pod", "pod securityContext", "container", "container securityContext", "volumeMount")
 # node/volumes.py SUPPORTED_VOLUME_TYPES (a unit test keeps the two equal; api may not import node).
-SUPPORTED_VOLUME_SOURCES = ("configMap", "downwardAPI", "emptyDir", "hostPath", "projected", "secret")
+SUPPORTED_VOLUME_SOURCES = ("configMap", "downwardAPI", "emptyDir", "hostPath", "persistentVolumeClaim", "projected",
+                            "secret")
 # Where each kind keeps its pod spec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),

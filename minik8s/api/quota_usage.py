@@ -5,18 +5,21 @@ ask the same questions of the same code, so their sums agree. An evaluator knows
 which quota names it answers for (`MatchingResources`), what one object uses (`Usage`), which writes
 change usage (`Handles`), and what an object must declare when a quota bounds it (`Constraints`).
 As in pkg/quota/v1/evaluator/core: pods cost `pods`, `count/pods` and their requests and limits
-(while not finished); services cost `services`, node ports and load balancers; any other resource
-costs `count/<resource>[.<group>]` (and its legacy name: `configmaps`, `secrets`, ...) when created.
+(while not finished); services cost `services`, node ports and load balancers; claims cost
+`persistentvolumeclaims` and their `requests.storage`, each also under their StorageClass; any other
+resource costs `count/<resource>[.<group>]` (and its legacy name: `configmaps`, `secrets`, ...) when created.
 """
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from minik8s.api.meta import parse_time, spec_of, status_of
+from minik8s.api.persistent_volumes import claim_class, requested_storage
 from minik8s.api.pod_resources import LIMITS, REQUESTS, container_resources, containers_of, pod_total
 from minik8s.api.quota_names import (
     BEST_EFFORT,
@@ -48,6 +51,9 @@ from minik8s.api.resource_lists import Quantity, ResourceList, add, mask, parse_
 
 CREATE, UPDATE = "CREATE", "UPDATE"
 _ONE = Quantity.of(1)
+REQUESTS_STORAGE = "requests.storage"
+STORAGE_CLASS_SUFFIX = ".storageclass.storage.k8s.io/"  # <class>.storageclass.storage.k8s.io/<resource>
+_CLAIM_RESOURCES = (PERSISTENT_VOLUME_CLAIMS, REQUESTS_STORAGE)
 _COMPUTE = (CPU, MEMORY, EPHEMERAL_STORAGE)
 # "a mistake" Kubernetes keeps: a quota on these makes every container declare them.
 _MUST_DECLARE = frozenset({CPU, MEMORY, "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"})
@@ -240,11 +246,32 @@ class ServiceEvaluator(Evaluator):
 
 
 class ClaimEvaluator(Evaluator):
-    """PersistentVolumeClaims: not served by minik8s, so a quota naming them always counts zero."""
+    """PersistentVolumeClaims (pvcEvaluator): the claim and its storage request, also under its class
+    (`<class>.storageclass.storage.k8s.io/requests.storage`); a request is counted in whole bytes."""
 
     def __init__(self) -> None:
         super().__init__(PERSISTENT_VOLUME_CLAIMS)
-        self.names = (self.count_name, PERSISTENT_VOLUME_CLAIMS, "requests.storage")
+        self.names = (self.count_name, PERSISTENT_VOLUME_CLAIMS, REQUESTS_STORAGE)
+
+    def matching(self, names: Iterable[str]) -> list[str]:
+        return [name for name in names if name in self.names
+                or any(name.endswith(STORAGE_CLASS_SUFFIX + resource) for resource in _CLAIM_RESOURCES)]
+
+    def handles(self, operation: str, obj: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
+        return operation in (CREATE, UPDATE)  # a bound claim's request may change
+
+    def usage(self, obj: Mapping[str, Any], now: datetime) -> ResourceList:
+        usage: ResourceList = {self.count_name: _ONE, PERSISTENT_VOLUME_CLAIMS: _ONE}
+        class_name = claim_class(obj)
+        if class_name:
+            usage[class_name + STORAGE_CLASS_SUFFIX + PERSISTENT_VOLUME_CLAIMS] = _ONE
+        requested = requested_storage(obj)
+        if requested is not None:
+            whole = Quantity(requested.value.to_integral_value(rounding=decimal.ROUND_CEILING), requested.format)
+            usage[REQUESTS_STORAGE] = whole
+            if class_name:
+                usage[class_name + STORAGE_CLASS_SUFFIX + REQUESTS_STORAGE] = whole
+        return usage
 
 
 def evaluator_for(plural: str, group: str = "") -> Evaluator:

@@ -125,6 +125,7 @@ class RequestAttributes:
     path: str = ""
     resource_request: bool = True
     field_selector: str = ""  # the list/watch request's, for the Node authorizer's selector checks
+    label_selector: str = ""  # likewise: a node lists only the local-path volumes labelled with its name
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,9 @@ SCHEDULER_RULES = [
     rule(READ, "apps", "replicasets", "statefulsets"),
     rule(("create",), "", "pods/binding", "bindings"),
     rule(("patch", "update"), "", "pods/status"),
+    # volume binding (Kubernetes' system:volume-scheduler): prebinds volumes, asks provisioners through claims
+    rule(("get", "list", "watch", "patch", "update"), "", "persistentvolumeclaims", "persistentvolumes"),
+    rule(READ, "storage.k8s.io", "storageclasses"),
     rule(("delete",), "", "pods"),  # preemption's victims
     rule(READ, "policy", "poddisruptionbudgets"),  # preemption respects them where it can
 ]
@@ -129,6 +132,8 @@ CONTROLLER_MANAGER_RULES = [
     rule(("escalate",), "rbac.authorization.k8s.io", "clusterroles"),  # the aggregation controller
     # resourcequota: lists what it counts (above) and writes each quota's status
     rule(("update",), "", "resourcequotas/status"),
+    # the local-path provisioner creates the volumes it provisions
+    rule(("create",), "", "persistentvolumes"),
 ]
 PROXY_RULES = [rule(("list", "watch"), "", "services", "endpoints")]
 DNS_READ_RULES = [rule(("list", "watch"), "", "services", "endpoints")]

@@ -135,6 +135,7 @@ _NO_DELETECOLLECTION: Verbs = tuple(verb for verb in ALL_VERBS if verb != "delet
 RBAC_GROUP = "rbac.authorization.k8s.io"
 AUTHORIZATION_GROUP = "authorization.k8s.io"
 AUTHENTICATION_GROUP = "authentication.k8s.io"
+STORAGE_GROUP = "storage.k8s.io"
 SCHEDULING_GROUP = "scheduling.k8s.io"
 
 REGISTRY = Registry(
@@ -153,8 +154,6 @@ REGISTRY = Registry(
         ResourceKind("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",), ("token",)),
         ResourceKind("", "v1", "LimitRange", "limitranges", True, ("limits",)),
         ResourceKind("", "v1", "ResourceQuota", "resourcequotas", True, ("quota",), ("status",)),
-        # issue15-statefulset: the minimal claim kind the StatefulSet controller needs; issue15-storage owns it
-        ResourceKind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ("pvc",), ("status",)),
         ResourceKind("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("status", "scale"), _ALL),
         ResourceKind("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("status", "scale"), _ALL),
         ResourceKind("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("status",), _ALL),
@@ -167,6 +166,9 @@ REGISTRY = Registry(
         ResourceKind(RBAC_GROUP, "v1", "ClusterRole", "clusterroles", False),
         ResourceKind(RBAC_GROUP, "v1", "RoleBinding", "rolebindings", True),
         ResourceKind(RBAC_GROUP, "v1", "Role", "roles", True),
+        ResourceKind("", "v1", "PersistentVolume", "persistentvolumes", False, ("pv",), ("status",)),
+        ResourceKind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ("pvc",), ("status",)),
+        ResourceKind(STORAGE_GROUP, "v1", "StorageClass", "storageclasses", False, ("sc",)),
         ResourceKind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), ("status",)),
         ResourceKind(SCHEDULING_GROUP, "v1", "PriorityClass", "priorityclasses", False, ("pc",)),
     ),

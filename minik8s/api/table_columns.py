@@ -184,6 +184,43 @@ for _binding, _scope in (("RoleBinding", "roleBinding"), ("ClusterRoleBinding", 
         _column("Groups", f"Groups in the {_scope}", priority=1),
         _column("ServiceAccounts", f"ServiceAccounts in the {_scope}", priority=1),
     ]
+_STORAGE_DOCS = {
+    "pvCapacity": "capacity is the description of the persistent volume's resources and capacity. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#capacity",
+    "pvAccessModes": "accessModes contains all ways the volume can be mounted. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes",
+    "pvReclaimPolicy": "persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim. Valid options are Retain (default for manually created PersistentVolumes), Delete (default for dynamically provisioned PersistentVolumes), and Recycle (deprecated). Recycle must be supported by the volume plugin underlying this PersistentVolume. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#reclaiming",
+    "pvPhase": "phase indicates if a volume is available, bound to a claim, or released by a claim. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#phase",
+    "pvClaimRef": "claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim. Expected to be non-nil when bound. claim.VolumeName is the authoritative bind between PV and PVC. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#binding",
+    "pvReason": "reason is a brief CamelCase string that describes any failure and is meant for machine parsing and tidy display in the CLI.",
+    "pvVolumeMode": "volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state. Value of Filesystem is implied when not included in spec.",
+    "pvcPhase": "phase represents the current phase of PersistentVolumeClaim.",
+    "pvcVolumeName": "volumeName is the binding reference to the PersistentVolume backing this claim.",
+    "pvcCapacity": "capacity represents the actual resources of the underlying volume.",
+    "pvcAccessModes": "accessModes contains the actual access modes the volume backing the PVC has. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1",
+    "pvcVolumeMode": "volumeMode defines what type of volume is required by the claim. Value of Filesystem is implied when not included in claim spec.",
+    "scProvisioner": "provisioner indicates the type of the provisioner.",
+    "scReclaimPolicy": "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class. Defaults to Delete.",
+    "scVolumeBindingMode": "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.  When unset, VolumeBindingImmediate is used. This field is only honored by servers that enable the VolumeScheduling feature.",
+    "scAllowVolumeExpansion": "allowVolumeExpansion shows whether the storage class allow volume expand.",
+}
+_COLUMNS["PersistentVolume"] = [
+    _NAME, _column("Capacity", _STORAGE_DOCS["pvCapacity"]), _column("Access Modes", _STORAGE_DOCS["pvAccessModes"]),
+    _column("Reclaim Policy", _STORAGE_DOCS["pvReclaimPolicy"]), _column("Status", _STORAGE_DOCS["pvPhase"]),
+    _column("Claim", _STORAGE_DOCS["pvClaimRef"]), _column("StorageClass", "StorageClass of the pv"),
+    _column("VolumeAttributesClass", "VolumeAttributesClass of the pv"), _column("Reason", _STORAGE_DOCS["pvReason"]),
+    _AGE, _column("VolumeMode", _STORAGE_DOCS["pvVolumeMode"], priority=1),
+]
+_COLUMNS["PersistentVolumeClaim"] = [
+    _NAME, _column("Status", _STORAGE_DOCS["pvcPhase"]), _column("Volume", _STORAGE_DOCS["pvcVolumeName"]),
+    _column("Capacity", _STORAGE_DOCS["pvcCapacity"]), _column("Access Modes", _STORAGE_DOCS["pvcAccessModes"]),
+    _column("StorageClass", "StorageClass of the pvc"), _column("VolumeAttributesClass", "VolumeAttributesClass of the pvc"),
+    _AGE, _column("VolumeMode", _STORAGE_DOCS["pvcVolumeMode"], priority=1),
+]
+_COLUMNS["StorageClass"] = [
+    _NAME, _column("Provisioner", _STORAGE_DOCS["scProvisioner"]),
+    _column("ReclaimPolicy", _STORAGE_DOCS["scReclaimPolicy"]),
+    _column("VolumeBindingMode", _STORAGE_DOCS["scVolumeBindingMode"]),
+    _column("AllowVolumeExpansion", _STORAGE_DOCS["scAllowVolumeExpansion"]), _AGE,
+]
 _COLUMNS.update(DISRUPTION_COLUMNS)
 _DEFAULT_COLUMNS = [_NAME, _AGE]
 

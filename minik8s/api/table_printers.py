@@ -16,6 +16,7 @@ from typing import Any
 from minik8s.api import table_printers_access as access
 from minik8s.api import table_printers_apps as apps
 from minik8s.api import table_printers_disruption as disruption
+from minik8s.api import table_printers_storage as storage
 from minik8s.api.table_printers_batch import CELL_PRINTERS as BATCH_CELL_PRINTERS
 from minik8s.api.table_values import (
     age,
@@ -349,6 +350,7 @@ _CELL_PRINTERS: dict[str, CellPrinter] = {
     "ClusterRole": access.role_cells,
     "RoleBinding": access.binding_cells,
     "ClusterRoleBinding": access.binding_cells,
+    **storage.CELL_PRINTERS,
     **BATCH_CELL_PRINTERS,
     **disruption.CELL_PRINTERS,
 }

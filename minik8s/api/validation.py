@@ -41,6 +41,8 @@ from minik8s.api.rbac_validation import (
 )
 from minik8s.api.service_validation import validate_endpoints, validate_service
 from minik8s.api.statefulset_validation import validate_controller_revision, validate_stateful_set
+from minik8s.api.storage_class_validation import validate_storage_class
+from minik8s.api.storage_validation import validate_persistent_volume, validate_persistent_volume_claim
 from minik8s.api.workload_validation import validate_daemon_set, validate_deployment, validate_replica_set
 
 __all__ = ["FieldError", "describe_invalid", "validate", "validate_name"]
@@ -69,6 +71,9 @@ _VALIDATORS: dict[str, KindValidator] = {
     "ClusterRole": validate_cluster_role,
     "RoleBinding": validate_role_binding,
     "ClusterRoleBinding": validate_cluster_role_binding,
+    "PersistentVolume": validate_persistent_volume,
+    "PersistentVolumeClaim": validate_persistent_volume_claim,
+    "StorageClass": validate_storage_class,
     "Job": validate_job,
     "CronJob": validate_cron_job,
     "PodDisruptionBudget": validate_pod_disruption_budget,

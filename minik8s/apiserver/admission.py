@@ -5,7 +5,8 @@ AllOrderedPlugins) — every plugin's mutating half (`admit`), then every valida
 (`validate`) — whatever order the flags name them in. Of that order minik8s has:
 
     NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, PodSecurity, Priority,
-    DefaultTolerationSeconds, ResourceQuota
+    DefaultTolerationSeconds, DefaultStorageClass, StorageObjectInUseProtection,
+    PersistentVolumeClaimResize, ResourceQuota
 
 `--enable-admission-plugins` adds to the default set and `--disable-admission-plugins` takes away,
 as in Kubernetes. The defaults are Kubernetes' own default-on plugins, except:
@@ -46,13 +47,22 @@ from minik8s.apiserver.admission_pod_security import POD_SECURITY, PodSecurity
 from minik8s.apiserver.admission_priority import PRIORITY, Priority
 from minik8s.apiserver.admission_quota import RESOURCE_QUOTA, ResourceQuota
 from minik8s.apiserver.admission_service_account import SERVICE_ACCOUNT, ServiceAccountPlugin
+from minik8s.apiserver.admission_storage import (
+    DEFAULT_STORAGE_CLASS,
+    PERSISTENT_VOLUME_CLAIM_RESIZE,
+    STORAGE_OBJECT_IN_USE_PROTECTION,
+    DefaultStorageClass,
+    PersistentVolumeClaimResize,
+    StorageObjectInUseProtection,
+)
 
 __all__ = ["DEFAULT_PLUGINS", "NODE_RESTRICTION", "PLUGINS", "POD_SECURITY", "SERVICE_ACCOUNT", "Admission",
            "AdmissionRequest", "enabled_plugins"]
 
 NODE_RESTRICTION = "NodeRestriction"
 ORDER: tuple[str, ...] = (NAMESPACE_LIFECYCLE, LIMIT_RANGER, SERVICE_ACCOUNT, NODE_RESTRICTION, POD_SECURITY,
-                          PRIORITY, DEFAULT_TOLERATION_SECONDS, RESOURCE_QUOTA)
+                          PRIORITY, DEFAULT_TOLERATION_SECONDS, DEFAULT_STORAGE_CLASS, STORAGE_OBJECT_IN_USE_PROTECTION,
+                          PERSISTENT_VOLUME_CLAIM_RESIZE, RESOURCE_QUOTA)
 # The plugins this chain runs, by name.
 FACTORIES: dict[str, PluginFactory] = {
     NAMESPACE_LIFECYCLE: NamespaceLifecycle,
@@ -62,11 +72,15 @@ FACTORIES: dict[str, PluginFactory] = {
     PRIORITY: Priority,
     DEFAULT_TOLERATION_SECONDS: DefaultTolerationSeconds,
     RESOURCE_QUOTA: ResourceQuota,
+    DEFAULT_STORAGE_CLASS: DefaultStorageClass,
+    STORAGE_OBJECT_IN_USE_PROTECTION: StorageObjectInUseProtection,
+    PERSISTENT_VOLUME_CLAIM_RESIZE: PersistentVolumeClaimResize,
 }
 ENFORCED_ELSEWHERE = frozenset({NODE_RESTRICTION})
 PLUGINS: tuple[str, ...] = tuple(name for name in ORDER if name in FACTORIES or name in ENFORCED_ELSEWHERE)
 KUBERNETES_DEFAULT_ON = frozenset({NAMESPACE_LIFECYCLE, LIMIT_RANGER, SERVICE_ACCOUNT, POD_SECURITY, PRIORITY,
-                                   DEFAULT_TOLERATION_SECONDS, RESOURCE_QUOTA})
+                                   DEFAULT_TOLERATION_SECONDS, RESOURCE_QUOTA, DEFAULT_STORAGE_CLASS,
+                                   STORAGE_OBJECT_IN_USE_PROTECTION, PERSISTENT_VOLUME_CLAIM_RESIZE})
 OPT_IN = frozenset({SERVICE_ACCOUNT})
 DEFAULT_PLUGINS: frozenset[str] = frozenset(
     name for name in PLUGINS if name in KUBERNETES_DEFAULT_ON - OPT_IN or name == NODE_RESTRICTION)

@@ -58,7 +58,8 @@ def request_attributes(user: UserInfo, method: str, path: str, query: dict[str, 
     if not name and verb == "delete":
         verb = "deletecollection"
     return RequestAttributes(user, verb, namespace, group, version, resource, subresource, name, path,
-                             field_selector=query.get("fieldSelector", ""))
+                             field_selector=query.get("fieldSelector", ""),
+                             label_selector=query.get("labelSelector", ""))
 
 
 def _exact_name(field_selector: str) -> str:

@@ -25,6 +25,7 @@ from minik8s.apiserver import errors
 from minik8s.apiserver.admission_pod_security import has_pod_security_labels
 from minik8s.apiserver.bootstrap_policy import create_cluster_policy, create_namespaced_policy
 from minik8s.apiserver.bootstrap_priority import create_system_priority_classes
+from minik8s.apiserver.bootstrap_storage import create_default_storage_class
 from minik8s.apiserver.operations import Operations
 from minik8s.store.base import name_cluster
 
@@ -114,7 +115,8 @@ async def _create_kubernetes_service(ops: Operations, advertise: tuple[str, int]
 async def bootstrap(ops: Operations, advertise: tuple[str, int] | None = None, *, rbac: bool = False,
                     namespace_labels: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """The cluster's id (named at its first start), the system namespaces (labelled with `namespace_labels`),
-    the `kubernetes` service (and with `rbac` the bootstrap policy); retried until the store has a leader."""
+    the `standard` StorageClass, the `kubernetes` service (and with `rbac` the bootstrap policy); retried
+    until the store has a leader."""
     for attempt in range(600):
         try:
             await ops.objects.run(name_cluster(ops.objects.store))
@@ -129,6 +131,7 @@ async def bootstrap(ops: Operations, advertise: tuple[str, int] | None = None, *
                     await label_for_pod_security(ops, name, labels)
             if rbac:
                 await create_namespaced_policy(ops)
+            await create_default_storage_class(ops)
             if advertise is not None:
                 await _create_kubernetes_service(ops, advertise)
             return

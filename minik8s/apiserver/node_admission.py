@@ -6,8 +6,8 @@ bindings, evictions and TokenRequests too, and it needs the user who asks. Under
 `--authorization-mode=Node,RBAC` every create, update, patch, delete and eviction from a
 `system:node:<name>` user is put to `minik8s.api.node_restriction.refusal` with the object it
 would write and the object stored now (read only when the rule needs it: pods, pods/status,
-evictions, Node updates); a node's TokenRequest is checked by `admit_node_token`. A refusal is
-Kubernetes' admission 403 on the target object. Other users' writes, and every write under the
+evictions, Node updates, PersistentVolume deletes); a node's TokenRequest is checked by
+`admit_node_token`. A refusal is Kubernetes' admission 403 on the target object. Other users' writes, and every write under the
 other modes, pass untouched.
 """
 
@@ -17,6 +17,7 @@ from minik8s.api.kinds import PODS, SERVICE_ACCOUNTS
 from minik8s.api.meta import JsonObject, name_of
 from minik8s.api.node_restriction import (
     CREATE,
+    DELETE,
     UPDATE,
     Write,
     refusal,
@@ -37,6 +38,8 @@ def _needs_stored(resource: ResourceKind, subresource: str | None, operation: st
         return False
     if resource.plural == "pods":
         return operation != CREATE or subresource == "eviction"
+    if resource.plural == "persistentvolumes":
+        return operation == DELETE
     return resource.plural == "nodes" and operation == UPDATE
 
 

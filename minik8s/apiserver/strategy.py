@@ -29,6 +29,7 @@ from minik8s.api.priority_class import SYSTEM_CLASS_NAMES
 from minik8s.api.registry import ResourceKind
 from minik8s.apiserver.batch_strategy import prepare_job_for_create
 from minik8s.apiserver.storage import clone
+from minik8s.apiserver.volume_strategy import VOLUME_KINDS, initial_status, stamp_phase_transition
 
 # The body of these kinds has no spec/status pair; their data is at the top level.
 _TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
@@ -40,6 +41,8 @@ _TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
     "RoleBinding": frozenset({"subjects", "roleRef"}),
     "ClusterRoleBinding": frozenset({"subjects", "roleRef"}),
     "ServiceAccount": frozenset({"secrets", "imagePullSecrets", "automountServiceAccountToken"}),
+    "StorageClass": frozenset({"provisioner", "parameters", "reclaimPolicy", "mountOptions", "allowVolumeExpansion",
+                               "volumeBindingMode", "allowedTopologies"}),
     "ControllerRevision": frozenset({"data", "revision"}),
     "PriorityClass": frozenset({"value", "globalDefault", "description", "preemptionPolicy"}),
     "Event": frozenset({
@@ -146,6 +149,8 @@ def prepare_for_create(resource: ResourceKind, obj: JsonObject) -> None:
         obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj)}
     elif resource.kind == "Namespace":
         obj["status"] = {"phase": "Active"}
+    elif resource.kind in VOLUME_KINDS:
+        obj["status"] = initial_status(resource.kind, metadata["creationTimestamp"])
     elif resource.kind == "Job" and resource.group == "batch":
         prepare_job_for_create(obj)
     elif resource.has_status and resource.kind != "Node":
@@ -202,6 +207,8 @@ def prepare_for_status_update(new: JsonObject, old: JsonObject) -> JsonObject:
         updated["status"] = new["status"]
     else:
         updated.pop("status", None)
+    if old.get("kind") == "PersistentVolume":
+        stamp_phase_transition(updated, old, timestamp())
     return updated
 
 

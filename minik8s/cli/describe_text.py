@@ -293,6 +293,9 @@ _VOLUME_TYPES = {
     "secret": lambda source: [("Type", "Secret (a volume populated by a Secret)"),
                               ("SecretName", as_str(source.get("secretName"))),
                               ("Optional", "true" if source.get("optional") else "false")],
+    "persistentVolumeClaim": lambda source: [
+        ("Type", "PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)"),
+        ("ClaimName", as_str(source.get("claimName"))), ("ReadOnly", "true" if source.get("readOnly") else "false")],
     "projected": lambda source: [("Type", "Projected (a volume that contains injected data from multiple sources)"),
                                  *(row for part in as_list(source.get("sources")) for row in _projected_rows(as_map(part)))],
 }

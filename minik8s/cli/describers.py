@@ -1,7 +1,8 @@
 """`describe` for each kind: kubectl's readable sections, computed from objects already fetched.
 
-Pods (containers, state, conditions, volumes), deployments, replica sets, statefulsets, services, nodes and
-namespaces (with their quotas and limit ranges) get the sections kubectl's describers print, in the same order and wording; any other
+Pods (containers, state, conditions, volumes), deployments, replica sets, statefulsets, services, nodes,
+namespaces (with their quotas and limit ranges) and the storage kinds (describe_storage.py) get the
+sections kubectl's describers print, in the same order and wording; any other
 kind gets the generic describer (metadata, then every other field). Every description ends with
 the object's Events. The verb fetches the object and what each section needs (`Evidence`); these
 functions only format, so they are tested without a cluster.
@@ -31,6 +32,11 @@ from minik8s.cli.describe_disruption import describe_pod_disruption_budget, desc
 from minik8s.cli.describe_namespace import write_policy
 from minik8s.cli.describe_node import describe_node
 from minik8s.cli.describe_statefulset import describe_stateful_set
+from minik8s.cli.describe_storage import (
+    describe_persistent_volume,
+    describe_persistent_volume_claim,
+    describe_storage_class,
+)
 from minik8s.cli.describe_text import (
     DescribeWriter,
     timestamp,
@@ -56,7 +62,7 @@ class Evidence:
 
     obj: Mapping[str, Any]
     events: Sequence[Mapping[str, Any]] | None = None
-    pods: Sequence[Mapping[str, Any]] = ()  # a node's pods, or a replica set's
+    pods: Sequence[Mapping[str, Any]] = ()  # a node's pods, a replica set's, or the pods of a claim's namespace
     replica_sets: Sequence[Mapping[str, Any]] = ()  # a deployment's
     endpoints: Mapping[str, Any] | None = None  # a service's
     lease: Mapping[str, Any] | None = None  # a node's
@@ -355,6 +361,10 @@ _DESCRIBERS: dict[str, Callable[[DescribeWriter, Evidence, datetime], None]] = {
     "Node": describe_node,
     "ConfigMap": _describe_config_map,
     "Secret": _describe_secret,
+    "PersistentVolume": lambda writer, evidence, now: describe_persistent_volume(writer, evidence.obj, now),
+    "PersistentVolumeClaim": lambda writer, evidence, now: describe_persistent_volume_claim(
+        writer, evidence.obj, evidence.pods, now),
+    "StorageClass": lambda writer, evidence, now: describe_storage_class(writer, evidence.obj),
     "StatefulSet": lambda writer, evidence, _: describe_stateful_set(writer, evidence.obj, evidence.pods),
     "Job": lambda writer, evidence, now: describe_job(writer, evidence.obj, now),
     "CronJob": lambda writer, evidence, now: describe_cron_job(writer, evidence.obj, now),

@@ -102,6 +102,8 @@ async def gather_evidence(session: Session, kind: ResourceKind, obj: JsonObject)
         except NotFound:
             lease = None
         return Evidence(obj, events, pods=pods.get("items") or [], lease=lease)
+    if kind.kind == "PersistentVolumeClaim":  # `Used By`: the pods of its namespace naming it
+        return Evidence(obj, events, pods=(await session.client.list(PODS, namespace=namespace)).get("items") or [])
     if kind.kind == "Namespace":
         quotas = (await session.client.list(RESOURCE_QUOTAS, namespace=name)).get("items") or []
         limit_ranges = (await session.client.list(LIMIT_RANGES, namespace=name)).get("items") or []

@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrent-syncs", type=int, default=2, help="workers per controller")
     parser.add_argument("--resource-quota-sync-period", type=duration, default=300.0,
                         help="how often every ResourceQuota's usage is recounted from scratch (e.g. 5m)")
+    parser.add_argument("--pvclaimbinder-sync-period", type=duration, default=15.0,
+                        help="how often every PersistentVolume and claim is synced by the binder (e.g. 15s)")
     parser.add_argument("--root-ca-file", default="",
                         help="the cluster CA (PEM) published to every namespace as the kube-root-ca.crt ConfigMap; "
                              f"without it the {ROOT_CA_PUBLISHER} controller does not run")
@@ -91,6 +93,7 @@ async def serve(args: argparse.Namespace) -> None:
         default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
         cluster_cidr=args.cluster_cidr, node_cidr_mask_size=args.node_cidr_mask_size, workers=args.concurrent_syncs,
         root_ca=args.root_ca, resource_quota_sync_period=args.resource_quota_sync_period,
+        pvclaimbinder_sync_period=args.pvclaimbinder_sync_period,
         job_backoff_base=args.job_backoff_base,
     )
     factories = load_controllers(args.controller_names)

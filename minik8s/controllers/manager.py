@@ -28,6 +28,10 @@ CONTROLLERS: dict[str, str] = {
     "clusterrole-aggregation":
         "minik8s.controllers.clusterrole_aggregation.controller:ClusterRoleAggregationController",
     ROOT_CA_PUBLISHER: "minik8s.controllers.root_ca_publisher.controller:RootCaPublisher",
+    "persistentvolume-binder": "minik8s.controllers.persistentvolume.controller:PersistentVolumeBinder",
+    "local-path-provisioner": "minik8s.controllers.local_path_provisioner.controller:LocalPathProvisioner",
+    "pvc-protection": "minik8s.controllers.volume_protection.controller:ClaimProtectionController",
+    "pv-protection": "minik8s.controllers.volume_protection.controller:VolumeProtectionController",
     "job": "minik8s.controllers.job.controller:JobController",
     "cronjob": "minik8s.controllers.cronjob.controller:CronJobController",
     "ttl-after-finished": "minik8s.controllers.ttl_after_finished.controller:TtlAfterFinishedController",

@@ -37,8 +37,10 @@ from minik8s.client.events import EventRecorder
 from minik8s.client.informer import Informer
 from minik8s.client.workqueue import WorkQueue
 from minik8s.node.backoff import Backoff
+from minik8s.node.claims import ClaimError, claim_volumes, mount_failure_message
 from minik8s.node.container_choice import choose_container
 from minik8s.node.executor import Executor, NodeSettings, PodContext
+from minik8s.node.local_volumes import LocalVolumeCleaner
 from minik8s.node.observation import observe_pod, running_sandbox
 from minik8s.node.pod_sources import PodSources
 from minik8s.node.pod_sync import BackoffQuery, Decision, PodView, Step, decide, pod_ref
@@ -55,6 +57,8 @@ from minik8s.node.server import ResolvedContainer
 from minik8s.node.status import pod_status, status_changed
 
 log = logging.getLogger(__name__)
+CLAIM_RETRY_SECONDS = 2.0  # a pod waiting for its claims looks again this often
+FAILED_MOUNT_REPEAT_SECONDS = 60.0
 
 
 @dataclass
@@ -63,6 +67,7 @@ class PodMemory:
 
     uid: str
     counted_failures: set[str] = field(default_factory=set)  # exited container ids already in the back-off
+    mount_failure: tuple[str, float] | None = None  # the last FailedMount message and when it was recorded
 
 
 class NodeAgent:
@@ -79,6 +84,7 @@ class NodeAgent:
         self.queue = WorkQueue(name=f"pods@{settings.node_name}")
         self.memory: dict[str, PodMemory] = {}  # pod key -> memory
         self.probes = ProbeSet(runtime, on_change=self._probe_changed, on_unhealthy=self._unhealthy)
+        self.local_volumes = LocalVolumeCleaner(client, settings.node_name, settings.local_path_dir)
         self._background: set[asyncio.Task[None]] = set()
         self.resync_seconds, self.workers = resync_seconds, workers
 
@@ -91,6 +97,7 @@ class NodeAgent:
             tasks.create_task(self.pods.run())
             tasks.create_task(self.sources.services.run())
             tasks.create_task(self._follow_runtime_events())
+            tasks.create_task(self.local_volumes.run())
             await self.pods.wait_synced()
             await self.sources.services.wait_synced()  # every container gets the Services' variables
             try:
@@ -163,6 +170,11 @@ class NodeAgent:
             return
         for _ in range(3):  # a fresh sandbox: start the containers in this same sync
             decision = decide(PodView(pod, containers, self._backoff_query(memory), self.probes.unhealthy(uid)))
+            if any(step.action == "run_sandbox" for step in decision.steps) and not await self._claims_ready(
+                    pod, memory):
+                await self._report(pod, containers, dict(decision.waiting), decision.sandbox_attempt)
+                self.queue.add_after(key, CLAIM_RETRY_SECONDS)
+                return
             context = PodContext(pod, running_sandbox(containers, decision.sandbox_attempt),
                                  decision.sandbox_attempt)
             waiting, steps = self._hold_back_image_pulls(pod, decision)
@@ -187,6 +199,23 @@ class NodeAgent:
         await self._report(pod, containers, waiting, decision.sandbox_attempt)
         if requeue is not None:
             self.queue.add_after(key, requeue)
+
+    async def _claims_ready(self, pod: JsonObject, memory: PodMemory) -> bool:
+        """The pod's claims resolve to volumes of this node; if not, no sandbox yet and a FailedMount Event
+        (at most once a minute for the same reason, as the kubelet reports on its mount timeout)."""
+        if not claim_volumes(pod):
+            return True
+        try:
+            await self.executor.resolve_claims(pod)
+            memory.mount_failure = None
+            return True
+        except ClaimError as error:
+            message = mount_failure_message(pod, [name for name, _, _ in claim_volumes(pod)], str(error))
+        last = memory.mount_failure
+        if last is None or last[0] != message or _now() - last[1] >= FAILED_MOUNT_REPEAT_SECONDS:
+            memory.mount_failure = (message, _now())
+            self._in_background(self.events.record(pod, "Warning", "FailedMount", message))
+        return False
 
     def _hold_back_image_pulls(self, pod: JsonObject, decision: Decision) -> tuple[dict[str, tuple[str, str]],
                                                                                      list[Step]]:

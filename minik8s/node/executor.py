@@ -20,6 +20,7 @@ from minik8s.api.meta import name_of, namespace_of, spec_of, uid_of
 from minik8s.api.quantity import cpu_millis, memory_bytes
 from minik8s.client.errors import ApiError
 from minik8s.client.events import EventRecorder
+from minik8s.node.claims import ClaimError, ClaimVolume, claim_volumes, resolve
 from minik8s.node.env import ConfigError, expand_command, resolve_env
 from minik8s.node.mounts import HostMounter, Mounter, remove_pod_directory
 from minik8s.node.pod_sources import PodSources
@@ -44,7 +45,7 @@ from minik8s.node.runtime import (
 from minik8s.node.sandbox_config import SandboxSettings, pod_ip, sandbox_spec
 from minik8s.node.security_context import namespace_options, security_options
 from minik8s.node.volume_mounts import SubPathBinds, container_mounts
-from minik8s.node.volumes import prepare_volumes, read_only_volumes
+from minik8s.node.volumes import prepare_volumes, read_only_volumes, refreshed_volumes
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,11 @@ class NodeSettings:
     def sandbox(self) -> SandboxSettings:
         return SandboxSettings(network=self.network, node_ip=self.node_ip, pause_image=self.pause_image,
                                cluster_dns=self.cluster_dns, cluster_domain=self.cluster_domain)
+
+    @property
+    def local_path_dir(self) -> Path:
+        """Where the directories of this node's local-path volumes are (published on its Node)."""
+        return (self.data_dir / "volumes").absolute()
 
     @property
     def seccomp_dir(self) -> Path:
@@ -130,6 +136,7 @@ class Executor:
         self.runtime, self.settings, self.events, self.sources = runtime, settings, events, sources
         self.mounter: Mounter | None = HostMounter() if settings.host_mounts else None
         self._background: set[asyncio.Task[None]] = set()
+        self._claims: dict[str, dict[str, ClaimVolume]] = {}  # pod uid -> its claims' directories, once resolved
 
     def note(self, pod: Mapping[str, Any], reason: str, message: str, *, field_path: str) -> None:
         """A Normal event recorded in the background: off the pod's critical path."""
@@ -251,17 +258,40 @@ class Executor:
             raise RuntimeFailure(f'failed to generate seccomp spec opts: cannot load seccomp profile "{path}": '
                                  f"{error.strerror}", reason="CreateContainerError") from error
 
+    async def resolve_claims(self, pod: Mapping[str, Any]) -> dict[str, ClaimVolume]:
+        """The directories of the pod's claims (ClaimError: not mountable yet). Once resolved they stay the
+        pod's for its life, as the kubelet keeps a mounted volume whatever later happens to its claim."""
+        uid = uid_of(pod)
+        if uid in self._claims:
+            return self._claims[uid]
+        namespace = namespace_of(pod) or "default"
+        node = await self.sources.lookup("Node", "", self.settings.node_name, cached=True) or {
+            "metadata": {"name": self.settings.node_name}}
+        resolved: dict[str, ClaimVolume] = {}
+        for volume_name, claim_name, read_only in claim_volumes(pod):
+            claim = await self.sources.lookup("PersistentVolumeClaim", namespace, claim_name)
+            bound_to = str(((claim or {}).get("spec") or {}).get("volumeName") or "")
+            volume = await self.sources.lookup("PersistentVolume", "", bound_to) if bound_to else None
+            resolved[volume_name] = resolve(namespace, claim_name, read_only, claim, volume, node)
+        self._claims[uid] = resolved
+        return resolved
+
     async def prepare_volumes(self, pod: Mapping[str, Any], *, cached: bool = False) -> dict[str, Path]:
         """Every volume of the pod on the node, its tokens obtained first; `cached` accepts objects `ttl` old."""
         async def lookup(kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
             return await self.sources.lookup(kind, namespace, name, cached=cached)
 
         tokens = await self.sources.tokens_for(pod)
+        try:
+            claims = await self.resolve_claims(pod)
+        except ClaimError as error:
+            raise ConfigError(str(error)) from None
         return await prepare_volumes_async(pod, pod_dir=self.pod_dir(pod), lookup=lookup, tokens=tokens,
-                                           mounter=self.mounter)
+                                           mounter=self.mounter, claims=claims)
 
     async def remove_pod_dir(self, pod_uid: str) -> None:
         """The pod's volumes and subPath binds unmounted, then its directory deleted (kept if anything stays mounted)."""
+        self._claims.pop(pod_uid, None)
         await asyncio.to_thread(remove_pod_directory, self.settings.data_dir / "pods" / pod_uid,
                                 self.mounter or HostMounter())
 
@@ -269,8 +299,8 @@ class Executor:
         """On each sync of a running pod: rewrite what changed (a token due for renewal, an edited ConfigMap).
         A failure keeps the files as they are, as the kubelet keeps a volume it cannot remount. Volumes
         never written (no container could start yet) are left to the next container start."""
-        if not read_only_volumes(pod) or not (self.pod_dir(pod) / "volumes").is_dir():
-            return  # nothing but emptyDir and hostPath volumes: nothing to follow
+        if not refreshed_volumes(pod) or not (self.pod_dir(pod) / "volumes").is_dir():
+            return  # nothing but emptyDir, hostPath and claim volumes: nothing to follow
         try:
             await self.prepare_volumes(pod, cached=True)
         except (ConfigError, ApiError, OSError) as error:
@@ -314,10 +344,11 @@ async def resolve_env_async(pod: Mapping[str, Any], container: Mapping[str, Any]
 
 
 async def prepare_volumes_async(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
-                                tokens: Mapping[TokenSource, str], mounter: Mounter | None) -> dict[str, Path]:
+                                tokens: Mapping[TokenSource, str], mounter: Mounter | None,
+                                claims: Mapping[str, ClaimVolume] | None = None) -> dict[str, Path]:
     fetched = await _fetch_references(pod, [], lookup)
     return await asyncio.to_thread(prepare_volumes, pod, pod_dir=pod_dir, tokens=tokens, mounter=mounter,
-                                   lookup=lambda kind, namespace, name: fetched.get((kind, name)))
+                                   lookup=lambda kind, namespace, name: fetched.get((kind, name)), claims=claims)
 
 
 async def _fetch_references(pod: Mapping[str, Any], containers: list[Mapping[str, Any]],

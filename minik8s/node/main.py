@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from minik8s.api.persistent_volumes import LOCAL_PATH_DIR_ANNOTATION
 from minik8s.client.command_line import add_client_flags, make_client
 from minik8s.client.errors import ApiError
 from minik8s.daemon.entry import run_daemon
@@ -51,7 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated extra names the apiserver may reach this agent by (the Host header); "
                         "IP literals, localhost, the node's name and addresses and this machine's hostname are always "
                         "served; '*' serves any name")
-    parser.add_argument("--data-dir", default="./data/node", help="volumes of this node's pods")
+    parser.add_argument("--data-dir", default="./data/node",
+                        help="volumes of this node's pods, and its local-path PersistentVolumes (under volumes/)")
     parser.add_argument("--node-labels", default="", type=_node_labels,
                         help="labels to register the node with, key=value pairs separated by commas "
                         "(e.g. topology.kubernetes.io/zone=zone-a); kubernetes.io keys only the kubelet's own")
@@ -143,13 +145,14 @@ async def serve(args: argparse.Namespace) -> None:
     runtime = DockerRuntime()
     node_ip = args.node_ip or gateway_of(args.pod_cidr)
     identity = NodeIdentity(args.node_name, node_ip, args.port, args.pod_cidr, args.node_labels)
-    heartbeat = Heartbeat(client, identity, read_host_facts(), lease_seconds=args.node_lease_duration_seconds,
-                          lease_renew_interval=args.lease_renew_interval,
-                          status_interval=args.node_status_update_frequency, probe_runtime=runtime_probe(runtime))
     settings = NodeSettings(node_name=args.node_name, network=network_of(args.node_name), pod_cidr=args.pod_cidr,
                             node_ip=node_ip, data_dir=Path(args.data_dir), pause_image=args.pause_image,
                             cluster_dns=args.cluster_dns or None, cluster_domain=args.cluster_domain,
                             allowed_registries=tuple(r for r in args.allowed_registries.split(",") if r))
+    heartbeat = Heartbeat(client, identity, read_host_facts(), lease_seconds=args.node_lease_duration_seconds,
+                          lease_renew_interval=args.lease_renew_interval,
+                          status_interval=args.node_status_update_frequency, probe_runtime=runtime_probe(runtime),
+                          annotations={LOCAL_PATH_DIR_ANNOTATION: str(settings.local_path_dir)})
     agent = NodeAgent(client, runtime, settings, backoff_base=args.crashloop_backoff_base,
                       resync_seconds=args.sync_frequency)
     await until_done("registering the node", heartbeat.register)

@@ -6,6 +6,8 @@
 - Services, for the variables every container gets (service_env.py): an informer, so starting a
   container costs no request; it must have synced before containers start, as the kubelet waits.
 - ServiceAccount tokens for projected volumes (tokens.py).
+- The claims of `persistentVolumeClaim` volumes, their PersistentVolumes and this node's own Node
+  (its labels, for a volume's node affinity), by name through the same `lookup`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from minik8s.api.kinds import CONFIG_MAPS, SECRETS, SERVICES
+from minik8s.api.kinds import (
+    CONFIG_MAPS,
+    NODES,
+    PERSISTENT_VOLUME_CLAIMS,
+    PERSISTENT_VOLUMES,
+    SECRETS,
+    SERVICES,
+)
 from minik8s.api.meta import JsonObject, namespace_of, spec_of
 from minik8s.client.api import ApiClient
 from minik8s.client.errors import NotFound
@@ -22,6 +31,9 @@ from minik8s.client.informer import Informer
 from minik8s.node.projection import TokenSource, token_sources
 from minik8s.node.service_env import service_env
 from minik8s.node.tokens import TokenManager
+
+_KINDS = {"ConfigMap": CONFIG_MAPS, "Secret": SECRETS, "PersistentVolumeClaim": PERSISTENT_VOLUME_CLAIMS,
+          "PersistentVolume": PERSISTENT_VOLUMES, "Node": NODES}
 
 
 class PodSources:
@@ -35,13 +47,13 @@ class PodSources:
         return await self.client.create_token(namespace, service_account, request)
 
     async def lookup(self, kind: str, namespace: str, name: str, *, cached: bool = False) -> Mapping[str, Any] | None:
-        """The ConfigMap or Secret, or None when it does not exist; `cached` accepts a copy `ttl` old."""
+        """The object (a ConfigMap, Secret, claim, volume or Node), or None when it does not exist; `cached`
+        accepts a copy `ttl` old."""
         key = (kind, namespace, name)
         if cached and key in self._objects and self.clock() - self._objects[key][0] < self.ttl:
             return self._objects[key][1]
         try:
-            found: Mapping[str, Any] | None = await self.client.get(
-                CONFIG_MAPS if kind == "ConfigMap" else SECRETS, name, namespace=namespace)
+            found: Mapping[str, Any] | None = await self.client.get(_KINDS[kind], name, namespace=namespace or None)
         except NotFound:
             found = None
         self._objects[key] = (self.clock(), found)

@@ -122,14 +122,17 @@ def node_status(identity: NodeIdentity, facts: HostFacts, *, runtime_version: st
     }
 
 
-def new_node(identity: NodeIdentity, facts: HostFacts) -> JsonObject:
+def new_node(identity: NodeIdentity, facts: HostFacts, annotations: Mapping[str, str] | None = None) -> JsonObject:
     spec: JsonObject = {}
     if identity.pod_cidr:
         spec = {"podCIDR": identity.pod_cidr, "podCIDRs": [identity.pod_cidr]}
     labels = {"kubernetes.io/hostname": identity.name, "kubernetes.io/os": "linux",
               "kubernetes.io/arch": facts.architecture, "beta.kubernetes.io/os": "linux",
               "beta.kubernetes.io/arch": facts.architecture, **identity.labels}
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": identity.name, "labels": labels}, "spec": spec}
+    metadata: JsonObject = {"name": identity.name, "labels": labels}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {"apiVersion": "v1", "kind": "Node", "metadata": metadata, "spec": spec}
 
 
 class Heartbeat:
@@ -137,8 +140,9 @@ class Heartbeat:
 
     def __init__(self, client: ApiClient, identity: NodeIdentity, facts: HostFacts, *, lease_seconds: int = 40,
                  lease_renew_interval: float = 10.0, status_interval: float = 10.0,
-                 probe_runtime: RuntimeProbe | None = None) -> None:
+                 probe_runtime: RuntimeProbe | None = None, annotations: Mapping[str, str] | None = None) -> None:
         self.client, self.identity, self.facts = client, identity, facts
+        self.annotations = dict(annotations or {})  # what the agent publishes (its local-path directory)
         self.lease_seconds, self.lease_renew_interval, self.status_interval = (
             lease_seconds, lease_renew_interval, status_interval)
         self.probe_runtime = probe_runtime
@@ -146,11 +150,16 @@ class Heartbeat:
 
     async def register(self) -> JsonObject:
         try:
-            self.node = await self.client.create(NODES, new_node(self.identity, self.facts))
+            self.node = await self.client.create(NODES, new_node(self.identity, self.facts, self.annotations))
         except AlreadyExists:
             self.node = await self.client.get(NODES, self.identity.name)
+            patch: JsonObject = {}
             if self.identity.pod_cidr and not spec_of(self.node).get("podCIDR"):
-                patch = {"spec": {"podCIDR": self.identity.pod_cidr, "podCIDRs": [self.identity.pod_cidr]}}
+                patch["spec"] = {"podCIDR": self.identity.pod_cidr, "podCIDRs": [self.identity.pod_cidr]}
+            current = (self.node.get("metadata") or {}).get("annotations") or {}
+            if any(current.get(key) != value for key, value in self.annotations.items()):
+                patch["metadata"] = {"annotations": self.annotations}
+            if patch:
                 self.node = await self.client.patch(NODES, self.identity.name, patch)
             wanted = labels_of(new_node(self.identity, self.facts))
             updates = default_label_updates(wanted, labels_of(self.node))

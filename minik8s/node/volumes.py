@@ -2,8 +2,9 @@
 
 Docker only knows bind mounts, so every supported volume becomes a path on the node:
 `emptyDir` a directory under the pod's own directory, `hostPath` the host path itself,
-`configMap`, `secret`, `downwardAPI` and `projected` a directory of files (projection.py says
-which). Deciding what a volume should contain (`plan_volumes`) is pure and separate from
+`persistentVolumeClaim` the directory of the claim's volume (claims.py resolves it; a local-path
+volume's directory is made on first use), `configMap`, `secret`, `downwardAPI` and `projected` a
+directory of files (projection.py says which). Deciding what a volume should contain (`plan_volumes`) is pure and separate from
 writing it (`apply_volume`, `write_files`), so both halves are tested on their own; how a
 volume reaches a container (subPath included) is volume_mounts.py's.
 
@@ -31,6 +32,7 @@ from typing import Any, Literal
 
 from minik8s.api.meta import namespace_of, spec_of
 from minik8s.api.quantity import memory_bytes
+from minik8s.node.claims import ClaimVolume, claim_volumes
 from minik8s.node.env import ConfigError, Lookup
 from minik8s.node.mounts import Mounter, MountError, ensure_tmpfs
 from minik8s.node.projection import (
@@ -47,10 +49,11 @@ from minik8s.node.security_context import fs_group, fs_user
 
 logger = logging.getLogger(__name__)
 
-VolumeKind = Literal["emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected"]
+VolumeKind = Literal["emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected",
+                     "persistentVolumeClaim"]
 
 SUPPORTED_VOLUME_TYPES: tuple[VolumeKind, ...] = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI",
-                                                  "projected")
+                                                  "projected", "persistentVolumeClaim")
 # Kubernetes mounts these read-only whatever the volumeMount says.
 READ_ONLY_VOLUME_TYPES: tuple[VolumeKind, ...] = ("configMap", "secret", "downwardAPI", "projected")
 # Kubernetes keeps these in memory (a tmpfs), never on disk.
@@ -78,6 +81,7 @@ class VolumePlan:
     medium: Medium = "disk"
     size_bytes: int | None = None  # a memory volume's limit (emptyDir sizeLimit); None: the tmpfs default
     group: int | None = None  # the pod's fsGroup: owns the volume (never a hostPath)
+    claim: ClaimVolume | None = None  # persistentVolumeClaim only: the directory its volume is (claims.py)
 
 
 def volume_directory(pod_dir: Path, name: str) -> Path:
@@ -96,17 +100,24 @@ def volume_kind(volume: Mapping[str, Any]) -> VolumeKind:
 
 
 def plan_volumes(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
-                 tokens: Mapping[TokenSource, str] | None = None) -> list[VolumePlan]:
-    """The desired state of every volume of the pod; reads ConfigMaps and Secrets through lookup and
-    projected ServiceAccount tokens from `tokens` (obtained beforehand: node/tokens.py)."""
-    return [plan_volume(volume, pod, pod_dir=pod_dir, lookup=lookup, tokens=tokens or {})
+                 tokens: Mapping[TokenSource, str] | None = None,
+                 claims: Mapping[str, ClaimVolume] | None = None) -> list[VolumePlan]:
+    """The desired state of every volume of the pod; reads ConfigMaps and Secrets through lookup,
+    projected ServiceAccount tokens from `tokens` (obtained beforehand: node/tokens.py) and the
+    directories of its claims from `claims` (resolved beforehand: node/claims.py)."""
+    return [plan_volume(volume, pod, pod_dir=pod_dir, lookup=lookup, tokens=tokens or {}, claims=claims or {})
             for volume in spec_of(pod).get("volumes") or []]
 
 
 def plan_volume(volume: Mapping[str, Any], pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
-                tokens: Mapping[TokenSource, str]) -> VolumePlan:
+                tokens: Mapping[TokenSource, str], claims: Mapping[str, ClaimVolume] | None = None) -> VolumePlan:
     name = str(volume["name"])
     kind = volume_kind(volume)
+    if kind == "persistentVolumeClaim":
+        claim = (claims or {}).get(name)
+        if claim is None:
+            raise ConfigError(f'volume "{name}": its claim has not been resolved to a volume of this node')
+        return VolumePlan(name=name, kind=kind, path=claim.path, host_path_type=claim.host_path_type, claim=claim)
     if kind == "hostPath":
         source = volume["hostPath"]
         host_path = str(source.get("path") or "")
@@ -145,6 +156,8 @@ def apply_volume(plan: VolumePlan, mounter: Mounter | None = None) -> bool:
     `mounter` None keeps memory volumes on disk (the fake runtime's simulated nodes mount nothing)."""
     if plan.kind == "hostPath":
         return ensure_host_path(plan.path, plan.host_path_type)
+    if plan.claim is not None:
+        return ensure_claim_volume(plan.claim)
     mode = EMPTY_DIR_MODE if plan.kind == "emptyDir" else PROJECTION_DIR_MODE
     created = _ensure_directory(plan.path, mode)
     if plan.medium == "memory" and mounter is not None:
@@ -175,9 +188,9 @@ def file_mode_with_group(projected: ProjectedFile, group: int | None) -> int:
 
 def prepare_volumes(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
                     tokens: Mapping[TokenSource, str] | None = None,
-                    mounter: Mounter | None = None) -> dict[str, Path]:
+                    mounter: Mounter | None = None, claims: Mapping[str, ClaimVolume] | None = None) -> dict[str, Path]:
     """Materialise every volume of the pod; volume name → the host path to bind-mount."""
-    plans = plan_volumes(pod, pod_dir=pod_dir, lookup=lookup, tokens=tokens)
+    plans = plan_volumes(pod, pod_dir=pod_dir, lookup=lookup, tokens=tokens, claims=claims)
     paths: dict[str, Path] = {}
     for plan in plans:
         if apply_volume(plan, mounter):
@@ -186,13 +199,37 @@ def prepare_volumes(pod: Mapping[str, Any], *, pod_dir: Path, lookup: Lookup,
     return paths
 
 
-def read_only_volumes(pod: Mapping[str, Any]) -> frozenset[str]:
-    """Volumes Kubernetes always mounts read-only (configMap, secret, downwardAPI, projected)."""
+def refreshed_volumes(pod: Mapping[str, Any]) -> frozenset[str]:
+    """Volumes whose files follow their sources (configMap, secret, downwardAPI, projected): always read-only."""
     return frozenset(
         str(volume["name"])
         for volume in spec_of(pod).get("volumes") or []
         if any(volume.get(kind) is not None for kind in READ_ONLY_VOLUME_TYPES)
     )
+
+
+def read_only_volumes(pod: Mapping[str, Any]) -> frozenset[str]:
+    """Volumes mounted read-only whatever the volumeMount says: the refreshed ones and `readOnly` claims."""
+    return refreshed_volumes(pod) | {name for name, _, read_only in claim_volumes(pod) if read_only}
+
+
+def ensure_claim_volume(claim: ClaimVolume) -> bool:
+    """A claim's directory: a provisioned one made when missing; a hostPath checked as its type says; a local
+    volume's path must exist (MountVolume.NewMounter's message)."""
+    if claim.create_mode is not None:
+        if claim.path.is_dir():
+            return False
+        if os.path.lexists(claim.path):
+            raise ConfigError(f"hostPath type check failed: {claim.path} is not a directory")
+        claim.path.mkdir(parents=True, exist_ok=True)
+        claim.path.chmod(claim.create_mode)  # not subject to the umask, unlike mkdir's mode
+        return True
+    if claim.source == "hostPath":
+        return ensure_host_path(claim.path, claim.host_path_type)
+    if not os.path.exists(claim.path):
+        raise ConfigError(f'MountVolume.NewMounter initialization failed for volume "{claim.volume_name}" : '
+                          f'path "{claim.path}" does not exist')
+    return False
 
 
 def ensure_host_path(path: Path, path_type: str) -> bool:

@@ -67,6 +67,11 @@ def schedule_pod(pod: PodFacts, cluster: ClusterView, *, choose: Chooser = rando
     return Scheduled(winners[0] if len(winners) == 1 else choose(winners), best, len(feasible))
 
 
+def prefilter_message(total_nodes: int, reason: str) -> str:
+    """A pod a PreFilter plugin refused: `0/N nodes are available: <reason>.` (no per-node counts)."""
+    return f"0/{total_nodes} nodes are available: {reason}."
+
+
 def failure_message(total_nodes: int, reasons: Mapping[str, Reasons]) -> str:
     """`0/N nodes are available: <count> <reason>, ...` with kube-scheduler's ordering."""
     histogram: Counter[str] = Counter()

@@ -110,6 +110,11 @@ def node_resources_fit(pod: PodFacts, node: NodeInfo) -> Reasons:
     return tuple(reasons)
 
 
+def volume_binding(pod: PodFacts, node: NodeInfo) -> Reasons:
+    """VolumeBinding: the pod's claims can be served on this node (volume_binding.py)."""
+    return PASS if pod.volumes is None else pod.volumes.reasons(node.name, node.labels)
+
+
 # -- inter-pod affinity -----------------------------------------------------------------------------
 
 
@@ -196,7 +201,7 @@ def _matches_all(terms: tuple[AffinityTerm, ...], other: PodFacts,
 NodeFilter = Callable[[PodFacts, NodeInfo], Reasons]
 
 # kube-scheduler's order (NodeUnschedulable, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit,
-# InterPodAffinity), with readiness where its taint would be found.
+# VolumeBinding, InterPodAffinity), with readiness where its taint would be found.
 NODE_FILTERS: tuple[tuple[str, NodeFilter], ...] = (
     ("NodeUnschedulable", node_unschedulable),
     ("NodeReady", node_ready),
@@ -204,6 +209,7 @@ NODE_FILTERS: tuple[tuple[str, NodeFilter], ...] = (
     ("NodeAffinity", node_affinity),
     ("NodePorts", node_ports),
     ("NodeResourcesFit", node_resources_fit),
+    ("VolumeBinding", volume_binding),
 )
 
 
@@ -214,6 +220,8 @@ def filters_for(pod: PodFacts) -> tuple[NodeFilter, ...]:
         skipped.add("NodeAffinity")
     if not pod.host_ports:
         skipped.add("NodePorts")
+    if pod.volumes is None:
+        skipped.add("VolumeBinding")
     return tuple(check for name, check in NODE_FILTERS if name not in skipped)
 
 

@@ -30,6 +30,7 @@ from minik8s.scheduler.terms import (
     parse_tolerations,
     parse_weighted_affinity_terms,
 )
+from minik8s.scheduler.volume_binding import PodVolumes
 
 # What the scoring plugins assume a container without a request uses (schedutil.DefaultMilliCPURequest, ...).
 DEFAULT_CPU_MILLIS = 100
@@ -74,6 +75,7 @@ class PodFacts:
     required_anti_affinity: tuple[AffinityTerm, ...]
     preferred_affinity: tuple[WeightedAffinityTerm, ...]
     preferred_anti_affinity: tuple[WeightedAffinityTerm, ...]
+    volumes: PodVolumes | None = None  # its claims, read for one scheduling attempt (volume_binding.py)
     spread_constraints: tuple[SpreadConstraint, ...] = ()
     controller: ControllerRef | None = None  # the controller ownerReference, for the default spread
 

@@ -18,6 +18,7 @@ import copy
 import logging
 import random
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any
 
 from minik8s.api.kinds import NAMESPACES, NODES, POD_DISRUPTION_BUDGETS, PODS
@@ -37,10 +38,11 @@ from minik8s.client.errors import ApiError, Conflict, NotFound
 from minik8s.client.events import EventRecorder
 from minik8s.client.informer import Informer
 from minik8s.scheduler.cache import TERMINAL_PHASES, SchedulerCache
-from minik8s.scheduler.decision import Chooser, Scheduled, schedule_pod
+from minik8s.scheduler.decision import Chooser, Scheduled, prefilter_message, schedule_pod
 from minik8s.scheduler.pod_facts import PodFacts, pod_facts
 from minik8s.scheduler.preemptor import Preemptor
 from minik8s.scheduler.queue import SchedulingQueue
+from minik8s.scheduler.volume_prebind import DEFAULT_BIND_TIMEOUT_SECONDS, VolumeBinder, VolumeBindingFailed
 from minik8s.scheduler.workload_selectors import WorkloadSelectors
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,7 @@ class Scheduler:
         max_binds_in_flight: int = 4,
         housekeeping_interval: float = 1.0,
         choose: Chooser | None = None,
+        bind_timeout: float = DEFAULT_BIND_TIMEOUT_SECONDS,
     ) -> None:
         self.client = client
         self.scheduler_name = scheduler_name
@@ -121,6 +124,7 @@ class Scheduler:
         self.pods = Informer(client, PODS)
         self.nodes = Informer(client, NODES)
         self.namespaces = Informer(client, NAMESPACES)
+        self.volume_binder = VolumeBinder(client, bind_timeout=bind_timeout)
         self.budgets = Informer(client, POD_DISRUPTION_BUDGETS)  # read by preemption
         self.preemptor = Preemptor(client, self.events, self.pods, self.budgets, scheduler_name=scheduler_name,
                                    spawn=self._spawn)
@@ -139,9 +143,12 @@ class Scheduler:
         self.namespaces.add_handler(on_add=self.cache.set_namespace,
                                     on_update=lambda _, new: self.cache.set_namespace(new),
                                     on_delete=lambda ns: self.cache.remove_namespace(key_of(ns)))
+        for storage in self.volume_binder.informers:  # a claim bound, a volume or class added: pods may fit now
+            storage.add_handler(on_add=self._on_storage_changed, on_update=lambda _, new: self._on_storage_changed(new))
 
     async def run(self) -> None:
-        informers = (self.nodes, self.namespaces, *self.workloads.informers, self.budgets, self.pods)
+        informers = (self.nodes, self.namespaces, *self.workloads.informers, *self.volume_binder.informers, self.budgets,
+                     self.pods)
         try:
             async with asyncio.TaskGroup() as tasks:
                 for informer in informers:
@@ -198,6 +205,9 @@ class Scheduler:
         affinity = spec.get("affinity") or {}
         return bool(affinity.get("podAffinity") or spec.get("topologySpreadConstraints"))
 
+    def _on_storage_changed(self, _: JsonObject) -> None:
+        self.queue.move_to_active()
+
     def _on_node_added(self, node: JsonObject) -> None:
         self.cache.add_or_update_node(node)
         self.queue.move_to_active()
@@ -241,6 +251,12 @@ class Scheduler:
             self.queue.park(key, _priority(pod))
             self._spawn(self._report_unschedulable(pod, f"pod cannot be scheduled: {error}"))
             return False
+        volumes = self.volume_binder.read(pod, self.pods.list)
+        if isinstance(volumes, str):  # PreFilter refused the pod: no node is looked at
+            self.queue.park(key, facts.priority)
+            self._spawn(self._report_unschedulable(pod, prefilter_message(len(self.cache.view().nodes), volumes)))
+            return False
+        facts = replace(facts, volumes=volumes)
         view = self.cache.view()
         with self.preemptor.reserved(facts, view):  # nominated pods of at least its priority hold their room
             decision = schedule_pod(facts, view, choose=self._choose)
@@ -258,6 +274,7 @@ class Scheduler:
     async def _bind(self, pod: JsonObject, facts: PodFacts, node_name: str) -> None:
         key = facts.key
         try:
+            await self._prebind_volumes(pod, facts, node_name)
             await self.client.bind(facts.namespace, facts.name, node_name)
         except NotFound:
             self.cache.forget(key)
@@ -266,6 +283,11 @@ class Scheduler:
             log.info("binding %s to %s refused: %s", key, node_name, error)
             self.cache.forget(key)
             self.queue.retry_later(key, facts.priority)
+        except VolumeBindingFailed as error:
+            log.info("binding the volumes of %s on %s failed: %s", key, node_name, error)
+            self.cache.forget(key)
+            self.queue.retry_later(key, facts.priority)
+            self._event(pod, "Warning", "FailedScheduling", f'running PreBind plugin "VolumeBinding": {error}')
         except Exception as error:
             log.warning("binding %s to %s failed: %r", key, node_name, error)
             self.cache.forget(key)
@@ -279,6 +301,14 @@ class Scheduler:
             self._bind_slots.release()
             self._binds_in_flight -= 1
             self._last_busy = asyncio.get_running_loop().time()
+
+    async def _prebind_volumes(self, pod: JsonObject, facts: PodFacts, node_name: str) -> None:
+        """VolumeBinding's PreBind: pre-bind or provision the pod's waiting claims on the chosen node."""
+        if facts.volumes is None or not facts.volumes.delayed:
+            return
+        node = self.nodes.get(node_name) or {}
+        plan = facts.volumes.plan_for(node_name, metadata_of(node).get("labels") or {})
+        await self.volume_binder.prebind(pod, node_name, plan)
 
     async def _report_unschedulable(self, pod: JsonObject, message: str, *, nominated: str | None = None) -> None:
         """PodScheduled=False with `message` and the nomination (None: unchanged, "": cleared), when they changed;

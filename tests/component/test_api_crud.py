@@ -273,7 +273,7 @@ async def test_discovery_version_and_openapi(api: httpx.AsyncClient) -> None:
     assert (await api.get("/api")).json()["versions"] == ["v1"]
     groups = {g["name"] for g in (await api.get("/apis")).json()["groups"]}
     assert groups == {"apps", "coordination.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io",
-                      "authentication.k8s.io", "batch", "policy", "scheduling.k8s.io"}
+                      "authentication.k8s.io", "batch", "policy", "scheduling.k8s.io", "storage.k8s.io"}
     core = {r["name"]: r for r in (await api.get("/api/v1")).json()["resources"]}
     assert core["pods"]["shortNames"] == ["po"] and "all" in core["pods"]["categories"]
     assert core["pods/eviction"]["group"] == "policy" and core["pods/binding"]["kind"] == "Binding"

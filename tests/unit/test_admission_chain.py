@@ -28,9 +28,10 @@ from minik8s.store.base import LocalStore
 
 def test_the_order_is_kube_apiservers() -> None:
     assert ORDER == ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "PodSecurity",
-                     "Priority", "DefaultTolerationSeconds", "ResourceQuota")
+                     "Priority", "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection",
+                     "PersistentVolumeClaimResize", "ResourceQuota")
     on_by_default = {"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "Priority", "DefaultTolerationSeconds",
-                     "ResourceQuota"}
+                     "ResourceQuota", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize"}
     assert DEFAULT_PLUGINS - {POD_SECURITY} == on_by_default
     # PodSecurity is known, and on by default as in Kubernetes, once its plugin is registered in its slot
     assert (POD_SECURITY in PLUGINS) == (POD_SECURITY in DEFAULT_PLUGINS) == (POD_SECURITY in FACTORIES)

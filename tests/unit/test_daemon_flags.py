@@ -70,7 +70,8 @@ def test_the_apiserver_admission_plugins_are_kubernetes_defaults_and_service_acc
     from minik8s.apiserver.main import parse_args
 
     defaults = {"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "PodSecurity", "Priority",
-                "DefaultTolerationSeconds", "ResourceQuota"}
+                "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection",
+                "PersistentVolumeClaimResize", "ResourceQuota"}
     assert parse_args([]).admission_plugins == defaults
     assert parse_args(["--enable-admission-plugins", "ServiceAccount"]).admission_plugins == {*defaults,
                                                                                               "ServiceAccount"}

@@ -99,7 +99,8 @@ def test_items_select_keys_with_paths_and_modes(tmp_path):
             "secret references non-existent secret key: nope",
         ),
         ({"name": "v", "nfs": {"server": "x", "path": "/"}}, "volume type nfs is not supported"),
-        ({"name": "v", "persistentVolumeClaim": {"claimName": "c"}}, "volume type persistentVolumeClaim is not supported"),
+        ({"name": "v", "persistentVolumeClaim": {"claimName": "c"}},
+         'volume "v": its claim has not been resolved to a volume of this node'),
         (
             {"name": "v", "configMap": {"name": "web", "items": [{"key": "app.conf", "path": "../escape"}]}},
             "invalid path '../escape'",

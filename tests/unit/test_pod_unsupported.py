@@ -80,9 +80,9 @@ REFUSED = [
          containers=[{"name": "c", "image": "nginx", "volumeMounts": [
              {"name": "host", "mountPath": "/srv", "readOnly": True, "recursiveReadOnly": "Enabled"}]}]),
      'spec.containers[0].volumeMounts[0].recursiveReadOnly: Unsupported value: "Enabled": '),
-    (pod(volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]),
-     'spec.volumes[0]: Unsupported value: "persistentVolumeClaim": supported values: "configMap", "downwardAPI", '
-     '"emptyDir", "hostPath", "projected", "secret"'),
+    (pod(volumes=[{"name": "data", "gcePersistentDisk": {"pdName": "data"}}]),
+     'spec.volumes[0]: Unsupported value: "gcePersistentDisk": supported values: "configMap", "downwardAPI", '
+     '"emptyDir", "hostPath", "persistentVolumeClaim", "projected", "secret"'),
     (pod(volumes=[{"name": "data", "nfs": {"server": "nas", "path": "/"}}]), 'spec.volumes[0]: Unsupported value: "nfs"'),
 ]
 

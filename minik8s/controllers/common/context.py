@@ -54,6 +54,7 @@ class ControllerOptions:
     workers: int = 2
     root_ca: str = ""  # the PEM of --root-ca-file, published as kube-root-ca.crt; empty: not published
     resource_quota_sync_period: float = 300.0  # every quota is recounted at least this often
+    pvclaimbinder_sync_period: float = 15.0  # every claim and volume is synced at least this often
     job_backoff_base: float = 10.0  # the first delay after a Job's pod fails; doubles per failure, 6 min at most
     extra: dict[str, str] = field(default_factory=dict)
 

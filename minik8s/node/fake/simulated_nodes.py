@@ -20,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from minik8s.api.persistent_volumes import LOCAL_PATH_DIR_ANNOTATION
 from minik8s.client.api import ApiClient
 from minik8s.daemon.entry import run_daemon
 from minik8s.daemon.logs import add_logging_flags
@@ -50,12 +51,13 @@ async def run_node(servers: list[str], name: str, cidr: str, data_dir: Path, *, 
         gateway = cidr.rsplit(".", 1)[0] + ".1"
         facts = HostFacts(**{**SIMULATED_HOST.__dict__, "cpu_count": cpu, "memory_bytes": memory_bytes,
                              "hostname": name})
-        identity = NodeIdentity(name, gateway, 0, cidr, {ZONE_LABEL: zone} if zone else {})
-        heartbeat = Heartbeat(client, identity, facts, lease_seconds=lease_seconds,
-                              lease_renew_interval=max(1.0, lease_seconds / 4), status_interval=status_interval)
         settings = NodeSettings(node_name=name, network=f"sim-{name}", pod_cidr=cidr, node_ip=gateway,
                                 data_dir=data_dir / name, allowed_registries=("docker.io",),  # the fake pulls locally
                                 host_mounts=False)  # simulated pods keep their volumes on disk
+        identity = NodeIdentity(name, gateway, 0, cidr, {ZONE_LABEL: zone} if zone else {})
+        heartbeat = Heartbeat(client, identity, facts, lease_seconds=lease_seconds,
+                              lease_renew_interval=max(1.0, lease_seconds / 4), status_interval=status_interval,
+                              annotations={LOCAL_PATH_DIR_ANNOTATION: str(settings.local_path_dir)})
         await runtime.ensure_network(settings.network, subnet=cidr, gateway=gateway)
         await heartbeat.register()
         agent = NodeAgent(client, runtime, settings, backoff_base=1.0, resync_seconds=30.0, workers=2)
