@@ -3,13 +3,9 @@
 What a user of a StatefulSet relies on, through the real kubectl: web-0, web-1, web-2 come up in order
 behind the headless Service `web`; `kubectl rollout status` says the rollout is complete; from another pod
 `web-1.web.<ns>.svc.cluster.local` resolves to web-1's address and reaches it; after `kubectl delete pod
-web-1` a new web-1 (another uid, maybe another address) answers under the same name.
-
-STORAGE (issue #15, the issue15-storage branch): with `STORAGE_MERGED = True` the set also gets a
-volumeClaimTemplate `www` (a PVC `www-web-<ordinal>` each, from the default StorageClass), web-1 writes a
-file into it before it is deleted, and the test asserts the replacement reads the same file. Until the
-storage branch (PersistentVolumeClaim volumes in pods, the `standard` class and its provisioner) is merged,
-pods with claims are refused, so the flag stays False; the lead sets it to True when merging.
+web-1` a new web-1 (another uid, maybe another address) answers under the same name. Each pod has a
+volumeClaimTemplate `www` (a PVC `www-web-<ordinal>` from the default StorageClass): web-1 writes a file
+into it before it is deleted, and its replacement reads the same file.
 """
 
 from __future__ import annotations
@@ -27,7 +23,6 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.docker
 
 NAMESPACE = "e2e-sts"
-STORAGE_MERGED = False  # ENABLE AFTER MERGING issue15-storage: then web-1's data must survive its deletion too
 DATA_FILE = "/data/proof"
 
 
@@ -39,10 +34,9 @@ def stateful_set() -> dict[str, Any]:
     spec: dict[str, Any] = {"replicas": 3, "serviceName": "web", "selector": {"matchLabels": {"app": "web"}},
                             "template": {"metadata": {"labels": {"app": "web"}},
                                          "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]}}}
-    if STORAGE_MERGED:
-        container["volumeMounts"] = [{"name": "www", "mountPath": "/data"}]
-        spec["volumeClaimTemplates"] = [{"metadata": {"name": "www"}, "spec": {
-            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "16Mi"}}}}]
+    container["volumeMounts"] = [{"name": "www", "mountPath": "/data"}]
+    spec["volumeClaimTemplates"] = [{"metadata": {"name": "www"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "16Mi"}}}}]
     return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"}, "spec": spec}
 
 
@@ -90,8 +84,7 @@ def test_pod_1_deleted_comes_back_with_the_same_name_dns_name_and_data(cluster: 
     wait_for(f"{fqdn} to resolve to web-1", lambda: resolved(cluster, namespace, fqdn) ==
              [pods["web-1"]["status"]["podIP"]], timeout=30)
     assert in_client(cluster, namespace, f"wget -qO- http://{fqdn}:8080/") == "web-1"
-    if STORAGE_MERGED:
-        cluster.kubectl("exec", "-n", namespace, "web-1", "--", "sh", "-c", f"echo kept-by-web-1 > {DATA_FILE}")
+    cluster.kubectl("exec", "-n", namespace, "web-1", "--", "sh", "-c", f"echo kept-by-web-1 > {DATA_FILE}")
 
     old_uid = pods["web-1"]["metadata"]["uid"]
     cluster.kubectl("delete", "pod", "web-1", "-n", namespace)
@@ -105,8 +98,7 @@ def test_pod_1_deleted_comes_back_with_the_same_name_dns_name_and_data(cluster: 
     wait_for(f"{fqdn} to resolve to the new web-1", lambda: resolved(cluster, namespace, fqdn) ==
              [web_1["status"]["podIP"]], timeout=30)
     assert in_client(cluster, namespace, f"wget -qO- http://{fqdn}:8080/") == "web-1"
-    if STORAGE_MERGED:
-        kept = cluster.kubectl("exec", "-n", namespace, "web-1", "--", "cat", DATA_FILE)
-        assert kept.stdout.strip() == "kept-by-web-1"
-        claims = cluster.kubectl("get", "pvc", "-n", namespace, "-o", "name").stdout.split()
-        assert sorted(claims) == [f"persistentvolumeclaim/www-web-{n}" for n in range(3)]
+    kept = cluster.kubectl("exec", "-n", namespace, "web-1", "--", "cat", DATA_FILE)
+    assert kept.stdout.strip() == "kept-by-web-1"
+    claims = cluster.kubectl("get", "pvc", "-n", namespace, "-o", "name").stdout.split()
+    assert sorted(claims) == [f"persistentvolumeclaim/www-web-{n}" for n in range(3)]
