@@ -10,30 +10,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.support.kubectl import Kubectl, kubectl_for
+from tests.support.kubectl import Kubectl
 from tests.support.serving import ThreadedApiserver
 
 JOBS = "/apis/batch/v1/namespaces/default/jobs"
 CRON_JOBS = "/apis/batch/v1/namespaces/default/cronjobs"
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def apiserver() -> Iterator[ThreadedApiserver]:
-    with ThreadedApiserver() as server:
-        yield server
-
-
-@pytest.fixture
-def kubectl(apiserver: ThreadedApiserver, tmp_path: Path) -> Kubectl:
-    return kubectl_for(apiserver.url, tmp_path / "cache")
 
 
 def read(apiserver: ThreadedApiserver, path: str) -> dict[str, Any]:

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.kubectl import Kubectl, kubectl_for
+from tests.support.kubectl import Kubectl
 from tests.support.serving import ThreadedApiserver
-
-
-@pytest.fixture(scope="module")
-def apiserver() -> Iterator[ThreadedApiserver]:
-    with ThreadedApiserver() as server:
-        yield server
-
-
-@pytest.fixture
-def kubectl(apiserver: ThreadedApiserver, tmp_path: Path) -> Kubectl:
-    return kubectl_for(apiserver.url, tmp_path / "cache")
 
 
 def read(apiserver: ThreadedApiserver, path: str) -> dict[str, Any]:

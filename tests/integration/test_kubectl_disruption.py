@@ -4,24 +4,9 @@ in-process apiserver."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.support.kubectl import Kubectl, kubectl_for
-from tests.support.serving import ThreadedApiserver
-
-
-@pytest.fixture(scope="module")
-def apiserver() -> Iterator[ThreadedApiserver]:
-    with ThreadedApiserver() as server:
-        yield server
-
-
-@pytest.fixture
-def kubectl(apiserver: ThreadedApiserver, tmp_path: Path) -> Kubectl:
-    return kubectl_for(apiserver.url, tmp_path / "cache")
+from tests.support.kubectl import Kubectl
 
 
 def columns(text: str) -> list[list[str]]:

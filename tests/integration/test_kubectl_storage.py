@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.support.kubectl import Kubectl, kubectl_for
-from tests.support.serving import ThreadedApiserver
+from tests.support.kubectl import Kubectl
 
 MANIFEST = """\
 apiVersion: v1
@@ -26,17 +22,6 @@ spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 1Gi}}
 """
-
-
-@pytest.fixture(scope="module")
-def apiserver() -> Iterator[ThreadedApiserver]:
-    with ThreadedApiserver() as server:
-        yield server
-
-
-@pytest.fixture
-def kubectl(apiserver: ThreadedApiserver, tmp_path: Path) -> Kubectl:
-    return kubectl_for(apiserver.url, tmp_path / "cache")
 
 
 def header_and_row(output: str, name: str) -> tuple[list[str], list[str]]:
