@@ -87,5 +87,5 @@ def test_demo_scenario_then_down_leaves_nothing_behind(tmp_path: Path) -> None:
     finally:
         down = minik8s("down", "--purge", "--home", str(home))
     assert down.returncode == 0, down.stderr
-    assert host_state() == {"rules": [], "routes": [], "networks": [], "containers": []}
+    assert host_state() == {"rules": [], "routes": [], "networks": [], "containers": []}, down.stderr
     assert not home.exists()

@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,9 +95,33 @@ def ensure_network(api: Any, name: str, subnet: str, gateway: str) -> None:
         raise RuntimeFailure(f"network {name} exists with {found}, not {wanted}; remove it or pick another name")
 
 
+NETWORK_REMOVAL_ATTEMPTS = 20
+NETWORK_REMOVAL_PAUSE = 0.25  # seconds between attempts
+
+
 def remove_network(api: Any, name: str) -> None:
+    """Remove the network; gone already is fine. Right after its containers were removed the engine may
+    still count their endpoints ("has active endpoints", seen on a loaded machine): those are disconnected
+    by force and the removal tried again, a bounded number of times."""
+    for attempt in range(NETWORK_REMOVAL_ATTEMPTS):
+        try:
+            api.remove_network(name)
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as error:
+            if "active endpoints" not in str(error) or attempt == NETWORK_REMOVAL_ATTEMPTS - 1:
+                raise
+            logger.info("network %s still has endpoints; disconnecting them and trying again", name)
+            _disconnect_everything(api, name)
+            time.sleep(NETWORK_REMOVAL_PAUSE)
+
+
+def _disconnect_everything(api: Any, name: str) -> None:
     with contextlib.suppress(docker.errors.NotFound):
-        api.remove_network(name)
+        for endpoint in (api.inspect_network(name).get("Containers") or {}):
+            with contextlib.suppress(docker.errors.APIError):
+                api.disconnect_container_from_network(endpoint, name, force=True)
 
 
 def image_id(api: Any, image: str) -> str | None:
