@@ -35,7 +35,7 @@ test: lint
 unit: install
 	$(VENV)/bin/pytest -q tests/unit tests/component
 
-# Faults (tests/faults/; CI runs it after `make test`): the store's three replicas killed, paused, cut off
+# Faults (tests/faults/; run by hand for now, see README Known limits): the store's three replicas killed, paused, cut off
 # (iptables) and out of disk (tmpfs), every history checked; then a Docker cluster's agents, engine,
 # apiservers, daemons and proxy rules broken and healed. Root. Several minutes; longer store runs with
 # `make faults ARGS='--duration 600'` (seconds of traffic over the store's scenarios).
