@@ -18,7 +18,8 @@ from minik8s.api.resource_lists import Quantity
 _LIMIT_FIELDS = ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio")
 
 
-def _canonical(amounts: Any) -> None:
+def canonical_amounts(amounts: Any) -> None:
+    """Each quantity of a resource map written as Kubernetes prints it (`1000m` → `1`); bad ones left for validation."""
     if not isinstance(amounts, dict):
         return
     for name, raw in amounts.items():
@@ -40,7 +41,7 @@ def default_limit_range(limit_range: JsonObject, _: bool) -> None:
         if not isinstance(item, dict):
             continue
         for field in _LIMIT_FIELDS:
-            _canonical(item.get(field))
+            canonical_amounts(item.get(field))
         if item.get("type") != "Container":
             continue
         default = dict(item["default"]) if isinstance(item.get("default"), dict) else {}
@@ -58,4 +59,4 @@ def default_resource_quota(quota: JsonObject, _: bool) -> None:
         section = quota.get(part)
         if isinstance(section, dict):
             for field in fields:
-                _canonical(section.get(field))
+                canonical_amounts(section.get(field))

@@ -13,7 +13,7 @@ from typing import Any
 
 from minik8s.api.meta import JsonObject
 from minik8s.api.persistent_volumes import DELETE, FILESYSTEM, IMMEDIATE, PENDING, RETAIN
-from minik8s.api.resource_lists import Quantity
+from minik8s.api.policy_defaults import canonical_amounts
 
 
 def _object(owner: JsonObject, key: str) -> JsonObject | None:
@@ -24,16 +24,6 @@ def _object(owner: JsonObject, key: str) -> JsonObject | None:
 def _fill(owner: JsonObject, key: str, value: Any) -> None:
     if owner.get(key) is None or owner.get(key) == "":
         owner[key] = value
-
-
-def _canonical(amounts: Any) -> None:
-    if not isinstance(amounts, dict):
-        return
-    for name, raw in amounts.items():
-        try:
-            amounts[name] = str(Quantity.parse(raw))
-        except ValueError:
-            continue
 
 
 def _default_phase(obj: JsonObject) -> None:
@@ -49,7 +39,7 @@ def default_persistent_volume(volume: JsonObject, _: bool) -> None:
         return
     _fill(spec, "persistentVolumeReclaimPolicy", RETAIN)
     _fill(spec, "volumeMode", FILESYSTEM)
-    _canonical(spec.get("capacity"))
+    canonical_amounts(spec.get("capacity"))
     host_path = _object(spec, "hostPath")
     if host_path is not None and host_path.get("type") is None:
         host_path["type"] = ""
@@ -60,8 +50,8 @@ def default_claim_spec(spec: JsonObject) -> None:
     _fill(spec, "volumeMode", FILESYSTEM)
     resources = _object(spec, "resources")
     if resources is not None:
-        _canonical(resources.get("requests"))
-        _canonical(resources.get("limits"))
+        canonical_amounts(resources.get("requests"))
+        canonical_amounts(resources.get("limits"))
 
 
 def default_persistent_volume_claim(claim: JsonObject, _: bool) -> None:
@@ -71,7 +61,7 @@ def default_persistent_volume_claim(claim: JsonObject, _: bool) -> None:
         default_claim_spec(spec)
     status = _object(claim, "status")
     if status is not None:
-        _canonical(status.get("capacity"))
+        canonical_amounts(status.get("capacity"))
 
 
 def default_storage_class(storage_class: JsonObject, _: bool) -> None:
