@@ -208,18 +208,15 @@ def busybox_pod(name: str, command: str, *, node: str = "node-1", grace: int = 2
     return builders.pod(name, labels={"test": "e2e"}, node_name=node, grace=grace, containers=[container], **spec)
 
 
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+@contextlib.contextmanager
+def running_cluster(home: Path, *up_flags: str, timeout: float = 120.0) -> Iterator[Cluster]:
+    """`minik8s up --home HOME UP_FLAGS…` with Docker nodes, the admin's client of its first apiserver, and
+    `minik8s down --purge` afterwards, whatever happened."""
     require_docker()
-    home = tmp_path_factory.mktemp("e2e-cluster")
+    command = [sys.executable, "-m", "minik8s.cli.main"]
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "minik8s.cli.main", "up", "--home", str(home), "--replicas", "1", "--nodes",
-             "2", "--timeout", "60", "--daemon-arg", "node=--crashloop-backoff-base=1",
-             "--daemon-arg", f"apiserver=--watch-history={WATCH_HISTORY}",
-             "--daemon-arg", "node=--sync-frequency=2", "--daemon-arg", "node=--node-status-update-frequency=2",
-             "--daemon-arg", "controller-manager=--job-backoff-base=1s", *FAST_FAILURE_FLAGS],
-            capture_output=True, text=True, timeout=120, cwd=ROOT)
+        result = subprocess.run([*command, "up", "--home", str(home), *up_flags], capture_output=True, text=True,
+                                timeout=timeout, cwd=ROOT)
         assert result.returncode == 0, result.stderr + result.stdout
         layout = json.loads((home / "cluster.json").read_text())
         tls = ssl_context_for(load_kubeconfig(home / "kubeconfig"))
@@ -227,8 +224,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         with httpx.Client(base_url=url, timeout=10, verify=tls) as api:
             yield Cluster(home, api, tls)
     finally:
-        subprocess.run([sys.executable, "-m", "minik8s.cli.main", "down", "--purge", "--home", str(home)],
-                       capture_output=True, timeout=120, cwd=ROOT)
+        subprocess.run([*command, "down", "--purge", "--home", str(home)], capture_output=True, timeout=timeout,
+                       cwd=ROOT)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with running_cluster(tmp_path_factory.mktemp("e2e-cluster"), "--replicas", "1", "--nodes", "2", "--timeout", "60",
+                         "--daemon-arg", "node=--crashloop-backoff-base=1",
+                         "--daemon-arg", f"apiserver=--watch-history={WATCH_HISTORY}",
+                         "--daemon-arg", "node=--sync-frequency=2",
+                         "--daemon-arg", "node=--node-status-update-frequency=2",
+                         "--daemon-arg", "controller-manager=--job-backoff-base=1s", *FAST_FAILURE_FLAGS) as running:
+        yield running
 
 
 @pytest.fixture

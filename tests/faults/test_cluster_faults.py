@@ -7,23 +7,16 @@ Docker and iptables (root), as the e2e tests do; with CI=true a missing engine f
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from minik8s.client.kubeconfig import load_kubeconfig
-from minik8s.client.tls import ssl_context_for
-from tests.e2e.conftest import FAST_FAILURE_FLAGS, ROOT, Cluster, web_deployment
+from tests.e2e.conftest import FAST_FAILURE_FLAGS, Cluster, running_cluster, web_deployment
 from tests.faults.cluster_faults import CLUSTER_FAULTS, ClusterFault, Outcome
 from tests.faults.report import ClusterFaultRow
 from tests.faults.workload import APP, PodObserver, Workload
 from tests.support import builders
-from tests.support.requirements import require_docker
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(900)
@@ -35,21 +28,9 @@ NAMESPACE = "faults"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    require_docker()
-    home = tmp_path_factory.mktemp("fault-cluster")
-    command = [sys.executable, "-m", "minik8s.cli.main"]
-    try:
-        started = subprocess.run([*command, "up", "--home", str(home), "--replicas", "3", "--nodes", "2",
-                                  "--timeout", "90", *FAST_FAILURE_FLAGS],
-                                 capture_output=True, text=True, timeout=180, cwd=ROOT)
-        assert started.returncode == 0, started.stderr + started.stdout
-        layout = json.loads((home / "cluster.json").read_text())
-        tls = ssl_context_for(load_kubeconfig(home / "kubeconfig"))
-        url = f"https://127.0.0.1:{layout['apiservers'][0]['http_port']}"
-        with httpx.Client(base_url=url, timeout=10, verify=tls) as api:
-            yield Cluster(home, api, tls)
-    finally:
-        subprocess.run([*command, "down", "--purge", "--home", str(home)], capture_output=True, timeout=180, cwd=ROOT)
+    with running_cluster(tmp_path_factory.mktemp("fault-cluster"), "--replicas", "3", "--nodes", "2", "--timeout", "90",
+                         *FAST_FAILURE_FLAGS, timeout=180) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
